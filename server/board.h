@@ -1,0 +1,35 @@
+/*
+ * board.h - a board's definition, as rankd uses it in memory.
+ *
+ * The schema's rankd.Board is what travels; this struct is what the server
+ * keeps after validation: fixed-size strings, no optional fields, windows
+ * as a bit mask (WINDOW_BIT from window.h).
+ */
+#ifndef RANKD_BOARD_H
+#define RANKD_BOARD_H
+
+#include <stdint.h>
+
+#define BOARD_ID_MAX 64
+#define BOARD_TITLE_MAX 128
+#define BOARD_GLOBAL_ID "global"
+
+/* Scores are stored as Redis doubles: integers are exact up to 2^53. */
+#define SCORE_LIMIT 9007199254740992LL
+
+typedef enum board_policy { POLICY_BEST = 1, POLICY_LATEST = 2, POLICY_SUM = 3 } board_policy;
+
+typedef struct board {
+    char id[BOARD_ID_MAX + 1];
+    char game[BOARD_ID_MAX + 1];
+    char title[BOARD_TITLE_MAX + 1];
+    int higher_is_better; /* 1: descending ranks; 0: ascending (times) */
+    board_policy policy;
+    unsigned windows;     /* WINDOW_BIT(k) for each kept window; all-time always */
+    int64_t min_score;
+    int64_t max_score;
+    int player_submit;    /* players may submit their own scores */
+    int64_t created_at;   /* Unix seconds */
+} board;
+
+#endif

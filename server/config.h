@@ -1,0 +1,46 @@
+/*
+ * config.h - rankd's settings, from a file, the environment and flags.
+ *
+ * Later sources override earlier ones: built-in defaults, then the file
+ * given by --config (lines "key = value", '#' comments), then RANKD_<KEY>
+ * environment variables (upper case, '-' as '_'), then --key=value or
+ * "--key value" flags. Every setting is one row of a table in config.c,
+ * which is also what `rankd --help` prints.
+ */
+#ifndef RANKD_CONFIG_H
+#define RANKD_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <rankd/status.h>
+
+#define CONFIG_STR_MAX 512
+
+typedef struct config {
+    char listen[CONFIG_STR_MAX];     /* comma-separated nng URLs */
+    char redis[CONFIG_STR_MAX];      /* host:port */
+    char postgres[CONFIG_STR_MAX];   /* libpq conninfo */
+    char token_secret[CONFIG_STR_MAX]; /* hex; empty: kept in PostgreSQL */
+    char log_level[16];
+    char node[64];                   /* consumer name for the write-behind */
+    char create_admin[64];           /* set: create/promote this admin, exit */
+    int64_t workers;
+    int64_t contexts;
+    int64_t token_ttl;               /* seconds */
+    int64_t max_message;             /* bytes */
+    int64_t idempotency_ttl;         /* seconds */
+    int64_t window_retention;        /* seconds a closed window stays in Redis */
+    int64_t default_deadline_ms;
+    int64_t scrypt_n;
+    int show_help;
+} config;
+
+/* Loads defaults, file, environment and flags into cfg. RK_INVALID_ARGUMENT
+ * names the offending source and key. */
+int config_load(config *cfg, int argc, char **argv, rk_status *st);
+
+/* Prints every setting with its default and meaning. */
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * h_admin.c - server status and roles, and the method table itself.
+ */
+#include <time.h>
+
+#include "handlers.h"
+#include "validate.h"
+
+#ifndef RANKD_VERSION
+#define RANKD_VERSION "0.1.0"
+#endif
+
+/* Adding a method to the schema means adding its row here; rankd refuses
+ * to start if the schema has a method this table lacks (see main.c). */
+const rpc_method rankd_methods[] = {
+    {"rankd.Auth/SignUp", h_sign_up, ACCESS_ANYONE},
+    {"rankd.Auth/Login", h_login, ACCESS_ANYONE},
+    {"rankd.Auth/Logout", h_logout, ACCESS_AUTHED},
+    {"rankd.Auth/WhoAmI", h_who_am_i, ACCESS_AUTHED},
+    {"rankd.Auth/CreateApiKey", h_create_api_key, ACCESS_ADMIN},
+    {"rankd.Auth/ListApiKeys", h_list_api_keys, ACCESS_ADMIN},
+    {"rankd.Auth/RevokeApiKey", h_revoke_api_key, ACCESS_ADMIN},
+    {"rankd.Boards/CreateBoard", h_create_board, ACCESS_ADMIN},
+    {"rankd.Boards/GetBoard", h_get_board, ACCESS_ANYONE},
+    {"rankd.Boards/ListBoards", h_list_boards, ACCESS_ANYONE},
+    {"rankd.Boards/DeleteBoard", h_delete_board, ACCESS_ADMIN},
+    {"rankd.Scores/Submit", h_submit, ACCESS_AUTHED},
+    {"rankd.Scores/SubmitBatch", h_submit_batch, ACCESS_AUTHED},
+    {"rankd.Ranking/Top", h_top, ACCESS_ANYONE},
+    {"rankd.Ranking/Rank", h_rank, ACCESS_ANYONE},
+    {"rankd.Ranking/Around", h_around, ACCESS_ANYONE},
+    {"rankd.Ranking/RanksOf", h_ranks_of, ACCESS_ANYONE},
+    {"rankd.Ranking/Count", h_count, ACCESS_ANYONE},
+    {"rankd.Admin/Status", h_status, ACCESS_ANYONE},
+    {"rankd.Admin/SetRole", h_set_role, ACCESS_ADMIN},
+};
+const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
+
+int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    (void)m;
+    rk_status ignore;
+    int64_t backlog = 0;
+    NEW(call, rep, Rankd__ServerStatus, rankd__server_status__init);
+    rep->version = RANKD_VERSION;
+    rep->has_redis_ok = rep->has_postgres_ok = rep->has_uptime_s = rep->has_requests_total = 1;
+    rep->redis_ok = rstore_ping(call->w->redis, &ignore) == RK_OK;
+    rep->postgres_ok = pgstore_ping(call->w->pg, &ignore) == RK_OK;
+    rep->uptime_s = (int64_t)(time(NULL) - call->srv->started);
+    rep->requests_total = atomic_load(&call->srv->requests);
+    if (rep->redis_ok && rstore_backlog(call->w->redis, &backlog, &ignore) == RK_OK) {
+        rep->has_writebehind_backlog = 1;
+        rep->writebehind_backlog = backlog;
+    }
+    *out = &rep->base;
+    return RK_OK;
+}
+
+int h_set_role(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__SetRoleRequest *req = (const Rankd__SetRoleRequest *)m;
+    int rc;
+    if ((rc = validate_username(req->username, st)) != RK_OK) return rc;
+    if (!req->has_role || (req->role != RANKD__ROLE__ROLE_PLAYER && req->role != RANKD__ROLE__ROLE_ADMIN))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "role must be player or admin (game servers use API keys)");
+    if ((rc = pgstore_user_set_role(call->w->pg, req->username, req->role, st)) != RK_OK) return rc;
+    NEW(call, rep, Rankd__Empty, rankd__empty__init);
+    *out = &rep->base;
+    return RK_OK;
+}

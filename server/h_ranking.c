@@ -1,0 +1,218 @@
+/*
+ * h_ranking.c - ranked reads: top N, one player's rank, the players around
+ * a player, the ranks of a list of players, and the number of players.
+ *
+ * Reads are open to anyone (spectators need no account). Each is one
+ * FCALL_RO round trip; ranks follow ranks.h's tie rules.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "boards.h"
+#include "handlers.h"
+#include "validate.h"
+
+#define TOP_DEFAULT 10
+#define TOP_MAX 1000
+#define AROUND_DEFAULT 5
+#define AROUND_MAX 100
+#define RANKS_OF_MAX 1000
+
+static const char *const window_names[] = {"all-time", "daily", "weekly", "monthly"};
+
+/* Finds the sorted set of a board's window; "global" is the global board. */
+static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__Window window,
+                   rview *v, rk_status *st) {
+    int rc;
+    int k = has_window ? (int)window : WINDOW_ALL;
+    if ((rc = validate_id("board_id", board_id, st)) != RK_OK) return rc;
+    if (k < 0 || k >= WINDOW_KINDS) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown window %d", k);
+    if (strcmp(board_id, BOARD_GLOBAL_ID) == 0) {
+        if (k != WINDOW_ALL) return rk_status_set(st, RK_INVALID_ARGUMENT, "the global board has only the all-time window");
+        rstore_view(NULL, WINDOW_ALL, time(NULL), v);
+        return RK_OK;
+    }
+    board b;
+    if ((rc = boards_get(call->srv->boards, call->w->pg, board_id, &b, st)) != RK_OK) return rc;
+    if (!(b.windows & WINDOW_BIT(k)))
+        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s keeps no %s window", b.id, window_names[k]);
+    rstore_view(&b, (window_kind)k, time(NULL), v);
+    return RK_OK;
+}
+
+static int mode_of(int has, Rankd__RankMode m, rank_mode *out, rk_status *st) {
+    int v = has ? (int)m : RANK_COMPETITION;
+    if (v < RANK_COMPETITION || v > RANK_UNIQUE) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown rank_mode %d", v);
+    *out = (rank_mode)v;
+    return RK_OK;
+}
+
+/* One player named by id or username. */
+static int player_of(rpc_call *call, int has_id, int64_t id, const char *name, int64_t *out, rk_status *st) {
+    int found = 0;
+    char resolved[1][PG_NAME_MAX];
+    int64_t ids[1] = {has_id ? id : 0};
+    const char *names[1] = {name};
+    if (ids[0] <= 0 && (name == NULL || name[0] == '\0'))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "user_id or username is required");
+    int rc = pgstore_users_resolve(call->w->pg, ids, names, 1, &found, resolved, st);
+    if (rc != RK_OK) return rc;
+    if (!found) return rk_status_set(st, RK_NOT_FOUND, "user %s not found", name && name[0] ? name : "with that id");
+    *out = ids[0];
+    return RK_OK;
+}
+
+static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r) {
+    Rankd__RankEntry *e = arena_alloc(&call->w->arena, sizeof(*e));
+    if (e == NULL) return NULL;
+    rankd__rank_entry__init(e);
+    e->has_user_id = 1;
+    e->user_id = r->user_id;
+    e->username = arena_strdup(&call->w->arena, r->username);
+    if (r->ranked) {
+        e->has_score = e->has_rank = 1;
+        e->score = r->score;
+        e->rank = r->rank;
+    }
+    return e;
+}
+
+/* Builds a RankListReply from rows (freed here). Unranked rows are left out. */
+static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, ProtobufCMessage **out,
+                      rk_status *st) {
+    Rankd__RankListReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    Rankd__RankEntry **entries = ARENA_ARRAY(call, Rankd__RankEntry *, n);
+    int rc = RK_OK;
+    size_t k = 0;
+    if (rep == NULL || entries == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        if (!rows[i].ranked) continue;
+        if ((entries[k++] = entry_of(call, &rows[i])) == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    free(rows);
+    if (rc != RK_OK) return rc;
+    rankd__rank_list_reply__init(rep);
+    rep->n_entries = k;
+    rep->entries = entries;
+    rep->has_board_size = 1;
+    rep->board_size = size;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+int h_top(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__TopRequest *req = (const Rankd__TopRequest *)m;
+    rview v;
+    rank_mode mode = RANK_COMPETITION;
+    rank_row *rows = NULL;
+    size_t n = 0;
+    int64_t size = 0;
+    int rc;
+    uint32_t limit = req->has_limit && req->limit ? req->limit : TOP_DEFAULT;
+    if (limit > TOP_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, TOP_MAX);
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
+    if ((rc = rstore_top(call->w->redis, &v, req->has_offset ? req->offset : 0, limit, mode, &rows, &n, &size, st)) != RK_OK)
+        return rc;
+    return list_reply(call, rows, n, size, out, st);
+}
+
+int h_around(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__AroundRequest *req = (const Rankd__AroundRequest *)m;
+    rview v;
+    rank_mode mode = RANK_COMPETITION;
+    rank_row *rows = NULL;
+    size_t n = 0;
+    int64_t size = 0, uid;
+    int rc;
+    uint32_t above = req->has_above ? req->above : AROUND_DEFAULT;
+    uint32_t below = req->has_below ? req->below : AROUND_DEFAULT;
+    if (above > AROUND_MAX || below > AROUND_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "above and below are at most %d", AROUND_MAX);
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
+    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
+    if ((rc = rstore_around(call->w->redis, &v, uid, above, below, mode, &rows, &n, &size, st)) != RK_OK) return rc;
+    return list_reply(call, rows, n, size, out, st);
+}
+
+int h_rank(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__RankRequest *req = (const Rankd__RankRequest *)m;
+    rview v;
+    rank_mode mode = RANK_COMPETITION;
+    rank_row *rows = NULL;
+    int64_t size = 0, uid;
+    int rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
+    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
+    if ((rc = rstore_ranks(call->w->redis, &v, &uid, 1, mode, &rows, &size, st)) != RK_OK) return rc;
+    if (!rows[0].ranked) {
+        free(rows);
+        return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on board %s", (long long)uid, req->board_id);
+    }
+    Rankd__RankReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    if (rep) {
+        rankd__rank_reply__init(rep);
+        rep->entry = entry_of(call, &rows[0]);
+    }
+    free(rows);
+    if (rep == NULL || rep->entry == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    rep->has_board_size = 1;
+    rep->board_size = size;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__RanksOfRequest *req = (const Rankd__RanksOfRequest *)m;
+    rview v;
+    rank_mode mode = RANK_COMPETITION;
+    rank_row *rows = NULL;
+    int64_t size = 0;
+    int rc;
+    size_t n = req->n_user_ids + req->n_usernames;
+    if (n == 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "name at least one player");
+    if (n > RANKS_OF_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "at most %d players per call", RANKS_OF_MAX);
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
+
+    int64_t *ids = ARENA_ARRAY(call, int64_t, n);
+    const char **names = ARENA_ARRAY(call, const char *, n);
+    int *found = ARENA_ARRAY(call, int, n);
+    char (*resolved)[PG_NAME_MAX] = arena_alloc(&call->w->arena, PG_NAME_MAX * n);
+    if (!ids || !names || !found || !resolved) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < req->n_user_ids; i++) ids[i] = req->user_ids[i] > 0 ? req->user_ids[i] : -1;
+    for (size_t i = 0; i < req->n_usernames; i++) names[req->n_user_ids + i] = req->usernames[i];
+    if ((rc = pgstore_users_resolve(call->w->pg, ids, names, n, found, resolved, st)) != RK_OK) return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (found[i]) ids[k++] = ids[i]; /* unknown players are simply not ranked */
+    if (k == 0) return list_reply(call, NULL, 0, 0, out, st);
+    if ((rc = rstore_ranks(call->w->redis, &v, ids, k, mode, &rows, &size, st)) != RK_OK) return rc;
+    /* Best first, like every other listing. */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && rows[j].ranked &&
+                           (!rows[j - 1].ranked || rows[j].rank < rows[j - 1].rank);
+             j--) {
+            rank_row t = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = t;
+        }
+    return list_reply(call, rows, k, size, out, st);
+}
+
+int h_count(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__CountRequest *req = (const Rankd__CountRequest *)m;
+    rview v;
+    int64_t count = 0;
+    int rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = rstore_count(call->w->redis, &v, &count, st)) != RK_OK) return rc;
+    NEW(call, rep, Rankd__CountReply, rankd__count_reply__init);
+    rep->has_count = 1;
+    rep->count = count;
+    *out = &rep->base;
+    return RK_OK;
+}

@@ -1,0 +1,57 @@
+/*
+ * handlers.h - one function per RPC method, and the method table.
+ *
+ * Each handler validates its request, calls the stores, and builds its
+ * reply in the worker's arena (NEW below). Handlers never see bytes or
+ * sockets; rpc.c has already decoded, authenticated and checked access.
+ */
+#ifndef RANKD_HANDLERS_H
+#define RANKD_HANDLERS_H
+
+#include <stddef.h>
+
+#include <rankd/rankd.pb-c.h>
+
+#include "server.h"
+
+/* Allocates and initialises a message of type T (e.g. Rankd__Empty) in
+ * the call's arena; returns RK_RESOURCE_EXHAUSTED from the handler when
+ * memory runs out. */
+#define NEW(call, var, T, init)                                                     \
+    T *var = arena_alloc(&(call)->w->arena, sizeof(T));                             \
+    if (var == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory"); \
+    init(var)
+
+#define ARENA_ARRAY(call, T, n) ((T *)arena_alloc(&(call)->w->arena, sizeof(T) * ((n) ? (n) : 1)))
+
+/* The method table: every method of the schema, with its access rule. */
+extern const rpc_method rankd_methods[];
+extern const size_t rankd_nmethods;
+
+/* Auth */
+int h_sign_up(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_login(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_logout(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_who_am_i(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_create_api_key(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_list_api_keys(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_revoke_api_key(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Boards */
+int h_create_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_get_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_list_boards(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_delete_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Scores */
+int h_submit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_submit_batch(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Ranking */
+int h_top(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_rank(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_around(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_ranks_of(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Admin */
+int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+
+#endif

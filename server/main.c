@@ -1,0 +1,152 @@
+/*
+ * main.c - rankd: start-up, the first admin, and clean shutdown.
+ *
+ * Start-up order matters: configuration, PostgreSQL (migrations, token key,
+ * boards), Redis (functions, user names), then the write-behind and only
+ * then the RPC listeners, so no request arrives before rankd can answer it.
+ * Signals are blocked in every thread and taken by sigwait() here, so a
+ * SIGTERM is handled in ordinary code: drain, stop, exit 0.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rankd/rankd.pb-c.h>
+
+#include "auth.h"
+#include "boards.h"
+#include "handlers.h"
+#include "log.h"
+#include "password.h"
+#include "rpc.h"
+#include "validate.h"
+#include "writebehind.h"
+
+#define DRAIN_MS 10000
+
+/* Every method the schema declares must have a row in rankd_methods. */
+static int check_methods(rk_status *st) {
+    static const ProtobufCServiceDescriptor *const services[] = {
+        &rankd__auth__descriptor, &rankd__boards__descriptor, &rankd__scores__descriptor,
+        &rankd__ranking__descriptor, &rankd__admin__descriptor};
+    for (size_t s = 0; s < sizeof(services) / sizeof(services[0]); s++)
+        for (unsigned m = 0; m < services[s]->n_methods; m++) {
+            char full[128];
+            snprintf(full, sizeof(full), "%s/%s", services[s]->name, services[s]->methods[m].name);
+            size_t i = 0;
+            while (i < rankd_nmethods && strcmp(rankd_methods[i].name, full) != 0) i++;
+            if (i == rankd_nmethods) return rk_status_set(st, RK_INTERNAL, "method %s has no handler", full);
+        }
+    return RK_OK;
+}
+
+static int create_admin(server *srv, pgstore *pg, rk_status *st) {
+    const char *pw = getenv("RANKD_ADMIN_PASSWORD");
+    char hash[PASSWORD_HASH_MAX];
+    int64_t id;
+    int rc;
+    if ((rc = validate_username(srv->cfg.create_admin, st)) != RK_OK) return rc;
+    if (pw == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "set RANKD_ADMIN_PASSWORD to the new admin's password");
+    if ((rc = validate_password(pw, st)) != RK_OK) return rc;
+    if ((rc = password_hash(pw, (uint64_t)srv->cfg.scrypt_n, hash, st)) != RK_OK) return rc;
+    if ((rc = pgstore_user_upsert(pg, srv->cfg.create_admin, hash, RANKD__ROLE__ROLE_ADMIN, &id, st)) != RK_OK)
+        return rc;
+    log_info("admin ready", "username=%s user_id=%lld", srv->cfg.create_admin, (long long)id);
+    return RK_OK;
+}
+
+static int add_name(void *arg, int64_t id, const char *name) {
+    rk_status st;
+    char *n = (char *)name;
+    return rstore_set_names(arg, &id, &n, 1, &st);
+}
+
+static int unhex_key(const char *hex, uint8_t key[TOKEN_KEY_LEN], rk_status *st) {
+    if (strlen(hex) != 2 * TOKEN_KEY_LEN) return rk_status_set(st, RK_INVALID_ARGUMENT, "token-secret must be 64 hex characters");
+    for (int i = 0; i < TOKEN_KEY_LEN; i++) {
+        unsigned b;
+        if (sscanf(hex + 2 * i, "%2x", &b) != 1) return rk_status_set(st, RK_INVALID_ARGUMENT, "token-secret must be hex");
+        key[i] = (uint8_t)b;
+    }
+    return RK_OK;
+}
+
+int main(int argc, char **argv) {
+    static server srv;
+    rk_status st;
+    pgstore *pg = NULL;
+    rstore *redis = NULL;
+    writebehind *wb = NULL;
+    rpc_server *rpc = NULL;
+    int code = 1;
+    sigset_t sigs;
+
+    rk_status_clear(&st);
+    if (config_load(&srv.cfg, argc, argv, &st) != RK_OK) {
+        fprintf(stderr, "rankd: %s\n", st.message);
+        return 2;
+    }
+    if (srv.cfg.show_help) {
+        config_usage(stdout);
+        return 0;
+    }
+    int level = log_level_parse(srv.cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "rankd: log-level must be debug, info, warn or error\n");
+        return 2;
+    }
+    log_set_level((log_level)level);
+    if (check_methods(&st) != RK_OK) goto fail;
+
+    /* Block the signals before any thread starts, so all inherit the mask. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (pgstore_open(&pg, srv.cfg.postgres, &st) != RK_OK || pgstore_migrate(pg, &st) != RK_OK) goto fail;
+    if (srv.cfg.create_admin[0]) {
+        code = create_admin(&srv, pg, &st) == RK_OK ? 0 : 1;
+        if (code) goto fail;
+        goto done;
+    }
+    if (srv.cfg.token_secret[0] ? unhex_key(srv.cfg.token_secret, srv.token_key, &st) != RK_OK
+                                : pgstore_token_key(pg, srv.token_key, &st) != RK_OK)
+        goto fail;
+    if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
+    if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
+
+    if (rstore_open(&redis, srv.cfg.redis, &st) != RK_OK || rstore_load_functions(redis, &st) != RK_OK ||
+        pgstore_users_each(pg, add_name, redis, &st) != RK_OK)
+        goto fail;
+
+    srv.started = time(NULL);
+    if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;
+    if (rpc_start(&rpc, &srv, rankd_methods, rankd_nmethods, &st) != RK_OK) goto fail;
+    log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers,
+             (long long)srv.cfg.contexts, srv.cfg.redis);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_info("shutting down", "signal=%d", sig);
+    rpc_stop(rpc, DRAIN_MS);
+    rpc = NULL;
+    code = 0;
+    goto done;
+
+fail:
+    log_error("rankd cannot start", "error=\"%s\" code=%s", st.message, rk_code_name(st.code));
+    code = 1;
+done:
+    rpc_stop(rpc, 0);
+    wb_stop(wb);
+    rstore_close(redis);
+    pgstore_close(pg);
+    boards_close(srv.boards);
+    apikey_cache_close(srv.apikeys);
+    if (code == 0) log_info("stopped", "%s", "");
+    return code;
+}

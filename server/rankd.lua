@@ -1,0 +1,267 @@
+#!lua name=rankd
+--[[
+rankd's Redis functions: every change to a board and every ranked read is
+one of these, so each submission or query is one round trip and atomic.
+
+Layout of a board (tag {b} keeps one board's keys in one cluster slot):
+  rk:{b}:<window>     sorted set; member = <14 hex tie key><user id>
+  rk:{b}:<window>:m   hash user id -> current member in that sorted set
+  rk:{b}:pb           hash user id -> best score ever submitted
+                      (latest and sum boards; best boards read all-time)
+  rk:{b}:idem:<key>   the first answer to an idempotent submission
+  rk:wb               stream of accepted submissions, drained to PostgreSQL
+  rk:names            hash user id -> username
+
+Ties: Redis orders equal scores by member bytes. The 14 hex digits in front
+of the user id make that order "who reached the score first": the submit
+time in microseconds, inverted for boards that list highest first (ZREVRANGE
+walks members in reverse byte order).
+
+Numbers: scores are doubles in Redis and in Lua, exact up to 2^53; rankd
+rejects anything larger before calling here. Numbers go back to Redis as
+string.format('%d') so no digit is lost to Lua's %.14g.
+]]
+
+local LIMIT = 9007199254740992 -- 2^53
+
+local function fmt(n) return string.format('%d', n) end
+
+local function better(desc, a, b)
+  if desc then return a > b end
+  return a < b
+end
+
+local function tie_key(desc, ts)
+  if desc then return string.format('%014x', LIMIT - ts) end
+  return string.format('%014x', ts)
+end
+
+local function current(zkey, mkey, uid)
+  local m = redis.call('HGET', mkey, uid)
+  if not m then return nil end
+  local s = redis.call('ZSCORE', zkey, m)
+  if not s then return nil end
+  return tonumber(s)
+end
+
+local function place(zkey, mkey, uid, score, desc, ts)
+  local old = redis.call('HGET', mkey, uid)
+  if old then redis.call('ZREM', zkey, old) end
+  local member = tie_key(desc, ts) .. uid
+  redis.call('ZADD', zkey, fmt(score), member)
+  redis.call('HSET', mkey, uid, member)
+end
+
+-- Players strictly better than score.
+local function count_better(zkey, desc, score)
+  if desc then return redis.call('ZCOUNT', zkey, '(' .. fmt(score), '+inf') end
+  return redis.call('ZCOUNT', zkey, '-inf', '(' .. fmt(score))
+end
+
+-- Distinct scores strictly better than score: O(D log N) for D of them.
+local function distinct_better(zkey, desc, score)
+  local n, bound = 0, score
+  while true do
+    local r
+    if desc then
+      r = redis.call('ZRANGEBYSCORE', zkey, '(' .. fmt(bound), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    else
+      r = redis.call('ZREVRANGEBYSCORE', zkey, '(' .. fmt(bound), '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    end
+    if #r == 0 then return n end
+    n = n + 1
+    bound = tonumber(r[2])
+  end
+end
+
+local function new_score(policy, cur, score, desc)
+  if policy == 'best' then
+    if cur == nil or better(desc, score, cur) then return score end
+    return cur
+  elseif policy == 'latest' then
+    return score
+  end
+  return (cur or 0) + score
+end
+
+--[[
+rk_submit
+KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
+      4 global member hash, 5 personal-best hash, 6.. (zset, member hash)
+      for each window, all-time first.
+ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
+      6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
+      9 counts toward global (1/0), 10 idempotency key text,
+      11 window ttl (s) for the non-all-time windows, 12 username.
+Returns {score, rank, personal_best, board_size, replayed, entry id}.
+]]
+local function submit(keys, args)
+  local uid, score, ts = args[1], tonumber(args[2]), tonumber(args[3])
+  local policy, desc = args[4], args[5] == '1'
+  local has_idem, idem_ttl = args[6] == '1', tonumber(args[7])
+  local in_global, wttl = args[9] == '1', tonumber(args[11])
+
+  if has_idem then
+    local rec = redis.call('GET', keys[2])
+    if rec then
+      local r = cjson.decode(rec)
+      return {r[1], r[2], r[3], r[4], 1, r[5]}
+    end
+  end
+
+  -- Phase 1: compute every new value; refuse before writing anything.
+  local plan = {}
+  local nwin = (#keys - 5) / 2
+  for i = 0, nwin - 1 do
+    local z, m = keys[6 + 2 * i], keys[7 + 2 * i]
+    local cur = current(z, m, uid)
+    local new = new_score(policy, cur, score, desc)
+    if new > LIMIT or new < -LIMIT then
+      return redis.error_reply('OUT_OF_RANGE the total would leave the exact range of +-2^53')
+    end
+    plan[i] = {z, m, cur, new}
+  end
+  local old_all, new_all = plan[0][3], plan[0][4]
+  local gcur, gnew
+  if in_global and new_all ~= old_all then
+    gcur = current(keys[3], keys[4], uid)
+    gnew = (gcur or 0) + new_all - (old_all or 0)
+    if gnew > LIMIT or gnew < -LIMIT then
+      return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
+    end
+  end
+
+  -- Phase 2: write.
+  for i = 0, nwin - 1 do
+    local p = plan[i]
+    if p[4] ~= p[3] then
+      place(p[1], p[2], uid, p[4], desc, ts)
+      if i > 0 and wttl > 0 then
+        redis.call('EXPIRE', p[1], wttl)
+        redis.call('EXPIRE', p[2], wttl)
+      end
+    end
+  end
+  if gnew ~= nil then place(keys[3], keys[4], uid, gnew, true, ts) end
+
+  local pb
+  if policy == 'best' then
+    pb = old_all == nil or better(desc, score, old_all)
+  else
+    local prev = redis.call('HGET', keys[5], uid)
+    pb = prev == nil or better(desc, score, tonumber(prev))
+    if pb then redis.call('HSET', keys[5], uid, fmt(score)) end
+  end
+
+  local id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(score),
+                        't', fmt(ts), 'k', args[10])
+  local rank = count_better(keys[6], desc, new_all) + 1
+  local size = redis.call('ZCARD', keys[6])
+  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id}
+  if has_idem then
+    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id}), 'EX', idem_ttl)
+  end
+  return out
+end
+
+-- A listing of count entries from 0-based position offset, with what the
+-- caller needs to rank it: {size, first competition rank, first dense rank,
+-- uid, score, name, uid, score, name, ...}.
+local function listing(zkey, names, desc, offset, count, dense)
+  local size = redis.call('ZCARD', zkey)
+  local r
+  if desc then
+    r = redis.call('ZREVRANGE', zkey, offset, offset + count - 1, 'WITHSCORES')
+  else
+    r = redis.call('ZRANGE', zkey, offset, offset + count - 1, 'WITHSCORES')
+  end
+  local out = {size, 0, 0}
+  if #r == 0 then return out end
+  local first = tonumber(r[2])
+  out[2] = count_better(zkey, desc, first) + 1
+  if dense then out[3] = distinct_better(zkey, desc, first) + 1 end
+  local uids = {}
+  for i = 1, #r, 2 do uids[#uids + 1] = string.sub(r[i], 15) end
+  local nm = redis.call('HMGET', names, unpack(uids))
+  for i = 1, #uids do
+    out[#out + 1] = uids[i]
+    out[#out + 1] = r[2 * i]
+    out[#out + 1] = nm[i] or ''
+  end
+  return out
+end
+
+--[[ rk_top  KEYS: zset, names  ARGV: desc, offset, count, dense ]]
+local function top(keys, args)
+  return listing(keys[1], keys[2], args[1] == '1', tonumber(args[2]), tonumber(args[3]),
+                 args[4] == '1')
+end
+
+--[[ rk_around  KEYS: zset, member hash, names  ARGV: desc, uid, above, below, dense
+Returns a listing centred on uid, or {size, -1} when uid is not ranked. ]]
+local function around(keys, args)
+  local desc = args[1] == '1'
+  local m = redis.call('HGET', keys[2], args[2])
+  local pos = m and (desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m))
+  if not pos then return {redis.call('ZCARD', keys[1]), -1} end
+  local above, below = tonumber(args[3]), tonumber(args[4])
+  local offset = pos - above
+  if offset < 0 then offset = 0 end
+  local out = listing(keys[1], keys[3], desc, offset, pos - offset + below + 1, args[5] == '1')
+  table.insert(out, 2, offset)
+  return out
+end
+
+--[[ rk_ranks  KEYS: zset, member hash, names  ARGV: desc, dense, uid...
+Returns {size, then per uid: uid, score, competition, dense, unique, name}
+with score false for players not on the board. ]]
+local function ranks(keys, args)
+  local desc, dense = args[1] == '1', args[2] == '1'
+  local out = {redis.call('ZCARD', keys[1])}
+  for i = 3, #args do
+    local uid = args[i]
+    local m = redis.call('HGET', keys[2], uid)
+    local s = m and redis.call('ZSCORE', keys[1], m)
+    if s then
+      local n = tonumber(s)
+      local pos = desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m)
+      out[#out + 1] = uid
+      out[#out + 1] = s
+      out[#out + 1] = count_better(keys[1], desc, n) + 1
+      out[#out + 1] = dense and distinct_better(keys[1], desc, n) + 1 or 0
+      out[#out + 1] = pos + 1
+      out[#out + 1] = redis.call('HGET', keys[3], uid) or ''
+    else
+      out[#out + 1] = uid
+      out[#out + 1] = false
+      out[#out + 1] = 0
+      out[#out + 1] = 0
+      out[#out + 1] = 0
+      out[#out + 1] = ''
+    end
+  end
+  return out
+end
+
+--[[ rk_drop_board  KEYS: all-time zset, its member hash, global zset,
+global member hash  ARGV: counts toward global (1/0), time (us)
+Takes a deleted board's all-time scores back out of the global board. The
+caller deletes the board's keys afterwards. ]]
+local function drop_board(keys, args)
+  if args[1] ~= '1' then return 0 end
+  local all = redis.call('HGETALL', keys[2])
+  local ts = tonumber(args[2])
+  for i = 1, #all, 2 do
+    local uid = all[i]
+    local s = tonumber(redis.call('ZSCORE', keys[1], all[i + 1]) or '0')
+    local g = current(keys[3], keys[4], uid)
+    if g ~= nil and s ~= 0 then place(keys[3], keys[4], uid, g - s, true, ts) end
+  end
+  return #all / 2
+end
+
+redis.register_function('rk_submit', submit)
+redis.register_function{function_name = 'rk_top', callback = top, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_around', callback = around, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
+redis.register_function('rk_drop_board', drop_board)

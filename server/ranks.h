@@ -1,0 +1,29 @@
+/*
+ * ranks.h - the tie rules, in one place.
+ *
+ * A listing from Redis comes sorted best first, equal scores ordered by who
+ * reached the score first. This module turns that order into ranks under
+ * the three modes of the schema:
+ *   competition  1, 2, 2, 4   (default: equal scores share a rank; the next
+ *                              distinct score skips the shared places)
+ *   dense        1, 2, 2, 3
+ *   unique       1, 2, 3, 4   (position in the listing)
+ */
+#ifndef RANKD_RANKS_H
+#define RANKD_RANKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum rank_mode { RANK_COMPETITION = 0, RANK_DENSE = 1, RANK_UNIQUE = 2 } rank_mode;
+
+/*
+ * Assigns ranks to `n` scores listed from 0-based position `offset` of the
+ * board. first_competition is the competition rank of scores[0] (players
+ * strictly better, plus one); first_dense is its dense rank (distinct better
+ * scores, plus one). Only the one matching `mode` is read.
+ */
+void ranks_assign(const int64_t *scores, size_t n, rank_mode mode, int64_t offset,
+                  int64_t first_competition, int64_t first_dense, int64_t *out);
+
+#endif

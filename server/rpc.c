@@ -1,0 +1,396 @@
+/*
+ * rpc.c - nng REP contexts feeding a worker pool.
+ *
+ * Context states:
+ *   RECV  waiting in nng_ctx_recv; the callback moves it to QUEUED
+ *   QUEUED on the work queue; a worker takes it, builds the reply
+ *   SEND  nng_ctx_send in progress; the callback re-arms RECV
+ * Only the queue and the counters are shared, under one mutex.
+ *
+ * Envelope errors (bad bytes, unknown method, bad token, expired deadline)
+ * are answered here with their canonical code; handlers see only
+ * well-formed, authorised requests.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <rankd/rankd.pb-c.h>
+
+#include "auth.h"
+#include "log.h"
+#include "rpc.h"
+
+typedef enum { CTX_RECV, CTX_QUEUED, CTX_SEND, CTX_IDLE } ctx_state;
+
+typedef struct rpc_ctx {
+    rpc_server *srv;
+    nng_ctx ctx;
+    nng_aio *aio;
+    ctx_state state;
+    nng_msg *req;
+    int64_t received_us;
+    struct rpc_ctx *next; /* work queue link */
+} rpc_ctx;
+
+struct rpc_server {
+    server *srv;
+    const rpc_method *methods;
+    size_t nmethods;
+    nng_socket sock;
+    nng_listener *listeners;
+    size_t nlisteners;
+    rpc_ctx *ctxs;
+    size_t nctxs;
+    worker *workers;
+    pthread_t *threads;
+    size_t nworkers;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rpc_ctx *head, *tail; /* work queue */
+    int busy;             /* contexts in QUEUED or SEND */
+    int stopping;         /* workers exit when the queue is empty */
+    int draining;         /* answer new requests UNAVAILABLE, do not re-arm */
+};
+
+int64_t server_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t server_wall_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int server_check_deadline(const rpc_call *call, rk_status *st) {
+    if (server_now_us() > call->deadline_us)
+        return rk_status_set(st, RK_DEADLINE_EXCEEDED, "deadline exceeded before the call completed");
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- nng callbacks */
+
+static void ctx_cb(void *arg) {
+    rpc_ctx *c = arg;
+    rpc_server *r = c->srv;
+    int rv = nng_aio_result(c->aio);
+
+    if (c->state == CTX_SEND) {
+        if (rv != 0) nng_msg_free(nng_aio_get_msg(c->aio));
+        pthread_mutex_lock(&r->mu);
+        r->busy--;
+        int draining = r->draining;
+        c->state = draining ? CTX_IDLE : CTX_RECV;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        if (!draining) nng_ctx_recv(c->ctx, c->aio);
+        return;
+    }
+    if (c->state != CTX_RECV) return;
+    if (rv != 0) {
+        /* Closed or cancelled: stop. Anything else: receive again. */
+        if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+            c->state = CTX_IDLE;
+            return;
+        }
+        nng_ctx_recv(c->ctx, c->aio);
+        return;
+    }
+    c->req = nng_aio_get_msg(c->aio);
+    c->received_us = server_now_us();
+    pthread_mutex_lock(&r->mu);
+    c->state = CTX_QUEUED;
+    c->next = NULL;
+    if (r->tail) r->tail->next = c;
+    else r->head = c;
+    r->tail = c;
+    r->busy++;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* ---------------------------------------------------------------- envelope */
+
+static const rpc_method *find_method(rpc_server *r, const char *name) {
+    for (size_t i = 0; i < r->nmethods; i++)
+        if (strcmp(r->methods[i].name, name) == 0) return &r->methods[i];
+    return NULL;
+}
+
+/* Splits "rankd.Ranking/Top" and finds the method's input descriptor. */
+static const ProtobufCMessageDescriptor *input_of(const char *name) {
+    static const ProtobufCServiceDescriptor *const services[] = {
+        &rankd__auth__descriptor, &rankd__boards__descriptor, &rankd__scores__descriptor,
+        &rankd__ranking__descriptor, &rankd__admin__descriptor};
+    const char *slash = strchr(name, '/');
+    if (slash == NULL) return NULL;
+    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
+        size_t n = strlen(services[i]->name);
+        if ((size_t)(slash - name) == n && strncmp(services[i]->name, name, n) == 0) {
+            const ProtobufCMethodDescriptor *m =
+                protobuf_c_service_descriptor_get_method_by_name(services[i], slash + 1);
+            return m ? m->input : NULL;
+        }
+    }
+    return NULL;
+}
+
+static int check_access(const rpc_method *m, const principal *who, rk_status *st) {
+    if (m->access == ACCESS_ANYONE) return RK_OK;
+    if (who->kind == WHO_ANONYMOUS)
+        return rk_status_set(st, RK_UNAUTHENTICATED, "%s needs a token (log in first)", m->name);
+    if (m->access == ACCESS_ADMIN && !(who->kind == WHO_USER && who->role == 3))
+        return rk_status_set(st, RK_PERMISSION_DENIED, "%s is for admins only", m->name);
+    return RK_OK;
+}
+
+/* Decodes, authenticates and runs one request; *reply is in the arena. */
+static int handle(rpc_server *r, worker *w, rpc_ctx *c, ProtobufCMessage **reply, rk_status *st) {
+    ProtobufCAllocator *al = arena_allocator(&w->arena);
+    Rankd__RequestEnvelope *env = rankd__request_envelope__unpack(al, nng_msg_len(c->req), nng_msg_body(c->req));
+    if (env == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "request is not a valid rankd.RequestEnvelope");
+    if (env->method == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "envelope names no method");
+
+    const rpc_method *m = find_method(r, env->method);
+    const ProtobufCMessageDescriptor *in = input_of(env->method);
+    if (m == NULL || in == NULL)
+        return rk_status_set(st, RK_UNIMPLEMENTED, "unknown method \"%.100s\"", env->method);
+
+    int64_t deadline_ms = env->has_deadline_ms && env->deadline_ms ? env->deadline_ms
+                                                                   : r->srv->cfg.default_deadline_ms;
+    rpc_call call = {.w = w, .srv = r->srv, .deadline_us = c->received_us + deadline_ms * 1000};
+    if (env->idempotency_key && env->idempotency_key[0]) {
+        if (strlen(env->idempotency_key) > 128)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is longer than 128 bytes");
+        call.idempotency_key = env->idempotency_key;
+    }
+    int rc;
+    if ((rc = server_check_deadline(&call, st)) != RK_OK) return rc;
+    if ((rc = auth_resolve(&call, env->auth_token, st)) != RK_OK) return rc;
+    if ((rc = check_access(m, &call.who, st)) != RK_OK) return rc;
+
+    ProtobufCMessage *req = protobuf_c_message_unpack(in, al, env->payload.len, env->payload.data);
+    if (req == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "payload is not a valid %s", in->name);
+    return m->fn(&call, req, reply, st);
+}
+
+/* Packs the reply envelope into a new message. */
+static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *reply) {
+    Rankd__ReplyEnvelope env = RANKD__REPLY_ENVELOPE__INIT;
+    env.has_code = 1;
+    env.code = st->code;
+    if (st->code != RK_OK) {
+        env.message = (char *)st->message;
+    } else if (reply) {
+        size_t n = protobuf_c_message_get_packed_size(reply);
+        uint8_t *buf = arena_alloc(&w->arena, n ? n : 1);
+        if (buf) {
+            protobuf_c_message_pack(reply, buf);
+            env.has_payload = 1;
+            env.payload.data = buf;
+            env.payload.len = n;
+        } else {
+            env.code = RK_RESOURCE_EXHAUSTED;
+            env.message = "out of memory";
+        }
+    }
+    nng_msg *msg = NULL;
+    size_t n = rankd__reply_envelope__get_packed_size(&env);
+    if (nng_msg_alloc(&msg, n) != 0) return NULL;
+    rankd__reply_envelope__pack(&env, nng_msg_body(msg));
+    return msg;
+}
+
+/* ---------------------------------------------------------------- workers */
+
+typedef struct worker_arg {
+    rpc_server *r;
+    worker *w;
+} worker_arg;
+
+static void *worker_loop(void *arg) {
+    worker_arg wa = *(worker_arg *)arg;
+    free(arg);
+    rpc_server *r = wa.r;
+    worker *w = wa.w;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (r->head == NULL && !r->stopping) pthread_cond_wait(&r->cv, &r->mu);
+        rpc_ctx *c = r->head;
+        if (c == NULL) {
+            pthread_mutex_unlock(&r->mu);
+            break;
+        }
+        r->head = c->next;
+        if (r->head == NULL) r->tail = NULL;
+        int draining = r->draining;
+        pthread_mutex_unlock(&r->mu);
+
+        rk_status st;
+        ProtobufCMessage *reply = NULL;
+        rk_status_clear(&st);
+        if (draining) rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");
+        else handle(r, w, c, &reply, &st);
+        atomic_fetch_add(&r->srv->requests, 1);
+        if (st.code == RK_INTERNAL) log_warn("internal error", "error=\"%s\"", st.message);
+
+        nng_msg *out = encode(w, &st, st.code == RK_OK ? reply : NULL);
+        arena_reset(&w->arena);
+        nng_msg_free(c->req);
+        c->req = NULL;
+        c->state = CTX_SEND;
+        if (out == NULL) {
+            /* Cannot even say so: drop the request; the client's deadline fires. */
+            pthread_mutex_lock(&r->mu);
+            r->busy--;
+            c->state = CTX_RECV;
+            pthread_mutex_unlock(&r->mu);
+            nng_ctx_recv(c->ctx, c->aio);
+            continue;
+        }
+        nng_aio_set_msg(c->aio, out);
+        nng_ctx_send(c->ctx, c->aio);
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static int listen_all(rpc_server *r, rk_status *st) {
+    char *list = strdup(r->srv->cfg.listen), *save = NULL;
+    int rv;
+    if (list == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    size_t cap = 1;
+    for (const char *p = list; *p; p++) cap += *p == ',';
+    r->listeners = calloc(cap, sizeof(*r->listeners));
+    if (r->listeners == NULL) {
+        free(list);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+        while (*u == ' ') u++;
+        if (*u == '\0') continue;
+        nng_listener l;
+        if ((rv = nng_listener_create(&l, r->sock, u)) != 0 ||
+            (rv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, (size_t)r->srv->cfg.max_message)) != 0 ||
+            (rv = nng_listener_start(l, 0)) != 0) {
+            rk_status_set(st, RK_UNAVAILABLE, "cannot listen on %s: %s", u, nng_strerror(rv));
+            free(list);
+            return st->code;
+        }
+        r->listeners[r->nlisteners++] = l;
+        log_info("listening", "url=%s", u);
+    }
+    free(list);
+    if (r->nlisteners == 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "no listen address configured");
+    return RK_OK;
+}
+
+int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n, rk_status *st) {
+    int rv, rc;
+    rpc_server *r = calloc(1, sizeof(*r));
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    r->srv = srv;
+    r->methods = methods;
+    r->nmethods = n;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    *out = r;
+
+    if ((rv = nng_rep0_open(&r->sock)) != 0)
+        return rk_status_set(st, RK_INTERNAL, "cannot open REP socket: %s", nng_strerror(rv));
+    nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, (size_t)srv->cfg.max_message);
+
+    r->nworkers = (size_t)srv->cfg.workers;
+    r->workers = calloc(r->nworkers, sizeof(*r->workers));
+    r->threads = calloc(r->nworkers, sizeof(*r->threads));
+    r->nctxs = (size_t)srv->cfg.contexts;
+    r->ctxs = calloc(r->nctxs, sizeof(*r->ctxs));
+    if (!r->workers || !r->threads || !r->ctxs) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+
+    for (size_t i = 0; i < r->nworkers; i++) {
+        worker *w = &r->workers[i];
+        rk_status ignore;
+        w->srv = srv;
+        arena_init(&w->arena);
+        /* A store that is down now is retried on each call. */
+        rstore_open(&w->redis, srv->cfg.redis, &ignore);
+        pgstore_open(&w->pg, srv->cfg.postgres, &ignore);
+        if (w->redis == NULL || w->pg == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < r->nctxs; i++) {
+        rpc_ctx *c = &r->ctxs[i];
+        c->srv = r;
+        if ((rv = nng_ctx_open(&c->ctx, r->sock)) != 0 || (rv = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0)
+            return rk_status_set(st, RK_INTERNAL, "cannot open context: %s", nng_strerror(rv));
+    }
+    for (size_t i = 0; i < r->nworkers; i++) {
+        worker_arg *wa = malloc(sizeof(*wa));
+        if (wa == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        wa->r = r;
+        wa->w = &r->workers[i];
+        if (pthread_create(&r->threads[i], NULL, worker_loop, wa) != 0) {
+            free(wa);
+            return rk_status_set(st, RK_INTERNAL, "cannot start worker thread");
+        }
+    }
+    for (size_t i = 0; i < r->nctxs; i++) {
+        r->ctxs[i].state = CTX_RECV;
+        nng_ctx_recv(r->ctxs[i].ctx, r->ctxs[i].aio);
+    }
+    if ((rc = listen_all(r, st)) != RK_OK) return rc;
+    return RK_OK;
+}
+
+void rpc_stop(rpc_server *r, int drain_ms) {
+    if (r == NULL) return;
+    for (size_t i = 0; i < r->nlisteners; i++) nng_listener_close(r->listeners[i]);
+
+    /* Let queued and in-flight requests finish. */
+    pthread_mutex_lock(&r->mu);
+    r->draining = 1;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += drain_ms / 1000;
+    until.tv_nsec += (long)(drain_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (r->busy > 0 && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0) {
+    }
+    r->stopping = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+
+    for (size_t i = 0; i < r->nworkers; i++)
+        if (r->threads && r->threads[i]) pthread_join(r->threads[i], NULL);
+    nng_close(r->sock);
+    for (size_t i = 0; i < r->nctxs; i++) {
+        if (r->ctxs[i].aio) {
+            nng_aio_stop(r->ctxs[i].aio);
+            if (r->ctxs[i].req) nng_msg_free(r->ctxs[i].req);
+            nng_aio_free(r->ctxs[i].aio);
+        }
+    }
+    for (size_t i = 0; i < r->nworkers; i++) {
+        rstore_close(r->workers[i].redis);
+        pgstore_close(r->workers[i].pg);
+        arena_free(&r->workers[i].arena);
+    }
+    free(r->ctxs);
+    free(r->workers);
+    free(r->threads);
+    free(r->listeners);
+    pthread_mutex_destroy(&r->mu);
+    pthread_cond_destroy(&r->cv);
+    free(r);
+}

@@ -1,0 +1,93 @@
+/*
+ * server.h - the state a request handler sees.
+ *
+ * rankd has three layers (transport -> envelope and auth -> handler ->
+ * stores). rpc.c owns the transport; a handler receives an rpc_call with
+ * the caller's identity, the worker's own store connections and an arena
+ * for its reply, and never touches a socket.
+ */
+#ifndef RANKD_SERVER_H
+#define RANKD_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <rankd/status.h>
+
+#include "arena.h"
+#include "board.h"
+#include "config.h"
+#include "store_pg.h"
+#include "store_redis.h"
+#include "token.h"
+
+typedef struct boards_cache boards_cache;
+typedef struct apikey_cache apikey_cache;
+
+/* Process-wide state, shared by all workers; read-only after start except
+ * where a lock or an atomic says otherwise. */
+typedef struct server {
+    config cfg;
+    uint8_t token_key[TOKEN_KEY_LEN];
+    boards_cache *boards;
+    apikey_cache *apikeys;
+    time_t started;
+    atomic_llong requests;
+} server;
+
+/* What one worker thread owns. */
+typedef struct worker {
+    server *srv;
+    rstore *redis;
+    pgstore *pg;
+    arena arena;
+} worker;
+
+/* Who is calling. */
+typedef enum principal_kind { WHO_ANONYMOUS = 0, WHO_USER, WHO_APIKEY } principal_kind;
+
+typedef struct principal {
+    principal_kind kind;
+    int role;                        /* rankd.Role */
+    int64_t user_id;                 /* WHO_USER */
+    int64_t key_id;                  /* WHO_APIKEY */
+    char game[BOARD_ID_MAX + 1];     /* WHO_APIKEY: the game it is scoped to */
+    token_claims claims;             /* WHO_USER */
+} principal;
+
+typedef struct rpc_call {
+    worker *w;
+    server *srv;
+    principal who;
+    const char *idempotency_key;     /* NULL when none; lives in the arena */
+    int64_t deadline_us;             /* CLOCK_MONOTONIC */
+} rpc_call;
+
+/* Handlers build their reply in w->arena; rpc.c packs and frees it. */
+typedef int (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **reply,
+                           rk_status *st);
+
+/* Who may call a method. */
+typedef enum rpc_access {
+    ACCESS_ANYONE = 0, /* no token needed (sign-up, login, reads) */
+    ACCESS_AUTHED,     /* any valid token or API key */
+    ACCESS_ADMIN,      /* admins only */
+} rpc_access;
+
+typedef struct rpc_method {
+    const char *name;  /* full name, "rankd.Ranking/Top" */
+    rpc_handler fn;
+    rpc_access access;
+} rpc_method;
+
+/* Monotonic microseconds, for deadlines. */
+int64_t server_now_us(void);
+/* Wall-clock microseconds since the epoch, for submission times. */
+int64_t server_wall_us(void);
+/* RK_DEADLINE_EXCEEDED once the call's deadline has passed. */
+int server_check_deadline(const rpc_call *call, rk_status *st);
+
+#endif

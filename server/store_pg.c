@@ -1,0 +1,572 @@
+/*
+ * store_pg.c - libpq calls behind store_pg.h.
+ *
+ * Every statement is parameterised (PQexecParams, text format): no value is
+ * ever spliced into SQL. Array parameters are passed as PostgreSQL array
+ * literals built by arr_*() below, with every element quoted and escaped.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "store_pg.h"
+
+struct pgstore {
+    PGconn *conn;
+};
+
+/* ---------------------------------------------------------------- migrations */
+
+/* Append-only: a deployed migration is never edited, only followed. */
+static const char *const migrations[] = {
+    /* 1: the base schema */
+    "CREATE TABLE users ("
+    "  id bigserial PRIMARY KEY,"
+    "  username text NOT NULL UNIQUE,"
+    "  password_hash text NOT NULL,"
+    "  role smallint NOT NULL DEFAULT 1,"
+    "  created_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE api_keys ("
+    "  id bigserial PRIMARY KEY,"
+    "  key_hash text NOT NULL UNIQUE,"
+    "  game text NOT NULL,"
+    "  label text NOT NULL DEFAULT '',"
+    "  created_at timestamptz NOT NULL DEFAULT now(),"
+    "  revoked_at timestamptz);"
+    "CREATE TABLE boards ("
+    "  id text PRIMARY KEY,"
+    "  game text NOT NULL,"
+    "  title text NOT NULL DEFAULT '',"
+    "  higher_is_better boolean NOT NULL,"
+    "  policy smallint NOT NULL,"
+    "  windows integer NOT NULL,"
+    "  min_score bigint NOT NULL,"
+    "  max_score bigint NOT NULL,"
+    "  player_submit boolean NOT NULL,"
+    "  created_at timestamptz NOT NULL DEFAULT now());"
+    "CREATE TABLE scores ("
+    "  id bigserial PRIMARY KEY,"
+    "  entry_id text NOT NULL UNIQUE,"
+    "  board_id text NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  score bigint NOT NULL,"
+    "  submitted_at timestamptz NOT NULL,"
+    "  idempotency_key text NOT NULL DEFAULT '');"
+    "CREATE INDEX scores_board_user_time ON scores (board_id, user_id, submitted_at DESC);"
+    "CREATE INDEX scores_board_time ON scores (board_id, submitted_at);"
+    "CREATE TABLE revoked_tokens ("
+    "  jti text PRIMARY KEY,"
+    "  expires_at timestamptz NOT NULL);"
+    "CREATE TABLE settings ("
+    "  key text PRIMARY KEY,"
+    "  value text NOT NULL);",
+};
+#define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
+
+/* ---------------------------------------------------------------- plumbing */
+
+static int conn_ok(pgstore *p, rk_status *st) {
+    if (PQstatus(p->conn) == CONNECTION_OK) return RK_OK;
+    PQreset(p->conn);
+    if (PQstatus(p->conn) == CONNECTION_OK) return RK_OK;
+    return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL is unreachable: %s",
+                         PQerrorMessage(p->conn));
+}
+
+/* Runs one statement; on RK_OK *res (if given) is the caller's to PQclear. */
+static int q(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res,
+             rk_status *st) {
+    int rc;
+    if ((rc = conn_ok(p, st)) != RK_OK) return rc;
+    PGresult *r = PQexecParams(p->conn, sql, n, NULL, params, NULL, NULL, 0);
+    ExecStatusType s = PQresultStatus(r);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        if (res) *res = r;
+        else PQclear(r);
+        return RK_OK;
+    }
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    char msg[200];
+    snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+    msg[strcspn(msg, "\n")] = '\0';
+    PQclear(r);
+    if (PQstatus(p->conn) != CONNECTION_OK)
+        return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL connection lost: %s", msg);
+    if (state && strcmp(state, "23505") == 0) return rk_status_set(st, RK_ALREADY_EXISTS, "%s", msg);
+    return rk_status_set(st, RK_INTERNAL, "PostgreSQL: %s", msg);
+}
+
+static int64_t geti(PGresult *r, int row, int col) {
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void gets_(PGresult *r, int row, int col, char *out, size_t cap) {
+    snprintf(out, cap, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+/* A growable string for array literals. */
+typedef struct sbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} sbuf;
+
+static void sb_putc(sbuf *b, char c) {
+    if (b->oom) return;
+    if (b->len + 2 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        char *s = realloc(b->s, cap);
+        if (s == NULL) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    b->s[b->len++] = c;
+    b->s[b->len] = '\0';
+}
+
+/* Appends one quoted, escaped element of an array literal. */
+static void arr_elem(sbuf *b, const char *v) {
+    if (b->len > 1) sb_putc(b, ',');
+    sb_putc(b, '"');
+    for (; *v; v++) {
+        if (*v == '"' || *v == '\\') sb_putc(b, '\\');
+        sb_putc(b, *v);
+    }
+    sb_putc(b, '"');
+}
+
+static void arr_int(sbuf *b, int64_t v) {
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, v);
+    arr_elem(b, n);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+/* PostgreSQL's NOTICEs ("relation already exists, skipping") are not
+ * rankd's news; keep stderr for our own structured lines. */
+static void quiet(void *arg, const char *message) {
+    (void)arg;
+    log_debug("postgres notice", "text=\"%.*s\"", (int)strcspn(message, "\n"), message);
+}
+
+int pgstore_open(pgstore **out, const char *conninfo, rk_status *st) {
+    pgstore *p = calloc(1, sizeof(*p));
+    if (p == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    p->conn = PQconnectdb(conninfo);
+    *out = p;
+    if (p->conn == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    PQsetNoticeProcessor(p->conn, quiet, NULL);
+    if (PQstatus(p->conn) != CONNECTION_OK)
+        return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL is unreachable: %s",
+                             PQerrorMessage(p->conn));
+    return RK_OK;
+}
+
+void pgstore_close(pgstore *p) {
+    if (p == NULL) return;
+    PQfinish(p->conn);
+    free(p);
+}
+
+int pgstore_ping(pgstore *p, rk_status *st) { return q(p, "SELECT 1", 0, NULL, NULL, st); }
+
+int pgstore_migrate(pgstore *p, rk_status *st) {
+    int rc;
+    PGresult *r = NULL;
+    if ((rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
+    /* One rankd at a time migrates; the others wait here, then see it done. */
+    if ((rc = q(p, "SELECT pg_advisory_xact_lock(7400)", 0, NULL, NULL, st)) != RK_OK) goto fail;
+    if ((rc = q(p,
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+                0, NULL, NULL, st)) != RK_OK)
+        goto fail;
+    if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK)
+        goto fail;
+    int have = (int)geti(r, 0, 0);
+    PQclear(r);
+    for (int v = have + 1; v <= NMIGRATIONS; v++) {
+        char ver[16];
+        const char *params[] = {ver};
+        snprintf(ver, sizeof(ver), "%d", v);
+        PGresult *e = PQexec(p->conn, migrations[v - 1]);
+        if (PQresultStatus(e) != PGRES_COMMAND_OK) {
+            rc = rk_status_set(st, RK_INTERNAL, "migration %d failed: %s", v, PQresultErrorMessage(e));
+            PQclear(e);
+            goto fail;
+        }
+        PQclear(e);
+        if ((rc = q(p, "INSERT INTO schema_migrations (version) VALUES ($1::integer)", 1, params,
+                    NULL, st)) != RK_OK)
+            goto fail;
+        log_info("migration applied", "version=%d", v);
+    }
+    return q(p, "COMMIT", 0, NULL, NULL, st);
+fail:
+    PQclear(PQexec(p->conn, "ROLLBACK"));
+    return rc;
+}
+
+int pgstore_token_key(pgstore *p, uint8_t key[32], rk_status *st) {
+    uint8_t fresh[32];
+    char hex[65];
+    PGresult *r = NULL;
+    int rc;
+    if (RAND_bytes(fresh, sizeof(fresh)) != 1) return rk_status_set(st, RK_INTERNAL, "no randomness");
+    for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", fresh[i]);
+    const char *params[] = {hex};
+    if ((rc = q(p, "INSERT INTO settings (key, value) VALUES ('token_key', $1) ON CONFLICT DO NOTHING",
+                1, params, NULL, st)) != RK_OK)
+        return rc;
+    if ((rc = q(p, "SELECT value FROM settings WHERE key = 'token_key'", 0, NULL, &r, st)) != RK_OK)
+        return rc;
+    const char *v = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+    rc = RK_OK;
+    if (strlen(v) != 64) rc = rk_status_set(st, RK_INTERNAL, "stored token key is malformed");
+    for (int i = 0; rc == RK_OK && i < 32; i++) {
+        unsigned b;
+        if (sscanf(v + 2 * i, "%2x", &b) != 1) rc = rk_status_set(st, RK_INTERNAL, "stored token key is malformed");
+        key[i] = (uint8_t)b;
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- users */
+
+static void fill_user(PGresult *r, pg_user *u) {
+    u->id = geti(r, 0, 0);
+    gets_(r, 0, 1, u->username, sizeof(u->username));
+    gets_(r, 0, 2, u->password_hash, sizeof(u->password_hash));
+    u->role = (int)geti(r, 0, 3);
+}
+
+int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role,
+                        int64_t *id, rk_status *st) {
+    char rs[8];
+    snprintf(rs, sizeof(rs), "%d", role);
+    const char *params[] = {username, pwhash, rs};
+    PGresult *r = NULL;
+    int rc = q(p, "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3::smallint) RETURNING id",
+               3, params, &r, st);
+    if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "username %s is taken", username);
+    if (rc != RK_OK) return rc;
+    *id = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}
+
+static int user_one(pgstore *p, const char *sql, const char *param, pg_user *u, rk_status *st) {
+    const char *params[] = {param};
+    PGresult *r = NULL;
+    int rc = q(p, sql, 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return rk_status_set(st, RK_NOT_FOUND, "no such user");
+    }
+    fill_user(r, u);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_user_by_name(pgstore *p, const char *username, pg_user *u, rk_status *st) {
+    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE username = $1",
+                    username, u, st);
+}
+
+int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st) {
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, id);
+    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE id = $1::bigint",
+                    n, u, st);
+}
+
+int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role,
+                        int64_t *id, rk_status *st) {
+    char rs[8];
+    snprintf(rs, sizeof(rs), "%d", role);
+    const char *params[] = {username, pwhash, rs};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3::smallint) "
+               "ON CONFLICT (username) DO UPDATE SET password_hash = EXCLUDED.password_hash, "
+               "role = EXCLUDED.role RETURNING id",
+               3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *id = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_user_set_role(pgstore *p, const char *username, int role, rk_status *st) {
+    char rs[8];
+    snprintf(rs, sizeof(rs), "%d", role);
+    const char *params[] = {username, rs};
+    PGresult *r = NULL;
+    int rc = q(p, "UPDATE users SET role = $2::smallint WHERE username = $1 RETURNING id", 2,
+               params, &r, st);
+    if (rc != RK_OK) return rc;
+    int n = PQntuples(r);
+    PQclear(r);
+    return n == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "user %s not found", username);
+}
+
+int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n,
+                          int *found, char (*out_names)[PG_NAME_MAX], rk_status *st) {
+    sbuf a = {0}, b = {0};
+    PGresult *r = NULL;
+    int rc;
+    sb_putc(&a, '{');
+    sb_putc(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        found[i] = 0;
+        if (ids[i] > 0) arr_int(&a, ids[i]);
+        else if (names[i]) arr_elem(&b, names[i]);
+    }
+    sb_putc(&a, '}');
+    sb_putc(&b, '}');
+    if (a.oom || b.oom) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    const char *params[] = {a.s, b.s};
+    if ((rc = q(p, "SELECT id, username FROM users WHERE id = ANY($1::bigint[]) OR username = ANY($2::text[])",
+                2, params, &r, st)) != RK_OK)
+        goto done;
+    int rows = PQntuples(r);
+    for (size_t i = 0; i < n; i++) {
+        for (int j = 0; j < rows; j++) {
+            int64_t id = geti(r, j, 0);
+            const char *name = PQgetvalue(r, j, 1);
+            if ((ids[i] > 0 && ids[i] == id) || (ids[i] <= 0 && names[i] && strcmp(names[i], name) == 0)) {
+                found[i] = 1;
+                ids[i] = id;
+                snprintf(out_names[i], PG_NAME_MAX, "%s", name);
+                break;
+            }
+        }
+    }
+    PQclear(r);
+done:
+    free(a.s);
+    free(b.s);
+    return rc;
+}
+
+int pgstore_users_each(pgstore *p, int (*fn)(void *arg, int64_t id, const char *name), void *arg,
+                       rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT id, username FROM users ORDER BY id", 0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < PQntuples(r) && rc == RK_OK; i++) rc = fn(arg, geti(r, i, 0), PQgetvalue(r, i, 1));
+    PQclear(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- API keys */
+
+#define KEY_COLS "id, game, label, extract(epoch FROM created_at)::bigint, revoked_at IS NOT NULL"
+
+static void fill_key(PGresult *r, int row, pg_apikey *k) {
+    k->id = geti(r, row, 0);
+    gets_(r, row, 1, k->game, sizeof(k->game));
+    gets_(r, row, 2, k->label, sizeof(k->label));
+    k->created_at = geti(r, row, 3);
+    k->revoked = PQgetvalue(r, row, 4)[0] == 't';
+}
+
+int pgstore_apikey_create(pgstore *p, const char *key_hash, const char *game, const char *label,
+                          pg_apikey *out, rk_status *st) {
+    const char *params[] = {key_hash, game, label};
+    PGresult *r = NULL;
+    int rc = q(p, "INSERT INTO api_keys (key_hash, game, label) VALUES ($1, $2, $3) RETURNING " KEY_COLS,
+               3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    fill_key(r, 0, out);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_apikey_lookup(pgstore *p, const char *key_hash, pg_apikey *out, rk_status *st) {
+    const char *params[] = {key_hash};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = $1", 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return rk_status_set(st, RK_UNAUTHENTICATED, "unknown API key");
+    }
+    fill_key(r, 0, out);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_apikey_list(pgstore *p, const char *game, pg_apikey **keys, size_t *n, rk_status *st) {
+    const char *params[] = {game ? game : ""};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " KEY_COLS " FROM api_keys WHERE $1 = '' OR game = $1 ORDER BY id", 1,
+               params, &r, st);
+    if (rc != RK_OK) return rc;
+    int rows = PQntuples(r);
+    *keys = calloc(rows ? (size_t)rows : 1, sizeof(**keys));
+    if (*keys == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (int i = 0; i < rows; i++) fill_key(r, i, &(*keys)[i]);
+    *n = (size_t)rows;
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, id);
+    const char *params[] = {n};
+    PGresult *r = NULL;
+    int rc = q(p, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1::bigint RETURNING id",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int rows = PQntuples(r);
+    PQclear(r);
+    return rows == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "API key %s not found", n);
+}
+
+/* ---------------------------------------------------------------- boards */
+
+#define BOARD_COLS \
+    "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, " \
+    "extract(epoch FROM created_at)::bigint"
+
+static void fill_board(PGresult *r, int row, board *b) {
+    memset(b, 0, sizeof(*b));
+    gets_(r, row, 0, b->id, sizeof(b->id));
+    gets_(r, row, 1, b->game, sizeof(b->game));
+    gets_(r, row, 2, b->title, sizeof(b->title));
+    b->higher_is_better = PQgetvalue(r, row, 3)[0] == 't';
+    b->policy = (board_policy)geti(r, row, 4);
+    b->windows = (unsigned)geti(r, row, 5);
+    b->min_score = geti(r, row, 6);
+    b->max_score = geti(r, row, 7);
+    b->player_submit = PQgetvalue(r, row, 8)[0] == 't';
+    b->created_at = geti(r, row, 9);
+}
+
+int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
+    char pol[8], win[8], mn[24], mx[24];
+    snprintf(pol, sizeof(pol), "%d", (int)b->policy);
+    snprintf(win, sizeof(win), "%u", b->windows);
+    snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
+    snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
+    const char *params[] = {b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol, win,
+                            mn, mx, b->player_submit ? "t" : "f"};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
+               "max_score, player_submit) VALUES ($1, $2, $3, $4::boolean, $5::smallint, "
+               "$6::integer, $7::bigint, $8::bigint, $9::boolean) RETURNING " BOARD_COLS,
+               9, params, &r, st);
+    if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "board %s already exists", b->id);
+    if (rc != RK_OK) return rc;
+    fill_board(r, 0, b);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " BOARD_COLS " FROM boards ORDER BY id", 0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    int rows = PQntuples(r);
+    *boards = calloc(rows ? (size_t)rows : 1, sizeof(**boards));
+    if (*boards == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (int i = 0; i < rows; i++) fill_board(r, i, &(*boards)[i]);
+    *n = (size_t)rows;
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_board_get(pgstore *p, const char *id, board *b, rk_status *st) {
+    const char *params[] = {id};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " BOARD_COLS " FROM boards WHERE id = $1", 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return rk_status_set(st, RK_NOT_FOUND, "board %s not found", id);
+    }
+    fill_board(r, 0, b);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_board_delete(pgstore *p, const char *id, rk_status *st) {
+    const char *params[] = {id};
+    PGresult *r = NULL;
+    int rc;
+    if ((rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
+    if ((rc = q(p, "DELETE FROM scores WHERE board_id = $1", 1, params, NULL, st)) != RK_OK ||
+        (rc = q(p, "DELETE FROM boards WHERE id = $1 RETURNING id", 1, params, &r, st)) != RK_OK) {
+        PQclear(PQexec(p->conn, "ROLLBACK"));
+        return rc;
+    }
+    int rows = PQntuples(r);
+    PQclear(r);
+    if ((rc = q(p, "COMMIT", 0, NULL, NULL, st)) != RK_OK) return rc;
+    return rows == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "board %s not found", id);
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+int pgstore_token_revoke(pgstore *p, const char *jti, int64_t expires_at, rk_status *st) {
+    char e[24];
+    snprintf(e, sizeof(e), "%" PRId64, expires_at);
+    const char *params[] = {jti, e};
+    return q(p, "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2::bigint)) "
+                "ON CONFLICT DO NOTHING",
+             2, params, NULL, st);
+}
+
+/* ---------------------------------------------------------------- history */
+
+int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st) {
+    sbuf a[6] = {{0}};
+    int rc = RK_OK;
+    for (int c = 0; c < 6; c++) sb_putc(&a[c], '{');
+    for (size_t i = 0; i < n; i++) {
+        arr_elem(&a[0], rows[i].entry_id);
+        arr_elem(&a[1], rows[i].board_id);
+        arr_int(&a[2], rows[i].user_id);
+        arr_int(&a[3], rows[i].score);
+        arr_int(&a[4], rows[i].ts_us);
+        arr_elem(&a[5], rows[i].idem_key ? rows[i].idem_key : "");
+    }
+    for (int c = 0; c < 6; c++) {
+        sb_putc(&a[c], '}');
+        if (a[c].oom) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    if (rc == RK_OK) {
+        const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s};
+        rc = q(p,
+               "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
+               "SELECT e, b, u, s, to_timestamp(t / 1000000.0), k FROM unnest($1::text[], $2::text[], "
+               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS x(e, b, u, s, t, k) "
+               "ON CONFLICT (entry_id) DO NOTHING",
+               6, params, NULL, st);
+    }
+    for (int c = 0; c < 6; c++) free(a[c].s);
+    return rc;
+}

@@ -1,0 +1,103 @@
+/*
+ * store_pg.h - rankd's durable record in PostgreSQL.
+ *
+ * Users, API keys, boards, revoked tokens, settings and the full score
+ * history. One pgstore is one connection, owned by one thread. The schema
+ * is created and upgraded by pgstore_migrate() at start: numbered
+ * migrations, each applied once in its own transaction under an advisory
+ * lock, so several rankd processes may start together.
+ *
+ * Errors: a lost connection is RK_UNAVAILABLE (and is re-established on the
+ * next call); a unique violation is RK_ALREADY_EXISTS; anything else is
+ * RK_INTERNAL with PostgreSQL's message.
+ */
+#ifndef RANKD_STORE_PG_H
+#define RANKD_STORE_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rankd/status.h>
+
+#include "board.h"
+
+#define PG_NAME_MAX 40
+#define PG_HASH_MAX 192
+
+typedef struct pgstore pgstore;
+
+int pgstore_open(pgstore **out, const char *conninfo, rk_status *st);
+void pgstore_close(pgstore *p);
+int pgstore_ping(pgstore *p, rk_status *st);
+int pgstore_migrate(pgstore *p, rk_status *st);
+
+/* The token signing key: created once at random, shared by all rankd
+ * processes of a deployment through the settings table. */
+int pgstore_token_key(pgstore *p, uint8_t key[32], rk_status *st);
+
+/* ---- users (role numbers are rankd.Role) */
+typedef struct pg_user {
+    int64_t id;
+    char username[PG_NAME_MAX];
+    char password_hash[PG_HASH_MAX];
+    int role;
+} pg_user;
+
+int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role,
+                        int64_t *id, rk_status *st);
+/* RK_NOT_FOUND when no such user. */
+int pgstore_user_by_name(pgstore *p, const char *username, pg_user *u, rk_status *st);
+int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st);
+/* Creates the user with the hash, or updates hash and role when present. */
+int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role,
+                        int64_t *id, rk_status *st);
+int pgstore_user_set_role(pgstore *p, const char *username, int role, rk_status *st);
+/* Resolves players named by id or by name: ids[i] > 0 is checked, else
+ * names[i] is looked up. Sets found[i], ids[i] and out_names[i]. */
+int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n,
+                          int *found, char (*out_names)[PG_NAME_MAX], rk_status *st);
+/* Calls fn for every user, in id order; used to fill Redis's name map. */
+int pgstore_users_each(pgstore *p, int (*fn)(void *arg, int64_t id, const char *name), void *arg,
+                       rk_status *st);
+
+/* ---- API keys (only a SHA-256 of the key is stored) */
+typedef struct pg_apikey {
+    int64_t id;
+    char game[BOARD_ID_MAX + 1];
+    char label[BOARD_TITLE_MAX + 1];
+    int64_t created_at;
+    int revoked;
+} pg_apikey;
+
+int pgstore_apikey_create(pgstore *p, const char *key_hash, const char *game, const char *label,
+                          pg_apikey *out, rk_status *st);
+int pgstore_apikey_lookup(pgstore *p, const char *key_hash, pg_apikey *out, rk_status *st);
+/* *keys is malloc'ed; caller frees. game "" lists every game. */
+int pgstore_apikey_list(pgstore *p, const char *game, pg_apikey **keys, size_t *n, rk_status *st);
+int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st);
+
+/* ---- boards */
+int pgstore_board_create(pgstore *p, board *b, rk_status *st); /* sets created_at */
+/* *boards is malloc'ed; caller frees. */
+int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st);
+int pgstore_board_get(pgstore *p, const char *id, board *b, rk_status *st);
+/* Deletes the board and its score history. */
+int pgstore_board_delete(pgstore *p, const char *id, rk_status *st);
+
+/* ---- tokens */
+int pgstore_token_revoke(pgstore *p, const char *jti, int64_t expires_at, rk_status *st);
+
+/* ---- score history, written behind */
+typedef struct pg_score {
+    const char *entry_id; /* the stream entry id: makes the insert idempotent */
+    const char *board_id;
+    int64_t user_id;
+    int64_t score;
+    int64_t ts_us;
+    const char *idem_key; /* "" when none */
+} pg_score;
+
+/* Inserts n rows in one statement; rows already present are skipped. */
+int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st);
+
+#endif

@@ -1,0 +1,514 @@
+/*
+ * store_redis.c - hiredis calls behind store_redis.h.
+ *
+ * Every command goes through the Argv forms (binary safe, no format
+ * strings). Replies are checked for type before use: a reply of the wrong
+ * shape is an RK_INTERNAL, never a crash. A connection error drops the
+ * context so the next call reconnects.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "store_redis.h"
+
+extern const char rankd_lua_source[];
+extern const size_t rankd_lua_source_len;
+
+#define NAMES_KEY "rk:names"
+#define STREAM_KEY "rk:wb"
+#define CALL_TIMEOUT_S 5
+
+struct rstore {
+    redisContext *ctx;
+    char host[256];
+    int port;
+};
+
+/* ---------------------------------------------------------------- connection */
+
+static int reconnect(rstore *r, rk_status *st) {
+    if (r->ctx && !r->ctx->err) return RK_OK;
+    if (r->ctx) redisFree(r->ctx);
+    struct timeval tv = {2, 0};
+    r->ctx = redisConnectWithTimeout(r->host, r->port, tv);
+    if (r->ctx == NULL || r->ctx->err) {
+        rk_status_set(st, RK_UNAVAILABLE, "Redis at %s:%d is unreachable: %s", r->host, r->port,
+                      r->ctx ? r->ctx->errstr : "out of memory");
+        if (r->ctx) redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    struct timeval ct = {CALL_TIMEOUT_S, 0};
+    redisSetTimeout(r->ctx, ct);
+    return RK_OK;
+}
+
+int rstore_open(rstore **out, const char *addr, rk_status *st) {
+    rstore *r = calloc(1, sizeof(*r));
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(r->host) || atoi(colon + 1) <= 0) {
+        free(r);
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+    }
+    memcpy(r->host, addr, (size_t)(colon - addr));
+    r->port = atoi(colon + 1);
+    *out = r;
+    return reconnect(r, st) == RK_OK ? RK_OK : st->code;
+}
+
+void rstore_close(rstore *r) {
+    if (r == NULL) return;
+    if (r->ctx) redisFree(r->ctx);
+    free(r);
+}
+
+redisContext *rstore_ctx(rstore *r, rk_status *st) {
+    return reconnect(r, st) == RK_OK ? r->ctx : NULL;
+}
+
+/* Runs one command; *reply is owned by the caller on RK_OK. An error
+ * reply becomes RK_INTERNAL (or the code its text starts with). */
+static int command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply,
+                   rk_status *st) {
+    int rc;
+    if ((rc = reconnect(r, st)) != RK_OK) return rc;
+    redisReply *rep = redisCommandArgv(r->ctx, argc, argv, lens);
+    if (rep == NULL) {
+        rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    if (rep->type == REDIS_REPLY_ERROR) {
+        rk_status_set(st, RK_INTERNAL, "Redis: %s", rep->str);
+        freeReplyObject(rep);
+        return RK_INTERNAL;
+    }
+    *reply = rep;
+    return RK_OK;
+}
+
+static int simple(rstore *r, int argc, const char **argv, rk_status *st) {
+    redisReply *rep = NULL;
+    int rc = command(r, argc, argv, NULL, &rep, st);
+    if (rep) freeReplyObject(rep);
+    return rc;
+}
+
+int rstore_ping(rstore *r, rk_status *st) {
+    const char *argv[] = {"PING"};
+    return simple(r, 1, argv, st);
+}
+
+int rstore_load_functions(rstore *r, rk_status *st) {
+    const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", rankd_lua_source};
+    size_t lens[] = {8, 4, 7, rankd_lua_source_len};
+    redisReply *rep = NULL;
+    int rc = command(r, 4, argv, lens, &rep, st);
+    if (rep) freeReplyObject(rep);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+void rstore_view(const board *b, window_kind k, time_t now, rview *v) {
+    char label[WINDOW_LABEL_MAX];
+    window_label(b ? k : WINDOW_ALL, now, label);
+    snprintf(v->zkey, sizeof(v->zkey), "rk:{%s}:%s", b ? b->id : BOARD_GLOBAL_ID, label);
+    snprintf(v->mkey, sizeof(v->mkey), "rk:{%s}:%s:m", b ? b->id : BOARD_GLOBAL_ID, label);
+    v->desc = b ? b->higher_is_better : 1;
+}
+
+/* ---------------------------------------------------------------- reply helpers */
+
+static int64_t as_int(const redisReply *e) {
+    if (e == NULL) return 0;
+    if (e->type == REDIS_REPLY_INTEGER) return e->integer;
+    if (e->type == REDIS_REPLY_STRING) return strtoll(e->str, NULL, 10);
+    return 0;
+}
+
+static void as_str(const redisReply *e, char *out, size_t cap) {
+    out[0] = '\0';
+    if (e && e->type == REDIS_REPLY_STRING) snprintf(out, cap, "%.*s", (int)e->len, e->str);
+}
+
+/* ---------------------------------------------------------------- submit */
+
+static int parse_submit(redisReply *rep, rstore_submit_out *o) {
+    rk_status_clear(&o->status);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        if (strncmp(rep->str, "OUT_OF_RANGE ", 13) == 0)
+            rk_status_set(&o->status, RK_OUT_OF_RANGE, "%s", rep->str + 13);
+        else
+            rk_status_set(&o->status, RK_INTERNAL, "Redis: %s", rep->str);
+        return o->status.code;
+    }
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6)
+        return rk_status_set(&o->status, RK_INTERNAL, "unexpected reply from rk_submit");
+    o->score = as_int(rep->element[0]);
+    o->rank = as_int(rep->element[1]);
+    o->personal_best = as_int(rep->element[2]) != 0;
+    o->board_size = as_int(rep->element[3]);
+    o->replayed = as_int(rep->element[4]) != 0;
+    as_str(rep->element[5], o->entry_id, sizeof(o->entry_id));
+    return RK_OK;
+}
+
+int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl,
+                  int64_t window_ttl, rstore_submit_out *out, rk_status *st) {
+    int rc;
+    if ((rc = reconnect(r, st)) != RK_OK) return rc;
+    for (size_t i = 0; i < n; i++) {
+        const rstore_submit_in *s = &in[i];
+        const board *b = s->b;
+        char keys[5 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+        char nums[6][32];
+        const char *argv[3 + 5 + 2 * WINDOW_KINDS + 12];
+        int argc = 0, nkeys = 5;
+        rview g, v;
+        time_t now = (time_t)(s->ts_us / 1000000);
+
+        rstore_view(NULL, WINDOW_ALL, now, &g);
+        snprintf(keys[0], RSTORE_KEY_MAX, "%s", STREAM_KEY);
+        snprintf(keys[1], RSTORE_KEY_MAX, "rk:{%s}:idem:%s", b->id, s->idem_key ? s->idem_key : "");
+        snprintf(keys[2], RSTORE_KEY_MAX, "%s", g.zkey);
+        snprintf(keys[3], RSTORE_KEY_MAX, "%s", g.mkey);
+        snprintf(keys[4], RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
+        for (int k = 0; k < WINDOW_KINDS; k++) {
+            if (!(b->windows & WINDOW_BIT(k))) continue;
+            rstore_view(b, (window_kind)k, now, &v);
+            memcpy(keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
+            memcpy(keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
+        }
+        snprintf(nums[0], 32, "%d", nkeys);
+        snprintf(nums[1], 32, "%" PRId64, s->user_id);
+        snprintf(nums[2], 32, "%" PRId64, s->score);
+        snprintf(nums[3], 32, "%" PRId64, s->ts_us);
+        snprintf(nums[4], 32, "%" PRId64, idem_ttl);
+        snprintf(nums[5], 32, "%" PRId64, window_ttl);
+        static const char *const policies[] = {"best", "best", "latest", "sum"};
+
+        argv[argc++] = "FCALL";
+        argv[argc++] = "rk_submit";
+        argv[argc++] = nums[0];
+        for (int k = 0; k < nkeys; k++) argv[argc++] = keys[k];
+        argv[argc++] = nums[1];
+        argv[argc++] = nums[2];
+        argv[argc++] = nums[3];
+        argv[argc++] = policies[b->policy];
+        argv[argc++] = b->higher_is_better ? "1" : "0";
+        argv[argc++] = s->idem_key ? "1" : "0";
+        argv[argc++] = nums[4];
+        argv[argc++] = b->id;
+        argv[argc++] = b->higher_is_better ? "1" : "0"; /* only such boards sum into global */
+        argv[argc++] = s->idem_key ? s->idem_key : "";
+        argv[argc++] = nums[5];
+        argv[argc++] = "";
+        if (redisAppendCommandArgv(r->ctx, argc, argv, NULL) != REDIS_OK)
+            return rk_status_set(st, RK_INTERNAL, "cannot queue Redis command");
+    }
+    for (size_t i = 0; i < n; i++) {
+        void *p = NULL;
+        if (redisGetReply(r->ctx, &p) != REDIS_OK || p == NULL) {
+            rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+            redisFree(r->ctx);
+            r->ctx = NULL;
+            return RK_UNAVAILABLE;
+        }
+        parse_submit(p, &out[i]);
+        freeReplyObject(p);
+    }
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+/* Parses {uid, score, name}* starting at element `from` of rep. */
+static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_t *n,
+                      rk_status *st) {
+    size_t count = (rep->elements - from) / 3;
+    rank_row *out = calloc(count ? count : 1, sizeof(*out));
+    if (out == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < count; i++) {
+        out[i].user_id = as_int(rep->element[from + 3 * i]);
+        out[i].score = as_int(rep->element[from + 3 * i + 1]);
+        out[i].ranked = 1;
+        as_str(rep->element[from + 3 * i + 2], out[i].username, sizeof(out[i].username));
+    }
+    *rows = out;
+    *n = count;
+    return RK_OK;
+}
+
+static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int64_t comp,
+                   int64_t dense) {
+    int64_t *scores = calloc(2 * (n ? n : 1), sizeof(*scores));
+    if (scores == NULL) {
+        for (size_t i = 0; i < n; i++) rows[i].rank = offset + (int64_t)i + 1; /* degrade to unique */
+        return;
+    }
+    int64_t *ranks = scores + n;
+    for (size_t i = 0; i < n; i++) scores[i] = rows[i].score;
+    ranks_assign(scores, n, mode, offset, comp, dense, ranks);
+    for (size_t i = 0; i < n; i++) rows[i].rank = ranks[i];
+    free(scores);
+}
+
+int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode,
+               rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+    char off[32], cnt[32];
+    snprintf(off, sizeof(off), "%" PRId64, offset);
+    snprintf(cnt, sizeof(cnt), "%" PRId64, count);
+    const char *argv[] = {"FCALL_RO", "rk_top", "2", v->zkey, NAMES_KEY, v->desc ? "1" : "0",
+                          off, cnt, mode == RANK_DENSE ? "1" : "0"};
+    redisReply *rep = NULL;
+    int rc = command(r, 9, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3) {
+        freeReplyObject(rep);
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_top");
+    }
+    *size = as_int(rep->element[0]);
+    if ((rc = parse_rows(rep, 3, rows, n, st)) == RK_OK)
+        assign(*rows, *n, mode, offset, as_int(rep->element[1]), as_int(rep->element[2]));
+    freeReplyObject(rep);
+    return rc;
+}
+
+int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below,
+                  rank_mode mode, rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+    char uid[32], a[32], b[32];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(a, sizeof(a), "%" PRId64, above);
+    snprintf(b, sizeof(b), "%" PRId64, below);
+    const char *argv[] = {"FCALL_RO", "rk_around", "3", v->zkey, v->mkey, NAMES_KEY,
+                          v->desc ? "1" : "0", uid, a, b, mode == RANK_DENSE ? "1" : "0"};
+    redisReply *rep = NULL;
+    int rc = command(r, 11, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
+        freeReplyObject(rep);
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
+    }
+    *size = as_int(rep->element[0]);
+    int64_t offset = as_int(rep->element[1]);
+    if (offset < 0) {
+        freeReplyObject(rep);
+        return rk_status_set(st, RK_NOT_FOUND, "user %" PRId64 " has no score on this board", user_id);
+    }
+    if (rep->elements < 4 || (rep->elements - 4) % 3) {
+        freeReplyObject(rep);
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
+    }
+    if ((rc = parse_rows(rep, 4, rows, n, st)) == RK_OK)
+        assign(*rows, *n, mode, offset, as_int(rep->element[2]), as_int(rep->element[3]));
+    freeReplyObject(rep);
+    return rc;
+}
+
+int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode,
+                 rank_row **rows, int64_t *size, rk_status *st) {
+    size_t argc = 8 + nuids;
+    const char **argv = calloc(argc, sizeof(*argv));
+    char (*nums)[24] = calloc(nuids ? nuids : 1, sizeof(*nums));
+    rank_row *out = calloc(nuids ? nuids : 1, sizeof(*out));
+    redisReply *rep = NULL;
+    int rc;
+    if (!argv || !nums || !out) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    argv[0] = "FCALL_RO";
+    argv[1] = "rk_ranks";
+    argv[2] = "3";
+    argv[3] = v->zkey;
+    argv[4] = v->mkey;
+    argv[5] = NAMES_KEY;
+    argv[6] = v->desc ? "1" : "0";
+    argv[7] = mode == RANK_DENSE ? "1" : "0";
+    for (size_t i = 0; i < nuids; i++) {
+        snprintf(nums[i], sizeof(nums[i]), "%" PRId64, uids[i]);
+        argv[8 + i] = nums[i];
+    }
+    if ((rc = command(r, (int)argc, argv, NULL, &rep, st)) != RK_OK) goto done;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * nuids) {
+        rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_ranks");
+        goto done;
+    }
+    *size = as_int(rep->element[0]);
+    for (size_t i = 0; i < nuids; i++) {
+        redisReply **e = rep->element + 1 + 6 * i;
+        out[i].user_id = uids[i];
+        out[i].ranked = e[1]->type == REDIS_REPLY_STRING;
+        if (out[i].ranked) {
+            out[i].score = as_int(e[1]);
+            out[i].rank = mode == RANK_DENSE ? as_int(e[3])
+                          : mode == RANK_UNIQUE ? as_int(e[4])
+                                                : as_int(e[2]);
+        }
+        as_str(e[5], out[i].username, sizeof(out[i].username));
+    }
+    *rows = out;
+    out = NULL;
+done:
+    if (rep) freeReplyObject(rep);
+    free(argv);
+    free(nums);
+    free(out);
+    return rc;
+}
+
+int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st) {
+    const char *argv[] = {"ZCARD", v->zkey};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *count = as_int(rep);
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- boards, users, tokens */
+
+int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
+    rview all, g;
+    char ts[32], pattern[RSTORE_KEY_MAX], cursor[32] = "0";
+    int rc;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(ts, sizeof(ts), "%" PRId64, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+    rstore_view(b, WINDOW_ALL, 0, &all);
+    rstore_view(NULL, WINDOW_ALL, 0, &g);
+    const char *argv[] = {"FCALL", "rk_drop_board", "4", all.zkey, all.mkey, g.zkey, g.mkey,
+                          b->higher_is_better ? "1" : "0", ts};
+    if ((rc = simple(r, 9, argv, st)) != RK_OK) return rc;
+
+    /* Every key of the board shares the {id} tag; SCAN finds the windows. */
+    snprintf(pattern, sizeof(pattern), "rk:{%s}:*", b->id);
+    do {
+        const char *sargv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
+        redisReply *rep = NULL;
+        if ((rc = command(r, 6, sargv, NULL, &rep, st)) != RK_OK) return rc;
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+            rep->element[1]->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject(rep);
+            return rk_status_set(st, RK_INTERNAL, "unexpected reply from SCAN");
+        }
+        as_str(rep->element[0], cursor, sizeof(cursor));
+        redisReply *keys = rep->element[1];
+        for (size_t i = 0; i < keys->elements && rc == RK_OK; i++) {
+            const char *uargv[] = {"UNLINK", keys->element[i]->str};
+            rc = simple(r, 2, uargv, st);
+        }
+        freeReplyObject(rep);
+    } while (rc == RK_OK && strcmp(cursor, "0") != 0);
+    return rc;
+}
+
+int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st) {
+    if (n == 0) return RK_OK;
+    const char **argv = calloc(2 + 2 * n, sizeof(*argv));
+    char (*nums)[24] = calloc(n, sizeof(*nums));
+    int rc;
+    if (!argv || !nums) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    argv[0] = "HSET";
+    argv[1] = NAMES_KEY;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(nums[i], sizeof(nums[i]), "%" PRId64, uids[i]);
+        argv[2 + 2 * i] = nums[i];
+        argv[3 + 2 * i] = names[i];
+    }
+    rc = simple(r, (int)(2 + 2 * n), argv, st);
+done:
+    free(argv);
+    free(nums);
+    return rc;
+}
+
+int rstore_revoke(rstore *r, const char *jti, int64_t ttl, rk_status *st) {
+    char key[96], t[32];
+    snprintf(key, sizeof(key), "rk:revoked:%s", jti);
+    snprintf(t, sizeof(t), "%" PRId64, ttl > 0 ? ttl : 1);
+    const char *argv[] = {"SET", key, "1", "EX", t};
+    return simple(r, 5, argv, st);
+}
+
+int rstore_is_revoked(rstore *r, const char *jti, int *revoked, rk_status *st) {
+    char key[96];
+    snprintf(key, sizeof(key), "rk:revoked:%s", jti);
+    const char *argv[] = {"EXISTS", key};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *revoked = as_int(rep) != 0;
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+static void login_key(const char *username, char *key, size_t cap) {
+    snprintf(key, cap, "rk:loginfail:%s", username);
+}
+
+int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count,
+                        int64_t *ttl, rk_status *st) {
+    char key[96], w[32];
+    int rc;
+    login_key(username, key, sizeof(key));
+    snprintf(w, sizeof(w), "%" PRId64, window);
+    const char *incr[] = {"INCR", key};
+    const char *exp[] = {"EXPIRE", key, w, "NX"};
+    redisReply *rep = NULL;
+    if ((rc = command(r, 2, incr, NULL, &rep, st)) != RK_OK) return rc;
+    *count = as_int(rep);
+    freeReplyObject(rep);
+    if ((rc = simple(r, 4, exp, st)) != RK_OK) return rc;
+    return rstore_login_state(r, username, count, ttl, st);
+}
+
+int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl,
+                       rk_status *st) {
+    char key[96];
+    login_key(username, key, sizeof(key));
+    const char *get[] = {"GET", key};
+    const char *t[] = {"TTL", key};
+    redisReply *rep = NULL;
+    int rc;
+    if ((rc = command(r, 2, get, NULL, &rep, st)) != RK_OK) return rc;
+    *count = as_int(rep);
+    freeReplyObject(rep);
+    if ((rc = command(r, 2, t, NULL, &rep, st)) != RK_OK) return rc;
+    *ttl = as_int(rep);
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
+int rstore_login_ok(rstore *r, const char *username, rk_status *st) {
+    char key[96];
+    login_key(username, key, sizeof(key));
+    const char *argv[] = {"DEL", key};
+    return simple(r, 2, argv, st);
+}
+
+int rstore_backlog(rstore *r, int64_t *n, rk_status *st) {
+    const char *argv[] = {"XLEN", STREAM_KEY};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *n = as_int(rep);
+        freeReplyObject(rep);
+    }
+    return rc;
+}

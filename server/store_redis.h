@@ -1,0 +1,113 @@
+/*
+ * store_redis.h - rankd's live boards in Redis.
+ *
+ * One rstore is one Redis connection, owned by one thread (hiredis
+ * contexts are not thread-safe). Every board operation is a call of a
+ * function in rankd.lua, loaded at start with FUNCTION LOAD REPLACE, so a
+ * submission or a ranked read is one round trip; a batch of submissions is
+ * one pipelined round trip. A broken connection is reopened on the next
+ * call; until then calls fail with RK_UNAVAILABLE.
+ */
+#ifndef RANKD_STORE_REDIS_H
+#define RANKD_STORE_REDIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <rankd/status.h>
+
+#include "board.h"
+#include "ranks.h"
+#include "window.h"
+
+#define RSTORE_KEY_MAX 160
+#define RSTORE_ENTRY_ID_MAX 48
+#define RSTORE_NAME_MAX 40
+
+typedef struct rstore rstore;
+
+/* The sorted set (and member hash) that one window of one board lives in. */
+typedef struct rview {
+    char zkey[RSTORE_KEY_MAX];
+    char mkey[RSTORE_KEY_MAX];
+    int desc; /* 1: higher is better (list with ZREVRANGE) */
+} rview;
+
+/* b == NULL names the global board (all-time only). */
+void rstore_view(const board *b, window_kind k, time_t now, rview *v);
+
+int rstore_open(rstore **out, const char *addr, rk_status *st);
+void rstore_close(rstore *r);
+int rstore_ping(rstore *r, rk_status *st);
+int rstore_load_functions(rstore *r, rk_status *st);
+
+typedef struct rstore_submit_in {
+    const board *b;
+    int64_t user_id;
+    int64_t score;
+    int64_t ts_us;        /* submission time, microseconds since the epoch */
+    const char *idem_key; /* NULL: not idempotent */
+} rstore_submit_in;
+
+typedef struct rstore_submit_out {
+    rk_status status;     /* per item */
+    int64_t score;        /* stored all-time score after this submission */
+    int64_t rank;         /* competition rank on the all-time board */
+    int64_t board_size;
+    int personal_best;
+    int replayed;         /* answered from the idempotency record */
+    char entry_id[RSTORE_ENTRY_ID_MAX]; /* write-behind stream entry */
+} rstore_submit_out;
+
+/* Applies n submissions in one pipelined round trip; out[i] gets each
+ * item's own status. Returns RK_UNAVAILABLE when Redis cannot be reached
+ * (then no item's outcome is known). */
+int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl,
+                  int64_t window_ttl, rstore_submit_out *out, rk_status *st);
+
+typedef struct rank_row {
+    int64_t user_id;
+    int64_t score;
+    int64_t rank;
+    int ranked; /* 0: the player has no score on this board */
+    char username[RSTORE_NAME_MAX];
+} rank_row;
+
+/* Rows are malloc'ed into *rows (caller frees); *n their count. */
+int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode,
+               rank_row **rows, size_t *n, int64_t *size, rk_status *st);
+/* RK_NOT_FOUND when the player is not ranked on the board. */
+int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below,
+                  rank_mode mode, rank_row **rows, size_t *n, int64_t *size, rk_status *st);
+/* One row per user id, in order; rows of unranked players have ranked 0. */
+int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode,
+                 rank_row **rows, int64_t *size, rk_status *st);
+int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st);
+
+/* Removes every key of a board, taking its all-time scores out of the
+ * global board first. */
+int rstore_drop_board(rstore *r, const board *b, rk_status *st);
+
+/* rk:names: user id -> username, read by listings. */
+int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st);
+
+/* Revoked token ids, each kept until the token would have expired. */
+int rstore_revoke(rstore *r, const char *jti, int64_t ttl, rk_status *st);
+int rstore_is_revoked(rstore *r, const char *jti, int *revoked, rk_status *st);
+
+/* Failed-login counter of a username: *count after the increment, *ttl the
+ * seconds until it resets. */
+int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count,
+                        int64_t *ttl, rk_status *st);
+int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl,
+                       rk_status *st);
+int rstore_login_ok(rstore *r, const char *username, rk_status *st);
+
+/* Submissions accepted but not yet written to PostgreSQL. */
+int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
+
+/* The raw connection, for the write-behind's stream commands. */
+struct redisContext *rstore_ctx(rstore *r, rk_status *st);
+
+#endif

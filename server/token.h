@@ -1,0 +1,43 @@
+/*
+ * token.h - signed session tokens.
+ *
+ * A token is `base64url(claims) "." base64url(HMAC-SHA256(key, claims))`
+ * where claims is the text "v1|<user_id>|<role>|<expires_at>|<jti>". The
+ * signature makes a token unforgeable without a database look-up; the jti
+ * (random, 16 hex bytes) names it so logout can revoke it before expiry.
+ * Verification compares MACs in constant time and checks expiry; whether a
+ * jti was revoked is the caller's question (it needs a store).
+ */
+#ifndef RANKD_TOKEN_H
+#define RANKD_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <rankd/status.h>
+
+#define TOKEN_KEY_LEN 32
+#define TOKEN_JTI_LEN 32 /* hex chars */
+#define TOKEN_MAX 256
+
+typedef struct token_claims {
+    int64_t user_id;
+    int role;            /* rankd.Role */
+    int64_t expires_at;  /* Unix seconds */
+    char jti[TOKEN_JTI_LEN + 1];
+} token_claims;
+
+/* Fills claims->jti with fresh randomness; returns RK_OK or RK_INTERNAL. */
+int token_new_jti(token_claims *claims, rk_status *st);
+
+/* Writes a NUL-terminated token of at most TOKEN_MAX bytes to out. */
+int token_sign(const uint8_t key[TOKEN_KEY_LEN], const token_claims *claims,
+               char out[TOKEN_MAX], rk_status *st);
+
+/* Checks signature, format and expiry against `now`. RK_UNAUTHENTICATED
+ * with a reason when the token is malformed, forged or expired. */
+int token_verify(const uint8_t key[TOKEN_KEY_LEN], const char *token, time_t now,
+                 token_claims *claims, rk_status *st);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * validate.c - the input rules, one function each.
+ */
+#include <string.h>
+
+#include "validate.h"
+#include "window.h"
+
+static int id_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+int validate_id(const char *field, const char *id, rk_status *st) {
+    if (id == NULL || id[0] == '\0') return rk_status_set(st, RK_INVALID_ARGUMENT, "%s is required", field);
+    size_t n = strlen(id);
+    if (n > BOARD_ID_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "%s is longer than %d characters", field, BOARD_ID_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (!id_char(id[i]))
+            return rk_status_set(st, RK_INVALID_ARGUMENT,
+                                 "%s may contain only a-z, 0-9, '_' and '-'", field);
+    return RK_OK;
+}
+
+int validate_username(const char *name, rk_status *st) {
+    if (name == NULL || name[0] == '\0') return rk_status_set(st, RK_INVALID_ARGUMENT, "username is required");
+    size_t n = strlen(name);
+    if (n < USERNAME_MIN || n > USERNAME_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "username must be %d to %d characters",
+                             USERNAME_MIN, USERNAME_MAX);
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-'))
+            return rk_status_set(st, RK_INVALID_ARGUMENT,
+                                 "username may contain only letters, digits, '_', '.' and '-'");
+    }
+    return RK_OK;
+}
+
+int validate_password(const char *pw, rk_status *st) {
+    size_t n = pw ? strlen(pw) : 0;
+    if (n < PASSWORD_MIN)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "password must be at least %d characters", PASSWORD_MIN);
+    if (n > PASSWORD_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "password must be at most %d characters", PASSWORD_MAX);
+    return RK_OK;
+}
+
+int validate_score(const board *b, int64_t score, rk_status *st) {
+    if (score < b->min_score)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is below board %s's minimum %lld",
+                             (long long)score, b->id, (long long)b->min_score);
+    if (score > b->max_score)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is above board %s's maximum %lld",
+                             (long long)score, b->id, (long long)b->max_score);
+    return RK_OK;
+}
+
+int validate_board(const Rankd__Board *in, board *out, rk_status *st) {
+    int rc;
+    if (in == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "board is required");
+    memset(out, 0, sizeof(*out));
+    if ((rc = validate_id("board id", in->id, st)) != RK_OK) return rc;
+    if (strcmp(in->id, BOARD_GLOBAL_ID) == 0)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "board id \"global\" is reserved for the global board");
+    if ((rc = validate_id("game", in->game, st)) != RK_OK) return rc;
+    if (in->title && strlen(in->title) > BOARD_TITLE_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "title is longer than %d bytes", BOARD_TITLE_MAX);
+    strcpy(out->id, in->id);
+    strcpy(out->game, in->game);
+    strcpy(out->title, in->title ? in->title : "");
+
+    out->higher_is_better = 1;
+    if (in->has_order && in->order == RANKD__ORDER__ORDER_LOWER_IS_BETTER) out->higher_is_better = 0;
+    else if (in->has_order && in->order != RANKD__ORDER__ORDER_HIGHER_IS_BETTER &&
+             in->order != RANKD__ORDER__ORDER_UNSPECIFIED)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "order must be higher or lower is better");
+
+    out->policy = POLICY_BEST;
+    if (in->has_policy && in->policy != RANKD__POLICY__POLICY_UNSPECIFIED) {
+        if (in->policy < RANKD__POLICY__POLICY_BEST || in->policy > RANKD__POLICY__POLICY_SUM)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "policy must be best, latest or sum");
+        out->policy = (board_policy)in->policy;
+    }
+
+    out->windows = WINDOW_BIT(WINDOW_ALL);
+    for (size_t i = 0; i < in->n_windows; i++) {
+        if ((int)in->windows[i] < 0 || in->windows[i] >= WINDOW_KINDS)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown window %d", (int)in->windows[i]);
+        out->windows |= WINDOW_BIT(in->windows[i]);
+    }
+
+    out->min_score = in->has_min_score ? in->min_score : -SCORE_LIMIT;
+    out->max_score = in->has_max_score ? in->max_score : SCORE_LIMIT;
+    if (out->min_score < -SCORE_LIMIT || out->max_score > SCORE_LIMIT)
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "score bounds must lie within -2^53..2^53 (exact in Redis)");
+    if (out->min_score > out->max_score)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is above max_score %lld",
+                             (long long)out->min_score, (long long)out->max_score);
+    out->player_submit = in->has_player_submit && in->player_submit;
+    return RK_OK;
+}
+
+void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf) {
+    rankd__board__init(out);
+    out->id = (char *)b->id;
+    out->game = (char *)b->game;
+    out->title = (char *)b->title;
+    out->has_order = 1;
+    out->order = b->higher_is_better ? RANKD__ORDER__ORDER_HIGHER_IS_BETTER
+                                     : RANKD__ORDER__ORDER_LOWER_IS_BETTER;
+    out->has_policy = 1;
+    out->policy = (Rankd__Policy)b->policy;
+    size_t n = 0;
+    for (int k = 0; k < WINDOW_KINDS; k++)
+        if (b->windows & WINDOW_BIT(k)) windows_buf[n++] = (Rankd__Window)k;
+    out->n_windows = n;
+    out->windows = windows_buf;
+    out->has_min_score = out->has_max_score = 1;
+    out->min_score = b->min_score;
+    out->max_score = b->max_score;
+    out->has_player_submit = 1;
+    out->player_submit = b->player_submit;
+    out->has_created_at = 1;
+    out->created_at = b->created_at;
+}

@@ -1,0 +1,43 @@
+/*
+ * validate.h - input rules shared by every handler.
+ *
+ * Each check answers RK_OK or RK_INVALID_ARGUMENT with a message that names
+ * the field and the rule, so a caller can fix the request without reading
+ * our source.
+ */
+#ifndef RANKD_VALIDATE_H
+#define RANKD_VALIDATE_H
+
+#include <stdint.h>
+
+#include <rankd/rankd.pb-c.h>
+#include <rankd/status.h>
+
+#include "board.h"
+
+#define USERNAME_MIN 3
+#define USERNAME_MAX 32
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 128
+
+/* Board and game ids: [a-z0-9_-], 1 to 64 characters. */
+int validate_id(const char *field, const char *id, rk_status *st);
+
+/* Usernames: [A-Za-z0-9_.-], 3 to 32 characters. */
+int validate_username(const char *name, rk_status *st);
+
+/* Passwords: 8 to 128 bytes. */
+int validate_password(const char *pw, rk_status *st);
+
+/* A score within the board's bounds (and so within +-2^53). */
+int validate_score(const board *b, int64_t score, rk_status *st);
+
+/* Turns a requested board definition into a board, filling defaults:
+ * order higher-is-better, policy best, bounds +-2^53, players may not
+ * submit. The id "global" is reserved. */
+int validate_board(const Rankd__Board *in, board *out, rk_status *st);
+
+/* Converts back for replies; strings point into b (no copies). */
+void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * writebehind.c - the stream consumer. One thread, its own connections.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "writebehind.h"
+
+#define STREAM "rk:wb"
+#define GROUP "rankd"
+#define BATCH "1000"
+#define BLOCK_MS "500"
+#define CLAIM_IDLE_MS "30000"
+#define CLAIM_EVERY_US (10 * 1000000LL)
+
+struct writebehind {
+    server *srv;
+    rstore *redis;
+    pgstore *pg;
+    pthread_t thread;
+    atomic_int stop;
+};
+
+static int ensure_group(redisContext *c) {
+    /* From id 0: entries written before the group existed are not skipped. */
+    redisReply *r = redisCommand(c, "XGROUP CREATE %s %s 0 MKSTREAM", STREAM, GROUP);
+    if (r == NULL) return -1;
+    int ok = r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0;
+    freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+static const char *field(redisReply *kv, const char *name) {
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0 &&
+            kv->element[i + 1]->type == REDIS_REPLY_STRING)
+            return kv->element[i + 1]->str;
+    return NULL;
+}
+
+/* Writes one array of stream entries to PostgreSQL, then acks and deletes
+ * them. Returns the number handled, or -1 when it must be retried. */
+static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
+    size_t n = entries->elements, k = 0;
+    if (n == 0) return 0;
+    pg_score *rows = calloc(n, sizeof(*rows));
+    const char **argv = calloc(n + 3, sizeof(*argv));
+    if (!rows || !argv) {
+        free(rows);
+        free(argv);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *e = entries->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
+            continue;
+        redisReply *kv = e->element[1];
+        argv[3 + i] = e->element[0]->str;
+        if (kv->type != REDIS_REPLY_ARRAY) continue; /* deleted meanwhile: just ack */
+        const char *b = field(kv, "b"), *u = field(kv, "u"), *s = field(kv, "s"), *t = field(kv, "t");
+        if (!b || !u || !s || !t) {
+            log_warn("malformed write-behind entry skipped", "id=%s", e->element[0]->str);
+            continue;
+        }
+        const char *key = field(kv, "k");
+        rows[k++] = (pg_score){.entry_id = e->element[0]->str, .board_id = b, .user_id = strtoll(u, NULL, 10),
+                               .score = strtoll(s, NULL, 10), .ts_us = strtoll(t, NULL, 10),
+                               .idem_key = key ? key : ""};
+    }
+    rk_status st;
+    int rc = k ? pgstore_scores_insert(wb->pg, rows, k, &st) : RK_OK;
+    free(rows);
+    if (rc != RK_OK) {
+        free(argv);
+        log_warn("write-behind waiting for PostgreSQL", "error=\"%s\" pending=%zu", st.message, n);
+        return -1;
+    }
+    /* Committed: now the stream may forget them. */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (argv[3 + i]) argv[3 + m++] = argv[3 + i];
+    argv[0] = "XACK";
+    argv[1] = STREAM;
+    argv[2] = GROUP;
+    redisAppendCommandArgv(c, (int)(3 + m), argv, NULL);
+    argv[1] = "XDEL";
+    argv[2] = STREAM;
+    redisAppendCommandArgv(c, (int)(2 + m), argv + 1, NULL);
+    for (int i = 0; i < 2; i++) {
+        void *r = NULL;
+        if (redisGetReply(c, &r) != REDIS_OK) {
+            free(argv);
+            return -1;
+        }
+        freeReplyObject(r);
+    }
+    free(argv);
+    return (int)n;
+}
+
+/* XREADGROUP reply -> the entries array of our one stream. */
+static redisReply *entries_of(redisReply *r) {
+    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
+    redisReply *s = r->element[0];
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 || s->element[1]->type != REDIS_REPLY_ARRAY) return NULL;
+    return s->element[1];
+}
+
+static void *wb_main(void *arg) {
+    writebehind *wb = arg;
+    const char *node = wb->srv->cfg.node;
+    int pending = 1; /* first re-read what this node took but never acked */
+    int64_t last_claim = 0;
+    while (!atomic_load(&wb->stop)) {
+        rk_status st;
+        redisContext *c = rstore_ctx(wb->redis, &st);
+        if (c == NULL || ensure_group(c) != 0) {
+            sleep(1);
+            continue;
+        }
+        redisReply *r;
+        int64_t now = server_now_us();
+        if (now - last_claim > CLAIM_EVERY_US) {
+            /* Entries a dead process read but never wrote. */
+            last_claim = now;
+            r = redisCommand(c, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", STREAM, GROUP, node, CLAIM_IDLE_MS, BATCH);
+            if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
+                r->element[1]->elements > 0) {
+                if (flush(wb, c, r->element[1]) < 0) sleep(1);
+            }
+            if (r) freeReplyObject(r);
+            continue;
+        }
+        r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", GROUP, node, BATCH,
+                         BLOCK_MS, STREAM, pending ? "0" : ">");
+        if (r == NULL) {
+            sleep(1);
+            continue;
+        }
+        redisReply *entries = entries_of(r);
+        int done = entries ? flush(wb, c, entries) : 0;
+        if (done < 0) {
+            sleep(1);
+            pending = 1;
+        } else if (pending && done == 0) {
+            pending = 0; /* our backlog is empty: read new entries from now on */
+        }
+        freeReplyObject(r);
+    }
+    return NULL;
+}
+
+int wb_start(writebehind **out, server *srv, rk_status *st) {
+    writebehind *wb = calloc(1, sizeof(*wb));
+    if (wb == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    wb->srv = srv;
+    rk_status ignore;
+    rstore_open(&wb->redis, srv->cfg.redis, &ignore);
+    pgstore_open(&wb->pg, srv->cfg.postgres, &ignore);
+    if (wb->redis == NULL || wb->pg == NULL || pthread_create(&wb->thread, NULL, wb_main, wb) != 0) {
+        rstore_close(wb->redis);
+        pgstore_close(wb->pg);
+        free(wb);
+        return rk_status_set(st, RK_INTERNAL, "cannot start the write-behind thread");
+    }
+    *out = wb;
+    return RK_OK;
+}
+
+void wb_stop(writebehind *wb) {
+    if (wb == NULL) return;
+    atomic_store(&wb->stop, 1);
+    pthread_join(wb->thread, NULL);
+    rstore_close(wb->redis);
+    pgstore_close(wb->pg);
+    free(wb);
+}

@@ -1,0 +1,162 @@
+/* Journey 3 (a player signs up) and the roles: sign-up rules, login, token
+ * expiry metadata, logout revoking at once, no hint whether a user exists,
+ * slowed-down repeated failures, API keys and admin-only calls. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "it_common.h"
+
+static rk_client *c;
+static char *admin;
+
+static void sign_up_rules(void) {
+    Rankd__SignUpRequest req = RANKD__SIGN_UP_REQUEST__INIT;
+    Rankd__SignUpReply *rep = NULL;
+    rk_status st;
+    req.username = "alice";
+    req.password = "short";
+    CHECK_INT(rk_auth_sign_up(c, &req, &rep, NULL, &st), RK_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "at least 8") != NULL);
+    req.password = "alice-password";
+    CHECK_INT(rk_auth_sign_up(c, &req, &rep, NULL, &st), RK_OK);
+    CHECK(rep && rep->user_id > 0);
+    rk_reply_free(rep);
+    rep = NULL;
+    CHECK_INT(rk_auth_sign_up(c, &req, &rep, NULL, &st), RK_ALREADY_EXISTS);
+    CHECK(strstr(st.message, "taken") != NULL);
+    req.username = "no spaces allowed";
+    CHECK_INT(rk_auth_sign_up(c, &req, &rep, NULL, &st), RK_INVALID_ARGUMENT);
+}
+
+static void login_gives_an_expiring_token(void) {
+    Rankd__LoginRequest req = RANKD__LOGIN_REQUEST__INIT;
+    Rankd__LoginReply *rep = NULL;
+    rk_status st;
+    req.username = "alice";
+    req.password = "alice-password";
+    CHECK_INT(rk_auth_login(c, &req, &rep, NULL, &st), RK_OK);
+    if (rep == NULL) return;
+    CHECK(rep->token && strlen(rep->token) > 20);
+    CHECK(rep->expires_at > time(NULL) + 60);
+    CHECK_INT(rep->role, RANKD__ROLE__ROLE_PLAYER);
+
+    Rankd__Empty e = RANKD__EMPTY__INIT;
+    Rankd__Identity *me = NULL;
+    rk_call_opts o = it_opts(rep->token, NULL);
+    CHECK_INT(rk_auth_who_am_i(c, &e, &me, &o, &st), RK_OK);
+    if (me) {
+        CHECK_STR(me->username, "alice");
+        CHECK_INT(me->user_id, rep->user_id);
+        CHECK_INT(me->expires_at, rep->expires_at);
+    }
+    rk_reply_free(me);
+    rk_reply_free(rep);
+}
+
+static void wrong_password_and_unknown_user_look_the_same(void) {
+    Rankd__LoginRequest req = RANKD__LOGIN_REQUEST__INIT;
+    Rankd__LoginReply *rep = NULL;
+    rk_status a, b;
+    req.username = "alice";
+    req.password = "wrong-password";
+    CHECK_INT(rk_auth_login(c, &req, &rep, NULL, &a), RK_UNAUTHENTICATED);
+    req.username = "nobody-here";
+    CHECK_INT(rk_auth_login(c, &req, &rep, NULL, &b), RK_UNAUTHENTICATED);
+    CHECK_STR(a.message, b.message);
+}
+
+static void repeated_failures_are_slowed_down(void) {
+    int64_t id = it_sign_up(c, "bruteforced", "right-password");
+    CHECK(id > 0);
+    Rankd__LoginRequest req = RANKD__LOGIN_REQUEST__INIT;
+    Rankd__LoginReply *rep = NULL;
+    rk_status st;
+    req.username = "bruteforced";
+    req.password = "guess-guess";
+    for (int i = 0; i < 5; i++) CHECK_INT(rk_auth_login(c, &req, &rep, NULL, &st), RK_UNAUTHENTICATED);
+    /* Even the right password is refused until the window passes. */
+    req.password = "right-password";
+    CHECK_INT(rk_auth_login(c, &req, &rep, NULL, &st), RK_RESOURCE_EXHAUSTED);
+    CHECK(strstr(st.message, "retry in") != NULL);
+}
+
+static void logout_revokes_at_once(void) {
+    char *tok = it_login(c, "alice", "alice-password");
+    CHECK(tok != NULL);
+    if (tok == NULL) return;
+    Rankd__Empty e = RANKD__EMPTY__INIT, *out = NULL;
+    Rankd__Identity *me = NULL;
+    rk_status st;
+    rk_call_opts o = it_opts(tok, NULL);
+    CHECK_INT(rk_auth_logout(c, &e, &out, &o, &st), RK_OK);
+    rk_reply_free(out);
+    CHECK_INT(rk_auth_who_am_i(c, &e, &me, &o, &st), RK_UNAUTHENTICATED);
+    CHECK(strstr(st.message, "revoked") != NULL);
+    free(tok);
+}
+
+static void bad_tokens_are_unauthenticated(void) {
+    Rankd__Empty e = RANKD__EMPTY__INIT;
+    Rankd__Identity *me = NULL;
+    rk_status st;
+    rk_call_opts o = it_opts("not-a-token", NULL);
+    CHECK_INT(rk_auth_who_am_i(c, &e, &me, &o, &st), RK_UNAUTHENTICATED);
+    o.token = "rk_0000000000000000000000000000000000000000";
+    CHECK_INT(rk_auth_who_am_i(c, &e, &me, &o, &st), RK_UNAUTHENTICATED);
+    CHECK_INT(rk_auth_who_am_i(c, &e, &me, NULL, &st), RK_UNAUTHENTICATED); /* no token at all */
+}
+
+static void admin_only_calls(void) {
+    char *tok = it_login(c, "alice", "alice-password");
+    Rankd__CreateApiKeyRequest req = RANKD__CREATE_API_KEY_REQUEST__INIT;
+    Rankd__CreateApiKeyReply *rep = NULL;
+    rk_status st;
+    req.game = "tetris";
+    rk_call_opts o = it_opts(tok, NULL);
+    CHECK_INT(rk_auth_create_api_key(c, &req, &rep, &o, &st), RK_PERMISSION_DENIED);
+    o.token = admin;
+    CHECK_INT(rk_auth_create_api_key(c, &req, &rep, &o, &st), RK_OK);
+    if (rep) {
+        CHECK(strncmp(rep->key, "rk_", 3) == 0);
+        /* The key works as a credential, scoped to its game. */
+        Rankd__Empty e = RANKD__EMPTY__INIT;
+        Rankd__Identity *me = NULL;
+        rk_call_opts ko = it_opts(rep->key, NULL);
+        CHECK_INT(rk_auth_who_am_i(c, &e, &me, &ko, &st), RK_OK);
+        if (me) {
+            CHECK_STR(me->game, "tetris");
+            CHECK_INT(me->role, RANKD__ROLE__ROLE_GAME_SERVER);
+        }
+        rk_reply_free(me);
+        me = NULL;
+        /* Revoked: refused at once. */
+        Rankd__RevokeApiKeyRequest rv = RANKD__REVOKE_API_KEY_REQUEST__INIT;
+        Rankd__Empty *out = NULL;
+        rv.has_key_id = 1;
+        rv.key_id = rep->info->key_id;
+        CHECK_INT(rk_auth_revoke_api_key(c, &rv, &out, &o, &st), RK_OK);
+        rk_reply_free(out);
+        CHECK_INT(rk_auth_who_am_i(c, &e, &me, &ko, &st), RK_UNAUTHENTICATED);
+    }
+    rk_reply_free(rep);
+    free(tok);
+}
+
+int main(void) {
+    c = it_client();
+    admin = it_admin_token(c);
+    RUN(sign_up_rules);
+    RUN(login_gives_an_expiring_token);
+    RUN(wrong_password_and_unknown_user_look_the_same);
+    RUN(repeated_failures_are_slowed_down);
+    RUN(logout_revokes_at_once);
+    RUN(bad_tokens_are_unauthenticated);
+    RUN(admin_only_calls);
+    free(admin);
+    rk_client_close(c);
+    return CHECK_SUMMARY();
+}

@@ -1,0 +1,112 @@
+/*
+ * it_common.c - shared set-up steps of the integration tests.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "it_common.h"
+
+rk_client *it_client(void) {
+    const char *url = getenv("RANKD_URL");
+    rk_client *c = NULL;
+    rk_status st;
+    if (url == NULL) {
+        fprintf(stderr, "RANKD_URL is not set: run under tests/with-services.sh\n");
+        exit(2);
+    }
+    if (rk_client_open(&c, url, &st) != RK_OK) {
+        fprintf(stderr, "cannot open client: %s\n", st.message);
+        exit(2);
+    }
+    return c;
+}
+
+rk_call_opts it_opts(const char *token, const char *idem) {
+    rk_call_opts o = {.token = token, .idempotency_key = idem};
+    return o;
+}
+
+char *it_login(rk_client *c, const char *user, const char *password) {
+    Rankd__LoginRequest req = RANKD__LOGIN_REQUEST__INIT;
+    Rankd__LoginReply *rep = NULL;
+    rk_status st;
+    req.username = (char *)user;
+    req.password = (char *)password;
+    if (rk_auth_login(c, &req, &rep, NULL, &st) != RK_OK) {
+        fprintf(stderr, "  login %s: %s: %s\n", user, rk_code_name(st.code), st.message);
+        return NULL;
+    }
+    char *tok = strdup(rep->token);
+    rk_reply_free(rep);
+    return tok;
+}
+
+char *it_admin_token(rk_client *c) {
+    const char *u = getenv("RANKD_ADMIN_USER"), *p = getenv("RANKD_ADMIN_PASSWORD");
+    if (!u || !p) {
+        fprintf(stderr, "RANKD_ADMIN_USER/RANKD_ADMIN_PASSWORD not set\n");
+        exit(2);
+    }
+    char *t = it_login(c, u, p);
+    if (t == NULL) exit(2);
+    return t;
+}
+
+int64_t it_sign_up(rk_client *c, const char *user, const char *password) {
+    Rankd__SignUpRequest req = RANKD__SIGN_UP_REQUEST__INIT;
+    Rankd__SignUpReply *rep = NULL;
+    rk_status st;
+    req.username = (char *)user;
+    req.password = (char *)password;
+    if (rk_auth_sign_up(c, &req, &rep, NULL, &st) != RK_OK) {
+        fprintf(stderr, "  sign up %s: %s: %s\n", user, rk_code_name(st.code), st.message);
+        return -1;
+    }
+    int64_t id = rep->user_id;
+    rk_reply_free(rep);
+    return id;
+}
+
+int it_create_board(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
+                    Rankd__Policy policy, unsigned windows, int player_submit) {
+    Rankd__CreateBoardRequest req = RANKD__CREATE_BOARD_REQUEST__INIT;
+    Rankd__Board b = RANKD__BOARD__INIT;
+    Rankd__Window wins[4];
+    Rankd__BoardReply *rep = NULL;
+    rk_status st;
+    size_t n = 0;
+    for (int k = 1; k < 4; k++)
+        if (windows & (1u << k)) wins[n++] = (Rankd__Window)k;
+    b.id = (char *)id;
+    b.game = (char *)game;
+    b.has_order = 1;
+    b.order = lower_is_better ? RANKD__ORDER__ORDER_LOWER_IS_BETTER : RANKD__ORDER__ORDER_HIGHER_IS_BETTER;
+    b.has_policy = 1;
+    b.policy = policy;
+    b.n_windows = n;
+    b.windows = wins;
+    b.has_player_submit = 1;
+    b.player_submit = player_submit;
+    req.board = &b;
+    rk_call_opts o = it_opts(token, NULL);
+    int rc = rk_boards_create_board(c, &req, &rep, &o, &st);
+    if (rc != RK_OK) fprintf(stderr, "  create board %s: %s: %s\n", id, rk_code_name(rc), st.message);
+    rk_reply_free(rep);
+    return rc;
+}
+
+char *it_api_key(rk_client *c, const char *admin_token, const char *game) {
+    Rankd__CreateApiKeyRequest req = RANKD__CREATE_API_KEY_REQUEST__INIT;
+    Rankd__CreateApiKeyReply *rep = NULL;
+    rk_status st;
+    req.game = (char *)game;
+    rk_call_opts o = it_opts(admin_token, NULL);
+    if (rk_auth_create_api_key(c, &req, &rep, &o, &st) != RK_OK) {
+        fprintf(stderr, "  api key %s: %s\n", game, st.message);
+        return NULL;
+    }
+    char *k = strdup(rep->key);
+    rk_reply_free(rep);
+    return k;
+}

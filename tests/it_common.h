@@ -1,0 +1,30 @@
+/*
+ * it_common.h - helpers for the integration tests, which run under
+ * tests/with-services.sh against a real rankd, Redis and PostgreSQL.
+ */
+#ifndef RANKD_IT_COMMON_H
+#define RANKD_IT_COMMON_H
+
+#include <rankd/client.h>
+
+/* A client dialed to $RANKD_URL; exits the test program if it cannot. */
+rk_client *it_client(void);
+
+/* Logs in; returns a malloc'ed token (NULL and a message on failure). */
+char *it_login(rk_client *c, const char *user, const char *password);
+/* Logs in as $RANKD_ADMIN_USER. */
+char *it_admin_token(rk_client *c);
+/* Signs up `user` with `password`; returns the user id or -1. */
+int64_t it_sign_up(rk_client *c, const char *user, const char *password);
+
+/* Creates a board as admin (token); windows is a mask of 1<<rankd.Window. */
+int it_create_board(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
+                    Rankd__Policy policy, unsigned windows, int player_submit);
+
+/* Creates an API key for game; returns it malloc'ed. */
+char *it_api_key(rk_client *c, const char *admin_token, const char *game);
+
+/* Options carrying a token (and optionally an idempotency key). */
+rk_call_opts it_opts(const char *token, const char *idem);
+
+#endif

@@ -1,0 +1,59 @@
+/* The tie rules: competition, dense and unique ranks over sorted listings,
+ * including listings that start in the middle of a run of equal scores. */
+#include "check.h"
+#include "ranks.h"
+
+static void competition_shares_and_skips(void) {
+    int64_t s[] = {100, 90, 90, 80}, r[4];
+    ranks_assign(s, 4, RANK_COMPETITION, 0, 1, 1, r);
+    CHECK_INT(r[0], 1);
+    CHECK_INT(r[1], 2);
+    CHECK_INT(r[2], 2);
+    CHECK_INT(r[3], 4);
+}
+
+static void dense_shares_without_gaps(void) {
+    int64_t s[] = {100, 90, 90, 80}, r[4];
+    ranks_assign(s, 4, RANK_DENSE, 0, 1, 1, r);
+    CHECK_INT(r[0], 1);
+    CHECK_INT(r[1], 2);
+    CHECK_INT(r[2], 2);
+    CHECK_INT(r[3], 3);
+}
+
+static void unique_is_the_position(void) {
+    int64_t s[] = {100, 90, 90, 80}, r[4];
+    ranks_assign(s, 4, RANK_UNIQUE, 0, 1, 1, r);
+    for (int i = 0; i < 4; i++) CHECK_INT(r[i], i + 1);
+}
+
+static void page_starting_inside_a_tie(void) {
+    /* Board: 100, 90, 90, 90, 70. Page from offset 2: 90, 90, 70. */
+    int64_t s[] = {90, 90, 70}, r[3];
+    ranks_assign(s, 3, RANK_COMPETITION, 2, 2, 2, r);
+    CHECK_INT(r[0], 2);
+    CHECK_INT(r[1], 2);
+    CHECK_INT(r[2], 5);
+    ranks_assign(s, 3, RANK_DENSE, 2, 2, 2, r);
+    CHECK_INT(r[2], 3);
+    ranks_assign(s, 3, RANK_UNIQUE, 2, 2, 2, r);
+    CHECK_INT(r[0], 3);
+    CHECK_INT(r[2], 5);
+}
+
+static void all_equal(void) {
+    int64_t s[] = {5, 5, 5}, r[3];
+    ranks_assign(s, 3, RANK_COMPETITION, 0, 1, 1, r);
+    CHECK_INT(r[2], 1);
+    ranks_assign(s, 3, RANK_DENSE, 0, 1, 1, r);
+    CHECK_INT(r[2], 1);
+}
+
+int main(void) {
+    RUN(competition_shares_and_skips);
+    RUN(dense_shares_without_gaps);
+    RUN(unique_is_the_position);
+    RUN(page_starting_inside_a_tie);
+    RUN(all_equal);
+    return CHECK_SUMMARY();
+}

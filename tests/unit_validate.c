@@ -1,0 +1,94 @@
+/* Input rules: ids, usernames, passwords, board definitions and score
+ * bounds, including the exact-integer limit of Redis scores. */
+#include <stdlib.h>
+
+#include <rankd/rankd.pb-c.h>
+
+#include "check.h"
+#include "config.h"
+#include "validate.h"
+#include "window.h"
+
+static void ids_and_usernames(void) {
+    rk_status st;
+    CHECK_INT(validate_id("board id", "tetris-1_a", &st), RK_OK);
+    CHECK_INT(validate_id("board id", "Tetris", &st), RK_INVALID_ARGUMENT);
+    CHECK_INT(validate_id("board id", "", &st), RK_INVALID_ARGUMENT);
+    CHECK_INT(validate_id("board id", NULL, &st), RK_INVALID_ARGUMENT);
+    CHECK_INT(validate_username("alice.b-1", &st), RK_OK);
+    CHECK_INT(validate_username("al", &st), RK_INVALID_ARGUMENT);
+    CHECK_INT(validate_username("bad name", &st), RK_INVALID_ARGUMENT);
+    CHECK_INT(validate_password("short", &st), RK_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "password must be at least 8 characters");
+    CHECK_INT(validate_password("long enough", &st), RK_OK);
+}
+
+static void board_defaults(void) {
+    Rankd__Board in = RANKD__BOARD__INIT;
+    board b;
+    rk_status st;
+    in.id = "tetris";
+    in.game = "tetris";
+    CHECK_INT(validate_board(&in, &b, &st), RK_OK);
+    CHECK_INT(b.higher_is_better, 1);
+    CHECK_INT(b.policy, POLICY_BEST);
+    CHECK_INT(b.windows, WINDOW_BIT(WINDOW_ALL));
+    CHECK_INT(b.min_score, -SCORE_LIMIT);
+    CHECK_INT(b.max_score, SCORE_LIMIT);
+    CHECK_INT(b.player_submit, 0);
+}
+
+static void board_rules(void) {
+    Rankd__Board in = RANKD__BOARD__INIT;
+    Rankd__Window wins[] = {RANKD__WINDOW__WINDOW_DAILY, RANKD__WINDOW__WINDOW_WEEKLY};
+    board b;
+    rk_status st;
+    in.id = "global";
+    in.game = "g";
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    in.id = "speedrun-1-1";
+    in.has_order = 1;
+    in.order = RANKD__ORDER__ORDER_LOWER_IS_BETTER;
+    in.n_windows = 2;
+    in.windows = wins;
+    in.has_min_score = in.has_max_score = 1;
+    in.min_score = 10;
+    in.max_score = 5;
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    in.max_score = SCORE_LIMIT + 1;
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    in.max_score = 3600000;
+    CHECK_INT(validate_board(&in, &b, &st), RK_OK);
+    CHECK_INT(b.higher_is_better, 0);
+    CHECK_INT(b.windows, WINDOW_BIT(WINDOW_ALL) | WINDOW_BIT(WINDOW_DAY) | WINDOW_BIT(WINDOW_WEEK));
+    CHECK_INT(validate_score(&b, 9, &st), RK_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "score 9 is below board speedrun-1-1's minimum 10");
+    CHECK_INT(validate_score(&b, 3600001, &st), RK_INVALID_ARGUMENT);
+    CHECK_INT(validate_score(&b, 10, &st), RK_OK);
+}
+
+static void config_precedence(void) {
+    config cfg;
+    rk_status st;
+    char *argv[] = {"rankd", "--workers", "7", "--redis=10.0.0.1:1", NULL};
+    setenv("RANKD_WORKERS", "3", 1);
+    setenv("RANKD_TOKEN_TTL", "120", 1);
+    CHECK_INT(config_load(&cfg, 4, argv, &st), RK_OK);
+    CHECK_INT(cfg.workers, 7);        /* flag beats environment */
+    CHECK_INT(cfg.token_ttl, 120);    /* environment beats default */
+    CHECK_STR(cfg.redis, "10.0.0.1:1");
+    char *bad[] = {"rankd", "--workers", "zero", NULL};
+    CHECK_INT(config_load(&cfg, 3, bad, &st), RK_INVALID_ARGUMENT);
+    char *unknown[] = {"rankd", "--nope=1", NULL};
+    CHECK_INT(config_load(&cfg, 2, unknown, &st), RK_INVALID_ARGUMENT);
+    unsetenv("RANKD_WORKERS");
+    unsetenv("RANKD_TOKEN_TTL");
+}
+
+int main(void) {
+    RUN(ids_and_usernames);
+    RUN(board_defaults);
+    RUN(board_rules);
+    RUN(config_precedence);
+    return CHECK_SUMMARY();
+}
