@@ -149,7 +149,7 @@ local function submit(keys, args)
     pb = old_all == nil or better(desc, score, old_all)
   else
     local prev = redis.call('HGET', keys[5], uid)
-    pb = prev == nil or better(desc, score, tonumber(prev))
+    pb = not prev or better(desc, score, tonumber(prev))
     if pb then redis.call('HSET', keys[5], uid, fmt(score)) end
   end
 

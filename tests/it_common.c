@@ -68,8 +68,9 @@ int64_t it_sign_up(rk_client *c, const char *user, const char *password) {
     return id;
 }
 
-int it_create_board(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
-                    Rankd__Policy policy, unsigned windows, int player_submit) {
+static int create_board(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
+                        Rankd__Policy policy, unsigned windows, int player_submit, int bounded,
+                        int64_t min_score, int64_t max_score) {
     Rankd__CreateBoardRequest req = RANKD__CREATE_BOARD_REQUEST__INIT;
     Rankd__Board b = RANKD__BOARD__INIT;
     Rankd__Window wins[4];
@@ -88,12 +89,27 @@ int it_create_board(rk_client *c, const char *token, const char *id, const char 
     b.windows = wins;
     b.has_player_submit = 1;
     b.player_submit = player_submit;
+    b.has_min_score = b.has_max_score = bounded;
+    b.min_score = min_score;
+    b.max_score = max_score;
     req.board = &b;
     rk_call_opts o = it_opts(token, NULL);
     int rc = rk_boards_create_board(c, &req, &rep, &o, &st);
     if (rc != RK_OK) fprintf(stderr, "  create board %s: %s: %s\n", id, rk_code_name(rc), st.message);
     rk_reply_free(rep);
     return rc;
+}
+
+int it_create_board(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
+                    Rankd__Policy policy, unsigned windows, int player_submit) {
+    return create_board(c, token, id, game, lower_is_better, policy, windows, player_submit, 0, 0, 0);
+}
+
+int it_create_board_bounded(rk_client *c, const char *token, const char *id, const char *game,
+                            int lower_is_better, Rankd__Policy policy, unsigned windows, int player_submit,
+                            int64_t min_score, int64_t max_score) {
+    return create_board(c, token, id, game, lower_is_better, policy, windows, player_submit, 1, min_score,
+                        max_score);
 }
 
 char *it_api_key(rk_client *c, const char *admin_token, const char *game) {
