@@ -11,6 +11,7 @@
 
 #include "boards.h"
 #include "handlers.h"
+#include "users.h"
 #include "validate.h"
 
 #define TOP_DEFAULT 10
@@ -51,12 +52,12 @@ static int mode_of(int has, Rankd__RankMode m, rank_mode *out, rk_status *st) {
 /* One player named by id or username. */
 static int player_of(rpc_call *call, int has_id, int64_t id, const char *name, int64_t *out, rk_status *st) {
     int found = 0;
-    char resolved[1][PG_NAME_MAX];
+    char resolved[1][USER_NAME_MAX];
     int64_t ids[1] = {has_id ? id : 0};
     const char *names[1] = {name};
     if (ids[0] <= 0 && (name == NULL || name[0] == '\0'))
         return rk_status_set(st, RK_INVALID_ARGUMENT, "user_id or username is required");
-    int rc = pgstore_users_resolve(call->w->pg, ids, names, 1, &found, resolved, st);
+    int rc = users_resolve(call, ids, names, 1, &found, resolved, st);
     if (rc != RK_OK) return rc;
     if (!found) return rk_status_set(st, RK_NOT_FOUND, "user %s not found", name && name[0] ? name : "with that id");
     *out = ids[0];
@@ -181,11 +182,11 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     int64_t *ids = ARENA_ARRAY(call, int64_t, n);
     const char **names = ARENA_ARRAY(call, const char *, n);
     int *found = ARENA_ARRAY(call, int, n);
-    char (*resolved)[PG_NAME_MAX] = arena_alloc(&call->w->arena, PG_NAME_MAX * n);
+    char (*resolved)[USER_NAME_MAX] = arena_alloc(&call->w->arena, USER_NAME_MAX * n);
     if (!ids || !names || !found || !resolved) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < req->n_user_ids; i++) ids[i] = req->user_ids[i] > 0 ? req->user_ids[i] : -1;
     for (size_t i = 0; i < req->n_usernames; i++) names[req->n_user_ids + i] = req->usernames[i];
-    if ((rc = pgstore_users_resolve(call->w->pg, ids, names, n, found, resolved, st)) != RK_OK) return rc;
+    if ((rc = users_resolve(call, ids, names, n, found, resolved, st)) != RK_OK) return rc;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (found[i]) ids[k++] = ids[i]; /* unknown players are simply not ranked */

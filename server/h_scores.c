@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "boards.h"
 #include "handlers.h"
+#include "users.h"
 #include "validate.h"
 
 #define SUBMIT_BATCH_MAX 1000
@@ -32,7 +33,7 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
     int *found = ARENA_ARRAY(call, int, n);
     int64_t *ids = ARENA_ARRAY(call, int64_t, n);
     const char **names = ARENA_ARRAY(call, const char *, n);
-    char (*resolved)[PG_NAME_MAX] = arena_alloc(&call->w->arena, PG_NAME_MAX * (n ? n : 1));
+    char (*resolved)[USER_NAME_MAX] = arena_alloc(&call->w->arena, USER_NAME_MAX * (n ? n : 1));
     rstore_submit_in *in = ARENA_ARRAY(call, rstore_submit_in, n);
     size_t *idx = ARENA_ARRAY(call, size_t, n);
     if (!found || !ids || !names || !resolved || !in || !idx) {
@@ -68,7 +69,7 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
     }
 
     /* Every player of the batch in one query. */
-    if (pgstore_users_resolve(call->w->pg, ids, names, n, found, resolved, st) != RK_OK) return;
+    if (users_resolve(call, ids, names, n, found, resolved, st) != RK_OK) return;
 
     size_t m = 0;
     int64_t now = server_wall_us();

@@ -21,6 +21,7 @@ extern const char rankd_lua_source[];
 extern const size_t rankd_lua_source_len;
 
 #define NAMES_KEY "rk:names"
+#define UIDS_KEY "rk:uids"
 #define STREAM_KEY "rk:wb"
 #define CALL_TIMEOUT_S 5
 
@@ -416,23 +417,93 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
 
 int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
-    const char **argv = calloc(2 + 2 * n, sizeof(*argv));
+    const char **a = calloc(2 + 2 * n, sizeof(*a)), **b = calloc(2 + 2 * n, sizeof(*b));
     char (*nums)[24] = calloc(n, sizeof(*nums));
     int rc;
-    if (!argv || !nums) {
+    if (!a || !b || !nums) {
         rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
-    argv[0] = "HSET";
-    argv[1] = NAMES_KEY;
+    a[0] = b[0] = "HSET";
+    a[1] = NAMES_KEY;
+    b[1] = UIDS_KEY;
     for (size_t i = 0; i < n; i++) {
         snprintf(nums[i], sizeof(nums[i]), "%" PRId64, uids[i]);
-        argv[2 + 2 * i] = nums[i];
-        argv[3 + 2 * i] = names[i];
+        a[2 + 2 * i] = b[3 + 2 * i] = nums[i];
+        a[3 + 2 * i] = b[2 + 2 * i] = names[i];
     }
-    rc = simple(r, (int)(2 + 2 * n), argv, st);
+    if ((rc = simple(r, (int)(2 + 2 * n), a, st)) == RK_OK) rc = simple(r, (int)(2 + 2 * n), b, st);
 done:
+    free(a);
+    free(b);
+    free(nums);
+    return rc;
+}
+
+/* HMGET key fields... into a reply the caller frees. */
+static int hmget(rstore *r, const char *key, const char **fields, size_t n, redisReply **rep, rk_status *st) {
+    const char **argv = calloc(n + 2, sizeof(*argv));
+    if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    argv[0] = "HMGET";
+    argv[1] = key;
+    memcpy(argv + 2, fields, n * sizeof(*fields));
+    int rc = command(r, (int)(n + 2), argv, NULL, rep, st);
     free(argv);
+    if (rc == RK_OK && ((*rep)->type != REDIS_REPLY_ARRAY || (*rep)->elements != n)) {
+        freeReplyObject(*rep);
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from HMGET");
+    }
+    return rc;
+}
+
+int rstore_resolve_users(rstore *r, int64_t *ids, const char *const *names, size_t n, int *found,
+                         char (*out_names)[RSTORE_NAME_MAX], rk_status *st) {
+    const char **by_id = calloc(n ? n : 1, sizeof(*by_id)), **by_name = calloc(n ? n : 1, sizeof(*by_name));
+    size_t *id_at = calloc(n ? n : 1, sizeof(*id_at)), *name_at = calloc(n ? n : 1, sizeof(*name_at));
+    char (*nums)[24] = calloc(n ? n : 1, sizeof(*nums));
+    size_t ni = 0, nn = 0;
+    redisReply *rep = NULL;
+    int rc = RK_OK;
+    if (!by_id || !by_name || !id_at || !name_at || !nums) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        found[i] = 0;
+        if (ids[i] > 0) {
+            snprintf(nums[i], sizeof(nums[i]), "%" PRId64, ids[i]);
+            by_id[ni] = nums[i];
+            id_at[ni++] = i;
+        } else if (names[i] && names[i][0]) {
+            by_name[nn] = names[i];
+            name_at[nn++] = i;
+        }
+    }
+    if (ni && (rc = hmget(r, NAMES_KEY, by_id, ni, &rep, st)) == RK_OK) {
+        for (size_t j = 0; j < ni; j++) {
+            redisReply *e = rep->element[j];
+            if (e->type != REDIS_REPLY_STRING) continue;
+            found[id_at[j]] = 1;
+            as_str(e, out_names[id_at[j]], RSTORE_NAME_MAX);
+        }
+        freeReplyObject(rep);
+    }
+    if (rc == RK_OK && nn && (rc = hmget(r, UIDS_KEY, by_name, nn, &rep, st)) == RK_OK) {
+        for (size_t j = 0; j < nn; j++) {
+            redisReply *e = rep->element[j];
+            if (e->type != REDIS_REPLY_STRING) continue;
+            size_t i = name_at[j];
+            found[i] = 1;
+            ids[i] = as_int(e);
+            snprintf(out_names[i], RSTORE_NAME_MAX, "%s", names[i]);
+        }
+        freeReplyObject(rep);
+    }
+done:
+    free(by_id);
+    free(by_name);
+    free(id_at);
+    free(name_at);
     free(nums);
     return rc;
 }

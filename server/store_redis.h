@@ -89,8 +89,15 @@ int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st);
  * global board first. */
 int rstore_drop_board(rstore *r, const board *b, rk_status *st);
 
-/* rk:names: user id -> username, read by listings. */
+/* rk:names (user id -> username, read by listings) and rk:uids (username
+ * -> user id): the user directory the hot path reads instead of
+ * PostgreSQL. Users never change name, so entries never go stale. */
 int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st);
+
+/* Looks players up in the directory: ids[i] > 0 by id, else names[i] by
+ * name. Sets found[i], ids[i] and out_names[i] for those it knows. */
+int rstore_resolve_users(rstore *r, int64_t *ids, const char *const *names, size_t n, int *found,
+                         char (*out_names)[RSTORE_NAME_MAX], rk_status *st);
 
 /* Revoked token ids, each kept until the token would have expired. */
 int rstore_revoke(rstore *r, const char *jti, int64_t ttl, rk_status *st);
