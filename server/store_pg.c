@@ -78,27 +78,35 @@ static int conn_ok(pgstore *p, rk_status *st) {
                          PQerrorMessage(p->conn));
 }
 
-/* Runs one statement; on RK_OK *res (if given) is the caller's to PQclear. */
+/* Runs one statement; on RK_OK *res (if given) is the caller's to PQclear.
+ * A SELECT that finds the connection broken (PostgreSQL restarted since the
+ * last call) is retried once on a fresh connection; anything that writes is
+ * not, since it may have run before the connection broke. */
 static int q(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res,
              rk_status *st) {
-    int rc;
-    if ((rc = conn_ok(p, st)) != RK_OK) return rc;
-    PGresult *r = PQexecParams(p->conn, sql, n, NULL, params, NULL, NULL, 0);
-    ExecStatusType s = PQresultStatus(r);
-    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-        if (res) *res = r;
-        else PQclear(r);
-        return RK_OK;
+    int rc, tries = strncmp(sql, "SELECT", 6) == 0 ? 2 : 1;
+    for (;;) {
+        if ((rc = conn_ok(p, st)) != RK_OK) return rc;
+        PGresult *r = PQexecParams(p->conn, sql, n, NULL, params, NULL, NULL, 0);
+        ExecStatusType s = PQresultStatus(r);
+        if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+            if (res) *res = r;
+            else PQclear(r);
+            return RK_OK;
+        }
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        int unique = state && strcmp(state, "23505") == 0;
+        char msg[200];
+        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+        msg[strcspn(msg, "\n")] = '\0';
+        PQclear(r);
+        if (PQstatus(p->conn) != CONNECTION_OK) {
+            if (--tries > 0) continue;
+            return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL connection lost: %s", msg);
+        }
+        if (unique) return rk_status_set(st, RK_ALREADY_EXISTS, "%s", msg);
+        return rk_status_set(st, RK_INTERNAL, "PostgreSQL: %s", msg);
     }
-    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-    char msg[200];
-    snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
-    msg[strcspn(msg, "\n")] = '\0';
-    PQclear(r);
-    if (PQstatus(p->conn) != CONNECTION_OK)
-        return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL connection lost: %s", msg);
-    if (state && strcmp(state, "23505") == 0) return rk_status_set(st, RK_ALREADY_EXISTS, "%s", msg);
-    return rk_status_set(st, RK_INTERNAL, "PostgreSQL: %s", msg);
 }
 
 static int64_t geti(PGresult *r, int row, int col) {

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages needed to build and test rankd.  Does nothing
+# (and needs no root) when they are all installed already.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config
+    protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev
+    libpq-dev libssl-dev libcjson-dev
+    redis-server postgresql
+)
+
+command -v dpkg-query >/dev/null || {
+    echo "setup-deps: dpkg-query not found; install these by hand: ${packages[*]}" >&2
+    exit 1
+}
+
+missing=()
+for p in "${packages[@]}"; do
+    if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true) != "install ok installed" ]]; then
+        missing+=("$p")
+    fi
+done
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+sudo=()
+if [[ $EUID -ne 0 ]]; then
+    command -v sudo >/dev/null || {
+        echo "setup-deps: not root and no sudo; install these as root: ${missing[*]}" >&2
+        exit 1
+    }
+    sudo=(sudo)
+fi
+
+echo "setup-deps: installing ${missing[*]}" >&2
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds rankd and runs the whole test suite twice: a normal build in build/,
+# then an AddressSanitizer/UndefinedBehaviorSanitizer build in build-asan/.
+# Exits non-zero if anything fails.
+#
+# usage: scripts/test.sh [--no-sanitize]
+set -euo pipefail
+
+sanitize=1
+for arg in "$@"; do
+    case $arg in
+        --no-sanitize) sanitize=0 ;;
+        *) echo "usage: scripts/test.sh [--no-sanitize]" >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup-deps.sh
+
+echo "=== build/ (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j2
+ctest --test-dir build --output-on-failure --no-tests=error -j2
+
+if ((sanitize)); then
+    echo "=== build-asan/ (RelWithDebInfo, ASan + UBSan)"
+    cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRANKD_SANITIZE=ON
+    cmake --build build-asan -j2
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir build-asan --output-on-failure --no-tests=error -j2
+fi
