@@ -83,8 +83,9 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
         }
         it->user_id = ids[i];
         if (auth_can_submit(&call->who, &it->b, it->user_id, &it->st) != RK_OK) continue;
+        /* One microsecond apart, so equal scores in a batch keep the batch's order. */
         in[m] = (rstore_submit_in){.b = &it->b, .user_id = it->user_id, .score = it->score,
-                                   .ts_us = now, .idem_key = it->idem_key};
+                                   .ts_us = now + (int64_t)m, .idem_key = it->idem_key};
         idx[m++] = i;
     }
     if (m == 0) return;

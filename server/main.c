@@ -147,6 +147,6 @@ done:
     pgstore_close(pg);
     boards_close(srv.boards);
     apikey_cache_close(srv.apikeys);
-    if (code == 0) log_info("stopped", "%s", "");
+    if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }

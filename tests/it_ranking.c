@@ -283,6 +283,38 @@ static void global_board_sums_all_time_scores(void) {
     rk_reply_free(r);
 }
 
+/* Equal scores in one batch rank in the batch's order, whatever the ids. */
+static void batch_order_decides_ties(void) {
+    const char *boards[] = {"ties-a", "ties-b"};
+    for (int b = 0; b < 2; b++) {
+        it_create_board(c, admin, boards[b], "tetris", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
+        Rankd__SubmitBatchRequest req = RANKD__SUBMIT_BATCH_REQUEST__INIT;
+        Rankd__BatchEntry e[2], *ep[2] = {&e[0], &e[1]};
+        for (int i = 0; i < 2; i++) {
+            rankd__batch_entry__init(&e[i]);
+            e[i].board_id = (char *)boards[b];
+            e[i].has_user_id = e[i].has_score = 1;
+            e[i].user_id = uid[b == 0 ? 6 + i : 7 - i]; /* gus, hal then hal, gus */
+            e[i].score = 55;
+        }
+        req.n_entries = 2;
+        req.entries = ep;
+        Rankd__SubmitBatchReply *rep = NULL;
+        rk_status st;
+        rk_call_opts o = it_opts(key, NULL);
+        CHECK_INT(rk_scores_submit_batch(c, &req, &rep, &o, &st), RK_OK);
+        rk_reply_free(rep);
+        Rankd__RankListReply *r = top(boards[b], RANKD__WINDOW__WINDOW_ALL_TIME, 0, 2, RANKD__RANK_MODE__RANK_UNIQUE, &st);
+        if (r && r->n_entries == 2) {
+            CHECK_STR(r->entries[0]->username, b == 0 ? "gus" : "hal");
+            CHECK_STR(r->entries[1]->username, b == 0 ? "hal" : "gus");
+        } else {
+            CHECK(!"tie listing missing");
+        }
+        rk_reply_free(r);
+    }
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
@@ -301,6 +333,7 @@ int main(void) {
     RUN(count_and_windows);
     RUN(lower_is_better_ranks_ascending);
     RUN(global_board_sums_all_time_scores);
+    RUN(batch_order_decides_ties);
     free(admin);
     free(key);
     free(mario_key);
