@@ -33,6 +33,8 @@ static const setting settings[] = {
     S("log-level", log_level, "info", "debug, info, warn or error"),
     S("node", node, "rankd", "this process's name in the write-behind consumer group"),
     S("create-admin", create_admin, "", "create or promote USER to admin (password from RANKD_ADMIN_PASSWORD), then exit"),
+    S("events", events, "tcp://127.0.0.1:7401", "live event PUB addresses, comma-separated (tcp://, ipc://, ws://); empty disables"),
+    S("http", http, "http://127.0.0.1:7480", "HTTP address of the live page, /healthz, /readyz and /metrics; empty disables"),
     I("workers", workers, 1, 256, "4", "worker threads (each owns a Redis and a PostgreSQL connection)"),
     I("contexts", contexts, 1, 4096, "128", "requests in flight on the RPC socket"),
     I("token-ttl", token_ttl, 60, 31536000, "86400", "lifetime of a login token, seconds"),
@@ -41,6 +43,9 @@ static const setting settings[] = {
     I("window-retention", window_retention, 3600, 315360000, "7776000", "how long a closed window stays in Redis, seconds"),
     I("default-deadline-ms", default_deadline_ms, 1, 600000, "5000", "deadline of calls that carry none, ms"),
     I("scrypt-n", scrypt_n, 1024, 1048576, "16384", "scrypt cost N for new password hashes (power of two)"),
+    I("top-n", top_n, 1, 100, "10", "players in each top-N change event"),
+    I("ready-max-lag-ms", ready_max_lag_ms, 100, 86400000, "10000", "/readyz fails when the write-behind lags more than this, ms"),
+    I("coalesce-ms", coalesce_ms, 10, 60000, "100", "at most one top-N event per board and window per this many ms"),
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 

@@ -25,6 +25,8 @@ typedef struct config {
     char log_level[16];
     char node[64];                   /* consumer name for the write-behind */
     char create_admin[64];           /* set: create/promote this admin, exit */
+    char events[CONFIG_STR_MAX];     /* PUB addresses for live events; "" disables */
+    char http[CONFIG_STR_MAX];       /* page, probes and metrics; "" disables */
     int64_t workers;
     int64_t contexts;
     int64_t token_ttl;               /* seconds */
@@ -33,6 +35,9 @@ typedef struct config {
     int64_t window_retention;        /* seconds a closed window stays in Redis */
     int64_t default_deadline_ms;
     int64_t scrypt_n;
+    int64_t top_n;                   /* entries in a TopChanged event */
+    int64_t coalesce_ms;             /* at most one TopChanged per board per this */
+    int64_t ready_max_lag_ms;        /* /readyz fails when the write-behind lags more */
     int show_help;
 } config;
 

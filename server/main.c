@@ -16,6 +16,10 @@
 #include <rankd/rankd.pb-c.h>
 
 #include "auth.h"
+#include "events.h"
+#include "health.h"
+#include "http.h"
+#include "metrics.h"
 #include "boards.h"
 #include "handlers.h"
 #include "log.h"
@@ -79,6 +83,10 @@ int main(int argc, char **argv) {
     pgstore *pg = NULL;
     rstore *redis = NULL;
     writebehind *wb = NULL;
+    events *ev = NULL;
+    health *hl = NULL;
+    http *web = NULL;
+    static const char *method_names[METRICS_MAX_METHODS];
     rpc_server *rpc = NULL;
     int code = 1;
     sigset_t sigs;
@@ -99,6 +107,8 @@ int main(int argc, char **argv) {
     }
     log_set_level((log_level)level);
     if (check_methods(&st) != RK_OK) goto fail;
+    for (size_t i = 0; i < rankd_nmethods && i < METRICS_MAX_METHODS; i++) method_names[i] = rankd_methods[i].name;
+    metrics_init(method_names, rankd_nmethods);
 
     /* Block the signals before any thread starts, so all inherit the mask. */
     sigemptyset(&sigs);
@@ -125,6 +135,20 @@ int main(int argc, char **argv) {
 
     srv.started = time(NULL);
     if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;
+    if (health_start(&hl, &srv, &st) != RK_OK) goto fail;
+    if (srv.cfg.http[0] && srv.cfg.events[0]) {
+        /* The page's WebSocket feed shares the HTTP port. */
+        char ws[CONFIG_STR_MAX];
+        if (http_ws_url(srv.cfg.http, ws, sizeof(ws)) != 0 ||
+            strlen(srv.cfg.events) + strlen(ws) + 2 > sizeof(srv.cfg.events)) {
+            rk_status_set(&st, RK_INVALID_ARGUMENT, "http must be http://host:port, not \"%s\"", srv.cfg.http);
+            goto fail;
+        }
+        strcat(srv.cfg.events, ",");
+        strcat(srv.cfg.events, ws);
+    }
+    if (events_start(&ev, &srv, &st) != RK_OK) goto fail;
+    if (http_start(&web, &srv, hl, ev, &st) != RK_OK) goto fail;
     if (rpc_start(&rpc, &srv, rankd_methods, rankd_nmethods, &st) != RK_OK) goto fail;
     log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers,
              (long long)srv.cfg.contexts, srv.cfg.redis);
@@ -142,6 +166,9 @@ fail:
     code = 1;
 done:
     rpc_stop(rpc, 0);
+    http_stop(web);
+    events_stop(ev);
+    health_stop(hl);
     wb_stop(wb);
     rstore_close(redis);
     pgstore_close(pg);

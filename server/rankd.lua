@@ -11,6 +11,16 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
   rk:{b}:idem:<key>   the first answer to an idempotent submission
   rk:wb               stream of accepted submissions, drained to PostgreSQL
   rk:names            hash user id -> username
+  rk:ev               pub/sub channel: every change, for rankd's live events
+
+Events: after a change rk_submit publishes one line on rk:ev, fields split
+by tabs, so every rankd process (not only the one that took the request)
+can tell its subscribers:
+  "r" board uid old_score new_score old_rank new_rank passed_uids
+      the player's all-time score changed (old_* empty/0 when new);
+      passed_uids: up to 10 comma-separated ids of players overtaken
+  "w" board
+      only a daily, weekly or monthly window changed
 
 Ties: Redis orders equal scores by member bytes. The 14 hex digits in front
 of the user id make that order "who reached the score first": the submit
@@ -84,6 +94,28 @@ local function new_score(policy, cur, score, desc)
   return (cur or 0) + score
 end
 
+-- Players overtaken: now strictly behind the new score and at or ahead of
+-- the old one (equal to the old score counts as overtaken), nearest first,
+-- at most 10. A first score overtakes everyone behind it.
+local function publish_rank(zkey, board, uid, old, new, old_rank, new_rank, desc)
+  local passed = {}
+  if old == nil or better(desc, new, old) then
+    local r
+    local lo = old == nil and (desc and '-inf' or '+inf') or fmt(old)
+    if desc then
+      r = redis.call('ZREVRANGEBYSCORE', zkey, '(' .. fmt(new), lo, 'LIMIT', 0, 11)
+    else
+      r = redis.call('ZRANGEBYSCORE', zkey, '(' .. fmt(new), lo, 'LIMIT', 0, 11)
+    end
+    for i = 1, #r do
+      local p = string.sub(r[i], 15)
+      if p ~= uid and #passed < 10 then passed[#passed + 1] = p end
+    end
+  end
+  redis.call('PUBLISH', 'rk:ev', table.concat({'r', board, uid, old and fmt(old) or '', fmt(new),
+    old_rank, new_rank, table.concat(passed, ',')}, '\t'))
+end
+
 --[[
 rk_submit
 KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
@@ -122,6 +154,8 @@ local function submit(keys, args)
     plan[i] = {z, m, cur, new}
   end
   local old_all, new_all = plan[0][3], plan[0][4]
+  local old_rank = 0
+  if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[6], desc, old_all) + 1 end
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
@@ -157,6 +191,16 @@ local function submit(keys, args)
                         't', fmt(ts), 'k', args[10])
   local rank = count_better(keys[6], desc, new_all) + 1
   local size = redis.call('ZCARD', keys[6])
+  if new_all ~= old_all then
+    publish_rank(keys[6], args[8], uid, old_all, new_all, old_rank, rank, desc)
+  else
+    for i = 1, nwin - 1 do
+      if plan[i][4] ~= plan[i][3] then
+        redis.call('PUBLISH', 'rk:ev', 'w\t' .. args[8])
+        break
+      end
+    end
+  end
   local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id}
   if has_idem then
     redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id}), 'EX', idem_ttl)

@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "metrics.h"
 #include "rpc.h"
 
 typedef enum { CTX_RECV, CTX_QUEUED, CTX_SEND, CTX_IDLE } ctx_state;
@@ -153,7 +154,8 @@ static int check_access(const rpc_method *m, const principal *who, rk_status *st
 }
 
 /* Decodes, authenticates and runs one request; *reply is in the arena. */
-static int handle(rpc_server *r, worker *w, rpc_ctx *c, ProtobufCMessage **reply, rk_status *st) {
+static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, ProtobufCMessage **reply,
+                  rk_status *st) {
     ProtobufCAllocator *al = arena_allocator(&w->arena);
     Rankd__RequestEnvelope *env = rankd__request_envelope__unpack(al, nng_msg_len(c->req), nng_msg_body(c->req));
     if (env == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "request is not a valid rankd.RequestEnvelope");
@@ -163,6 +165,7 @@ static int handle(rpc_server *r, worker *w, rpc_ctx *c, ProtobufCMessage **reply
     const ProtobufCMessageDescriptor *in = input_of(env->method);
     if (m == NULL || in == NULL)
         return rk_status_set(st, RK_UNIMPLEMENTED, "unknown method \"%.100s\"", env->method);
+    *method = (int)(m - r->methods);
 
     int64_t deadline_ms = env->has_deadline_ms && env->deadline_ms ? env->deadline_ms
                                                                    : r->srv->cfg.default_deadline_ms;
@@ -236,10 +239,12 @@ static void *worker_loop(void *arg) {
 
         rk_status st;
         ProtobufCMessage *reply = NULL;
+        int method = -1;
         rk_status_clear(&st);
         if (draining) rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");
-        else handle(r, w, c, &reply, &st);
+        else handle(r, w, c, &method, &reply, &st);
         atomic_fetch_add(&r->srv->requests, 1);
+        metrics_request(method, st.code, server_now_us() - c->received_us);
         if (st.code == RK_INTERNAL) log_warn("internal error", "error=\"%s\"", st.message);
 
         nng_msg *out = encode(w, &st, st.code == RK_OK ? reply : NULL);

@@ -14,6 +14,8 @@
 #include <openssl/rand.h>
 
 #include "log.h"
+#include "metrics.h"
+#include "server.h"
 #include "store_pg.h"
 
 struct pgstore {
@@ -87,7 +89,9 @@ static int q(pgstore *p, const char *sql, int n, const char *const *params, PGre
     int rc, tries = strncmp(sql, "SELECT", 6) == 0 ? 2 : 1;
     for (;;) {
         if ((rc = conn_ok(p, st)) != RK_OK) return rc;
+        int64_t t0 = server_now_us();
         PGresult *r = PQexecParams(p->conn, sql, n, NULL, params, NULL, NULL, 0);
+        metrics_pg_call(server_now_us() - t0);
         ExecStatusType s = PQresultStatus(r);
         if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
             if (res) *res = r;

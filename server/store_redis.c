@@ -15,6 +15,8 @@
 #include <hiredis/hiredis.h>
 
 #include "log.h"
+#include "metrics.h"
+#include "server.h"
 #include "store_redis.h"
 
 extern const char rankd_lua_source[];
@@ -80,7 +82,9 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
                    rk_status *st) {
     int rc;
     if ((rc = reconnect(r, st)) != RK_OK) return rc;
+    int64_t t0 = server_now_us();
     redisReply *rep = redisCommandArgv(r->ctx, argc, argv, lens);
+    metrics_redis_call(server_now_us() - t0);
     if (rep == NULL) {
         rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
         redisFree(r->ctx);
@@ -167,6 +171,7 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
                   int64_t window_ttl, rstore_submit_out *out, rk_status *st) {
     int rc;
     if ((rc = reconnect(r, st)) != RK_OK) return rc;
+    int64_t t0 = server_now_us();
     for (size_t i = 0; i < n; i++) {
         const rstore_submit_in *s = &in[i];
         const board *b = s->b;
@@ -227,6 +232,7 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         parse_submit(p, &out[i]);
         freeReplyObject(p);
     }
+    metrics_redis_call(server_now_us() - t0);
     return RK_OK;
 }
 

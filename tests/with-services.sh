@@ -15,7 +15,7 @@
 #   RANKD_IGNORE_EXIT_STATUS=1   don't fail when rankd exits non-zero at teardown
 #
 # Environment for CMD:
-#   RANKD_URL RANKD_REDIS_HOST RANKD_REDIS_PORT RANKD_PG_PORT RANKD_POSTGRES
+#   RANKD_URL RANKD_EVENTS_URL RANKD_HTTP_URL RANKD_REDIS_HOST RANKD_REDIS_PORT RANKD_PG_PORT RANKD_POSTGRES
 #   RANKD_TEST_DIR RANKD_ADMIN_USER RANKD_ADMIN_PASSWORD RANKD_PID
 #   RANKD_ARGS  rankd's arguments (without the binary), shell-quoted:
 #               eval "set -- $RANKD_ARGS"; "$RANKD_BIN" "$@"
@@ -113,7 +113,7 @@ pick_port() {
 write_state() {
     local v tmp="$DIR/state.env.tmp"
     {
-        for v in DIR pg_bin pg_data pg_port redis_dir redis_port rankd_bin rankd_port; do
+        for v in DIR pg_bin pg_data pg_port redis_dir redis_port rankd_bin rankd_port events_port http_port; do
             printf '%s=%q\n' "$v" "${!v}"
         done
         printf 'rankd_args=('
@@ -129,6 +129,8 @@ set_rankd_args() {
         read -r -a extra <<<"$RANKD_EXTRA_ARGS"
     fi
     rankd_args=(--listen "tcp://127.0.0.1:$rankd_port"
+                --events "tcp://127.0.0.1:$events_port"
+                --http "http://127.0.0.1:$http_port"
                 --redis "127.0.0.1:$redis_port"
                 --postgres "host=127.0.0.1 port=$pg_port dbname=rankd user=rankd")
     if ((${#extra[@]})); then rankd_args+=("${extra[@]}"); fi
@@ -367,7 +369,7 @@ DIR="$(mktemp -d "${TMPDIR:-/tmp}/rankd-test.XXXXXXXX")"
 chmod 755 "$DIR"
 pg_data="$DIR/pg/data"
 redis_dir="$DIR/redis"
-pg_port=0 redis_port=0 rankd_port=0
+pg_port=0 redis_port=0 rankd_port=0 events_port=0 http_port=0
 rankd_args=()
 cmd_pid=""
 wd_pid=""
@@ -448,6 +450,8 @@ if ! "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U rankd rankd >>"$DIR/pg_ctl
 fi
 
 rankd_port="$(pick_port)"
+events_port="$(pick_port)"
+http_port="$(pick_port)"
 set_rankd_args
 write_state
 
@@ -475,6 +479,8 @@ if ((!no_rankd)); then
         fi
         log "port $rankd_port was taken; retrying with another"
         rankd_port="$(pick_port)"
+        events_port="$(pick_port)"
+        http_port="$(pick_port)"
         set_rankd_args
         write_state
     done
@@ -483,6 +489,8 @@ fi
 setup_done=1
 
 export RANKD_URL="tcp://127.0.0.1:$rankd_port"
+export RANKD_EVENTS_URL="tcp://127.0.0.1:$events_port"
+export RANKD_HTTP_URL="http://127.0.0.1:$http_port"
 export RANKD_REDIS_HOST=127.0.0.1
 export RANKD_REDIS_PORT="$redis_port"
 export RANKD_PG_PORT="$pg_port"

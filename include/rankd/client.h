@@ -89,5 +89,6 @@ void rk_reply_free(void *reply);
 #endif
 
 #include <rankd/stubs.h>
+#include <rankd/subscriber.h>
 
 #endif

@@ -1,0 +1,429 @@
+/*
+ * events.c - Redis pub/sub in, nng PUB out; see events.h.
+ *
+ * The loop: read whatever rk:ev delivered (never blocking longer than a
+ * tick), publish RankChanged events and mark boards dirty, then send a
+ * TopChanged for every dirty board and window whose last one is older than
+ * the coalescing interval, then look for windows that rolled over. Dirty
+ * state is per process: two rankd processes each coalesce for their own
+ * subscribers.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+
+#include <rankd/rankd.pb-c.h>
+
+#include "boards.h"
+#include "events.h"
+#include "log.h"
+#include "metrics.h"
+
+#define TICK_MS 20
+#define CHANNEL "rk:ev"
+#define GLOBAL_GAME "@global"
+#define PASSED_MAX 10
+#define SENDBUF 1024
+
+static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
+
+typedef struct board_state {
+    char id[BOARD_ID_MAX + 1];
+    unsigned dirty;                 /* WINDOW_BIT(k) of windows owing a TopChanged */
+    int64_t last_us[WINDOW_KINDS];  /* when the last TopChanged went out */
+    uint64_t seq[WINDOW_KINDS];
+} board_state;
+
+struct events {
+    server *srv;
+    nng_socket pub;
+    rstore *sub;    /* subscribed connection: SUBSCRIBE only */
+    rstore *redis;  /* queries: top N, names */
+    pgstore *pg;    /* board definitions the cache lacks */
+    pthread_t thread;
+    int thread_started;
+    atomic_int stop;
+    board_state *boards;
+    size_t n, cap;
+    char labels[WINDOW_KINDS][WINDOW_LABEL_MAX];
+
+    /* Requests from other threads (events_request_top), drained each tick. */
+    pthread_mutex_t mu;
+    struct {
+        char id[BOARD_ID_MAX + 1];
+        int window;
+    } asks[64];
+    int nasks;
+};
+
+/* ---------------------------------------------------------------- topics */
+
+void events_topic_top(char *out, size_t cap, const char *game, const char *board, int window) {
+    snprintf(out, cap, "%s/%s/top/%s/", game, board, window_names[window]);
+}
+
+void events_topic_player(char *out, size_t cap, const char *game, const char *board, int64_t uid) {
+    snprintf(out, cap, "%s/%s/player/%lld/", game, board, (long long)uid);
+}
+
+void events_topic_window(char *out, size_t cap, const char *game, const char *board) {
+    snprintf(out, cap, "%s/%s/window/", game, board);
+}
+
+static void publish(events *ev, const char *topic, const Rankd__Event *e) {
+    size_t tl = strlen(topic) + 1, n = rankd__event__get_packed_size(e);
+    nng_msg *m = NULL;
+    if (nng_msg_alloc(&m, tl + n) != 0) return;
+    memcpy(nng_msg_body(m), topic, tl);
+    rankd__event__pack(e, (uint8_t *)nng_msg_body(m) + tl);
+    if (nng_sendmsg(ev->pub, m, 0) != 0) nng_msg_free(m);
+    else metrics_event_published(e->kind_case == RANKD__EVENT__KIND_TOP    ? METRICS_EV_TOP
+                                 : e->kind_case == RANKD__EVENT__KIND_RANK ? METRICS_EV_RANK
+                                                                           : METRICS_EV_WINDOW);
+}
+
+/* ---------------------------------------------------------------- dirty boards */
+
+static board_state *state_of(events *ev, const char *id) {
+    for (size_t i = 0; i < ev->n; i++)
+        if (strcmp(ev->boards[i].id, id) == 0) return &ev->boards[i];
+    if (ev->n == ev->cap) {
+        size_t cap = ev->cap ? ev->cap * 2 : 16;
+        board_state *b = realloc(ev->boards, cap * sizeof(*b));
+        if (b == NULL) return NULL;
+        ev->boards = b;
+        ev->cap = cap;
+    }
+    board_state *s = &ev->boards[ev->n++];
+    memset(s, 0, sizeof(*s));
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    return s;
+}
+
+static void mark(events *ev, const char *id, unsigned windows) {
+    board_state *s = state_of(ev, id);
+    if (s == NULL) return;
+    if (s->dirty & windows) metrics_event_coalesced(); /* folded into the pending one */
+    s->dirty |= windows;
+}
+
+void events_request_top(events *ev, const char *board_id, int window) {
+    pthread_mutex_lock(&ev->mu);
+    if (ev->nasks < (int)(sizeof(ev->asks) / sizeof(ev->asks[0]))) {
+        snprintf(ev->asks[ev->nasks].id, sizeof(ev->asks[0].id), "%s", board_id);
+        ev->asks[ev->nasks++].window = window;
+    }
+    pthread_mutex_unlock(&ev->mu);
+}
+
+static void take_asks(events *ev) {
+    pthread_mutex_lock(&ev->mu);
+    for (int i = 0; i < ev->nasks; i++) {
+        board_state *s = state_of(ev, ev->asks[i].id);
+        if (s == NULL) continue;
+        s->dirty |= WINDOW_BIT(ev->asks[i].window);
+        s->last_us[ev->asks[i].window] = 0; /* asked for: send now */
+    }
+    ev->nasks = 0;
+    pthread_mutex_unlock(&ev->mu);
+}
+
+static void on_pipe(nng_pipe p, nng_pipe_ev what, void *arg) {
+    (void)p, (void)arg;
+    metrics_subscribers_add(what == NNG_PIPE_EV_ADD_POST ? 1 : -1);
+}
+
+/* ---------------------------------------------------------------- rank changes */
+
+/* Splits a tab-separated line in place; returns the field count. */
+static int split(char *line, char **f, int max) {
+    int n = 0;
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++)
+        if (*p == '\t') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    return n;
+}
+
+static void on_rank(events *ev, const board *b, char **f, int64_t now) {
+    int64_t ids[1 + PASSED_MAX];
+    const char *none[1 + PASSED_MAX] = {0};
+    int found[1 + PASSED_MAX];
+    char names[1 + PASSED_MAX][RSTORE_NAME_MAX];
+    size_t n = 0;
+    rk_status st;
+
+    ids[n++] = strtoll(f[2], NULL, 10);
+    for (char *p = f[7]; *p && n < 1 + PASSED_MAX;) {
+        ids[n++] = strtoll(p, &p, 10);
+        if (*p == ',') p++;
+    }
+    memset(names, 0, sizeof(names));
+    rstore_resolve_users(ev->redis, ids, none, n, found, names, &st);
+
+    Rankd__RankChanged rc = RANKD__RANK_CHANGED__INIT;
+    Rankd__RankEntry passed[PASSED_MAX], *pp[PASSED_MAX];
+    rc.board_id = (char *)b->id;
+    rc.game = (char *)b->game;
+    rc.has_user_id = rc.has_old_rank = rc.has_new_rank = rc.has_new_score = rc.has_at_us = 1;
+    rc.user_id = ids[0];
+    rc.username = names[0];
+    rc.old_rank = strtoll(f[5], NULL, 10);
+    rc.new_rank = strtoll(f[6], NULL, 10);
+    rc.has_old_score = f[3][0] != '\0';
+    rc.old_score = strtoll(f[3], NULL, 10);
+    rc.new_score = strtoll(f[4], NULL, 10);
+    rc.at_us = now;
+    for (size_t i = 1; i < n; i++) {
+        rankd__rank_entry__init(&passed[i - 1]);
+        passed[i - 1].has_user_id = 1;
+        passed[i - 1].user_id = ids[i];
+        passed[i - 1].username = names[i];
+        pp[i - 1] = &passed[i - 1];
+    }
+    rc.n_passed = n - 1;
+    rc.passed = pp;
+
+    Rankd__Event e = RANKD__EVENT__INIT;
+    e.kind_case = RANKD__EVENT__KIND_RANK;
+    e.rank = &rc;
+    char topic[256];
+    events_topic_player(topic, sizeof(topic), b->game, b->id, ids[0]);
+    publish(ev, topic, &e);
+}
+
+static void on_message(events *ev, char *line, int64_t now) {
+    char *f[8];
+    int nf = split(line, f, 8);
+    board b;
+    rk_status st;
+    if (nf < 2 || boards_get(ev->srv->boards, ev->pg, f[1], &b, &st) != RK_OK) return;
+    if (f[0][0] == 'r' && nf == 8) {
+        on_rank(ev, &b, f, now);
+        mark(ev, b.id, b.windows);
+        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL));
+    } else if (f[0][0] == 'w') {
+        mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL));
+    }
+}
+
+/* ---------------------------------------------------------------- top N */
+
+static void send_top(events *ev, const board *b, board_state *s, int k, int64_t now) {
+    rview v;
+    rank_row *rows = NULL;
+    size_t n = 0;
+    int64_t size = 0;
+    rk_status st;
+    rstore_view(b, (window_kind)k, (time_t)(now / 1000000), &v);
+    if (rstore_top(ev->redis, &v, 0, ev->srv->cfg.top_n, RANK_COMPETITION, &rows, &n, &size, &st) != RK_OK)
+        return; /* stays dirty: retried next tick */
+
+    Rankd__TopChanged tc = RANKD__TOP_CHANGED__INIT;
+    Rankd__RankEntry *entries = calloc(n ? n : 1, sizeof(*entries));
+    Rankd__RankEntry **ep = calloc(n ? n : 1, sizeof(*ep));
+    if (entries && ep) {
+        for (size_t i = 0; i < n; i++) {
+            rankd__rank_entry__init(&entries[i]);
+            entries[i].has_user_id = entries[i].has_score = entries[i].has_rank = 1;
+            entries[i].user_id = rows[i].user_id;
+            entries[i].username = rows[i].username;
+            entries[i].score = rows[i].score;
+            entries[i].rank = rows[i].rank;
+            ep[i] = &entries[i];
+        }
+        s->seq[k]++;
+        tc.board_id = (char *)(b ? b->id : BOARD_GLOBAL_ID);
+        tc.game = (char *)(b ? b->game : GLOBAL_GAME);
+        tc.has_window = tc.has_seq = tc.has_board_size = tc.has_at_us = 1;
+        tc.window = (Rankd__Window)k;
+        tc.seq = s->seq[k];
+        tc.n_entries = n;
+        tc.entries = ep;
+        tc.board_size = size;
+        tc.at_us = now;
+        Rankd__Event e = RANKD__EVENT__INIT;
+        e.kind_case = RANKD__EVENT__KIND_TOP;
+        e.top = &tc;
+        char topic[256];
+        events_topic_top(topic, sizeof(topic), tc.game, tc.board_id, k);
+        publish(ev, topic, &e);
+        s->dirty &= ~WINDOW_BIT(k);
+        s->last_us[k] = now;
+    }
+    free(entries);
+    free(ep);
+    free(rows);
+}
+
+static void flush(events *ev, int64_t now) {
+    int64_t interval = ev->srv->cfg.coalesce_ms * 1000;
+    for (size_t i = 0; i < ev->n; i++) {
+        board_state *s = &ev->boards[i];
+        if (!s->dirty) continue;
+        board b;
+        rk_status st;
+        int global = strcmp(s->id, BOARD_GLOBAL_ID) == 0;
+        if (!global && boards_get(ev->srv->boards, ev->pg, s->id, &b, &st) != RK_OK) {
+            s->dirty = 0; /* deleted */
+            continue;
+        }
+        for (int k = 0; k < WINDOW_KINDS; k++)
+            if ((s->dirty & WINDOW_BIT(k)) && now - s->last_us[k] >= interval)
+                send_top(ev, global ? NULL : &b, s, k, now);
+    }
+}
+
+/* ---------------------------------------------------------------- rollover */
+
+static void check_rollover(events *ev, int64_t now) {
+    for (int k = WINDOW_DAY; k < WINDOW_KINDS; k++) {
+        char label[WINDOW_LABEL_MAX];
+        window_label((window_kind)k, (time_t)(now / 1000000), label);
+        if (strcmp(label, ev->labels[k]) == 0) continue;
+        if (ev->labels[k][0]) {
+            board *all = NULL;
+            size_t n = 0;
+            rk_status st;
+            if (boards_list(ev->srv->boards, NULL, &all, &n, &st) == RK_OK) {
+                for (size_t i = 0; i < n; i++) {
+                    if (!(all[i].windows & WINDOW_BIT(k))) continue;
+                    Rankd__WindowRolled wr = RANKD__WINDOW_ROLLED__INIT;
+                    wr.board_id = all[i].id;
+                    wr.game = all[i].game;
+                    wr.has_window = wr.has_at_us = 1;
+                    wr.window = (Rankd__Window)k;
+                    wr.closed = strchr(ev->labels[k], ':') + 1;
+                    wr.opened = strchr(label, ':') + 1;
+                    wr.at_us = now;
+                    Rankd__Event e = RANKD__EVENT__INIT;
+                    e.kind_case = RANKD__EVENT__KIND_ROLLED;
+                    e.rolled = &wr;
+                    char topic[256];
+                    events_topic_window(topic, sizeof(topic), all[i].game, all[i].id);
+                    publish(ev, topic, &e);
+                    mark(ev, all[i].id, WINDOW_BIT(k)); /* the new window starts empty */
+                }
+                free(all);
+            }
+        }
+        memcpy(ev->labels[k], label, WINDOW_LABEL_MAX);
+    }
+}
+
+/* ---------------------------------------------------------------- the thread */
+
+static redisContext *subscribe(events *ev) {
+    rk_status st;
+    redisContext *c = rstore_ctx(ev->sub, &st);
+    if (c == NULL) return NULL;
+    if (redisAppendCommand(c, "SUBSCRIBE %s", CHANNEL) != REDIS_OK) return NULL;
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK) return NULL;
+    return c;
+}
+
+static void handle_reply(events *ev, redisReply *r, int64_t now) {
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
+        strcmp(r->element[0]->str, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING)
+        on_message(ev, r->element[2]->str, now);
+}
+
+static void *events_main(void *arg) {
+    events *ev = arg;
+    redisContext *c = NULL;
+    while (!atomic_load(&ev->stop)) {
+        int64_t now = server_wall_us();
+        if (c == NULL && (c = subscribe(ev)) == NULL) {
+            /* Redis is away: what is dirty waits; try again shortly. */
+            usleep(500 * 1000);
+            continue;
+        }
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        if (poll(&pfd, 1, TICK_MS) > 0) {
+            if (redisBufferRead(c) != REDIS_OK) {
+                log_warn("event subscription lost", "error=\"%s\"", c->errstr);
+                c = NULL; /* rstore_ctx reconnects it */
+                continue;
+            }
+            void *reply = NULL;
+            while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply) {
+                handle_reply(ev, reply, now);
+                freeReplyObject(reply);
+                reply = NULL;
+            }
+        }
+        now = server_wall_us();
+        take_asks(ev);
+        flush(ev, now);
+        check_rollover(ev, now);
+    }
+    return NULL;
+}
+
+int events_start(events **out, server *srv, rk_status *st) {
+    int rv;
+    *out = NULL;
+    if (srv->cfg.events[0] == '\0') return RK_OK;
+    events *ev = calloc(1, sizeof(*ev));
+    if (ev == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    ev->srv = srv;
+    pthread_mutex_init(&ev->mu, NULL);
+    *out = ev;
+    if ((rv = nng_pub0_open(&ev->pub)) != 0)
+        return rk_status_set(st, RK_INTERNAL, "cannot open PUB socket: %s", nng_strerror(rv));
+    nng_socket_set_int(ev->pub, NNG_OPT_SENDBUF, SENDBUF);
+    nng_pipe_notify(ev->pub, NNG_PIPE_EV_ADD_POST, on_pipe, NULL);
+    nng_pipe_notify(ev->pub, NNG_PIPE_EV_REM_POST, on_pipe, NULL);
+
+    char *list = strdup(srv->cfg.events), *save = NULL;
+    if (list == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+        while (*u == ' ') u++;
+        if (*u == '\0') continue;
+        if ((rv = nng_listen(ev->pub, u, NULL, 0)) != 0) {
+            rk_status_set(st, RK_UNAVAILABLE, "cannot publish events on %s: %s", u, nng_strerror(rv));
+            free(list);
+            return st->code;
+        }
+        log_info("publishing events", "url=%s", u);
+    }
+    free(list);
+
+    rk_status ignore;
+    rstore_open(&ev->sub, srv->cfg.redis, &ignore);
+    rstore_open(&ev->redis, srv->cfg.redis, &ignore);
+    pgstore_open(&ev->pg, srv->cfg.postgres, &ignore);
+    if (!ev->sub || !ev->redis || !ev->pg) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    int64_t now = server_wall_us();
+    for (int k = WINDOW_DAY; k < WINDOW_KINDS; k++)
+        window_label((window_kind)k, (time_t)(now / 1000000), ev->labels[k]);
+    if (pthread_create(&ev->thread, NULL, events_main, ev) != 0)
+        return rk_status_set(st, RK_INTERNAL, "cannot start the events thread");
+    ev->thread_started = 1;
+    return RK_OK;
+}
+
+void events_stop(events *ev) {
+    if (ev == NULL) return;
+    atomic_store(&ev->stop, 1);
+    if (ev->thread_started) pthread_join(ev->thread, NULL);
+    nng_close(ev->pub);
+    rstore_close(ev->sub);
+    rstore_close(ev->redis);
+    pgstore_close(ev->pg);
+    free(ev->boards);
+    pthread_mutex_destroy(&ev->mu);
+    free(ev);
+}

@@ -1,0 +1,40 @@
+/*
+ * events.h - live events: rank changes pushed to subscribers.
+ *
+ * rk_submit publishes every change on the Redis channel rk:ev (see
+ * rankd.lua). Each rankd process subscribes to it, so a change made through
+ * any process reaches the subscribers of all of them, and republishes it on
+ * its own nng PUB socket as rankd.Event messages under text topics
+ * (docs/EVENTS.md):
+ *   - RankChanged at once, for the player who moved;
+ *   - TopChanged for each window of a changed board (and the global board),
+ *     coalesced: at most one per board and window per cfg.coalesce_ms, and
+ *     always read fresh from Redis when sent, so it carries the latest state;
+ *   - WindowRolled when a daily, weekly or monthly window ends.
+ * One thread does all of it with its own connections; PUB never blocks, and
+ * nng drops messages for subscribers that do not keep up (the per-board
+ * sequence numbers in TopChanged let them notice).
+ */
+#ifndef RANKD_EVENTS_H
+#define RANKD_EVENTS_H
+
+#include "server.h"
+
+typedef struct events events;
+
+/* Opens the PUB socket on every address of cfg.events (nothing when it is
+ * empty) and starts the thread. */
+int events_start(events **out, server *srv, rk_status *st);
+void events_stop(events *ev);
+
+/* Asks for a fresh TopChanged of a board and window (the page calls this
+ * when it opens a board). Thread-safe; the event follows within a tick. */
+void events_request_top(events *ev, const char *board_id, int window);
+
+/* Topic of an event: "<game>/<board>/<kind>/<detail>/"; the global board's
+ * game is "@global". Writes at most cap bytes including the NUL. */
+void events_topic_top(char *out, size_t cap, const char *game, const char *board, int window);
+void events_topic_player(char *out, size_t cap, const char *game, const char *board, int64_t uid);
+void events_topic_window(char *out, size_t cap, const char *game, const char *board);
+
+#endif

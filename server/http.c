@@ -1,0 +1,285 @@
+/*
+ * http.c - rankd's HTTP face: the live page, probes and metrics.
+ *
+ * Served by nng's HTTP server on cfg.http. The same host and port also
+ * carry the events WebSocket (events.c listens on ws://.../events), so one
+ * port gives a browser everything. Every handler answers from memory (the
+ * board cache, the health snapshot, the metrics atomics) and never waits on
+ * Redis or PostgreSQL: nng runs handlers on its own threads, which must not
+ * block.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+
+#include "boards.h"
+#include "events.h"
+#include "health.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "validate.h"
+
+extern const char web_index_html[], web_app_js[], web_style_css[];
+extern const size_t web_index_html_len, web_app_js_len, web_style_css_len;
+
+struct http {
+    server *srv;
+    health *health;
+    events *events;
+    nng_http_server *hs;
+    nng_url *url;
+};
+
+/* ---------------------------------------------------------------- replies */
+
+static void reply(nng_aio *aio, uint16_t status, const char *type, const char *body, size_t len) {
+    nng_http_res *res = NULL;
+    if (nng_http_res_alloc(&res) != 0) {
+        nng_aio_finish(aio, NNG_ENOMEM);
+        return;
+    }
+    nng_http_res_set_status(res, status);
+    nng_http_res_set_header(res, "Content-Type", type);
+    nng_http_res_set_header(res, "Cache-Control", "no-store");
+    if (nng_http_res_copy_data(res, body, len) != 0) {
+        nng_http_res_free(res);
+        nng_aio_finish(aio, NNG_ENOMEM);
+        return;
+    }
+    nng_aio_set_output(aio, 0, res);
+    nng_aio_finish(aio, 0);
+}
+
+static http *self(nng_aio *aio) {
+    nng_http_handler *h = nng_aio_get_input(aio, 1);
+    return nng_http_handler_get_data(h);
+}
+
+/* ---------------------------------------------------------------- probes */
+
+static void on_healthz(nng_aio *aio) { reply(aio, 200, "text/plain", "ok\n", 3); }
+
+static void on_readyz(nng_aio *aio) {
+    http *h = self(aio);
+    health_snapshot s;
+    char body[256];
+    health_get(h->health, &s);
+    int lag_ok = s.lag_ms <= h->srv->cfg.ready_max_lag_ms;
+    int ready = s.redis_ok && s.postgres_ok && lag_ok;
+    int n = snprintf(body, sizeof(body), "%s\nredis %s\npostgres %s\nmigrations done\nwrite-behind lag %lld ms (bound %lld)\n",
+                     ready ? "ready" : "not ready", s.redis_ok ? "ok" : "unreachable",
+                     s.postgres_ok ? "ok" : "unreachable", (long long)s.lag_ms,
+                     (long long)h->srv->cfg.ready_max_lag_ms);
+    reply(aio, ready ? 200 : 503, "text/plain", body, (size_t)n);
+}
+
+static void on_metrics(nng_aio *aio) {
+    char *text = NULL;
+    size_t len = 0;
+    if (metrics_render(&text, &len) != 0) {
+        reply(aio, 500, "text/plain", "out of memory\n", 14);
+        return;
+    }
+    reply(aio, 200, "text/plain; version=0.0.4", text, len);
+    free(text);
+}
+
+/* ---------------------------------------------------------------- the page's API */
+
+/* Appends s as a JSON string. */
+static int json_str(char *out, size_t cap, size_t *n, const char *s) {
+    if (*n + 2 >= cap) return -1;
+    out[(*n)++] = '"';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (*n + 7 >= cap) return -1;
+        if (c == '"' || c == '\\') {
+            out[(*n)++] = '\\';
+            out[(*n)++] = (char)c;
+        } else if (c < 0x20) {
+            *n += (size_t)snprintf(out + *n, cap - *n, "\\u%04x", c);
+        } else {
+            out[(*n)++] = (char)c;
+        }
+    }
+    out[(*n)++] = '"';
+    return 0;
+}
+
+static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
+
+static int board_json(char *out, size_t cap, size_t *n, const char *id, const char *game, const char *title,
+                      int higher, unsigned windows) {
+    if (*n + 64 >= cap) return -1;
+    *n += (size_t)snprintf(out + *n, cap - *n, "{\"id\":");
+    if (json_str(out, cap, n, id) || *n + 16 >= cap) return -1;
+    *n += (size_t)snprintf(out + *n, cap - *n, ",\"game\":");
+    if (json_str(out, cap, n, game) || *n + 16 >= cap) return -1;
+    *n += (size_t)snprintf(out + *n, cap - *n, ",\"title\":");
+    if (json_str(out, cap, n, title) || *n + 64 >= cap) return -1;
+    *n += (size_t)snprintf(out + *n, cap - *n, ",\"order\":\"%s\",\"windows\":[", higher ? "higher" : "lower");
+    int first = 1;
+    for (int k = 0; k < WINDOW_KINDS; k++) {
+        if (!(windows & WINDOW_BIT(k))) continue;
+        if (*n + 16 >= cap) return -1;
+        *n += (size_t)snprintf(out + *n, cap - *n, "%s\"%s\"", first ? "" : ",", window_names[k]);
+        first = 0;
+    }
+    if (*n + 3 >= cap) return -1;
+    *n += (size_t)snprintf(out + *n, cap - *n, "]}");
+    return 0;
+}
+
+static void on_boards(nng_aio *aio) {
+    http *h = self(aio);
+    board *all = NULL;
+    size_t nb = 0, n = 0;
+    rk_status st;
+    if (boards_list(h->srv->boards, NULL, &all, &nb, &st) != RK_OK) {
+        reply(aio, 500, "text/plain", "out of memory\n", 14);
+        return;
+    }
+    size_t cap = 256 + nb * (3 * BOARD_TITLE_MAX * 6 + 128);
+    char *out = malloc(cap);
+    int bad = out == NULL;
+    if (!bad) {
+        n = (size_t)snprintf(out, cap, "{\"boards\":[");
+        bad = board_json(out, cap, &n, BOARD_GLOBAL_ID, "@global", "Global", 1, WINDOW_BIT(WINDOW_ALL));
+        for (size_t i = 0; !bad && i < nb; i++) {
+            out[n++] = ',';
+            bad = board_json(out, cap, &n, all[i].id, all[i].game, all[i].title[0] ? all[i].title : all[i].id,
+                             all[i].higher_is_better, all[i].windows);
+        }
+        if (!bad) n += (size_t)snprintf(out + n, cap - n, "]}\n");
+    }
+    free(all);
+    if (bad) reply(aio, 500, "text/plain", "cannot list boards\n", 19);
+    else reply(aio, 200, "application/json", out, n);
+    free(out);
+}
+
+/* Value of key in a query string "a=1&b=2" (no percent-decoding: ids are
+ * plain [a-z0-9_-]). */
+static void query_value(const char *uri, const char *key, char *out, size_t cap) {
+    out[0] = '\0';
+    const char *q = strchr(uri, '?');
+    size_t kl = strlen(key);
+    for (const char *p = q ? q + 1 : NULL; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
+            snprintf(out, cap, "%.*s", (int)(len - kl - 1), p + kl + 1);
+            return;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+}
+
+static void on_top(nng_aio *aio) {
+    http *h = self(aio);
+    nng_http_req *req = nng_aio_get_input(aio, 0);
+    const char *uri = nng_http_req_get_uri(req);
+    char id[BOARD_ID_MAX + 2], win[16];
+    rk_status st;
+    query_value(uri, "board", id, sizeof(id));
+    query_value(uri, "window", win, sizeof(win));
+    int k = 0;
+    while (k < WINDOW_KINDS && strcmp(win[0] ? win : "all", window_names[k]) != 0) k++;
+    if (validate_id("board", id, &st) != RK_OK || k == WINDOW_KINDS) {
+        const char *msg = "{\"ok\":false,\"error\":\"board and window (all, daily, weekly, monthly) are required\"}\n";
+        reply(aio, 400, "application/json", msg, strlen(msg));
+        return;
+    }
+    if (h->events == NULL) {
+        const char *msg = "{\"ok\":false,\"error\":\"live events are disabled\"}\n";
+        reply(aio, 503, "application/json", msg, strlen(msg));
+        return;
+    }
+    events_request_top(h->events, id, k);
+    reply(aio, 200, "application/json", "{\"ok\":true}\n", 12);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+typedef struct route {
+    const char *path;
+    void (*fn)(nng_aio *);
+} route;
+
+static const route routes[] = {
+    {"/healthz", on_healthz}, {"/readyz", on_readyz},  {"/metrics", on_metrics},
+    {"/api/boards", on_boards}, {"/api/top", on_top},
+};
+
+typedef struct asset {
+    const char *path;
+    const char *data;
+    const size_t *len;
+    const char *type;
+} asset;
+
+static const asset assets[] = {
+    {"/", web_index_html, &web_index_html_len, "text/html; charset=utf-8"},
+    {"/app.js", web_app_js, &web_app_js_len, "text/javascript; charset=utf-8"},
+    {"/style.css", web_style_css, &web_style_css_len, "text/css; charset=utf-8"},
+};
+
+int http_start(http **out, server *srv, health *hl, events *ev, rk_status *st) {
+    int rv;
+    *out = NULL;
+    if (srv->cfg.http[0] == '\0') return RK_OK;
+    http *h = calloc(1, sizeof(*h));
+    if (h == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    h->srv = srv;
+    h->health = hl;
+    h->events = ev;
+    *out = h;
+    if ((rv = nng_url_parse(&h->url, srv->cfg.http)) != 0 || (rv = nng_http_server_hold(&h->hs, h->url)) != 0)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "cannot serve HTTP on %s: %s", srv->cfg.http, nng_strerror(rv));
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        nng_http_handler *hd;
+        if ((rv = nng_http_handler_alloc(&hd, routes[i].path, routes[i].fn)) != 0)
+            return rk_status_set(st, RK_INTERNAL, "HTTP handler: %s", nng_strerror(rv));
+        nng_http_handler_set_data(hd, h, NULL);
+        if ((rv = nng_http_server_add_handler(h->hs, hd)) != 0) {
+            nng_http_handler_free(hd);
+            return rk_status_set(st, RK_INTERNAL, "HTTP handler %s: %s", routes[i].path, nng_strerror(rv));
+        }
+    }
+    for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
+        nng_http_handler *hd;
+        if ((rv = nng_http_handler_alloc_static(&hd, assets[i].path, assets[i].data, *assets[i].len, assets[i].type)) != 0 ||
+            (rv = nng_http_server_add_handler(h->hs, hd)) != 0)
+            return rk_status_set(st, RK_INTERNAL, "HTTP asset %s: %s", assets[i].path, nng_strerror(rv));
+    }
+    if ((rv = nng_http_server_start(h->hs)) != 0)
+        return rk_status_set(st, RK_UNAVAILABLE, "cannot serve HTTP on %s: %s", srv->cfg.http, nng_strerror(rv));
+    log_info("serving HTTP", "url=%s", srv->cfg.http);
+    return RK_OK;
+}
+
+void http_stop(http *h) {
+    if (h == NULL) return;
+    if (h->hs) {
+        nng_http_server_stop(h->hs);
+        nng_http_server_release(h->hs);
+    }
+    if (h->url) nng_url_free(h->url);
+    free(h);
+}
+
+int http_ws_url(const char *http_url, char *out, size_t cap) {
+    if (strncmp(http_url, "http://", 7) != 0) return -1;
+    int n = snprintf(out, cap, "ws://%s", http_url + 7);
+    if (n < 0 || (size_t)n >= cap) return -1;
+    /* Drop a trailing path, then add ours. */
+    char *slash = strchr(out + 5, '/');
+    if (slash) *slash = '\0';
+    if (strlen(out) + 8 >= cap) return -1;
+    strcat(out, "/events");
+    return 0;
+}

@@ -1,0 +1,1 @@
+// The live leaderboard page.
