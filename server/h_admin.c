@@ -1,9 +1,12 @@
 /*
  * h_admin.c - server status and roles, and the method table itself.
  */
+#include <string.h>
 #include <time.h>
 
+#include "boards.h"
 #include "handlers.h"
+#include "rebuild.h"
 #include "validate.h"
 
 #ifndef RANKD_VERSION
@@ -31,10 +34,20 @@ const rpc_method rankd_methods[] = {
     {"rankd.Ranking/Around", h_around, ACCESS_ANYONE},
     {"rankd.Ranking/RanksOf", h_ranks_of, ACCESS_ANYONE},
     {"rankd.Ranking/Count", h_count, ACCESS_ANYONE},
+    {"rankd.History/History", h_history, ACCESS_ANYONE},
+    {"rankd.History/Report", h_report, ACCESS_ANYONE},
+    {"rankd.History/Standings", h_standings, ACCESS_ANYONE},
     {"rankd.Admin/Status", h_status, ACCESS_ANYONE},
     {"rankd.Admin/SetRole", h_set_role, ACCESS_ADMIN},
+    {"rankd.Admin/Rebuild", h_rebuild, ACCESS_ADMIN},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
+
+const ProtobufCServiceDescriptor *const rankd_services[] = {
+    &rankd__auth__descriptor,    &rankd__boards__descriptor,  &rankd__scores__descriptor,
+    &rankd__ranking__descriptor, &rankd__history__descriptor, &rankd__admin__descriptor,
+};
+const size_t rankd_nservices = sizeof(rankd_services) / sizeof(rankd_services[0]);
 
 int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     (void)m;
@@ -63,6 +76,36 @@ int h_set_role(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
         return rk_status_set(st, RK_INVALID_ARGUMENT, "role must be player or admin (game servers use API keys)");
     if ((rc = pgstore_user_set_role(call->w->pg, req->username, req->role, st)) != RK_OK) return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
+    *out = &rep->base;
+    return RK_OK;
+}
+
+int h_rebuild(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__RebuildRequest *req = (const Rankd__RebuildRequest *)m;
+    int64_t boards = 0, entries = 0;
+    int rc;
+    if (req->board_id && req->board_id[0]) {
+        board b;
+        if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+        if (strcmp(req->board_id, BOARD_GLOBAL_ID) == 0) {
+            rc = rebuild_global(call->w->redis, call->w->pg, &entries, st);
+        } else {
+            if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+            /* The board's totals feed the global board: rebuild both. */
+            if ((rc = rebuild_board(call->w->redis, call->w->pg, &b, call->srv->cfg.window_retention, &entries, st)) ==
+                RK_OK)
+                rc = rebuild_global(call->w->redis, call->w->pg, &entries, st);
+        }
+        boards = 1;
+    } else {
+        rc = rebuild_all(call->w->redis, call->w->pg, call->srv->boards, call->srv->cfg.window_retention, &boards,
+                         &entries, st);
+    }
+    if (rc != RK_OK) return rc;
+    NEW(call, rep, Rankd__RebuildReply, rankd__rebuild_reply__init);
+    rep->has_boards = rep->has_entries = 1;
+    rep->boards = boards;
+    rep->entries = entries;
     *out = &rep->base;
     return RK_OK;
 }

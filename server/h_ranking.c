@@ -190,12 +190,17 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (found[i]) ids[k++] = ids[i]; /* unknown players are simply not ranked */
-    if (k == 0) return list_reply(call, NULL, 0, 0, out, st);
+    if (k == 0) {
+        /* Nobody known: an empty listing, but the board's size all the same. */
+        if ((rc = rstore_count(call->w->redis, &v, &size, st)) != RK_OK) return rc;
+        return list_reply(call, NULL, 0, size, out, st);
+    }
     if ((rc = rstore_ranks(call->w->redis, &v, ids, k, mode, &rows, &size, st)) != RK_OK) return rc;
-    /* Best first, like every other listing. */
+    /* In board order (best first, earlier achiever first among equals),
+     * like every other listing. */
     for (size_t i = 1; i < k; i++)
         for (size_t j = i; j > 0 && rows[j].ranked &&
-                           (!rows[j - 1].ranked || rows[j].rank < rows[j - 1].rank);
+                           (!rows[j - 1].ranked || rows[j].position < rows[j - 1].position);
              j--) {
             rank_row t = rows[j];
             rows[j] = rows[j - 1];

@@ -28,6 +28,10 @@
 extern const rpc_method rankd_methods[];
 extern const size_t rankd_nmethods;
 
+/* Every service of the schema. */
+extern const ProtobufCServiceDescriptor *const rankd_services[];
+extern const size_t rankd_nservices;
+
 /* Auth */
 int h_sign_up(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_login(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
@@ -50,8 +54,13 @@ int h_rank(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status 
 int h_around(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_ranks_of(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* History */
+int h_history(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_report(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_standings(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* Admin */
 int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_rebuild(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

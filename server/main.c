@@ -24,6 +24,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "password.h"
+#include "rebuild.h"
 #include "rpc.h"
 #include "validate.h"
 #include "writebehind.h"
@@ -32,13 +33,10 @@
 
 /* Every method the schema declares must have a row in rankd_methods. */
 static int check_methods(rk_status *st) {
-    static const ProtobufCServiceDescriptor *const services[] = {
-        &rankd__auth__descriptor, &rankd__boards__descriptor, &rankd__scores__descriptor,
-        &rankd__ranking__descriptor, &rankd__admin__descriptor};
-    for (size_t s = 0; s < sizeof(services) / sizeof(services[0]); s++)
-        for (unsigned m = 0; m < services[s]->n_methods; m++) {
+    for (size_t s = 0; s < rankd_nservices; s++)
+        for (unsigned m = 0; m < rankd_services[s]->n_methods; m++) {
             char full[128];
-            snprintf(full, sizeof(full), "%s/%s", services[s]->name, services[s]->methods[m].name);
+            snprintf(full, sizeof(full), "%s/%s", rankd_services[s]->name, rankd_services[s]->methods[m].name);
             size_t i = 0;
             while (i < rankd_nmethods && strcmp(rankd_methods[i].name, full) != 0) i++;
             if (i == rankd_nmethods) return rk_status_set(st, RK_INTERNAL, "method %s has no handler", full);
@@ -129,9 +127,13 @@ int main(int argc, char **argv) {
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
 
+    if (pgstore_ensure_partitions(pg, time(NULL), &st) != RK_OK) goto fail;
     if (rstore_open(&redis, srv.cfg.redis, &st) != RK_OK || rstore_load_functions(redis, &st) != RK_OK ||
         pgstore_users_each(pg, add_name, redis, &st) != RK_OK)
         goto fail;
+    /* An empty Redis (restarted without its data) gets its boards back
+     * before the first request is taken. */
+    if (rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK) goto fail;
 
     srv.started = time(NULL);
     if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;

@@ -119,8 +119,9 @@ end
 --[[
 rk_submit
 KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
-      4 global member hash, 5 personal-best hash, 6.. (zset, member hash)
-      for each window, all-time first.
+      4 global member hash, 5 personal-best hash, 6 the board's rebuild
+      flag, 7 the global board's rebuild flag, 8.. (zset, member hash) for
+      each window, all-time first.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
@@ -133,6 +134,9 @@ local function submit(keys, args)
   local has_idem, idem_ttl = args[6] == '1', tonumber(args[7])
   local in_global, wttl = args[9] == '1', tonumber(args[11])
 
+  if redis.call('EXISTS', keys[6], keys[7]) > 0 then
+    return redis.error_reply('UNAVAILABLE the board is being rebuilt from PostgreSQL; retry shortly')
+  end
   if has_idem then
     local rec = redis.call('GET', keys[2])
     if rec then
@@ -143,9 +147,9 @@ local function submit(keys, args)
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 5) / 2
+  local nwin = (#keys - 7) / 2
   for i = 0, nwin - 1 do
-    local z, m = keys[6 + 2 * i], keys[7 + 2 * i]
+    local z, m = keys[8 + 2 * i], keys[9 + 2 * i]
     local cur = current(z, m, uid)
     local new = new_score(policy, cur, score, desc)
     if new > LIMIT or new < -LIMIT then
@@ -155,7 +159,7 @@ local function submit(keys, args)
   end
   local old_all, new_all = plan[0][3], plan[0][4]
   local old_rank = 0
-  if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[6], desc, old_all) + 1 end
+  if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[8], desc, old_all) + 1 end
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
@@ -168,7 +172,9 @@ local function submit(keys, args)
   -- Phase 2: write.
   for i = 0, nwin - 1 do
     local p = plan[i]
-    if p[4] ~= p[3] then
+    -- On latest boards the tie time is the latest submission's, even
+    -- when the score repeats; elsewhere only a change moves it.
+    if p[4] ~= p[3] or policy == 'latest' then
       place(p[1], p[2], uid, p[4], desc, ts)
       if i > 0 and wttl > 0 then
         redis.call('EXPIRE', p[1], wttl)
@@ -189,10 +195,10 @@ local function submit(keys, args)
 
   local id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(score),
                         't', fmt(ts), 'k', args[10])
-  local rank = count_better(keys[6], desc, new_all) + 1
-  local size = redis.call('ZCARD', keys[6])
+  local rank = count_better(keys[8], desc, new_all) + 1
+  local size = redis.call('ZCARD', keys[8])
   if new_all ~= old_all then
-    publish_rank(keys[6], args[8], uid, old_all, new_all, old_rank, rank, desc)
+    publish_rank(keys[8], args[8], uid, old_all, new_all, old_rank, rank, desc)
   else
     for i = 1, nwin - 1 do
       if plan[i][4] ~= plan[i][3] then
@@ -235,15 +241,26 @@ local function listing(zkey, names, desc, offset, count, dense)
   return out
 end
 
---[[ rk_top  KEYS: zset, names  ARGV: desc, offset, count, dense ]]
+local function check_rebuild(flag)
+  if redis.call('EXISTS', flag) == 1 then
+    return redis.error_reply('REBUILDING the board is being rebuilt from PostgreSQL')
+  end
+end
+
+--[[ rk_top  KEYS: zset, names, rebuild flag  ARGV: desc, offset, count, dense ]]
 local function top(keys, args)
+  local busy = check_rebuild(keys[3])
+  if busy then return busy end
   return listing(keys[1], keys[2], args[1] == '1', tonumber(args[2]), tonumber(args[3]),
                  args[4] == '1')
 end
 
---[[ rk_around  KEYS: zset, member hash, names  ARGV: desc, uid, above, below, dense
+--[[ rk_around  KEYS: zset, member hash, names, rebuild flag
+ARGV: desc, uid, above, below, dense
 Returns a listing centred on uid, or {size, -1} when uid is not ranked. ]]
 local function around(keys, args)
+  local busy = check_rebuild(keys[4])
+  if busy then return busy end
   local desc = args[1] == '1'
   local m = redis.call('HGET', keys[2], args[2])
   local pos = m and (desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m))
@@ -256,10 +273,12 @@ local function around(keys, args)
   return out
 end
 
---[[ rk_ranks  KEYS: zset, member hash, names  ARGV: desc, dense, uid...
+--[[ rk_ranks  KEYS: zset, member hash, names, rebuild flag  ARGV: desc, dense, uid...
 Returns {size, then per uid: uid, score, competition, dense, unique, name}
 with score false for players not on the board. ]]
 local function ranks(keys, args)
+  local busy = check_rebuild(keys[4])
+  if busy then return busy end
   local desc, dense = args[1] == '1', args[2] == '1'
   local out = {redis.call('ZCARD', keys[1])}
   for i = 3, #args do
@@ -304,7 +323,38 @@ local function drop_board(keys, args)
   return #all / 2
 end
 
+--[[ rk_load  KEYS: zset, member hash  ARGV: desc, then (uid, score, time us)...
+Writes rebuilt entries (into the temporary keys of a rebuild). ]]
+local function load(keys, args)
+  local desc = args[1] == '1'
+  for i = 2, #args, 3 do
+    local member = tie_key(desc, tonumber(args[i + 2])) .. args[i]
+    redis.call('ZADD', keys[1], args[i + 1], member)
+    redis.call('HSET', keys[2], args[i], member)
+  end
+  return (#args - 1) / 3
+end
+
+--[[ rk_swap  KEYS: (temporary, live)...  ARGV: ttl seconds per pair (0: none)
+Puts every rebuilt key in place at once: queries see the old state or the
+new one, never a half-built board. A missing temporary key clears its live
+key. ]]
+local function swap(keys, args)
+  for i = 1, #keys, 2 do
+    if redis.call('EXISTS', keys[i]) == 1 then
+      redis.call('RENAME', keys[i], keys[i + 1])
+      local ttl = tonumber(args[(i + 1) / 2] or '0')
+      if ttl > 0 then redis.call('EXPIRE', keys[i + 1], ttl) end
+    else
+      redis.call('DEL', keys[i + 1])
+    end
+  end
+  return #keys / 2
+end
+
 redis.register_function('rk_submit', submit)
+redis.register_function('rk_load', load)
+redis.register_function('rk_swap', swap)
 redis.register_function{function_name = 'rk_top', callback = top, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_around', callback = around, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}

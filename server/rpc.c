@@ -22,6 +22,7 @@
 #include <rankd/rankd.pb-c.h>
 
 #include "auth.h"
+#include "handlers.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpc.h"
@@ -128,16 +129,13 @@ static const rpc_method *find_method(rpc_server *r, const char *name) {
 
 /* Splits "rankd.Ranking/Top" and finds the method's input descriptor. */
 static const ProtobufCMessageDescriptor *input_of(const char *name) {
-    static const ProtobufCServiceDescriptor *const services[] = {
-        &rankd__auth__descriptor, &rankd__boards__descriptor, &rankd__scores__descriptor,
-        &rankd__ranking__descriptor, &rankd__admin__descriptor};
     const char *slash = strchr(name, '/');
     if (slash == NULL) return NULL;
-    for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++) {
-        size_t n = strlen(services[i]->name);
-        if ((size_t)(slash - name) == n && strncmp(services[i]->name, name, n) == 0) {
+    for (size_t i = 0; i < rankd_nservices; i++) {
+        size_t n = strlen(rankd_services[i]->name);
+        if ((size_t)(slash - name) == n && strncmp(rankd_services[i]->name, name, n) == 0) {
             const ProtobufCMethodDescriptor *m =
-                protobuf_c_service_descriptor_get_method_by_name(services[i], slash + 1);
+                protobuf_c_service_descriptor_get_method_by_name(rankd_services[i], slash + 1);
             return m ? m->input : NULL;
         }
     }

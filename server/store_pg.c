@@ -6,6 +6,7 @@
  * literals built by arr_*() below, with every element quoted and escaped.
  */
 #include <inttypes.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,16 +52,45 @@ static const char *const migrations[] = {
     "  max_score bigint NOT NULL,"
     "  player_submit boolean NOT NULL,"
     "  created_at timestamptz NOT NULL DEFAULT now());"
+    /* The history, partitioned by month (pgstore_ensure_partitions adds
+     * them ahead of time; the default partition catches the rest). A
+     * unique key of a partitioned table must hold the partition key; the
+     * stream entry id fixes the time too, so (entry_id, submitted_at) is
+     * as unique as entry_id. */
     "CREATE TABLE scores ("
-    "  id bigserial PRIMARY KEY,"
-    "  entry_id text NOT NULL UNIQUE,"
+    "  id bigserial,"
+    "  entry_id text NOT NULL,"
     "  board_id text NOT NULL,"
     "  user_id bigint NOT NULL,"
     "  score bigint NOT NULL,"
     "  submitted_at timestamptz NOT NULL,"
-    "  idempotency_key text NOT NULL DEFAULT '');"
+    "  idempotency_key text NOT NULL DEFAULT '',"
+    "  UNIQUE (entry_id, submitted_at)"
+    ") PARTITION BY RANGE (submitted_at);"
+    "CREATE TABLE scores_default PARTITION OF scores DEFAULT;"
     "CREATE INDEX scores_board_user_time ON scores (board_id, user_id, submitted_at DESC);"
-    "CREATE INDEX scores_board_time ON scores (board_id, submitted_at);"
+    "CREATE INDEX scores_board_time ON scores (board_id, submitted_at, user_id);"
+    /* Final top N of every closed daily, weekly and monthly window. */
+    "CREATE TABLE standings ("
+    "  board_id text NOT NULL,"
+    "  window_kind smallint NOT NULL,"
+    "  label text NOT NULL,"
+    "  rank bigint NOT NULL,"
+    "  position integer NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  score bigint NOT NULL,"
+    "  board_size bigint NOT NULL,"
+    "  closed_at timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (board_id, window_kind, label, position));"
+    /* Periodic top-N snapshots, for dashboards and audits. */
+    "CREATE TABLE snapshots ("
+    "  board_id text NOT NULL,"
+    "  taken_at timestamptz NOT NULL,"
+    "  position integer NOT NULL,"
+    "  rank bigint NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  score bigint NOT NULL,"
+    "  PRIMARY KEY (board_id, taken_at, position));"
     "CREATE TABLE revoked_tokens ("
     "  jti text PRIMARY KEY,"
     "  expires_at timestamptz NOT NULL);"
@@ -84,8 +114,8 @@ static int conn_ok(pgstore *p, rk_status *st) {
  * A SELECT that finds the connection broken (PostgreSQL restarted since the
  * last call) is retried once on a fresh connection; anything that writes is
  * not, since it may have run before the connection broke. */
-static int q(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res,
-             rk_status *st) {
+int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res,
+                 rk_status *st) {
     int rc, tries = strncmp(sql, "SELECT", 6) == 0 ? 2 : 1;
     for (;;) {
         if ((rc = conn_ok(p, st)) != RK_OK) return rc;
@@ -112,6 +142,8 @@ static int q(pgstore *p, const char *sql, int n, const char *const *params, PGre
         return rk_status_set(st, RK_INTERNAL, "PostgreSQL: %s", msg);
     }
 }
+
+#define q pgstore_exec
 
 static int64_t geti(PGresult *r, int row, int col) {
     return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
@@ -554,6 +586,28 @@ int pgstore_token_revoke(pgstore *p, const char *jti, int64_t expires_at, rk_sta
 
 /* ---------------------------------------------------------------- history */
 
+int pgstore_ensure_partitions(pgstore *p, time_t now, rk_status *st) {
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int y = tm.tm_year + 1900, m = tm.tm_mon + 1;
+    for (int i = 0; i < 3; i++) {
+        int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
+        char sql[320];
+        /* Names and bounds are numbers we format: nothing from a request. */
+        snprintf(sql, sizeof(sql),
+                 "CREATE TABLE IF NOT EXISTS scores_%04d_%02d PARTITION OF scores "
+                 "FOR VALUES FROM ('%04d-%02d-01 00:00:00+00') TO ('%04d-%02d-01 00:00:00+00')",
+                 y, m, y, m, ny, nm);
+        int rc = q(p, sql, 0, NULL, NULL, st);
+        /* Rows already in the default partition for that month keep it
+         * there; the month then simply has no partition of its own. */
+        if (rc != RK_OK && rc != RK_INTERNAL) return rc;
+        y = ny;
+        m = nm;
+    }
+    return RK_OK;
+}
+
 int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st) {
     sbuf a[6] = {{0}};
     int rc = RK_OK;
@@ -574,9 +628,9 @@ int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status 
         const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s};
         rc = q(p,
                "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
-               "SELECT e, b, u, s, to_timestamp(t / 1000000.0), k FROM unnest($1::text[], $2::text[], "
+               "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k FROM unnest($1::text[], $2::text[], "
                "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS x(e, b, u, s, t, k) "
-               "ON CONFLICT (entry_id) DO NOTHING",
+               "ON CONFLICT (entry_id, submitted_at) DO NOTHING",
                6, params, NULL, st);
     }
     for (int c = 0; c < 6; c++) free(a[c].s);

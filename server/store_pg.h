@@ -16,6 +16,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include <libpq-fe.h>
 
 #include <rankd/status.h>
 
@@ -30,6 +33,16 @@ int pgstore_open(pgstore **out, const char *conninfo, rk_status *st);
 void pgstore_close(pgstore *p);
 int pgstore_ping(pgstore *p, rk_status *st);
 int pgstore_migrate(pgstore *p, rk_status *st);
+
+/* Runs one parameterised statement (text format). On RK_OK *res, when
+ * given, is the caller's to PQclear. For modules with queries of their own
+ * (report.c); the error mapping is the one described above. */
+int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res,
+                 rk_status *st);
+
+/* Creates the monthly partitions of the score history for the month of
+ * `now` and the two after it, if missing. */
+int pgstore_ensure_partitions(pgstore *p, time_t now, rk_status *st);
 
 /* The token signing key: created once at random, shared by all rankd
  * processes of a deployment through the settings table. */

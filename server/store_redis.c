@@ -100,6 +100,20 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
     return RK_OK;
 }
 
+/* A ranked read. While its board is being rebuilt it waits (up to
+ * REBUILD_WAIT_MS) rather than answer from a half-built board. */
+#define REBUILD_WAIT_MS 5000
+static int read_command(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st) {
+    for (int waited = 0;; waited += 50) {
+        int rc = command(r, argc, argv, NULL, reply, st);
+        if (rc != RK_INTERNAL || strstr(st->message, "REBUILDING") == NULL) return rc;
+        if (waited >= REBUILD_WAIT_MS)
+            return rk_status_set(st, RK_UNAVAILABLE, "the board is being rebuilt from PostgreSQL; retry shortly");
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int simple(rstore *r, int argc, const char **argv, rk_status *st) {
     redisReply *rep = NULL;
     int rc = command(r, argc, argv, NULL, &rep, st);
@@ -129,6 +143,11 @@ void rstore_view(const board *b, window_kind k, time_t now, rview *v) {
     snprintf(v->zkey, sizeof(v->zkey), "rk:{%s}:%s", b ? b->id : BOARD_GLOBAL_ID, label);
     snprintf(v->mkey, sizeof(v->mkey), "rk:{%s}:%s:m", b ? b->id : BOARD_GLOBAL_ID, label);
     v->desc = b ? b->higher_is_better : 1;
+    rstore_rebuild_flag(b, v->flag, sizeof(v->flag));
+}
+
+void rstore_rebuild_flag(const board *b, char *out, size_t cap) {
+    snprintf(out, cap, "rk:{%s}:rebuilding", b ? b->id : BOARD_GLOBAL_ID);
 }
 
 /* ---------------------------------------------------------------- reply helpers */
@@ -152,6 +171,8 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
     if (rep->type == REDIS_REPLY_ERROR) {
         if (strncmp(rep->str, "OUT_OF_RANGE ", 13) == 0)
             rk_status_set(&o->status, RK_OUT_OF_RANGE, "%s", rep->str + 13);
+        else if (strncmp(rep->str, "UNAVAILABLE ", 12) == 0)
+            rk_status_set(&o->status, RK_UNAVAILABLE, "%s", rep->str + 12);
         else
             rk_status_set(&o->status, RK_INTERNAL, "Redis: %s", rep->str);
         return o->status.code;
@@ -175,10 +196,10 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
     for (size_t i = 0; i < n; i++) {
         const rstore_submit_in *s = &in[i];
         const board *b = s->b;
-        char keys[5 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+        char keys[7 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
         char nums[6][32];
-        const char *argv[3 + 5 + 2 * WINDOW_KINDS + 12];
-        int argc = 0, nkeys = 5;
+        const char *argv[3 + 7 + 2 * WINDOW_KINDS + 12];
+        int argc = 0, nkeys = 7;
         rview g, v;
         time_t now = (time_t)(s->ts_us / 1000000);
 
@@ -188,6 +209,8 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         snprintf(keys[2], RSTORE_KEY_MAX, "%s", g.zkey);
         snprintf(keys[3], RSTORE_KEY_MAX, "%s", g.mkey);
         snprintf(keys[4], RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
+        rstore_rebuild_flag(b, keys[5], RSTORE_KEY_MAX);
+        rstore_rebuild_flag(NULL, keys[6], RSTORE_KEY_MAX);
         for (int k = 0; k < WINDOW_KINDS; k++) {
             if (!(b->windows & WINDOW_BIT(k))) continue;
             rstore_view(b, (window_kind)k, now, &v);
@@ -265,7 +288,10 @@ static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int
     int64_t *ranks = scores + n;
     for (size_t i = 0; i < n; i++) scores[i] = rows[i].score;
     ranks_assign(scores, n, mode, offset, comp, dense, ranks);
-    for (size_t i = 0; i < n; i++) rows[i].rank = ranks[i];
+    for (size_t i = 0; i < n; i++) {
+        rows[i].rank = ranks[i];
+        rows[i].position = offset + (int64_t)i + 1;
+    }
     free(scores);
 }
 
@@ -274,10 +300,10 @@ int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mo
     char off[32], cnt[32];
     snprintf(off, sizeof(off), "%" PRId64, offset);
     snprintf(cnt, sizeof(cnt), "%" PRId64, count);
-    const char *argv[] = {"FCALL_RO", "rk_top", "2", v->zkey, NAMES_KEY, v->desc ? "1" : "0",
+    const char *argv[] = {"FCALL_RO", "rk_top", "3", v->zkey, NAMES_KEY, v->flag, v->desc ? "1" : "0",
                           off, cnt, mode == RANK_DENSE ? "1" : "0"};
     redisReply *rep = NULL;
-    int rc = command(r, 9, argv, NULL, &rep, st);
+    int rc = read_command(r, 10, argv, &rep, st);
     if (rc != RK_OK) return rc;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3) {
         freeReplyObject(rep);
@@ -296,10 +322,10 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     snprintf(a, sizeof(a), "%" PRId64, above);
     snprintf(b, sizeof(b), "%" PRId64, below);
-    const char *argv[] = {"FCALL_RO", "rk_around", "3", v->zkey, v->mkey, NAMES_KEY,
+    const char *argv[] = {"FCALL_RO", "rk_around", "4", v->zkey, v->mkey, NAMES_KEY, v->flag,
                           v->desc ? "1" : "0", uid, a, b, mode == RANK_DENSE ? "1" : "0"};
     redisReply *rep = NULL;
-    int rc = command(r, 11, argv, NULL, &rep, st);
+    int rc = read_command(r, 12, argv, &rep, st);
     if (rc != RK_OK) return rc;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
         freeReplyObject(rep);
@@ -323,7 +349,7 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
 
 int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode,
                  rank_row **rows, int64_t *size, rk_status *st) {
-    size_t argc = 8 + nuids;
+    size_t argc = 9 + nuids;
     const char **argv = calloc(argc, sizeof(*argv));
     char (*nums)[24] = calloc(nuids ? nuids : 1, sizeof(*nums));
     rank_row *out = calloc(nuids ? nuids : 1, sizeof(*out));
@@ -335,17 +361,18 @@ int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, r
     }
     argv[0] = "FCALL_RO";
     argv[1] = "rk_ranks";
-    argv[2] = "3";
+    argv[2] = "4";
     argv[3] = v->zkey;
     argv[4] = v->mkey;
     argv[5] = NAMES_KEY;
-    argv[6] = v->desc ? "1" : "0";
-    argv[7] = mode == RANK_DENSE ? "1" : "0";
+    argv[6] = v->flag;
+    argv[7] = v->desc ? "1" : "0";
+    argv[8] = mode == RANK_DENSE ? "1" : "0";
     for (size_t i = 0; i < nuids; i++) {
         snprintf(nums[i], sizeof(nums[i]), "%" PRId64, uids[i]);
-        argv[8 + i] = nums[i];
+        argv[9 + i] = nums[i];
     }
-    if ((rc = command(r, (int)argc, argv, NULL, &rep, st)) != RK_OK) goto done;
+    if ((rc = read_command(r, (int)argc, argv, &rep, st)) != RK_OK) goto done;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * nuids) {
         rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_ranks");
         goto done;
@@ -357,6 +384,7 @@ int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, r
         out[i].ranked = e[1]->type == REDIS_REPLY_STRING;
         if (out[i].ranked) {
             out[i].score = as_int(e[1]);
+            out[i].position = as_int(e[4]);
             out[i].rank = mode == RANK_DENSE ? as_int(e[3])
                           : mode == RANK_UNIQUE ? as_int(e[4])
                                                 : as_int(e[2]);

@@ -31,8 +31,13 @@ typedef struct rstore rstore;
 typedef struct rview {
     char zkey[RSTORE_KEY_MAX];
     char mkey[RSTORE_KEY_MAX];
+    char flag[RSTORE_KEY_MAX]; /* set while the board is rebuilt */
     int desc; /* 1: higher is better (list with ZREVRANGE) */
 } rview;
+
+/* The key that marks a board (NULL: the global board) as being rebuilt:
+ * submissions to it are refused and reads wait until it is gone. */
+void rstore_rebuild_flag(const board *b, char *out, size_t cap);
 
 /* b == NULL names the global board (all-time only). */
 void rstore_view(const board *b, window_kind k, time_t now, rview *v);
@@ -70,7 +75,8 @@ typedef struct rank_row {
     int64_t user_id;
     int64_t score;
     int64_t rank;
-    int ranked; /* 0: the player has no score on this board */
+    int64_t position; /* 1-based place in the board's order (unique rank) */
+    int ranked;       /* 0: the player has no score on this board */
     char username[RSTORE_NAME_MAX];
 } rank_row;
 

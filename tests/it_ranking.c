@@ -196,6 +196,32 @@ static void ranks_among_friends(void) {
         CHECK(!"friends listing missing");
     }
     rk_reply_free(rep);
+    rep = NULL;
+
+    /* Equal scores: listed in board order (cat reached 90 before bob),
+     * whatever the order asked in. */
+    char *tied[] = {"bob", "cat"};
+    req.n_user_ids = 0;
+    req.n_usernames = 2;
+    req.usernames = tied;
+    CHECK_INT(rk_ranking_ranks_of(c, &req, &rep, NULL, &st), RK_OK);
+    if (rep && rep->n_entries == 2) {
+        CHECK_STR(rep->entries[0]->username, "cat");
+        CHECK_STR(rep->entries[1]->username, "bob");
+    }
+    rk_reply_free(rep);
+    rep = NULL;
+
+    /* Nobody known: no entries, but the board's size. */
+    char *strangers[] = {"nobody"};
+    req.n_usernames = 1;
+    req.usernames = strangers;
+    CHECK_INT(rk_ranking_ranks_of(c, &req, &rep, NULL, &st), RK_OK);
+    if (rep) {
+        CHECK_INT(rep->n_entries, 0);
+        CHECK_INT(rep->board_size, 6);
+    }
+    rk_reply_free(rep);
 }
 
 static void count_and_windows(void) {

@@ -1,0 +1,266 @@
+/*
+ * h_history.c - a player's submissions, period reports and the final
+ * standings of closed windows, answered from PostgreSQL (a report of a
+ * period that is exactly a window Redis holds comes from Redis).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "boards.h"
+#include "handlers.h"
+#include "report.h"
+#include "users.h"
+#include "validate.h"
+
+#define HISTORY_DEFAULT 50
+#define HISTORY_MAX 1000
+#define REPORT_DEFAULT 100
+#define REPORT_MAX 10000
+
+/* Unix seconds -> µs, or unbounded when absent. */
+static int64_t bound_us(int has, int64_t s) { return has ? s * 1000000 : REPORT_UNBOUNDED; }
+
+int h_history(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__HistoryRequest *req = (const Rankd__HistoryRequest *)m;
+    board b;
+    int rc, found = 0;
+    char name[1][USER_NAME_MAX];
+    int64_t uid[1] = {req->has_user_id ? req->user_id : 0};
+    const char *names[1] = {req->username};
+    uint32_t limit = req->has_limit && req->limit ? req->limit : HISTORY_DEFAULT;
+    if (limit > HISTORY_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "limit is at most %d", HISTORY_MAX);
+    if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if (req->has_from && req->has_to && req->from >= req->to)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "from must be before to");
+    if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+    if (uid[0] <= 0 && (req->username == NULL || req->username[0] == '\0'))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "user_id or username is required");
+    if ((rc = users_resolve(call, uid, names, 1, &found, name, st)) != RK_OK) return rc;
+    if (!found) return rk_status_set(st, RK_NOT_FOUND, "no such user");
+
+    char u[24], from[24], to[24], off[24], lim[24];
+    snprintf(u, sizeof(u), "%lld", (long long)uid[0]);
+    snprintf(from, sizeof(from), "%lld", (long long)(req->has_from ? req->from : 0));
+    snprintf(to, sizeof(to), "%lld", (long long)(req->has_to ? req->to : 0));
+    snprintf(off, sizeof(off), "%u", req->has_offset ? req->offset : 0);
+    snprintf(lim, sizeof(lim), "%u", limit);
+    const char *params[] = {b.id, u, req->has_from ? from : NULL, req->has_to ? to : NULL, off, lim};
+    PGresult *res = NULL;
+    rc = pgstore_exec(call->w->pg,
+                      "WITH h AS (SELECT score, submitted_at, idempotency_key, id FROM scores "
+                      "WHERE board_id = $1 AND user_id = $2::bigint "
+                      "AND ($3::bigint IS NULL OR submitted_at >= to_timestamp($3::bigint)) "
+                      "AND ($4::bigint IS NULL OR submitted_at < to_timestamp($4::bigint))) "
+                      "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
+                      "(SELECT count(*) FROM h) FROM h ORDER BY submitted_at DESC, id DESC "
+                      "OFFSET $5::bigint LIMIT $6::bigint",
+                      6, params, &res, st);
+    if (rc != RK_OK) return rc;
+    size_t n = (size_t)PQntuples(res);
+    Rankd__HistoryReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    Rankd__HistoryEntry **list = ARENA_ARRAY(call, Rankd__HistoryEntry *, n);
+    Rankd__HistoryEntry *items = ARENA_ARRAY(call, Rankd__HistoryEntry, n);
+    if (!rep || !list || !items) {
+        PQclear(res);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    rankd__history_reply__init(rep);
+    for (size_t i = 0; i < n; i++) {
+        rankd__history_entry__init(&items[i]);
+        items[i].has_score = items[i].has_submitted_at_us = 1;
+        items[i].score = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+        items[i].submitted_at_us = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
+        items[i].idempotency_key = arena_strdup(&call->w->arena, PQgetvalue(res, (int)i, 2));
+        list[i] = &items[i];
+    }
+    rep->has_total = 1;
+    if (n > 0) rep->total = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    else {
+        /* A page past the end still reports the total. */
+        PQclear(res);
+        res = NULL;
+        const char *cp[] = {b.id, u, params[2], params[3], "0", "1"};
+        if ((rc = pgstore_exec(call->w->pg,
+                               "SELECT count(*) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
+                               "AND ($3::bigint IS NULL OR submitted_at >= to_timestamp($3::bigint)) "
+                               "AND ($4::bigint IS NULL OR submitted_at < to_timestamp($4::bigint)) "
+                               "AND $5::text IS NOT NULL AND $6::text IS NOT NULL",
+                               6, cp, &res, st)) != RK_OK)
+            return rc;
+        rep->total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    }
+    PQclear(res);
+    rep->n_entries = n;
+    rep->entries = list;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+/* The window kind whose bounds are exactly [from, to), or -1. */
+static int exact_window(const board *b, int has_from, int64_t from, int has_to, int64_t to) {
+    if (!has_from && !has_to) return WINDOW_ALL;
+    if (!has_from || !has_to || b == NULL) return -1;
+    for (int k = WINDOW_DAY; k < WINDOW_KINDS; k++) {
+        int64_t s, e;
+        if (!(b->windows & WINDOW_BIT(k))) continue;
+        window_bounds((window_kind)k, (time_t)from, &s, &e);
+        if (s == from && e == to) return k;
+    }
+    return -1;
+}
+
+int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__ReportRequest *req = (const Rankd__ReportRequest *)m;
+    board b, *bp = NULL;
+    int rc;
+    uint32_t limit = req->has_limit && req->limit ? req->limit : REPORT_DEFAULT;
+    int mode = req->has_rank_mode ? (int)req->rank_mode : RANK_COMPETITION;
+    if (limit > REPORT_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "limit is at most %d", REPORT_MAX);
+    if (mode < RANK_COMPETITION || mode > RANK_UNIQUE) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown rank_mode");
+    if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if (req->has_from && req->has_to && req->from >= req->to)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "from must be before to");
+    if (strcmp(req->board_id, BOARD_GLOBAL_ID) != 0) {
+        if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+        bp = &b;
+    }
+
+    Rankd__ReportReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    if (rep == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    rankd__report_reply__init(rep);
+    int64_t offset = req->has_offset ? req->offset : 0, size = 0;
+    size_t n = 0;
+
+    /* A period that is exactly a window Redis holds: Redis answers. */
+    int k = exact_window(bp, req->has_from, req->from, req->has_to, req->to);
+    if (k >= 0 && (bp == NULL ? k == WINDOW_ALL : 1)) {
+        rview v;
+        rank_row *rows = NULL;
+        rstore_view(bp, (window_kind)k, (time_t)(req->has_from ? req->from : time(NULL)), &v);
+        int64_t count = 0;
+        if (rstore_count(call->w->redis, &v, &count, st) == RK_OK && count > 0 &&
+            rstore_top(call->w->redis, &v, offset, limit, (rank_mode)mode, &rows, &n, &size, st) == RK_OK) {
+            Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
+            Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
+            if (!list || !items) {
+                free(rows);
+                return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            }
+            for (size_t i = 0; i < n; i++) {
+                rankd__rank_entry__init(&items[i]);
+                items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
+                items[i].user_id = rows[i].user_id;
+                items[i].username = arena_strdup(&call->w->arena, rows[i].username);
+                items[i].score = rows[i].score;
+                items[i].rank = rows[i].rank;
+                list[i] = &items[i];
+            }
+            free(rows);
+            rep->entries = list;
+            rep->n_entries = n;
+            rep->has_board_size = 1;
+            rep->board_size = size;
+            rep->source = "redis";
+            *out = &rep->base;
+            return RK_OK;
+        }
+        rk_status_clear(st); /* not in Redis (expired, or Redis away): PostgreSQL knows */
+    }
+
+    report_query q = {.b = bp, .from_us = bound_us(req->has_from, req->from), .to_us = bound_us(req->has_to, req->to),
+                      .offset = offset, .limit = limit, .mode = (rank_mode)mode};
+    report_row *rows = NULL;
+    if ((rc = report_run(call->w->pg, &q, &rows, &n, &size, st)) != RK_OK) return rc;
+    Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
+    Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
+    if (!list || !items) {
+        free(rows);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        rankd__rank_entry__init(&items[i]);
+        items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
+        items[i].user_id = rows[i].user_id;
+        items[i].username = arena_strdup(&call->w->arena, rows[i].username);
+        items[i].score = rows[i].value;
+        items[i].rank = rows[i].rank;
+        list[i] = &items[i];
+    }
+    free(rows);
+    rep->entries = list;
+    rep->n_entries = n;
+    rep->has_board_size = 1;
+    rep->board_size = size;
+    rep->source = "postgres";
+    *out = &rep->base;
+    return RK_OK;
+}
+
+/* "2026-11-23" (daily), "2026-W45" (weekly), "2026-11" (monthly). */
+static int parse_label(int k, const char *at, char *label, size_t cap, rk_status *st) {
+    int y, a, d;
+    char tail;
+    if (at == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "at is required");
+    int ok = (k == WINDOW_DAY && sscanf(at, "%4d-%2d-%2d%c", &y, &a, &d, &tail) == 3 && a >= 1 && a <= 12 && d >= 1 && d <= 31) ||
+             (k == WINDOW_WEEK && sscanf(at, "%4d-W%2d%c", &y, &a, &tail) == 2 && a >= 1 && a <= 53) ||
+             (k == WINDOW_MONTH && sscanf(at, "%4d-%2d%c", &y, &a, &tail) == 2 && a >= 1 && a <= 12);
+    if (!ok || strlen(at) >= cap)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "at must look like 2026-11-23 (daily), 2026-W45 (weekly) or 2026-11 (monthly)");
+    snprintf(label, cap, "%s", at);
+    return RK_OK;
+}
+
+int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__StandingsRequest *req = (const Rankd__StandingsRequest *)m;
+    board b;
+    char label[24], kind[8];
+    int rc;
+    int k = req->has_window ? (int)req->window : WINDOW_ALL;
+    if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if (k < WINDOW_DAY || k >= WINDOW_KINDS)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "window must be daily, weekly or monthly");
+    if ((rc = parse_label(k, req->at, label, sizeof(label), st)) != RK_OK) return rc;
+    if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+    snprintf(kind, sizeof(kind), "%d", k);
+    const char *params[] = {b.id, kind, label};
+    PGresult *res = NULL;
+    if ((rc = pgstore_exec(call->w->pg,
+                           "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
+                           "extract(epoch FROM s.closed_at)::bigint FROM standings s LEFT JOIN users u ON u.id = s.user_id "
+                           "WHERE s.board_id = $1 AND s.window_kind = $2::smallint AND s.label = $3 ORDER BY s.position",
+                           3, params, &res, st)) != RK_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        return rk_status_set(st, RK_NOT_FOUND, "no final standings for board %s, %s window %s (not closed yet, or empty)",
+                             b.id, k == WINDOW_DAY ? "daily" : k == WINDOW_WEEK ? "weekly" : "monthly", label);
+    }
+    Rankd__StandingsReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
+    Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
+    if (!rep || !list || !items) {
+        PQclear(res);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    rankd__standings_reply__init(rep);
+    for (size_t i = 0; i < n; i++) {
+        rankd__rank_entry__init(&items[i]);
+        items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
+        items[i].user_id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+        items[i].username = arena_strdup(&call->w->arena, PQgetvalue(res, (int)i, 1));
+        items[i].score = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+        items[i].rank = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+        list[i] = &items[i];
+    }
+    rep->has_board_size = rep->has_closed_at = 1;
+    rep->board_size = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    rep->closed_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    PQclear(res);
+    rep->n_entries = n;
+    rep->entries = list;
+    *out = &rep->base;
+    return RK_OK;
+}

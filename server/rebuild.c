@@ -1,0 +1,326 @@
+/*
+ * rebuild.c - history -> temporary keys -> one atomic swap. See rebuild.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "log.h"
+#include "rebuild.h"
+#include "report.h"
+#include "server.h"
+
+#define LOAD_CHUNK 300
+#define DRAIN_WAIT_MS 10000
+#define FLAG_TTL "600"
+#define TMP_KEY_MAX (RSTORE_KEY_MAX + 16)
+
+/* One Redis command; *reply (if asked) is the caller's. */
+static int cmd(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st) {
+    redisContext *c = rstore_ctx(r, st);
+    if (c == NULL) return st->code;
+    redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
+    if (rep == NULL) return rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", c->errstr);
+    if (rep->type == REDIS_REPLY_ERROR) {
+        rk_status_set(st, RK_INTERNAL, "Redis: %s", rep->str);
+        freeReplyObject(rep);
+        return RK_INTERNAL;
+    }
+    if (reply) *reply = rep;
+    else freeReplyObject(rep);
+    return RK_OK;
+}
+
+static int64_t int_reply(rstore *r, int argc, const char **argv, rk_status *st, int *rc) {
+    redisReply *rep = NULL;
+    int64_t v = 0;
+    if ((*rc = cmd(r, argc, argv, &rep, st)) == RK_OK) {
+        v = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+        freeReplyObject(rep);
+    }
+    return v;
+}
+
+/* Waits until the write-behind has copied everything to PostgreSQL. */
+static int drain(rstore *r, rk_status *st) {
+    const char *argv[] = {"XLEN", "rk:wb"};
+    for (int waited = 0;; waited += 100) {
+        int rc;
+        int64_t n = int_reply(r, 2, argv, st, &rc);
+        if (rc != RK_OK) return rc;
+        if (n == 0) return RK_OK;
+        if (waited >= DRAIN_WAIT_MS)
+            return rk_status_set(st, RK_UNAVAILABLE,
+                                 "%" PRId64 " submissions are not yet in PostgreSQL; rebuild when the write-behind has caught up", n);
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Writes rows into a temporary sorted set and member hash. */
+static int load(rstore *r, const char *zkey, const char *mkey, int desc, const report_row *rows, size_t n,
+                rk_status *st) {
+    const char **argv = calloc(6 + 3 * LOAD_CHUNK, sizeof(*argv));
+    char (*nums)[24] = calloc(3 * LOAD_CHUNK, sizeof(*nums));
+    int rc = RK_OK;
+    if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
+        size_t m = n - at < LOAD_CHUNK ? n - at : LOAD_CHUNK, argc = 0;
+        argv[argc++] = "FCALL";
+        argv[argc++] = "rk_load";
+        argv[argc++] = "2";
+        argv[argc++] = zkey;
+        argv[argc++] = mkey;
+        argv[argc++] = desc ? "1" : "0";
+        for (size_t i = 0; i < m; i++) {
+            const report_row *row = &rows[at + i];
+            snprintf(nums[3 * i], 24, "%" PRId64, row->user_id);
+            snprintf(nums[3 * i + 1], 24, "%" PRId64, row->value);
+            snprintf(nums[3 * i + 2], 24, "%" PRId64, row->reached_us);
+            argv[argc++] = nums[3 * i];
+            argv[argc++] = nums[3 * i + 1];
+            argv[argc++] = nums[3 * i + 2];
+        }
+        rc = cmd(r, (int)argc, argv, NULL, st);
+    }
+    free(argv);
+    free(nums);
+    return rc;
+}
+
+/* The keys of one rebuild: temporary and live pairs, swapped together. */
+typedef struct swap_set {
+    char keys[2 * (1 + 2 * 120)][TMP_KEY_MAX]; /* pb + (zset, hash) per window */
+    char ttls[1 + 2 * 120][24];
+    size_t n;                                      /* pairs */
+} swap_set;
+
+static void add_pair(swap_set *s, const char *tmp, const char *live, int64_t ttl) {
+    snprintf(s->keys[2 * s->n], TMP_KEY_MAX, "%s", tmp);
+    snprintf(s->keys[2 * s->n + 1], TMP_KEY_MAX, "%s", live);
+    snprintf(s->ttls[s->n], 24, "%" PRId64, ttl > 0 ? ttl : 0);
+    s->n++;
+}
+
+static int swap(rstore *r, swap_set *s, rk_status *st) {
+    const char **argv = calloc(3 + 3 * s->n, sizeof(*argv));
+    char nkeys[16];
+    if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    size_t argc = 0;
+    snprintf(nkeys, sizeof(nkeys), "%zu", 2 * s->n);
+    argv[argc++] = "FCALL";
+    argv[argc++] = "rk_swap";
+    argv[argc++] = nkeys;
+    for (size_t i = 0; i < 2 * s->n; i++) argv[argc++] = s->keys[i];
+    for (size_t i = 0; i < s->n; i++) argv[argc++] = s->ttls[i];
+    int rc = cmd(r, (int)argc, argv, NULL, st);
+    free(argv);
+    return rc;
+}
+
+/* Ranks one window of the history and loads it under temporary keys. */
+static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int64_t start_s, int64_t retention_s,
+                      swap_set *s, int64_t *entries, rk_status *st) {
+    rview live;
+    int64_t from, to;
+    char tz[TMP_KEY_MAX], tm[TMP_KEY_MAX];
+    window_bounds(k, (time_t)start_s, &from, &to);
+    rstore_view(b, k, (time_t)start_s, &live);
+    snprintf(tz, sizeof(tz), "%s:rebuild", live.zkey);
+    snprintf(tm, sizeof(tm), "%s:rebuild", live.mkey);
+
+    report_query q = {.b = b, .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                      .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000, .limit = -1};
+    report_row *rows = NULL;
+    size_t n = 0;
+    int64_t size = 0;
+    int rc = report_run(pg, &q, &rows, &n, &size, st);
+    if (rc == RK_OK) rc = load(r, tz, tm, live.desc, rows, n, st);
+    free(rows);
+    if (rc != RK_OK) return rc;
+    int64_t ttl = k == WINDOW_ALL ? 0 : to + retention_s - (int64_t)time(NULL);
+    add_pair(s, tz, live.zkey, ttl);
+    add_pair(s, tm, live.mkey, ttl);
+    *entries += (int64_t)n;
+    return RK_OK;
+}
+
+/* Starts (Unix seconds) of the board's windows of kind k that have
+ * history within the retention, plus the current one. */
+static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t retention_s, int64_t **out,
+                         size_t *n, rk_status *st) {
+    static const char *const units[] = {"", "day", "week", "month"};
+    char ret[24];
+    snprintf(ret, sizeof(ret), "%" PRId64, retention_s);
+    const char *params[] = {b->id, ret, units[k]};
+    PGresult *res = NULL;
+    int rc = pgstore_exec(pg,
+                          "SELECT DISTINCT extract(epoch FROM date_trunc($3, submitted_at AT TIME ZONE 'UTC'))::bigint "
+                          "FROM scores WHERE board_id = $1 AND submitted_at >= now() - $2::bigint * interval '1 second'",
+                          3, params, &res, st);
+    if (rc != RK_OK) return rc;
+    int rows = PQntuples(res);
+    int64_t *starts = calloc((size_t)rows + 1, sizeof(*starts));
+    if (starts == NULL) {
+        PQclear(res);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    int64_t cur, end;
+    window_bounds(k, time(NULL), &cur, &end);
+    size_t m = 0;
+    starts[m++] = cur;
+    for (int i = 0; i < rows; i++) {
+        int64_t v = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+        if (v != cur) starts[m++] = v;
+    }
+    PQclear(res);
+    *out = starts;
+    *n = m;
+    return RK_OK;
+}
+
+static int set_flag(rstore *r, const board *b, int on, rk_status *st) {
+    char flag[RSTORE_KEY_MAX];
+    rstore_rebuild_flag(b, flag, sizeof(flag));
+    if (on) {
+        const char *argv[] = {"SET", flag, "1", "EX", FLAG_TTL};
+        return cmd(r, 5, argv, NULL, st);
+    }
+    const char *argv[] = {"DEL", flag};
+    return cmd(r, 2, argv, NULL, st);
+}
+
+int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries,
+                  rk_status *st) {
+    swap_set *s = calloc(1, sizeof(*s));
+    int rc;
+    if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = set_flag(r, b, 1, st)) != RK_OK) goto out;
+    if ((rc = drain(r, st)) != RK_OK) goto unflag;
+
+    for (int k = 0; rc == RK_OK && k < WINDOW_KINDS; k++) {
+        if (!(b->windows & WINDOW_BIT(k))) continue;
+        if (k == WINDOW_ALL) {
+            rc = build_view(r, pg, b, WINDOW_ALL, 0, retention_s, s, entries, st);
+            continue;
+        }
+        int64_t *starts = NULL;
+        size_t n = 0;
+        if ((rc = window_starts(pg, b, (window_kind)k, retention_s, &starts, &n, st)) != RK_OK) break;
+        for (size_t i = 0; rc == RK_OK && i < n; i++) {
+            if (s->n + 3 > sizeof(s->ttls) / sizeof(s->ttls[0])) {
+                /* Full: put what is built in place and go on. */
+                if ((rc = swap(r, s, st)) != RK_OK) break;
+                s->n = 0;
+            }
+            rc = build_view(r, pg, b, (window_kind)k, starts[i], retention_s, s, entries, st);
+        }
+        free(starts);
+    }
+    if (rc == RK_OK && b->policy != POLICY_BEST) {
+        /* Personal bests of latest and sum boards. */
+        report_row *rows = NULL;
+        size_t n = 0;
+        char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX];
+        snprintf(live, sizeof(live), "rk:{%s}:pb", b->id);
+        snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
+        if ((rc = report_personal_bests(pg, b, &rows, &n, st)) == RK_OK) {
+            for (size_t i = 0; rc == RK_OK && i < n; i++) {
+                char u[24], v[24];
+                snprintf(u, sizeof(u), "%" PRId64, rows[i].user_id);
+                snprintf(v, sizeof(v), "%" PRId64, rows[i].value);
+                const char *argv[] = {"HSET", tmp, u, v};
+                rc = cmd(r, 4, argv, NULL, st);
+            }
+            add_pair(s, tmp, live, 0);
+        }
+        free(rows);
+    }
+    if (rc == RK_OK) rc = swap(r, s, st);
+    if (rc == RK_OK) log_info("board rebuilt", "board=%s keys=%zu", b->id, s->n);
+unflag:;
+    rk_status ignore;
+    set_flag(r, b, 0, rc == RK_OK ? st : &ignore);
+out:
+    free(s);
+    return rc;
+}
+
+int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st) {
+    swap_set *s = calloc(1, sizeof(*s));
+    int rc;
+    if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = set_flag(r, NULL, 1, st)) == RK_OK) {
+        if ((rc = drain(r, st)) == RK_OK && (rc = build_view(r, pg, NULL, WINDOW_ALL, 0, 0, s, entries, st)) == RK_OK)
+            rc = swap(r, s, st);
+        rk_status ignore;
+        set_flag(r, NULL, 0, rc == RK_OK ? st : &ignore);
+    }
+    free(s);
+    return rc;
+}
+
+int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *nboards,
+                int64_t *entries, rk_status *st) {
+    board *all = NULL;
+    size_t n = 0;
+    int rc = boards_list(cache, NULL, &all, &n, st);
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        rc = rebuild_board(r, pg, &all[i], retention_s, entries, st);
+        (*nboards)++;
+    }
+    free(all);
+    if (rc == RK_OK) rc = rebuild_global(r, pg, entries, st);
+    return rc;
+}
+
+static int has_history(pgstore *pg, const char *board_id, int *yes, rk_status *st) {
+    const char *params[] = {board_id};
+    PGresult *res = NULL;
+    int rc = pgstore_exec(pg,
+                          board_id ? "SELECT 1 FROM scores WHERE board_id = $1 LIMIT 1"
+                                   : "SELECT 1 FROM scores s JOIN boards b ON b.id = s.board_id "
+                                     "WHERE b.higher_is_better AND $1::text IS NULL LIMIT 1",
+                          1, params, &res, st);
+    if (rc != RK_OK) return rc;
+    *yes = PQntuples(res) > 0;
+    PQclear(res);
+    return RK_OK;
+}
+
+int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, rk_status *st) {
+    board *all = NULL;
+    size_t n = 0;
+    int rc = boards_list(cache, NULL, &all, &n, st), rebuilt = 0;
+    int64_t entries = 0;
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        rview v;
+        int history = 0;
+        rstore_view(&all[i], WINDOW_ALL, 0, &v);
+        const char *argv[] = {"EXISTS", v.zkey};
+        int64_t present = int_reply(r, 2, argv, st, &rc);
+        if (rc != RK_OK || present) continue;
+        if ((rc = has_history(pg, all[i].id, &history, st)) != RK_OK || !history) continue;
+        log_warn("Redis has lost a board; rebuilding it from PostgreSQL", "board=%s", all[i].id);
+        rc = rebuild_board(r, pg, &all[i], retention_s, &entries, st);
+        rebuilt++;
+    }
+    free(all);
+    if (rc != RK_OK) return rc;
+    rview g;
+    int history = 0;
+    rstore_view(NULL, WINDOW_ALL, 0, &g);
+    const char *argv[] = {"EXISTS", g.zkey};
+    int64_t present = int_reply(r, 2, argv, st, &rc);
+    if (rc != RK_OK) return rc;
+    if (rebuilt || !present) {
+        if ((rc = has_history(pg, NULL, &history, st)) != RK_OK) return rc;
+        if (rebuilt || history) rc = rebuild_global(r, pg, &entries, st);
+    }
+    if (rc == RK_OK && (rebuilt || entries)) log_info("rebuild done", "boards=%d entries=%" PRId64, rebuilt, entries);
+    return rc;
+}

@@ -1,0 +1,45 @@
+/*
+ * rebuild.h - rebuilding the live view in Redis from PostgreSQL.
+ *
+ * PostgreSQL's history holds every accepted submission, so every board can
+ * be computed again: report.c ranks the history of each window exactly as
+ * the live boards rank submissions (same policy, same ties), and the result
+ * is written into temporary keys and swapped in with one rk_swap, so a
+ * reader sees the old board or the new one, never half of one. While a
+ * board is rebuilt its flag key is set: submissions to it are refused with
+ * UNAVAILABLE (clients with idempotency keys retry) and reads wait.
+ *
+ * What a rebuild cannot bring back: idempotency records (a retry of a
+ * submission made before the loss counts again) and submissions that were
+ * acknowledged by a Redis that then lost them before the write-behind
+ * copied them (see docs/ARCHITECTURE.md, Durability).
+ */
+#ifndef RANKD_REBUILD_H
+#define RANKD_REBUILD_H
+
+#include <stdint.h>
+
+#include "boards.h"
+#include "store_pg.h"
+#include "store_redis.h"
+
+/* Rebuilds one board: all-time and every window still within
+ * `retention_s`. Adds the (player, window) entries written to *entries.
+ * Fails with RK_UNAVAILABLE when the write-behind backlog does not drain
+ * (PostgreSQL would be missing submissions). */
+int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries,
+                  rk_status *st);
+
+/* Rebuilds the global board from every board's history. */
+int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st);
+
+/* Rebuilds every board, then the global board. */
+int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *boards,
+                int64_t *entries, rk_status *st);
+
+/* At start: rebuilds the boards whose all-time set Redis has lost while
+ * PostgreSQL has history for them (a restarted, empty Redis), and the
+ * global board if any was rebuilt or it is missing. */
+int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, rk_status *st);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * report.c - one SQL statement per report, assembled from fixed pieces.
+ *
+ * Only constant SQL fragments are concatenated (chosen by the board's
+ * policy and order); every value travels as a parameter. The statement:
+ *   s  the rows of the period (index scores_board_time)
+ *   v  one value per player, with the time it was reached
+ *   r  ranks: rank() for competition, dense_rank() for dense, and the
+ *      listing order value, reached, user id as text (bytewise), which is
+ *      exactly the order of Redis's sorted-set members (see rankd.lua)
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+#define TIME_FILTER                                                                                  \
+    " AND ($2::bigint IS NULL OR s.submitted_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond')" \
+    " AND ($3::bigint IS NULL OR s.submitted_at < timestamptz 'epoch' + $3::bigint * interval '1 microsecond')"
+
+/* One board: the period's rows. */
+static const char s_board[] =
+    "s AS (SELECT s.user_id, s.score, s.submitted_at, s.id FROM scores s WHERE s.board_id = $1" TIME_FILTER "),";
+
+/* Per-policy values of one board. */
+static const char v_best_desc[] =
+    "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached FROM s "
+    "ORDER BY user_id, score DESC, submitted_at, id),";
+static const char v_best_asc[] =
+    "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached FROM s "
+    "ORDER BY user_id, score ASC, submitted_at, id),";
+static const char v_latest[] =
+    "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached FROM s "
+    "ORDER BY user_id, submitted_at DESC, id DESC),";
+static const char v_sum[] =
+    "v AS (SELECT user_id, sum(score)::bigint AS value, "
+    "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached FROM s GROUP BY user_id),";
+
+/* The global board: every higher-is-better board, each under its policy
+ * ($1 is unused but keeps the parameter list the same). */
+static const char sv_global[] =
+    "s AS (SELECT s.board_id, s.user_id, s.score, s.submitted_at, s.id, b.policy FROM scores s "
+    "JOIN boards b ON b.id = s.board_id WHERE b.higher_is_better AND $1::text IS NOT NULL" TIME_FILTER "),"
+    "pb AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, submitted_at AS reached FROM s "
+    "WHERE policy = 1 ORDER BY board_id, user_id, score DESC, submitted_at, id),"
+    "pl AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, submitted_at AS reached FROM s "
+    "WHERE policy = 2 ORDER BY board_id, user_id, submitted_at DESC, id DESC),"
+    "ps AS (SELECT user_id, sum(score)::bigint AS value, "
+    "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached FROM s "
+    "WHERE policy = 3 GROUP BY board_id, user_id),"
+    "v AS (SELECT user_id, sum(value)::bigint AS value, max(reached) AS reached FROM "
+    "(SELECT * FROM pb UNION ALL SELECT * FROM pl UNION ALL SELECT * FROM ps) x GROUP BY user_id),";
+
+static const char r_desc[] =
+    "r AS (SELECT user_id, value, reached, rank() OVER (ORDER BY value DESC) AS comp, "
+    "dense_rank() OVER (ORDER BY value DESC) AS dense, "
+    "row_number() OVER (ORDER BY value DESC, reached, user_id::text COLLATE \"C\" DESC) AS pos, "
+    "count(*) OVER () AS size FROM v) ";
+static const char r_asc[] =
+    "r AS (SELECT user_id, value, reached, rank() OVER (ORDER BY value ASC) AS comp, "
+    "dense_rank() OVER (ORDER BY value ASC) AS dense, "
+    "row_number() OVER (ORDER BY value ASC, reached, user_id::text COLLATE \"C\" ASC) AS pos, "
+    "count(*) OVER () AS size FROM v) ";
+
+static const char select_rows[] =
+    "SELECT r.user_id, coalesce(u.username, ''), r.value, "
+    "(extract(epoch FROM r.reached) * 1000000)::bigint, r.comp, r.dense, r.pos, r.size "
+    "FROM r LEFT JOIN users u ON u.id = r.user_id WHERE r.pos > $4::bigint ORDER BY r.pos LIMIT $5::bigint";
+
+static void num(char *buf, size_t cap, int64_t v, const char **param) {
+    if (v == REPORT_UNBOUNDED) {
+        *param = NULL; /* SQL NULL */
+        return;
+    }
+    snprintf(buf, cap, "%" PRId64, v);
+    *param = buf;
+}
+
+int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size,
+               rk_status *st) {
+    const board *b = q->b;
+    const char *v;
+    if (b == NULL) v = "";
+    else if (b->policy == POLICY_LATEST) v = v_latest;
+    else if (b->policy == POLICY_SUM) v = v_sum;
+    else v = b->higher_is_better ? v_best_desc : v_best_asc;
+    int desc = b == NULL || b->higher_is_better;
+
+    char sql[4096];
+    int len = snprintf(sql, sizeof(sql), "WITH %s%s%s%s", b ? s_board : sv_global, v, desc ? r_desc : r_asc,
+                       select_rows);
+    if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "report statement too long");
+
+    char from[24], to[24], off[24], lim[24];
+    const char *params[5];
+    params[0] = b ? b->id : BOARD_GLOBAL_ID;
+    num(from, sizeof(from), q->from_us, &params[1]);
+    num(to, sizeof(to), q->to_us, &params[2]);
+    snprintf(off, sizeof(off), "%" PRId64, q->offset > 0 ? q->offset : 0);
+    params[3] = off;
+    num(lim, sizeof(lim), q->limit < 0 ? REPORT_UNBOUNDED : q->limit, &params[4]);
+
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 5, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int count = PQntuples(r);
+    report_row *out = calloc(count ? (size_t)count : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    *size = 0;
+    for (int i = 0; i < count; i++) {
+        report_row *o = &out[i];
+        o->user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        snprintf(o->username, sizeof(o->username), "%s", PQgetvalue(r, i, 1));
+        o->value = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        o->reached_us = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        int64_t comp = strtoll(PQgetvalue(r, i, 4), NULL, 10), dense = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+        o->position = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+        o->rank = q->mode == RANK_DENSE ? dense : q->mode == RANK_UNIQUE ? o->position : comp;
+        *size = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+    }
+    PQclear(r);
+    if (count == 0 && q->offset > 0) {
+        /* A page past the end: the size still counts. */
+        report_query all = *q;
+        all.offset = 0;
+        all.limit = 1;
+        report_row *one = NULL;
+        size_t m = 0;
+        rc = report_run(pg, &all, &one, &m, size, st);
+        free(one);
+        if (rc != RK_OK) {
+            free(out);
+            return rc;
+        }
+    }
+    *rows = out;
+    *n = (size_t)count;
+    return RK_OK;
+}
+
+int report_personal_bests(pgstore *pg, const board *b, report_row **rows, size_t *n, rk_status *st) {
+    const char *sql = b->higher_is_better
+                          ? "SELECT user_id, max(score) FROM scores WHERE board_id = $1 GROUP BY user_id"
+                          : "SELECT user_id, min(score) FROM scores WHERE board_id = $1 GROUP BY user_id";
+    const char *params[] = {b->id};
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int count = PQntuples(r);
+    report_row *out = calloc(count ? (size_t)count : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (int i = 0; i < count; i++) {
+        out[i].user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        out[i].value = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+    }
+    PQclear(r);
+    *rows = out;
+    *n = (size_t)count;
+    return RK_OK;
+}
