@@ -8,6 +8,7 @@ packages=(
     protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev
     libpq-dev libssl-dev libcjson-dev
     redis-server postgresql
+    nodejs npm chromium
 )
 
 command -v dpkg-query >/dev/null || {

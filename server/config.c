@@ -45,6 +45,9 @@ static const setting settings[] = {
     I("scrypt-n", scrypt_n, 1024, 1048576, "16384", "scrypt cost N for new password hashes (power of two)"),
     I("top-n", top_n, 1, 100, "10", "players in each top-N change event"),
     I("ready-max-lag-ms", ready_max_lag_ms, 100, 86400000, "10000", "/readyz fails when the write-behind lags more than this, ms"),
+    I("standings-top-n", standings_top_n, 1, 10000, "100", "players kept in the final standings of a closed window"),
+    I("snapshot-interval-s", snapshot_interval_s, 0, 31536000, "3600", "seconds between top-N snapshots of every board; 0 disables"),
+    I("archive-interval-s", archive_interval_s, 1, 86400, "60", "seconds between looks for closed windows and due snapshots"),
     I("coalesce-ms", coalesce_ms, 10, 60000, "100", "at most one top-N event per board and window per this many ms"),
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

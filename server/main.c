@@ -15,6 +15,7 @@
 
 #include <rankd/rankd.pb-c.h>
 
+#include "archive.h"
 #include "auth.h"
 #include "events.h"
 #include "health.h"
@@ -59,12 +60,6 @@ static int create_admin(server *srv, pgstore *pg, rk_status *st) {
     return RK_OK;
 }
 
-static int add_name(void *arg, int64_t id, const char *name) {
-    rk_status st;
-    char *n = (char *)name;
-    return rstore_set_names(arg, &id, &n, 1, &st);
-}
-
 static int unhex_key(const char *hex, uint8_t key[TOKEN_KEY_LEN], rk_status *st) {
     if (strlen(hex) != 2 * TOKEN_KEY_LEN) return rk_status_set(st, RK_INVALID_ARGUMENT, "token-secret must be 64 hex characters");
     for (int i = 0; i < TOKEN_KEY_LEN; i++) {
@@ -83,6 +78,7 @@ int main(int argc, char **argv) {
     writebehind *wb = NULL;
     events *ev = NULL;
     health *hl = NULL;
+    archive *arch = NULL;
     http *web = NULL;
     static const char *method_names[METRICS_MAX_METHODS];
     rpc_server *rpc = NULL;
@@ -129,7 +125,7 @@ int main(int argc, char **argv) {
 
     if (pgstore_ensure_partitions(pg, time(NULL), &st) != RK_OK) goto fail;
     if (rstore_open(&redis, srv.cfg.redis, &st) != RK_OK || rstore_load_functions(redis, &st) != RK_OK ||
-        pgstore_users_each(pg, add_name, redis, &st) != RK_OK)
+        rebuild_names(redis, pg, &st) != RK_OK)
         goto fail;
     /* An empty Redis (restarted without its data) gets its boards back
      * before the first request is taken. */
@@ -138,6 +134,7 @@ int main(int argc, char **argv) {
     srv.started = time(NULL);
     if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;
     if (health_start(&hl, &srv, &st) != RK_OK) goto fail;
+    if (archive_start(&arch, &srv, &st) != RK_OK) goto fail;
     if (srv.cfg.http[0] && srv.cfg.events[0]) {
         /* The page's WebSocket feed shares the HTTP port. */
         char ws[CONFIG_STR_MAX];
@@ -171,6 +168,7 @@ done:
     http_stop(web);
     events_stop(ev);
     health_stop(hl);
+    archive_stop(arch);
     wb_stop(wb);
     rstore_close(redis);
     pgstore_close(pg);

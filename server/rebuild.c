@@ -264,11 +264,20 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st) {
     return rc;
 }
 
+static int add_name(void *arg, int64_t id, const char *name) {
+    rk_status st;
+    char *n = (char *)name;
+    return rstore_set_names(arg, &id, &n, 1, &st);
+}
+
+int rebuild_names(rstore *r, pgstore *pg, rk_status *st) { return pgstore_users_each(pg, add_name, r, st); }
+
 int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *nboards,
                 int64_t *entries, rk_status *st) {
     board *all = NULL;
     size_t n = 0;
-    int rc = boards_list(cache, NULL, &all, &n, st);
+    int rc = rebuild_names(r, pg, st);
+    if (rc == RK_OK) rc = boards_list(cache, NULL, &all, &n, st);
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
         rc = rebuild_board(r, pg, &all[i], retention_s, entries, st);
         (*nboards)++;

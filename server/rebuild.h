@@ -33,7 +33,10 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
 /* Rebuilds the global board from every board's history. */
 int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st);
 
-/* Rebuilds every board, then the global board. */
+/* Refills the user directory (rk:names, rk:uids) from PostgreSQL. */
+int rebuild_names(rstore *r, pgstore *pg, rk_status *st);
+
+/* Rebuilds the user directory, every board, then the global board. */
 int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *boards,
                 int64_t *entries, rk_status *st);
 
