@@ -45,8 +45,12 @@ static const char sv_global[] =
     "JOIN boards b ON b.id = s.board_id WHERE b.higher_is_better AND $1::text IS NOT NULL" TIME_FILTER "),"
     "pb AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, submitted_at AS reached FROM s "
     "WHERE policy = 1 ORDER BY board_id, user_id, score DESC, submitted_at, id),"
-    "pl AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, submitted_at AS reached FROM s "
-    "WHERE policy = 2 ORDER BY board_id, user_id, submitted_at DESC, id DESC),"
+    /* A latest board moves the global total only when its value changes,
+     * so its tie time here is the start of the last run of equal scores. */
+    "pl AS (SELECT user_id, (array_agg(score ORDER BY submitted_at DESC, id DESC))[1] AS value, "
+    "max(submitted_at) FILTER (WHERE changed) AS reached FROM (SELECT board_id, user_id, score, submitted_at, id, "
+    "score IS DISTINCT FROM lag(score) OVER (PARTITION BY board_id, user_id ORDER BY submitted_at, id) AS changed "
+    "FROM s WHERE policy = 2) x GROUP BY board_id, user_id),"
     "ps AS (SELECT user_id, sum(score)::bigint AS value, "
     "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached FROM s "
     "WHERE policy = 3 GROUP BY board_id, user_id),"

@@ -1,0 +1,364 @@
+/* Journeys 8 and 9: PostgreSQL's history answers for Redis. A random
+ * workload on best, latest, sum and lower-is-better boards, then:
+ *   - a report of a period computed from PostgreSQL equals the same
+ *     period answered by Redis (all-time and a weekly window, every rank
+ *     mode);
+ *   - a player's history lists every submission, newest first, paged;
+ *   - Redis flushed, then Admin/Rebuild: every board, window and the
+ *     global board rank exactly as before;
+ *   - Redis flushed and rankd restarted: rebuilt by itself at start;
+ *   - closed windows get final standings (here: yesterday, written into
+ *     the history directly), and snapshots are taken. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "check.h"
+#include "it_common.h"
+
+#define PLAYERS 30
+#define ROUNDS 20
+#define BATCH 20
+#define MAX_ROWS 64
+
+static rk_client *c;
+static char *admin, *key;
+static int64_t uid[PLAYERS];
+static int submitted[PLAYERS]; /* submissions of each player to rb-best */
+
+typedef struct view {
+    const char *board;
+    Rankd__Window window;
+} view;
+
+static const view views[] = {
+    {"rb-best", RANKD__WINDOW__WINDOW_ALL_TIME}, {"rb-best", RANKD__WINDOW__WINDOW_DAILY},
+    {"rb-best", RANKD__WINDOW__WINDOW_WEEKLY},   {"rb-best", RANKD__WINDOW__WINDOW_MONTHLY},
+    {"rb-sum", RANKD__WINDOW__WINDOW_ALL_TIME},  {"rb-latest", RANKD__WINDOW__WINDOW_ALL_TIME},
+    {"rb-time", RANKD__WINDOW__WINDOW_ALL_TIME}, {"global", RANKD__WINDOW__WINDOW_ALL_TIME},
+};
+#define NVIEWS (sizeof(views) / sizeof(views[0]))
+
+typedef struct ranking {
+    size_t n;
+    int64_t size;
+    int64_t user[MAX_ROWS], score[MAX_ROWS], comp[MAX_ROWS], dense[MAX_ROWS];
+} ranking;
+
+static ranking before[NVIEWS];
+
+static void workload(void) {
+    const char *boards[] = {"rb-best", "rb-sum", "rb-latest", "rb-time"};
+    srand(7);
+    for (int round = 0; round < ROUNDS; round++) {
+        Rankd__SubmitBatchRequest req = RANKD__SUBMIT_BATCH_REQUEST__INIT;
+        Rankd__BatchEntry e[BATCH], *ep[BATCH];
+        for (int i = 0; i < BATCH; i++) {
+            int p = rand() % PLAYERS, b = rand() % 4;
+            rankd__batch_entry__init(&e[i]);
+            e[i].board_id = (char *)boards[b];
+            e[i].has_user_id = e[i].has_score = 1;
+            e[i].user_id = uid[p];
+            /* Few distinct values, so ties are common. */
+            e[i].score = b == 3 ? 50000 + (rand() % 8) * 1000 : (rand() % 12) * 10;
+            if (b == 0) submitted[p]++;
+            ep[i] = &e[i];
+        }
+        req.n_entries = BATCH;
+        req.entries = ep;
+        Rankd__SubmitBatchReply *rep = NULL;
+        rk_status st;
+        rk_call_opts o = it_opts(key, NULL);
+        CHECK_INT(rk_scores_submit_batch(c, &req, &rep, &o, &st), RK_OK);
+        if (rep)
+            for (size_t i = 0; i < rep->n_results; i++) CHECK_INT(rep->results[i]->code, RK_OK);
+        rk_reply_free(rep);
+    }
+}
+
+/* Waits until every accepted submission is in PostgreSQL. */
+static void wait_written(void) {
+    for (int i = 0; i < 200; i++) {
+        Rankd__Empty e = RANKD__EMPTY__INIT;
+        Rankd__ServerStatus *s = NULL;
+        rk_status st;
+        int64_t backlog = -1;
+        if (rk_admin_status(c, &e, &s, NULL, &st) == RK_OK && s->has_writebehind_backlog) backlog = s->writebehind_backlog;
+        rk_reply_free(s);
+        if (backlog == 0) return;
+        usleep(100000);
+    }
+    CHECK(!"write-behind did not drain");
+}
+
+static void read_view(const view *v, Rankd__RankMode mode, ranking *out, int field) {
+    Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
+    Rankd__RankListReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)v->board;
+    req.has_window = req.has_limit = req.has_rank_mode = 1;
+    req.window = v->window;
+    req.limit = MAX_ROWS;
+    req.rank_mode = mode;
+    CHECK_INT(rk_ranking_top(c, &req, &rep, NULL, &st), RK_OK);
+    if (rep == NULL) return;
+    out->n = rep->n_entries;
+    out->size = rep->board_size;
+    for (size_t i = 0; i < rep->n_entries; i++) {
+        out->user[i] = rep->entries[i]->user_id;
+        out->score[i] = rep->entries[i]->score;
+        if (field == 0) out->comp[i] = rep->entries[i]->rank;
+        else out->dense[i] = rep->entries[i]->rank;
+    }
+    rk_reply_free(rep);
+}
+
+static void capture(ranking *r) {
+    for (size_t i = 0; i < NVIEWS; i++) {
+        memset(&r[i], 0, sizeof(r[i]));
+        read_view(&views[i], RANKD__RANK_MODE__RANK_COMPETITION, &r[i], 0);
+        read_view(&views[i], RANKD__RANK_MODE__RANK_DENSE, &r[i], 1);
+    }
+}
+
+static int same(const ranking *a, const ranking *b, const char *what) {
+    int ok = 1;
+    for (size_t i = 0; i < NVIEWS; i++) {
+        if (a[i].n != b[i].n || a[i].size != b[i].size) {
+            fprintf(stderr, "  %s: %s/%d has %zu of %lld, expected %zu of %lld\n", what, views[i].board,
+                    views[i].window, b[i].n, (long long)b[i].size, a[i].n, (long long)a[i].size);
+            ok = 0;
+            continue;
+        }
+        for (size_t j = 0; j < a[i].n; j++)
+            if (a[i].user[j] != b[i].user[j] || a[i].score[j] != b[i].score[j] || a[i].comp[j] != b[i].comp[j] ||
+                a[i].dense[j] != b[i].dense[j]) {
+                fprintf(stderr, "  %s: %s/%d differs at place %zu\n", what, views[i].board, views[i].window, j + 1);
+                ok = 0;
+                break;
+            }
+    }
+    return ok;
+}
+
+static void flush_redis(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %s FLUSHALL >/dev/null", getenv("RANKD_REDIS_PORT"));
+    CHECK_INT(system(cmd), 0);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static Rankd__ReportReply *report(const char *board, int has_from, int64_t from, int has_to, int64_t to,
+                                  Rankd__RankMode mode) {
+    Rankd__ReportRequest req = RANKD__REPORT_REQUEST__INIT;
+    Rankd__ReportReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)board;
+    req.has_from = has_from;
+    req.from = from;
+    req.has_to = has_to;
+    req.to = to;
+    req.has_limit = req.has_rank_mode = 1;
+    req.limit = 1000;
+    req.rank_mode = mode;
+    CHECK_INT(rk_history_report(c, &req, &rep, NULL, &st), RK_OK);
+    return rep;
+}
+
+static void compare_reports(Rankd__ReportReply *a, Rankd__ReportReply *b, const char *what) {
+    CHECK(a && b);
+    if (!a || !b) return;
+    CHECK_STR(a->source, "redis");
+    CHECK_STR(b->source, "postgres");
+    CHECK_INT(a->n_entries, b->n_entries);
+    CHECK_INT(a->board_size, b->board_size);
+    for (size_t i = 0; i < a->n_entries && i < b->n_entries; i++)
+        if (a->entries[i]->user_id != b->entries[i]->user_id || a->entries[i]->score != b->entries[i]->score ||
+            a->entries[i]->rank != b->entries[i]->rank) {
+            fprintf(stderr, "  %s: place %zu: redis %lld/%lld/%lld, postgres %lld/%lld/%lld\n", what, i + 1,
+                    (long long)a->entries[i]->user_id, (long long)a->entries[i]->score, (long long)a->entries[i]->rank,
+                    (long long)b->entries[i]->user_id, (long long)b->entries[i]->score, (long long)b->entries[i]->rank);
+            CHECK(!"reports differ");
+            break;
+        }
+}
+
+static void reports_from_postgres_equal_redis(void) {
+    const char *boards[] = {"rb-best", "rb-sum", "rb-latest", "rb-time", "global"};
+    Rankd__RankMode modes[] = {RANKD__RANK_MODE__RANK_COMPETITION, RANKD__RANK_MODE__RANK_DENSE,
+                               RANKD__RANK_MODE__RANK_UNIQUE};
+    time_t now = time(NULL);
+    for (size_t b = 0; b < 5; b++)
+        for (size_t m = 0; m < 3; m++) {
+            /* All time: Redis. A period that is not a window: PostgreSQL. */
+            Rankd__ReportReply *r = report(boards[b], 0, 0, 0, 0, modes[m]);
+            Rankd__ReportReply *p = report(boards[b], 1, 0, 1, now + 86400, modes[m]);
+            compare_reports(r, p, boards[b]);
+            rk_reply_free(r);
+            rk_reply_free(p);
+        }
+    /* This ISO week on rb-best: exactly the window (Redis), and the same
+     * period plus one second (PostgreSQL). */
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    int64_t day = (int64_t)now / 86400 * 86400, monday = day - ((tm.tm_wday + 6) % 7) * 86400;
+    Rankd__ReportReply *r = report("rb-best", 1, monday, 1, monday + 7 * 86400, RANKD__RANK_MODE__RANK_COMPETITION);
+    Rankd__ReportReply *p = report("rb-best", 1, monday, 1, monday + 7 * 86400 + 1, RANKD__RANK_MODE__RANK_COMPETITION);
+    compare_reports(r, p, "rb-best weekly");
+    rk_reply_free(r);
+    rk_reply_free(p);
+}
+
+static void history_lists_every_submission(void) {
+    int p = 0;
+    for (int i = 1; i < PLAYERS; i++)
+        if (submitted[i] > submitted[p]) p = i;
+    Rankd__HistoryRequest req = RANKD__HISTORY_REQUEST__INIT;
+    Rankd__HistoryReply *rep = NULL;
+    rk_status st;
+    req.board_id = "rb-best";
+    req.has_user_id = req.has_limit = 1;
+    req.user_id = uid[p];
+    req.limit = 2;
+    CHECK_INT(rk_history_history(c, &req, &rep, NULL, &st), RK_OK);
+    if (rep) {
+        CHECK_INT(rep->total, submitted[p]);
+        CHECK_INT(rep->n_entries, submitted[p] < 2 ? submitted[p] : 2);
+        if (rep->n_entries == 2) CHECK(rep->entries[0]->submitted_at_us >= rep->entries[1]->submitted_at_us);
+    }
+    rk_reply_free(rep);
+    rep = NULL;
+    req.has_offset = 1;
+    req.offset = (uint32_t)submitted[p]; /* past the end: nothing, but the total */
+    CHECK_INT(rk_history_history(c, &req, &rep, NULL, &st), RK_OK);
+    if (rep) {
+        CHECK_INT(rep->n_entries, 0);
+        CHECK_INT(rep->total, submitted[p]);
+    }
+    rk_reply_free(rep);
+    req.has_offset = 0;
+    req.has_from = 1;
+    req.from = time(NULL) + 3600; /* the future holds nothing */
+    rep = NULL;
+    CHECK_INT(rk_history_history(c, &req, &rep, NULL, &st), RK_OK);
+    if (rep) CHECK_INT(rep->total, 0);
+    rk_reply_free(rep);
+}
+
+static void rebuild_on_request_restores_every_rank(void) {
+    flush_redis();
+    Rankd__RebuildRequest req = RANKD__REBUILD_REQUEST__INIT;
+    Rankd__RebuildReply *rep = NULL;
+    rk_status st;
+    rk_call_opts o = it_opts(admin, NULL);
+    CHECK_INT(rk_admin_rebuild(c, &req, &rep, &o, &st), RK_OK);
+    if (rep) CHECK(rep->entries > 0);
+    rk_reply_free(rep);
+    ranking after[NVIEWS];
+    capture(after);
+    CHECK(same(before, after, "after Admin/Rebuild"));
+}
+
+static void empty_redis_is_rebuilt_at_start(void) {
+    CHECK_INT(system("rk-rankd-stop >/dev/null"), 0);
+    flush_redis();
+    CHECK_INT(system("rk-rankd-start >/dev/null"), 0);
+    ranking after[NVIEWS];
+    capture(after);
+    CHECK(same(before, after, "after restart on an empty Redis"));
+}
+
+static void closed_windows_get_final_standings(void) {
+    /* Yesterday's games, written straight into the history. */
+    time_t y = time(NULL) - 86400;
+    struct tm tm;
+    gmtime_r(&y, &tm);
+    char label[48], sql[512];
+    snprintf(label, sizeof(label), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    PGconn *pg = PQconnectdb(getenv("RANKD_POSTGRES"));
+    CHECK(PQstatus(pg) == CONNECTION_OK);
+    const int64_t scores[] = {70, 90, 90, 40};
+    for (int i = 0; i < 4; i++) {
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at) VALUES "
+                 "('test-%d', 'rb-best', %lld, %lld, '%s 12:00:00+00'::timestamptz + interval '%d seconds')",
+                 i, (long long)uid[i], (long long)scores[i], label, i);
+        PQclear(PQexec(pg, sql));
+    }
+    PQfinish(pg);
+
+    Rankd__StandingsRequest req = RANKD__STANDINGS_REQUEST__INIT;
+    Rankd__StandingsReply *rep = NULL;
+    rk_status st;
+    req.board_id = "rb-best";
+    req.has_window = 1;
+    req.window = RANKD__WINDOW__WINDOW_DAILY;
+    req.at = label;
+    for (int i = 0; i < 100; i++) {
+        if (rk_history_standings(c, &req, &rep, NULL, &st) == RK_OK) break;
+        usleep(100000);
+    }
+    CHECK_CODE(st, RK_OK);
+    if (rep && rep->n_entries == 4) {
+        CHECK_INT(rep->entries[0]->user_id, uid[1]); /* 90, first to get there */
+        CHECK_INT(rep->entries[1]->user_id, uid[2]);
+        CHECK_INT(rep->entries[1]->rank, 1);
+        CHECK_INT(rep->entries[2]->score, 70);
+        CHECK_INT(rep->entries[2]->rank, 3);
+        CHECK_INT(rep->board_size, 4);
+    } else {
+        CHECK(!"standings missing");
+    }
+    rk_reply_free(rep);
+    req.at = "2026-13-01";
+    CHECK_INT(rk_history_standings(c, &req, &rep, NULL, &st), RK_INVALID_ARGUMENT);
+    req.at = "1999-01-01";
+    CHECK_INT(rk_history_standings(c, &req, &rep, NULL, &st), RK_NOT_FOUND);
+}
+
+static void snapshots_are_taken(void) {
+    long n = 0;
+    for (int i = 0; i < 100 && n == 0; i++) {
+        PGconn *pg = PQconnectdb(getenv("RANKD_POSTGRES"));
+        PGresult *r = PQexec(pg, "SELECT count(*) FROM snapshots WHERE board_id = 'rb-best'");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        PQfinish(pg);
+        if (n == 0) usleep(100000);
+    }
+    CHECK(n > 0);
+}
+
+int main(void) {
+    c = it_client();
+    admin = it_admin_token(c);
+    it_create_board(c, admin, "rb-best", "rb", 0, RANKD__POLICY__POLICY_BEST, 0xE, 0);
+    it_create_board(c, admin, "rb-sum", "rb", 0, RANKD__POLICY__POLICY_SUM, 0, 0);
+    it_create_board(c, admin, "rb-latest", "rb", 0, RANKD__POLICY__POLICY_LATEST, 0, 0);
+    it_create_board(c, admin, "rb-time", "rb", 1, RANKD__POLICY__POLICY_BEST, 0, 0);
+    key = it_api_key(c, admin, "rb");
+    for (int i = 0; i < PLAYERS; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "rb-%d", i);
+        uid[i] = it_sign_up(c, name, "password-123");
+    }
+    workload();
+    wait_written();
+    capture(before);
+    CHECK(before[0].n > 10);
+    RUN(reports_from_postgres_equal_redis);
+    RUN(history_lists_every_submission);
+    RUN(rebuild_on_request_restores_every_rank);
+    RUN(empty_redis_is_rebuilt_at_start);
+    RUN(closed_windows_get_final_standings);
+    RUN(snapshots_are_taken);
+    free(admin);
+    free(key);
+    rk_client_close(c);
+    return CHECK_SUMMARY();
+}
