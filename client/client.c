@@ -123,8 +123,10 @@ static int parse_reply(nng_msg *msg, const ProtobufCMessageDescriptor *reply_des
         rankd__reply_envelope__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
     if (env == NULL) return rk_status_set(st, RK_INTERNAL, "malformed reply from rankd");
     int code = env->has_code ? env->code : RK_UNKNOWN;
+    int degraded = env->has_degraded && env->degraded;
     if (code != RK_OK) {
         rk_status_set(st, code, "%s", env->message ? env->message : rk_code_name(code));
+        st->degraded = degraded;
         rankd__reply_envelope__free_unpacked(env, NULL);
         return code;
     }
@@ -134,6 +136,7 @@ static int parse_reply(nng_msg *msg, const ProtobufCMessageDescriptor *reply_des
     if (m == NULL) return rk_status_set(st, RK_INTERNAL, "malformed reply payload from rankd");
     *reply = m;
     rk_status_clear(st);
+    st->degraded = degraded;
     return RK_OK;
 }
 

@@ -39,6 +39,7 @@ int rk_status_set(rk_status *st, int code, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
         st->code = code;
+        st->degraded = 0;
         vsnprintf(st->message, sizeof(st->message), fmt, ap);
         va_end(ap);
     }
@@ -49,5 +50,6 @@ void rk_status_clear(rk_status *st) {
     if (st != NULL) {
         st->code = RK_OK;
         st->message[0] = '\0';
+        st->degraded = 0;
     }
 }

@@ -11,6 +11,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "degraded.h"
 
 #define CACHE_SLOTS 64
 
@@ -105,7 +106,12 @@ int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
     token_claims cl;
     int rc, revoked = 0;
     if ((rc = token_verify(call->srv->token_key, credential, time(NULL), &cl, st)) != RK_OK) return rc;
-    if ((rc = rstore_is_revoked(call->w->redis, cl.jti, &revoked, st)) != RK_OK) return rc;
+    rc = rstore_is_revoked(call->w->redis, cl.jti, &revoked, st);
+    if (rc == RK_UNAVAILABLE) {
+        rk_status_clear(st);
+        rc = degraded_is_revoked(call->w->pg, cl.jti, &revoked, st);
+    }
+    if (rc != RK_OK) return rc;
     if (revoked) return rk_status_set(st, RK_UNAUTHENTICATED, "token was revoked by logout");
     call->who.kind = WHO_USER;
     call->who.role = cl.role;

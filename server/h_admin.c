@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "boards.h"
+#include "degraded.h"
 #include "handlers.h"
 #include "rebuild.h"
 #include "validate.h"
@@ -63,6 +64,13 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     if (rep->redis_ok && rstore_backlog(call->w->redis, &backlog, &ignore) == RK_OK) {
         rep->has_writebehind_backlog = 1;
         rep->writebehind_backlog = backlog;
+    }
+    rep->has_degraded = 1;
+    rep->degraded = !rep->redis_ok;
+    atomic_store(&call->srv->redis_down, !rep->redis_ok); /* fresher than the health thread's */
+    if (rep->postgres_ok && degraded_backlog_size(call->w->pg, &backlog, &ignore) == RK_OK) {
+        rep->has_redis_backlog = 1;
+        rep->redis_backlog = backlog;
     }
     *out = &rep->base;
     return RK_OK;

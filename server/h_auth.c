@@ -110,7 +110,15 @@ int h_logout(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     int64_t ttl = cl->expires_at - (int64_t)time(NULL);
     /* PostgreSQL keeps the record; Redis is what every request checks. */
     if ((rc = pgstore_token_revoke(call->w->pg, cl->jti, cl->expires_at, st)) != RK_OK) return rc;
-    if ((rc = rstore_revoke(call->w->redis, cl->jti, ttl, st)) != RK_OK) return rc;
+    rc = rstore_revoke(call->w->redis, cl->jti, ttl, st);
+    if (rc == RK_UNAVAILABLE) {
+        /* Recorded in PostgreSQL, which answers while Redis is away and is
+         * copied back into Redis when it returns. */
+        call->degraded = 1;
+        rk_status_clear(st);
+        rc = RK_OK;
+    }
+    if (rc != RK_OK) return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;

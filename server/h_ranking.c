@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "boards.h"
+#include "degraded.h"
 #include "handlers.h"
 #include "users.h"
 #include "validate.h"
@@ -22,9 +23,19 @@
 
 static const char *const window_names[] = {"all-time", "daily", "weekly", "monthly"};
 
+/* What a ranked read reads: the sorted set, and the board and window in
+ * case PostgreSQL has to answer instead. */
+typedef struct target {
+    rview v;
+    board b;
+    int global;
+    window_kind k;
+} target;
+
 /* Finds the sorted set of a board's window; "global" is the global board. */
 static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__Window window,
-                   rview *v, rk_status *st) {
+                   target *t, rk_status *st) {
+    rview *v = &t->v;
     int rc;
     int k = has_window ? (int)window : WINDOW_ALL;
     if ((rc = validate_id("board_id", board_id, st)) != RK_OK) return rc;
@@ -32,13 +43,99 @@ static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__
     if (strcmp(board_id, BOARD_GLOBAL_ID) == 0) {
         if (k != WINDOW_ALL) return rk_status_set(st, RK_INVALID_ARGUMENT, "the global board has only the all-time window");
         rstore_view(NULL, WINDOW_ALL, time(NULL), v);
+        t->global = 1;
+        t->k = WINDOW_ALL;
         return RK_OK;
     }
-    board b;
-    if ((rc = boards_get(call->srv->boards, call->w->pg, board_id, &b, st)) != RK_OK) return rc;
-    if (!(b.windows & WINDOW_BIT(k)))
-        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s keeps no %s window", b.id, window_names[k]);
-    rstore_view(&b, (window_kind)k, time(NULL), v);
+    board *b = &t->b;
+    t->global = 0;
+    t->k = (window_kind)k;
+    if ((rc = boards_get(call->srv->boards, call->w->pg, board_id, b, st)) != RK_OK) return rc;
+    if (!(b->windows & WINDOW_BIT(k)))
+        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s keeps no %s window", b->id, window_names[k]);
+    rstore_view(b, (window_kind)k, time(NULL), v);
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- without Redis */
+
+/* The whole ranking from PostgreSQL, as rank rows (degraded.h). */
+static int pg_rows(rpc_call *call, const target *t, rank_mode mode, rank_row **rows, size_t *n, int64_t *size,
+                   rk_status *st) {
+    report_row *r = NULL;
+    rk_status_clear(st); /* Redis's failure is answered here */
+    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, time(NULL), mode, &r, n, size, st);
+    if (rc != RK_OK) return rc;
+    rank_row *out = calloc(*n ? *n : 1, sizeof(*out));
+    if (out == NULL) {
+        free(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < *n; i++) {
+        out[i].user_id = r[i].user_id;
+        out[i].score = r[i].value;
+        out[i].rank = r[i].rank;
+        out[i].position = r[i].position;
+        out[i].ranked = 1;
+        snprintf(out[i].username, sizeof(out[i].username), "%s", r[i].username);
+    }
+    free(r);
+    call->degraded = 1;
+    *rows = out;
+    return RK_OK;
+}
+
+/* rows[from, from + count) moved to the front; *n becomes its length. */
+static void slice(rank_row *rows, size_t *n, int64_t from, int64_t count) {
+    if (from < 0) from = 0;
+    if ((size_t)from >= *n) {
+        *n = 0;
+        return;
+    }
+    size_t m = *n - (size_t)from < (size_t)count ? *n - (size_t)from : (size_t)count;
+    memmove(rows, rows + from, m * sizeof(*rows));
+    *n = m;
+}
+
+static int pg_top(rpc_call *call, const target *t, int64_t offset, int64_t count, rank_mode mode, rank_row **rows,
+                  size_t *n, int64_t *size, rk_status *st) {
+    int rc = pg_rows(call, t, mode, rows, n, size, st);
+    if (rc == RK_OK) slice(*rows, n, offset, count);
+    return rc;
+}
+
+static int pg_around(rpc_call *call, const target *t, int64_t uid, int64_t above, int64_t below, rank_mode mode,
+                     rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+    int rc = pg_rows(call, t, mode, rows, n, size, st);
+    if (rc != RK_OK) return rc;
+    for (size_t i = 0; i < *n; i++)
+        if ((*rows)[i].user_id == uid) {
+            slice(*rows, n, (int64_t)i - above, ((int64_t)i < above ? (int64_t)i : above) + below + 1);
+            return RK_OK;
+        }
+    free(*rows);
+    *rows = NULL;
+    return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)uid);
+}
+
+static int pg_ranks(rpc_call *call, const target *t, const int64_t *uids, size_t k, rank_mode mode, rank_row **rows,
+                    int64_t *size, rk_status *st) {
+    rank_row *all = NULL;
+    size_t n = 0;
+    int rc = pg_rows(call, t, mode, &all, &n, size, st);
+    if (rc != RK_OK) return rc;
+    rank_row *out = calloc(k ? k : 1, sizeof(*out));
+    if (out == NULL) {
+        free(all);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t j = 0; j < k; j++) {
+        out[j].user_id = uids[j];
+        for (size_t i = 0; i < n; i++)
+            if (all[i].user_id == uids[j]) out[j] = all[i];
+    }
+    free(all);
+    *rows = out;
     return RK_OK;
 }
 
@@ -104,7 +201,7 @@ static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, Pr
 
 int h_top(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__TopRequest *req = (const Rankd__TopRequest *)m;
-    rview v;
+    target t;
     rank_mode mode = RANK_COMPETITION;
     rank_row *rows = NULL;
     size_t n = 0;
@@ -112,16 +209,18 @@ int h_top(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_
     int rc;
     uint32_t limit = req->has_limit && req->limit ? req->limit : TOP_DEFAULT;
     if (limit > TOP_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, TOP_MAX);
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
     if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
-    if ((rc = rstore_top(call->w->redis, &v, req->has_offset ? req->offset : 0, limit, mode, &rows, &n, &size, st)) != RK_OK)
-        return rc;
+    int64_t offset = req->has_offset ? req->offset : 0;
+    rc = rstore_top(call->w->redis, &t.v, offset, limit, mode, &rows, &n, &size, st);
+    if (rc == RK_UNAVAILABLE) rc = pg_top(call, &t, offset, limit, mode, &rows, &n, &size, st);
+    if (rc != RK_OK) return rc;
     return list_reply(call, rows, n, size, out, st);
 }
 
 int h_around(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__AroundRequest *req = (const Rankd__AroundRequest *)m;
-    rview v;
+    target t;
     rank_mode mode = RANK_COMPETITION;
     rank_row *rows = NULL;
     size_t n = 0;
@@ -131,24 +230,28 @@ int h_around(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     uint32_t below = req->has_below ? req->below : AROUND_DEFAULT;
     if (above > AROUND_MAX || below > AROUND_MAX)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "above and below are at most %d", AROUND_MAX);
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
     if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
     if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
-    if ((rc = rstore_around(call->w->redis, &v, uid, above, below, mode, &rows, &n, &size, st)) != RK_OK) return rc;
+    rc = rstore_around(call->w->redis, &t.v, uid, above, below, mode, &rows, &n, &size, st);
+    if (rc == RK_UNAVAILABLE) rc = pg_around(call, &t, uid, above, below, mode, &rows, &n, &size, st);
+    if (rc != RK_OK) return rc;
     return list_reply(call, rows, n, size, out, st);
 }
 
 int h_rank(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__RankRequest *req = (const Rankd__RankRequest *)m;
-    rview v;
+    target t;
     rank_mode mode = RANK_COMPETITION;
     rank_row *rows = NULL;
     int64_t size = 0, uid;
     int rc;
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
     if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
     if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
-    if ((rc = rstore_ranks(call->w->redis, &v, &uid, 1, mode, &rows, &size, st)) != RK_OK) return rc;
+    rc = rstore_ranks(call->w->redis, &t.v, &uid, 1, mode, &rows, &size, st);
+    if (rc == RK_UNAVAILABLE) rc = pg_ranks(call, &t, &uid, 1, mode, &rows, &size, st);
+    if (rc != RK_OK) return rc;
     if (!rows[0].ranked) {
         free(rows);
         return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on board %s", (long long)uid, req->board_id);
@@ -168,7 +271,7 @@ int h_rank(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk
 
 int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__RanksOfRequest *req = (const Rankd__RanksOfRequest *)m;
-    rview v;
+    target t;
     rank_mode mode = RANK_COMPETITION;
     rank_row *rows = NULL;
     int64_t size = 0;
@@ -176,7 +279,7 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     size_t n = req->n_user_ids + req->n_usernames;
     if (n == 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "name at least one player");
     if (n > RANKS_OF_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "at most %d players per call", RANKS_OF_MAX);
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
     if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
 
     int64_t *ids = ARENA_ARRAY(call, int64_t, n);
@@ -192,10 +295,19 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
         if (found[i]) ids[k++] = ids[i]; /* unknown players are simply not ranked */
     if (k == 0) {
         /* Nobody known: an empty listing, but the board's size all the same. */
-        if ((rc = rstore_count(call->w->redis, &v, &size, st)) != RK_OK) return rc;
+        rc = rstore_count(call->w->redis, &t.v, &size, st);
+        if (rc == RK_UNAVAILABLE) {
+            rank_row *all = NULL;
+            size_t m = 0;
+            rc = pg_rows(call, &t, RANK_COMPETITION, &all, &m, &size, st);
+            free(all);
+        }
+        if (rc != RK_OK) return rc;
         return list_reply(call, NULL, 0, size, out, st);
     }
-    if ((rc = rstore_ranks(call->w->redis, &v, ids, k, mode, &rows, &size, st)) != RK_OK) return rc;
+    rc = rstore_ranks(call->w->redis, &t.v, ids, k, mode, &rows, &size, st);
+    if (rc == RK_UNAVAILABLE) rc = pg_ranks(call, &t, ids, k, mode, &rows, &size, st);
+    if (rc != RK_OK) return rc;
     /* In board order (best first, earlier achiever first among equals),
      * like every other listing. */
     for (size_t i = 1; i < k; i++)
@@ -211,11 +323,18 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
 
 int h_count(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__CountRequest *req = (const Rankd__CountRequest *)m;
-    rview v;
+    target t;
     int64_t count = 0;
     int rc;
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &v, st)) != RK_OK) return rc;
-    if ((rc = rstore_count(call->w->redis, &v, &count, st)) != RK_OK) return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
+    rc = rstore_count(call->w->redis, &t.v, &count, st);
+    if (rc == RK_UNAVAILABLE) {
+        rank_row *all = NULL;
+        size_t m = 0;
+        rc = pg_rows(call, &t, RANK_COMPETITION, &all, &m, &count, st);
+        free(all);
+    }
+    if (rc != RK_OK) return rc;
     NEW(call, rep, Rankd__CountReply, rankd__count_reply__init);
     rep->has_count = 1;
     rep->count = count;

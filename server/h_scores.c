@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "boards.h"
+#include "degraded.h"
 #include "handlers.h"
 #include "users.h"
 #include "validate.h"
@@ -95,9 +96,20 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
         rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
-    if (rstore_submit(call->w->redis, in, m, call->srv->cfg.idempotency_ttl, call->srv->cfg.window_retention,
-                      res, st) != RK_OK)
-        return;
+    /* While submissions taken without Redis are being replayed, new ones
+     * queue behind them, so every board sees them in the order they came. */
+    int rc = atomic_load(&call->srv->catching_up)
+                 ? RK_UNAVAILABLE
+                 : rstore_submit(call->w->redis, in, m, call->srv->cfg.idempotency_ttl,
+                                 call->srv->cfg.window_retention, res, st);
+    if (rc == RK_UNAVAILABLE) {
+        /* Redis is away: PostgreSQL records the submissions durably. */
+        rk_status_clear(st);
+        call->degraded = 1;
+        rc = degraded_submit(call->w->pg, in, m, res, st);
+        if (rc == RK_OK) atomic_store(&call->srv->catching_up, 1);
+    }
+    if (rc != RK_OK) return;
     for (size_t j = 0; j < m; j++) {
         outs[idx[j]] = res[j];
         items[idx[j]].st = res[j].status;

@@ -43,6 +43,7 @@ static void check(health *h) {
     health_snapshot s = {0};
     rk_status st;
     s.redis_ok = rstore_ping(h->redis, &st) == RK_OK;
+    atomic_store(&h->srv->redis_down, !s.redis_ok);
     s.postgres_ok = pgstore_ping(h->pg, &st) == RK_OK;
     s.checked_us = server_wall_us();
     if (s.redis_ok && rstore_backlog(h->redis, &s.backlog, &st) == RK_OK && s.backlog > 0) {

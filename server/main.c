@@ -17,6 +17,7 @@
 
 #include "archive.h"
 #include "auth.h"
+#include "degraded.h"
 #include "events.h"
 #include "health.h"
 #include "http.h"
@@ -124,12 +125,21 @@ int main(int argc, char **argv) {
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
 
     if (pgstore_ensure_partitions(pg, time(NULL), &st) != RK_OK) goto fail;
-    if (rstore_open(&redis, srv.cfg.redis, &st) != RK_OK || rstore_load_functions(redis, &st) != RK_OK ||
-        rebuild_names(redis, pg, &st) != RK_OK)
+    int64_t waiting = 0;
+    if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
+    atomic_store(&srv.catching_up, waiting > 0);
+    int rc = rstore_open(&redis, srv.cfg.redis, &st);
+    if (rc == RK_UNAVAILABLE) {
+        /* rankd serves from PostgreSQL until Redis comes; the write-behind
+         * thread restores Redis then. */
+        log_warn("Redis is unreachable; starting degraded", "error=\"%s\"", st.message);
+        atomic_store(&srv.redis_down, 1);
+    } else if (rc != RK_OK || rstore_load_functions(redis, &st) != RK_OK || rebuild_names(redis, pg, &st) != RK_OK ||
+               /* An empty Redis (restarted without its data) gets its
+                * boards back before the first request is taken. */
+               rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK) {
         goto fail;
-    /* An empty Redis (restarted without its data) gets its boards back
-     * before the first request is taken. */
-    if (rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK) goto fail;
+    }
 
     srv.started = time(NULL);
     if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;

@@ -125,7 +125,9 @@ KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
-      11 window ttl (s) for the non-all-time windows, 12 username.
+      11 window ttl (s) for the non-all-time windows, 12 "1" when the
+      submission is in PostgreSQL's history already (a replay of what was
+      accepted while Redis was away): no stream entry then.
 Returns {score, rank, personal_best, board_size, replayed, entry id}.
 ]]
 local function submit(keys, args)
@@ -193,8 +195,11 @@ local function submit(keys, args)
     if pb then redis.call('HSET', keys[5], uid, fmt(score)) end
   end
 
-  local id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(score),
-                        't', fmt(ts), 'k', args[10])
+  local id = ''
+  if args[12] ~= '1' then
+    id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(score),
+                    't', fmt(ts), 'k', args[10])
+  end
   local rank = count_better(keys[8], desc, new_all) + 1
   local size = redis.call('ZCARD', keys[8])
   if new_all ~= old_all then

@@ -152,7 +152,7 @@ static int check_access(const rpc_method *m, const principal *who, rk_status *st
 }
 
 /* Decodes, authenticates and runs one request; *reply is in the arena. */
-static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, ProtobufCMessage **reply,
+static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, int *degraded, ProtobufCMessage **reply,
                   rk_status *st) {
     ProtobufCAllocator *al = arena_allocator(&w->arena);
     Rankd__RequestEnvelope *env = rankd__request_envelope__unpack(al, nng_msg_len(c->req), nng_msg_body(c->req));
@@ -180,14 +180,18 @@ static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, ProtobufCMe
 
     ProtobufCMessage *req = protobuf_c_message_unpack(in, al, env->payload.len, env->payload.data);
     if (req == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "payload is not a valid %s", in->name);
-    return m->fn(&call, req, reply, st);
+    rc = m->fn(&call, req, reply, st);
+    *degraded = call.degraded;
+    return rc;
 }
 
 /* Packs the reply envelope into a new message. */
-static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *reply) {
+static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *reply, int degraded) {
     Rankd__ReplyEnvelope env = RANKD__REPLY_ENVELOPE__INIT;
     env.has_code = 1;
     env.code = st->code;
+    env.has_degraded = degraded;
+    env.degraded = degraded;
     if (st->code != RK_OK) {
         env.message = (char *)st->message;
     } else if (reply) {
@@ -237,15 +241,16 @@ static void *worker_loop(void *arg) {
 
         rk_status st;
         ProtobufCMessage *reply = NULL;
-        int method = -1;
+        int method = -1, degraded = 0;
         rk_status_clear(&st);
         if (draining) rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");
-        else handle(r, w, c, &method, &reply, &st);
+        else handle(r, w, c, &method, &degraded, &reply, &st);
+        degraded |= atomic_load(&r->srv->redis_down);
         atomic_fetch_add(&r->srv->requests, 1);
         metrics_request(method, st.code, server_now_us() - c->received_us);
         if (st.code == RK_INTERNAL) log_warn("internal error", "error=\"%s\"", st.message);
 
-        nng_msg *out = encode(w, &st, st.code == RK_OK ? reply : NULL);
+        nng_msg *out = encode(w, &st, st.code == RK_OK ? reply : NULL, degraded);
         arena_reset(&w->arena);
         nng_msg_free(c->req);
         c->req = NULL;

@@ -36,6 +36,8 @@ typedef struct server {
     apikey_cache *apikeys;
     time_t started;
     atomic_llong requests;
+    atomic_int redis_down; /* set while Redis does not answer (health.c) */
+    atomic_int catching_up; /* redis_backlog is not empty: new submissions queue behind it */
 } server;
 
 /* What one worker thread owns. */
@@ -63,6 +65,7 @@ typedef struct rpc_call {
     server *srv;
     principal who;
     const char *idempotency_key;     /* NULL when none; lives in the arena */
+    int degraded;                    /* answered from PostgreSQL without Redis */
     int64_t deadline_us;             /* CLOCK_MONOTONIC */
 } rpc_call;
 

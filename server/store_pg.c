@@ -70,6 +70,16 @@ static const char *const migrations[] = {
     "CREATE TABLE scores_default PARTITION OF scores DEFAULT;"
     "CREATE INDEX scores_board_user_time ON scores (board_id, user_id, submitted_at DESC);"
     "CREATE INDEX scores_board_time ON scores (board_id, submitted_at, user_id);"
+    "CREATE INDEX scores_board_idem ON scores (board_id, idempotency_key) WHERE idempotency_key <> '';"
+    /* Submissions accepted while Redis was unreachable, in PostgreSQL's
+     * history already, waiting to be applied to the live boards. */
+    "CREATE TABLE redis_backlog ("
+    "  entry_id text PRIMARY KEY,"
+    "  board_id text NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  score bigint NOT NULL,"
+    "  ts_us bigint NOT NULL,"
+    "  idempotency_key text NOT NULL DEFAULT '');"
     /* Final top N of every closed daily, weekly and monthly window. */
     "CREATE TABLE standings ("
     "  board_id text NOT NULL,"

@@ -240,7 +240,7 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         argv[argc++] = b->higher_is_better ? "1" : "0"; /* only such boards sum into global */
         argv[argc++] = s->idem_key ? s->idem_key : "";
         argv[argc++] = nums[5];
-        argv[argc++] = "";
+        argv[argc++] = s->history_done ? "1" : "0";
         if (redisAppendCommandArgv(r->ctx, argc, argv, NULL) != REDIS_OK)
             return rk_status_set(st, RK_INTERNAL, "cannot queue Redis command");
     }

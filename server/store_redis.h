@@ -53,6 +53,7 @@ typedef struct rstore_submit_in {
     int64_t score;
     int64_t ts_us;        /* submission time, microseconds since the epoch */
     const char *idem_key; /* NULL: not idempotent */
+    int history_done;     /* already in PostgreSQL's history: do not queue it again */
 } rstore_submit_in;
 
 typedef struct rstore_submit_out {

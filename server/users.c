@@ -10,7 +10,14 @@
 int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t n, int *found,
                   char (*out_names)[USER_NAME_MAX], rk_status *st) {
     int rc = rstore_resolve_users(call->w->redis, ids, names, n, found, out_names, st);
-    if (rc != RK_OK) return rc;
+    int redis_ok = rc == RK_OK;
+    if (rc == RK_UNAVAILABLE) {
+        /* Without Redis, PostgreSQL knows every player. */
+        for (size_t i = 0; i < n; i++) found[i] = 0;
+        rk_status_clear(st);
+    } else if (rc != RK_OK) {
+        return rc;
+    }
 
     size_t misses = 0;
     for (size_t i = 0; i < n; i++) misses += !found[i];
@@ -44,6 +51,6 @@ int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t
         fill[m++] = mout[j];
     }
     rk_status ignore;
-    rstore_set_names(call->w->redis, mids, fill, m, &ignore);
+    if (redis_ok) rstore_set_names(call->w->redis, mids, fill, m, &ignore);
     return RK_OK;
 }

@@ -9,7 +9,9 @@
 
 #include <hiredis/hiredis.h>
 
+#include "degraded.h"
 #include "log.h"
+#include "rebuild.h"
 #include "writebehind.h"
 
 #define STREAM "rk:wb"
@@ -18,6 +20,8 @@
 #define BLOCK_MS "500"
 #define CLAIM_IDLE_MS "30000"
 #define CLAIM_EVERY_US (10 * 1000000LL)
+#define BACKLOG_EVERY_US (1000000LL)
+#define REPLAY_CHUNK 500
 
 struct writebehind {
     server *srv;
@@ -104,6 +108,42 @@ static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
     return (int)n;
 }
 
+/* Redis is back after an absence: it may have restarted empty. Give it
+ * its functions, user directory, lost boards and revoked tokens again. */
+static int recover(writebehind *wb, rk_status *st) {
+    int rc;
+    if ((rc = rstore_load_functions(wb->redis, st)) != RK_OK || (rc = rebuild_names(wb->redis, wb->pg, st)) != RK_OK ||
+        (rc = rebuild_missing(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.window_retention, st)) != RK_OK)
+        return rc;
+    PGresult *res = NULL;
+    if ((rc = pgstore_exec(wb->pg,
+                           "SELECT jti, extract(epoch FROM expires_at - now())::bigint FROM revoked_tokens "
+                           "WHERE expires_at > now()",
+                           0, NULL, &res, st)) != RK_OK)
+        return rc;
+    for (int i = 0; rc == RK_OK && i < PQntuples(res); i++)
+        rc = rstore_revoke(wb->redis, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10), st);
+    PQclear(res);
+    if (rc == RK_OK) log_info("Redis is back; live view restored", "%s", "");
+    return rc;
+}
+
+/* Replays what was accepted without Redis; clears catching_up when done. */
+static void replay_backlog(writebehind *wb) {
+    rk_status st;
+    int applied = 0;
+    do {
+        if (degraded_apply_backlog(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.idempotency_ttl,
+                                   wb->srv->cfg.window_retention, REPLAY_CHUNK, &applied, &st) != RK_OK) {
+            log_warn("cannot replay submissions taken without Redis yet", "error=\"%s\"", st.message);
+            return;
+        }
+        if (applied) log_info("replayed submissions taken without Redis", "count=%d", applied);
+    } while (applied == REPLAY_CHUNK && !atomic_load(&wb->stop));
+    int64_t left = 0;
+    if (degraded_backlog_size(wb->pg, &left, &st) == RK_OK && left == 0) atomic_store(&wb->srv->catching_up, 0);
+}
+
 /* XREADGROUP reply -> the entries array of our one stream. */
 static redisReply *entries_of(redisReply *r) {
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
@@ -116,16 +156,31 @@ static void *wb_main(void *arg) {
     writebehind *wb = arg;
     const char *node = wb->srv->cfg.node;
     int pending = 1; /* first re-read what this node took but never acked */
-    int64_t last_claim = 0;
+    int redis_was_down = 0;
+    int64_t last_claim = 0, last_backlog = 0;
     while (!atomic_load(&wb->stop)) {
         rk_status st;
         redisContext *c = rstore_ctx(wb->redis, &st);
         if (c == NULL || ensure_group(c) != 0) {
+            redis_was_down = 1;
             sleep(1);
             continue;
         }
+        if (redis_was_down) {
+            if (recover(wb, &st) != RK_OK) {
+                log_warn("Redis is back but not restored yet", "error=\"%s\"", st.message);
+                sleep(1);
+                continue;
+            }
+            redis_was_down = 0;
+            pending = 1;
+        }
         redisReply *r;
         int64_t now = server_now_us();
+        if (now - last_backlog > BACKLOG_EVERY_US) {
+            last_backlog = now;
+            replay_backlog(wb);
+        }
         if (now - last_claim > CLAIM_EVERY_US) {
             /* Entries a dead process read but never wrote. */
             last_claim = now;

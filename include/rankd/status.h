@@ -38,6 +38,8 @@ typedef enum rk_code {
 typedef struct rk_status {
     int code;                          /* an rk_code */
     char message[RK_STATUS_MSG_MAX];   /* "" when code == RK_OK */
+    int degraded;                      /* 1: rankd answered without Redis, from
+                                        * PostgreSQL (see docs/PROTOCOL.md) */
 } rk_status;
 
 /* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for numbers outside 0..16. */

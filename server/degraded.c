@@ -1,0 +1,132 @@
+/*
+ * degraded.c - PostgreSQL in Redis's place; see degraded.h.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "degraded.h"
+
+#define BACKLOG_PREFIX "pg-"
+
+static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out *o, rk_status *st) {
+    char uid[24], score[24], ts[24], entry[48];
+    uint8_t raw[16];
+    int rc;
+    memset(o, 0, sizeof(*o));
+    if (in->idem_key) {
+        const char *params[] = {in->b->id, in->idem_key};
+        PGresult *res = NULL;
+        if ((rc = pgstore_exec(pg, "SELECT score FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2,
+                               params, &res, st)) != RK_OK)
+            return rc;
+        int seen = PQntuples(res) > 0;
+        PQclear(res);
+        if (seen) {
+            o->replayed = 1;
+            o->score = in->score;
+            return RK_OK;
+        }
+    }
+    if (RAND_bytes(raw, sizeof(raw)) != 1) return rk_status_set(st, RK_INTERNAL, "no randomness for an entry id");
+    strcpy(entry, BACKLOG_PREFIX);
+    for (size_t i = 0; i < sizeof(raw); i++) sprintf(entry + 3 + 2 * i, "%02x", raw[i]);
+    snprintf(uid, sizeof(uid), "%" PRId64, in->user_id);
+    snprintf(score, sizeof(score), "%" PRId64, in->score);
+    snprintf(ts, sizeof(ts), "%" PRId64, in->ts_us);
+    const char *params[] = {entry, in->b->id, uid, score, ts, in->idem_key ? in->idem_key : ""};
+    /* One statement, so history and backlog are written together. */
+    rc = pgstore_exec(pg,
+                      "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
+                      "VALUES ($1, $2, $3::bigint, $4::bigint, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6)) "
+                      "INSERT INTO redis_backlog (entry_id, board_id, user_id, score, ts_us, idempotency_key) "
+                      "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6)",
+                      6, params, NULL, st);
+    if (rc != RK_OK) return rc;
+    o->score = in->score;
+    snprintf(o->entry_id, sizeof(o->entry_id), "%s", entry);
+    return RK_OK;
+}
+
+int degraded_submit(pgstore *pg, const rstore_submit_in *in, size_t n, rstore_submit_out *out, rk_status *st) {
+    for (size_t i = 0; i < n; i++) {
+        int rc = one_submit(pg, &in[i], &out[i], st);
+        if (rc == RK_UNAVAILABLE) return rc; /* neither store: nothing is known */
+        if (rc != RK_OK) out[i].status = *st;
+        rk_status_clear(st);
+    }
+    return RK_OK;
+}
+
+int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, rank_mode mode, report_row **rows,
+                     size_t *n, int64_t *size, rk_status *st) {
+    int64_t from, to;
+    window_bounds(k, now, &from, &to);
+    report_query q = {.b = b, .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                      .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000, .limit = -1, .mode = mode};
+    return report_run(pg, &q, rows, n, size, st);
+}
+
+int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st) {
+    PGresult *res = NULL;
+    int rc = pgstore_exec(pg, "SELECT count(*) FROM redis_backlog", 0, NULL, &res, st);
+    if (rc != RK_OK) return rc;
+    *n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return RK_OK;
+}
+
+int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t window_ttl,
+                           int limit, int *applied, rk_status *st) {
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {lim};
+    PGresult *res = NULL;
+    int rc = pgstore_exec(pg,
+                          "SELECT entry_id, board_id, user_id, score, ts_us FROM redis_backlog "
+                          "ORDER BY ts_us, entry_id LIMIT $1::integer",
+                          1, params, &res, st);
+    if (rc != RK_OK) return rc;
+    int rows = PQntuples(res);
+    *applied = 0;
+    for (int i = 0; rc == RK_OK && i < rows; i++) {
+        board b;
+        const char *entry = PQgetvalue(res, i, 0);
+        rstore_submit_in in = {.b = &b, .user_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
+                               .score = strtoll(PQgetvalue(res, i, 3), NULL, 10),
+                               .ts_us = strtoll(PQgetvalue(res, i, 4), NULL, 10),
+                               .idem_key = entry, /* replaying twice changes nothing */
+                               .history_done = 1};
+        rstore_submit_out out;
+        if (boards_get(cache, pg, PQgetvalue(res, i, 1), &b, st) == RK_OK) {
+            if ((rc = rstore_submit(r, &in, 1, idem_ttl, window_ttl, &out, st)) != RK_OK) break;
+            if (out.status.code != RK_OK && out.status.code != RK_OUT_OF_RANGE) {
+                *st = out.status;
+                rc = st->code;
+                break;
+            }
+        } else if (st->code != RK_NOT_FOUND) {
+            rc = st->code; /* a deleted board's entries are dropped below */
+            break;
+        }
+        rk_status_clear(st);
+        const char *del[] = {entry};
+        if ((rc = pgstore_exec(pg, "DELETE FROM redis_backlog WHERE entry_id = $1", 1, del, NULL, st)) == RK_OK)
+            (*applied)++;
+    }
+    PQclear(res);
+    return rc;
+}
+
+int degraded_is_revoked(pgstore *pg, const char *jti, int *revoked, rk_status *st) {
+    const char *params[] = {jti};
+    PGresult *res = NULL;
+    int rc = pgstore_exec(pg, "SELECT 1 FROM revoked_tokens WHERE jti = $1", 1, params, &res, st);
+    if (rc != RK_OK) return rc;
+    *revoked = PQntuples(res) > 0;
+    PQclear(res);
+    return RK_OK;
+}

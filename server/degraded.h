@@ -1,0 +1,47 @@
+/*
+ * degraded.h - serving while Redis is unreachable.
+ *
+ * rankd stays up without Redis, more slowly and with less to say:
+ *   - a submission is written straight into PostgreSQL's history and into
+ *     redis_backlog (one transaction; an idempotency key is checked against
+ *     the history), and acknowledged without a rank;
+ *   - a ranked query is computed from the history (report.c), so it does
+ *     not see submissions that Redis acknowledged but the write-behind had
+ *     not copied yet when Redis went away;
+ *   - every such reply carries degraded = true.
+ * When Redis answers again, degraded_apply_backlog replays redis_backlog
+ * into the live boards in submission order, with each entry's original
+ * time (so ties rank as they would have), without adding it to the
+ * history a second time, and idempotently (each entry carries its own
+ * idempotency key), then deletes what it applied.
+ */
+#ifndef RANKD_DEGRADED_H
+#define RANKD_DEGRADED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "boards.h"
+#include "report.h"
+#include "store_pg.h"
+#include "store_redis.h"
+
+/* Records n submissions in PostgreSQL; out[i] gets each item's status, its
+ * score as submitted and replayed when the idempotency key was seen. */
+int degraded_submit(pgstore *pg, const rstore_submit_in *in, size_t n, rstore_submit_out *out, rk_status *st);
+
+/* The whole ranking of a board's window (b NULL: global) from the history. */
+int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, rank_mode mode, report_row **rows,
+                     size_t *n, int64_t *size, rk_status *st);
+
+/* Applies up to `limit` backlog entries to Redis; *applied counts them. */
+int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t window_ttl,
+                           int limit, int *applied, rk_status *st);
+
+/* Entries waiting in redis_backlog. */
+int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st);
+
+/* Was a token revoked? PostgreSQL's answer, for when Redis cannot say. */
+int degraded_is_revoked(pgstore *pg, const char *jti, int *revoked, rk_status *st);
+
+#endif
