@@ -242,6 +242,8 @@ if alive "$rankd_pid"; then
     cat >&2 <<EOF
 
   rankd       tcp://127.0.0.1:$rankd_port   (pid $rankd_pid)
+  live page   http://127.0.0.1:7480/        (also /healthz, /readyz, /metrics)
+  events      tcp://127.0.0.1:7401          (rankctl events, rankctl watch BOARD)
   Redis       127.0.0.1:$redis_port         data in .rankd-dev/redis
   PostgreSQL  $conninfo   data in .rankd-dev/pg
 
