@@ -28,6 +28,7 @@ typedef struct config {
     char events[CONFIG_STR_MAX];     /* PUB addresses for live events; "" disables */
     char http[CONFIG_STR_MAX];       /* page, probes and metrics; "" disables */
     int64_t workers;
+    int64_t redis_connections;       /* shared pipelined connections; 0: one per worker */
     int64_t contexts;
     int64_t token_ttl;               /* seconds */
     int64_t max_message;             /* bytes */

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "password.h"
 #include "rebuild.h"
+#include "rpipe.h"
 #include "rpc.h"
 #include "validate.h"
 #include "writebehind.h"
@@ -142,6 +143,9 @@ int main(int argc, char **argv) {
     }
 
     srv.started = time(NULL);
+    if (srv.cfg.redis_connections > 0 &&
+        rpipe_open(&srv.pipe, srv.cfg.redis, (int)srv.cfg.redis_connections, &st) != RK_OK)
+        goto fail;
     if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;
     if (health_start(&hl, &srv, &st) != RK_OK) goto fail;
     if (archive_start(&arch, &srv, &st) != RK_OK) goto fail;
@@ -181,6 +185,7 @@ done:
     archive_stop(arch);
     wb_stop(wb);
     rstore_close(redis);
+    rpipe_close(srv.pipe);
     pgstore_close(pg);
     boards_close(srv.boards);
     apikey_cache_close(srv.apikeys);

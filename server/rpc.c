@@ -330,7 +330,8 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
         w->srv = srv;
         arena_init(&w->arena);
         /* A store that is down now is retried on each call. */
-        rstore_open(&w->redis, srv->cfg.redis, &ignore);
+        if (srv->pipe) rstore_open_piped(&w->redis, srv->pipe, srv->cfg.redis, &ignore);
+        else rstore_open(&w->redis, srv->cfg.redis, &ignore);
         pgstore_open(&w->pg, srv->cfg.postgres, &ignore);
         if (w->redis == NULL || w->pg == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }

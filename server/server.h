@@ -25,6 +25,7 @@
 #include "token.h"
 
 typedef struct boards_cache boards_cache;
+struct rpipe;
 typedef struct apikey_cache apikey_cache;
 
 /* Process-wide state, shared by all workers; read-only after start except
@@ -36,6 +37,7 @@ typedef struct server {
     apikey_cache *apikeys;
     time_t started;
     atomic_llong requests;
+    struct rpipe *pipe;    /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
     atomic_int redis_down; /* set while Redis does not answer (health.c) */
     atomic_int catching_up; /* redis_backlog is not empty: new submissions queue behind it */
 } server;

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "rpipe.h"
 #include "server.h"
 #include "store_redis.h"
 
@@ -28,7 +29,8 @@ extern const size_t rankd_lua_source_len;
 #define CALL_TIMEOUT_S 5
 
 struct rstore {
-    redisContext *ctx;
+    redisContext *ctx; /* own connection: always without a pipe, on demand with one */
+    rpipe *pipe;       /* shared pipeline, or NULL */
     char host[256];
     int port;
 };
@@ -66,6 +68,21 @@ int rstore_open(rstore **out, const char *addr, rk_status *st) {
     return reconnect(r, st) == RK_OK ? RK_OK : st->code;
 }
 
+int rstore_open_piped(rstore **out, rpipe *pipe, const char *addr, rk_status *st) {
+    rstore *r = calloc(1, sizeof(*r));
+    const char *colon = strrchr(addr, ':');
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(r->host)) {
+        free(r);
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+    }
+    memcpy(r->host, addr, (size_t)(colon - addr));
+    r->port = atoi(colon + 1);
+    r->pipe = pipe;
+    *out = r;
+    return RK_OK;
+}
+
 void rstore_close(rstore *r) {
     if (r == NULL) return;
     if (r->ctx) redisFree(r->ctx);
@@ -81,6 +98,18 @@ redisContext *rstore_ctx(rstore *r, rk_status *st) {
 static int command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply,
                    rk_status *st) {
     int rc;
+    if (r->pipe && lens == NULL) {
+        const char *const *av = argv;
+        redisReply *rep = NULL;
+        if ((rc = rpipe_exec(r->pipe, 1, &argc, &av, &rep, st)) != RK_OK) return rc;
+        if (rep->type == REDIS_REPLY_ERROR) {
+            rk_status_set(st, RK_INTERNAL, "Redis: %s", rep->str);
+            freeReplyObject(rep);
+            return RK_INTERNAL;
+        }
+        *reply = rep;
+        return RK_OK;
+    }
     if ((rc = reconnect(r, st)) != RK_OK) return rc;
     int64_t t0 = server_now_us();
     redisReply *rep = redisCommandArgv(r->ctx, argc, argv, lens);
@@ -188,75 +217,108 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
     return RK_OK;
 }
 
+/* The FCALL of one submission, with the storage its argv points into. */
+typedef struct submit_cmd {
+    char keys[7 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+    char nums[6][32];
+    const char *argv[3 + 7 + 2 * WINDOW_KINDS + 12];
+    int argc;
+} submit_cmd;
+
+static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t window_ttl, submit_cmd *c) {
+    static const char *const policies[] = {"best", "best", "latest", "sum"};
+    const board *b = s->b;
+    int nkeys = 7;
+    rview g, v;
+    time_t now = (time_t)(s->ts_us / 1000000);
+    rstore_view(NULL, WINDOW_ALL, now, &g);
+    snprintf(c->keys[0], RSTORE_KEY_MAX, "%s", STREAM_KEY);
+    snprintf(c->keys[1], RSTORE_KEY_MAX, "rk:{%s}:idem:%s", b->id, s->idem_key ? s->idem_key : "");
+    snprintf(c->keys[2], RSTORE_KEY_MAX, "%s", g.zkey);
+    snprintf(c->keys[3], RSTORE_KEY_MAX, "%s", g.mkey);
+    snprintf(c->keys[4], RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
+    rstore_rebuild_flag(b, c->keys[5], RSTORE_KEY_MAX);
+    rstore_rebuild_flag(NULL, c->keys[6], RSTORE_KEY_MAX);
+    for (int k = 0; k < WINDOW_KINDS; k++) {
+        if (!(b->windows & WINDOW_BIT(k))) continue;
+        rstore_view(b, (window_kind)k, now, &v);
+        memcpy(c->keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
+        memcpy(c->keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
+    }
+    snprintf(c->nums[0], 32, "%d", nkeys);
+    snprintf(c->nums[1], 32, "%" PRId64, s->user_id);
+    snprintf(c->nums[2], 32, "%" PRId64, s->score);
+    snprintf(c->nums[3], 32, "%" PRId64, s->ts_us);
+    snprintf(c->nums[4], 32, "%" PRId64, idem_ttl);
+    snprintf(c->nums[5], 32, "%" PRId64, window_ttl);
+    int argc = 0;
+    c->argv[argc++] = "FCALL";
+    c->argv[argc++] = "rk_submit";
+    c->argv[argc++] = c->nums[0];
+    for (int k = 0; k < nkeys; k++) c->argv[argc++] = c->keys[k];
+    c->argv[argc++] = c->nums[1];
+    c->argv[argc++] = c->nums[2];
+    c->argv[argc++] = c->nums[3];
+    c->argv[argc++] = policies[b->policy];
+    c->argv[argc++] = b->higher_is_better ? "1" : "0";
+    c->argv[argc++] = s->idem_key ? "1" : "0";
+    c->argv[argc++] = c->nums[4];
+    c->argv[argc++] = b->id;
+    c->argv[argc++] = b->higher_is_better ? "1" : "0"; /* only such boards sum into global */
+    c->argv[argc++] = s->idem_key ? s->idem_key : "";
+    c->argv[argc++] = c->nums[5];
+    c->argv[argc++] = s->history_done ? "1" : "0";
+    c->argc = argc;
+}
+
 int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl,
                   int64_t window_ttl, rstore_submit_out *out, rk_status *st) {
-    int rc;
-    if ((rc = reconnect(r, st)) != RK_OK) return rc;
-    int64_t t0 = server_now_us();
-    for (size_t i = 0; i < n; i++) {
-        const rstore_submit_in *s = &in[i];
-        const board *b = s->b;
-        char keys[7 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
-        char nums[6][32];
-        const char *argv[3 + 7 + 2 * WINDOW_KINDS + 12];
-        int argc = 0, nkeys = 7;
-        rview g, v;
-        time_t now = (time_t)(s->ts_us / 1000000);
-
-        rstore_view(NULL, WINDOW_ALL, now, &g);
-        snprintf(keys[0], RSTORE_KEY_MAX, "%s", STREAM_KEY);
-        snprintf(keys[1], RSTORE_KEY_MAX, "rk:{%s}:idem:%s", b->id, s->idem_key ? s->idem_key : "");
-        snprintf(keys[2], RSTORE_KEY_MAX, "%s", g.zkey);
-        snprintf(keys[3], RSTORE_KEY_MAX, "%s", g.mkey);
-        snprintf(keys[4], RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
-        rstore_rebuild_flag(b, keys[5], RSTORE_KEY_MAX);
-        rstore_rebuild_flag(NULL, keys[6], RSTORE_KEY_MAX);
-        for (int k = 0; k < WINDOW_KINDS; k++) {
-            if (!(b->windows & WINDOW_BIT(k))) continue;
-            rstore_view(b, (window_kind)k, now, &v);
-            memcpy(keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
-            memcpy(keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
-        }
-        snprintf(nums[0], 32, "%d", nkeys);
-        snprintf(nums[1], 32, "%" PRId64, s->user_id);
-        snprintf(nums[2], 32, "%" PRId64, s->score);
-        snprintf(nums[3], 32, "%" PRId64, s->ts_us);
-        snprintf(nums[4], 32, "%" PRId64, idem_ttl);
-        snprintf(nums[5], 32, "%" PRId64, window_ttl);
-        static const char *const policies[] = {"best", "best", "latest", "sum"};
-
-        argv[argc++] = "FCALL";
-        argv[argc++] = "rk_submit";
-        argv[argc++] = nums[0];
-        for (int k = 0; k < nkeys; k++) argv[argc++] = keys[k];
-        argv[argc++] = nums[1];
-        argv[argc++] = nums[2];
-        argv[argc++] = nums[3];
-        argv[argc++] = policies[b->policy];
-        argv[argc++] = b->higher_is_better ? "1" : "0";
-        argv[argc++] = s->idem_key ? "1" : "0";
-        argv[argc++] = nums[4];
-        argv[argc++] = b->id;
-        argv[argc++] = b->higher_is_better ? "1" : "0"; /* only such boards sum into global */
-        argv[argc++] = s->idem_key ? s->idem_key : "";
-        argv[argc++] = nums[5];
-        argv[argc++] = s->history_done ? "1" : "0";
-        if (redisAppendCommandArgv(r->ctx, argc, argv, NULL) != REDIS_OK)
-            return rk_status_set(st, RK_INTERNAL, "cannot queue Redis command");
+    int rc = RK_OK;
+    submit_cmd *cmds = calloc(n ? n : 1, sizeof(*cmds));
+    redisReply **replies = calloc(n ? n : 1, sizeof(*replies));
+    int *argcs = calloc(n ? n : 1, sizeof(*argcs));
+    const char *const **argvs = calloc(n ? n : 1, sizeof(*argvs));
+    if (!cmds || !replies || !argcs || !argvs) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        void *p = NULL;
-        if (redisGetReply(r->ctx, &p) != REDIS_OK || p == NULL) {
-            rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
-            redisFree(r->ctx);
-            r->ctx = NULL;
-            return RK_UNAVAILABLE;
-        }
-        parse_submit(p, &out[i]);
-        freeReplyObject(p);
+        build_submit(&in[i], idem_ttl, window_ttl, &cmds[i]);
+        argcs[i] = cmds[i].argc;
+        argvs[i] = cmds[i].argv;
     }
-    metrics_redis_call(server_now_us() - t0);
-    return RK_OK;
+    if (r->pipe) {
+        /* One group: the whole batch goes in one round trip. */
+        if ((rc = rpipe_exec(r->pipe, n, argcs, argvs, replies, st)) != RK_OK) goto done;
+    } else {
+        if ((rc = reconnect(r, st)) != RK_OK) goto done;
+        int64_t t0 = server_now_us();
+        for (size_t i = 0; i < n; i++)
+            if (redisAppendCommandArgv(r->ctx, argcs[i], (const char **)argvs[i], NULL) != REDIS_OK) {
+                rc = rk_status_set(st, RK_INTERNAL, "cannot queue Redis command");
+                goto done;
+            }
+        for (size_t i = 0; i < n; i++) {
+            void *p = NULL;
+            if (redisGetReply(r->ctx, &p) != REDIS_OK || p == NULL) {
+                rc = rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+                redisFree(r->ctx);
+                r->ctx = NULL;
+                goto done;
+            }
+            replies[i] = p;
+        }
+        metrics_redis_call(server_now_us() - t0);
+    }
+    for (size_t i = 0; i < n; i++) parse_submit(replies[i], &out[i]);
+done:
+    for (size_t i = 0; replies && i < n; i++)
+        if (replies[i]) freeReplyObject(replies[i]);
+    free(cmds);
+    free(replies);
+    free(argcs);
+    free(argvs);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- reads */

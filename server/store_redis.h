@@ -43,6 +43,12 @@ void rstore_rebuild_flag(const board *b, char *out, size_t cap);
 void rstore_view(const board *b, window_kind k, time_t now, rview *v);
 
 int rstore_open(rstore **out, const char *addr, rk_status *st);
+
+/* A handle whose commands go through a shared pipeline (rpipe.h) instead
+ * of a connection of its own, so concurrent callers share round trips.
+ * rstore_ctx() still opens a private connection when asked. */
+struct rpipe;
+int rstore_open_piped(rstore **out, struct rpipe *pipe, const char *addr, rk_status *st);
 void rstore_close(rstore *r);
 int rstore_ping(rstore *r, rk_status *st);
 int rstore_load_functions(rstore *r, rk_status *st);

@@ -1,0 +1,202 @@
+/*
+ * rpipe.c - one thread per connection draining a queue of command groups.
+ *
+ * A worker's group lives on the worker's stack; the worker sleeps on its
+ * own condition variable until the connection thread marks it done, so the
+ * group is never touched after it is signalled.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "rpipe.h"
+#include "server.h"
+
+#define ROUND_MAX 512 /* commands written in one round trip, at most */
+
+typedef struct group {
+    size_t n;
+    const int *argc;
+    const char *const *const *argv;
+    redisReply **replies;
+    int code;                /* RK_OK or RK_UNAVAILABLE */
+    char message[RK_STATUS_MSG_MAX];
+    int done;
+    pthread_cond_t cv;
+    struct group *next;
+} group;
+
+typedef struct conn {
+    struct rpipe *pipe;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;       /* work arrived, or stop */
+    group *head, *tail;
+    atomic_size_t queued;    /* groups waiting: pick the least busy connection */
+    redisContext *ctx;
+} conn;
+
+struct rpipe {
+    char host[256];
+    int port;
+    conn *conns;
+    int nconns;
+    atomic_uint next;
+    atomic_int stop;
+};
+
+static redisContext *connect_redis(rpipe *p, char *err, size_t cap) {
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectWithTimeout(p->host, p->port, tv);
+    if (c == NULL || c->err) {
+        snprintf(err, cap, "Redis at %s:%d is unreachable: %s", p->host, p->port, c ? c->errstr : "out of memory");
+        if (c) redisFree(c);
+        return NULL;
+    }
+    struct timeval io = {5, 0};
+    redisSetTimeout(c, io);
+    return c;
+}
+
+/* One round trip for every group in `batch`. */
+static void round_trip(conn *c, group *batch) {
+    char err[512] = "";
+    int ok = 1;
+    if (c->ctx == NULL && (c->ctx = connect_redis(c->pipe, err, sizeof(err))) == NULL) ok = 0;
+    int64_t t0 = server_now_us();
+    for (group *g = batch; ok && g; g = g->next)
+        for (size_t i = 0; ok && i < g->n; i++)
+            if (redisAppendCommandArgv(c->ctx, g->argc[i], (const char **)g->argv[i], NULL) != REDIS_OK) ok = 0;
+    for (group *g = batch; ok && g; g = g->next)
+        for (size_t i = 0; ok && i < g->n; i++) {
+            void *r = NULL;
+            if (redisGetReply(c->ctx, &r) != REDIS_OK || r == NULL) {
+                ok = 0;
+                break;
+            }
+            g->replies[i] = r;
+        }
+    if (ok) metrics_redis_call(server_now_us() - t0);
+    if (!ok && c->ctx) {
+        snprintf(err, sizeof(err), "Redis connection failed: %s", c->ctx->errstr);
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+    pthread_mutex_lock(&c->mu);
+    for (group *g = batch; g; g = g->next) {
+        if (!ok) {
+            for (size_t i = 0; i < g->n; i++)
+                if (g->replies[i]) {
+                    freeReplyObject(g->replies[i]);
+                    g->replies[i] = NULL;
+                }
+            g->code = RK_UNAVAILABLE;
+            snprintf(g->message, sizeof(g->message), "%s", err);
+        }
+        g->done = 1;
+        pthread_cond_signal(&g->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+static void *conn_main(void *arg) {
+    conn *c = arg;
+    rpipe *p = c->pipe;
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        while (c->head == NULL && !atomic_load(&p->stop)) pthread_cond_wait(&c->cv, &c->mu);
+        if (c->head == NULL) {
+            pthread_mutex_unlock(&c->mu);
+            break;
+        }
+        /* Everything queued since the last round trip, up to ROUND_MAX commands. */
+        group *batch = c->head, *last = c->head;
+        size_t cmds = last->n;
+        c->queued--;
+        while (last->next && cmds + last->next->n <= ROUND_MAX) {
+            last = last->next;
+            cmds += last->n;
+            c->queued--;
+        }
+        c->head = last->next;
+        if (c->head == NULL) c->tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&c->mu);
+        round_trip(c, batch);
+    }
+    if (c->ctx) redisFree(c->ctx);
+    return NULL;
+}
+
+int rpipe_open(rpipe **out, const char *addr, int conns, rk_status *st) {
+    rpipe *p = calloc(1, sizeof(*p));
+    const char *colon = strrchr(addr, ':');
+    if (p == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (colon == NULL || (size_t)(colon - addr) >= sizeof(p->host) || atoi(colon + 1) <= 0) {
+        free(p);
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+    }
+    memcpy(p->host, addr, (size_t)(colon - addr));
+    p->port = atoi(colon + 1);
+    p->conns = calloc((size_t)conns, sizeof(*p->conns));
+    if (p->conns == NULL) {
+        free(p);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    *out = p;
+    for (int i = 0; i < conns; i++) {
+        conn *c = &p->conns[i];
+        c->pipe = p;
+        pthread_mutex_init(&c->mu, NULL);
+        pthread_cond_init(&c->cv, NULL);
+        if (pthread_create(&c->thread, NULL, conn_main, c) != 0)
+            return rk_status_set(st, RK_INTERNAL, "cannot start a Redis pipeline thread");
+        p->nconns++;
+    }
+    return RK_OK;
+}
+
+void rpipe_close(rpipe *p) {
+    if (p == NULL) return;
+    atomic_store(&p->stop, 1);
+    for (int i = 0; i < p->nconns; i++) {
+        conn *c = &p->conns[i];
+        pthread_mutex_lock(&c->mu);
+        pthread_cond_broadcast(&c->cv);
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->thread, NULL);
+        pthread_mutex_destroy(&c->mu);
+        pthread_cond_destroy(&c->cv);
+    }
+    free(p->conns);
+    free(p);
+}
+
+int rpipe_exec(rpipe *p, size_t n, const int *argc, const char *const *const *argv, redisReply **replies,
+               rk_status *st) {
+    group g = {.n = n, .argc = argc, .argv = argv, .replies = replies, .code = RK_OK};
+    memset(replies, 0, n * sizeof(*replies));
+    pthread_cond_init(&g.cv, NULL);
+    /* The connection with the shortest queue, starting from a rotating one. */
+    unsigned start = atomic_fetch_add(&p->next, 1);
+    conn *c = &p->conns[start % (unsigned)p->nconns];
+    for (int i = 1; i < p->nconns; i++) {
+        conn *o = &p->conns[(start + (unsigned)i) % (unsigned)p->nconns];
+        if (atomic_load(&o->queued) < atomic_load(&c->queued)) c = o;
+    }
+    pthread_mutex_lock(&c->mu);
+    if (c->tail) c->tail->next = &g;
+    else c->head = &g;
+    c->tail = &g;
+    c->queued++;
+    pthread_cond_signal(&c->cv);
+    while (!g.done) pthread_cond_wait(&g.cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+    pthread_cond_destroy(&g.cv);
+    if (g.code != RK_OK) return rk_status_set(st, g.code, "%s", g.message);
+    return RK_OK;
+}
