@@ -1,10 +1,15 @@
 /*
- * subscriber.c - an nng SUB socket with one receive aio in a loop.
+ * subscriber.c - an nng SUB socket and a thread receiving from it.
  *
  * Filtering is nng's (prefix match on the message start, which is the
- * topic). The callback runs on nng's thread for the aio; a slow callback
- * only delays this subscriber, and nng drops what it cannot buffer.
+ * topic). One thread of ours receives with a short timeout and calls the
+ * callback; a slow callback only delays this subscriber, and nng drops
+ * what it cannot buffer. A plain receive loop rather than an aio callback:
+ * nng 1.5 can hang closing a SUB socket whose receive aio is re-armed
+ * while messages keep arriving; with no receive pending, close is clean.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +20,17 @@
 #include <rankd/subscriber.h>
 
 #define RECVBUF 1024
+#define POLL_MS 100 /* how soon close is noticed */
+
+
+#define MAX_DIALERS 16
 
 struct rk_subscriber {
     nng_socket sock;
-    nng_aio *aio;
+    nng_dialer dialers[MAX_DIALERS];
+    int ndialers;
+    pthread_t thread;
+    atomic_int stop;
     rk_event_cb cb;
     void *arg;
 };
@@ -50,16 +62,17 @@ static void deliver(rk_subscriber *s, nng_msg *m) {
     rankd__event__free_unpacked(ev, NULL);
 }
 
-static void recv_cb(void *arg) {
+static void *recv_main(void *arg) {
     rk_subscriber *s = arg;
-    int rv = nng_aio_result(s->aio);
-    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED) return;
-    if (rv == 0) {
-        nng_msg *m = nng_aio_get_msg(s->aio);
+    while (!atomic_load(&s->stop)) {
+        nng_msg *m = NULL;
+        int rv = nng_recvmsg(s->sock, &m, 0);
+        if (rv == NNG_ETIMEDOUT) continue;
+        if (rv != 0) break; /* closed */
         deliver(s, m);
         nng_msg_free(m);
     }
-    nng_recv_aio(s->sock, s->aio);
+    return NULL;
 }
 
 int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, void *arg,
@@ -77,6 +90,7 @@ int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, vo
     nng_socket_set_int(s->sock, NNG_OPT_RECVBUF, RECVBUF);
     nng_socket_set_ms(s->sock, NNG_OPT_RECONNMINT, 100);
     nng_socket_set_ms(s->sock, NNG_OPT_RECONNMAXT, 2000);
+    nng_socket_set_ms(s->sock, NNG_OPT_RECVTIMEO, POLL_MS);
     if ((list = strdup(urls ? urls : "")) == NULL) {
         rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         goto fail;
@@ -85,22 +99,26 @@ int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, vo
     for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
         while (*u == ' ') u++;
         if (*u == '\0') continue;
-        if ((rv = nng_dial(s->sock, u, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+        if (s->ndialers == MAX_DIALERS) {
+            rk_status_set(st, RK_INVALID_ARGUMENT, "at most %d event addresses", MAX_DIALERS);
+            goto fail;
+        }
+        if ((rv = nng_dial(s->sock, u, &s->dialers[s->ndialers], NNG_FLAG_NONBLOCK)) != 0) {
             rk_status_set(st, RK_INVALID_ARGUMENT, "cannot dial %s: %s", u, nng_strerror(rv));
             goto fail;
         }
         dialed++;
+        s->ndialers++;
     }
     if (!dialed) {
         rk_status_set(st, RK_INVALID_ARGUMENT, "no event address given");
         goto fail;
     }
-    if ((rv = nng_aio_alloc(&s->aio, recv_cb, s)) != 0) {
-        rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (pthread_create(&s->thread, NULL, recv_main, s) != 0) {
+        rk_status_set(st, RK_RESOURCE_EXHAUSTED, "cannot start the subscriber thread");
         goto fail;
     }
     free(list);
-    nng_recv_aio(s->sock, s->aio);
     *out = s;
     rk_status_clear(st);
     return RK_OK;
@@ -126,10 +144,36 @@ int rk_subscriber_unsubscribe(rk_subscriber *s, const char *prefix, rk_status *s
     return set_sub(s, NNG_OPT_SUB_UNSUBSCRIBE, prefix ? prefix : "", st);
 }
 
+/* nng 1.5.2 can wait forever in nng_close on a SUB socket whose peer keeps
+ * publishing (a pipe teardown race, fixed upstream after 1.5.2). The close
+ * therefore runs on a detached thread of its own: the caller never waits
+ * for it, and once the receive thread is joined nothing of ours touches
+ * the socket again. At worst that thread and the socket outlive the
+ * subscriber until the process exits. */
+static void *close_socket(void *arg) {
+    nng_socket *sock = arg;
+    nng_close(*sock);
+    free(sock);
+    return NULL;
+}
+
 void rk_subscriber_close(rk_subscriber *s) {
     if (s == NULL) return;
-    nng_aio_stop(s->aio); /* waits for a callback in progress */
-    nng_close(s->sock);
-    nng_aio_free(s->aio);
+    /* Stop receiving first (within POLL_MS): no callback runs after this. */
+    atomic_store(&s->stop, 1);
+    pthread_join(s->thread, NULL);
+    for (int i = 0; i < s->ndialers; i++) nng_dialer_close(s->dialers[i]);
+    nng_socket *sock = malloc(sizeof(*sock));
+    pthread_t t;
+    pthread_attr_t attr;
+    if (sock && pthread_attr_init(&attr) == 0) {
+        *sock = s->sock;
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, close_socket, sock) != 0) close_socket(sock);
+        pthread_attr_destroy(&attr);
+    } else {
+        free(sock);
+        nng_close(s->sock);
+    }
     free(s);
 }

@@ -8,9 +8,11 @@
  * row's option table (strictly: an unknown option, a repeated one or a
  * missing value is a usage error), the token, opening the client, and
  * turning the command's status into output and an exit status. Adding an
- * RPC to the tool is adding a row here and a function in rankctl_cmds.c.
- * The helpers every command shares (numbers, USER arguments, the password
- * prompt, tables, JSON output) live here too, declared in rankctl_cmds.h.
+ * RPC to the tool is adding a row here and a function in rankctl_cmds.c
+ * (or rankctl_history.c, rankctl_live.c). The argument helpers every
+ * command shares (numbers, times, USER arguments, the password prompt)
+ * live here too, declared in rankctl_cmds.h; the output helpers live in
+ * rankctl_out.c.
  *
  * Exit statuses: 0 success, 1 the call (or local work such as reading a
  * file) failed, 2 the command line was wrong. Errors go to stderr as
@@ -34,7 +36,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "json_out.h"
 #include "rankctl_cmds.h"
 
 #define CTL_DEFAULT_URL "tcp://127.0.0.1:7400"
@@ -50,6 +51,14 @@
     {"--rank-mode", "M", "competition (1,2,2,4), dense (1,2,2,3) or unique (1,2,3,4)"}
 #define OPT_PASSWORD                                                                       \
     {"--password", "P", "the password; else $RANKD_PASSWORD, else asked for (stdin if not a tty)"}
+#define OPT_OFFSET {"--offset", "N", "skip the first N rows"}
+#define OPT_FROM                                                                           \
+    {"--from", "TIME", "from TIME on: 2026-10-01, 2026-10-01T12:00:00Z or Unix seconds"}
+#define OPT_TO {"--to", "TIME", "up to TIME, not included (the same forms)"}
+#define OPT_EVENTS_URL                                                                     \
+    {"--events-url", "URL", "rankd's events; else $RANKD_EVENTS_URL, else " CTL_DEFAULT_EVENTS_URL}
+#define OPT_COUNT {"--count", "N", "stop after N events"}
+#define OPT_TIMEOUT {"--timeout", "S", "stop after S seconds (fractions allowed)"}
 
 static const ctl_cmd commands[] = {
     {.name = "signup", .synopsis = "USER [--password P]", .summary = "create a player account",
@@ -121,6 +130,41 @@ static const ctl_cmd commands[] = {
     {.group = "admin", .name = "set-role", .synopsis = "USER player|game-server|admin",
      .summary = "change a user's role (admin)", .min_pos = 2, .max_pos = 2,
      .run = cmd_admin_set_role},
+    {.group = "admin", .name = "rebuild", .synopsis = "[BOARD]",
+     .summary = "rebuild the live boards in Redis from PostgreSQL (admin)", .max_pos = 1,
+     .run = cmd_admin_rebuild},
+    {.name = "history", .synopsis = "BOARD USER [--from TIME] [--to TIME] [--offset N] [--limit N]",
+     .summary = "show a player's submissions to a board, newest first", .min_pos = 2,
+     .max_pos = 2, .opts = {OPT_FROM, OPT_TO, OPT_OFFSET,
+                            {"--limit", "N", "show at most N (server default 50)"}},
+     .run = cmd_history},
+    {.name = "report",
+     .synopsis = "BOARD [--from TIME] [--to TIME] [--offset N] [--limit N] [--rank-mode M]\n"
+                 "                    [--format table|csv|json]",
+     .summary = "rank a board's players over a period (all time without --from/--to)",
+     .min_pos = 1, .max_pos = 1,
+     .opts = {OPT_FROM, OPT_TO, OPT_OFFSET, {"--limit", "N", "at most N players (default 100)"},
+              OPT_RANK_MODE, {"--format", "F", "table, csv or json (--json is json)"}},
+     .run = cmd_report},
+    {.name = "standings", .synopsis = "BOARD --window daily|weekly|monthly --at LABEL",
+     .summary = "show the final standings of a closed window", .min_pos = 1, .max_pos = 1,
+     .opts = {{"--window", "W", "daily, weekly or monthly (required)"},
+              {"--at", "LABEL", "the window: 2026-11-23, 2026-W45 or 2026-11 (required)"}},
+     .run = cmd_standings},
+    {.name = "events",
+     .synopsis = "[--events-url URL] [--topic PREFIX]... [--count N] [--timeout S]",
+     .summary = "print live events, one JSON line each",
+     .opts = {OPT_EVENTS_URL,
+              {"--topic", "PREFIX", "only topics that start with PREFIX (repeatable; default all)",
+               CTL_OPT_REPEAT},
+              OPT_COUNT, OPT_TIMEOUT},
+     .run = cmd_events},
+    {.name = "watch",
+     .synopsis = "BOARD [--window W] [--limit N] [--events-url URL] [--count N] [--timeout S]",
+     .summary = "show a board's top live, redrawn on every change", .min_pos = 1, .max_pos = 1,
+     .opts = {OPT_WINDOW, {"--limit", "N", "show the top N (default 10)"}, OPT_EVENTS_URL,
+              {"--count", "N", "stop after N updates"}, OPT_TIMEOUT},
+     .run = cmd_watch},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -141,6 +185,15 @@ const char *ctl_opt(const ctl_args *a, const char *name) {
         if (strcmp(a->cmd->opts[i].name, name) == 0) return a->val[i];
     fprintf(stderr, "rankctl: internal error: %s does not declare %s\n", a->cmd->name, name);
     abort();
+}
+
+const char *ctl_opt_next(const ctl_args *a, const char *name, int *it) {
+    (void)ctl_opt(a, name); /* the same check for undeclared names */
+    for (; *it < a->nrep; (*it)++) {
+        const ctl_repval *r = &a->rep[*it];
+        if (strcmp(a->cmd->opts[r->opt].name, name) == 0) return a->rep[(*it)++].val;
+    }
+    return NULL;
 }
 
 int ctl_usage(ctl_ctx *cx, const char *fmt, ...) {
@@ -172,6 +225,39 @@ int ctl_parse_u32(ctl_ctx *cx, const char *what, const char *s, uint32_t *out) {
     int code = ctl_parse_i64(cx, what, s, 0, UINT32_MAX, &v);
     if (code == RK_OK) *out = (uint32_t)v;
     return code;
+}
+
+/* Does `s` have the shape of `tmpl`, where '9' stands for any digit? */
+static int has_shape(const char *s, const char *tmpl) {
+    for (; *tmpl; s++, tmpl++)
+        if (*tmpl == '9' ? !isdigit((unsigned char)*s) : *s != *tmpl) return 0;
+    return *s == '\0';
+}
+
+/* The latest second a date shows with four digits: 9999-12-31T23:59:59Z. */
+#define CTL_TIME_MAX INT64_C(253402300799)
+
+int ctl_parse_time(ctl_ctx *cx, const char *what, const char *s, int64_t *out) {
+    struct tm tm = {0}, back;
+    int date = has_shape(s, "9999-99-99"), stamp = has_shape(s, "9999-99-99T99:99:99Z");
+    if (*s && strspn(s, "0123456789") == strlen(s))
+        return ctl_parse_i64(cx, what, s, 0, CTL_TIME_MAX, out);
+    if (!date && !stamp)
+        return ctl_usage(cx, "%s: '%s' is not a time (2026-10-01, 2026-10-01T12:00:00Z or Unix "
+                             "seconds)", what, s);
+    sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
+    if (stamp) sscanf(s + 11, "%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    back = tm;
+    time_t t = timegm(&tm);
+    /* timegm() normalizes 2026-02-30 into March: refuse what moved. */
+    if (t < 0 || tm.tm_year != back.tm_year || tm.tm_mon != back.tm_mon ||
+        tm.tm_mday != back.tm_mday || tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min ||
+        tm.tm_sec != back.tm_sec)
+        return ctl_usage(cx, "%s: '%s' is not a valid date and time", what, s);
+    *out = (int64_t)t;
+    return RK_OK;
 }
 
 /* A USER argument: "#N" is user id N, anything else a username. */
@@ -382,112 +468,6 @@ int ctl_password(ctl_ctx *cx, const ctl_args *a, int confirm, char **out) {
     return code;
 }
 
-/* ---------------------------------------------------------------- output for commands */
-
-/* Unix seconds as UTC; 0 (never set) as "-". */
-const char *ctl_show_time(int64_t secs, char *buf, size_t n) {
-    struct tm tm;
-    time_t t = (time_t)secs;
-    if (secs == 0 || gmtime_r(&t, &tm) == NULL) return "-";
-    if (strftime(buf, n, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) return "-";
-    return buf;
-}
-
-const char *ctl_show_player(int64_t id, const char *name, char *buf, size_t n) {
-    if (name && *name) return name;
-    snprintf(buf, n, "#%" PRId64, id);
-    return buf;
-}
-
-const char *ctl_show_i64(int64_t v, char *buf, size_t n) {
-    snprintf(buf, n, "%" PRId64, v);
-    return buf;
-}
-
-void ctl_kv(const char *key, const char *fmt, ...) {
-    va_list ap;
-    printf("%-15s ", key);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-}
-
-/* Appends a row of exactly t->ncols strings (copied). */
-int ctl_tbl_add(ctl_ctx *cx, ctl_tbl *t, ...) {
-    va_list ap;
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        char **cells = realloc(t->cells, cap * (size_t)t->ncols * sizeof(*cells));
-        if (cells == NULL) return rk_status_set(&cx->st, RK_RESOURCE_EXHAUSTED, "out of memory");
-        t->cells = cells;
-        t->cap = cap;
-    }
-    char **row = t->cells + t->nrows * (size_t)t->ncols;
-    int code = RK_OK;
-    va_start(ap, t);
-    for (int i = 0; i < t->ncols; i++) {
-        const char *s = va_arg(ap, const char *);
-        if ((row[i] = strdup(s ? s : "")) == NULL) code = RK_RESOURCE_EXHAUSTED;
-    }
-    va_end(ap);
-    t->nrows++; /* even when short of memory, so ctl_tbl_free sees the row */
-    if (code != RK_OK) return rk_status_set(&cx->st, code, "out of memory");
-    return RK_OK;
-}
-
-void ctl_tbl_print(const ctl_tbl *t) {
-    size_t w[CTL_TBL_MAX_COLS] = {0};
-    for (size_t r = 0; r < t->nrows; r++)
-        for (int i = 0; i < t->ncols; i++) {
-            const char *s = t->cells[r * (size_t)t->ncols + i];
-            size_t len = s ? strlen(s) : 0;
-            if (len > w[i]) w[i] = len;
-        }
-    for (size_t r = 0; r < t->nrows; r++) {
-        char *const *row = t->cells + r * (size_t)t->ncols;
-        int end = t->ncols; /* empty cells at the end print nothing: no trailing blanks */
-        while (end > 1 && (row[end - 1] == NULL || row[end - 1][0] == '\0')) end--;
-        for (int i = 0; i < end; i++) {
-            const char *s = row[i] ? row[i] : "";
-            if (i) fputs("  ", stdout);
-            if (t->right >> i & 1u)
-                printf("%*s", (int)w[i], s);
-            else if (i == end - 1)
-                fputs(s, stdout);
-            else
-                printf("%-*s", (int)w[i], s);
-        }
-        putchar('\n');
-    }
-}
-
-void ctl_tbl_free(ctl_tbl *t) {
-    for (size_t i = 0; i < t->nrows * (size_t)t->ncols; i++) free(t->cells[i]);
-    free(t->cells);
-}
-
-int ctl_print_json(ctl_ctx *cx, const ProtobufCMessage *reply) {
-    cJSON *doc = NULL;
-    int code;
-    if ((code = json_out_message(reply, &doc, &cx->st)) != RK_OK) return code;
-    /* cJSON prints an empty object over two lines; "{}" reads better. */
-    char *text = doc->child ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
-    cJSON_Delete(doc);
-    if (text == NULL) return rk_status_set(&cx->st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    printf("%s\n", text);
-    free(text);
-    return RK_OK;
-}
-
-/* The end of every command: on success print the reply as JSON or through
- * `human`; always free it. `code` and cx->st are the call's status. */
-int ctl_emit(ctl_ctx *cx, int code, void *reply, ctl_human_fn human, const void *arg) {
-    if (code == RK_OK) code = cx->json ? ctl_print_json(cx, reply) : human(cx, reply, arg);
-    rk_reply_free(reply);
-    return code;
-}
-
 /* ---------------------------------------------------------------- argument splitting */
 
 static int find_opt(const ctl_optspec *specs, const char *name, size_t len) {
@@ -497,11 +477,14 @@ static int find_opt(const ctl_optspec *specs, const char *name, size_t len) {
 }
 
 /* Splits argv[0..argc) against `specs`: option values into val[], the rest
- * into pos[] (which has room for argc entries). With `stop`, splitting ends
- * at the first positional argument, which is where the command begins.
- * `who` prefixes usage errors. *used is how many arguments were consumed. */
+ * into pos[] (which has room for argc entries), and every value of a
+ * CTL_OPT_REPEAT option also into rep[] (room for argc; NULL when `specs`
+ * has none). With `stop`, splitting ends at the first positional argument,
+ * which is where the command begins. `who` prefixes usage errors. *used is
+ * how many arguments were consumed. */
 static int split_args(ctl_ctx *cx, const char *who, const ctl_optspec *specs, int argc,
-                      char **argv, int stop, const char **val, char **pos, int *npos, int *used) {
+                      char **argv, int stop, const char **val, char **pos, int *npos,
+                      ctl_repval *rep, int *nrep, int *used) {
     int i = 0, only_pos = 0;
     *npos = 0;
     for (; i < argc; i++) {
@@ -532,7 +515,8 @@ static int split_args(ctl_ctx *cx, const char *who, const ctl_optspec *specs, in
                                  who, (int)len, arg);
             return ctl_usage(cx, "%s: unknown option %.*s", who, (int)len, arg);
         }
-        if (val[k] != NULL) return ctl_usage(cx, "%s: %s given twice", who, specs[k].name);
+        if (val[k] != NULL && !(specs[k].flags & CTL_OPT_REPEAT))
+            return ctl_usage(cx, "%s: %s given twice", who, specs[k].name);
         if (specs[k].metavar == NULL) {
             if (eq) return ctl_usage(cx, "%s: %s takes no value", who, specs[k].name);
             val[k] = "";
@@ -544,6 +528,7 @@ static int split_args(ctl_ctx *cx, const char *who, const ctl_optspec *specs, in
             return ctl_usage(cx, "%s: %s needs a value (%s)", who, specs[k].name,
                              specs[k].metavar);
         }
+        if (specs[k].flags & CTL_OPT_REPEAT) rep[(*nrep)++] = (ctl_repval){k, val[k]};
     }
     *used = i;
     return RK_OK;
@@ -689,8 +674,8 @@ static int parse_command(ctl_ctx *cx, const ctl_cmd *c, int argc, char **argv, c
     int used, code;
     cmd_words(c, who, sizeof(who));
     a->cmd = c;
-    if ((code = split_args(cx, who, c->opts, argc, argv, 0, a->val, a->pos, &a->npos, &used)) !=
-        RK_OK)
+    if ((code = split_args(cx, who, c->opts, argc, argv, 0, a->val, a->pos, &a->npos, a->rep,
+                           &a->nrep, &used)) != RK_OK)
         return code;
     if (a->npos < c->min_pos)
         return ctl_usage(cx, "%s: missing argument%s", who, c->min_pos - a->npos > 1 ? "s" : "");
@@ -732,14 +717,17 @@ int main(int argc, char **argv) {
     uint32_t deadline = 0;
 
     args.pos = calloc((size_t)argc + 1, sizeof(*args.pos));
-    if (args.pos == NULL) {
+    args.rep = calloc((size_t)argc + 1, sizeof(*args.rep));
+    if (args.pos == NULL || args.rep == NULL) {
+        free(args.pos);
+        free(args.rep);
         fprintf(stderr, "rankctl: out of memory\n");
         return 1;
     }
     argc--;
     argv++;
     code = split_args(&cx, "global options", global_opts, argc, argv, 1, gval, args.pos, &npos,
-                      &used);
+                      NULL, NULL, &used);
     cx.json = gval[G_JSON] != NULL;
     if (code == CTL_HELP) {
         print_global_help(stdout);
@@ -797,6 +785,7 @@ done:
     if (cx.client) rk_client_close(cx.client);
     free(file_token);
     free(args.pos);
+    free(args.rep);
     fflush(stdout);
     return report(&cx, code, row);
 }

@@ -85,8 +85,8 @@ static int opt_enum(ctl_ctx *cx, const ctl_args *a, const char *opt, const name_
     return RK_OK;
 }
 
-static int opt_u32(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has,
-                   uint32_t *out) {
+int ctl_opt_u32(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has,
+                uint32_t *out) {
     const char *s = ctl_opt(a, opt);
     if (s == NULL) return RK_OK;
     *has = 1;
@@ -641,12 +641,16 @@ out:
     return code;
 }
 
-static int opt_window(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field) {
+int ctl_opt_window(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field) {
     return opt_enum(cx, a, "--window", window_names, has, field);
 }
 
-static int opt_rank_mode(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field) {
+int ctl_opt_rank_mode(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field) {
     return opt_enum(cx, a, "--rank-mode", rank_mode_names, has, field);
+}
+
+const char *ctl_show_window(int window, char *buf, size_t n) {
+    return show_name(window_names, window, buf, n);
 }
 
 int cmd_top(ctl_ctx *cx, const ctl_args *a) {
@@ -654,10 +658,10 @@ int cmd_top(ctl_ctx *cx, const ctl_args *a) {
     Rankd__RankListReply *reply = NULL;
     int code;
     req.board_id = a->pos[0];
-    if ((code = opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
-        (code = opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK ||
-        (code = opt_u32(cx, a, "--offset", &req.has_offset, &req.offset)) != RK_OK ||
-        (code = opt_u32(cx, a, "--limit", &req.has_limit, &req.limit)) != RK_OK)
+    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--offset", &req.has_offset, &req.offset)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--limit", &req.has_limit, &req.limit)) != RK_OK)
         return code;
     code = rk_ranking_top(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_rank_list, NULL);
@@ -687,8 +691,8 @@ int cmd_rank(ctl_ctx *cx, const ctl_args *a) {
     int code;
     req.board_id = a->pos[0];
     if ((code = ctl_parse_user(cx, "USER", a->pos[1], &req.user_id, &name)) != RK_OK ||
-        (code = opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
-        (code = opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK)
+        (code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK)
         return code;
     req.has_user_id = req.user_id != 0;
     req.username = (char *)name;
@@ -703,10 +707,10 @@ int cmd_around(ctl_ctx *cx, const ctl_args *a) {
     int code;
     req.board_id = a->pos[0];
     if ((code = ctl_parse_user(cx, "USER", a->pos[1], &req.user_id, &name)) != RK_OK ||
-        (code = opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
-        (code = opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK ||
-        (code = opt_u32(cx, a, "--above", &req.has_above, &req.above)) != RK_OK ||
-        (code = opt_u32(cx, a, "--below", &req.has_below, &req.below)) != RK_OK)
+        (code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--above", &req.has_above, &req.above)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--below", &req.has_below, &req.below)) != RK_OK)
         return code;
     req.has_user_id = req.user_id != 0;
     req.username = (char *)name;
@@ -720,8 +724,8 @@ int cmd_ranks(ctl_ctx *cx, const ctl_args *a) {
     size_t n = (size_t)a->npos - 1;
     int code;
     req.board_id = a->pos[0];
-    if ((code = opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
-        (code = opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK)
+    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK)
         return code;
     req.user_ids = malloc(n * sizeof(*req.user_ids));
     req.usernames = malloc(n * sizeof(*req.usernames));
@@ -757,7 +761,7 @@ int cmd_count(ctl_ctx *cx, const ctl_args *a) {
     Rankd__CountReply *reply = NULL;
     int code;
     req.board_id = a->pos[0];
-    if ((code = opt_window(cx, a, &req.has_window, &req.window)) != RK_OK) return code;
+    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK) return code;
     code = rk_ranking_count(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_count, NULL);
 }

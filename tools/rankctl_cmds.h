@@ -3,13 +3,14 @@
  *
  * rankctl.c owns the process: global flags, the token, the command table,
  * strict argument parsing and the mapping of failures to exit statuses,
- * plus the helpers commands share (numbers, USER arguments, the password
- * prompt, tables, JSON output), declared below.
- * rankctl_cmds.c owns one function per subcommand: build the request from
- * already-split arguments, make the call, print the answer. A command never
- * exits and never prints an error itself; it returns a status and leaves
- * the words in cx->st, so every failure is reported in one place and one
- * format.
+ * plus the argument helpers commands share (numbers, times, USER
+ * arguments, the password prompt); rankctl_out.c the output helpers
+ * (tables, shown values, JSON), all declared below.
+ * rankctl_cmds.c, rankctl_history.c and rankctl_live.c own one function
+ * per subcommand: build the request from already-split arguments, make
+ * the call, print the answer. A command never exits and never prints an
+ * error itself; it returns a status and leaves the words in cx->st, so
+ * every failure is reported in one place and one format.
  */
 #ifndef RANKCTL_CMDS_H
 #define RANKCTL_CMDS_H
@@ -40,13 +41,23 @@ typedef struct ctl_ctx {
     rk_status st;       /* why the command failed */
 } ctl_ctx;
 
+/* Option flags, one bit each. */
+#define CTL_OPT_REPEAT (1u << 0) /* may be given again; every value is kept (ctl_opt_next) */
+
 /* One option of a command. A NULL `metavar` makes it a flag with no
  * value. */
 typedef struct ctl_optspec {
     const char *name;    /* "--game" */
     const char *metavar; /* "GAME"; NULL for a flag */
     const char *help;    /* one line for `rankctl CMD --help` */
+    unsigned flags;      /* CTL_OPT_* */
 } ctl_optspec;
+
+/* One value of a CTL_OPT_REPEAT option. */
+typedef struct ctl_repval {
+    int opt;         /* index in the command's option table */
+    const char *val; /* points into argv */
+} ctl_repval;
 
 struct ctl_cmd;
 
@@ -54,9 +65,11 @@ struct ctl_cmd;
  * option table, and the positional arguments in order. */
 typedef struct ctl_args {
     const struct ctl_cmd *cmd;
-    const char *val[CTL_MAX_OPTS]; /* NULL: not given; "" for a given flag */
+    const char *val[CTL_MAX_OPTS]; /* NULL: not given; "" for a given flag; the last value */
     char **pos;                    /* points into argv */
     int npos;
+    ctl_repval *rep; /* every value of CTL_OPT_REPEAT options, in order */
+    int nrep;
 } ctl_args;
 
 typedef int (*ctl_run_fn)(ctl_ctx *cx, const ctl_args *a);
@@ -83,6 +96,10 @@ typedef struct ctl_cmd {
  * Asking for an option the command does not declare is a bug: it aborts. */
 const char *ctl_opt(const ctl_args *a, const char *name);
 
+/* The values of a CTL_OPT_REPEAT option in command-line order: start
+ * with *it = 0; NULL after the last one. */
+const char *ctl_opt_next(const ctl_args *a, const char *name, int *it);
+
 /* Records a usage error in cx->st and returns CTL_USAGE. */
 int ctl_usage(ctl_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -91,6 +108,10 @@ int ctl_usage(ctl_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2
 int ctl_parse_i64(ctl_ctx *cx, const char *what, const char *s, int64_t min, int64_t max,
                   int64_t *out);
 int ctl_parse_u32(ctl_ctx *cx, const char *what, const char *s, uint32_t *out);
+
+/* A point in time for --from and --to: "2026-10-01" (midnight UTC),
+ * "2026-10-01T12:00:00Z" or Unix seconds ("1790812800"). */
+int ctl_parse_time(ctl_ctx *cx, const char *what, const char *s, int64_t *out);
 
 /* A USER argument: "#N" sets *id to N (*name NULL), anything else sets
  * *name to `s` (*id 0). */
@@ -120,10 +141,24 @@ int ctl_password(ctl_ctx *cx, const ctl_args *a, int confirm, char **out);
 /* Zeroes and frees a secret; NULL is fine. */
 void ctl_wipe(char *secret);
 
-/* ---------------------------------------------------------------- output (rankctl.c) */
+/* ---------------------------------------------------------------- enums (rankctl_cmds.c) */
+
+/* Optional --window, --rank-mode and integer options of a request: the
+ * has_ flag is set only when the option is given, so the server's default
+ * applies otherwise. `field` is the request's enum field. */
+int ctl_opt_window(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field);
+int ctl_opt_rank_mode(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field);
+int ctl_opt_u32(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has,
+                uint32_t *out);
+
+/* A Rankd__Window as the word --window takes ("all", "weekly"). */
+const char *ctl_show_window(int window, char *buf, size_t n);
+
+/* ---------------------------------------------------------------- output (rankctl_out.c) */
 
 /* Shown forms of values. Each returns either a constant or `buf`. */
 const char *ctl_show_time(int64_t unix_secs, char *buf, size_t n); /* UTC; 0 as "-" */
+const char *ctl_show_time_us(int64_t unix_us, char *buf, size_t n); /* UTC with ms */
 const char *ctl_show_player(int64_t id, const char *name, char *buf, size_t n); /* name or #id */
 const char *ctl_show_i64(int64_t v, char *buf, size_t n);
 
@@ -179,5 +214,20 @@ int cmd_ranks(ctl_ctx *cx, const ctl_args *a);
 int cmd_count(ctl_ctx *cx, const ctl_args *a);
 int cmd_status(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a);
+
+/* ---------------------------------------------------------------- rankctl_history.c */
+
+int cmd_history(ctl_ctx *cx, const ctl_args *a);
+int cmd_report(ctl_ctx *cx, const ctl_args *a);
+int cmd_standings(ctl_ctx *cx, const ctl_args *a);
+int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a);
+
+/* ---------------------------------------------------------------- rankctl_live.c */
+
+/* Where rankd publishes events: --events-url, else $RANKD_EVENTS_URL. */
+#define CTL_DEFAULT_EVENTS_URL "tcp://127.0.0.1:7401"
+
+int cmd_events(ctl_ctx *cx, const ctl_args *a);
+int cmd_watch(ctl_ctx *cx, const ctl_args *a);
 
 #endif
