@@ -49,6 +49,7 @@ static const setting settings[] = {
     I("standings-top-n", standings_top_n, 1, 10000, "100", "players kept in the final standings of a closed window"),
     I("snapshot-interval-s", snapshot_interval_s, 0, 31536000, "3600", "seconds between top-N snapshots of every board; 0 disables"),
     I("archive-interval-s", archive_interval_s, 1, 86400, "60", "seconds between looks for closed windows and due snapshots"),
+    I("top-cache-ms", top_cache_ms, 0, 60000, "1000", "top-N pages are served from memory until the board changes, never older than this, ms; 0 disables"),
     I("coalesce-ms", coalesce_ms, 10, 60000, "100", "at most one top-N event per board and window per this many ms"),
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

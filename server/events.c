@@ -26,6 +26,7 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
+#include "topcache.h"
 
 #define TICK_MS 20
 #define CHANNEL "rk:ev"
@@ -208,6 +209,9 @@ static void on_message(events *ev, char *line, int64_t now) {
     board b;
     rk_status st;
     if (nf < 2 || boards_get(ev->srv->boards, ev->pg, f[1], &b, &st) != RK_OK) return;
+    /* A change made through any rankd: cached pages of the board are stale. */
+    topcache_invalidate(ev->srv->tops, b.id);
+    if (b.higher_is_better) topcache_invalidate(ev->srv->tops, BOARD_GLOBAL_ID);
     if (f[0][0] == 'r' && nf == 8) {
         on_rank(ev, &b, f, now);
         mark(ev, b.id, b.windows);

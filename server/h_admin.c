@@ -8,6 +8,7 @@
 #include "degraded.h"
 #include "handlers.h"
 #include "rebuild.h"
+#include "topcache.h"
 #include "validate.h"
 
 #ifndef RANKD_VERSION
@@ -109,6 +110,7 @@ int h_rebuild(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
         rc = rebuild_all(call->w->redis, call->w->pg, call->srv->boards, call->srv->cfg.window_retention, &boards,
                          &entries, st);
     }
+    topcache_invalidate_all(call->srv->tops); /* boards were swapped in under the cache */
     if (rc != RK_OK) return rc;
     NEW(call, rep, Rankd__RebuildReply, rankd__rebuild_reply__init);
     rep->has_boards = rep->has_entries = 1;

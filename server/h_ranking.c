@@ -12,6 +12,7 @@
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "topcache.h"
 #include "users.h"
 #include "validate.h"
 
@@ -146,8 +147,13 @@ static int mode_of(int has, Rankd__RankMode m, rank_mode *out, rk_status *st) {
     return RK_OK;
 }
 
-/* One player named by id or username. */
+/* One player named by id or username. An id is taken as it is (the read
+ * that follows finds whether it is ranked); only a name needs a look-up. */
 static int player_of(rpc_call *call, int has_id, int64_t id, const char *name, int64_t *out, rk_status *st) {
+    if (has_id && id > 0) {
+        *out = id;
+        return RK_OK;
+    }
     int found = 0;
     char resolved[1][USER_NAME_MAX];
     int64_t ids[1] = {has_id ? id : 0};
@@ -212,7 +218,12 @@ int h_top(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_
     if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
     if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
     int64_t offset = req->has_offset ? req->offset : 0;
+    const char *id = t.global ? BOARD_GLOBAL_ID : t.b.id;
+    if (topcache_get(call->srv->tops, id, &t.v, offset, limit, mode, &rows, &n, &size))
+        return list_reply(call, rows, n, size, out, st);
+    uint64_t version = topcache_version(call->srv->tops, id);
     rc = rstore_top(call->w->redis, &t.v, offset, limit, mode, &rows, &n, &size, st);
+    if (rc == RK_OK) topcache_put(call->srv->tops, id, &t.v, offset, limit, mode, version, rows, n, size);
     if (rc == RK_UNAVAILABLE) rc = pg_top(call, &t, offset, limit, mode, &rows, &n, &size, st);
     if (rc != RK_OK) return rc;
     return list_reply(call, rows, n, size, out, st);
@@ -287,9 +298,17 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     int *found = ARENA_ARRAY(call, int, n);
     char (*resolved)[USER_NAME_MAX] = arena_alloc(&call->w->arena, USER_NAME_MAX * n);
     if (!ids || !names || !found || !resolved) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    for (size_t i = 0; i < req->n_user_ids; i++) ids[i] = req->user_ids[i] > 0 ? req->user_ids[i] : -1;
-    for (size_t i = 0; i < req->n_usernames; i++) names[req->n_user_ids + i] = req->usernames[i];
-    if ((rc = users_resolve(call, ids, names, n, found, resolved, st)) != RK_OK) return rc;
+    /* Ids go straight to Redis (an unknown id is simply not ranked); names
+     * are looked up, all in one call. */
+    for (size_t i = 0; i < req->n_user_ids; i++) {
+        ids[i] = req->user_ids[i];
+        found[i] = req->user_ids[i] > 0;
+    }
+    for (size_t i = 0; i < req->n_usernames; i++) names[i] = req->usernames[i];
+    if (req->n_usernames > 0 &&
+        (rc = users_resolve(call, ids + req->n_user_ids, names, req->n_usernames, found + req->n_user_ids,
+                            resolved, st)) != RK_OK)
+        return rc;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (found[i]) ids[k++] = ids[i]; /* unknown players are simply not ranked */

@@ -12,6 +12,7 @@
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "topcache.h"
 #include "users.h"
 #include "validate.h"
 
@@ -28,6 +29,51 @@ typedef struct item {
     board b;
     rk_status st;
 } item;
+
+/* rk_submit answers "no such user" for an id missing from Redis's user
+ * directory. The directory can lag PostgreSQL (a Redis that lost it), so
+ * ask PostgreSQL before saying so; users_resolve puts those it finds back
+ * into Redis, and their submissions are sent again. */
+static void recheck_unknown(rpc_call *call, item *items, rstore_submit_out *outs, rstore_submit_in *in,
+                            const size_t *idx, size_t m, rstore_submit_out *res, rk_status *st) {
+    size_t k = 0;
+    for (size_t j = 0; j < m; j++)
+        if (res[j].status.code == RK_NOT_FOUND) k++;
+    if (k == 0) return;
+    int64_t *ids = ARENA_ARRAY(call, int64_t, k);
+    const char **names = ARENA_ARRAY(call, const char *, k);
+    int *found = ARENA_ARRAY(call, int, k);
+    size_t *at = ARENA_ARRAY(call, size_t, k);
+    char (*resolved)[USER_NAME_MAX] = arena_alloc(&call->w->arena, USER_NAME_MAX * k);
+    rstore_submit_in *again = ARENA_ARRAY(call, rstore_submit_in, k);
+    rstore_submit_out *out2 = ARENA_ARRAY(call, rstore_submit_out, k);
+    if (!ids || !names || !found || !at || !resolved || !again || !out2) return;
+    k = 0;
+    for (size_t j = 0; j < m; j++)
+        if (res[j].status.code == RK_NOT_FOUND) {
+            ids[k] = in[j].user_id;
+            at[k++] = j;
+        }
+    rk_status ignore;
+    if (users_resolve(call, ids, names, k, found, resolved, &ignore) != RK_OK) return;
+    size_t r = 0;
+    for (size_t j = 0; j < k; j++) {
+        item *it = &items[idx[at[j]]];
+        if (!found[j]) {
+            rk_status_set(&it->st, RK_NOT_FOUND, "user %lld not found", (long long)it->user_id);
+            continue;
+        }
+        again[r] = in[at[j]];
+        at[r++] = at[j];
+    }
+    if (r == 0 || rstore_submit(call->w->redis, again, r, call->srv->cfg.idempotency_ttl,
+                                call->srv->cfg.window_retention, out2, st) != RK_OK)
+        return;
+    for (size_t j = 0; j < r; j++) {
+        outs[idx[at[j]]] = out2[j];
+        items[idx[at[j]]].st = out2[j].status;
+    }
+}
 
 static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_out *outs,
                          rk_status *st) {
@@ -69,8 +115,29 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
         validate_score(&it->b, it->score, &it->st);
     }
 
-    /* Every player of the batch in one query. */
-    if (users_resolve(call, ids, names, n, found, resolved, st) != RK_OK) return;
+    /* Players named by name: every one of the batch in one look-up. Players
+     * named by id need none: rk_submit checks them in the same round trip. */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        found[i] = items[i].user_id > 0;
+        if (items[i].st.code == RK_OK && items[i].user_id <= 0) {
+            ids[k] = 0;
+            names[k] = items[i].username;
+            idx[k++] = i;
+        }
+    }
+    if (k > 0) {
+        int *f = ARENA_ARRAY(call, int, k);
+        if (f == NULL) {
+            rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        if (users_resolve(call, ids, names, k, f, resolved, st) != RK_OK) return;
+        for (size_t j = 0; j < k; j++) {
+            found[idx[j]] = f[j];
+            items[idx[j]].user_id = ids[j];
+        }
+    }
 
     size_t m = 0;
     int64_t now = server_wall_us();
@@ -82,7 +149,6 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
             else rk_status_set(&it->st, RK_NOT_FOUND, "user %s not found", it->username);
             continue;
         }
-        it->user_id = ids[i];
         if (auth_can_submit(&call->who, &it->b, it->user_id, &it->st) != RK_OK) continue;
         /* One microsecond apart, so equal scores in a batch keep the batch's order. */
         in[m] = (rstore_submit_in){.b = &it->b, .user_id = it->user_id, .score = it->score,
@@ -113,7 +179,11 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
     for (size_t j = 0; j < m; j++) {
         outs[idx[j]] = res[j];
         items[idx[j]].st = res[j].status;
+        /* Before the acknowledgement: a read through this rankd sees it. */
+        topcache_invalidate(call->srv->tops, in[j].b->id);
+        if (in[j].b->higher_is_better) topcache_invalidate(call->srv->tops, BOARD_GLOBAL_ID);
     }
+    if (!call->degraded) recheck_unknown(call, items, outs, in, idx, m, res, st);
 }
 
 static Rankd__SubmitReply *reply_of(rpc_call *call, const item *it, const rstore_submit_out *o) {

@@ -28,6 +28,7 @@
 #include "password.h"
 #include "rebuild.h"
 #include "rpipe.h"
+#include "topcache.h"
 #include "rpc.h"
 #include "validate.h"
 #include "writebehind.h"
@@ -146,6 +147,9 @@ int main(int argc, char **argv) {
     if (srv.cfg.redis_connections > 0 &&
         rpipe_open(&srv.pipe, srv.cfg.redis, (int)srv.cfg.redis_connections, &st) != RK_OK)
         goto fail;
+    /* Without the events thread no other rankd's changes would reach the
+     * cache: then it only keeps pages for top-cache-ms. */
+    if (topcache_open(&srv.tops, srv.cfg.top_cache_ms, &st) != RK_OK) goto fail;
     if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;
     if (health_start(&hl, &srv, &st) != RK_OK) goto fail;
     if (archive_start(&arch, &srv, &st) != RK_OK) goto fail;
@@ -186,6 +190,7 @@ done:
     wb_stop(wb);
     rstore_close(redis);
     rpipe_close(srv.pipe);
+    topcache_close(srv.tops);
     pgstore_close(pg);
     boards_close(srv.boards);
     apikey_cache_close(srv.apikeys);

@@ -120,8 +120,8 @@ end
 rk_submit
 KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       4 global member hash, 5 personal-best hash, 6 the board's rebuild
-      flag, 7 the global board's rebuild flag, 8.. (zset, member hash) for
-      each window, all-time first.
+      flag, 7 the global board's rebuild flag, 8 rk:names (the player must
+      be in it), 9.. (zset, member hash) for each window, all-time first.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
@@ -139,6 +139,9 @@ local function submit(keys, args)
   if redis.call('EXISTS', keys[6], keys[7]) > 0 then
     return redis.error_reply('UNAVAILABLE the board is being rebuilt from PostgreSQL; retry shortly')
   end
+  if redis.call('HEXISTS', keys[8], uid) == 0 then
+    return redis.error_reply('NO_USER no such user')
+  end
   if has_idem then
     local rec = redis.call('GET', keys[2])
     if rec then
@@ -149,9 +152,9 @@ local function submit(keys, args)
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 7) / 2
+  local nwin = (#keys - 8) / 2
   for i = 0, nwin - 1 do
-    local z, m = keys[8 + 2 * i], keys[9 + 2 * i]
+    local z, m = keys[9 + 2 * i], keys[10 + 2 * i]
     local cur = current(z, m, uid)
     local new = new_score(policy, cur, score, desc)
     if new > LIMIT or new < -LIMIT then
@@ -161,7 +164,7 @@ local function submit(keys, args)
   end
   local old_all, new_all = plan[0][3], plan[0][4]
   local old_rank = 0
-  if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[8], desc, old_all) + 1 end
+  if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[9], desc, old_all) + 1 end
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
@@ -200,10 +203,10 @@ local function submit(keys, args)
     id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(score),
                     't', fmt(ts), 'k', args[10])
   end
-  local rank = count_better(keys[8], desc, new_all) + 1
-  local size = redis.call('ZCARD', keys[8])
+  local rank = count_better(keys[9], desc, new_all) + 1
+  local size = redis.call('ZCARD', keys[9])
   if new_all ~= old_all then
-    publish_rank(keys[8], args[8], uid, old_all, new_all, old_rank, rank, desc)
+    publish_rank(keys[9], args[8], uid, old_all, new_all, old_rank, rank, desc)
   else
     for i = 1, nwin - 1 do
       if plan[i][4] ~= plan[i][3] then

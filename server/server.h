@@ -26,6 +26,7 @@
 
 typedef struct boards_cache boards_cache;
 struct rpipe;
+struct topcache;
 typedef struct apikey_cache apikey_cache;
 
 /* Process-wide state, shared by all workers; read-only after start except
@@ -38,6 +39,7 @@ typedef struct server {
     time_t started;
     atomic_llong requests;
     struct rpipe *pipe;    /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
+    struct topcache *tops; /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
     atomic_int redis_down; /* set while Redis does not answer (health.c) */
     atomic_int catching_up; /* redis_backlog is not empty: new submissions queue behind it */
 } server;

@@ -202,6 +202,8 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
             rk_status_set(&o->status, RK_OUT_OF_RANGE, "%s", rep->str + 13);
         else if (strncmp(rep->str, "UNAVAILABLE ", 12) == 0)
             rk_status_set(&o->status, RK_UNAVAILABLE, "%s", rep->str + 12);
+        else if (strncmp(rep->str, "NO_USER ", 8) == 0)
+            rk_status_set(&o->status, RK_NOT_FOUND, "%s", rep->str + 8);
         else
             rk_status_set(&o->status, RK_INTERNAL, "Redis: %s", rep->str);
         return o->status.code;
@@ -219,16 +221,16 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
 
 /* The FCALL of one submission, with the storage its argv points into. */
 typedef struct submit_cmd {
-    char keys[7 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+    char keys[8 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
     char nums[6][32];
-    const char *argv[3 + 7 + 2 * WINDOW_KINDS + 12];
+    const char *argv[3 + 8 + 2 * WINDOW_KINDS + 12];
     int argc;
 } submit_cmd;
 
 static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t window_ttl, submit_cmd *c) {
     static const char *const policies[] = {"best", "best", "latest", "sum"};
     const board *b = s->b;
-    int nkeys = 7;
+    int nkeys = 8;
     rview g, v;
     time_t now = (time_t)(s->ts_us / 1000000);
     rstore_view(NULL, WINDOW_ALL, now, &g);
@@ -239,6 +241,7 @@ static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t wi
     snprintf(c->keys[4], RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
     rstore_rebuild_flag(b, c->keys[5], RSTORE_KEY_MAX);
     rstore_rebuild_flag(NULL, c->keys[6], RSTORE_KEY_MAX);
+    snprintf(c->keys[7], RSTORE_KEY_MAX, "%s", NAMES_KEY);
     for (int k = 0; k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
         rstore_view(b, (window_kind)k, now, &v);

@@ -12,6 +12,7 @@
 #include "degraded.h"
 #include "log.h"
 #include "rebuild.h"
+#include "topcache.h"
 #include "writebehind.h"
 
 #define STREAM "rk:wb"
@@ -124,6 +125,7 @@ static int recover(writebehind *wb, rk_status *st) {
     for (int i = 0; rc == RK_OK && i < PQntuples(res); i++)
         rc = rstore_revoke(wb->redis, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10), st);
     PQclear(res);
+    topcache_invalidate_all(wb->srv->tops);
     if (rc == RK_OK) log_info("Redis is back; live view restored", "%s", "");
     return rc;
 }

@@ -206,6 +206,14 @@ static void events_cross_rankd_processes(void) {
     seen on2;
     seen_init(&on2);
     rk_subscriber *sub = subscribe(events, &on2, "tetris/tetris/");
+    /* The second rankd reads (and caches) the top before the change. */
+    Rankd__TopRequest tr = RANKD__TOP_REQUEST__INIT;
+    Rankd__RankListReply *top = NULL;
+    tr.board_id = "tetris";
+    CHECK_INT(rk_ranking_top(c2, &tr, &top, NULL, &st), RK_OK);
+    CHECK(top && top->n_entries > 0 && top->entries[0]->user_id != uid[39]);
+    rk_reply_free(top);
+    top = NULL;
     /* A change through the first process... */
     CHECK_INT(submit(c, 39, 5000), RK_OK);
     char topic[96];
@@ -213,6 +221,13 @@ static void events_cross_rankd_processes(void) {
     /* ...reaches the subscriber of the second. */
     CHECK(wait_for(&on2, RANKD__EVENT__KIND_RANK, topic, 1));
     CHECK(wait_for(&on2, RANKD__EVENT__KIND_TOP, "tetris/tetris/top/all/", 1));
+    /* Its cached top was invalidated by the change it heard of. */
+    CHECK_INT(rk_ranking_top(c2, &tr, &top, NULL, &st), RK_OK);
+    if (top && top->n_entries > 0) {
+        CHECK_INT(top->entries[0]->user_id, uid[39]);
+        CHECK_INT(top->entries[0]->score, 5000);
+    }
+    rk_reply_free(top);
     rk_subscriber_close(sub);
     rk_client_close(c2);
 
