@@ -28,6 +28,26 @@
  * per REQ request, which degrades with thousands outstanding. */
 #define RK_MAX_ASYNC 1024
 #define RK_RETRY_PAUSE_MS 50
+#define RK_POOL_MAX 64 /* idle contexts kept for blocking calls */
+
+/* A context and its aio, kept between blocking calls: opening both for
+ * every call costs more CPU than the call's own work. */
+typedef struct rk_slot {
+    nng_ctx ctx;
+    nng_aio *aio;
+} rk_slot;
+
+/* One asynchronous call in flight (also kept idle in the client's pool). */
+typedef struct async_call {
+    rk_client *c;
+    nng_ctx ctx;
+    nng_aio *aio;
+    int receiving; /* 0 while sending, 1 while waiting for the reply */
+    const ProtobufCMessageDescriptor *reply_desc;
+    rk_call_cb cb;
+    void *arg;
+} async_call;
+
 
 struct rk_client {
     nng_socket sock;
@@ -37,7 +57,42 @@ struct rk_client {
     uint32_t deadline_ms; /* default deadline */
     int pipes;            /* connected servers, from pipe events */
     int inflight;         /* asynchronous calls not yet completed */
+    rk_slot pool[RK_POOL_MAX];
+    int npool;            /* idle slots in pool */
+    struct async_call *apool[RK_POOL_MAX]; /* idle asynchronous calls, likewise */
+    int napool;
 };
+
+/* An idle slot, or a new one. */
+static int slot_take(rk_client *c, rk_slot *s) {
+    pthread_mutex_lock(&c->mu);
+    if (c->npool > 0) {
+        *s = c->pool[--c->npool];
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    pthread_mutex_unlock(&c->mu);
+    int rv = nng_ctx_open(&s->ctx, c->sock);
+    if (rv != 0) return rv;
+    if ((rv = nng_aio_alloc(&s->aio, NULL, NULL)) != 0) nng_ctx_close(s->ctx);
+    return rv;
+}
+
+/* Back to the pool after a clean call; closed after a failed one, whose
+ * context may still expect an old reply. */
+static void slot_give(rk_client *c, rk_slot *s, int clean) {
+    if (clean) {
+        pthread_mutex_lock(&c->mu);
+        if (c->npool < RK_POOL_MAX) {
+            c->pool[c->npool++] = *s;
+            pthread_mutex_unlock(&c->mu);
+            return;
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+    nng_aio_free(s->aio);
+    nng_ctx_close(s->ctx);
+}
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -210,6 +265,15 @@ void rk_client_close(rk_client *c) {
     pthread_mutex_lock(&c->mu);
     while (c->inflight > 0) pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
+    for (int i = 0; i < c->npool; i++) {
+        nng_aio_free(c->pool[i].aio);
+        nng_ctx_close(c->pool[i].ctx);
+    }
+    for (int i = 0; i < c->napool; i++) {
+        nng_aio_free(c->apool[i]->aio);
+        nng_ctx_close(c->apool[i]->ctx);
+        free(c->apool[i]);
+    }
     nng_close(c->sock);
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
@@ -245,21 +309,17 @@ void rk_reply_free(void *reply) {
 static int call_once(rk_client *c, const char *method, const ProtobufCMessage *req,
                      const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply,
                      const rk_call_opts *opts, uint32_t remaining, rk_status *st) {
-    nng_ctx ctx;
-    nng_aio *aio = NULL;
+    rk_slot slot;
     nng_msg *msg = NULL;
-    int rv, code;
+    int rv, code, clean = 0;
 
     if ((code = build_request(c, method, req, opts, remaining, &msg, st)) != RK_OK) return code;
-    if ((rv = nng_ctx_open(&ctx, c->sock)) != 0) {
+    if ((rv = slot_take(c, &slot)) != 0) {
         nng_msg_free(msg);
         return map_nng_error(c, rv, st);
     }
-    if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
-        nng_msg_free(msg);
-        nng_ctx_close(ctx);
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    }
+    nng_ctx ctx = slot.ctx;
+    nng_aio *aio = slot.aio;
     nng_aio_set_timeout(aio, (nng_duration)remaining);
     nng_aio_set_msg(aio, msg);
     nng_ctx_send(ctx, aio);
@@ -278,9 +338,9 @@ static int call_once(rk_client *c, const char *method, const ProtobufCMessage *r
     msg = nng_aio_get_msg(aio);
     code = parse_reply(msg, reply_desc, reply, st);
     nng_msg_free(msg);
+    clean = 1; /* a reply came: the context is idle again */
 done:
-    nng_aio_free(aio);
-    nng_ctx_close(ctx);
+    slot_give(c, &slot, clean);
     return code;
 }
 
@@ -305,16 +365,6 @@ int rk_call(rk_client *c, const char *method, const ProtobufCMessage *req,
 
 /* ---------------------------------------------------------------- asynchronous calls */
 
-typedef struct async_call {
-    rk_client *c;
-    nng_ctx ctx;
-    nng_aio *aio;
-    int receiving; /* 0 while sending, 1 while waiting for the reply */
-    const ProtobufCMessageDescriptor *reply_desc;
-    rk_call_cb cb;
-    void *arg;
-} async_call;
-
 static void async_finish(async_call *a, int rv) {
     rk_status st;
     ProtobufCMessage *reply = NULL;
@@ -328,13 +378,21 @@ static void async_finish(async_call *a, int rv) {
         nng_msg_free(msg);
     }
     a->cb(&st, reply, a->arg);
-    nng_ctx_close(a->ctx);
-    nng_aio_reap(a->aio); /* we are inside its callback: free it later */
-    free(a);
+    /* Clean: keep the context and aio for the next call. The pool is the
+     * last thing touched here, since another thread may take it at once. */
     pthread_mutex_lock(&c->mu);
     c->inflight--;
     pthread_cond_broadcast(&c->cv);
+    if (rv == 0 && c->napool < RK_POOL_MAX) {
+        a->receiving = 0;
+        c->apool[c->napool++] = a;
+        pthread_mutex_unlock(&c->mu);
+        return;
+    }
     pthread_mutex_unlock(&c->mu);
+    nng_ctx_close(a->ctx);
+    nng_aio_reap(a->aio); /* we are inside its callback: free it later */
+    free(a);
 }
 
 static void async_cb(void *arg) {
@@ -361,8 +419,21 @@ int rk_call_async(rk_client *c, const char *method, const ProtobufCMessage *req,
     c->inflight++;
     pthread_mutex_unlock(&c->mu);
 
-    async_call *a = calloc(1, sizeof(*a));
-    if (a == NULL) {
+    async_call *a = NULL;
+    pthread_mutex_lock(&c->mu);
+    if (c->napool > 0) a = c->apool[--c->napool];
+    pthread_mutex_unlock(&c->mu);
+    if (a != NULL) {
+        if ((code = build_request(c, method, req, opts, deadline, &msg, &st)) != RK_OK) {
+            pthread_mutex_lock(&c->mu);
+            c->apool[c->napool++] = a; /* room: it came from there */
+            pthread_mutex_unlock(&c->mu);
+            a = NULL;
+            goto fail;
+        }
+        goto start;
+    }
+    if ((a = calloc(1, sizeof(*a))) == NULL) {
         code = RK_RESOURCE_EXHAUSTED;
         goto fail;
     }
@@ -378,6 +449,7 @@ int rk_call_async(rk_client *c, const char *method, const ProtobufCMessage *req,
         code = RK_RESOURCE_EXHAUSTED;
         goto fail;
     }
+start:
     a->c = c;
     a->reply_desc = reply_desc;
     a->cb = cb;
