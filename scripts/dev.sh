@@ -8,6 +8,7 @@
 # usage: scripts/dev.sh [EXTRA RANKD ARGS...]
 # Ports (loopback only): RANKD_DEV_PORT (rankd, 7400), RANKD_DEV_REDIS_PORT
 # (6391), RANKD_DEV_PG_PORT (5441).  RANKD_DEV_LOG_LEVEL (info).
+# RANKD_DEV_DIR: where the data lives (default .rankd-dev/ in the checkout).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,7 +18,7 @@ rankd_port=${RANKD_DEV_PORT:-7400}
 redis_port=${RANKD_DEV_REDIS_PORT:-6391}
 pg_port=${RANKD_DEV_PG_PORT:-5441}
 log_level=${RANKD_DEV_LOG_LEVEL:-info}
-dev="$root/.rankd-dev"
+dev="${RANKD_DEV_DIR:-$root/.rankd-dev}"
 pg_data="$dev/pg"
 pg_log="$dev/postgres.log"
 redis_dir="$dev/redis"

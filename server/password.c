@@ -2,6 +2,7 @@
  * password.c - scrypt hashes with self-describing parameters.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,10 +20,11 @@
 
 static int derive(const char *pw, const uint8_t *salt, uint64_t n, uint64_t r, uint64_t p,
                   uint8_t key[KEY_LEN]) {
-    return EVP_PBE_scrypt(pw, strlen(pw), salt, SALT_LEN, n, r, p, SCRYPT_MAXMEM, key, KEY_LEN) ==
-                   1
-               ? 0
-               : -1;
+    int rc = EVP_PBE_scrypt(pw, strlen(pw), salt, SALT_LEN, n, r, p, SCRYPT_MAXMEM, key, KEY_LEN) == 1 ? 0 : -1;
+    /* scrypt's 16 MiB scratch would otherwise stay in this thread's malloc
+     * arena for good, and each worker has one (BENCHMARKS.md, RSS). */
+    malloc_trim(0);
+    return rc;
 }
 
 static void hex(const uint8_t *in, size_t n, char *out) {

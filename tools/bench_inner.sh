@@ -141,6 +141,10 @@ mapfile -d '' fcall < <(python3 "$tools/bench_monitor.py" submit "$out/monitor_s
 ((${#fcall[@]} > 3)) || { log "could not capture rankd's FCALL rk_submit"; exit 1; }
 printf '%s\n' "${fcall[*]}" >"$out/fcall_cmd"
 log "  raw submit: ${fcall[*]}"
+# rk_submit checks that the player is in the user directory; redis-benchmark's
+# random ids are 12 zero-padded digits, so list those ids there too.
+rcli EVAL "for i = 0, tonumber(ARGV[1]) - 1 do redis.call('HSET', KEYS[1], string.format('%012d', i), 'bench') end" \
+    1 rk:names "$PLAYERS" >/dev/null
 phase "redis-benchmark -c $CLIENTS"
 raw fcall_p1 1 "${fcall[@]}"
 raw fcall_p32 32 "${fcall[@]}"
