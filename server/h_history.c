@@ -111,6 +111,30 @@ static int exact_window(const board *b, int has_from, int64_t from, int has_to, 
     return -1;
 }
 
+/* Fills a ReportReply from ranked rows (which the caller still owns). */
+static int report_reply(rpc_call *call, Rankd__ReportReply *rep, const report_row *rows, size_t n, int64_t size,
+                        const char *source, ProtobufCMessage **out, rk_status *st) {
+    Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
+    Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
+    if (!list || !items) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        rankd__rank_entry__init(&items[i]);
+        items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
+        items[i].user_id = rows[i].user_id;
+        items[i].username = arena_strdup(&call->w->arena, rows[i].username);
+        items[i].score = rows[i].value;
+        items[i].rank = rows[i].rank;
+        list[i] = &items[i];
+    }
+    rep->entries = list;
+    rep->n_entries = n;
+    rep->has_board_size = 1;
+    rep->board_size = size;
+    rep->source = (char *)source;
+    *out = &rep->base;
+    return RK_OK;
+}
+
 int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__ReportRequest *req = (const Rankd__ReportRequest *)m;
     board b, *bp = NULL;
@@ -142,29 +166,16 @@ int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
         int64_t count = 0;
         if (rstore_count(call->w->redis, &v, &count, st) == RK_OK && count > 0 &&
             rstore_top(call->w->redis, &v, offset, limit, (rank_mode)mode, &rows, &n, &size, st) == RK_OK) {
-            Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
-            Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
-            if (!list || !items) {
-                free(rows);
-                return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-            }
-            for (size_t i = 0; i < n; i++) {
-                rankd__rank_entry__init(&items[i]);
-                items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
-                items[i].user_id = rows[i].user_id;
-                items[i].username = arena_strdup(&call->w->arena, rows[i].username);
-                items[i].score = rows[i].score;
-                items[i].rank = rows[i].rank;
-                list[i] = &items[i];
+            report_row *same = ARENA_ARRAY(call, report_row, n);
+            for (size_t i = 0; same && i < n; i++) {
+                same[i].user_id = rows[i].user_id;
+                same[i].value = rows[i].score;
+                same[i].rank = rows[i].rank;
+                snprintf(same[i].username, sizeof(same[i].username), "%s", rows[i].username);
             }
             free(rows);
-            rep->entries = list;
-            rep->n_entries = n;
-            rep->has_board_size = 1;
-            rep->board_size = size;
-            rep->source = "redis";
-            *out = &rep->base;
-            return RK_OK;
+            if (same == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            return report_reply(call, rep, same, n, size, "redis", out, st);
         }
         rk_status_clear(st); /* not in Redis (expired, or Redis away): PostgreSQL knows */
     }
@@ -173,29 +184,9 @@ int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
                       .offset = offset, .limit = limit, .mode = (rank_mode)mode};
     report_row *rows = NULL;
     if ((rc = report_run(call->w->pg, &q, &rows, &n, &size, st)) != RK_OK) return rc;
-    Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
-    Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
-    if (!list || !items) {
-        free(rows);
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++) {
-        rankd__rank_entry__init(&items[i]);
-        items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
-        items[i].user_id = rows[i].user_id;
-        items[i].username = arena_strdup(&call->w->arena, rows[i].username);
-        items[i].score = rows[i].value;
-        items[i].rank = rows[i].rank;
-        list[i] = &items[i];
-    }
+    rc = report_reply(call, rep, rows, n, size, "postgres", out, st);
     free(rows);
-    rep->entries = list;
-    rep->n_entries = n;
-    rep->has_board_size = 1;
-    rep->board_size = size;
-    rep->source = "postgres";
-    *out = &rep->base;
-    return RK_OK;
+    return rc;
 }
 
 /* "2026-11-23" (daily), "2026-W45" (weekly), "2026-11" (monthly). */
