@@ -37,62 +37,9 @@ if python3 -c 'import json' >/dev/null 2>&1; then have_python=1; fi
 
 # ------------------------------------------------------------------ checks
 
-passed=0 failed=0 skipped=0
-out="" err="" rc=0 last=""
-
-# rk ARGS...: runs rankctl (stdin empty); sets out, err, rc and last.
-rk() {
-    last="rankctl $*"
-    rc=0
-    "$RANKCTL" "$@" >"$work/out" 2>"$work/err" </dev/null || rc=$?
-    out="$(cat "$work/out")"
-    err="$(cat "$work/err")"
-}
-
-# rk_in INPUT ARGS...: the same with INPUT on stdin.
-rk_in() {
-    local input=$1
-    shift
-    last="rankctl $* <<< input"
-    rc=0
-    "$RANKCTL" "$@" >"$work/out" 2>"$work/err" <<<"$input" || rc=$?
-    out="$(cat "$work/out")"
-    err="$(cat "$work/err")"
-}
-
-diag() {
-    printf '#   command: %s\n#   exit status: %s\n' "$last" "$rc"
-    head -n 40 "$work/out" | sed 's/^/#   stdout: /'
-    if (($(wc -l <"$work/out") > 40)); then echo "#   stdout: ..."; fi
-    sed 's/^/#   stderr: /' "$work/err"
-}
-
-# check DESCRIPTION PREDICATE [ARGS...] [, PREDICATE [ARGS...]]...: one test
-# line; every predicate (separated by lone commas) must hold.
-check() {
-    local desc=$1 why="" cond=()
-    shift
-    while (($#)); do
-        cond=()
-        while (($#)) && [[ $1 != , ]]; do
-            cond+=("$1")
-            shift
-        done
-        if (($#)); then shift; fi
-        if ! "${cond[@]}"; then
-            why="${cond[*]}"
-            break
-        fi
-    done
-    if [[ -z $why ]]; then
-        passed=$((passed + 1))
-        printf 'ok - %s\n' "$desc"
-    else
-        failed=$((failed + 1))
-        printf 'not ok - %s\n#   failed: %s\n' "$desc" "$why"
-        diag
-    fi
-}
+# rk, rk_in, check and the counters, shared with the other rankctl tests.
+# shellcheck source=tests/rankctl_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/rankctl_lib.sh"
 
 # check_json DESCRIPTION PYTHON-EXPRESSION: the expression, with the JSON
 # document on stdout as `d`, must be true.
