@@ -49,9 +49,10 @@ static int have_standings(archive *a, const board *b, int k, const char *label, 
 
 static int store_standings(archive *a, const board *b, int k, const char *label, const standing *rows, size_t n,
                            int64_t size, rk_status *st) {
-    char kind[8], sz[24];
+    char kind[8], sz[24], now[24];
     snprintf(kind, sizeof(kind), "%d", k);
     snprintf(sz, sizeof(sz), "%" PRId64, size);
+    snprintf(now, sizeof(now), "%" PRId64, (int64_t)server_time());
     int rc = pgstore_exec(a->pg, "BEGIN", 0, NULL, NULL, st);
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
         char pos[24], uid[24], score[24], rank[24];
@@ -59,12 +60,12 @@ static int store_standings(archive *a, const board *b, int k, const char *label,
         snprintf(uid, sizeof(uid), "%" PRId64, rows[i].user_id);
         snprintf(score, sizeof(score), "%" PRId64, rows[i].score);
         snprintf(rank, sizeof(rank), "%" PRId64, rows[i].rank);
-        const char *params[] = {b->id, kind, label, rank, pos, uid, score, sz};
+        const char *params[] = {b->id, kind, label, rank, pos, uid, score, sz, now};
         rc = pgstore_exec(a->pg,
-                          "INSERT INTO standings (board_id, window_kind, label, rank, position, user_id, score, board_size) "
-                          "VALUES ($1, $2::smallint, $3, $4::bigint, $5::integer, $6::bigint, $7::bigint, $8::bigint) "
-                          "ON CONFLICT DO NOTHING",
-                          8, params, NULL, st);
+                          "INSERT INTO standings (board_id, window_kind, label, rank, position, user_id, score, board_size, "
+                          "closed_at) VALUES ($1, $2::smallint, $3, $4::bigint, $5::integer, $6::bigint, $7::bigint, "
+                          "$8::bigint, to_timestamp($9::bigint)) ON CONFLICT DO NOTHING",
+                          9, params, NULL, st);
     }
     rk_status ignore;
     if (rc == RK_OK) rc = pgstore_exec(a->pg, "COMMIT", 0, NULL, NULL, st);

@@ -105,7 +105,7 @@ int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
 
     token_claims cl;
     int rc, revoked = 0;
-    if ((rc = token_verify(call->srv->token_key, credential, time(NULL), &cl, st)) != RK_OK) return rc;
+    if ((rc = token_verify(call->srv->token_key, credential, server_time(), &cl, st)) != RK_OK) return rc;
     rc = rstore_is_revoked(call->w->redis, cl.jti, &revoked, st);
     if (rc == RK_UNAVAILABLE) {
         rk_status_clear(st);

@@ -60,8 +60,10 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     rep->has_redis_ok = rep->has_postgres_ok = rep->has_uptime_s = rep->has_requests_total = 1;
     rep->redis_ok = rstore_ping(call->w->redis, &ignore) == RK_OK;
     rep->postgres_ok = pgstore_ping(call->w->pg, &ignore) == RK_OK;
-    rep->uptime_s = (int64_t)(time(NULL) - call->srv->started);
+    rep->uptime_s = (int64_t)(server_time() - call->srv->started);
     rep->requests_total = atomic_load(&call->srv->requests);
+    rep->has_now = 1;
+    rep->now = (int64_t)server_time();
     if (rep->redis_ok && rstore_backlog(call->w->redis, &backlog, &ignore) == RK_OK) {
         rep->has_writebehind_backlog = 1;
         rep->writebehind_backlog = backlog;

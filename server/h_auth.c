@@ -86,7 +86,7 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     rstore_login_ok(call->w->redis, req->username, &ignore);
 
     token_claims cl = {.user_id = u.id, .role = u.role,
-                       .expires_at = (int64_t)time(NULL) + call->srv->cfg.token_ttl};
+                       .expires_at = (int64_t)server_time() + call->srv->cfg.token_ttl};
     char *tok = arena_alloc(&call->w->arena, TOKEN_MAX);
     if (tok == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     if ((rc = token_new_jti(&cl, st)) != RK_OK || (rc = token_sign(call->srv->token_key, &cl, tok, st)) != RK_OK)
@@ -107,7 +107,7 @@ int h_logout(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     if (call->who.kind != WHO_USER)
         return rk_status_set(st, RK_FAILED_PRECONDITION, "only login tokens log out; revoke API keys with RevokeApiKey");
     const token_claims *cl = &call->who.claims;
-    int64_t ttl = cl->expires_at - (int64_t)time(NULL);
+    int64_t ttl = cl->expires_at - (int64_t)server_time();
     /* PostgreSQL keeps the record; Redis is what every request checks. */
     if ((rc = pgstore_token_revoke(call->w->pg, cl->jti, cl->expires_at, st)) != RK_OK) return rc;
     rc = rstore_revoke(call->w->redis, cl->jti, ttl, st);

@@ -162,7 +162,7 @@ int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     if (k >= 0 && (bp == NULL ? k == WINDOW_ALL : 1)) {
         rview v;
         rank_row *rows = NULL;
-        rstore_view(bp, (window_kind)k, (time_t)(req->has_from ? req->from : time(NULL)), &v);
+        rstore_view(bp, (window_kind)k, (time_t)(req->has_from ? req->from : server_time()), &v);
         int64_t count = 0;
         if (rstore_count(call->w->redis, &v, &count, st) == RK_OK && count > 0 &&
             rstore_top(call->w->redis, &v, offset, limit, (rank_mode)mode, &rows, &n, &size, st) == RK_OK) {

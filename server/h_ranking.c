@@ -43,7 +43,7 @@ static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__
     if (k < 0 || k >= WINDOW_KINDS) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown window %d", k);
     if (strcmp(board_id, BOARD_GLOBAL_ID) == 0) {
         if (k != WINDOW_ALL) return rk_status_set(st, RK_INVALID_ARGUMENT, "the global board has only the all-time window");
-        rstore_view(NULL, WINDOW_ALL, time(NULL), v);
+        rstore_view(NULL, WINDOW_ALL, server_time(), v);
         t->global = 1;
         t->k = WINDOW_ALL;
         return RK_OK;
@@ -54,7 +54,7 @@ static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__
     if ((rc = boards_get(call->srv->boards, call->w->pg, board_id, b, st)) != RK_OK) return rc;
     if (!(b->windows & WINDOW_BIT(k)))
         return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s keeps no %s window", b->id, window_names[k]);
-    rstore_view(b, (window_kind)k, time(NULL), v);
+    rstore_view(b, (window_kind)k, server_time(), v);
     return RK_OK;
 }
 
@@ -65,7 +65,7 @@ static int pg_rows(rpc_call *call, const target *t, rank_mode mode, rank_row **r
                    rk_status *st) {
     report_row *r = NULL;
     rk_status_clear(st); /* Redis's failure is answered here */
-    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, time(NULL), mode, &r, n, size, st);
+    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, server_time(), mode, &r, n, size, st);
     if (rc != RK_OK) return rc;
     rank_row *out = calloc(*n ? *n : 1, sizeof(*out));
     if (out == NULL) {

@@ -7,6 +7,7 @@
  * Signals are blocked in every thread and taken by sigwait() here, so a
  * SIGTERM is handled in ordinary code: drain, stop, exit 0.
  */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,9 @@ int main(int argc, char **argv) {
         return 2;
     }
     log_set_level((log_level)level);
+    server_clock_start(srv.cfg.clock_start);
+    if (srv.cfg.clock_start)
+        log_warn("the clock is moved (clock-start); for tests only", "now=%" PRId64, (int64_t)server_time());
     if (check_methods(&st) != RK_OK) goto fail;
     for (size_t i = 0; i < rankd_nmethods && i < METRICS_MAX_METHODS; i++) method_names[i] = rankd_methods[i].name;
     metrics_init(method_names, rankd_nmethods);
@@ -126,7 +130,7 @@ int main(int argc, char **argv) {
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
 
-    if (pgstore_ensure_partitions(pg, time(NULL), &st) != RK_OK) goto fail;
+    if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
     if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
     atomic_store(&srv.catching_up, waiting > 0);
@@ -143,7 +147,7 @@ int main(int argc, char **argv) {
         goto fail;
     }
 
-    srv.started = time(NULL);
+    srv.started = server_time();
     if (srv.cfg.redis_connections > 0 &&
         rpipe_open(&srv.pipe, srv.cfg.redis, (int)srv.cfg.redis_connections, &st) != RK_OK)
         goto fail;

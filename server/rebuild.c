@@ -142,7 +142,7 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
     if (rc == RK_OK) rc = load(r, tz, tm, live.desc, rows, n, st);
     free(rows);
     if (rc != RK_OK) return rc;
-    int64_t ttl = k == WINDOW_ALL ? 0 : to + retention_s - (int64_t)time(NULL);
+    int64_t ttl = k == WINDOW_ALL ? 0 : to + retention_s - (int64_t)server_time();
     add_pair(s, tz, live.zkey, ttl);
     add_pair(s, tm, live.mkey, ttl);
     *entries += (int64_t)n;
@@ -154,14 +154,16 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
 static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t retention_s, int64_t **out,
                          size_t *n, rk_status *st) {
     static const char *const units[] = {"", "day", "week", "month"};
-    char ret[24];
+    char ret[24], now[24];
     snprintf(ret, sizeof(ret), "%" PRId64, retention_s);
-    const char *params[] = {b->id, ret, units[k]};
+    snprintf(now, sizeof(now), "%" PRId64, (int64_t)server_time());
+    const char *params[] = {b->id, ret, units[k], now};
     PGresult *res = NULL;
     int rc = pgstore_exec(pg,
                           "SELECT DISTINCT extract(epoch FROM date_trunc($3, submitted_at AT TIME ZONE 'UTC'))::bigint "
-                          "FROM scores WHERE board_id = $1 AND submitted_at >= now() - $2::bigint * interval '1 second'",
-                          3, params, &res, st);
+                          "FROM scores WHERE board_id = $1 "
+                          "AND submitted_at >= to_timestamp($4::bigint) - $2::bigint * interval '1 second'",
+                          4, params, &res, st);
     if (rc != RK_OK) return rc;
     int rows = PQntuples(res);
     int64_t *starts = calloc((size_t)rows + 1, sizeof(*starts));
@@ -170,7 +172,7 @@ static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t ret
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     int64_t cur, end;
-    window_bounds(k, time(NULL), &cur, &end);
+    window_bounds(k, server_time(), &cur, &end);
     size_t m = 0;
     starts[m++] = cur;
     for (int i = 0; i < rows; i++) {

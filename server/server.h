@@ -92,8 +92,15 @@ typedef struct rpc_method {
 
 /* Monotonic microseconds, for deadlines. */
 int64_t server_now_us(void);
-/* Wall-clock microseconds since the epoch, for submission times. */
+/* Wall-clock microseconds since the epoch: submission times, windows,
+ * tokens. Everything in rankd that asks "what time is it" asks here, so
+ * the clock-start setting moves all of it together. */
 int64_t server_wall_us(void);
+/* The same in whole seconds. */
+time_t server_time(void);
+/* Makes the wall clock read at_s (Unix seconds) now and run on from there;
+ * 0 keeps the system clock. Call before any thread starts. */
+void server_clock_start(int64_t at_s);
 /* RK_DEADLINE_EXCEEDED once the call's deadline has passed. */
 int server_check_deadline(const rpc_call *call, rk_status *st);
 

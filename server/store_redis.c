@@ -483,9 +483,7 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     rview all, g;
     char ts[32], pattern[RSTORE_KEY_MAX], cursor[32] = "0";
     int rc;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    snprintf(ts, sizeof(ts), "%" PRId64, (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000);
+    snprintf(ts, sizeof(ts), "%" PRId64, server_wall_us());
     rstore_view(b, WINDOW_ALL, 0, &all);
     rstore_view(NULL, WINDOW_ALL, 0, &g);
     const char *argv[] = {"FCALL", "rk_drop_board", "4", all.zkey, all.mkey, g.zkey, g.mkey,

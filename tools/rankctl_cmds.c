@@ -778,7 +778,10 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     ctl_kv("uptime", "%" PRId64 "d %02d:%02d:%02d", u / 86400, (int)(u % 86400 / 3600),
        (int)(u % 3600 / 60), (int)(u % 60));
     ctl_kv("backlog", "%" PRId64 " submissions not yet in PostgreSQL", s->writebehind_backlog);
+    if (s->redis_backlog) ctl_kv("redis backlog", "%" PRId64 " submissions not yet applied to Redis", s->redis_backlog);
     ctl_kv("requests", "%" PRId64, s->requests_total);
+    char at[40];
+    if (s->has_now) ctl_kv("clock", "%s", ctl_show_time(s->now, at, sizeof(at)));
     return RK_OK;
 }
 
