@@ -164,6 +164,7 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
     }
     /* While submissions taken without Redis are being replayed, new ones
      * queue behind them, so every board sees them in the order they came. */
+    pthread_rwlock_rdlock(&call->srv->handover);
     int rc = atomic_load(&call->srv->catching_up)
                  ? RK_UNAVAILABLE
                  : rstore_submit(call->w->redis, in, m, call->srv->cfg.idempotency_ttl,
@@ -175,6 +176,7 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
         rc = degraded_submit(call->w->pg, in, m, res, st);
         if (rc == RK_OK) atomic_store(&call->srv->catching_up, 1);
     }
+    pthread_rwlock_unlock(&call->srv->handover);
     if (rc != RK_OK) return;
     for (size_t j = 0; j < m; j++) {
         outs[idx[j]] = res[j];

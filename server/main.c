@@ -134,6 +134,13 @@ int main(int argc, char **argv) {
     int64_t waiting = 0;
     if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
     atomic_store(&srv.catching_up, waiting > 0);
+    /* Writers first: a steady stream of submissions must not keep the
+     * replay from ever finishing. */
+    pthread_rwlockattr_t rwa;
+    pthread_rwlockattr_init(&rwa);
+    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&srv.handover, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
     int rc = rstore_open(&redis, srv.cfg.redis, &st);
     if (rc == RK_UNAVAILABLE) {
         /* rankd serves from PostgreSQL until Redis comes; the write-behind
@@ -143,7 +150,8 @@ int main(int argc, char **argv) {
     } else if (rc != RK_OK || rstore_load_functions(redis, &st) != RK_OK || rebuild_names(redis, pg, &st) != RK_OK ||
                /* An empty Redis (restarted without its data) gets its
                 * boards back before the first request is taken. */
-               rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK) {
+               rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK ||
+               rstore_set_live(redis, &st) != RK_OK) {
         goto fail;
     }
 

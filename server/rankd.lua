@@ -11,6 +11,9 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
   rk:{b}:idem:<key>   the first answer to an idempotent submission
   rk:wb               stream of accepted submissions, drained to PostgreSQL
   rk:names            hash user id -> username
+  rk:live             set by rankd once Redis holds every board; a Redis
+                      that restarted empty lacks it, so reads wait and
+                      submissions go to PostgreSQL until it is restored
   rk:ev               pub/sub channel: every change, for rankd's live events
 
 Events: after a change rk_submit publishes one line on rk:ev, fields split
@@ -121,7 +124,8 @@ rk_submit
 KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       4 global member hash, 5 personal-best hash, 6 the board's rebuild
       flag, 7 the global board's rebuild flag, 8 rk:names (the player must
-      be in it), 9.. (zset, member hash) for each window, all-time first.
+      be in it), 9 rk:live, 10.. (zset, member hash) for each window,
+      all-time first.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
@@ -139,6 +143,9 @@ local function submit(keys, args)
   if redis.call('EXISTS', keys[6], keys[7]) > 0 then
     return redis.error_reply('UNAVAILABLE the board is being rebuilt from PostgreSQL; retry shortly')
   end
+  if redis.call('EXISTS', keys[9]) == 0 then
+    return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
+  end
   if redis.call('HEXISTS', keys[8], uid) == 0 then
     return redis.error_reply('NO_USER no such user')
   end
@@ -152,9 +159,9 @@ local function submit(keys, args)
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 8) / 2
+  local nwin = (#keys - 9) / 2
   for i = 0, nwin - 1 do
-    local z, m = keys[9 + 2 * i], keys[10 + 2 * i]
+    local z, m = keys[10 + 2 * i], keys[11 + 2 * i]
     local cur = current(z, m, uid)
     local new = new_score(policy, cur, score, desc)
     if new > LIMIT or new < -LIMIT then
@@ -164,7 +171,7 @@ local function submit(keys, args)
   end
   local old_all, new_all = plan[0][3], plan[0][4]
   local old_rank = 0
-  if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[9], desc, old_all) + 1 end
+  if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[10], desc, old_all) + 1 end
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
@@ -203,10 +210,10 @@ local function submit(keys, args)
     id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(score),
                     't', fmt(ts), 'k', args[10])
   end
-  local rank = count_better(keys[9], desc, new_all) + 1
-  local size = redis.call('ZCARD', keys[9])
+  local rank = count_better(keys[10], desc, new_all) + 1
+  local size = redis.call('ZCARD', keys[10])
   if new_all ~= old_all then
-    publish_rank(keys[9], args[8], uid, old_all, new_all, old_rank, rank, desc)
+    publish_rank(keys[10], args[8], uid, old_all, new_all, old_rank, rank, desc)
   else
     for i = 1, nwin - 1 do
       if plan[i][4] ~= plan[i][3] then
@@ -249,25 +256,31 @@ local function listing(zkey, names, desc, offset, count, dense)
   return out
 end
 
-local function check_rebuild(flag)
+-- A read waits while its board is rebuilt, and while an emptied Redis
+-- (restarted without its data) has not been given its boards back: rk:live
+-- is set once it has.
+local function check_rebuild(flag, live)
   if redis.call('EXISTS', flag) == 1 then
     return redis.error_reply('REBUILDING the board is being rebuilt from PostgreSQL')
   end
+  if redis.call('EXISTS', live) == 0 then
+    return redis.error_reply('REBUILDING Redis has lost its data; the live view is being restored')
+  end
 end
 
---[[ rk_top  KEYS: zset, names, rebuild flag  ARGV: desc, offset, count, dense ]]
+--[[ rk_top  KEYS: zset, names, rebuild flag, rk:live  ARGV: desc, offset, count, dense ]]
 local function top(keys, args)
-  local busy = check_rebuild(keys[3])
+  local busy = check_rebuild(keys[3], keys[4])
   if busy then return busy end
   return listing(keys[1], keys[2], args[1] == '1', tonumber(args[2]), tonumber(args[3]),
                  args[4] == '1')
 end
 
---[[ rk_around  KEYS: zset, member hash, names, rebuild flag
+--[[ rk_around  KEYS: zset, member hash, names, rebuild flag, rk:live
 ARGV: desc, uid, above, below, dense
 Returns a listing centred on uid, or {size, -1} when uid is not ranked. ]]
 local function around(keys, args)
-  local busy = check_rebuild(keys[4])
+  local busy = check_rebuild(keys[4], keys[5])
   if busy then return busy end
   local desc = args[1] == '1'
   local m = redis.call('HGET', keys[2], args[2])
@@ -281,11 +294,12 @@ local function around(keys, args)
   return out
 end
 
---[[ rk_ranks  KEYS: zset, member hash, names, rebuild flag  ARGV: desc, dense, uid...
+--[[ rk_ranks  KEYS: zset, member hash, names, rebuild flag, rk:live
+ARGV: desc, dense, uid...
 Returns {size, then per uid: uid, score, competition, dense, unique, name}
 with score false for players not on the board. ]]
 local function ranks(keys, args)
-  local busy = check_rebuild(keys[4])
+  local busy = check_rebuild(keys[4], keys[5])
   if busy then return busy end
   local desc, dense = args[1] == '1', args[2] == '1'
   local out = {redis.call('ZCARD', keys[1])}
@@ -312,6 +326,20 @@ local function ranks(keys, args)
     end
   end
   return out
+end
+
+--[[ rk_unflag  KEYS: a rebuild flag  ARGV: its owner
+Ends a rebuild: clears the flag only if this rebuild still holds it. ]]
+local function unflag(keys, args)
+  if redis.call('GET', keys[1]) == args[1] then return redis.call('DEL', keys[1]) end
+  return 0
+end
+
+--[[ rk_count  KEYS: zset, rebuild flag, rk:live  Returns the set's size. ]]
+local function count(keys, args)
+  local busy = check_rebuild(keys[2], keys[3])
+  if busy then return busy end
+  return redis.call('ZCARD', keys[1])
 end
 
 --[[ rk_drop_board  KEYS: all-time zset, its member hash, global zset,
@@ -363,7 +391,9 @@ end
 redis.register_function('rk_submit', submit)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)
+redis.register_function('rk_unflag', unflag)
 redis.register_function{function_name = 'rk_top', callback = top, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_around', callback = around, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)

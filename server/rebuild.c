@@ -2,10 +2,13 @@
  * rebuild.c - history -> temporary keys -> one atomic swap. See rebuild.h.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -185,23 +188,47 @@ static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t ret
     return RK_OK;
 }
 
-static int set_flag(rstore *r, const board *b, int on, rk_status *st) {
+/* The rebuild flag is also a lock: two rebuilds of one board (an operator's
+ * and the one a returning Redis starts, or two rankd processes) would load
+ * the same temporary keys and swap each other's halves in. The second one
+ * waits for the first to finish, then does its own. */
+#define LOCK_WAIT_MS 120000
+static int set_flag(rstore *r, const board *b, int on, const char *owner, rk_status *st) {
     char flag[RSTORE_KEY_MAX];
     rstore_rebuild_flag(b, flag, sizeof(flag));
-    if (on) {
-        const char *argv[] = {"SET", flag, "1", "EX", FLAG_TTL};
+    if (!on) {
+        const char *argv[] = {"FCALL", "rk_unflag", "1", flag, owner};
         return cmd(r, 5, argv, NULL, st);
     }
-    const char *argv[] = {"DEL", flag};
-    return cmd(r, 2, argv, NULL, st);
+    for (int waited = 0;; waited += 100) {
+        redisReply *rep = NULL;
+        const char *argv[] = {"SET", flag, owner, "NX", "EX", FLAG_TTL};
+        int rc = cmd(r, 6, argv, &rep, st);
+        if (rc != RK_OK) return rc;
+        int won = rep->type == REDIS_REPLY_STATUS;
+        freeReplyObject(rep);
+        if (won) return RK_OK;
+        if (waited >= LOCK_WAIT_MS)
+            return rk_status_set(st, RK_ABORTED, "board %s is being rebuilt by someone else", b ? b->id : BOARD_GLOBAL_ID);
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* A name no other rebuild uses: this process and thread, and a counter. */
+static void owner_name(char *out, size_t cap) {
+    static atomic_long next;
+    snprintf(out, cap, "%ld:%lu:%ld", (long)getpid(), (unsigned long)pthread_self(), atomic_fetch_add(&next, 1));
 }
 
 int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries,
                   rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
+    char owner[64];
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if ((rc = set_flag(r, b, 1, st)) != RK_OK) goto out;
+    owner_name(owner, sizeof(owner));
+    if ((rc = set_flag(r, b, 1, owner, st)) != RK_OK) goto out;
     if ((rc = drain(r, st)) != RK_OK) goto unflag;
 
     for (int k = 0; rc == RK_OK && k < WINDOW_KINDS; k++) {
@@ -246,7 +273,7 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
     if (rc == RK_OK) log_info("board rebuilt", "board=%s keys=%zu", b->id, s->n);
 unflag:;
     rk_status ignore;
-    set_flag(r, b, 0, rc == RK_OK ? st : &ignore);
+    set_flag(r, b, 0, owner, rc == RK_OK ? st : &ignore);
 out:
     free(s);
     return rc;
@@ -254,13 +281,15 @@ out:
 
 int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
+    char owner[64];
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if ((rc = set_flag(r, NULL, 1, st)) == RK_OK) {
+    owner_name(owner, sizeof(owner));
+    if ((rc = set_flag(r, NULL, 1, owner, st)) == RK_OK) {
         if ((rc = drain(r, st)) == RK_OK && (rc = build_view(r, pg, NULL, WINDOW_ALL, 0, 0, s, entries, st)) == RK_OK)
             rc = swap(r, s, st);
         rk_status ignore;
-        set_flag(r, NULL, 0, rc == RK_OK ? st : &ignore);
+        set_flag(r, NULL, 0, owner, rc == RK_OK ? st : &ignore);
     }
     free(s);
     return rc;

@@ -263,7 +263,9 @@ static void *worker_loop(void *arg) {
         degraded |= atomic_load(&r->srv->redis_down);
         atomic_fetch_add(&r->srv->requests, 1);
         metrics_request(method, st.code, server_now_us() - c->received_us);
-        if (st.code == RK_INTERNAL) log_warn("internal error", "error=\"%s\"", st.message);
+        if (st.code == RK_INTERNAL)
+            log_warn("internal error", "method=%s error=\"%s\"", method >= 0 ? rankd_methods[method].name : "?",
+                     st.message);
 
         nng_msg *out = encode(w, &st, st.code == RK_OK ? reply : NULL, degraded);
         arena_reset(&w->arena);

@@ -42,6 +42,10 @@ typedef struct server {
     struct topcache *tops; /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
     atomic_int redis_down; /* set while Redis does not answer (health.c) */
     atomic_int catching_up; /* redis_backlog is not empty: new submissions queue behind it */
+    /* Submissions hold it shared from the catching_up check until they are
+     * stored; the replay takes it exclusively to apply the last of the
+     * backlog and clear catching_up, so none slips in between. */
+    pthread_rwlock_t handover;
 } server;
 
 /* What one worker thread owns. */

@@ -24,6 +24,7 @@ extern const char rankd_lua_source[];
 extern const size_t rankd_lua_source_len;
 
 #define NAMES_KEY "rk:names"
+#define LIVE_KEY "rk:live" /* see rankd.lua */
 #define UIDS_KEY "rk:uids"
 #define STREAM_KEY "rk:wb"
 #define CALL_TIMEOUT_S 5
@@ -135,11 +136,16 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
 static int read_command(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st) {
     for (int waited = 0;; waited += 50) {
         int rc = command(r, argc, argv, NULL, reply, st);
-        if (rc != RK_INTERNAL || strstr(st->message, "REBUILDING") == NULL) return rc;
+        /* No functions: Redis restarted empty, and rankd has not yet
+         * loaded them again (rk:live is missing too, then). */
+        if (rc != RK_INTERNAL || (strstr(st->message, "REBUILDING") == NULL &&
+                                  strstr(st->message, "Function not found") == NULL))
+            return rc;
         if (waited >= REBUILD_WAIT_MS)
             return rk_status_set(st, RK_UNAVAILABLE, "the board is being rebuilt from PostgreSQL; retry shortly");
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
+        rk_status_clear(st); /* a later success must not carry this error */
     }
 }
 
@@ -153,6 +159,22 @@ static int simple(rstore *r, int argc, const char **argv, rk_status *st) {
 int rstore_ping(rstore *r, rk_status *st) {
     const char *argv[] = {"PING"};
     return simple(r, 1, argv, st);
+}
+
+int rstore_set_live(rstore *r, rk_status *st) {
+    const char *argv[] = {"SET", LIVE_KEY, "1"};
+    return simple(r, 3, argv, st);
+}
+
+int rstore_is_live(rstore *r, int *live, rk_status *st) {
+    const char *argv[] = {"EXISTS", LIVE_KEY};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *live = rep->type == REDIS_REPLY_INTEGER && rep->integer != 0;
+        freeReplyObject(rep);
+    }
+    return rc;
 }
 
 int rstore_load_functions(rstore *r, rk_status *st) {
@@ -202,6 +224,8 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
             rk_status_set(&o->status, RK_OUT_OF_RANGE, "%s", rep->str + 13);
         else if (strncmp(rep->str, "UNAVAILABLE ", 12) == 0)
             rk_status_set(&o->status, RK_UNAVAILABLE, "%s", rep->str + 12);
+        else if (strstr(rep->str, "Function not found") != NULL)
+            rk_status_set(&o->status, RK_UNAVAILABLE, "Redis has lost its data; the live view is being restored");
         else if (strncmp(rep->str, "NO_USER ", 8) == 0)
             rk_status_set(&o->status, RK_NOT_FOUND, "%s", rep->str + 8);
         else
@@ -221,16 +245,16 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
 
 /* The FCALL of one submission, with the storage its argv points into. */
 typedef struct submit_cmd {
-    char keys[8 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+    char keys[9 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
     char nums[6][32];
-    const char *argv[3 + 8 + 2 * WINDOW_KINDS + 12];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + 12];
     int argc;
 } submit_cmd;
 
 static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t window_ttl, submit_cmd *c) {
     static const char *const policies[] = {"best", "best", "latest", "sum"};
     const board *b = s->b;
-    int nkeys = 8;
+    int nkeys = 9;
     rview g, v;
     time_t now = (time_t)(s->ts_us / 1000000);
     rstore_view(NULL, WINDOW_ALL, now, &g);
@@ -242,6 +266,7 @@ static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t wi
     rstore_rebuild_flag(b, c->keys[5], RSTORE_KEY_MAX);
     rstore_rebuild_flag(NULL, c->keys[6], RSTORE_KEY_MAX);
     snprintf(c->keys[7], RSTORE_KEY_MAX, "%s", NAMES_KEY);
+    snprintf(c->keys[8], RSTORE_KEY_MAX, "%s", LIVE_KEY);
     for (int k = 0; k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
         rstore_view(b, (window_kind)k, now, &v);
@@ -365,10 +390,10 @@ int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mo
     char off[32], cnt[32];
     snprintf(off, sizeof(off), "%" PRId64, offset);
     snprintf(cnt, sizeof(cnt), "%" PRId64, count);
-    const char *argv[] = {"FCALL_RO", "rk_top", "3", v->zkey, NAMES_KEY, v->flag, v->desc ? "1" : "0",
+    const char *argv[] = {"FCALL_RO", "rk_top", "4", v->zkey, NAMES_KEY, v->flag, LIVE_KEY, v->desc ? "1" : "0",
                           off, cnt, mode == RANK_DENSE ? "1" : "0"};
     redisReply *rep = NULL;
-    int rc = read_command(r, 10, argv, &rep, st);
+    int rc = read_command(r, 11, argv, &rep, st);
     if (rc != RK_OK) return rc;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3) {
         freeReplyObject(rep);
@@ -387,10 +412,10 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     snprintf(a, sizeof(a), "%" PRId64, above);
     snprintf(b, sizeof(b), "%" PRId64, below);
-    const char *argv[] = {"FCALL_RO", "rk_around", "4", v->zkey, v->mkey, NAMES_KEY, v->flag,
+    const char *argv[] = {"FCALL_RO", "rk_around", "5", v->zkey, v->mkey, NAMES_KEY, v->flag, LIVE_KEY,
                           v->desc ? "1" : "0", uid, a, b, mode == RANK_DENSE ? "1" : "0"};
     redisReply *rep = NULL;
-    int rc = read_command(r, 12, argv, &rep, st);
+    int rc = read_command(r, 13, argv, &rep, st);
     if (rc != RK_OK) return rc;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
         freeReplyObject(rep);
@@ -414,7 +439,7 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
 
 int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode,
                  rank_row **rows, int64_t *size, rk_status *st) {
-    size_t argc = 9 + nuids;
+    size_t argc = 10 + nuids;
     const char **argv = calloc(argc, sizeof(*argv));
     char (*nums)[24] = calloc(nuids ? nuids : 1, sizeof(*nums));
     rank_row *out = calloc(nuids ? nuids : 1, sizeof(*out));
@@ -426,16 +451,17 @@ int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, r
     }
     argv[0] = "FCALL_RO";
     argv[1] = "rk_ranks";
-    argv[2] = "4";
+    argv[2] = "5";
     argv[3] = v->zkey;
     argv[4] = v->mkey;
     argv[5] = NAMES_KEY;
     argv[6] = v->flag;
-    argv[7] = v->desc ? "1" : "0";
-    argv[8] = mode == RANK_DENSE ? "1" : "0";
+    argv[7] = LIVE_KEY;
+    argv[8] = v->desc ? "1" : "0";
+    argv[9] = mode == RANK_DENSE ? "1" : "0";
     for (size_t i = 0; i < nuids; i++) {
         snprintf(nums[i], sizeof(nums[i]), "%" PRId64, uids[i]);
-        argv[9 + i] = nums[i];
+        argv[10 + i] = nums[i];
     }
     if ((rc = read_command(r, (int)argc, argv, &rep, st)) != RK_OK) goto done;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * nuids) {
@@ -467,9 +493,9 @@ done:
 }
 
 int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st) {
-    const char *argv[] = {"ZCARD", v->zkey};
+    const char *argv[] = {"FCALL_RO", "rk_count", "3", v->zkey, v->flag, LIVE_KEY};
     redisReply *rep = NULL;
-    int rc = command(r, 2, argv, NULL, &rep, st);
+    int rc = read_command(r, 6, argv, &rep, st);
     if (rc == RK_OK) {
         *count = as_int(rep);
         freeReplyObject(rep);
@@ -616,13 +642,16 @@ int rstore_revoke(rstore *r, const char *jti, int64_t ttl, rk_status *st) {
 int rstore_is_revoked(rstore *r, const char *jti, int *revoked, rk_status *st) {
     char key[96];
     snprintf(key, sizeof(key), "rk:revoked:%s", jti);
-    const char *argv[] = {"EXISTS", key};
+    /* An emptied Redis has forgotten its revocations too: then ask
+     * PostgreSQL (RK_UNAVAILABLE) until they are restored. */
+    const char *argv[] = {"MGET", key, LIVE_KEY};
     redisReply *rep = NULL;
-    int rc = command(r, 2, argv, NULL, &rep, st);
-    if (rc == RK_OK) {
-        *revoked = as_int(rep) != 0;
-        freeReplyObject(rep);
-    }
+    int rc = command(r, 3, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from MGET");
+    else if (rep->element[1]->type == REDIS_REPLY_NIL) rc = rk_status_set(st, RK_UNAVAILABLE, "Redis's live view is being restored");
+    else *revoked = rep->element[0]->type != REDIS_REPLY_NIL;
+    freeReplyObject(rep);
     return rc;
 }
 

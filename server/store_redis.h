@@ -53,6 +53,13 @@ void rstore_close(rstore *r);
 int rstore_ping(rstore *r, rk_status *st);
 int rstore_load_functions(rstore *r, rk_status *st);
 
+/* rk:live marks a Redis that holds every board. A Redis that restarted
+ * empty lacks it: ranked reads then wait (and end RK_UNAVAILABLE, which
+ * callers answer from PostgreSQL) and submissions are refused with
+ * RK_UNAVAILABLE, until a rankd has restored it and calls rstore_set_live. */
+int rstore_set_live(rstore *r, rk_status *st);
+int rstore_is_live(rstore *r, int *live, rk_status *st);
+
 typedef struct rstore_submit_in {
     const board *b;
     int64_t user_id;

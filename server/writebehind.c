@@ -22,6 +22,7 @@
 #define CLAIM_IDLE_MS "30000"
 #define CLAIM_EVERY_US (10 * 1000000LL)
 #define BACKLOG_EVERY_US (1000000LL)
+#define LIVE_EVERY_US (1000000LL)
 #define REPLAY_CHUNK 500
 
 struct writebehind {
@@ -125,25 +126,42 @@ static int recover(writebehind *wb, rk_status *st) {
     for (int i = 0; rc == RK_OK && i < PQntuples(res); i++)
         rc = rstore_revoke(wb->redis, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10), st);
     PQclear(res);
+    if (rc == RK_OK) rc = rstore_set_live(wb->redis, st);
     topcache_invalidate_all(wb->srv->tops);
     if (rc == RK_OK) log_info("Redis is back; live view restored", "%s", "");
     return rc;
 }
 
-/* Replays what was accepted without Redis; clears catching_up when done. */
+/* Replays what was accepted without Redis. Submissions keep arriving
+ * (and queue behind the backlog) meanwhile, so it replays until little is
+ * left, then holds them off for the last few and clears catching_up. */
+static int replay_some(writebehind *wb, int *applied, rk_status *st) {
+    if (degraded_apply_backlog(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.idempotency_ttl,
+                               wb->srv->cfg.window_retention, REPLAY_CHUNK, applied, st) != RK_OK) {
+        log_warn("cannot replay submissions taken without Redis yet", "error=\"%s\"", st->message);
+        return -1;
+    }
+    if (*applied) log_debug("replayed submissions taken without Redis", "count=%d", *applied);
+    return 0;
+}
+
 static void replay_backlog(writebehind *wb) {
     rk_status st;
     int applied = 0;
     do {
-        if (degraded_apply_backlog(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.idempotency_ttl,
-                                   wb->srv->cfg.window_retention, REPLAY_CHUNK, &applied, &st) != RK_OK) {
-            log_warn("cannot replay submissions taken without Redis yet", "error=\"%s\"", st.message);
-            return;
-        }
-        if (applied) log_info("replayed submissions taken without Redis", "count=%d", applied);
+        if (replay_some(wb, &applied, &st) != 0) return;
     } while (applied == REPLAY_CHUNK && !atomic_load(&wb->stop));
+    if (!atomic_load(&wb->srv->catching_up)) return; /* another rankd's backlog */
+    pthread_rwlock_wrlock(&wb->srv->handover);
     int64_t left = 0;
-    if (degraded_backlog_size(wb->pg, &left, &st) == RK_OK && left == 0) atomic_store(&wb->srv->catching_up, 0);
+    do {
+        if (replay_some(wb, &applied, &st) != 0) break;
+    } while (applied == REPLAY_CHUNK && !atomic_load(&wb->stop));
+    if (degraded_backlog_size(wb->pg, &left, &st) == RK_OK && left == 0) {
+        atomic_store(&wb->srv->catching_up, 0);
+        log_info("submissions taken without Redis are all applied", "%s", "");
+    }
+    pthread_rwlock_unlock(&wb->srv->handover);
 }
 
 /* XREADGROUP reply -> the entries array of our one stream. */
@@ -159,7 +177,7 @@ static void *wb_main(void *arg) {
     const char *node = wb->srv->cfg.node;
     int pending = 1; /* first re-read what this node took but never acked */
     int redis_was_down = 0;
-    int64_t last_claim = 0, last_backlog = 0;
+    int64_t last_claim = 0, last_backlog = 0, last_live = 0;
     while (!atomic_load(&wb->stop)) {
         rk_status st;
         redisContext *c = rstore_ctx(wb->redis, &st);
@@ -167,6 +185,16 @@ static void *wb_main(void *arg) {
             redis_was_down = 1;
             sleep(1);
             continue;
+        }
+        int64_t now = server_now_us();
+        if (!redis_was_down && now - last_live > LIVE_EVERY_US) {
+            /* A Redis that restarted between two of our calls looks up. */
+            int live = 1;
+            last_live = now;
+            if (rstore_is_live(wb->redis, &live, &st) == RK_OK && !live) {
+                log_warn("Redis has lost its data; restoring the live view", "%s", "");
+                redis_was_down = 1;
+            }
         }
         if (redis_was_down) {
             if (recover(wb, &st) != RK_OK) {
@@ -178,7 +206,6 @@ static void *wb_main(void *arg) {
             pending = 1;
         }
         redisReply *r;
-        int64_t now = server_now_us();
         if (now - last_backlog > BACKLOG_EVERY_US) {
             last_backlog = now;
             replay_backlog(wb);
