@@ -48,7 +48,6 @@ typedef struct async_call {
     void *arg;
 } async_call;
 
-
 struct rk_client {
     nng_socket sock;
     pthread_mutex_t mu;
@@ -58,7 +57,7 @@ struct rk_client {
     int pipes;            /* connected servers, from pipe events */
     int inflight;         /* asynchronous calls not yet completed */
     rk_slot pool[RK_POOL_MAX];
-    int npool;            /* idle slots in pool */
+    int npool;                             /* idle slots in pool */
     struct async_call *apool[RK_POOL_MAX]; /* idle asynchronous calls, likewise */
     int napool;
 };
@@ -106,8 +105,10 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
     (void)p;
     rk_client *c = arg;
     pthread_mutex_lock(&c->mu);
-    if (ev == NNG_PIPE_EV_ADD_POST) c->pipes++;
-    else if (ev == NNG_PIPE_EV_REM_POST && c->pipes > 0) c->pipes--;
+    if (ev == NNG_PIPE_EV_ADD_POST)
+        c->pipes++;
+    else if (ev == NNG_PIPE_EV_REM_POST && c->pipes > 0)
+        c->pipes--;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -121,28 +122,22 @@ static int connected(rk_client *c) {
 /* Maps an nng error of a send or receive to a canonical status. */
 static int map_nng_error(rk_client *c, int rv, rk_status *st) {
     switch (rv) {
-    case NNG_ETIMEDOUT:
-        if (!connected(c))
-            return rk_status_set(st, RK_UNAVAILABLE, "rankd is not reachable");
-        return rk_status_set(st, RK_DEADLINE_EXCEEDED, "deadline exceeded before rankd replied");
-    case NNG_ECONNRESET:
-    case NNG_ECONNREFUSED:
-    case NNG_ECONNSHUT:
-    case NNG_ECLOSED:
-        return rk_status_set(st, RK_UNAVAILABLE, "connection to rankd lost: %s", nng_strerror(rv));
-    case NNG_ECANCELED:
-        return rk_status_set(st, RK_CANCELLED, "call cancelled");
-    case NNG_ENOMEM:
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    default:
-        return rk_status_set(st, RK_UNAVAILABLE, "transport error: %s", nng_strerror(rv));
+        case NNG_ETIMEDOUT:
+            if (!connected(c)) return rk_status_set(st, RK_UNAVAILABLE, "rankd is not reachable");
+            return rk_status_set(st, RK_DEADLINE_EXCEEDED, "deadline exceeded before rankd replied");
+        case NNG_ECONNRESET:
+        case NNG_ECONNREFUSED:
+        case NNG_ECONNSHUT:
+        case NNG_ECLOSED: return rk_status_set(st, RK_UNAVAILABLE, "connection to rankd lost: %s", nng_strerror(rv));
+        case NNG_ECANCELED: return rk_status_set(st, RK_CANCELLED, "call cancelled");
+        case NNG_ENOMEM: return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        default: return rk_status_set(st, RK_UNAVAILABLE, "transport error: %s", nng_strerror(rv));
     }
 }
 
 /* Builds the request envelope in a new nng message; caller owns *out. */
-static int build_request(rk_client *c, const char *method, const ProtobufCMessage *req,
-                         const rk_call_opts *opts, uint32_t deadline_ms, nng_msg **out,
-                         rk_status *st) {
+static int build_request(rk_client *c, const char *method, const ProtobufCMessage *req, const rk_call_opts *opts,
+                         uint32_t deadline_ms, nng_msg **out, rk_status *st) {
     Rankd__RequestEnvelope env = RANKD__REQUEST_ENVELOPE__INIT;
     size_t plen = protobuf_c_message_get_packed_size(req);
     uint8_t *payload = malloc(plen ? plen : 1);
@@ -172,10 +167,9 @@ static int build_request(rk_client *c, const char *method, const ProtobufCMessag
 }
 
 /* Decodes a reply envelope; on OK, *reply is the decoded payload. */
-static int parse_reply(nng_msg *msg, const ProtobufCMessageDescriptor *reply_desc,
-                       ProtobufCMessage **reply, rk_status *st) {
-    Rankd__ReplyEnvelope *env =
-        rankd__reply_envelope__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+static int parse_reply(nng_msg *msg, const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply,
+                       rk_status *st) {
+    Rankd__ReplyEnvelope *env = rankd__reply_envelope__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
     if (env == NULL) return rk_status_set(st, RK_INTERNAL, "malformed reply from rankd");
     int code = env->has_code ? env->code : RK_UNKNOWN;
     int degraded = env->has_degraded && env->degraded;
@@ -185,8 +179,7 @@ static int parse_reply(nng_msg *msg, const ProtobufCMessageDescriptor *reply_des
         rankd__reply_envelope__free_unpacked(env, NULL);
         return code;
     }
-    ProtobufCMessage *m = protobuf_c_message_unpack(reply_desc, NULL, env->payload.len,
-                                                    env->payload.data);
+    ProtobufCMessage *m = protobuf_c_message_unpack(reply_desc, NULL, env->payload.len, env->payload.data);
     rankd__reply_envelope__free_unpacked(env, NULL);
     if (m == NULL) return rk_status_set(st, RK_INTERNAL, "malformed reply payload from rankd");
     *reply = m;
@@ -283,8 +276,7 @@ void rk_client_close(rk_client *c) {
 
 int rk_client_set_token(rk_client *c, const char *token, rk_status *st) {
     char *copy = NULL;
-    if (token && (copy = strdup(token)) == NULL)
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (token && (copy = strdup(token)) == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     pthread_mutex_lock(&c->mu);
     free(c->token);
     c->token = copy;
@@ -307,8 +299,8 @@ void rk_reply_free(void *reply) {
 
 /* One attempt: send, wait for the reply, decode. */
 static int call_once(rk_client *c, const char *method, const ProtobufCMessage *req,
-                     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply,
-                     const rk_call_opts *opts, uint32_t remaining, rk_status *st) {
+                     const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply, const rk_call_opts *opts,
+                     uint32_t remaining, rk_status *st) {
     rk_slot slot;
     nng_msg *msg = NULL;
     int rv, code, clean = 0;
@@ -344,9 +336,8 @@ done:
     return code;
 }
 
-int rk_call(rk_client *c, const char *method, const ProtobufCMessage *req,
-            const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply,
-            const rk_call_opts *opts, rk_status *st) {
+int rk_call(rk_client *c, const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
+            ProtobufCMessage **reply, const rk_call_opts *opts, rk_status *st) {
     rk_status local;
     if (st == NULL) st = &local;
     *reply = NULL;
@@ -357,8 +348,7 @@ int rk_call(rk_client *c, const char *method, const ProtobufCMessage *req,
         uint64_t now = now_ms();
         uint32_t remaining = now < end ? (uint32_t)(end - now) : 1;
         int code = call_once(c, method, req, reply_desc, reply, opts, remaining, st);
-        if (code != RK_UNAVAILABLE || !retry || now_ms() + RK_RETRY_PAUSE_MS >= end)
-            return code;
+        if (code != RK_UNAVAILABLE || !retry || now_ms() + RK_RETRY_PAUSE_MS >= end) return code;
         nng_msleep(RK_RETRY_PAUSE_MS);
     }
 }
@@ -407,8 +397,7 @@ static void async_cb(void *arg) {
 }
 
 int rk_call_async(rk_client *c, const char *method, const ProtobufCMessage *req,
-                  const ProtobufCMessageDescriptor *reply_desc, const rk_call_opts *opts,
-                  rk_call_cb cb, void *arg) {
+                  const ProtobufCMessageDescriptor *reply_desc, const rk_call_opts *opts, rk_call_cb cb, void *arg) {
     rk_status st;
     nng_msg *msg = NULL;
     int code, rv;

@@ -22,7 +22,6 @@
 #define RECVBUF 1024
 #define POLL_MS 100 /* how soon close is noticed */
 
-
 #define MAX_DIALERS 16
 
 struct rk_subscriber {
@@ -75,8 +74,7 @@ static void *recv_main(void *arg) {
     return NULL;
 }
 
-int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, void *arg,
-                       rk_status *st) {
+int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, void *arg, rk_status *st) {
     int rv;
     char *list = NULL, *save = NULL;
     rk_subscriber *s = calloc(1, sizeof(*s));

@@ -8,7 +8,7 @@ packages=(
     protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev
     libpq-dev libssl-dev libcjson-dev
     redis-server postgresql
-    chromium
+    chromium clang-format
 )
 # The browser test needs node and npm. A machine may already have them from
 # elsewhere (a nodejs package that bundles npm, which Debian's npm package

@@ -39,8 +39,9 @@ static int have_standings(archive *a, const board *b, int k, const char *label, 
     snprintf(kind, sizeof(kind), "%d", k);
     const char *params[] = {b->id, kind, label};
     PGresult *res = NULL;
-    int rc = pgstore_exec(a->pg, "SELECT 1 FROM standings WHERE board_id = $1 AND window_kind = $2::smallint AND label = $3 LIMIT 1",
-                          3, params, &res, st);
+    int rc = pgstore_exec(
+        a->pg, "SELECT 1 FROM standings WHERE board_id = $1 AND window_kind = $2::smallint AND label = $3 LIMIT 1", 3,
+        params, &res, st);
     if (rc != RK_OK) return rc;
     *yes = PQntuples(res) > 0;
     PQclear(res);
@@ -61,15 +62,18 @@ static int store_standings(archive *a, const board *b, int k, const char *label,
         snprintf(score, sizeof(score), "%" PRId64, rows[i].score);
         snprintf(rank, sizeof(rank), "%" PRId64, rows[i].rank);
         const char *params[] = {b->id, kind, label, rank, pos, uid, score, sz, now};
-        rc = pgstore_exec(a->pg,
-                          "INSERT INTO standings (board_id, window_kind, label, rank, position, user_id, score, board_size, "
-                          "closed_at) VALUES ($1, $2::smallint, $3, $4::bigint, $5::integer, $6::bigint, $7::bigint, "
-                          "$8::bigint, to_timestamp($9::bigint)) ON CONFLICT DO NOTHING",
-                          9, params, NULL, st);
+        rc = pgstore_exec(
+            a->pg,
+            "INSERT INTO standings (board_id, window_kind, label, rank, position, user_id, score, board_size, "
+            "closed_at) VALUES ($1, $2::smallint, $3, $4::bigint, $5::integer, $6::bigint, $7::bigint, "
+            "$8::bigint, to_timestamp($9::bigint)) ON CONFLICT DO NOTHING",
+            9, params, NULL, st);
     }
     rk_status ignore;
-    if (rc == RK_OK) rc = pgstore_exec(a->pg, "COMMIT", 0, NULL, NULL, st);
-    else pgstore_exec(a->pg, "ROLLBACK", 0, NULL, NULL, &ignore);
+    if (rc == RK_OK)
+        rc = pgstore_exec(a->pg, "COMMIT", 0, NULL, NULL, st);
+    else
+        pgstore_exec(a->pg, "ROLLBACK", 0, NULL, NULL, &ignore);
     return rc;
 }
 

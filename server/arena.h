@@ -16,7 +16,7 @@
 typedef struct arena_chunk arena_chunk;
 
 typedef struct arena {
-    arena_chunk *head;  /* newest chunk first */
+    arena_chunk *head; /* newest chunk first */
     ProtobufCAllocator pb;
 } arena;
 

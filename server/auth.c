@@ -122,20 +122,22 @@ int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
 
 int auth_can_submit(const principal *who, const board *b, int64_t user_id, rk_status *st) {
     switch (who->kind) {
-    case WHO_ANONYMOUS:
-        return rk_status_set(st, RK_UNAUTHENTICATED, "submitting a score needs a token or an API key");
-    case WHO_APIKEY:
-        if (strcmp(who->game, b->game) != 0)
-            return rk_status_set(st, RK_PERMISSION_DENIED, "this API key is for game %s; board %s belongs to game %s",
-                                 who->game, b->id, b->game);
-        return RK_OK;
-    case WHO_USER:
-    default:
-        if (who->role == 3) return RK_OK; /* ROLE_ADMIN */
-        if (!b->player_submit)
-            return rk_status_set(st, RK_PERMISSION_DENIED, "board %s accepts scores only from its game server", b->id);
-        if (user_id != who->user_id)
-            return rk_status_set(st, RK_PERMISSION_DENIED, "players may submit only their own scores");
-        return RK_OK;
+        case WHO_ANONYMOUS:
+            return rk_status_set(st, RK_UNAUTHENTICATED, "submitting a score needs a token or an API key");
+        case WHO_APIKEY:
+            if (strcmp(who->game, b->game) != 0)
+                return rk_status_set(st, RK_PERMISSION_DENIED,
+                                     "this API key is for game %s; board %s belongs to game %s", who->game, b->id,
+                                     b->game);
+            return RK_OK;
+        case WHO_USER:
+        default:
+            if (who->role == 3) return RK_OK; /* ROLE_ADMIN */
+            if (!b->player_submit)
+                return rk_status_set(st, RK_PERMISSION_DENIED, "board %s accepts scores only from its game server",
+                                     b->id);
+            if (user_id != who->user_id)
+                return rk_status_set(st, RK_PERMISSION_DENIED, "players may submit only their own scores");
+            return RK_OK;
     }
 }

@@ -25,11 +25,11 @@ typedef struct board {
     char title[BOARD_TITLE_MAX + 1];
     int higher_is_better; /* 1: descending ranks; 0: ascending (times) */
     board_policy policy;
-    unsigned windows;     /* WINDOW_BIT(k) for each kept window; all-time always */
+    unsigned windows; /* WINDOW_BIT(k) for each kept window; all-time always */
     int64_t min_score;
     int64_t max_score;
-    int player_submit;    /* players may submit their own scores */
-    int64_t created_at;   /* Unix seconds */
+    int player_submit;  /* players may submit their own scores */
+    int64_t created_at; /* Unix seconds */
 } board;
 
 #endif

@@ -40,8 +40,10 @@ static size_t find(const boards_cache *c, const char *id, int *found) {
             *found = 1;
             return mid;
         }
-        if (cmp < 0) lo = mid + 1;
-        else hi = mid;
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     *found = 0;
     return lo;
@@ -108,8 +110,7 @@ int boards_list(boards_cache *c, const char *game, board **out, size_t *n, rk_st
     size_t k = 0;
     if (items)
         for (size_t i = 0; i < c->n; i++)
-            if (game == NULL || game[0] == '\0' || strcmp(c->items[i].game, game) == 0)
-                items[k++] = c->items[i];
+            if (game == NULL || game[0] == '\0' || strcmp(c->items[i].game, game) == 0) items[k++] = c->items[i];
     pthread_rwlock_unlock(&c->lock);
     if (items == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     *out = items;

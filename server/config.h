@@ -18,32 +18,32 @@
 #define CONFIG_STR_MAX 512
 
 typedef struct config {
-    char listen[CONFIG_STR_MAX];     /* comma-separated nng URLs */
-    char redis[CONFIG_STR_MAX];      /* host:port */
-    char postgres[CONFIG_STR_MAX];   /* libpq conninfo */
+    char listen[CONFIG_STR_MAX];       /* comma-separated nng URLs */
+    char redis[CONFIG_STR_MAX];        /* host:port */
+    char postgres[CONFIG_STR_MAX];     /* libpq conninfo */
     char token_secret[CONFIG_STR_MAX]; /* hex; empty: kept in PostgreSQL */
     char log_level[16];
-    char node[64];                   /* consumer name for the write-behind */
-    char create_admin[64];           /* set: create/promote this admin, exit */
-    char events[CONFIG_STR_MAX];     /* PUB addresses for live events; "" disables */
-    char http[CONFIG_STR_MAX];       /* page, probes and metrics; "" disables */
+    char node[64];               /* consumer name for the write-behind */
+    char create_admin[64];       /* set: create/promote this admin, exit */
+    char events[CONFIG_STR_MAX]; /* PUB addresses for live events; "" disables */
+    char http[CONFIG_STR_MAX];   /* page, probes and metrics; "" disables */
     int64_t workers;
-    int64_t redis_connections;       /* shared pipelined connections; 0: one per worker */
+    int64_t redis_connections; /* shared pipelined connections; 0: one per worker */
     int64_t contexts;
-    int64_t token_ttl;               /* seconds */
-    int64_t max_message;             /* bytes */
-    int64_t idempotency_ttl;         /* seconds */
-    int64_t window_retention;        /* seconds a closed window stays in Redis */
+    int64_t token_ttl;        /* seconds */
+    int64_t max_message;      /* bytes */
+    int64_t idempotency_ttl;  /* seconds */
+    int64_t window_retention; /* seconds a closed window stays in Redis */
     int64_t default_deadline_ms;
     int64_t scrypt_n;
-    int64_t top_n;                   /* entries in a TopChanged event */
-    int64_t coalesce_ms;             /* at most one TopChanged per board per this */
-    int64_t top_cache_ms;            /* oldest cached top-N page served; 0: no cache */
-    int64_t ready_max_lag_ms;        /* /readyz fails when the write-behind lags more */
-    int64_t standings_top_n;         /* players kept in a closed window's final standings */
-    int64_t snapshot_interval_s;     /* top-N snapshots of every board; 0: none */
-    int64_t archive_interval_s;      /* how often closed windows and snapshots are looked at */
-    int64_t clock_start;             /* tests: Unix seconds the clock starts at; 0: system */
+    int64_t top_n;               /* entries in a TopChanged event */
+    int64_t coalesce_ms;         /* at most one TopChanged per board per this */
+    int64_t top_cache_ms;        /* oldest cached top-N page served; 0: no cache */
+    int64_t ready_max_lag_ms;    /* /readyz fails when the write-behind lags more */
+    int64_t standings_top_n;     /* players kept in a closed window's final standings */
+    int64_t snapshot_interval_s; /* top-N snapshots of every board; 0: none */
+    int64_t archive_interval_s;  /* how often closed windows and snapshots are looked at */
+    int64_t clock_start;         /* tests: Unix seconds the clock starts at; 0: system */
     int show_help;
 } config;
 

@@ -39,12 +39,13 @@ static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out
     snprintf(ts, sizeof(ts), "%" PRId64, in->ts_us);
     const char *params[] = {entry, in->b->id, uid, score, ts, in->idem_key ? in->idem_key : ""};
     /* One statement, so history and backlog are written together. */
-    rc = pgstore_exec(pg,
-                      "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
-                      "VALUES ($1, $2, $3::bigint, $4::bigint, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6)) "
-                      "INSERT INTO redis_backlog (entry_id, board_id, user_id, score, ts_us, idempotency_key) "
-                      "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6)",
-                      6, params, NULL, st);
+    rc = pgstore_exec(
+        pg,
+        "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
+        "VALUES ($1, $2, $3::bigint, $4::bigint, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6)) "
+        "INSERT INTO redis_backlog (entry_id, board_id, user_id, score, ts_us, idempotency_key) "
+        "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6)",
+        6, params, NULL, st);
     if (rc != RK_OK) return rc;
     o->score = in->score;
     snprintf(o->entry_id, sizeof(o->entry_id), "%s", entry);
@@ -65,8 +66,11 @@ int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, ran
                      size_t *n, int64_t *size, rk_status *st) {
     int64_t from, to;
     window_bounds(k, now, &from, &to);
-    report_query q = {.b = b, .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
-                      .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000, .limit = -1, .mode = mode};
+    report_query q = {.b = b,
+                      .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                      .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000,
+                      .limit = -1,
+                      .mode = mode};
     return report_run(pg, &q, rows, n, size, st);
 }
 
@@ -79,8 +83,8 @@ int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st) {
     return RK_OK;
 }
 
-int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t window_ttl,
-                           int limit, int *applied, rk_status *st) {
+int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t window_ttl, int limit,
+                           int *applied, rk_status *st) {
     char lim[16];
     snprintf(lim, sizeof(lim), "%d", limit);
     const char *params[] = {lim};
@@ -95,7 +99,8 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
     for (int i = 0; rc == RK_OK && i < rows; i++) {
         board b;
         const char *entry = PQgetvalue(res, i, 0);
-        rstore_submit_in in = {.b = &b, .user_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
+        rstore_submit_in in = {.b = &b,
+                               .user_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
                                .score = strtoll(PQgetvalue(res, i, 3), NULL, 10),
                                .ts_us = strtoll(PQgetvalue(res, i, 4), NULL, 10),
                                .idem_key = entry, /* replaying twice changes nothing */

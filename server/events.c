@@ -38,17 +38,17 @@ static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly",
 
 typedef struct board_state {
     char id[BOARD_ID_MAX + 1];
-    unsigned dirty;                 /* WINDOW_BIT(k) of windows owing a TopChanged */
-    int64_t last_us[WINDOW_KINDS];  /* when the last TopChanged went out */
+    unsigned dirty;                /* WINDOW_BIT(k) of windows owing a TopChanged */
+    int64_t last_us[WINDOW_KINDS]; /* when the last TopChanged went out */
     uint64_t seq[WINDOW_KINDS];
 } board_state;
 
 struct events {
     server *srv;
     nng_socket pub;
-    rstore *sub;    /* subscribed connection: SUBSCRIBE only */
-    rstore *redis;  /* queries: top N, names */
-    pgstore *pg;    /* board definitions the cache lacks */
+    rstore *sub;   /* subscribed connection: SUBSCRIBE only */
+    rstore *redis; /* queries: top N, names */
+    pgstore *pg;   /* board definitions the cache lacks */
     pthread_t thread;
     int thread_started;
     atomic_int stop;
@@ -85,10 +85,12 @@ static void publish(events *ev, const char *topic, const Rankd__Event *e) {
     if (nng_msg_alloc(&m, tl + n) != 0) return;
     memcpy(nng_msg_body(m), topic, tl);
     rankd__event__pack(e, (uint8_t *)nng_msg_body(m) + tl);
-    if (nng_sendmsg(ev->pub, m, 0) != 0) nng_msg_free(m);
-    else metrics_event_published(e->kind_case == RANKD__EVENT__KIND_TOP    ? METRICS_EV_TOP
-                                 : e->kind_case == RANKD__EVENT__KIND_RANK ? METRICS_EV_RANK
-                                                                           : METRICS_EV_WINDOW);
+    if (nng_sendmsg(ev->pub, m, 0) != 0)
+        nng_msg_free(m);
+    else
+        metrics_event_published(e->kind_case == RANKD__EVENT__KIND_TOP    ? METRICS_EV_TOP
+                                : e->kind_case == RANKD__EVENT__KIND_RANK ? METRICS_EV_RANK
+                                                                          : METRICS_EV_WINDOW);
 }
 
 /* ---------------------------------------------------------------- dirty boards */

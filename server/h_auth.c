@@ -65,8 +65,7 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
 
     if (rstore_login_state(call->w->redis, req->username, &fails, &ttl, &ignore) == RK_OK &&
         fails >= LOGIN_MAX_FAILURES)
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED,
-                             "too many failed logins for this username; retry in %lld s",
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "too many failed logins for this username; retry in %lld s",
                              (long long)(ttl > 0 ? ttl : LOGIN_WINDOW_S));
 
     rc = pgstore_user_by_name(call->w->pg, req->username, &u, st);
@@ -85,8 +84,8 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     if (rc != RK_OK) return rc;
     rstore_login_ok(call->w->redis, req->username, &ignore);
 
-    token_claims cl = {.user_id = u.id, .role = u.role,
-                       .expires_at = (int64_t)server_time() + call->srv->cfg.token_ttl};
+    token_claims cl = {
+        .user_id = u.id, .role = u.role, .expires_at = (int64_t)server_time() + call->srv->cfg.token_ttl};
     char *tok = arena_alloc(&call->w->arena, TOKEN_MAX);
     if (tok == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     if ((rc = token_new_jti(&cl, st)) != RK_OK || (rc = token_sign(call->srv->token_key, &cl, tok, st)) != RK_OK)
@@ -105,7 +104,8 @@ int h_logout(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     (void)m;
     int rc;
     if (call->who.kind != WHO_USER)
-        return rk_status_set(st, RK_FAILED_PRECONDITION, "only login tokens log out; revoke API keys with RevokeApiKey");
+        return rk_status_set(st, RK_FAILED_PRECONDITION,
+                             "only login tokens log out; revoke API keys with RevokeApiKey");
     const token_claims *cl = &call->who.claims;
     int64_t ttl = cl->expires_at - (int64_t)server_time();
     /* PostgreSQL keeps the record; Redis is what every request checks. */

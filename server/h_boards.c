@@ -60,7 +60,8 @@ int h_list_boards(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **
     rc = RK_OK;
     if (rep == NULL || list == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; rc == RK_OK && i < n; i++)
-        if ((list[i] = board_message(call, &all[i])) == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        if ((list[i] = board_message(call, &all[i])) == NULL)
+            rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     free(all);
     if (rc != RK_OK) return rc;
     rankd__list_boards_reply__init(rep);

@@ -76,7 +76,8 @@ int h_history(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
         list[i] = &items[i];
     }
     rep->has_total = 1;
-    if (n > 0) rep->total = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    if (n > 0)
+        rep->total = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
     else {
         /* A page past the end still reports the total. */
         PQclear(res);
@@ -142,7 +143,8 @@ int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     uint32_t limit = req->has_limit && req->limit ? req->limit : REPORT_DEFAULT;
     int mode = req->has_rank_mode ? (int)req->rank_mode : RANK_COMPETITION;
     if (limit > REPORT_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "limit is at most %d", REPORT_MAX);
-    if (mode < RANK_COMPETITION || mode > RANK_UNIQUE) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown rank_mode");
+    if (mode < RANK_COMPETITION || mode > RANK_UNIQUE)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown rank_mode");
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
     if (req->has_from && req->has_to && req->from >= req->to)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "from must be before to");
@@ -180,8 +182,12 @@ int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
         rk_status_clear(st); /* not in Redis (expired, or Redis away): PostgreSQL knows */
     }
 
-    report_query q = {.b = bp, .from_us = bound_us(req->has_from, req->from), .to_us = bound_us(req->has_to, req->to),
-                      .offset = offset, .limit = limit, .mode = (rank_mode)mode};
+    report_query q = {.b = bp,
+                      .from_us = bound_us(req->has_from, req->from),
+                      .to_us = bound_us(req->has_to, req->to),
+                      .offset = offset,
+                      .limit = limit,
+                      .mode = (rank_mode)mode};
     report_row *rows = NULL;
     if ((rc = report_run(call->w->pg, &q, &rows, &n, &size, st)) != RK_OK) return rc;
     rc = report_reply(call, rep, rows, n, size, "postgres", out, st);
@@ -194,11 +200,13 @@ static int parse_label(int k, const char *at, char *label, size_t cap, rk_status
     int y, a, d;
     char tail;
     if (at == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "at is required");
-    int ok = (k == WINDOW_DAY && sscanf(at, "%4d-%2d-%2d%c", &y, &a, &d, &tail) == 3 && a >= 1 && a <= 12 && d >= 1 && d <= 31) ||
+    int ok = (k == WINDOW_DAY && sscanf(at, "%4d-%2d-%2d%c", &y, &a, &d, &tail) == 3 && a >= 1 && a <= 12 && d >= 1 &&
+              d <= 31) ||
              (k == WINDOW_WEEK && sscanf(at, "%4d-W%2d%c", &y, &a, &tail) == 2 && a >= 1 && a <= 53) ||
              (k == WINDOW_MONTH && sscanf(at, "%4d-%2d%c", &y, &a, &tail) == 2 && a >= 1 && a <= 12);
     if (!ok || strlen(at) >= cap)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "at must look like 2026-11-23 (daily), 2026-W45 (weekly) or 2026-11 (monthly)");
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "at must look like 2026-11-23 (daily), 2026-W45 (weekly) or 2026-11 (monthly)");
     snprintf(label, cap, "%s", at);
     return RK_OK;
 }
@@ -217,17 +225,22 @@ int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **ou
     snprintf(kind, sizeof(kind), "%d", k);
     const char *params[] = {b.id, kind, label};
     PGresult *res = NULL;
-    if ((rc = pgstore_exec(call->w->pg,
-                           "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
-                           "extract(epoch FROM s.closed_at)::bigint FROM standings s LEFT JOIN users u ON u.id = s.user_id "
-                           "WHERE s.board_id = $1 AND s.window_kind = $2::smallint AND s.label = $3 ORDER BY s.position",
-                           3, params, &res, st)) != RK_OK)
+    if ((rc = pgstore_exec(
+             call->w->pg,
+             "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
+             "extract(epoch FROM s.closed_at)::bigint FROM standings s LEFT JOIN users u ON u.id = s.user_id "
+             "WHERE s.board_id = $1 AND s.window_kind = $2::smallint AND s.label = $3 ORDER BY s.position",
+             3, params, &res, st)) != RK_OK)
         return rc;
     size_t n = (size_t)PQntuples(res);
     if (n == 0) {
         PQclear(res);
-        return rk_status_set(st, RK_NOT_FOUND, "no final standings for board %s, %s window %s (not closed yet, or empty)",
-                             b.id, k == WINDOW_DAY ? "daily" : k == WINDOW_WEEK ? "weekly" : "monthly", label);
+        return rk_status_set(st, RK_NOT_FOUND,
+                             "no final standings for board %s, %s window %s (not closed yet, or empty)", b.id,
+                             k == WINDOW_DAY    ? "daily"
+                             : k == WINDOW_WEEK ? "weekly"
+                                                : "monthly",
+                             label);
     }
     Rankd__StandingsReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);

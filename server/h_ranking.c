@@ -34,15 +34,16 @@ typedef struct target {
 } target;
 
 /* Finds the sorted set of a board's window; "global" is the global board. */
-static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__Window window,
-                   target *t, rk_status *st) {
+static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__Window window, target *t,
+                   rk_status *st) {
     rview *v = &t->v;
     int rc;
     int k = has_window ? (int)window : WINDOW_ALL;
     if ((rc = validate_id("board_id", board_id, st)) != RK_OK) return rc;
     if (k < 0 || k >= WINDOW_KINDS) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown window %d", k);
     if (strcmp(board_id, BOARD_GLOBAL_ID) == 0) {
-        if (k != WINDOW_ALL) return rk_status_set(st, RK_INVALID_ARGUMENT, "the global board has only the all-time window");
+        if (k != WINDOW_ALL)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "the global board has only the all-time window");
         rstore_view(NULL, WINDOW_ALL, server_time(), v);
         t->global = 1;
         t->k = WINDOW_ALL;
@@ -142,7 +143,8 @@ static int pg_ranks(rpc_call *call, const target *t, const int64_t *uids, size_t
 
 static int mode_of(int has, Rankd__RankMode m, rank_mode *out, rk_status *st) {
     int v = has ? (int)m : RANK_COMPETITION;
-    if (v < RANK_COMPETITION || v > RANK_UNIQUE) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown rank_mode %d", v);
+    if (v < RANK_COMPETITION || v > RANK_UNIQUE)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown rank_mode %d", v);
     *out = (rank_mode)v;
     return RK_OK;
 }
@@ -183,8 +185,7 @@ static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r) {
 }
 
 /* Builds a RankListReply from rows (freed here). Unranked rows are left out. */
-static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, ProtobufCMessage **out,
-                      rk_status *st) {
+static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, ProtobufCMessage **out, rk_status *st) {
     Rankd__RankListReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     Rankd__RankEntry **entries = ARENA_ARRAY(call, Rankd__RankEntry *, n);
     int rc = RK_OK;
@@ -192,7 +193,8 @@ static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, Pr
     if (rep == NULL || entries == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
         if (!rows[i].ranked) continue;
-        if ((entries[k++] = entry_of(call, &rows[i])) == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        if ((entries[k++] = entry_of(call, &rows[i])) == NULL)
+            rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     free(rows);
     if (rc != RK_OK) return rc;
@@ -214,7 +216,8 @@ int h_top(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_
     int64_t size = 0;
     int rc;
     uint32_t limit = req->has_limit && req->limit ? req->limit : TOP_DEFAULT;
-    if (limit > TOP_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, TOP_MAX);
+    if (limit > TOP_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, TOP_MAX);
     if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
     if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
     int64_t offset = req->has_offset ? req->offset : 0;
@@ -296,7 +299,7 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     int64_t *ids = ARENA_ARRAY(call, int64_t, n);
     const char **names = ARENA_ARRAY(call, const char *, n);
     int *found = ARENA_ARRAY(call, int, n);
-    char (*resolved)[USER_NAME_MAX] = arena_alloc(&call->w->arena, USER_NAME_MAX * n);
+    user_name *resolved = arena_alloc(&call->w->arena, USER_NAME_MAX * n);
     if (!ids || !names || !found || !resolved) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     /* Ids go straight to Redis (an unknown id is simply not ranked); names
      * are looked up, all in one call. */
@@ -305,9 +308,8 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
         found[i] = req->user_ids[i] > 0;
     }
     for (size_t i = 0; i < req->n_usernames; i++) names[i] = req->usernames[i];
-    if (req->n_usernames > 0 &&
-        (rc = users_resolve(call, ids + req->n_user_ids, names, req->n_usernames, found + req->n_user_ids,
-                            resolved, st)) != RK_OK)
+    if (req->n_usernames > 0 && (rc = users_resolve(call, ids + req->n_user_ids, names, req->n_usernames,
+                                                    found + req->n_user_ids, resolved, st)) != RK_OK)
         return rc;
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
@@ -330,8 +332,7 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     /* In board order (best first, earlier achiever first among equals),
      * like every other listing. */
     for (size_t i = 1; i < k; i++)
-        for (size_t j = i; j > 0 && rows[j].ranked &&
-                           (!rows[j - 1].ranked || rows[j].position < rows[j - 1].position);
+        for (size_t j = i; j > 0 && rows[j].ranked && (!rows[j - 1].ranked || rows[j].position < rows[j - 1].position);
              j--) {
             rank_row t = rows[j];
             rows[j] = rows[j - 1];

@@ -44,7 +44,7 @@ static void recheck_unknown(rpc_call *call, item *items, rstore_submit_out *outs
     const char **names = ARENA_ARRAY(call, const char *, k);
     int *found = ARENA_ARRAY(call, int, k);
     size_t *at = ARENA_ARRAY(call, size_t, k);
-    char (*resolved)[USER_NAME_MAX] = arena_alloc(&call->w->arena, USER_NAME_MAX * k);
+    user_name *resolved = arena_alloc(&call->w->arena, USER_NAME_MAX * k);
     rstore_submit_in *again = ARENA_ARRAY(call, rstore_submit_in, k);
     rstore_submit_out *out2 = ARENA_ARRAY(call, rstore_submit_out, k);
     if (!ids || !names || !found || !at || !resolved || !again || !out2) return;
@@ -75,12 +75,11 @@ static void recheck_unknown(rpc_call *call, item *items, rstore_submit_out *outs
     }
 }
 
-static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_out *outs,
-                         rk_status *st) {
+static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_out *outs, rk_status *st) {
     int *found = ARENA_ARRAY(call, int, n);
     int64_t *ids = ARENA_ARRAY(call, int64_t, n);
     const char **names = ARENA_ARRAY(call, const char *, n);
-    char (*resolved)[USER_NAME_MAX] = arena_alloc(&call->w->arena, USER_NAME_MAX * (n ? n : 1));
+    user_name *resolved = arena_alloc(&call->w->arena, USER_NAME_MAX * (n ? n : 1));
     rstore_submit_in *in = ARENA_ARRAY(call, rstore_submit_in, n);
     size_t *idx = ARENA_ARRAY(call, size_t, n);
     if (!found || !ids || !names || !resolved || !in || !idx) {
@@ -145,14 +144,19 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
         item *it = &items[i];
         if (it->st.code != RK_OK) continue;
         if (!found[i]) {
-            if (it->user_id > 0) rk_status_set(&it->st, RK_NOT_FOUND, "user %lld not found", (long long)it->user_id);
-            else rk_status_set(&it->st, RK_NOT_FOUND, "user %s not found", it->username);
+            if (it->user_id > 0)
+                rk_status_set(&it->st, RK_NOT_FOUND, "user %lld not found", (long long)it->user_id);
+            else
+                rk_status_set(&it->st, RK_NOT_FOUND, "user %s not found", it->username);
             continue;
         }
         if (auth_can_submit(&call->who, &it->b, it->user_id, &it->st) != RK_OK) continue;
         /* One microsecond apart, so equal scores in a batch keep the batch's order. */
-        in[m] = (rstore_submit_in){.b = &it->b, .user_id = it->user_id, .score = it->score,
-                                   .ts_us = now + (int64_t)m, .idem_key = it->idem_key};
+        in[m] = (rstore_submit_in){.b = &it->b,
+                                   .user_id = it->user_id,
+                                   .score = it->score,
+                                   .ts_us = now + (int64_t)m,
+                                   .idem_key = it->idem_key};
         idx[m++] = i;
     }
     if (m == 0) return;
@@ -165,10 +169,9 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
     /* While submissions taken without Redis are being replayed, new ones
      * queue behind them, so every board sees them in the order they came. */
     pthread_rwlock_rdlock(&call->srv->handover);
-    int rc = atomic_load(&call->srv->catching_up)
-                 ? RK_UNAVAILABLE
-                 : rstore_submit(call->w->redis, in, m, call->srv->cfg.idempotency_ttl,
-                                 call->srv->cfg.window_retention, res, st);
+    int rc = atomic_load(&call->srv->catching_up) ? RK_UNAVAILABLE
+                                                  : rstore_submit(call->w->redis, in, m, call->srv->cfg.idempotency_ttl,
+                                                                  call->srv->cfg.window_retention, res, st);
     if (rc == RK_UNAVAILABLE) {
         /* Redis is away: PostgreSQL records the submissions durably. */
         rk_status_clear(st);
@@ -205,8 +208,11 @@ static Rankd__SubmitReply *reply_of(rpc_call *call, const item *it, const rstore
 
 int h_submit(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__SubmitRequest *req = (const Rankd__SubmitRequest *)m;
-    item it = {.board_id = req->board_id, .user_id = req->has_user_id ? req->user_id : 0,
-               .username = req->username, .has_score = req->has_score, .score = req->score,
+    item it = {.board_id = req->board_id,
+               .user_id = req->has_user_id ? req->user_id : 0,
+               .username = req->username,
+               .has_score = req->has_score,
+               .score = req->score,
                .idem_key = call->idempotency_key};
     rstore_submit_out o;
     memset(&o, 0, sizeof(o));
@@ -235,8 +241,11 @@ int h_submit_batch(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     if (!items || !outs || !rep || !results) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const Rankd__BatchEntry *e = req->entries[i];
-        items[i] = (item){.board_id = e->board_id, .user_id = e->has_user_id ? e->user_id : 0,
-                          .username = e->username, .has_score = e->has_score, .score = e->score,
+        items[i] = (item){.board_id = e->board_id,
+                          .user_id = e->has_user_id ? e->user_id : 0,
+                          .username = e->username,
+                          .has_score = e->has_score,
+                          .score = e->score,
                           .idem_key = e->idempotency_key && e->idempotency_key[0] ? e->idempotency_key : NULL};
     }
     submit_items(call, items, n, outs, st);
@@ -249,7 +258,8 @@ int h_submit_batch(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
         rankd__batch_result__init(r);
         r->has_code = 1;
         r->code = items[i].st.code;
-        if (r->code != RK_OK) r->message = arena_strdup(&call->w->arena, items[i].st.message);
+        if (r->code != RK_OK)
+            r->message = arena_strdup(&call->w->arena, items[i].st.message);
         else if ((r->reply = reply_of(call, &items[i], &outs[i])) == NULL)
             return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         results[i] = r;

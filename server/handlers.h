@@ -17,8 +17,8 @@
 /* Allocates and initialises a message of type T (e.g. Rankd__Empty) in
  * the call's arena; returns RK_RESOURCE_EXHAUSTED from the handler when
  * memory runs out. */
-#define NEW(call, var, T, init)                                                     \
-    T *var = arena_alloc(&(call)->w->arena, sizeof(T));                             \
+#define NEW(call, var, T, init)                                                        \
+    T *var = arena_alloc(&(call)->w->arena, sizeof(T));                                \
     if (var == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory"); \
     init(var)
 

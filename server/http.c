@@ -70,10 +70,10 @@ static void on_readyz(nng_aio *aio) {
     health_get(h->health, &s);
     int lag_ok = s.lag_ms <= h->srv->cfg.ready_max_lag_ms;
     int ready = s.redis_ok && s.postgres_ok && lag_ok;
-    int n = snprintf(body, sizeof(body), "%s\nredis %s\npostgres %s\nmigrations done\nwrite-behind lag %lld ms (bound %lld)\n",
-                     ready ? "ready" : "not ready", s.redis_ok ? "ok" : "unreachable",
-                     s.postgres_ok ? "ok" : "unreachable", (long long)s.lag_ms,
-                     (long long)h->srv->cfg.ready_max_lag_ms);
+    int n = snprintf(
+        body, sizeof(body), "%s\nredis %s\npostgres %s\nmigrations done\nwrite-behind lag %lld ms (bound %lld)\n",
+        ready ? "ready" : "not ready", s.redis_ok ? "ok" : "unreachable", s.postgres_ok ? "ok" : "unreachable",
+        (long long)s.lag_ms, (long long)h->srv->cfg.ready_max_lag_ms);
     reply(aio, ready ? 200 : 503, "text/plain", body, (size_t)n);
 }
 
@@ -112,8 +112,8 @@ static int json_str(char *out, size_t cap, size_t *n, const char *s) {
 
 static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
 
-static int board_json(char *out, size_t cap, size_t *n, const char *id, const char *game, const char *title,
-                      int higher, unsigned windows) {
+static int board_json(char *out, size_t cap, size_t *n, const char *id, const char *game, const char *title, int higher,
+                      unsigned windows) {
     if (*n + 64 >= cap) return -1;
     *n += (size_t)snprintf(out + *n, cap - *n, "{\"id\":");
     if (json_str(out, cap, n, id) || *n + 16 >= cap) return -1;
@@ -157,8 +157,10 @@ static void on_boards(nng_aio *aio) {
         if (!bad) n += (size_t)snprintf(out + n, cap - n, "]}\n");
     }
     free(all);
-    if (bad) reply(aio, 500, "text/plain", "cannot list boards\n", 19);
-    else reply(aio, 200, "application/json", out, n);
+    if (bad)
+        reply(aio, 500, "text/plain", "cannot list boards\n", 19);
+    else
+        reply(aio, 200, "application/json", out, n);
     free(out);
 }
 
@@ -211,7 +213,7 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/healthz", on_healthz}, {"/readyz", on_readyz},  {"/metrics", on_metrics},
+    {"/healthz", on_healthz},   {"/readyz", on_readyz}, {"/metrics", on_metrics},
     {"/api/boards", on_boards}, {"/api/top", on_top},
 };
 
@@ -252,7 +254,8 @@ int http_start(http **out, server *srv, health *hl, events *ev, rk_status *st) {
     }
     for (size_t i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
         nng_http_handler *hd;
-        if ((rv = nng_http_handler_alloc_static(&hd, assets[i].path, assets[i].data, *assets[i].len, assets[i].type)) != 0 ||
+        if ((rv = nng_http_handler_alloc_static(&hd, assets[i].path, assets[i].data, *assets[i].len, assets[i].type)) !=
+                0 ||
             (rv = nng_http_server_add_handler(h->hs, hd)) != 0)
             return rk_status_set(st, RK_INTERNAL, "HTTP asset %s: %s", assets[i].path, nng_strerror(rv));
     }

@@ -15,8 +15,7 @@ int log_level_parse(const char *s);
 void log_set_level(log_level level);
 
 /* `msg` is quoted for you; `fmt` formats the key=value tail (may be ""). */
-void log_emit(log_level level, const char *msg, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void log_emit(log_level level, const char *msg, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_debug(msg, ...) log_emit(LOG_DEBUG, msg, __VA_ARGS__)
 #define log_info(msg, ...) log_emit(LOG_INFO, msg, __VA_ARGS__)

@@ -55,7 +55,8 @@ static int create_admin(server *srv, pgstore *pg, rk_status *st) {
     int64_t id;
     int rc;
     if ((rc = validate_username(srv->cfg.create_admin, st)) != RK_OK) return rc;
-    if (pw == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "set RANKD_ADMIN_PASSWORD to the new admin's password");
+    if (pw == NULL)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "set RANKD_ADMIN_PASSWORD to the new admin's password");
     if ((rc = validate_password(pw, st)) != RK_OK) return rc;
     if ((rc = password_hash(pw, (uint64_t)srv->cfg.scrypt_n, hash, st)) != RK_OK) return rc;
     if ((rc = pgstore_user_upsert(pg, srv->cfg.create_admin, hash, RANKD__ROLE__ROLE_ADMIN, &id, st)) != RK_OK)
@@ -65,10 +66,12 @@ static int create_admin(server *srv, pgstore *pg, rk_status *st) {
 }
 
 static int unhex_key(const char *hex, uint8_t key[TOKEN_KEY_LEN], rk_status *st) {
-    if (strlen(hex) != 2 * TOKEN_KEY_LEN) return rk_status_set(st, RK_INVALID_ARGUMENT, "token-secret must be 64 hex characters");
+    if (strlen(hex) != 2 * TOKEN_KEY_LEN)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "token-secret must be 64 hex characters");
     for (int i = 0; i < TOKEN_KEY_LEN; i++) {
         unsigned b;
-        if (sscanf(hex + 2 * i, "%2x", &b) != 1) return rk_status_set(st, RK_INVALID_ARGUMENT, "token-secret must be hex");
+        if (sscanf(hex + 2 * i, "%2x", &b) != 1)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "token-secret must be hex");
         key[i] = (uint8_t)b;
     }
     return RK_OK;
@@ -179,8 +182,8 @@ int main(int argc, char **argv) {
     if (events_start(&ev, &srv, &st) != RK_OK) goto fail;
     if (http_start(&web, &srv, hl, ev, &st) != RK_OK) goto fail;
     if (rpc_start(&rpc, &srv, rankd_methods, rankd_nmethods, &st) != RK_OK) goto fail;
-    log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers,
-             (long long)srv.cfg.contexts, srv.cfg.redis);
+    log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers, (long long)srv.cfg.contexts,
+             srv.cfg.redis);
 
     int sig = 0;
     sigwait(&sigs, &sig);

@@ -13,8 +13,8 @@
 
 #define CODES 17 /* canonical codes 0..16 */
 
-static const double bucket_s[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                  0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+static const double bucket_s[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                  0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
 #define BUCKETS (sizeof(bucket_s) / sizeof(bucket_s[0]))
 
 typedef struct histogram {
@@ -106,8 +106,10 @@ static void put_histogram(out *o, const char *name, const char *labels, histogra
     const char *sep = labels[0] ? "," : "";
     for (size_t i = 0; i <= BUCKETS; i++) {
         cum += atomic_load(&h->le[i]);
-        if (i < BUCKETS) put(o, "%s_bucket{%s%sle=\"%g\"} %lld\n", name, labels, sep, bucket_s[i], cum);
-        else put(o, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", name, labels, sep, cum);
+        if (i < BUCKETS)
+            put(o, "%s_bucket{%s%sle=\"%g\"} %lld\n", name, labels, sep, bucket_s[i], cum);
+        else
+            put(o, "%s_bucket{%s%sle=\"+Inf\"} %lld\n", name, labels, sep, cum);
     }
     put(o, "%s_sum{%s} %.6f\n", name, labels, (double)atomic_load(&h->sum_us) / 1e6);
     put(o, "%s_count{%s} %lld\n", name, labels, (long long)atomic_load(&h->count));
@@ -141,22 +143,26 @@ int metrics_render(char **text, size_t *len) {
     put(&o, "# HELP rankd_postgres_call_duration_seconds Round trips to PostgreSQL.\n"
             "# TYPE rankd_postgres_call_duration_seconds histogram\n");
     put_histogram(&o, "rankd_postgres_call_duration_seconds", "", &m.pg);
-    put(&o, "# HELP rankd_writebehind_backlog Accepted submissions not yet in PostgreSQL.\n"
-            "# TYPE rankd_writebehind_backlog gauge\nrankd_writebehind_backlog %lld\n",
+    put(&o,
+        "# HELP rankd_writebehind_backlog Accepted submissions not yet in PostgreSQL.\n"
+        "# TYPE rankd_writebehind_backlog gauge\nrankd_writebehind_backlog %lld\n",
         (long long)atomic_load(&m.wb_backlog));
-    put(&o, "# HELP rankd_writebehind_lag_seconds Age of the oldest submission not yet in PostgreSQL.\n"
-            "# TYPE rankd_writebehind_lag_seconds gauge\nrankd_writebehind_lag_seconds %.3f\n",
+    put(&o,
+        "# HELP rankd_writebehind_lag_seconds Age of the oldest submission not yet in PostgreSQL.\n"
+        "# TYPE rankd_writebehind_lag_seconds gauge\nrankd_writebehind_lag_seconds %.3f\n",
         (double)atomic_load(&m.wb_lag_ms) / 1000.0);
-    put(&o, "# HELP rankd_event_subscribers Connected event subscribers (nng and WebSocket).\n"
-            "# TYPE rankd_event_subscribers gauge\nrankd_event_subscribers %lld\n",
+    put(&o,
+        "# HELP rankd_event_subscribers Connected event subscribers (nng and WebSocket).\n"
+        "# TYPE rankd_event_subscribers gauge\nrankd_event_subscribers %lld\n",
         (long long)atomic_load(&m.subscribers));
     static const char *const kinds[] = {"top", "rank", "window"};
     put(&o, "# HELP rankd_events_published_total Events published, by kind.\n"
             "# TYPE rankd_events_published_total counter\n");
     for (int k = 0; k < METRICS_EV_KINDS; k++)
         put(&o, "rankd_events_published_total{kind=\"%s\"} %lld\n", kinds[k], (long long)atomic_load(&m.events[k]));
-    put(&o, "# HELP rankd_events_coalesced_total Board changes folded into a later top-N event.\n"
-            "# TYPE rankd_events_coalesced_total counter\nrankd_events_coalesced_total %lld\n",
+    put(&o,
+        "# HELP rankd_events_coalesced_total Board changes folded into a later top-N event.\n"
+        "# TYPE rankd_events_coalesced_total counter\nrankd_events_coalesced_total %lld\n",
         (long long)atomic_load(&m.coalesced));
     if (o.oom) {
         free(o.s);

@@ -18,8 +18,7 @@
 #define SCRYPT_P 1
 #define SCRYPT_MAXMEM (256u << 20)
 
-static int derive(const char *pw, const uint8_t *salt, uint64_t n, uint64_t r, uint64_t p,
-                  uint8_t key[KEY_LEN]) {
+static int derive(const char *pw, const uint8_t *salt, uint64_t n, uint64_t r, uint64_t p, uint8_t key[KEY_LEN]) {
     int rc = EVP_PBE_scrypt(pw, strlen(pw), salt, SALT_LEN, n, r, p, SCRYPT_MAXMEM, key, KEY_LEN) == 1 ? 0 : -1;
     /* scrypt's 16 MiB scratch would otherwise stay in this thread's malloc
      * arena for good, and each worker has one (BENCHMARKS.md, RSS). */
@@ -44,12 +43,10 @@ int password_hash(const char *password, uint64_t n, char out[PASSWORD_HASH_MAX],
     uint8_t salt[SALT_LEN], key[KEY_LEN];
     char salthex[2 * SALT_LEN + 1], keyhex[2 * KEY_LEN + 1];
     if (RAND_bytes(salt, SALT_LEN) != 1) return rk_status_set(st, RK_INTERNAL, "no randomness for a salt");
-    if (derive(password, salt, n, SCRYPT_R, SCRYPT_P, key) != 0)
-        return rk_status_set(st, RK_INTERNAL, "scrypt failed");
+    if (derive(password, salt, n, SCRYPT_R, SCRYPT_P, key) != 0) return rk_status_set(st, RK_INTERNAL, "scrypt failed");
     hex(salt, SALT_LEN, salthex);
     hex(key, KEY_LEN, keyhex);
-    snprintf(out, PASSWORD_HASH_MAX, "scrypt$%" PRIu64 "$%d$%d$%s$%s", n, SCRYPT_R, SCRYPT_P,
-             salthex, keyhex);
+    snprintf(out, PASSWORD_HASH_MAX, "scrypt$%" PRIu64 "$%d$%d$%s$%s", n, SCRYPT_R, SCRYPT_P, salthex, keyhex);
     OPENSSL_cleanse(key, sizeof(key));
     return RK_OK;
 }
@@ -58,10 +55,10 @@ int password_verify(const char *password, const char *stored, rk_status *st) {
     uint64_t n, r, p;
     char salthex[2 * SALT_LEN + 1], keyhex[2 * KEY_LEN + 1];
     uint8_t salt[SALT_LEN], want[KEY_LEN], got[KEY_LEN];
-    if (sscanf(stored, "scrypt$%" SCNu64 "$%" SCNu64 "$%" SCNu64 "$%32[0-9a-f]$%64[0-9a-f]", &n,
-               &r, &p, salthex, keyhex) != 5 ||
-        strlen(salthex) != 2 * SALT_LEN || strlen(keyhex) != 2 * KEY_LEN ||
-        unhex(salthex, SALT_LEN, salt) || unhex(keyhex, KEY_LEN, want))
+    if (sscanf(stored, "scrypt$%" SCNu64 "$%" SCNu64 "$%" SCNu64 "$%32[0-9a-f]$%64[0-9a-f]", &n, &r, &p, salthex,
+               keyhex) != 5 ||
+        strlen(salthex) != 2 * SALT_LEN || strlen(keyhex) != 2 * KEY_LEN || unhex(salthex, SALT_LEN, salt) ||
+        unhex(keyhex, KEY_LEN, want))
         return rk_status_set(st, RK_INTERNAL, "stored password hash is malformed");
     if (derive(password, salt, n, r, p, got) != 0) return rk_status_set(st, RK_INTERNAL, "scrypt failed");
     int same = CRYPTO_memcmp(got, want, KEY_LEN) == 0;

@@ -3,21 +3,15 @@
  */
 #include "ranks.h"
 
-void ranks_assign(const int64_t *scores, size_t n, rank_mode mode, int64_t offset,
-                  int64_t first_competition, int64_t first_dense, int64_t *out) {
+void ranks_assign(const int64_t *scores, size_t n, rank_mode mode, int64_t offset, int64_t first_competition,
+                  int64_t first_dense, int64_t *out) {
     for (size_t i = 0; i < n; i++) {
         int same = i > 0 && scores[i] == scores[i - 1];
         switch (mode) {
-        case RANK_UNIQUE:
-            out[i] = offset + (int64_t)i + 1;
-            break;
-        case RANK_DENSE:
-            out[i] = i == 0 ? first_dense : out[i - 1] + (same ? 0 : 1);
-            break;
-        case RANK_COMPETITION:
-        default:
-            out[i] = i == 0 ? first_competition : same ? out[i - 1] : offset + (int64_t)i + 1;
-            break;
+            case RANK_UNIQUE: out[i] = offset + (int64_t)i + 1; break;
+            case RANK_DENSE: out[i] = i == 0 ? first_dense : out[i - 1] + (same ? 0 : 1); break;
+            case RANK_COMPETITION:
+            default: out[i] = i == 0 ? first_competition : same ? out[i - 1] : offset + (int64_t)i + 1; break;
         }
     }
 }

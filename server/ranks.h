@@ -23,7 +23,7 @@ typedef enum rank_mode { RANK_COMPETITION = 0, RANK_DENSE = 1, RANK_UNIQUE = 2 }
  * strictly better, plus one); first_dense is its dense rank (distinct better
  * scores, plus one). Only the one matching `mode` is read.
  */
-void ranks_assign(const int64_t *scores, size_t n, rank_mode mode, int64_t offset,
-                  int64_t first_competition, int64_t first_dense, int64_t *out);
+void ranks_assign(const int64_t *scores, size_t n, rank_mode mode, int64_t offset, int64_t first_competition,
+                  int64_t first_dense, int64_t *out);
 
 #endif

@@ -22,6 +22,8 @@
 #define FLAG_TTL "600"
 #define TMP_KEY_MAX (RSTORE_KEY_MAX + 16)
 
+typedef char num_text[24]; /* an int64 in decimal */
+
 /* One Redis command; *reply (if asked) is the caller's. */
 static int cmd(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st) {
     redisContext *c = rstore_ctx(r, st);
@@ -33,8 +35,10 @@ static int cmd(rstore *r, int argc, const char **argv, redisReply **reply, rk_st
         freeReplyObject(rep);
         return RK_INTERNAL;
     }
-    if (reply) *reply = rep;
-    else freeReplyObject(rep);
+    if (reply)
+        *reply = rep;
+    else
+        freeReplyObject(rep);
     return RK_OK;
 }
 
@@ -57,8 +61,9 @@ static int drain(rstore *r, rk_status *st) {
         if (rc != RK_OK) return rc;
         if (n == 0) return RK_OK;
         if (waited >= DRAIN_WAIT_MS)
-            return rk_status_set(st, RK_UNAVAILABLE,
-                                 "%" PRId64 " submissions are not yet in PostgreSQL; rebuild when the write-behind has caught up", n);
+            return rk_status_set(
+                st, RK_UNAVAILABLE,
+                "%" PRId64 " submissions are not yet in PostgreSQL; rebuild when the write-behind has caught up", n);
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -68,7 +73,7 @@ static int drain(rstore *r, rk_status *st) {
 static int load(rstore *r, const char *zkey, const char *mkey, int desc, const report_row *rows, size_t n,
                 rk_status *st) {
     const char **argv = calloc(6 + 3 * LOAD_CHUNK, sizeof(*argv));
-    char (*nums)[24] = calloc(3 * LOAD_CHUNK, sizeof(*nums));
+    num_text *nums = calloc(3 * LOAD_CHUNK, sizeof(*nums));
     int rc = RK_OK;
     if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
@@ -99,7 +104,7 @@ static int load(rstore *r, const char *zkey, const char *mkey, int desc, const r
 typedef struct swap_set {
     char keys[2 * (1 + 2 * 120)][TMP_KEY_MAX]; /* pb + (zset, hash) per window */
     char ttls[1 + 2 * 120][24];
-    size_t n;                                      /* pairs */
+    size_t n; /* pairs */
 } swap_set;
 
 static void add_pair(swap_set *s, const char *tmp, const char *live, int64_t ttl) {
@@ -136,8 +141,10 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
     snprintf(tz, sizeof(tz), "%s:rebuild", live.zkey);
     snprintf(tm, sizeof(tm), "%s:rebuild", live.mkey);
 
-    report_query q = {.b = b, .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
-                      .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000, .limit = -1};
+    report_query q = {.b = b,
+                      .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                      .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000,
+                      .limit = -1};
     report_row *rows = NULL;
     size_t n = 0;
     int64_t size = 0;
@@ -154,8 +161,8 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
 
 /* Starts (Unix seconds) of the board's windows of kind k that have
  * history within the retention, plus the current one. */
-static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t retention_s, int64_t **out,
-                         size_t *n, rk_status *st) {
+static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t retention_s, int64_t **out, size_t *n,
+                         rk_status *st) {
     static const char *const units[] = {"", "day", "week", "month"};
     char ret[24], now[24];
     snprintf(ret, sizeof(ret), "%" PRId64, retention_s);
@@ -209,7 +216,8 @@ static int set_flag(rstore *r, const board *b, int on, const char *owner, rk_sta
         freeReplyObject(rep);
         if (won) return RK_OK;
         if (waited >= LOCK_WAIT_MS)
-            return rk_status_set(st, RK_ABORTED, "board %s is being rebuilt by someone else", b ? b->id : BOARD_GLOBAL_ID);
+            return rk_status_set(st, RK_ABORTED, "board %s is being rebuilt by someone else",
+                                 b ? b->id : BOARD_GLOBAL_ID);
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -221,8 +229,7 @@ static void owner_name(char *out, size_t cap) {
     snprintf(out, cap, "%ld:%lu:%ld", (long)getpid(), (unsigned long)pthread_self(), atomic_fetch_add(&next, 1));
 }
 
-int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries,
-                  rk_status *st) {
+int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries, rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
     char owner[64];
     int rc;
@@ -303,8 +310,8 @@ static int add_name(void *arg, int64_t id, const char *name) {
 
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st) { return pgstore_users_each(pg, add_name, r, st); }
 
-int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *nboards,
-                int64_t *entries, rk_status *st) {
+int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *nboards, int64_t *entries,
+                rk_status *st) {
     board *all = NULL;
     size_t n = 0;
     int rc = rebuild_names(r, pg, st);

@@ -27,8 +27,7 @@
  * `retention_s`. Adds the (player, window) entries written to *entries.
  * Fails with RK_UNAVAILABLE when the write-behind backlog does not drain
  * (PostgreSQL would be missing submissions). */
-int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries,
-                  rk_status *st);
+int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries, rk_status *st);
 
 /* Rebuilds the global board from every board's history. */
 int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st);
@@ -37,8 +36,8 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st);
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st);
 
 /* Rebuilds the user directory, every board, then the global board. */
-int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *boards,
-                int64_t *entries, rk_status *st);
+int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *boards, int64_t *entries,
+                rk_status *st);
 
 /* At start: rebuilds the boards whose all-time set Redis has lost while
  * PostgreSQL has history for them (a restarted, empty Redis), and the

@@ -16,7 +16,7 @@
 
 #include "report.h"
 
-#define TIME_FILTER                                                                                  \
+#define TIME_FILTER                                                                                              \
     " AND ($2::bigint IS NULL OR s.submitted_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond')" \
     " AND ($3::bigint IS NULL OR s.submitted_at < timestamptz 'epoch' + $3::bigint * interval '1 microsecond')"
 
@@ -62,11 +62,10 @@ static const char r_desc[] =
     "dense_rank() OVER (ORDER BY value DESC) AS dense, "
     "row_number() OVER (ORDER BY value DESC, reached, user_id::text COLLATE \"C\" DESC) AS pos, "
     "count(*) OVER () AS size FROM v) ";
-static const char r_asc[] =
-    "r AS (SELECT user_id, value, reached, rank() OVER (ORDER BY value ASC) AS comp, "
-    "dense_rank() OVER (ORDER BY value ASC) AS dense, "
-    "row_number() OVER (ORDER BY value ASC, reached, user_id::text COLLATE \"C\" ASC) AS pos, "
-    "count(*) OVER () AS size FROM v) ";
+static const char r_asc[] = "r AS (SELECT user_id, value, reached, rank() OVER (ORDER BY value ASC) AS comp, "
+                            "dense_rank() OVER (ORDER BY value ASC) AS dense, "
+                            "row_number() OVER (ORDER BY value ASC, reached, user_id::text COLLATE \"C\" ASC) AS pos, "
+                            "count(*) OVER () AS size FROM v) ";
 
 /* A page of a ranking without ranking everyone: the page is a top-N sort
  * of v, and the ranks of its rows follow from two counts over v (players
@@ -77,14 +76,16 @@ static const char page_desc[] =
     "user_id::text COLLATE \"C\" DESC) AS rn FROM (SELECT user_id, value, reached FROM v ORDER BY value DESC, "
     "reached, user_id::text COLLATE \"C\" DESC OFFSET $4::bigint LIMIT $5::bigint) t),"
     "first AS (SELECT value FROM page WHERE rn = 1),"
-    "st AS (SELECT count(*) AS size, count(*) FILTER (WHERE v.value > (SELECT value FROM first)) AS better, %s AS dbetter "
+    "st AS (SELECT count(*) AS size, count(*) FILTER (WHERE v.value > (SELECT value FROM first)) AS better, %s AS "
+    "dbetter "
     "FROM v) ";
 static const char page_asc[] =
     "page AS (SELECT user_id, value, reached, row_number() OVER (ORDER BY value ASC, reached, "
     "user_id::text COLLATE \"C\" ASC) AS rn FROM (SELECT user_id, value, reached FROM v ORDER BY value ASC, "
     "reached, user_id::text COLLATE \"C\" ASC OFFSET $4::bigint LIMIT $5::bigint) t),"
     "first AS (SELECT value FROM page WHERE rn = 1),"
-    "st AS (SELECT count(*) AS size, count(*) FILTER (WHERE v.value < (SELECT value FROM first)) AS better, %s AS dbetter "
+    "st AS (SELECT count(*) AS size, count(*) FILTER (WHERE v.value < (SELECT value FROM first)) AS better, %s AS "
+    "dbetter "
     "FROM v) ";
 /* Distinct better values cost a sort of v: only dense ranks need them. */
 static const char dense_desc[] = "count(DISTINCT v.value) FILTER (WHERE v.value > (SELECT value FROM first))";
@@ -110,14 +111,17 @@ static void num(char *buf, size_t cap, int64_t v, const char **param) {
     *param = buf;
 }
 
-int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size,
-               rk_status *st) {
+int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size, rk_status *st) {
     const board *b = q->b;
     const char *v;
-    if (b == NULL) v = "";
-    else if (b->policy == POLICY_LATEST) v = v_latest;
-    else if (b->policy == POLICY_SUM) v = v_sum;
-    else v = b->higher_is_better ? v_best_desc : v_best_asc;
+    if (b == NULL)
+        v = "";
+    else if (b->policy == POLICY_LATEST)
+        v = v_latest;
+    else if (b->policy == POLICY_SUM)
+        v = v_sum;
+    else
+        v = b->higher_is_better ? v_best_desc : v_best_asc;
     int desc = b == NULL || b->higher_is_better;
 
     char sql[6144], tail[2048];

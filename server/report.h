@@ -33,17 +33,16 @@ typedef struct report_row {
 } report_row;
 
 typedef struct report_query {
-    const board *b;   /* NULL: the global board */
-    int64_t from_us;  /* inclusive; REPORT_UNBOUNDED: from the beginning */
-    int64_t to_us;    /* exclusive; REPORT_UNBOUNDED: to the end */
+    const board *b;  /* NULL: the global board */
+    int64_t from_us; /* inclusive; REPORT_UNBOUNDED: from the beginning */
+    int64_t to_us;   /* exclusive; REPORT_UNBOUNDED: to the end */
     int64_t offset;
-    int64_t limit;    /* < 0: every row */
+    int64_t limit; /* < 0: every row */
     rank_mode mode;
 } report_query;
 
 /* *rows is malloc'ed (caller frees); *size counts every ranked player. */
-int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size,
-               rk_status *st);
+int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size, rk_status *st);
 
 /* Each player's best single score ever on a board (for the personal-best
  * record of latest and sum boards). */

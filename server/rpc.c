@@ -75,17 +75,11 @@ static int64_t system_wall_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-void server_clock_start(int64_t at_s) {
-    clock_offset_us = at_s > 0 ? at_s * 1000000 - system_wall_us() : 0;
-}
+void server_clock_start(int64_t at_s) { clock_offset_us = at_s > 0 ? at_s * 1000000 - system_wall_us() : 0; }
 
-int64_t server_wall_us(void) {
-    return system_wall_us() + clock_offset_us;
-}
+int64_t server_wall_us(void) { return system_wall_us() + clock_offset_us; }
 
-time_t server_time(void) {
-    return (time_t)(server_wall_us() / 1000000);
-}
+time_t server_time(void) { return (time_t)(server_wall_us() / 1000000); }
 
 int server_check_deadline(const rpc_call *call, rk_status *st) {
     if (server_now_us() > call->deadline_us)
@@ -126,8 +120,10 @@ static void ctx_cb(void *arg) {
     pthread_mutex_lock(&r->mu);
     c->state = CTX_QUEUED;
     c->next = NULL;
-    if (r->tail) r->tail->next = c;
-    else r->head = c;
+    if (r->tail)
+        r->tail->next = c;
+    else
+        r->head = c;
     r->tail = c;
     r->busy++;
     pthread_cond_signal(&r->cv);
@@ -176,12 +172,10 @@ static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, int *degrad
 
     const rpc_method *m = find_method(r, env->method);
     const ProtobufCMessageDescriptor *in = input_of(env->method);
-    if (m == NULL || in == NULL)
-        return rk_status_set(st, RK_UNIMPLEMENTED, "unknown method \"%.100s\"", env->method);
+    if (m == NULL || in == NULL) return rk_status_set(st, RK_UNIMPLEMENTED, "unknown method \"%.100s\"", env->method);
     *method = (int)(m - r->methods);
 
-    int64_t deadline_ms = env->has_deadline_ms && env->deadline_ms ? env->deadline_ms
-                                                                   : r->srv->cfg.default_deadline_ms;
+    int64_t deadline_ms = env->has_deadline_ms && env->deadline_ms ? env->deadline_ms : r->srv->cfg.default_deadline_ms;
     rpc_call call = {.w = w, .srv = r->srv, .deadline_us = c->received_us + deadline_ms * 1000};
     if (env->idempotency_key && env->idempotency_key[0]) {
         if (strlen(env->idempotency_key) > 128)
@@ -258,8 +252,10 @@ static void *worker_loop(void *arg) {
         ProtobufCMessage *reply = NULL;
         int method = -1, degraded = 0;
         rk_status_clear(&st);
-        if (draining) rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");
-        else handle(r, w, c, &method, &degraded, &reply, &st);
+        if (draining)
+            rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");
+        else
+            handle(r, w, c, &method, &degraded, &reply, &st);
         degraded |= atomic_load(&r->srv->redis_down);
         atomic_fetch_add(&r->srv->requests, 1);
         metrics_request(method, st.code, server_now_us() - c->received_us);
@@ -347,8 +343,10 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
         w->srv = srv;
         arena_init(&w->arena);
         /* A store that is down now is retried on each call. */
-        if (srv->pipe) rstore_open_piped(&w->redis, srv->pipe, srv->cfg.redis, &ignore);
-        else rstore_open(&w->redis, srv->cfg.redis, &ignore);
+        if (srv->pipe)
+            rstore_open_piped(&w->redis, srv->pipe, srv->cfg.redis, &ignore);
+        else
+            rstore_open(&w->redis, srv->cfg.redis, &ignore);
         pgstore_open(&w->pg, srv->cfg.postgres, &ignore);
         if (w->redis == NULL || w->pg == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }

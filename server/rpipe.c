@@ -23,7 +23,7 @@ typedef struct group {
     const int *argc;
     const char *const *const *argv;
     redisReply **replies;
-    int code;                /* RK_OK or RK_UNAVAILABLE */
+    int code; /* RK_OK or RK_UNAVAILABLE */
     char message[RK_STATUS_MSG_MAX];
     int done;
     pthread_cond_t cv;
@@ -34,9 +34,9 @@ typedef struct conn {
     struct rpipe *pipe;
     pthread_t thread;
     pthread_mutex_t mu;
-    pthread_cond_t cv;       /* work arrived, or stop */
+    pthread_cond_t cv; /* work arrived, or stop */
     group *head, *tail;
-    atomic_size_t queued;    /* groups waiting: pick the least busy connection */
+    atomic_size_t queued; /* groups waiting: pick the least busy connection */
     redisContext *ctx;
 } conn;
 
@@ -189,8 +189,10 @@ int rpipe_exec(rpipe *p, size_t n, const int *argc, const char *const *const *ar
         if (atomic_load(&o->queued) < atomic_load(&c->queued)) c = o;
     }
     pthread_mutex_lock(&c->mu);
-    if (c->tail) c->tail->next = &g;
-    else c->head = &g;
+    if (c->tail)
+        c->tail->next = &g;
+    else
+        c->head = &g;
     c->tail = &g;
     c->queued++;
     pthread_cond_signal(&c->cv);

@@ -38,9 +38,9 @@ typedef struct server {
     apikey_cache *apikeys;
     time_t started;
     atomic_llong requests;
-    struct rpipe *pipe;    /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
-    struct topcache *tops; /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
-    atomic_int redis_down; /* set while Redis does not answer (health.c) */
+    struct rpipe *pipe;     /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
+    struct topcache *tops;  /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
+    atomic_int redis_down;  /* set while Redis does not answer (health.c) */
     atomic_int catching_up; /* redis_backlog is not empty: new submissions queue behind it */
     /* Submissions hold it shared from the catching_up check until they are
      * stored; the replay takes it exclusively to apply the last of the
@@ -61,25 +61,24 @@ typedef enum principal_kind { WHO_ANONYMOUS = 0, WHO_USER, WHO_APIKEY } principa
 
 typedef struct principal {
     principal_kind kind;
-    int role;                        /* rankd.Role */
-    int64_t user_id;                 /* WHO_USER */
-    int64_t key_id;                  /* WHO_APIKEY */
-    char game[BOARD_ID_MAX + 1];     /* WHO_APIKEY: the game it is scoped to */
-    token_claims claims;             /* WHO_USER */
+    int role;                    /* rankd.Role */
+    int64_t user_id;             /* WHO_USER */
+    int64_t key_id;              /* WHO_APIKEY */
+    char game[BOARD_ID_MAX + 1]; /* WHO_APIKEY: the game it is scoped to */
+    token_claims claims;         /* WHO_USER */
 } principal;
 
 typedef struct rpc_call {
     worker *w;
     server *srv;
     principal who;
-    const char *idempotency_key;     /* NULL when none; lives in the arena */
-    int degraded;                    /* answered from PostgreSQL without Redis */
-    int64_t deadline_us;             /* CLOCK_MONOTONIC */
+    const char *idempotency_key; /* NULL when none; lives in the arena */
+    int degraded;                /* answered from PostgreSQL without Redis */
+    int64_t deadline_us;         /* CLOCK_MONOTONIC */
 } rpc_call;
 
 /* Handlers build their reply in w->arena; rpc.c packs and frees it. */
-typedef int (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **reply,
-                           rk_status *st);
+typedef int (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **reply, rk_status *st);
 
 /* Who may call a method. */
 typedef enum rpc_access {
@@ -89,7 +88,7 @@ typedef enum rpc_access {
 } rpc_access;
 
 typedef struct rpc_method {
-    const char *name;  /* full name, "rankd.Ranking/Top" */
+    const char *name; /* full name, "rankd.Ranking/Top" */
     rpc_handler fn;
     rpc_access access;
 } rpc_method;

@@ -116,16 +116,14 @@ static int conn_ok(pgstore *p, rk_status *st) {
     if (PQstatus(p->conn) == CONNECTION_OK) return RK_OK;
     PQreset(p->conn);
     if (PQstatus(p->conn) == CONNECTION_OK) return RK_OK;
-    return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL is unreachable: %s",
-                         PQerrorMessage(p->conn));
+    return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL is unreachable: %s", PQerrorMessage(p->conn));
 }
 
 /* Runs one statement; on RK_OK *res (if given) is the caller's to PQclear.
  * A SELECT that finds the connection broken (PostgreSQL restarted since the
  * last call) is retried once on a fresh connection; anything that writes is
  * not, since it may have run before the connection broke. */
-int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res,
-                 rk_status *st) {
+int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res, rk_status *st) {
     int rc, tries = strncmp(sql, "SELECT", 6) == 0 ? 2 : 1;
     for (;;) {
         if ((rc = conn_ok(p, st)) != RK_OK) return rc;
@@ -134,8 +132,10 @@ int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, 
         metrics_pg_call(server_now_us() - t0);
         ExecStatusType s = PQresultStatus(r);
         if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
-            if (res) *res = r;
-            else PQclear(r);
+            if (res)
+                *res = r;
+            else
+                PQclear(r);
             return RK_OK;
         }
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
@@ -225,8 +225,7 @@ int pgstore_open(pgstore **out, const char *conninfo, rk_status *st) {
     if (p->conn == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     PQsetNoticeProcessor(p->conn, quiet, NULL);
     if (PQstatus(p->conn) != CONNECTION_OK)
-        return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL is unreachable: %s",
-                             PQerrorMessage(p->conn));
+        return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL is unreachable: %s", PQerrorMessage(p->conn));
     return RK_OK;
 }
 
@@ -249,8 +248,7 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
                 " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
                 0, NULL, NULL, st)) != RK_OK)
         goto fail;
-    if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK)
-        goto fail;
+    if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK) goto fail;
     int have = (int)geti(r, 0, 0);
     PQclear(r);
     for (int v = have + 1; v <= NMIGRATIONS; v++) {
@@ -264,8 +262,7 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
             goto fail;
         }
         PQclear(e);
-        if ((rc = q(p, "INSERT INTO schema_migrations (version) VALUES ($1::integer)", 1, params,
-                    NULL, st)) != RK_OK)
+        if ((rc = q(p, "INSERT INTO schema_migrations (version) VALUES ($1::integer)", 1, params, NULL, st)) != RK_OK)
             goto fail;
         log_info("migration applied", "version=%d", v);
     }
@@ -283,11 +280,10 @@ int pgstore_token_key(pgstore *p, uint8_t key[32], rk_status *st) {
     if (RAND_bytes(fresh, sizeof(fresh)) != 1) return rk_status_set(st, RK_INTERNAL, "no randomness");
     for (int i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", fresh[i]);
     const char *params[] = {hex};
-    if ((rc = q(p, "INSERT INTO settings (key, value) VALUES ('token_key', $1) ON CONFLICT DO NOTHING",
-                1, params, NULL, st)) != RK_OK)
+    if ((rc = q(p, "INSERT INTO settings (key, value) VALUES ('token_key', $1) ON CONFLICT DO NOTHING", 1, params, NULL,
+                st)) != RK_OK)
         return rc;
-    if ((rc = q(p, "SELECT value FROM settings WHERE key = 'token_key'", 0, NULL, &r, st)) != RK_OK)
-        return rc;
+    if ((rc = q(p, "SELECT value FROM settings WHERE key = 'token_key'", 0, NULL, &r, st)) != RK_OK) return rc;
     const char *v = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
     rc = RK_OK;
     if (strlen(v) != 64) rc = rk_status_set(st, RK_INTERNAL, "stored token key is malformed");
@@ -309,14 +305,13 @@ static void fill_user(PGresult *r, pg_user *u) {
     u->role = (int)geti(r, 0, 3);
 }
 
-int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role,
-                        int64_t *id, rk_status *st) {
+int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st) {
     char rs[8];
     snprintf(rs, sizeof(rs), "%d", role);
     const char *params[] = {username, pwhash, rs};
     PGresult *r = NULL;
-    int rc = q(p, "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3::smallint) RETURNING id",
-               3, params, &r, st);
+    int rc = q(p, "INSERT INTO users (username, password_hash, role) VALUES ($1, $2, $3::smallint) RETURNING id", 3,
+               params, &r, st);
     if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "username %s is taken", username);
     if (rc != RK_OK) return rc;
     *id = geti(r, 0, 0);
@@ -339,19 +334,16 @@ static int user_one(pgstore *p, const char *sql, const char *param, pg_user *u, 
 }
 
 int pgstore_user_by_name(pgstore *p, const char *username, pg_user *u, rk_status *st) {
-    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE username = $1",
-                    username, u, st);
+    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE username = $1", username, u, st);
 }
 
 int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st) {
     char n[24];
     snprintf(n, sizeof(n), "%" PRId64, id);
-    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE id = $1::bigint",
-                    n, u, st);
+    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE id = $1::bigint", n, u, st);
 }
 
-int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role,
-                        int64_t *id, rk_status *st) {
+int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st) {
     char rs[8];
     snprintf(rs, sizeof(rs), "%d", role);
     const char *params[] = {username, pwhash, rs};
@@ -372,16 +364,15 @@ int pgstore_user_set_role(pgstore *p, const char *username, int role, rk_status 
     snprintf(rs, sizeof(rs), "%d", role);
     const char *params[] = {username, rs};
     PGresult *r = NULL;
-    int rc = q(p, "UPDATE users SET role = $2::smallint WHERE username = $1 RETURNING id", 2,
-               params, &r, st);
+    int rc = q(p, "UPDATE users SET role = $2::smallint WHERE username = $1 RETURNING id", 2, params, &r, st);
     if (rc != RK_OK) return rc;
     int n = PQntuples(r);
     PQclear(r);
     return n == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "user %s not found", username);
 }
 
-int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n,
-                          int *found, char (*out_names)[PG_NAME_MAX], rk_status *st) {
+int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n, int *found,
+                          char (*out_names)[PG_NAME_MAX], rk_status *st) {
     sbuf a = {0}, b = {0};
     PGresult *r = NULL;
     int rc;
@@ -389,8 +380,10 @@ int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, si
     sb_putc(&b, '{');
     for (size_t i = 0; i < n; i++) {
         found[i] = 0;
-        if (ids[i] > 0) arr_int(&a, ids[i]);
-        else if (names[i]) arr_elem(&b, names[i]);
+        if (ids[i] > 0)
+            arr_int(&a, ids[i]);
+        else if (names[i])
+            arr_elem(&b, names[i]);
     }
     sb_putc(&a, '}');
     sb_putc(&b, '}');
@@ -399,8 +392,8 @@ int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, si
         goto done;
     }
     const char *params[] = {a.s, b.s};
-    if ((rc = q(p, "SELECT id, username FROM users WHERE id = ANY($1::bigint[]) OR username = ANY($2::text[])",
-                2, params, &r, st)) != RK_OK)
+    if ((rc = q(p, "SELECT id, username FROM users WHERE id = ANY($1::bigint[]) OR username = ANY($2::text[])", 2,
+                params, &r, st)) != RK_OK)
         goto done;
     int rows = PQntuples(r);
     for (size_t i = 0; i < n; i++) {
@@ -422,8 +415,7 @@ done:
     return rc;
 }
 
-int pgstore_users_each(pgstore *p, int (*fn)(void *arg, int64_t id, const char *name), void *arg,
-                       rk_status *st) {
+int pgstore_users_each(pgstore *p, int (*fn)(void *arg, int64_t id, const char *name), void *arg, rk_status *st) {
     PGresult *r = NULL;
     int rc = q(p, "SELECT id, username FROM users ORDER BY id", 0, NULL, &r, st);
     if (rc != RK_OK) return rc;
@@ -444,12 +436,12 @@ static void fill_key(PGresult *r, int row, pg_apikey *k) {
     k->revoked = PQgetvalue(r, row, 4)[0] == 't';
 }
 
-int pgstore_apikey_create(pgstore *p, const char *key_hash, const char *game, const char *label,
-                          pg_apikey *out, rk_status *st) {
+int pgstore_apikey_create(pgstore *p, const char *key_hash, const char *game, const char *label, pg_apikey *out,
+                          rk_status *st) {
     const char *params[] = {key_hash, game, label};
     PGresult *r = NULL;
-    int rc = q(p, "INSERT INTO api_keys (key_hash, game, label) VALUES ($1, $2, $3) RETURNING " KEY_COLS,
-               3, params, &r, st);
+    int rc =
+        q(p, "INSERT INTO api_keys (key_hash, game, label) VALUES ($1, $2, $3) RETURNING " KEY_COLS, 3, params, &r, st);
     if (rc != RK_OK) return rc;
     fill_key(r, 0, out);
     PQclear(r);
@@ -473,8 +465,7 @@ int pgstore_apikey_lookup(pgstore *p, const char *key_hash, pg_apikey *out, rk_s
 int pgstore_apikey_list(pgstore *p, const char *game, pg_apikey **keys, size_t *n, rk_status *st) {
     const char *params[] = {game ? game : ""};
     PGresult *r = NULL;
-    int rc = q(p, "SELECT " KEY_COLS " FROM api_keys WHERE $1 = '' OR game = $1 ORDER BY id", 1,
-               params, &r, st);
+    int rc = q(p, "SELECT " KEY_COLS " FROM api_keys WHERE $1 = '' OR game = $1 ORDER BY id", 1, params, &r, st);
     if (rc != RK_OK) return rc;
     int rows = PQntuples(r);
     *keys = calloc(rows ? (size_t)rows : 1, sizeof(**keys));
@@ -493,8 +484,8 @@ int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
     snprintf(n, sizeof(n), "%" PRId64, id);
     const char *params[] = {n};
     PGresult *r = NULL;
-    int rc = q(p, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1::bigint RETURNING id",
-               1, params, &r, st);
+    int rc = q(p, "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1::bigint RETURNING id", 1,
+               params, &r, st);
     if (rc != RK_OK) return rc;
     int rows = PQntuples(r);
     PQclear(r);
@@ -503,7 +494,7 @@ int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
 
 /* ---------------------------------------------------------------- boards */
 
-#define BOARD_COLS \
+#define BOARD_COLS                                                                              \
     "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, " \
     "extract(epoch FROM created_at)::bigint"
 
@@ -527,8 +518,8 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
     snprintf(win, sizeof(win), "%u", b->windows);
     snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
     snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
-    const char *params[] = {b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol, win,
-                            mn, mx, b->player_submit ? "t" : "f"};
+    const char *params[] = {b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol,
+                            win,   mn,      mx,       b->player_submit ? "t" : "f"};
     PGresult *r = NULL;
     int rc = q(p,
                "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
@@ -594,8 +585,9 @@ int pgstore_token_revoke(pgstore *p, const char *jti, int64_t expires_at, rk_sta
     char e[24];
     snprintf(e, sizeof(e), "%" PRId64, expires_at);
     const char *params[] = {jti, e};
-    return q(p, "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2::bigint)) "
-                "ON CONFLICT DO NOTHING",
+    return q(p,
+             "INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2::bigint)) "
+             "ON CONFLICT DO NOTHING",
              2, params, NULL, st);
 }
 
@@ -643,7 +635,8 @@ int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status 
         const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s};
         rc = q(p,
                "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
-               "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k FROM unnest($1::text[], $2::text[], "
+               "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k FROM unnest($1::text[], "
+               "$2::text[], "
                "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS x(e, b, u, s, t, k) "
                "ON CONFLICT (entry_id, submitted_at) DO NOTHING",
                6, params, NULL, st);

@@ -25,6 +25,8 @@
 #include "board.h"
 
 #define PG_NAME_MAX 40
+
+typedef char pg_name[PG_NAME_MAX];
 #define PG_HASH_MAX 192
 
 typedef struct pgstore pgstore;
@@ -37,8 +39,7 @@ int pgstore_migrate(pgstore *p, rk_status *st);
 /* Runs one parameterised statement (text format). On RK_OK *res, when
  * given, is the caller's to PQclear. For modules with queries of their own
  * (report.c); the error mapping is the one described above. */
-int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res,
-                 rk_status *st);
+int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res, rk_status *st);
 
 /* Creates the monthly partitions of the score history for the month of
  * `now` and the two after it, if missing. */
@@ -56,22 +57,19 @@ typedef struct pg_user {
     int role;
 } pg_user;
 
-int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role,
-                        int64_t *id, rk_status *st);
+int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st);
 /* RK_NOT_FOUND when no such user. */
 int pgstore_user_by_name(pgstore *p, const char *username, pg_user *u, rk_status *st);
 int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st);
 /* Creates the user with the hash, or updates hash and role when present. */
-int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role,
-                        int64_t *id, rk_status *st);
+int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st);
 int pgstore_user_set_role(pgstore *p, const char *username, int role, rk_status *st);
 /* Resolves players named by id or by name: ids[i] > 0 is checked, else
  * names[i] is looked up. Sets found[i], ids[i] and out_names[i]. */
-int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n,
-                          int *found, char (*out_names)[PG_NAME_MAX], rk_status *st);
+int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n, int *found,
+                          char (*out_names)[PG_NAME_MAX], rk_status *st);
 /* Calls fn for every user, in id order; used to fill Redis's name map. */
-int pgstore_users_each(pgstore *p, int (*fn)(void *arg, int64_t id, const char *name), void *arg,
-                       rk_status *st);
+int pgstore_users_each(pgstore *p, int (*fn)(void *arg, int64_t id, const char *name), void *arg, rk_status *st);
 
 /* ---- API keys (only a SHA-256 of the key is stored) */
 typedef struct pg_apikey {
@@ -82,8 +80,8 @@ typedef struct pg_apikey {
     int revoked;
 } pg_apikey;
 
-int pgstore_apikey_create(pgstore *p, const char *key_hash, const char *game, const char *label,
-                          pg_apikey *out, rk_status *st);
+int pgstore_apikey_create(pgstore *p, const char *key_hash, const char *game, const char *label, pg_apikey *out,
+                          rk_status *st);
 int pgstore_apikey_lookup(pgstore *p, const char *key_hash, pg_apikey *out, rk_status *st);
 /* *keys is malloc'ed; caller frees. game "" lists every game. */
 int pgstore_apikey_list(pgstore *p, const char *game, pg_apikey **keys, size_t *n, rk_status *st);

@@ -23,6 +23,8 @@
 extern const char rankd_lua_source[];
 extern const size_t rankd_lua_source_len;
 
+typedef char num_text[24]; /* an int64 in decimal */
+
 #define NAMES_KEY "rk:names"
 #define LIVE_KEY "rk:live" /* see rankd.lua */
 #define UIDS_KEY "rk:uids"
@@ -90,14 +92,11 @@ void rstore_close(rstore *r) {
     free(r);
 }
 
-redisContext *rstore_ctx(rstore *r, rk_status *st) {
-    return reconnect(r, st) == RK_OK ? r->ctx : NULL;
-}
+redisContext *rstore_ctx(rstore *r, rk_status *st) { return reconnect(r, st) == RK_OK ? r->ctx : NULL; }
 
 /* Runs one command; *reply is owned by the caller on RK_OK. An error
  * reply becomes RK_INTERNAL (or the code its text starts with). */
-static int command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply,
-                   rk_status *st) {
+static int command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st) {
     int rc;
     if (r->pipe && lens == NULL) {
         const char *const *av = argv;
@@ -138,8 +137,8 @@ static int read_command(rstore *r, int argc, const char **argv, redisReply **rep
         int rc = command(r, argc, argv, NULL, reply, st);
         /* No functions: Redis restarted empty, and rankd has not yet
          * loaded them again (rk:live is missing too, then). */
-        if (rc != RK_INTERNAL || (strstr(st->message, "REBUILDING") == NULL &&
-                                  strstr(st->message, "Function not found") == NULL))
+        if (rc != RK_INTERNAL ||
+            (strstr(st->message, "REBUILDING") == NULL && strstr(st->message, "Function not found") == NULL))
             return rc;
         if (waited >= REBUILD_WAIT_MS)
             return rk_status_set(st, RK_UNAVAILABLE, "the board is being rebuilt from PostgreSQL; retry shortly");
@@ -299,8 +298,8 @@ static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t wi
     c->argc = argc;
 }
 
-int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl,
-                  int64_t window_ttl, rstore_submit_out *out, rk_status *st) {
+int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t window_ttl,
+                  rstore_submit_out *out, rk_status *st) {
     int rc = RK_OK;
     submit_cmd *cmds = calloc(n ? n : 1, sizeof(*cmds));
     redisReply **replies = calloc(n ? n : 1, sizeof(*replies));
@@ -352,8 +351,7 @@ done:
 /* ---------------------------------------------------------------- reads */
 
 /* Parses {uid, score, name}* starting at element `from` of rep. */
-static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_t *n,
-                      rk_status *st) {
+static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_t *n, rk_status *st) {
     size_t count = (rep->elements - from) / 3;
     rank_row *out = calloc(count ? count : 1, sizeof(*out));
     if (out == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -368,8 +366,7 @@ static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_
     return RK_OK;
 }
 
-static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int64_t comp,
-                   int64_t dense) {
+static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int64_t comp, int64_t dense) {
     int64_t *scores = calloc(2 * (n ? n : 1), sizeof(*scores));
     if (scores == NULL) {
         for (size_t i = 0; i < n; i++) rows[i].rank = offset + (int64_t)i + 1; /* degrade to unique */
@@ -385,13 +382,22 @@ static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int
     free(scores);
 }
 
-int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode,
-               rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode, rank_row **rows, size_t *n,
+               int64_t *size, rk_status *st) {
     char off[32], cnt[32];
     snprintf(off, sizeof(off), "%" PRId64, offset);
     snprintf(cnt, sizeof(cnt), "%" PRId64, count);
-    const char *argv[] = {"FCALL_RO", "rk_top", "4", v->zkey, NAMES_KEY, v->flag, LIVE_KEY, v->desc ? "1" : "0",
-                          off, cnt, mode == RANK_DENSE ? "1" : "0"};
+    const char *argv[] = {"FCALL_RO",
+                          "rk_top",
+                          "4",
+                          v->zkey,
+                          NAMES_KEY,
+                          v->flag,
+                          LIVE_KEY,
+                          v->desc ? "1" : "0",
+                          off,
+                          cnt,
+                          mode == RANK_DENSE ? "1" : "0"};
     redisReply *rep = NULL;
     int rc = read_command(r, 11, argv, &rep, st);
     if (rc != RK_OK) return rc;
@@ -406,14 +412,25 @@ int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mo
     return rc;
 }
 
-int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below,
-                  rank_mode mode, rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode,
+                  rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
     char uid[32], a[32], b[32];
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     snprintf(a, sizeof(a), "%" PRId64, above);
     snprintf(b, sizeof(b), "%" PRId64, below);
-    const char *argv[] = {"FCALL_RO", "rk_around", "5", v->zkey, v->mkey, NAMES_KEY, v->flag, LIVE_KEY,
-                          v->desc ? "1" : "0", uid, a, b, mode == RANK_DENSE ? "1" : "0"};
+    const char *argv[] = {"FCALL_RO",
+                          "rk_around",
+                          "5",
+                          v->zkey,
+                          v->mkey,
+                          NAMES_KEY,
+                          v->flag,
+                          LIVE_KEY,
+                          v->desc ? "1" : "0",
+                          uid,
+                          a,
+                          b,
+                          mode == RANK_DENSE ? "1" : "0"};
     redisReply *rep = NULL;
     int rc = read_command(r, 13, argv, &rep, st);
     if (rc != RK_OK) return rc;
@@ -437,11 +454,11 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
     return rc;
 }
 
-int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode,
-                 rank_row **rows, int64_t *size, rk_status *st) {
+int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rank_row **rows,
+                 int64_t *size, rk_status *st) {
     size_t argc = 10 + nuids;
     const char **argv = calloc(argc, sizeof(*argv));
-    char (*nums)[24] = calloc(nuids ? nuids : 1, sizeof(*nums));
+    num_text *nums = calloc(nuids ? nuids : 1, sizeof(*nums));
     rank_row *out = calloc(nuids ? nuids : 1, sizeof(*out));
     redisReply *rep = NULL;
     int rc;
@@ -476,9 +493,7 @@ int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, r
         if (out[i].ranked) {
             out[i].score = as_int(e[1]);
             out[i].position = as_int(e[4]);
-            out[i].rank = mode == RANK_DENSE ? as_int(e[3])
-                          : mode == RANK_UNIQUE ? as_int(e[4])
-                                                : as_int(e[2]);
+            out[i].rank = mode == RANK_DENSE ? as_int(e[3]) : mode == RANK_UNIQUE ? as_int(e[4]) : as_int(e[2]);
         }
         as_str(e[5], out[i].username, sizeof(out[i].username));
     }
@@ -512,8 +527,8 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     snprintf(ts, sizeof(ts), "%" PRId64, server_wall_us());
     rstore_view(b, WINDOW_ALL, 0, &all);
     rstore_view(NULL, WINDOW_ALL, 0, &g);
-    const char *argv[] = {"FCALL", "rk_drop_board", "4", all.zkey, all.mkey, g.zkey, g.mkey,
-                          b->higher_is_better ? "1" : "0", ts};
+    const char *argv[] = {
+        "FCALL", "rk_drop_board", "4", all.zkey, all.mkey, g.zkey, g.mkey, b->higher_is_better ? "1" : "0", ts};
     if ((rc = simple(r, 9, argv, st)) != RK_OK) return rc;
 
     /* Every key of the board shares the {id} tag; SCAN finds the windows. */
@@ -522,8 +537,7 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
         const char *sargv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
         redisReply *rep = NULL;
         if ((rc = command(r, 6, sargv, NULL, &rep, st)) != RK_OK) return rc;
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
-            rep->element[1]->type != REDIS_REPLY_ARRAY) {
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[1]->type != REDIS_REPLY_ARRAY) {
             freeReplyObject(rep);
             return rk_status_set(st, RK_INTERNAL, "unexpected reply from SCAN");
         }
@@ -541,7 +555,7 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
 int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **a = calloc(2 + 2 * n, sizeof(*a)), **b = calloc(2 + 2 * n, sizeof(*b));
-    char (*nums)[24] = calloc(n, sizeof(*nums));
+    num_text *nums = calloc(n, sizeof(*nums));
     int rc;
     if (!a || !b || !nums) {
         rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -583,7 +597,7 @@ int rstore_resolve_users(rstore *r, int64_t *ids, const char *const *names, size
                          char (*out_names)[RSTORE_NAME_MAX], rk_status *st) {
     const char **by_id = calloc(n ? n : 1, sizeof(*by_id)), **by_name = calloc(n ? n : 1, sizeof(*by_name));
     size_t *id_at = calloc(n ? n : 1, sizeof(*id_at)), *name_at = calloc(n ? n : 1, sizeof(*name_at));
-    char (*nums)[24] = calloc(n ? n : 1, sizeof(*nums));
+    num_text *nums = calloc(n ? n : 1, sizeof(*nums));
     size_t ni = 0, nn = 0;
     redisReply *rep = NULL;
     int rc = RK_OK;
@@ -648,19 +662,19 @@ int rstore_is_revoked(rstore *r, const char *jti, int *revoked, rk_status *st) {
     redisReply *rep = NULL;
     int rc = command(r, 3, argv, NULL, &rep, st);
     if (rc != RK_OK) return rc;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2) rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from MGET");
-    else if (rep->element[1]->type == REDIS_REPLY_NIL) rc = rk_status_set(st, RK_UNAVAILABLE, "Redis's live view is being restored");
-    else *revoked = rep->element[0]->type != REDIS_REPLY_NIL;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2)
+        rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from MGET");
+    else if (rep->element[1]->type == REDIS_REPLY_NIL)
+        rc = rk_status_set(st, RK_UNAVAILABLE, "Redis's live view is being restored");
+    else
+        *revoked = rep->element[0]->type != REDIS_REPLY_NIL;
     freeReplyObject(rep);
     return rc;
 }
 
-static void login_key(const char *username, char *key, size_t cap) {
-    snprintf(key, cap, "rk:loginfail:%s", username);
-}
+static void login_key(const char *username, char *key, size_t cap) { snprintf(key, cap, "rk:loginfail:%s", username); }
 
-int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count,
-                        int64_t *ttl, rk_status *st) {
+int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count, int64_t *ttl, rk_status *st) {
     char key[96], w[32];
     int rc;
     login_key(username, key, sizeof(key));
@@ -675,8 +689,7 @@ int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t
     return rstore_login_state(r, username, count, ttl, st);
 }
 
-int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl,
-                       rk_status *st) {
+int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl, rk_status *st) {
     char key[96];
     login_key(username, key, sizeof(key));
     const char *get[] = {"GET", key};

@@ -32,7 +32,7 @@ typedef struct rview {
     char zkey[RSTORE_KEY_MAX];
     char mkey[RSTORE_KEY_MAX];
     char flag[RSTORE_KEY_MAX]; /* set while the board is rebuilt */
-    int desc; /* 1: higher is better (list with ZREVRANGE) */
+    int desc;                  /* 1: higher is better (list with ZREVRANGE) */
 } rview;
 
 /* The key that marks a board (NULL: the global board) as being rebuilt:
@@ -70,20 +70,20 @@ typedef struct rstore_submit_in {
 } rstore_submit_in;
 
 typedef struct rstore_submit_out {
-    rk_status status;     /* per item */
-    int64_t score;        /* stored all-time score after this submission */
-    int64_t rank;         /* competition rank on the all-time board */
+    rk_status status; /* per item */
+    int64_t score;    /* stored all-time score after this submission */
+    int64_t rank;     /* competition rank on the all-time board */
     int64_t board_size;
     int personal_best;
-    int replayed;         /* answered from the idempotency record */
+    int replayed;                       /* answered from the idempotency record */
     char entry_id[RSTORE_ENTRY_ID_MAX]; /* write-behind stream entry */
 } rstore_submit_out;
 
 /* Applies n submissions in one pipelined round trip; out[i] gets each
  * item's own status. Returns RK_UNAVAILABLE when Redis cannot be reached
  * (then no item's outcome is known). */
-int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl,
-                  int64_t window_ttl, rstore_submit_out *out, rk_status *st);
+int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t window_ttl,
+                  rstore_submit_out *out, rk_status *st);
 
 typedef struct rank_row {
     int64_t user_id;
@@ -95,14 +95,14 @@ typedef struct rank_row {
 } rank_row;
 
 /* Rows are malloc'ed into *rows (caller frees); *n their count. */
-int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode,
-               rank_row **rows, size_t *n, int64_t *size, rk_status *st);
+int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode, rank_row **rows, size_t *n,
+               int64_t *size, rk_status *st);
 /* RK_NOT_FOUND when the player is not ranked on the board. */
-int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below,
-                  rank_mode mode, rank_row **rows, size_t *n, int64_t *size, rk_status *st);
+int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode,
+                  rank_row **rows, size_t *n, int64_t *size, rk_status *st);
 /* One row per user id, in order; rows of unranked players have ranked 0. */
-int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode,
-                 rank_row **rows, int64_t *size, rk_status *st);
+int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rank_row **rows,
+                 int64_t *size, rk_status *st);
 int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st);
 
 /* Removes every key of a board, taking its all-time scores out of the
@@ -125,10 +125,8 @@ int rstore_is_revoked(rstore *r, const char *jti, int *revoked, rk_status *st);
 
 /* Failed-login counter of a username: *count after the increment, *ttl the
  * seconds until it resets. */
-int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count,
-                        int64_t *ttl, rk_status *st);
-int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl,
-                       rk_status *st);
+int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count, int64_t *ttl, rk_status *st);
+int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl, rk_status *st);
 int rstore_login_ok(rstore *r, const char *username, rk_status *st);
 
 /* Submissions accepted but not yet written to PostgreSQL. */

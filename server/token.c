@@ -23,28 +23,24 @@
 
 int token_new_jti(token_claims *claims, rk_status *st) {
     uint8_t raw[TOKEN_JTI_LEN / 2];
-    if (RAND_bytes(raw, sizeof(raw)) != 1)
-        return rk_status_set(st, RK_INTERNAL, "no randomness for a token id");
+    if (RAND_bytes(raw, sizeof(raw)) != 1) return rk_status_set(st, RK_INTERNAL, "no randomness for a token id");
     for (size_t i = 0; i < sizeof(raw); i++) sprintf(claims->jti + 2 * i, "%02x", raw[i]);
     return RK_OK;
 }
 
-static int mac(const uint8_t key[TOKEN_KEY_LEN], const char *msg, size_t len,
-               uint8_t out[MAC_LEN]) {
+static int mac(const uint8_t key[TOKEN_KEY_LEN], const char *msg, size_t len, uint8_t out[MAC_LEN]) {
     unsigned int outlen = 0;
-    if (HMAC(EVP_sha256(), key, TOKEN_KEY_LEN, (const unsigned char *)msg, len, out, &outlen) ==
-            NULL ||
+    if (HMAC(EVP_sha256(), key, TOKEN_KEY_LEN, (const unsigned char *)msg, len, out, &outlen) == NULL ||
         outlen != MAC_LEN)
         return -1;
     return 0;
 }
 
-int token_sign(const uint8_t key[TOKEN_KEY_LEN], const token_claims *claims,
-               char out[TOKEN_MAX], rk_status *st) {
+int token_sign(const uint8_t key[TOKEN_KEY_LEN], const token_claims *claims, char out[TOKEN_MAX], rk_status *st) {
     char text[128];
     uint8_t m[MAC_LEN];
-    int n = snprintf(text, sizeof(text), "v1|%lld|%d|%lld|%s", (long long)claims->user_id,
-                     claims->role, (long long)claims->expires_at, claims->jti);
+    int n = snprintf(text, sizeof(text), "v1|%lld|%d|%lld|%s", (long long)claims->user_id, claims->role,
+                     (long long)claims->expires_at, claims->jti);
     if (n < 0 || (size_t)n >= sizeof(text)) return rk_status_set(st, RK_INTERNAL, "claims too long");
     if (mac(key, text, (size_t)n, m) != 0) return rk_status_set(st, RK_INTERNAL, "HMAC failed");
     size_t a = b64url_encoded_len((size_t)n), b = b64url_encoded_len(MAC_LEN);
@@ -65,17 +61,14 @@ static int field(const char **p, long long *v) {
     return 0;
 }
 
-int token_verify(const uint8_t key[TOKEN_KEY_LEN], const char *token, time_t now,
-                 token_claims *claims, rk_status *st) {
+int token_verify(const uint8_t key[TOKEN_KEY_LEN], const char *token, time_t now, token_claims *claims, rk_status *st) {
     const char *dot = token ? strchr(token, '.') : NULL;
     uint8_t text[128], given[MAC_LEN + 4], want[MAC_LEN];
-    if (dot == NULL || strlen(token) >= TOKEN_MAX)
-        return rk_status_set(st, RK_UNAUTHENTICATED, "malformed token");
+    if (dot == NULL || strlen(token) >= TOKEN_MAX) return rk_status_set(st, RK_UNAUTHENTICATED, "malformed token");
     long tn = b64url_decode(token, (size_t)(dot - token), text, sizeof(text) - 1);
     long mn = b64url_decode(dot + 1, strlen(dot + 1), given, sizeof(given));
     if (tn <= 0 || mn != MAC_LEN) return rk_status_set(st, RK_UNAUTHENTICATED, "malformed token");
-    if (mac(key, (const char *)text, (size_t)tn, want) != 0)
-        return rk_status_set(st, RK_INTERNAL, "HMAC failed");
+    if (mac(key, (const char *)text, (size_t)tn, want) != 0) return rk_status_set(st, RK_INTERNAL, "HMAC failed");
     if (CRYPTO_memcmp(given, want, MAC_LEN) != 0)
         return rk_status_set(st, RK_UNAUTHENTICATED, "invalid token signature");
     text[tn] = '\0';

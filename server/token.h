@@ -23,8 +23,8 @@
 
 typedef struct token_claims {
     int64_t user_id;
-    int role;            /* rankd.Role */
-    int64_t expires_at;  /* Unix seconds */
+    int role;           /* rankd.Role */
+    int64_t expires_at; /* Unix seconds */
     char jti[TOKEN_JTI_LEN + 1];
 } token_claims;
 
@@ -32,12 +32,10 @@ typedef struct token_claims {
 int token_new_jti(token_claims *claims, rk_status *st);
 
 /* Writes a NUL-terminated token of at most TOKEN_MAX bytes to out. */
-int token_sign(const uint8_t key[TOKEN_KEY_LEN], const token_claims *claims,
-               char out[TOKEN_MAX], rk_status *st);
+int token_sign(const uint8_t key[TOKEN_KEY_LEN], const token_claims *claims, char out[TOKEN_MAX], rk_status *st);
 
 /* Checks signature, format and expiry against `now`. RK_UNAUTHENTICATED
  * with a reason when the token is malformed, forged or expired. */
-int token_verify(const uint8_t key[TOKEN_KEY_LEN], const char *token, time_t now,
-                 token_claims *claims, rk_status *st);
+int token_verify(const uint8_t key[TOKEN_KEY_LEN], const char *token, time_t now, token_claims *claims, rk_status *st);
 
 #endif

@@ -19,7 +19,7 @@
 
 typedef struct page {
     pthread_mutex_t mu;
-    char key[KEY_MAX];        /* zkey|offset|count|mode; "" when empty */
+    char key[KEY_MAX]; /* zkey|offset|count|mode; "" when empty */
     uint64_t version;
     int64_t read_us;
     rank_row *rows;

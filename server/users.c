@@ -28,7 +28,7 @@ int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t
     const char **mnames = ARENA_ARRAY(call, const char *, misses);
     int *mfound = ARENA_ARRAY(call, int, misses);
     size_t *at = ARENA_ARRAY(call, size_t, misses);
-    char (*mout)[PG_NAME_MAX] = arena_alloc(&call->w->arena, PG_NAME_MAX * misses);
+    pg_name *mout = arena_alloc(&call->w->arena, PG_NAME_MAX * misses);
     char **fill = ARENA_ARRAY(call, char *, misses);
     if (!mids || !mnames || !mfound || !at || !mout || !fill)
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");

@@ -14,6 +14,8 @@
 
 #define USER_NAME_MAX RSTORE_NAME_MAX
 
+typedef char user_name[USER_NAME_MAX];
+
 /* ids[i] > 0 names a player by id, else names[i] by name. Sets found[i],
  * and for found players ids[i] and out_names[i]. */
 int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t n, int *found,

@@ -6,9 +6,7 @@
 #include "validate.h"
 #include "window.h"
 
-static int id_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
+static int id_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
 
 int validate_id(const char *field, const char *id, rk_status *st) {
     if (id == NULL || id[0] == '\0') return rk_status_set(st, RK_INVALID_ARGUMENT, "%s is required", field);
@@ -17,8 +15,7 @@ int validate_id(const char *field, const char *id, rk_status *st) {
         return rk_status_set(st, RK_INVALID_ARGUMENT, "%s is longer than %d characters", field, BOARD_ID_MAX);
     for (size_t i = 0; i < n; i++)
         if (!id_char(id[i]))
-            return rk_status_set(st, RK_INVALID_ARGUMENT,
-                                 "%s may contain only a-z, 0-9, '_' and '-'", field);
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "%s may contain only a-z, 0-9, '_' and '-'", field);
     return RK_OK;
 }
 
@@ -26,12 +23,12 @@ int validate_username(const char *name, rk_status *st) {
     if (name == NULL || name[0] == '\0') return rk_status_set(st, RK_INVALID_ARGUMENT, "username is required");
     size_t n = strlen(name);
     if (n < USERNAME_MIN || n > USERNAME_MAX)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "username must be %d to %d characters",
-                             USERNAME_MIN, USERNAME_MAX);
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "username must be %d to %d characters", USERNAME_MIN,
+                             USERNAME_MAX);
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+              c == '-'))
             return rk_status_set(st, RK_INVALID_ARGUMENT,
                                  "username may contain only letters, digits, '_', '.' and '-'");
     }
@@ -49,11 +46,11 @@ int validate_password(const char *pw, rk_status *st) {
 
 int validate_score(const board *b, int64_t score, rk_status *st) {
     if (score < b->min_score)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is below board %s's minimum %lld",
-                             (long long)score, b->id, (long long)b->min_score);
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is below board %s's minimum %lld", (long long)score,
+                             b->id, (long long)b->min_score);
     if (score > b->max_score)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is above board %s's maximum %lld",
-                             (long long)score, b->id, (long long)b->max_score);
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is above board %s's maximum %lld", (long long)score,
+                             b->id, (long long)b->max_score);
     return RK_OK;
 }
 
@@ -72,7 +69,8 @@ int validate_board(const Rankd__Board *in, board *out, rk_status *st) {
     strcpy(out->title, in->title ? in->title : "");
 
     out->higher_is_better = 1;
-    if (in->has_order && in->order == RANKD__ORDER__ORDER_LOWER_IS_BETTER) out->higher_is_better = 0;
+    if (in->has_order && in->order == RANKD__ORDER__ORDER_LOWER_IS_BETTER)
+        out->higher_is_better = 0;
     else if (in->has_order && in->order != RANKD__ORDER__ORDER_HIGHER_IS_BETTER &&
              in->order != RANKD__ORDER__ORDER_UNSPECIFIED)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "order must be higher or lower is better");
@@ -94,8 +92,7 @@ int validate_board(const Rankd__Board *in, board *out, rk_status *st) {
     out->min_score = in->has_min_score ? in->min_score : -SCORE_LIMIT;
     out->max_score = in->has_max_score ? in->max_score : SCORE_LIMIT;
     if (out->min_score < -SCORE_LIMIT || out->max_score > SCORE_LIMIT)
-        return rk_status_set(st, RK_INVALID_ARGUMENT,
-                             "score bounds must lie within -2^53..2^53 (exact in Redis)");
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score bounds must lie within -2^53..2^53 (exact in Redis)");
     if (out->min_score > out->max_score)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is above max_score %lld",
                              (long long)out->min_score, (long long)out->max_score);
@@ -109,8 +106,7 @@ void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_
     out->game = (char *)b->game;
     out->title = (char *)b->title;
     out->has_order = 1;
-    out->order = b->higher_is_better ? RANKD__ORDER__ORDER_HIGHER_IS_BETTER
-                                     : RANKD__ORDER__ORDER_LOWER_IS_BETTER;
+    out->order = b->higher_is_better ? RANKD__ORDER__ORDER_HIGHER_IS_BETTER : RANKD__ORDER__ORDER_LOWER_IS_BETTER;
     out->has_policy = 1;
     out->policy = (Rankd__Policy)b->policy;
     size_t n = 0;

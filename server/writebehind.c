@@ -64,8 +64,7 @@ static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
     }
     for (size_t i = 0; i < n; i++) {
         redisReply *e = entries->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
-            continue;
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) continue;
         redisReply *kv = e->element[1];
         argv[3 + i] = e->element[0]->str;
         if (kv->type != REDIS_REPLY_ARRAY) continue; /* deleted meanwhile: just ack */
@@ -75,8 +74,11 @@ static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
             continue;
         }
         const char *key = field(kv, "k");
-        rows[k++] = (pg_score){.entry_id = e->element[0]->str, .board_id = b, .user_id = strtoll(u, NULL, 10),
-                               .score = strtoll(s, NULL, 10), .ts_us = strtoll(t, NULL, 10),
+        rows[k++] = (pg_score){.entry_id = e->element[0]->str,
+                               .board_id = b,
+                               .user_id = strtoll(u, NULL, 10),
+                               .score = strtoll(s, NULL, 10),
+                               .ts_us = strtoll(t, NULL, 10),
                                .idem_key = key ? key : ""};
     }
     rk_status st;
@@ -221,8 +223,8 @@ static void *wb_main(void *arg) {
             if (r) freeReplyObject(r);
             continue;
         }
-        r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", GROUP, node, BATCH,
-                         BLOCK_MS, STREAM, pending ? "0" : ">");
+        r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", GROUP, node, BATCH, BLOCK_MS,
+                         STREAM, pending ? "0" : ">");
         if (r == NULL) {
             sleep(1);
             continue;

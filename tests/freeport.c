@@ -23,23 +23,19 @@
 
 #define MAX_PORTS 64
 
-static int usage(void)
-{
+static int usage(void) {
     fprintf(stderr, "usage: freeport [N]   (1 <= N <= %d)\n", MAX_PORTS);
     return 2;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     long n = 1;
-    if (argc > 2)
-        return usage();
+    if (argc > 2) return usage();
     if (argc == 2) {
         char *end = NULL;
         errno = 0;
         n = strtol(argv[1], &end, 10);
-        if (errno != 0 || end == argv[1] || *end != '\0' || n < 1 || n > MAX_PORTS)
-            return usage();
+        if (errno != 0 || end == argv[1] || *end != '\0' || n < 1 || n > MAX_PORTS) return usage();
     }
 
     int fds[MAX_PORTS];
@@ -78,12 +74,9 @@ int main(int argc, char **argv)
     }
 
     if (rc == 0) {
-        for (long i = 0; i < n; i++)
-            printf("%u\n", ports[i]);
-        if (fflush(stdout) != 0)
-            rc = 1;
+        for (long i = 0; i < n; i++) printf("%u\n", ports[i]);
+        if (fflush(stdout) != 0) rc = 1;
     }
-    for (long i = 0; i < opened; i++)
-        close(fds[i]);
+    for (long i = 0; i < opened; i++) close(fds[i]);
     return rc;
 }

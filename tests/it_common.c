@@ -69,8 +69,8 @@ int64_t it_sign_up(rk_client *c, const char *user, const char *password) {
 }
 
 static int create_board(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
-                        Rankd__Policy policy, unsigned windows, int player_submit, int bounded,
-                        int64_t min_score, int64_t max_score) {
+                        Rankd__Policy policy, unsigned windows, int player_submit, int bounded, int64_t min_score,
+                        int64_t max_score) {
     Rankd__CreateBoardRequest req = RANKD__CREATE_BOARD_REQUEST__INIT;
     Rankd__Board b = RANKD__BOARD__INIT;
     Rankd__Window wins[4];
@@ -105,11 +105,10 @@ int it_create_board(rk_client *c, const char *token, const char *id, const char 
     return create_board(c, token, id, game, lower_is_better, policy, windows, player_submit, 0, 0, 0);
 }
 
-int it_create_board_bounded(rk_client *c, const char *token, const char *id, const char *game,
-                            int lower_is_better, Rankd__Policy policy, unsigned windows, int player_submit,
-                            int64_t min_score, int64_t max_score) {
-    return create_board(c, token, id, game, lower_is_better, policy, windows, player_submit, 1, min_score,
-                        max_score);
+int it_create_board_bounded(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
+                            Rankd__Policy policy, unsigned windows, int player_submit, int64_t min_score,
+                            int64_t max_score) {
+    return create_board(c, token, id, game, lower_is_better, policy, windows, player_submit, 1, min_score, max_score);
 }
 
 char *it_api_key(rk_client *c, const char *admin_token, const char *game) {

@@ -22,9 +22,9 @@ int it_create_board(rk_client *c, const char *token, const char *id, const char 
                     Rankd__Policy policy, unsigned windows, int player_submit);
 
 /* The same with score bounds. */
-int it_create_board_bounded(rk_client *c, const char *token, const char *id, const char *game,
-                            int lower_is_better, Rankd__Policy policy, unsigned windows, int player_submit,
-                            int64_t min_score, int64_t max_score);
+int it_create_board_bounded(rk_client *c, const char *token, const char *id, const char *game, int lower_is_better,
+                            Rankd__Policy policy, unsigned windows, int player_submit, int64_t min_score,
+                            int64_t max_score);
 
 /* Creates an API key for game; returns it malloc'ed. */
 char *it_api_key(rk_client *c, const char *admin_token, const char *game);

@@ -85,7 +85,7 @@ static int64_t status_field(int which) {
     rk_status st;
     int64_t v = -1;
     if (rk_admin_status(c, &e, &s, NULL, &st) == RK_OK) {
-        v = which == 0 ? (s->has_writebehind_backlog ? s->writebehind_backlog : -1)
+        v = which == 0   ? (s->has_writebehind_backlog ? s->writebehind_backlog : -1)
             : which == 1 ? s->degraded
                          : (s->has_redis_backlog ? s->redis_backlog : -1);
     }

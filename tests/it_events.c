@@ -27,10 +27,10 @@ typedef struct seen {
     char topic[MAX_SEEN][96];
     int kind[MAX_SEEN];
     uint64_t seq[MAX_SEEN];
-    int64_t top_score[MAX_SEEN];   /* TopChanged: score of rank 1 */
-    int64_t user[MAX_SEEN];        /* RankChanged: who moved */
+    int64_t top_score[MAX_SEEN]; /* TopChanged: score of rank 1 */
+    int64_t user[MAX_SEEN];      /* RankChanged: who moved */
     int64_t new_rank[MAX_SEEN];
-    int64_t passed0[MAX_SEEN];     /* RankChanged: first player passed */
+    int64_t passed0[MAX_SEEN]; /* RankChanged: first player passed */
 } seen;
 
 static rk_client *c;
@@ -183,8 +183,8 @@ static void events_cross_rankd_processes(void) {
     snprintf(redis, sizeof(redis), "127.0.0.1:%s", getenv("RANKD_REDIS_PORT"));
     pid_t pid = fork();
     if (pid == 0) {
-        execl(getenv("RANKD_BIN"), "rankd", "--listen", listen, "--events", events, "--redis", redis,
-              "--postgres", getenv("RANKD_POSTGRES"), "--node", "second", "--log-level", "warn", (char *)NULL);
+        execl(getenv("RANKD_BIN"), "rankd", "--listen", listen, "--events", events, "--redis", redis, "--postgres",
+              getenv("RANKD_POSTGRES"), "--node", "second", "--log-level", "warn", (char *)NULL);
         _exit(127);
     }
     CHECK(pid > 0);

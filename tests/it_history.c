@@ -30,8 +30,10 @@ static int submit_many(int round, int n) {
         req.has_user_id = req.has_score = 1;
         req.user_id = uid[i % 10];
         req.score = round * 1000 + i;
-        if (rk_scores_submit(c, &req, &rep, &o, &st) == RK_OK) acked++;
-        else fprintf(stderr, "  submit %s: %s\n", idem, st.message);
+        if (rk_scores_submit(c, &req, &rep, &o, &st) == RK_OK)
+            acked++;
+        else
+            fprintf(stderr, "  submit %s: %s\n", idem, st.message);
         rk_reply_free(rep);
     }
     return acked;
@@ -44,8 +46,9 @@ static long history_rows(const char *like, long want) {
         PGconn *pg = PQconnectdb(getenv("RANKD_POSTGRES"));
         if (PQstatus(pg) == CONNECTION_OK) {
             const char *params[] = {like};
-            PGresult *r = PQexecParams(pg, "SELECT count(*) FROM scores WHERE board_id = 'history' AND idempotency_key LIKE $1",
-                                       1, NULL, params, NULL, NULL, 0);
+            PGresult *r =
+                PQexecParams(pg, "SELECT count(*) FROM scores WHERE board_id = 'history' AND idempotency_key LIKE $1",
+                             1, NULL, params, NULL, NULL, 0);
             if (PQresultStatus(r) == PGRES_TUPLES_OK) n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
             PQclear(r);
         }
@@ -61,7 +64,8 @@ static void accepted_scores_reach_postgres(void) {
     CHECK_INT(history_rows("r1-%", 50), 50);
     /* The rows hold what was submitted. */
     PGconn *pg = PQconnectdb(getenv("RANKD_POSTGRES"));
-    PGresult *r = PQexec(pg, "SELECT sum(score), count(DISTINCT user_id) FROM scores WHERE idempotency_key LIKE 'r1-%'");
+    PGresult *r =
+        PQexec(pg, "SELECT sum(score), count(DISTINCT user_id) FROM scores WHERE idempotency_key LIKE 'r1-%'");
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         CHECK_INT(strtoll(PQgetvalue(r, 0, 0), NULL, 10), 50 * 1000 + 49 * 50 / 2);
         CHECK_INT(strtoll(PQgetvalue(r, 0, 1), NULL, 10), 10);

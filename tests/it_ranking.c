@@ -60,7 +60,8 @@ static void seed(void) {
 
 static void competition_ranks_with_first_come_order(void) {
     rk_status st;
-    Rankd__RankListReply *r = top("tetris", RANKD__WINDOW__WINDOW_ALL_TIME, 0, 10, RANKD__RANK_MODE__RANK_COMPETITION, &st);
+    Rankd__RankListReply *r =
+        top("tetris", RANKD__WINDOW__WINDOW_ALL_TIME, 0, 10, RANKD__RANK_MODE__RANK_COMPETITION, &st);
     CHECK_CODE(st, RK_OK);
     if (r == NULL) return;
     CHECK_INT(r->board_size, 6);
@@ -96,7 +97,8 @@ static void dense_and_unique_ranks(void) {
 
 static void page_from_inside_a_tie(void) {
     rk_status st;
-    Rankd__RankListReply *r = top("tetris", RANKD__WINDOW__WINDOW_ALL_TIME, 2, 3, RANKD__RANK_MODE__RANK_COMPETITION, &st);
+    Rankd__RankListReply *r =
+        top("tetris", RANKD__WINDOW__WINDOW_ALL_TIME, 2, 3, RANKD__RANK_MODE__RANK_COMPETITION, &st);
     if (r && r->n_entries == 3) {
         CHECK_STR(r->entries[0]->username, "bob");
         CHECK_INT(r->entries[0]->rank, 2);
@@ -251,7 +253,8 @@ static void lower_is_better_ranks_ascending(void) {
     CHECK_INT(submit("speedrun-1-1", mario_key, 2, 59000), RK_OK);
     CHECK_INT(submit("speedrun-1-1", mario_key, 1, 65000), RK_OK); /* slower: keeps 59000 */
     rk_status st;
-    Rankd__RankListReply *r = top("speedrun-1-1", RANKD__WINDOW__WINDOW_ALL_TIME, 0, 10, RANKD__RANK_MODE__RANK_COMPETITION, &st);
+    Rankd__RankListReply *r =
+        top("speedrun-1-1", RANKD__WINDOW__WINDOW_ALL_TIME, 0, 10, RANKD__RANK_MODE__RANK_COMPETITION, &st);
     if (r && r->n_entries == 3) {
         CHECK_STR(r->entries[0]->username, "bob"); /* first to 59000 */
         CHECK_INT(r->entries[0]->score, 59000);
@@ -267,11 +270,12 @@ static void lower_is_better_ranks_ascending(void) {
 static void global_board_sums_all_time_scores(void) {
     /* A second higher-is-better board in another game adds to the totals. */
     it_create_board(c, admin, "puzzle", "mario", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
-    CHECK_INT(submit("puzzle", mario_key, 5, 50), RK_OK);  /* fay: 70 + 50 = 120 */
-    CHECK_INT(submit("puzzle", mario_key, 4, 10), RK_OK);  /* eve: 80 + 10 = 90 */
-    CHECK_INT(submit("puzzle", mario_key, 5, 60), RK_OK);  /* fay improves: 70 + 60 = 130 */
+    CHECK_INT(submit("puzzle", mario_key, 5, 50), RK_OK); /* fay: 70 + 50 = 120 */
+    CHECK_INT(submit("puzzle", mario_key, 4, 10), RK_OK); /* eve: 80 + 10 = 90 */
+    CHECK_INT(submit("puzzle", mario_key, 5, 60), RK_OK); /* fay improves: 70 + 60 = 130 */
     rk_status st;
-    Rankd__RankListReply *r = top("global", RANKD__WINDOW__WINDOW_ALL_TIME, 0, 3, RANKD__RANK_MODE__RANK_COMPETITION, &st);
+    Rankd__RankListReply *r =
+        top("global", RANKD__WINDOW__WINDOW_ALL_TIME, 0, 3, RANKD__RANK_MODE__RANK_COMPETITION, &st);
     CHECK_CODE(st, RK_OK);
     if (r && r->n_entries == 3) {
         CHECK_STR(r->entries[0]->username, "fay");
@@ -330,7 +334,8 @@ static void batch_order_decides_ties(void) {
         rk_call_opts o = it_opts(key, NULL);
         CHECK_INT(rk_scores_submit_batch(c, &req, &rep, &o, &st), RK_OK);
         rk_reply_free(rep);
-        Rankd__RankListReply *r = top(boards[b], RANKD__WINDOW__WINDOW_ALL_TIME, 0, 2, RANKD__RANK_MODE__RANK_UNIQUE, &st);
+        Rankd__RankListReply *r =
+            top(boards[b], RANKD__WINDOW__WINDOW_ALL_TIME, 0, 2, RANKD__RANK_MODE__RANK_UNIQUE, &st);
         if (r && r->n_entries == 2) {
             CHECK_STR(r->entries[0]->username, b == 0 ? "gus" : "hal");
             CHECK_STR(r->entries[1]->username, b == 0 ? "hal" : "gus");

@@ -19,8 +19,8 @@
 #include "check.h"
 #include "it_common.h"
 
-#define PLAYERS 5000  /* fixed scores: player i has 1000 + 10 * i */
-#define WRITERS 200   /* written during the test, scores 1..999 */
+#define PLAYERS 5000 /* fixed scores: player i has 1000 + 10 * i */
+#define WRITERS 200  /* written during the test, scores 1..999 */
 #define READERS 3
 #define TOP_N 10
 
@@ -107,9 +107,9 @@ static void *reader(void *arg) {
     while (!atomic_load(&stop)) {
         int during = atomic_load(&rebuilding);
         switch (rand_r(&seed) % 8) {
-        case 0: check_top(); break;
-        case 1: check_count(); break;
-        default: check_rank(&seed);
+            case 0: check_top(); break;
+            case 1: check_count(); break;
+            default: check_rank(&seed);
         }
         atomic_fetch_add(&reads, 1);
         if (during && atomic_load(&rebuilding)) atomic_fetch_add(&during_rebuild, 1);
@@ -180,8 +180,7 @@ static int wait_restored(void) {
         Rankd__ServerStatus *s = NULL;
         rk_status st;
         rk_call_opts o = it_opts(admin, NULL);
-        int ok = rk_admin_status(c, &req, &s, &o, &st) == RK_OK && s->redis_ok && !s->degraded &&
-                 s->redis_backlog == 0;
+        int ok = rk_admin_status(c, &req, &s, &o, &st) == RK_OK && s->redis_ok && !s->degraded && s->redis_backlog == 0;
         rk_reply_free(s);
         if (ok) {
             /* The write-behind marks Redis live once it is restored; a

@@ -87,7 +87,8 @@ static void wait_written(void) {
         Rankd__ServerStatus *s = NULL;
         rk_status st;
         int64_t backlog = -1;
-        if (rk_admin_status(c, &e, &s, NULL, &st) == RK_OK && s->has_writebehind_backlog) backlog = s->writebehind_backlog;
+        if (rk_admin_status(c, &e, &s, NULL, &st) == RK_OK && s->has_writebehind_backlog)
+            backlog = s->writebehind_backlog;
         rk_reply_free(s);
         if (backlog == 0) return;
         usleep(100000);
@@ -111,8 +112,10 @@ static void read_view(const view *v, Rankd__RankMode mode, ranking *out, int fie
     for (size_t i = 0; i < rep->n_entries; i++) {
         out->user[i] = rep->entries[i]->user_id;
         out->score[i] = rep->entries[i]->score;
-        if (field == 0) out->comp[i] = rep->entries[i]->rank;
-        else out->dense[i] = rep->entries[i]->rank;
+        if (field == 0)
+            out->comp[i] = rep->entries[i]->rank;
+        else
+            out->dense[i] = rep->entries[i]->rank;
     }
     rk_reply_free(rep);
 }

@@ -24,9 +24,9 @@ static const char *const opened_label[4] = {"", "2027-02-01", "2027-W05", "2027-
 
 typedef struct rolled {
     pthread_mutex_t mu;
-    int n[4];                   /* WindowRolled per window kind */
+    int n[4]; /* WindowRolled per window kind */
     char closed[4][32], opened[4][32];
-    int other;                  /* anything else on the window topic */
+    int other; /* anything else on the window topic */
 } rolled;
 
 static rk_client *c;
@@ -225,8 +225,7 @@ static int same_entries(entry_list a, entry_list b) {
         return 0;
     }
     for (size_t i = 0; i < a.n; i++)
-        if (a.e[i]->user_id != b.e[i]->user_id || a.e[i]->score != b.e[i]->score ||
-            a.e[i]->rank != b.e[i]->rank) {
+        if (a.e[i]->user_id != b.e[i]->user_id || a.e[i]->score != b.e[i]->score || a.e[i]->rank != b.e[i]->rank) {
             fprintf(stderr, "  entry %zu: user %lld score %lld rank %lld, expected %lld %lld %lld\n", i,
                     (long long)a.e[i]->user_id, (long long)a.e[i]->score, (long long)a.e[i]->rank,
                     (long long)b.e[i]->user_id, (long long)b.e[i]->score, (long long)b.e[i]->rank);

@@ -117,10 +117,10 @@ static void bad_items_fail_alone(void) {
         e[i].score = 100;
         ep[i] = &e[i];
     }
-    e[1].score = 2000000000;          /* above the board's maximum */
-    e[2].user_id = 999999;            /* no such player */
-    e[3].board_id = "no-such-board";  /* no such board */
-    e[4].board_id = "speedrun-1-1";   /* another game's board */
+    e[1].score = 2000000000;         /* above the board's maximum */
+    e[2].user_id = 999999;           /* no such player */
+    e[3].board_id = "no-such-board"; /* no such board */
+    e[4].board_id = "speedrun-1-1";  /* another game's board */
     req.n_entries = 5;
     req.entries = ep;
     Rankd__SubmitBatchReply *rep = NULL;

@@ -27,7 +27,8 @@ static Rankd__ReplyEnvelope *raw(const void *bytes, size_t len) {
     nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
     if (nng_dial(s, getenv("RANKD_URL"), NULL, 0) == 0 && nng_msg_alloc(&msg, len) == 0) {
         memcpy(nng_msg_body(msg), bytes, len);
-        if (nng_sendmsg(s, msg, 0) != 0) nng_msg_free(msg);
+        if (nng_sendmsg(s, msg, 0) != 0)
+            nng_msg_free(msg);
         else if (nng_recvmsg(s, &msg, 0) == 0) {
             env = rankd__reply_envelope__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
             nng_msg_free(msg);

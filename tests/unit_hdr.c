@@ -11,9 +11,7 @@
 #include "hdr.h"
 
 /* Relative error of got against want. */
-static double rel(uint64_t got, double want) {
-    return fabs((double)got - want) / want;
-}
+static double rel(uint64_t got, double want) { return fabs((double)got - want) / want; }
 
 static hdr *new_hdr(void) {
     hdr *h = malloc(sizeof(*h));
@@ -41,8 +39,10 @@ static void test_buckets(void) {
         if (i > 0) CHECK_INT(lo, prev_high + 1);
         CHECK_INT(hdr_index(lo), i);
         CHECK_INT(hdr_index(hi), i);
-        if (i < HDR_EXACT) CHECK_INT(lo, hi);
-        else CHECK((double)(hi - lo + 1) <= (double)lo / 128.0);
+        if (i < HDR_EXACT)
+            CHECK_INT(lo, hi);
+        else
+            CHECK((double)(hi - lo + 1) <= (double)lo / 128.0);
         prev_high = hi;
     }
     CHECK_INT(prev_high, HDR_HIGHEST);
@@ -70,7 +70,7 @@ static void test_uniform_percentiles(void) {
 
 static void test_wide_range(void) {
     /* One value per decade from 1 us to 60 s: each comes back within 1%. */
-    static const uint64_t v[] = {1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    static const uint64_t v[] = {1000ull,      10000ull,      100000ull,      1000000ull,    10000000ull,
                                  100000000ull, 1000000000ull, 10000000000ull, 60000000000ull};
     const size_t n = sizeof(v) / sizeof(v[0]);
     hdr *h = new_hdr();
@@ -112,7 +112,8 @@ static void test_merge(void) {
     CHECK_INT(hdr_max(m), hdr_max(all));
     CHECK(hdr_mean(m) == hdr_mean(all));
     static const double ps[] = {1, 25, 50, 75, 90, 99, 99.9, 99.99};
-    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++) CHECK_INT(hdr_percentile(m, ps[i]), hdr_percentile(all, ps[i]));
+    for (size_t i = 0; i < sizeof(ps) / sizeof(ps[0]); i++)
+        CHECK_INT(hdr_percentile(m, ps[i]), hdr_percentile(all, ps[i]));
     /* Merging an empty histogram changes nothing. */
     hdr *e = new_hdr();
     hdr_merge(m, e);

@@ -74,8 +74,8 @@ static void config_precedence(void) {
     setenv("RANKD_WORKERS", "3", 1);
     setenv("RANKD_TOKEN_TTL", "120", 1);
     CHECK_INT(config_load(&cfg, 4, argv, &st), RK_OK);
-    CHECK_INT(cfg.workers, 7);        /* flag beats environment */
-    CHECK_INT(cfg.token_ttl, 120);    /* environment beats default */
+    CHECK_INT(cfg.workers, 7);     /* flag beats environment */
+    CHECK_INT(cfg.token_ttl, 120); /* environment beats default */
     CHECK_STR(cfg.redis, "10.0.0.1:1");
     char *bad[] = {"rankd", "--workers", "zero", NULL};
     CHECK_INT(config_load(&cfg, 3, bad, &st), RK_INVALID_ARGUMENT);

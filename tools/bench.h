@@ -46,10 +46,10 @@ typedef struct bench_cfg {
 /* Counters of one bench thread (or, merged, of the whole run). Only
  * requests sent after the warm-up are counted. */
 typedef struct bench_stats {
-    hdr lat[BW_NOPS];                                 /* latency of OK calls, ns */
-    _Atomic uint64_t done[BW_NOPS];                   /* calls completed */
-    _Atomic uint64_t codes[BW_NOPS][BENCH_CODES];     /* completions by status code */
-    _Atomic uint64_t items[BW_NOPS];                  /* scores accepted by submit and batch */
+    hdr lat[BW_NOPS];                             /* latency of OK calls, ns */
+    _Atomic uint64_t done[BW_NOPS];               /* calls completed */
+    _Atomic uint64_t codes[BW_NOPS][BENCH_CODES]; /* completions by status code */
+    _Atomic uint64_t items[BW_NOPS];              /* scores accepted by submit and batch */
 } bench_stats;
 
 void bench_stats_init(bench_stats *s);

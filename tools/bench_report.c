@@ -45,9 +45,7 @@ static uint64_t errors_of(const bench_stats *s, int op) {
     return bad;
 }
 
-static double ms(uint64_t ns) {
-    return (double)ns / 1e6;
-}
+static double ms(uint64_t ns) { return (double)ns / 1e6; }
 
 /* ---------------------------------------------------------------- progress */
 
@@ -59,8 +57,9 @@ void bench_progress(double t, double interval_rate, uint64_t done, uint64_t erro
         fprintf(stderr, "rank-bench: warm-up    %8.0f req/s\n", interval_rate);
         return;
     }
-    fprintf(stderr, "rank-bench: %6.1fs  %8.0f req/s  %10" PRIu64 " done  %6" PRIu64 " errors  p50 %.3f ms  p99 %.3f ms\n",
-            t, interval_rate, done, errors, ms(hdr_percentile(&all, 50.0)), ms(hdr_percentile(&all, 99.0)));
+    fprintf(stderr,
+            "rank-bench: %6.1fs  %8.0f req/s  %10" PRIu64 " done  %6" PRIu64 " errors  p50 %.3f ms  p99 %.3f ms\n", t,
+            interval_rate, done, errors, ms(hdr_percentile(&all, 50.0)), ms(hdr_percentile(&all, 99.0)));
 }
 
 /* ---------------------------------------------------------------- final report */
@@ -69,7 +68,8 @@ static cJSON *latency_json(const hdr *h) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "min", (double)hdr_min(h) / 1e3);
     cJSON_AddNumberToObject(o, "mean", hdr_mean(h) / 1e3);
-    for (size_t i = 0; i < NPCT; i++) cJSON_AddNumberToObject(o, pct_names[i], (double)hdr_percentile(h, pct_points[i]) / 1e3);
+    for (size_t i = 0; i < NPCT; i++)
+        cJSON_AddNumberToObject(o, pct_names[i], (double)hdr_percentile(h, pct_points[i]) / 1e3);
     cJSON_AddNumberToObject(o, "max", (double)hdr_max(h) / 1e3);
     return o;
 }
@@ -153,7 +153,8 @@ static void print_table(const bench_cfg *cfg, const bench_stats *s, const hdr *a
     if (cfg->rate > 0) printf("target rate %.0f req/s (latency from the intended send time)\n", cfg->rate);
     printf("%" PRIu64 " players on %u boards, zipf %.2f, batch %u\n\n", cfg->players, cfg->boards, cfg->zipf,
            cfg->batch_size);
-    printf("requests   %" PRIu64 " in %.2f s = %.1f req/s", total, elapsed, elapsed > 0 ? (double)total / elapsed : 0.0);
+    printf("requests   %" PRIu64 " in %.2f s = %.1f req/s", total, elapsed,
+           elapsed > 0 ? (double)total / elapsed : 0.0);
     if (items) printf(" (%.1f scores/s)", elapsed > 0 ? (double)items / elapsed : 0.0);
     printf("\nerrors     %" PRIu64 " (%.3f%%)", errors, total ? 100.0 * (double)errors / (double)total : 0.0);
     for (int c = 1; c < BENCH_CODES; c++) {
@@ -188,8 +189,10 @@ double bench_report(const bench_cfg *cfg, const bench_stats *total, double elaps
         errors += errors_of(total, op);
         items += atomic_load(&total->items[op]);
     }
-    if (cfg->json) print_json(cfg, total, all, elapsed_s, n, errors, items);
-    else print_table(cfg, total, all, elapsed_s, n, errors, items);
+    if (cfg->json)
+        print_json(cfg, total, all, elapsed_s, n, errors, items);
+    else
+        print_table(cfg, total, all, elapsed_s, n, errors, items);
     free(all);
     return n ? (double)errors / (double)n : 1.0;
 }

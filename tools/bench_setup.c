@@ -27,6 +27,8 @@
 #define SETUP_BATCH 1000
 #define SETUP_PASSWORD "bench-password"
 
+typedef char name_text[80];
+
 void bench_player_name(const bench_cfg *cfg, uint64_t i, char *buf, size_t cap) {
     snprintf(buf, cap, "%s%" PRIu64, cfg->player_prefix, i);
 }
@@ -73,9 +75,12 @@ static void window_acquire(window *w) {
 
 static void window_release(window *w, const rk_status *st) {
     pthread_mutex_lock(&w->mu);
-    if (st->code == RK_OK) w->ok++;
-    else if (st->code == RK_ALREADY_EXISTS) w->exists++;
-    else if (w->failed++ == 0) w->first_error = *st;
+    if (st->code == RK_OK)
+        w->ok++;
+    else if (st->code == RK_ALREADY_EXISTS)
+        w->exists++;
+    else if (w->failed++ == 0)
+        w->first_error = *st;
     w->inflight--;
     pthread_cond_broadcast(&w->cv);
     pthread_mutex_unlock(&w->mu);
@@ -187,8 +192,8 @@ static int sign_up_players(rk_client *c, const bench_cfg *cfg, rk_status *st) {
         double t = now_s();
         if (!cfg->quiet && t - last >= 1.0) {
             last = t;
-            fprintf(stderr, "rank-bench: signed up %" PRIu64 "/%" PRIu64 " players (%.0f/s)\n", i + 1,
-                    cfg->players, (double)(i + 1) / (t - t0));
+            fprintf(stderr, "rank-bench: signed up %" PRIu64 "/%" PRIu64 " players (%.0f/s)\n", i + 1, cfg->players,
+                    (double)(i + 1) / (t - t0));
         }
         if (window_failed(&w)) break;
     }
@@ -234,7 +239,7 @@ static int seed_scores(rk_client *c, const bench_cfg *cfg, const char *key, rk_s
     window_init(&w, 4);
     Rankd__BatchEntry *entries = calloc(SETUP_BATCH, sizeof(*entries));
     Rankd__BatchEntry **ptrs = calloc(SETUP_BATCH, sizeof(*ptrs));
-    char (*names)[80] = calloc(SETUP_BATCH, sizeof(*names));
+    name_text *names = calloc(SETUP_BATCH, sizeof(*names));
     char board[80];
     bw_rng rng;
     int rc = RK_OK;
@@ -272,7 +277,8 @@ static int seed_scores(rk_client *c, const bench_cfg *cfg, const char *key, rk_s
         }
     }
     window_drain(&w);
-    if (w.failed) rc = rk_status_set(st, w.first_error.code, "seeding scores failed: %s", w.first_error.message);
+    if (w.failed)
+        rc = rk_status_set(st, w.first_error.code, "seeding scores failed: %s", w.first_error.message);
     else if (!cfg->quiet)
         fprintf(stderr, "rank-bench: seeded %" PRIu64 " scores in %.1f s\n", cfg->players * cfg->boards, now_s() - t0);
 done:

@@ -17,12 +17,10 @@
 
 static const char *const op_names[BW_NOPS] = {
     [BW_SUBMIT] = "submit", [BW_BATCH] = "batch", [BW_TOP] = "top",     [BW_RANK] = "rank",
-    [BW_AROUND] = "around", [BW_RANKS] = "ranks", [BW_COUNT] = "count",   [BW_REPORT] = "report",
+    [BW_AROUND] = "around", [BW_RANKS] = "ranks", [BW_COUNT] = "count", [BW_REPORT] = "report",
 };
 
-const char *bw_op_name(bw_op op) {
-    return (unsigned)op < BW_NOPS ? op_names[op] : "?";
-}
+const char *bw_op_name(bw_op op) { return (unsigned)op < BW_NOPS ? op_names[op] : "?"; }
 
 /* ---------------------------------------------------------------- random numbers */
 
@@ -37,9 +35,7 @@ void bw_rng_seed(bw_rng *r, uint64_t seed) {
     for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
 }
 
-static uint64_t rotl(uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-}
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 uint64_t bw_rng_next(bw_rng *r) {
     uint64_t *s = r->s;
@@ -64,9 +60,7 @@ uint64_t bw_rng_below(bw_rng *r, uint64_t n) {
     return x % n;
 }
 
-double bw_rng_unit(bw_rng *r) {
-    return (double)(bw_rng_next(r) >> 11) * 0x1.0p-53;
-}
+double bw_rng_unit(bw_rng *r) { return (double)(bw_rng_next(r) >> 11) * 0x1.0p-53; }
 
 /* ---------------------------------------------------------------- zipf */
 
@@ -83,9 +77,7 @@ static double expm1_over(double x) {
 }
 
 /* h(x) = x^-s; H(x) = integral of h, written so that s == 1 needs no case. */
-static double zh(double s, double x) {
-    return exp(-s * log(x));
-}
+static double zh(double s, double x) { return exp(-s * log(x)); }
 
 static double zH(double s, double x) {
     double lx = log(x);
@@ -136,13 +128,15 @@ int bw_mix_parse(bw_mix *m, const char *text, rk_status *st) {
         for (int i = 0; i < BW_NOPS; i++)
             if (strlen(op_names[i]) == (size_t)(eq - p) && strncmp(op_names[i], p, (size_t)(eq - p)) == 0) op = i;
         if (op < 0)
-            return rk_status_set(st, RK_INVALID_ARGUMENT,
-                                 "mix: unknown operation \"%.*s\" (known: submit, batch, top, rank, around, ranks, count, report)",
-                                 (int)(eq - p), p);
+            return rk_status_set(
+                st, RK_INVALID_ARGUMENT,
+                "mix: unknown operation \"%.*s\" (known: submit, batch, top, rank, around, ranks, count, report)",
+                (int)(eq - p), p);
         char *end;
         unsigned long w = strtoul(eq + 1, &end, 10);
         if (end == eq + 1 || end != comma || w > 1000000)
-            return rk_status_set(st, RK_INVALID_ARGUMENT, "mix: weight of %s must be an integer in 0..1000000", op_names[op]);
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "mix: weight of %s must be an integer in 0..1000000",
+                                 op_names[op]);
         m->weight[op] = (unsigned)w;
         p = *comma ? comma + 1 : comma;
     }

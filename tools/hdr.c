@@ -42,21 +42,17 @@ void hdr_init(hdr *h) {
     atomic_init(&h->max, 0);
 }
 
-void hdr_reset(hdr *h) {
-    hdr_init(h);
-}
+void hdr_reset(hdr *h) { hdr_init(h); }
 
 static void store_min(_Atomic uint64_t *a, uint64_t v) {
     uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
-    while (v < cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
-                                                             memory_order_relaxed)) {
+    while (v < cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed, memory_order_relaxed)) {
     }
 }
 
 static void store_max(_Atomic uint64_t *a, uint64_t v) {
     uint64_t cur = atomic_load_explicit(a, memory_order_relaxed);
-    while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed,
-                                                             memory_order_relaxed)) {
+    while (v > cur && !atomic_compare_exchange_weak_explicit(a, &cur, v, memory_order_relaxed, memory_order_relaxed)) {
     }
 }
 
@@ -78,8 +74,7 @@ void hdr_merge(hdr *into, const hdr *from) {
         n += c;
     }
     if (n == 0) return;
-    atomic_fetch_add_explicit(&into->sum, atomic_load_explicit(&from->sum, memory_order_relaxed),
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&into->sum, atomic_load_explicit(&from->sum, memory_order_relaxed), memory_order_relaxed);
     store_min(&into->min, atomic_load_explicit(&from->min, memory_order_relaxed));
     store_max(&into->max, atomic_load_explicit(&from->max, memory_order_relaxed));
     /* The bucket counts, not from->total: the two agree once recording has
@@ -87,18 +82,14 @@ void hdr_merge(hdr *into, const hdr *from) {
     atomic_fetch_add_explicit(&into->total, n, memory_order_release);
 }
 
-uint64_t hdr_count(const hdr *h) {
-    return atomic_load_explicit(&h->total, memory_order_acquire);
-}
+uint64_t hdr_count(const hdr *h) { return atomic_load_explicit(&h->total, memory_order_acquire); }
 
 uint64_t hdr_min(const hdr *h) {
     uint64_t v = atomic_load_explicit(&h->min, memory_order_relaxed);
     return v == UINT64_MAX ? 0 : v;
 }
 
-uint64_t hdr_max(const hdr *h) {
-    return atomic_load_explicit(&h->max, memory_order_relaxed);
-}
+uint64_t hdr_max(const hdr *h) { return atomic_load_explicit(&h->max, memory_order_relaxed); }
 
 double hdr_mean(const hdr *h) {
     uint64_t n = hdr_count(h);

@@ -26,9 +26,9 @@
 #include <stdint.h>
 
 #define HDR_SUB_BITS 7
-#define HDR_SUB (1u << HDR_SUB_BITS)       /* sub-buckets per power of two */
-#define HDR_EXACT (2u * HDR_SUB)           /* values below this are exact */
-#define HDR_MAX_MAG 35                     /* highest power of two covered: 2^35..2^36-1 */
+#define HDR_SUB (1u << HDR_SUB_BITS) /* sub-buckets per power of two */
+#define HDR_EXACT (2u * HDR_SUB)     /* values below this are exact */
+#define HDR_MAX_MAG 35               /* highest power of two covered: 2^35..2^36-1 */
 #define HDR_BUCKETS (HDR_EXACT + (HDR_MAX_MAG - HDR_SUB_BITS) * HDR_SUB)
 #define HDR_HIGHEST ((UINT64_C(1) << (HDR_MAX_MAG + 1)) - 1)
 

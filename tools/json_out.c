@@ -28,12 +28,9 @@ static int message_to_json(const ProtobufCMessage *msg, int depth, cJSON **out, 
 
 /* Converts the value at `p` (the address of one C value of the field's
  * type) into a new node in *out. */
-typedef int (*value_fn)(const ProtobufCFieldDescriptor *f, const void *p, int depth,
-                        cJSON **out, rk_status *st);
+typedef int (*value_fn)(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st);
 
-static int oom(rk_status *st) {
-    return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory building JSON");
-}
+static int oom(rk_status *st) { return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory building JSON"); }
 
 static int put(cJSON *node, cJSON **out, rk_status *st) {
     if (node == NULL) return oom(st);
@@ -41,16 +38,14 @@ static int put(cJSON *node, cJSON **out, rk_status *st) {
     return RK_OK;
 }
 
-static int v_int32(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                   rk_status *st) {
+static int v_int32(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     int32_t v;
     memcpy(&v, p, sizeof(v));
     return put(cJSON_CreateNumber(v), out, st);
 }
 
-static int v_uint32(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                    rk_status *st) {
+static int v_uint32(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     uint32_t v;
     memcpy(&v, p, sizeof(v));
@@ -59,8 +54,7 @@ static int v_uint32(const ProtobufCFieldDescriptor *f, const void *p, int depth,
 
 /* A double holds integers exactly only up to 2^53; a raw node keeps every
  * digit and still prints as a JSON number. */
-static int v_int64(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                   rk_status *st) {
+static int v_int64(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     int64_t v;
     char buf[24];
@@ -69,8 +63,7 @@ static int v_int64(const ProtobufCFieldDescriptor *f, const void *p, int depth, 
     return put(cJSON_CreateRaw(buf), out, st);
 }
 
-static int v_uint64(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                    rk_status *st) {
+static int v_uint64(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     uint64_t v;
     char buf[24];
@@ -79,32 +72,28 @@ static int v_uint64(const ProtobufCFieldDescriptor *f, const void *p, int depth,
     return put(cJSON_CreateRaw(buf), out, st);
 }
 
-static int v_float(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                   rk_status *st) {
+static int v_float(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     float v;
     memcpy(&v, p, sizeof(v));
     return put(cJSON_CreateNumber(v), out, st);
 }
 
-static int v_double(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                    rk_status *st) {
+static int v_double(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     double v;
     memcpy(&v, p, sizeof(v));
     return put(cJSON_CreateNumber(v), out, st);
 }
 
-static int v_bool(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                  rk_status *st) {
+static int v_bool(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     protobuf_c_boolean v;
     memcpy(&v, p, sizeof(v));
     return put(cJSON_CreateBool(v != 0), out, st);
 }
 
-static int v_enum(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                  rk_status *st) {
+static int v_enum(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)depth;
     int v;
     memcpy(&v, p, sizeof(v));
@@ -114,19 +103,16 @@ static int v_enum(const ProtobufCFieldDescriptor *f, const void *p, int depth, c
     return put(cJSON_CreateString(ev->name), out, st);
 }
 
-static int v_string(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                    rk_status *st) {
+static int v_string(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     const char *s;
     memcpy(&s, p, sizeof(s));
     return put(cJSON_CreateString(s ? s : ""), out, st);
 }
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int v_bytes(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                   rk_status *st) {
+static int v_bytes(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f, (void)depth;
     ProtobufCBinaryData b;
     memcpy(&b, p, sizeof(b));
@@ -154,8 +140,7 @@ static int v_bytes(const ProtobufCFieldDescriptor *f, const void *p, int depth, 
     return put(node, out, st);
 }
 
-static int v_message(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out,
-                     rk_status *st) {
+static int v_message(const ProtobufCFieldDescriptor *f, const void *p, int depth, cJSON **out, rk_status *st) {
     (void)f;
     const ProtobufCMessage *m;
     memcpy(&m, p, sizeof(m));
@@ -191,9 +176,7 @@ static const struct {
 
 /* ---------------------------------------------------------------- fields */
 
-static const void *at(const ProtobufCMessage *msg, unsigned offset) {
-    return (const char *)msg + offset;
-}
+static const void *at(const ProtobufCMessage *msg, unsigned offset) { return (const char *)msg + offset; }
 
 /* Is a singular field set? protobuf-c's own rules: a oneof member is set
  * when the case says so; strings and messages by a non-NULL pointer (a
@@ -216,8 +199,8 @@ static int field_present(const ProtobufCMessage *msg, const ProtobufCFieldDescri
     return has != 0;
 }
 
-static int repeated_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f,
-                            int depth, cJSON **out, rk_status *st) {
+static int repeated_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f, int depth, cJSON **out,
+                            rk_status *st) {
     size_t n;
     const char *elems;
     memcpy(&n, at(msg, f->quantifier_offset), sizeof(n));
@@ -240,8 +223,7 @@ static int repeated_to_json(const ProtobufCMessage *msg, const ProtobufCFieldDes
 static int message_to_json(const ProtobufCMessage *msg, int depth, cJSON **out, rk_status *st) {
     const ProtobufCMessageDescriptor *d = msg->descriptor;
     if (depth > JSON_OUT_MAX_DEPTH)
-        return rk_status_set(st, RK_INTERNAL, "message nested deeper than %d levels",
-                             JSON_OUT_MAX_DEPTH);
+        return rk_status_set(st, RK_INTERNAL, "message nested deeper than %d levels", JSON_OUT_MAX_DEPTH);
     cJSON *obj = cJSON_CreateObject();
     if (obj == NULL) return oom(st);
 
@@ -251,8 +233,7 @@ static int message_to_json(const ProtobufCMessage *msg, int depth, cJSON **out, 
         int code;
         if ((size_t)f->type >= sizeof(kinds) / sizeof(kinds[0]) || kinds[f->type].conv == NULL) {
             cJSON_Delete(obj);
-            return rk_status_set(st, RK_INTERNAL, "field %s.%s has unknown type %d", d->name,
-                                 f->name, (int)f->type);
+            return rk_status_set(st, RK_INTERNAL, "field %s.%s has unknown type %d", d->name, f->name, (int)f->type);
         }
         if (f->label == PROTOBUF_C_LABEL_REPEATED)
             code = repeated_to_json(msg, f, depth, &node, st);
@@ -275,8 +256,7 @@ static int message_to_json(const ProtobufCMessage *msg, int depth, cJSON **out, 
 int json_out_message(const ProtobufCMessage *msg, cJSON **out, rk_status *st) {
     cJSON *obj = NULL;
     int code;
-    if (msg == NULL || msg->descriptor == NULL)
-        return rk_status_set(st, RK_INTERNAL, "no message to convert");
+    if (msg == NULL || msg->descriptor == NULL) return rk_status_set(st, RK_INTERNAL, "no message to convert");
     if ((code = message_to_json(msg, 0, &obj, st)) != RK_OK) return code;
     *out = obj;
     rk_status_clear(st);

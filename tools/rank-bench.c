@@ -140,8 +140,10 @@ static void on_batch(const rk_status *st, Rankd__SubmitBatchReply *reply, void *
     if (reply)
         for (size_t i = 0; i < reply->n_results; i++) {
             int c = reply->results[i]->has_code ? reply->results[i]->code : RK_OK;
-            if (c == RK_OK) ok++;
-            else if (code == RK_OK) code = c;
+            if (c == RK_OK)
+                ok++;
+            else if (code == RK_OK)
+                code = c;
         }
     rk_reply_free(reply);
     complete(arg, code, ok);
@@ -175,9 +177,7 @@ static char *pick_player(bthread *t, char *buf) {
     return buf;
 }
 
-static int64_t pick_score(bthread *t) {
-    return (int64_t)bw_rng_below(&t->rng, (uint64_t)t->r->cfg->score_max);
-}
+static int64_t pick_score(bthread *t) { return (int64_t)bw_rng_below(&t->rng, (uint64_t)t->r->cfg->score_max); }
 
 /* Each issues one call of its kind for slot s on `board`; the requests live
  * on the stack because the library packs them before returning. */
@@ -491,46 +491,45 @@ done:
 /* ---------------------------------------------------------------- command line */
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: rank-bench [options]\n"
-            "\n"
-            "Load:\n"
-            "  --url URL            rankd address(es) (default $RANKD_URL, else " DEFAULT_URL ")\n"
-            "  --threads T          bench threads, one connection each (default 2)\n"
-            "  --inflight K         calls in flight per thread (default 16)\n"
-            "  --duration S         measure for S seconds (default 10)\n"
-            "  --requests N         measure exactly N requests instead\n"
-            "  --warmup S           run S seconds before measuring (default 1)\n"
-            "  --rate R             open loop: R requests/s in all, latency from the intended send\n"
-            "                       time (default: closed loop, as fast as possible)\n"
-            "  --deadline-ms MS     per-call deadline (default 5000)\n"
-            "Workload:\n"
-            "  --mix LIST           weights, default " DEFAULT_MIX "\n"
-            "                       (operations: submit batch top rank around ranks count report)\n"
-            "  --batch-size N       scores per batch submit (default 100)\n"
-            "  --list-size N        players per ranks-of call (default 10)\n"
-            "  --players N          players bench-p0.. (default 1000)\n"
-            "  --boards N           boards bench-0.. (default 1)\n"
-            "  --zipf S             player popularity exponent, 0 = uniform (default 0)\n"
-            "  --score-max N        scores are uniform in [0, N) (default 1000000)\n"
-            "  --seed N             random seed (default 1)\n"
-            "  --board-prefix P     (default bench-)   --player-prefix P (default bench-p)\n"
-            "  --game G             game of the boards and the API key (default bench)\n"
-            "  --windows LIST       extra windows of new boards: daily,weekly,monthly (default none)\n"
-            "Setup:\n"
-            "  --admin USER         admin for setup (default $RANKD_ADMIN_USER)\n"
-            "  --admin-password P   (default $RANKD_ADMIN_PASSWORD)\n"
-            "  --key KEY            API key to submit with (default: create one as the admin)\n"
-            "  --reuse              boards and players exist: skip creating and seeding them\n"
-            "  --no-seed            do not give every player a score at setup\n"
-            "  --setup-only         set up, then exit\n"
-            "Output:\n"
-            "  --json               one JSON object on stdout\n"
-            "  --quiet              no progress lines\n"
-            "  --max-errors F       exit 1 when errors/requests > F (default 0.01)\n"
-            "\n"
-            "Sign-up hashes every password with scrypt: start rankd with --scrypt-n 1024\n"
-            "for benchmarks with many players.\n");
+    fprintf(f, "usage: rank-bench [options]\n"
+               "\n"
+               "Load:\n"
+               "  --url URL            rankd address(es) (default $RANKD_URL, else " DEFAULT_URL ")\n"
+               "  --threads T          bench threads, one connection each (default 2)\n"
+               "  --inflight K         calls in flight per thread (default 16)\n"
+               "  --duration S         measure for S seconds (default 10)\n"
+               "  --requests N         measure exactly N requests instead\n"
+               "  --warmup S           run S seconds before measuring (default 1)\n"
+               "  --rate R             open loop: R requests/s in all, latency from the intended send\n"
+               "                       time (default: closed loop, as fast as possible)\n"
+               "  --deadline-ms MS     per-call deadline (default 5000)\n"
+               "Workload:\n"
+               "  --mix LIST           weights, default " DEFAULT_MIX "\n"
+               "                       (operations: submit batch top rank around ranks count report)\n"
+               "  --batch-size N       scores per batch submit (default 100)\n"
+               "  --list-size N        players per ranks-of call (default 10)\n"
+               "  --players N          players bench-p0.. (default 1000)\n"
+               "  --boards N           boards bench-0.. (default 1)\n"
+               "  --zipf S             player popularity exponent, 0 = uniform (default 0)\n"
+               "  --score-max N        scores are uniform in [0, N) (default 1000000)\n"
+               "  --seed N             random seed (default 1)\n"
+               "  --board-prefix P     (default bench-)   --player-prefix P (default bench-p)\n"
+               "  --game G             game of the boards and the API key (default bench)\n"
+               "  --windows LIST       extra windows of new boards: daily,weekly,monthly (default none)\n"
+               "Setup:\n"
+               "  --admin USER         admin for setup (default $RANKD_ADMIN_USER)\n"
+               "  --admin-password P   (default $RANKD_ADMIN_PASSWORD)\n"
+               "  --key KEY            API key to submit with (default: create one as the admin)\n"
+               "  --reuse              boards and players exist: skip creating and seeding them\n"
+               "  --no-seed            do not give every player a score at setup\n"
+               "  --setup-only         set up, then exit\n"
+               "Output:\n"
+               "  --json               one JSON object on stdout\n"
+               "  --quiet              no progress lines\n"
+               "  --max-errors F       exit 1 when errors/requests > F (default 0.01)\n"
+               "\n"
+               "Sign-up hashes every password with scrypt: start rankd with --scrypt-n 1024\n"
+               "for benchmarks with many players.\n");
 }
 
 static int num(const char *opt, const char *v, double lo, double hi, double *out) {
@@ -545,22 +544,69 @@ static int num(const char *opt, const char *v, double lo, double hi, double *out
 }
 
 enum {
-    O_URL = 256, O_THREADS, O_INFLIGHT, O_DURATION, O_REQUESTS, O_WARMUP, O_RATE, O_MIX, O_BATCH, O_LIST,
-    O_PLAYERS, O_BOARDS, O_ZIPF, O_SCOREMAX, O_SEED, O_DEADLINE, O_BPREFIX, O_PPREFIX, O_GAME, O_WINDOWS,
-    O_ADMIN, O_ADMINPW, O_KEY, O_REUSE, O_NOSEED, O_SETUP, O_JSON, O_QUIET, O_MAXERR, O_HELP
+    O_URL = 256,
+    O_THREADS,
+    O_INFLIGHT,
+    O_DURATION,
+    O_REQUESTS,
+    O_WARMUP,
+    O_RATE,
+    O_MIX,
+    O_BATCH,
+    O_LIST,
+    O_PLAYERS,
+    O_BOARDS,
+    O_ZIPF,
+    O_SCOREMAX,
+    O_SEED,
+    O_DEADLINE,
+    O_BPREFIX,
+    O_PPREFIX,
+    O_GAME,
+    O_WINDOWS,
+    O_ADMIN,
+    O_ADMINPW,
+    O_KEY,
+    O_REUSE,
+    O_NOSEED,
+    O_SETUP,
+    O_JSON,
+    O_QUIET,
+    O_MAXERR,
+    O_HELP
 };
 
 static const struct option long_opts[] = {
-    {"url", 1, 0, O_URL},           {"threads", 1, 0, O_THREADS},      {"inflight", 1, 0, O_INFLIGHT},
-    {"duration", 1, 0, O_DURATION}, {"requests", 1, 0, O_REQUESTS},    {"warmup", 1, 0, O_WARMUP},
-    {"rate", 1, 0, O_RATE},         {"mix", 1, 0, O_MIX},              {"batch-size", 1, 0, O_BATCH},
-    {"list-size", 1, 0, O_LIST},    {"players", 1, 0, O_PLAYERS},      {"boards", 1, 0, O_BOARDS},
-    {"zipf", 1, 0, O_ZIPF},         {"score-max", 1, 0, O_SCOREMAX},   {"seed", 1, 0, O_SEED},
-    {"deadline-ms", 1, 0, O_DEADLINE}, {"board-prefix", 1, 0, O_BPREFIX}, {"player-prefix", 1, 0, O_PPREFIX},
-    {"game", 1, 0, O_GAME},         {"windows", 1, 0, O_WINDOWS},      {"admin", 1, 0, O_ADMIN},
-    {"admin-password", 1, 0, O_ADMINPW}, {"key", 1, 0, O_KEY},         {"reuse", 0, 0, O_REUSE},
-    {"no-seed", 0, 0, O_NOSEED},    {"setup-only", 0, 0, O_SETUP},     {"json", 0, 0, O_JSON},
-    {"quiet", 0, 0, O_QUIET},       {"max-errors", 1, 0, O_MAXERR},    {"help", 0, 0, O_HELP},
+    {"url", 1, 0, O_URL},
+    {"threads", 1, 0, O_THREADS},
+    {"inflight", 1, 0, O_INFLIGHT},
+    {"duration", 1, 0, O_DURATION},
+    {"requests", 1, 0, O_REQUESTS},
+    {"warmup", 1, 0, O_WARMUP},
+    {"rate", 1, 0, O_RATE},
+    {"mix", 1, 0, O_MIX},
+    {"batch-size", 1, 0, O_BATCH},
+    {"list-size", 1, 0, O_LIST},
+    {"players", 1, 0, O_PLAYERS},
+    {"boards", 1, 0, O_BOARDS},
+    {"zipf", 1, 0, O_ZIPF},
+    {"score-max", 1, 0, O_SCOREMAX},
+    {"seed", 1, 0, O_SEED},
+    {"deadline-ms", 1, 0, O_DEADLINE},
+    {"board-prefix", 1, 0, O_BPREFIX},
+    {"player-prefix", 1, 0, O_PPREFIX},
+    {"game", 1, 0, O_GAME},
+    {"windows", 1, 0, O_WINDOWS},
+    {"admin", 1, 0, O_ADMIN},
+    {"admin-password", 1, 0, O_ADMINPW},
+    {"key", 1, 0, O_KEY},
+    {"reuse", 0, 0, O_REUSE},
+    {"no-seed", 0, 0, O_NOSEED},
+    {"setup-only", 0, 0, O_SETUP},
+    {"json", 0, 0, O_JSON},
+    {"quiet", 0, 0, O_QUIET},
+    {"max-errors", 1, 0, O_MAXERR},
+    {"help", 0, 0, O_HELP},
     {0, 0, 0, 0},
 };
 
@@ -570,48 +616,105 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
     double d;
     rk_status st;
     *cfg = (bench_cfg){.url = getenv("RANKD_URL") ? getenv("RANKD_URL") : DEFAULT_URL,
-                       .threads = 2, .inflight = 16, .duration_s = 10, .warmup_s = 1, .batch_size = 100,
-                       .list_size = 10, .players = 1000, .boards = 1, .score_max = 1000000, .seed = 1,
-                       .deadline_ms = 5000, .board_prefix = "bench-", .player_prefix = "bench-p",
-                       .game = "bench", .windows = "", .admin_user = getenv("RANKD_ADMIN_USER"),
-                       .admin_password = getenv("RANKD_ADMIN_PASSWORD"), .seed_scores = 1, .max_errors = 0.01};
+                       .threads = 2,
+                       .inflight = 16,
+                       .duration_s = 10,
+                       .warmup_s = 1,
+                       .batch_size = 100,
+                       .list_size = 10,
+                       .players = 1000,
+                       .boards = 1,
+                       .score_max = 1000000,
+                       .seed = 1,
+                       .deadline_ms = 5000,
+                       .board_prefix = "bench-",
+                       .player_prefix = "bench-p",
+                       .game = "bench",
+                       .windows = "",
+                       .admin_user = getenv("RANKD_ADMIN_USER"),
+                       .admin_password = getenv("RANKD_ADMIN_PASSWORD"),
+                       .seed_scores = 1,
+                       .max_errors = 0.01};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
         switch (c) {
-        case O_URL: cfg->url = optarg; break;
-        case O_MIX: mix = optarg; break;
-        case O_BPREFIX: cfg->board_prefix = optarg; break;
-        case O_PPREFIX: cfg->player_prefix = optarg; break;
-        case O_GAME: cfg->game = optarg; break;
-        case O_WINDOWS: cfg->windows = optarg; break;
-        case O_ADMIN: cfg->admin_user = optarg; break;
-        case O_ADMINPW: cfg->admin_password = optarg; break;
-        case O_KEY: cfg->key = optarg; break;
-        case O_REUSE: cfg->reuse = 1; break;
-        case O_NOSEED: cfg->seed_scores = 0; break;
-        case O_SETUP: cfg->setup_only = 1; break;
-        case O_JSON: cfg->json = 1; break;
-        case O_QUIET: cfg->quiet = 1; break;
-        case O_HELP: usage(stdout); return 1;
-        case O_THREADS: if (num("--threads", optarg, 1, 256, &d)) return -1; cfg->threads = (unsigned)d; break;
-        case O_INFLIGHT: if (num("--inflight", optarg, 1, 1024, &d)) return -1; cfg->inflight = (unsigned)d; break;
-        case O_DURATION: if (num("--duration", optarg, 0.1, 86400, &d)) return -1; cfg->duration_s = d; break;
-        case O_REQUESTS: if (num("--requests", optarg, 1, 1e12, &d)) return -1; cfg->requests = (uint64_t)d; break;
-        case O_WARMUP: if (num("--warmup", optarg, 0, 3600, &d)) return -1; cfg->warmup_s = d; break;
-        case O_RATE: if (num("--rate", optarg, 0, 1e8, &d)) return -1; cfg->rate = d; break;
-        case O_BATCH: if (num("--batch-size", optarg, 1, 1000, &d)) return -1; cfg->batch_size = (unsigned)d; break;
-        case O_LIST: if (num("--list-size", optarg, 1, 1000, &d)) return -1; cfg->list_size = (unsigned)d; break;
-        case O_PLAYERS: if (num("--players", optarg, 0, 1e10, &d)) return -1; cfg->players = (uint64_t)d; break;
-        case O_BOARDS: if (num("--boards", optarg, 1, 100000, &d)) return -1; cfg->boards = (unsigned)d; break;
-        case O_ZIPF: if (num("--zipf", optarg, 0, 10, &d)) return -1; cfg->zipf = d; break;
-        case O_SCOREMAX: if (num("--score-max", optarg, 1, 9007199254740992.0, &d)) return -1; cfg->score_max = (int64_t)d; break;
-        case O_SEED: if (num("--seed", optarg, 0, 1e18, &d)) return -1; cfg->seed = (uint64_t)d; break;
-        case O_DEADLINE: if (num("--deadline-ms", optarg, 1, 600000, &d)) return -1; cfg->deadline_ms = (uint32_t)d; break;
-        case O_MAXERR: if (num("--max-errors", optarg, 0, 1, &d)) return -1; cfg->max_errors = d; break;
-        default:
-            fprintf(stderr, "rank-bench: unknown option or missing value: %s\n", argv[optind - 1]);
-            return -1;
+            case O_URL: cfg->url = optarg; break;
+            case O_MIX: mix = optarg; break;
+            case O_BPREFIX: cfg->board_prefix = optarg; break;
+            case O_PPREFIX: cfg->player_prefix = optarg; break;
+            case O_GAME: cfg->game = optarg; break;
+            case O_WINDOWS: cfg->windows = optarg; break;
+            case O_ADMIN: cfg->admin_user = optarg; break;
+            case O_ADMINPW: cfg->admin_password = optarg; break;
+            case O_KEY: cfg->key = optarg; break;
+            case O_REUSE: cfg->reuse = 1; break;
+            case O_NOSEED: cfg->seed_scores = 0; break;
+            case O_SETUP: cfg->setup_only = 1; break;
+            case O_JSON: cfg->json = 1; break;
+            case O_QUIET: cfg->quiet = 1; break;
+            case O_HELP: usage(stdout); return 1;
+            case O_THREADS:
+                if (num("--threads", optarg, 1, 256, &d)) return -1;
+                cfg->threads = (unsigned)d;
+                break;
+            case O_INFLIGHT:
+                if (num("--inflight", optarg, 1, 1024, &d)) return -1;
+                cfg->inflight = (unsigned)d;
+                break;
+            case O_DURATION:
+                if (num("--duration", optarg, 0.1, 86400, &d)) return -1;
+                cfg->duration_s = d;
+                break;
+            case O_REQUESTS:
+                if (num("--requests", optarg, 1, 1e12, &d)) return -1;
+                cfg->requests = (uint64_t)d;
+                break;
+            case O_WARMUP:
+                if (num("--warmup", optarg, 0, 3600, &d)) return -1;
+                cfg->warmup_s = d;
+                break;
+            case O_RATE:
+                if (num("--rate", optarg, 0, 1e8, &d)) return -1;
+                cfg->rate = d;
+                break;
+            case O_BATCH:
+                if (num("--batch-size", optarg, 1, 1000, &d)) return -1;
+                cfg->batch_size = (unsigned)d;
+                break;
+            case O_LIST:
+                if (num("--list-size", optarg, 1, 1000, &d)) return -1;
+                cfg->list_size = (unsigned)d;
+                break;
+            case O_PLAYERS:
+                if (num("--players", optarg, 0, 1e10, &d)) return -1;
+                cfg->players = (uint64_t)d;
+                break;
+            case O_BOARDS:
+                if (num("--boards", optarg, 1, 100000, &d)) return -1;
+                cfg->boards = (unsigned)d;
+                break;
+            case O_ZIPF:
+                if (num("--zipf", optarg, 0, 10, &d)) return -1;
+                cfg->zipf = d;
+                break;
+            case O_SCOREMAX:
+                if (num("--score-max", optarg, 1, 9007199254740992.0, &d)) return -1;
+                cfg->score_max = (int64_t)d;
+                break;
+            case O_SEED:
+                if (num("--seed", optarg, 0, 1e18, &d)) return -1;
+                cfg->seed = (uint64_t)d;
+                break;
+            case O_DEADLINE:
+                if (num("--deadline-ms", optarg, 1, 600000, &d)) return -1;
+                cfg->deadline_ms = (uint32_t)d;
+                break;
+            case O_MAXERR:
+                if (num("--max-errors", optarg, 0, 1, &d)) return -1;
+                cfg->max_errors = d;
+                break;
+            default: fprintf(stderr, "rank-bench: unknown option or missing value: %s\n", argv[optind - 1]); return -1;
         }
     }
     if (optind < argc) {

@@ -46,41 +46,73 @@
 
 /* ---------------------------------------------------------------- command table */
 
-#define OPT_WINDOW {"--window", "W", "all, daily, weekly or monthly (default all)"}
-#define OPT_RANK_MODE                                                                      \
-    {"--rank-mode", "M", "competition (1,2,2,4), dense (1,2,2,3) or unique (1,2,3,4)"}
-#define OPT_PASSWORD                                                                       \
-    {"--password", "P", "the password; else $RANKD_PASSWORD, else asked for (stdin if not a tty)"}
-#define OPT_OFFSET {"--offset", "N", "skip the first N rows"}
-#define OPT_FROM                                                                           \
-    {"--from", "TIME", "from TIME on: 2026-10-01, 2026-10-01T12:00:00Z or Unix seconds"}
-#define OPT_TO {"--to", "TIME", "up to TIME, not included (the same forms)"}
-#define OPT_EVENTS_URL                                                                     \
-    {"--events-url", "URL", "rankd's events; else $RANKD_EVENTS_URL, else " CTL_DEFAULT_EVENTS_URL}
-#define OPT_COUNT {"--count", "N", "stop after N events"}
-#define OPT_TIMEOUT {"--timeout", "S", "stop after S seconds (fractions allowed)"}
+#define OPT_WINDOW \
+    { "--window", "W", "all, daily, weekly or monthly (default all)" }
+#define OPT_RANK_MODE \
+    { "--rank-mode", "M", "competition (1,2,2,4), dense (1,2,2,3) or unique (1,2,3,4)" }
+#define OPT_PASSWORD \
+    { "--password", "P", "the password; else $RANKD_PASSWORD, else asked for (stdin if not a tty)" }
+#define OPT_OFFSET \
+    { "--offset", "N", "skip the first N rows" }
+#define OPT_FROM \
+    { "--from", "TIME", "from TIME on: 2026-10-01, 2026-10-01T12:00:00Z or Unix seconds" }
+#define OPT_TO \
+    { "--to", "TIME", "up to TIME, not included (the same forms)" }
+#define OPT_EVENTS_URL \
+    { "--events-url", "URL", "rankd's events; else $RANKD_EVENTS_URL, else " CTL_DEFAULT_EVENTS_URL }
+#define OPT_COUNT \
+    { "--count", "N", "stop after N events" }
+#define OPT_TIMEOUT \
+    { "--timeout", "S", "stop after S seconds (fractions allowed)" }
 
 static const ctl_cmd commands[] = {
-    {.name = "signup", .synopsis = "USER [--password P]", .summary = "create a player account",
-     .min_pos = 1, .max_pos = 1, .opts = {OPT_PASSWORD}, .flags = CTL_CMD_ANON, .run = cmd_signup},
-    {.name = "login", .synopsis = "USER [--password P]",
-     .summary = "log in and save the token to the token file", .min_pos = 1, .max_pos = 1,
-     .opts = {OPT_PASSWORD}, .flags = CTL_CMD_ANON, .run = cmd_login},
+    {.name = "signup",
+     .synopsis = "USER [--password P]",
+     .summary = "create a player account",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_PASSWORD},
+     .flags = CTL_CMD_ANON,
+     .run = cmd_signup},
+    {.name = "login",
+     .synopsis = "USER [--password P]",
+     .summary = "log in and save the token to the token file",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_PASSWORD},
+     .flags = CTL_CMD_ANON,
+     .run = cmd_login},
     {.name = "logout", .summary = "revoke the token and remove the token file", .run = cmd_logout},
     {.name = "whoami", .summary = "show who the token belongs to", .run = cmd_whoami},
-    {.group = "apikey", .name = "create", .synopsis = "GAME [--label L]",
-     .summary = "create a game-server API key (admin)", .min_pos = 1, .max_pos = 1,
-     .opts = {{"--label", "L", "a note to tell keys apart"}}, .run = cmd_apikey_create},
-    {.group = "apikey", .name = "list", .synopsis = "[--game G]",
-     .summary = "list API keys (admin)", .opts = {{"--game", "G", "only this game's keys"}},
+    {.group = "apikey",
+     .name = "create",
+     .synopsis = "GAME [--label L]",
+     .summary = "create a game-server API key (admin)",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {{"--label", "L", "a note to tell keys apart"}},
+     .run = cmd_apikey_create},
+    {.group = "apikey",
+     .name = "list",
+     .synopsis = "[--game G]",
+     .summary = "list API keys (admin)",
+     .opts = {{"--game", "G", "only this game's keys"}},
      .run = cmd_apikey_list},
-    {.group = "apikey", .name = "revoke", .synopsis = "KEY_ID", .summary = "revoke an API key",
-     .min_pos = 1, .max_pos = 1, .run = cmd_apikey_revoke},
-    {.group = "board", .name = "create",
+    {.group = "apikey",
+     .name = "revoke",
+     .synopsis = "KEY_ID",
+     .summary = "revoke an API key",
+     .min_pos = 1,
+     .max_pos = 1,
+     .run = cmd_apikey_revoke},
+    {.group = "board",
+     .name = "create",
      .synopsis = "ID --game G [--title T] [--order higher|lower] [--policy best|latest|sum]\n"
                  "                    [--windows daily,weekly,monthly] [--min N] [--max N]"
                  " [--player-submit]",
-     .summary = "create a leaderboard", .min_pos = 1, .max_pos = 1,
+     .summary = "create a leaderboard",
+     .min_pos = 1,
+     .max_pos = 1,
      .opts = {{"--game", "G", "the game the board belongs to (required)"},
               {"--title", "T", "a title to show players"},
               {"--order", "O", "higher or lower: which scores are better (default higher)"},
@@ -90,64 +122,121 @@ static const ctl_cmd commands[] = {
               {"--max", "N", "highest score accepted"},
               {"--player-submit", NULL, "let players submit their own scores"}},
      .run = cmd_board_create},
-    {.group = "board", .name = "get", .synopsis = "ID", .summary = "show a board's settings",
-     .min_pos = 1, .max_pos = 1, .run = cmd_board_get},
-    {.group = "board", .name = "list", .synopsis = "[--game G]", .summary = "list boards",
-     .opts = {{"--game", "G", "only this game's boards"}}, .run = cmd_board_list},
-    {.group = "board", .name = "delete", .synopsis = "ID",
-     .summary = "delete a board and its scores", .min_pos = 1, .max_pos = 1,
+    {.group = "board",
+     .name = "get",
+     .synopsis = "ID",
+     .summary = "show a board's settings",
+     .min_pos = 1,
+     .max_pos = 1,
+     .run = cmd_board_get},
+    {.group = "board",
+     .name = "list",
+     .synopsis = "[--game G]",
+     .summary = "list boards",
+     .opts = {{"--game", "G", "only this game's boards"}},
+     .run = cmd_board_list},
+    {.group = "board",
+     .name = "delete",
+     .synopsis = "ID",
+     .summary = "delete a board and its scores",
+     .min_pos = 1,
+     .max_pos = 1,
      .run = cmd_board_delete},
-    {.name = "submit", .synopsis = "BOARD (--user-id N | --user NAME) SCORE [--idempotency-key K]",
-     .summary = "submit one score", .min_pos = 2, .max_pos = 2,
+    {.name = "submit",
+     .synopsis = "BOARD (--user-id N | --user NAME) SCORE [--idempotency-key K]",
+     .summary = "submit one score",
+     .min_pos = 2,
+     .max_pos = 2,
      .opts = {{"--user-id", "N", "the player's numeric id"},
               {"--user", "NAME", "the player's username ('#N' for an id)"},
               {"--idempotency-key", "K", "makes a retry safe: the same key gets the first answer"}},
      .run = cmd_submit},
-    {.name = "submit-batch", .synopsis = "FILE|-",
-     .summary = "submit scores from lines \"board user score [key]\"", .min_pos = 1, .max_pos = 1,
+    {.name = "submit-batch",
+     .synopsis = "FILE|-",
+     .summary = "submit scores from lines \"board user score [key]\"",
+     .min_pos = 1,
+     .max_pos = 1,
      .run = cmd_submit_batch},
-    {.name = "top", .synopsis = "BOARD [--window W] [--offset N] [--limit N] [--rank-mode M]",
-     .summary = "show the best players of a board", .min_pos = 1, .max_pos = 1,
-     .opts = {OPT_WINDOW, {"--offset", "N", "skip the first N players"},
-              {"--limit", "N", "show at most N players (server default 10)"}, OPT_RANK_MODE},
+    {.name = "top",
+     .synopsis = "BOARD [--window W] [--offset N] [--limit N] [--rank-mode M]",
+     .summary = "show the best players of a board",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_WINDOW,
+              {"--offset", "N", "skip the first N players"},
+              {"--limit", "N", "show at most N players (server default 10)"},
+              OPT_RANK_MODE},
      .run = cmd_top},
-    {.name = "rank", .synopsis = "BOARD USER [--window W] [--rank-mode M]",
-     .summary = "show one player's rank", .min_pos = 2, .max_pos = 2,
-     .opts = {OPT_WINDOW, OPT_RANK_MODE}, .run = cmd_rank},
+    {.name = "rank",
+     .synopsis = "BOARD USER [--window W] [--rank-mode M]",
+     .summary = "show one player's rank",
+     .min_pos = 2,
+     .max_pos = 2,
+     .opts = {OPT_WINDOW, OPT_RANK_MODE},
+     .run = cmd_rank},
     {.name = "around",
      .synopsis = "BOARD USER [--above N] [--below N] [--window W] [--rank-mode M]",
-     .summary = "show the players ranked near a player", .min_pos = 2, .max_pos = 2,
+     .summary = "show the players ranked near a player",
+     .min_pos = 2,
+     .max_pos = 2,
      .opts = {{"--above", "N", "players shown above (server default 5)"},
-              {"--below", "N", "players shown below (server default 5)"}, OPT_WINDOW,
+              {"--below", "N", "players shown below (server default 5)"},
+              OPT_WINDOW,
               OPT_RANK_MODE},
      .run = cmd_around},
-    {.name = "ranks", .synopsis = "BOARD USER... [--window W] [--rank-mode M]",
-     .summary = "show the ranks of several players", .min_pos = 2, .max_pos = -1,
-     .opts = {OPT_WINDOW, OPT_RANK_MODE}, .run = cmd_ranks},
-    {.name = "count", .synopsis = "BOARD [--window W]", .summary = "count the players on a board",
-     .min_pos = 1, .max_pos = 1, .opts = {OPT_WINDOW}, .run = cmd_count},
+    {.name = "ranks",
+     .synopsis = "BOARD USER... [--window W] [--rank-mode M]",
+     .summary = "show the ranks of several players",
+     .min_pos = 2,
+     .max_pos = -1,
+     .opts = {OPT_WINDOW, OPT_RANK_MODE},
+     .run = cmd_ranks},
+    {.name = "count",
+     .synopsis = "BOARD [--window W]",
+     .summary = "count the players on a board",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_WINDOW},
+     .run = cmd_count},
     {.name = "status", .summary = "show the server's health", .run = cmd_status},
-    {.group = "admin", .name = "set-role", .synopsis = "USER player|game-server|admin",
-     .summary = "change a user's role (admin)", .min_pos = 2, .max_pos = 2,
+    {.group = "admin",
+     .name = "set-role",
+     .synopsis = "USER player|game-server|admin",
+     .summary = "change a user's role (admin)",
+     .min_pos = 2,
+     .max_pos = 2,
      .run = cmd_admin_set_role},
-    {.group = "admin", .name = "rebuild", .synopsis = "[BOARD]",
-     .summary = "rebuild the live boards in Redis from PostgreSQL (admin)", .max_pos = 1,
+    {.group = "admin",
+     .name = "rebuild",
+     .synopsis = "[BOARD]",
+     .summary = "rebuild the live boards in Redis from PostgreSQL (admin)",
+     .max_pos = 1,
      .run = cmd_admin_rebuild},
-    {.name = "history", .synopsis = "BOARD USER [--from TIME] [--to TIME] [--offset N] [--limit N]",
-     .summary = "show a player's submissions to a board, newest first", .min_pos = 2,
-     .max_pos = 2, .opts = {OPT_FROM, OPT_TO, OPT_OFFSET,
-                            {"--limit", "N", "show at most N (server default 50)"}},
+    {.name = "history",
+     .synopsis = "BOARD USER [--from TIME] [--to TIME] [--offset N] [--limit N]",
+     .summary = "show a player's submissions to a board, newest first",
+     .min_pos = 2,
+     .max_pos = 2,
+     .opts = {OPT_FROM, OPT_TO, OPT_OFFSET, {"--limit", "N", "show at most N (server default 50)"}},
      .run = cmd_history},
     {.name = "report",
      .synopsis = "BOARD [--from TIME] [--to TIME] [--offset N] [--limit N] [--rank-mode M]\n"
                  "                    [--format table|csv|json]",
      .summary = "rank a board's players over a period (all time without --from/--to)",
-     .min_pos = 1, .max_pos = 1,
-     .opts = {OPT_FROM, OPT_TO, OPT_OFFSET, {"--limit", "N", "at most N players (default 100)"},
-              OPT_RANK_MODE, {"--format", "F", "table, csv or json (--json is json)"}},
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_FROM,
+              OPT_TO,
+              OPT_OFFSET,
+              {"--limit", "N", "at most N players (default 100)"},
+              OPT_RANK_MODE,
+              {"--format", "F", "table, csv or json (--json is json)"}},
      .run = cmd_report},
-    {.name = "standings", .synopsis = "BOARD --window daily|weekly|monthly --at LABEL",
-     .summary = "show the final standings of a closed window", .min_pos = 1, .max_pos = 1,
+    {.name = "standings",
+     .synopsis = "BOARD --window daily|weekly|monthly --at LABEL",
+     .summary = "show the final standings of a closed window",
+     .min_pos = 1,
+     .max_pos = 1,
      .opts = {{"--window", "W", "daily, weekly or monthly (required)"},
               {"--at", "LABEL", "the window: 2026-11-23, 2026-W45 or 2026-11 (required)"}},
      .run = cmd_standings},
@@ -155,15 +244,20 @@ static const ctl_cmd commands[] = {
      .synopsis = "[--events-url URL] [--topic PREFIX]... [--count N] [--timeout S]",
      .summary = "print live events, one JSON line each",
      .opts = {OPT_EVENTS_URL,
-              {"--topic", "PREFIX", "only topics that start with PREFIX (repeatable; default all)",
-               CTL_OPT_REPEAT},
-              OPT_COUNT, OPT_TIMEOUT},
+              {"--topic", "PREFIX", "only topics that start with PREFIX (repeatable; default all)", CTL_OPT_REPEAT},
+              OPT_COUNT,
+              OPT_TIMEOUT},
      .run = cmd_events},
     {.name = "watch",
      .synopsis = "BOARD [--window W] [--limit N] [--events-url URL] [--count N] [--timeout S]",
-     .summary = "show a board's top live, redrawn on every change", .min_pos = 1, .max_pos = 1,
-     .opts = {OPT_WINDOW, {"--limit", "N", "show the top N (default 10)"}, OPT_EVENTS_URL,
-              {"--count", "N", "stop after N updates"}, OPT_TIMEOUT},
+     .summary = "show a board's top live, redrawn on every change",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_WINDOW,
+              {"--limit", "N", "show the top N (default 10)"},
+              OPT_EVENTS_URL,
+              {"--count", "N", "stop after N updates"},
+              OPT_TIMEOUT},
      .run = cmd_watch},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -205,8 +299,7 @@ int ctl_usage(ctl_ctx *cx, const char *fmt, ...) {
     return CTL_USAGE;
 }
 
-int ctl_parse_i64(ctl_ctx *cx, const char *what, const char *s, int64_t min, int64_t max,
-                  int64_t *out) {
+int ctl_parse_i64(ctl_ctx *cx, const char *what, const char *s, int64_t min, int64_t max, int64_t *out) {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
@@ -214,8 +307,7 @@ int ctl_parse_i64(ctl_ctx *cx, const char *what, const char *s, int64_t min, int
     if (*s == '\0' || isspace((unsigned char)*s) || end == s || *end != '\0')
         return ctl_usage(cx, "%s: '%s' is not a whole number", what, s);
     if (errno == ERANGE || v < min || v > max)
-        return ctl_usage(cx, "%s: %s is out of range (%lld..%lld)", what, s, (long long)min,
-                         (long long)max);
+        return ctl_usage(cx, "%s: %s is out of range (%lld..%lld)", what, s, (long long)min, (long long)max);
     *out = v;
     return RK_OK;
 }
@@ -240,11 +332,12 @@ static int has_shape(const char *s, const char *tmpl) {
 int ctl_parse_time(ctl_ctx *cx, const char *what, const char *s, int64_t *out) {
     struct tm tm = {0}, back;
     int date = has_shape(s, "9999-99-99"), stamp = has_shape(s, "9999-99-99T99:99:99Z");
-    if (*s && strspn(s, "0123456789") == strlen(s))
-        return ctl_parse_i64(cx, what, s, 0, CTL_TIME_MAX, out);
+    if (*s && strspn(s, "0123456789") == strlen(s)) return ctl_parse_i64(cx, what, s, 0, CTL_TIME_MAX, out);
     if (!date && !stamp)
-        return ctl_usage(cx, "%s: '%s' is not a time (2026-10-01, 2026-10-01T12:00:00Z or Unix "
-                             "seconds)", what, s);
+        return ctl_usage(cx,
+                         "%s: '%s' is not a time (2026-10-01, 2026-10-01T12:00:00Z or Unix "
+                         "seconds)",
+                         what, s);
     sscanf(s, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday);
     if (stamp) sscanf(s + 11, "%2d:%2d:%2d", &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
     tm.tm_year -= 1900;
@@ -252,17 +345,15 @@ int ctl_parse_time(ctl_ctx *cx, const char *what, const char *s, int64_t *out) {
     back = tm;
     time_t t = timegm(&tm);
     /* timegm() normalizes 2026-02-30 into March: refuse what moved. */
-    if (t < 0 || tm.tm_year != back.tm_year || tm.tm_mon != back.tm_mon ||
-        tm.tm_mday != back.tm_mday || tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min ||
-        tm.tm_sec != back.tm_sec)
+    if (t < 0 || tm.tm_year != back.tm_year || tm.tm_mon != back.tm_mon || tm.tm_mday != back.tm_mday ||
+        tm.tm_hour != back.tm_hour || tm.tm_min != back.tm_min || tm.tm_sec != back.tm_sec)
         return ctl_usage(cx, "%s: '%s' is not a valid date and time", what, s);
     *out = (int64_t)t;
     return RK_OK;
 }
 
 /* A USER argument: "#N" is user id N, anything else a username. */
-int ctl_parse_user(ctl_ctx *cx, const char *what, const char *s, int64_t *id,
-                   const char **name) {
+int ctl_parse_user(ctl_ctx *cx, const char *what, const char *s, int64_t *id, const char **name) {
     *id = 0;
     *name = NULL;
     if (*s == '\0') return ctl_usage(cx, "%s: empty user name", what);
@@ -301,8 +392,7 @@ int ctl_token_path(ctl_ctx *cx, char *buf, size_t n) {
     else
         return rk_status_set(&cx->st, RK_FAILED_PRECONDITION,
                              "no token file: set RANKD_TOKEN_FILE, XDG_CONFIG_HOME or HOME");
-    if (len < 0 || (size_t)len >= n)
-        return rk_status_set(&cx->st, RK_INVALID_ARGUMENT, "token file path is too long");
+    if (len < 0 || (size_t)len >= n) return rk_status_set(&cx->st, RK_INVALID_ARGUMENT, "token file path is too long");
     return RK_OK;
 }
 
@@ -315,13 +405,11 @@ static int token_read(ctl_ctx *cx, const char *path, char **out) {
     *out = NULL;
     if (f == NULL) {
         if (errno == ENOENT) return RK_OK;
-        return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot read token file %s: %s",
-                             path, strerror(errno));
+        return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot read token file %s: %s", path, strerror(errno));
     }
     ssize_t n = getline(&line, &cap, f);
     fclose(f);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
-        line[--n] = '\0';
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ')) line[--n] = '\0';
     if (n <= 0) {
         free(line);
         return RK_OK;
@@ -343,8 +431,7 @@ static int make_parent_dirs(ctl_ctx *cx, const char *path) {
         char c = *p;
         *p = '\0';
         if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot create %s: %s", dir,
-                                 strerror(errno));
+            return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot create %s: %s", dir, strerror(errno));
         if (c == '\0') break;
         *p = c;
     }
@@ -360,11 +447,10 @@ int ctl_token_save(ctl_ctx *cx, const char *token) {
     /* mkstemp creates the file 0600 whatever the umask; write then rename
      * so a reader never sees half a token. */
     if ((fd = mkstemp(tmp)) < 0)
-        return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot write %s: %s", path,
-                             strerror(errno));
+        return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot write %s: %s", path, strerror(errno));
     size_t len = strlen(token);
-    int ok = fchmod(fd, 0600) == 0 && write(fd, token, len) == (ssize_t)len &&
-             write(fd, "\n", 1) == 1 && fsync(fd) == 0;
+    int ok =
+        fchmod(fd, 0600) == 0 && write(fd, token, len) == (ssize_t)len && write(fd, "\n", 1) == 1 && fsync(fd) == 0;
     int err = errno;
     if (close(fd) != 0 && ok) {
         ok = 0;
@@ -376,8 +462,7 @@ int ctl_token_save(ctl_ctx *cx, const char *token) {
     }
     if (!ok) {
         unlink(tmp);
-        return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot write %s: %s", path,
-                             strerror(err));
+        return rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot write %s: %s", path, strerror(err));
     }
     return RK_OK;
 }
@@ -393,8 +478,7 @@ int ctl_token_forget(ctl_ctx *cx, const char *token, int *removed) {
      * deleting someone else's saved login would be a surprise. */
     if (saved && strcmp(saved, token) == 0) {
         if (unlink(path) != 0 && errno != ENOENT)
-            code = rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot remove %s: %s", path,
-                                 strerror(errno));
+            code = rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot remove %s: %s", path, strerror(errno));
         else
             *removed = 1;
     }
@@ -447,8 +531,7 @@ int ctl_password(ctl_ctx *cx, const ctl_args *a, int confirm, char **out) {
     int code;
     if (given == NULL) given = env("RANKD_PASSWORD");
     if (given) {
-        if ((*out = strdup(given)) == NULL)
-            return rk_status_set(&cx->st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        if ((*out = strdup(given)) == NULL) return rk_status_set(&cx->st, RK_RESOURCE_EXHAUSTED, "out of memory");
         return RK_OK;
     }
     if ((code = read_secret(cx, "Password: ", out)) != RK_OK) return code;
@@ -482,16 +565,14 @@ static int find_opt(const ctl_optspec *specs, const char *name, size_t len) {
  * has none). With `stop`, splitting ends at the first positional argument,
  * which is where the command begins. `who` prefixes usage errors. *used is
  * how many arguments were consumed. */
-static int split_args(ctl_ctx *cx, const char *who, const ctl_optspec *specs, int argc,
-                      char **argv, int stop, const char **val, char **pos, int *npos,
-                      ctl_repval *rep, int *nrep, int *used) {
+static int split_args(ctl_ctx *cx, const char *who, const ctl_optspec *specs, int argc, char **argv, int stop,
+                      const char **val, char **pos, int *npos, ctl_repval *rep, int *nrep, int *used) {
     int i = 0, only_pos = 0;
     *npos = 0;
     for (; i < argc; i++) {
         const char *arg = argv[i];
         /* "-" names stdin and "-5" is a score: only "--x" and "-h" are options. */
-        int is_opt = !only_pos && arg[0] == '-' && arg[1] != '\0' &&
-                     !(arg[1] >= '0' && arg[1] <= '9');
+        int is_opt = !only_pos && arg[0] == '-' && arg[1] != '\0' && !(arg[1] >= '0' && arg[1] <= '9');
         if (!is_opt) {
             if (stop) break;
             pos[(*npos)++] = argv[i];
@@ -511,8 +592,7 @@ static int split_args(ctl_ctx *cx, const char *who, const ctl_optspec *specs, in
         int k = arg[1] == '-' ? find_opt(specs, arg, len) : -1;
         if (k < 0) {
             if (!stop && find_opt(global_opts, arg, len) >= 0)
-                return ctl_usage(cx, "%s: %.*s is a global option; put it before the command",
-                                 who, (int)len, arg);
+                return ctl_usage(cx, "%s: %.*s is a global option; put it before the command", who, (int)len, arg);
             return ctl_usage(cx, "%s: unknown option %.*s", who, (int)len, arg);
         }
         if (val[k] != NULL && !(specs[k].flags & CTL_OPT_REPEAT))
@@ -525,8 +605,7 @@ static int split_args(ctl_ctx *cx, const char *who, const ctl_optspec *specs, in
         } else if (i + 1 < argc) {
             val[k] = argv[++i];
         } else {
-            return ctl_usage(cx, "%s: %s needs a value (%s)", who, specs[k].name,
-                             specs[k].metavar);
+            return ctl_usage(cx, "%s: %s needs a value (%s)", who, specs[k].name, specs[k].metavar);
         }
         if (specs[k].flags & CTL_OPT_REPEAT) rep[(*nrep)++] = (ctl_repval){k, val[k]};
     }
@@ -608,8 +687,7 @@ static const ctl_cmd *find_command(int argc, char **argv, int *words) {
             *words = 1;
             return &commands[i];
         }
-        if (c->group && argc > 1 && strcmp(c->group, argv[0]) == 0 &&
-            strcmp(c->name, argv[1]) == 0) {
+        if (c->group && argc > 1 && strcmp(c->group, argv[0]) == 0 && strcmp(c->name, argv[1]) == 0) {
             *words = 2;
             return &commands[i];
         }
@@ -659,8 +737,7 @@ static int report(ctl_ctx *cx, int code, const ctl_cmd *c) {
         char *text = NULL;
         if (doc && cJSON_AddNumberToObject(doc, "code", wire) &&
             cJSON_AddStringToObject(doc, "code_name", rk_code_name(wire)) &&
-            cJSON_AddStringToObject(doc, "message", cx->st.message) &&
-            (text = cJSON_Print(doc)) != NULL)
+            cJSON_AddStringToObject(doc, "message", cx->st.message) && (text = cJSON_Print(doc)) != NULL)
             printf("%s\n", text);
         free(text);
         cJSON_Delete(doc);
@@ -674,11 +751,10 @@ static int parse_command(ctl_ctx *cx, const ctl_cmd *c, int argc, char **argv, c
     int used, code;
     cmd_words(c, who, sizeof(who));
     a->cmd = c;
-    if ((code = split_args(cx, who, c->opts, argc, argv, 0, a->val, a->pos, &a->npos, a->rep,
-                           &a->nrep, &used)) != RK_OK)
+    if ((code = split_args(cx, who, c->opts, argc, argv, 0, a->val, a->pos, &a->npos, a->rep, &a->nrep, &used)) !=
+        RK_OK)
         return code;
-    if (a->npos < c->min_pos)
-        return ctl_usage(cx, "%s: missing argument%s", who, c->min_pos - a->npos > 1 ? "s" : "");
+    if (a->npos < c->min_pos) return ctl_usage(cx, "%s: missing argument%s", who, c->min_pos - a->npos > 1 ? "s" : "");
     if (c->max_pos >= 0 && a->npos > c->max_pos)
         return ctl_usage(cx, "%s: unexpected argument '%s'", who, a->pos[c->max_pos]);
     return RK_OK;
@@ -701,8 +777,7 @@ static void resolve_token(ctl_ctx *cx, const char *flag, char **owned) {
     }
     /* An unreadable token file only costs the call its identity; the
      * server's UNAUTHENTICATED then says what is missing. */
-    if (token_read(cx, path, owned) != RK_OK)
-        fprintf(stderr, "rankctl: warning: %s\n", cx->st.message);
+    if (token_read(cx, path, owned) != RK_OK) fprintf(stderr, "rankctl: warning: %s\n", cx->st.message);
     cx->st = quiet;
     cx->token = *owned;
 }
@@ -726,8 +801,7 @@ int main(int argc, char **argv) {
     }
     argc--;
     argv++;
-    code = split_args(&cx, "global options", global_opts, argc, argv, 1, gval, args.pos, &npos,
-                      NULL, NULL, &used);
+    code = split_args(&cx, "global options", global_opts, argc, argv, 1, gval, args.pos, &npos, NULL, NULL, &used);
     cx.json = gval[G_JSON] != NULL;
     if (code == CTL_HELP) {
         print_global_help(stdout);
@@ -735,9 +809,7 @@ int main(int argc, char **argv) {
         goto done;
     }
     if (code != RK_OK) goto done;
-    if (gval[G_DEADLINE] &&
-        (code = ctl_parse_u32(&cx, "--deadline", gval[G_DEADLINE], &deadline)) != RK_OK)
-        goto done;
+    if (gval[G_DEADLINE] && (code = ctl_parse_u32(&cx, "--deadline", gval[G_DEADLINE], &deadline)) != RK_OK) goto done;
     if (gval[G_DEADLINE] && deadline == 0) {
         code = ctl_usage(&cx, "--deadline: must be at least 1 millisecond");
         goto done;
@@ -758,11 +830,9 @@ int main(int argc, char **argv) {
         else if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
             code = run_help(&cx, 1, argv);
         else if (argc > 1)
-            code = ctl_usage(&cx, "%s: unknown subcommand '%s'; run 'rankctl help %s'", argv[0],
-                             argv[1], argv[0]);
+            code = ctl_usage(&cx, "%s: unknown subcommand '%s'; run 'rankctl help %s'", argv[0], argv[1], argv[0]);
         else
-            code = ctl_usage(&cx, "%s: missing subcommand; run 'rankctl help %s'", argv[0],
-                             argv[0]);
+            code = ctl_usage(&cx, "%s: missing subcommand; run 'rankctl help %s'", argv[0], argv[0]);
         goto done;
     }
     code = parse_command(&cx, row, argc - words, argv + words, &args);
@@ -775,8 +845,7 @@ int main(int argc, char **argv) {
 
     if (!(row->flags & CTL_CMD_ANON)) resolve_token(&cx, gval[G_TOKEN], &file_token);
     const char *url = gval[G_URL] ? gval[G_URL] : env("RANKD_URL");
-    if ((code = rk_client_open(&cx.client, url ? url : CTL_DEFAULT_URL, &cx.st)) != RK_OK)
-        goto done;
+    if ((code = rk_client_open(&cx.client, url ? url : CTL_DEFAULT_URL, &cx.st)) != RK_OK) goto done;
     if (cx.token && (code = rk_client_set_token(cx.client, cx.token, &cx.st)) != RK_OK) goto done;
     if (deadline) rk_client_set_deadline(cx.client, deadline);
     code = row->run(&cx, &args);

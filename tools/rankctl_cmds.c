@@ -33,20 +33,25 @@ typedef struct name_map {
 
 /* The first name of a value is the one shown; later ones are accepted too. */
 static const name_map window_names[] = {
-    {"all", RANKD__WINDOW__WINDOW_ALL_TIME}, {"all-time", RANKD__WINDOW__WINDOW_ALL_TIME},
-    {"daily", RANKD__WINDOW__WINDOW_DAILY},  {"weekly", RANKD__WINDOW__WINDOW_WEEKLY},
+    {"all", RANKD__WINDOW__WINDOW_ALL_TIME},    {"all-time", RANKD__WINDOW__WINDOW_ALL_TIME},
+    {"daily", RANKD__WINDOW__WINDOW_DAILY},     {"weekly", RANKD__WINDOW__WINDOW_WEEKLY},
     {"monthly", RANKD__WINDOW__WINDOW_MONTHLY}, {NULL, 0}};
 static const name_map rank_mode_names[] = {{"competition", RANKD__RANK_MODE__RANK_COMPETITION},
-    {"dense", RANKD__RANK_MODE__RANK_DENSE}, {"unique", RANKD__RANK_MODE__RANK_UNIQUE}, {NULL, 0}};
-static const name_map order_names[] = {{"higher", RANKD__ORDER__ORDER_HIGHER_IS_BETTER},
-    {"lower", RANKD__ORDER__ORDER_LOWER_IS_BETTER}, {NULL, 0}};
+                                           {"dense", RANKD__RANK_MODE__RANK_DENSE},
+                                           {"unique", RANKD__RANK_MODE__RANK_UNIQUE},
+                                           {NULL, 0}};
+static const name_map order_names[] = {
+    {"higher", RANKD__ORDER__ORDER_HIGHER_IS_BETTER}, {"lower", RANKD__ORDER__ORDER_LOWER_IS_BETTER}, {NULL, 0}};
 static const name_map policy_names[] = {{"best", RANKD__POLICY__POLICY_BEST},
-    {"latest", RANKD__POLICY__POLICY_LATEST}, {"sum", RANKD__POLICY__POLICY_SUM}, {NULL, 0}};
+                                        {"latest", RANKD__POLICY__POLICY_LATEST},
+                                        {"sum", RANKD__POLICY__POLICY_SUM},
+                                        {NULL, 0}};
 static const name_map role_names[] = {{"player", RANKD__ROLE__ROLE_PLAYER},
-    {"game-server", RANKD__ROLE__ROLE_GAME_SERVER}, {"admin", RANKD__ROLE__ROLE_ADMIN}, {NULL, 0}};
+                                      {"game-server", RANKD__ROLE__ROLE_GAME_SERVER},
+                                      {"admin", RANKD__ROLE__ROLE_ADMIN},
+                                      {NULL, 0}};
 
-static int parse_name(ctl_ctx *cx, const char *what, const char *s, const name_map *map,
-                      int *out) {
+static int parse_name(ctl_ctx *cx, const char *what, const char *s, const name_map *map, int *out) {
     char choices[128] = "";
     for (const name_map *m = map; m->name; m++) {
         if (strcmp(m->name, s) == 0) {
@@ -74,8 +79,8 @@ _Static_assert(sizeof(Rankd__Window) == sizeof(int), "protobuf-c enums are int-s
 
 /* Optional enum, integer options: the has_ flag is set only when the
  * option is given, so the server's default applies otherwise. */
-static int opt_enum(ctl_ctx *cx, const ctl_args *a, const char *opt, const name_map *map,
-                    protobuf_c_boolean *has, void *field) {
+static int opt_enum(ctl_ctx *cx, const ctl_args *a, const char *opt, const name_map *map, protobuf_c_boolean *has,
+                    void *field) {
     const char *s = ctl_opt(a, opt);
     int v = 0, code;
     if (s == NULL) return RK_OK;
@@ -85,16 +90,14 @@ static int opt_enum(ctl_ctx *cx, const ctl_args *a, const char *opt, const name_
     return RK_OK;
 }
 
-int ctl_opt_u32(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has,
-                uint32_t *out) {
+int ctl_opt_u32(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has, uint32_t *out) {
     const char *s = ctl_opt(a, opt);
     if (s == NULL) return RK_OK;
     *has = 1;
     return ctl_parse_u32(cx, opt, s, out);
 }
 
-static int opt_i64(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has,
-                   int64_t *out) {
+static int opt_i64(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has, int64_t *out) {
     const char *s = ctl_opt(a, opt);
     if (s == NULL) return RK_OK;
     *has = 1;
@@ -128,9 +131,8 @@ static int human_login(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
     (void)cx;
     const Rankd__LoginReply *r = (const void *)m;
     char rb[16], tb[40];
-    printf("Logged in as %s (id %" PRId64 ", %s); token saved, expires %s.\n", (const char *)arg,
-           r->user_id, show_name(role_names, r->role, rb, sizeof(rb)),
-           ctl_show_time(r->expires_at, tb, sizeof(tb)));
+    printf("Logged in as %s (id %" PRId64 ", %s); token saved, expires %s.\n", (const char *)arg, r->user_id,
+           show_name(role_names, r->role, rb, sizeof(rb)), ctl_show_time(r->expires_at, tb, sizeof(tb)));
     return RK_OK;
 }
 
@@ -163,8 +165,7 @@ int cmd_logout(ctl_ctx *cx, const ctl_args *a) {
     Rankd__Empty *reply = NULL;
     int code, removed = 0;
     if (cx->token == NULL)
-        return rk_status_set(&cx->st, RK_UNAUTHENTICATED,
-                             "not logged in (no --token, RANKD_TOKEN or token file)");
+        return rk_status_set(&cx->st, RK_UNAUTHENTICATED, "not logged in (no --token, RANKD_TOKEN or token file)");
     code = rk_auth_logout(cx->client, &req, &reply, NULL, &cx->st);
     rk_reply_free(reply);
     /* A token the server no longer knows is as logged out as it gets. */
@@ -174,8 +175,7 @@ int cmd_logout(ctl_ctx *cx, const ctl_args *a) {
     }
     if (code == RK_OK) code = ctl_token_forget(cx, cx->token, &removed);
     /* The reply is Empty either way; `req` prints the same. */
-    if (code == RK_OK)
-        code = cx->json ? ctl_print_json(cx, &req.base) : human_logout(cx, &req.base, &removed);
+    if (code == RK_OK) code = cx->json ? ctl_print_json(cx, &req.base) : human_logout(cx, &req.base, &removed);
     return code;
 }
 
@@ -278,8 +278,7 @@ static void show_windows(const Rankd__Board *b, char *buf, size_t n) {
     size_t len = (size_t)snprintf(buf, n, "all");
     for (size_t i = 0; i < b->n_windows && len < n; i++) {
         if (b->windows[i] == RANKD__WINDOW__WINDOW_ALL_TIME) continue;
-        len += (size_t)snprintf(buf + len, n - len, ",%s",
-                                show_name(window_names, b->windows[i], nb, sizeof(nb)));
+        len += (size_t)snprintf(buf + len, n - len, ",%s", show_name(window_names, b->windows[i], nb, sizeof(nb)));
     }
 }
 
@@ -303,11 +302,9 @@ static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
 }
 
 /* "daily,weekly" into b->windows (which points at `buf`, room for `n`). */
-static int parse_windows(ctl_ctx *cx, const char *list, Rankd__Window *buf, size_t n,
-                         Rankd__Board *b) {
+static int parse_windows(ctl_ctx *cx, const char *list, Rankd__Window *buf, size_t n, Rankd__Board *b) {
     char copy[128], *rest = copy;
-    if (snprintf(copy, sizeof(copy), "%s", list) >= (int)sizeof(copy))
-        return ctl_usage(cx, "--windows: list too long");
+    if (snprintf(copy, sizeof(copy), "%s", list) >= (int)sizeof(copy)) return ctl_usage(cx, "--windows: list too long");
     b->windows = buf;
     b->n_windows = 0;
     /* strsep, unlike strtok, shows "daily,,weekly" as an empty name. */
@@ -331,8 +328,7 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
     int code;
 
     b.id = a->pos[0];
-    if ((b.game = (char *)ctl_opt(a, "--game")) == NULL)
-        return ctl_usage(cx, "board create: --game is required");
+    if ((b.game = (char *)ctl_opt(a, "--game")) == NULL) return ctl_usage(cx, "board create: --game is required");
     b.title = (char *)ctl_opt(a, "--title");
     if ((code = opt_enum(cx, a, "--order", order_names, &b.has_order, &b.order)) != RK_OK ||
         (code = opt_enum(cx, a, "--policy", policy_names, &b.has_policy, &b.policy)) != RK_OK)
@@ -415,8 +411,7 @@ int cmd_submit(ctl_ctx *cx, const ctl_args *a) {
     const char *name = NULL;
     int code;
 
-    if ((id == NULL) == (user == NULL))
-        return ctl_usage(cx, "submit: give exactly one of --user-id and --user");
+    if ((id == NULL) == (user == NULL)) return ctl_usage(cx, "submit: give exactly one of --user-id and --user");
     if (id)
         code = ctl_parse_i64(cx, "--user-id", id, 1, INT64_MAX, &req.user_id);
     else
@@ -424,8 +419,7 @@ int cmd_submit(ctl_ctx *cx, const ctl_args *a) {
     if (code != RK_OK) return code;
     req.has_user_id = req.user_id != 0;
     req.username = (char *)name;
-    if ((code = ctl_parse_i64(cx, "SCORE", a->pos[1], INT64_MIN, INT64_MAX, &req.score)) != RK_OK)
-        return code;
+    if ((code = ctl_parse_i64(cx, "SCORE", a->pos[1], INT64_MIN, INT64_MAX, &req.score)) != RK_OK) return code;
     req.has_score = 1;
     req.board_id = a->pos[0];
     if ((opts.idempotency_key = ctl_opt(a, "--idempotency-key")) && !*opts.idempotency_key)
@@ -460,8 +454,7 @@ static int batch_parse_line(ctl_ctx *cx, const batch *b, batch_line *l) {
     for (char *w = strtok_r(l->text, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save))
         if (nf < 5) f[nf++] = w;
     if (nf < 3 || nf > 4)
-        return ctl_usage(cx, "%s:%ld: expected 'board user score [idempotency-key]'", b->file,
-                         l->lineno);
+        return ctl_usage(cx, "%s:%ld: expected 'board user score [idempotency-key]'", b->file, l->lineno);
     rankd__batch_entry__init(&l->entry);
     l->entry.board_id = f[0];
     if (ctl_parse_user(cx, "user", f[1], &l->entry.user_id, &name) != RK_OK ||
@@ -507,8 +500,7 @@ static int batch_read(ctl_ctx *cx, FILE *in, batch *b) {
         if ((code = batch_parse_line(cx, b, l)) != RK_OK) break;
     }
     if (code == RK_OK && ferror(in))
-        code = rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot read %s: %s", b->file,
-                             strerror(errno));
+        code = rk_status_set(&cx->st, RK_FAILED_PRECONDITION, "cannot read %s: %s", b->file, strerror(errno));
     free(text);
     if (code == RK_OK && b->n == 0) code = ctl_usage(cx, "%s: no scores to submit", b->file);
     return code;
@@ -519,21 +511,19 @@ static int human_batch(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
     const batch *b = arg;
     ctl_tbl t = {.ncols = 8, .right = 1u << 0 | 1u << 4 | 1u << 5 | 1u << 6};
     char lb[24], ub[32], sb[24], kb[24], rb[24];
-    int code =
-        ctl_tbl_add(cx, &t, "LINE", "STATUS", "BOARD", "PLAYER", "SCORE", "STORED", "RANK", "NOTE");
+    int code = ctl_tbl_add(cx, &t, "LINE", "STATUS", "BOARD", "PLAYER", "SCORE", "STORED", "RANK", "NOTE");
     for (size_t i = 0; code == RK_OK && i < r->n_results; i++) {
         const Rankd__BatchResult *res = r->results[i];
         const Rankd__BatchEntry *e = &b->lines[i].entry;
         const Rankd__SubmitReply *ok = res->code == RK_OK ? res->reply : NULL;
-        const char *note = res->code != RK_OK ? res->message
-                           : ok && ok->replayed ? "replayed"
+        const char *note = res->code != RK_OK        ? res->message
+                           : ok && ok->replayed      ? "replayed"
                            : ok && ok->personal_best ? "personal best"
                                                      : "";
         snprintf(lb, sizeof(lb), "%ld", b->lines[i].lineno);
         code = ctl_tbl_add(cx, &t, lb, rk_code_name(res->code), e->board_id,
                            ctl_show_player(e->user_id, e->username, ub, sizeof(ub)),
-                           ctl_show_i64(e->score, sb, sizeof(sb)),
-                           ok ? ctl_show_i64(ok->score, kb, sizeof(kb)) : "",
+                           ctl_show_i64(e->score, sb, sizeof(sb)), ok ? ctl_show_i64(ok->score, kb, sizeof(kb)) : "",
                            ok ? ctl_show_i64(ok->rank, rb, sizeof(rb)) : "", note);
     }
     if (code == RK_OK) ctl_tbl_print(&t);
@@ -543,8 +533,7 @@ static int human_batch(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
 
 /* Sends b's entries BATCH_MAX at a time; *all gets every result in input
  * order, pointing into the replies kept in `replies` (caller frees both). */
-static int batch_send(ctl_ctx *cx, const batch *b, Rankd__SubmitBatchReply **replies,
-                      Rankd__SubmitBatchReply *all) {
+static int batch_send(ctl_ctx *cx, const batch *b, Rankd__SubmitBatchReply **replies, Rankd__SubmitBatchReply *all) {
     Rankd__BatchEntry **entries = malloc(BATCH_MAX * sizeof(*entries));
     int code = RK_OK;
     all->results = malloc(b->n * sizeof(*all->results));
@@ -558,13 +547,12 @@ static int batch_send(ctl_ctx *cx, const batch *b, Rankd__SubmitBatchReply **rep
         for (size_t i = 0; i < n; i++) entries[i] = &b->lines[done + i].entry;
         req.entries = entries;
         req.n_entries = n;
-        if ((code = rk_scores_submit_batch(cx->client, &req, &replies[k], NULL, &cx->st)) !=
-            RK_OK) {
+        if ((code = rk_scores_submit_batch(cx->client, &req, &replies[k], NULL, &cx->st)) != RK_OK) {
             if (done > 0) {
                 char why[RK_STATUS_MSG_MAX];
                 snprintf(why, sizeof(why), "%s", cx->st.message);
-                rk_status_set(&cx->st, code, "%s (entries up to line %ld were already processed)",
-                              why, b->lines[done - 1].lineno);
+                rk_status_set(&cx->st, code, "%s (entries up to line %ld were already processed)", why,
+                              b->lines[done - 1].lineno);
             }
             break;
         }
@@ -590,9 +578,7 @@ int cmd_submit_batch(ctl_ctx *cx, const ctl_args *a) {
     FILE *in = stdin_in ? stdin : fopen(b.file, "r");
     int code;
 
-    if (in == NULL)
-        return rk_status_set(&cx->st, RK_NOT_FOUND, "cannot open %s: %s", b.file,
-                             strerror(errno));
+    if (in == NULL) return rk_status_set(&cx->st, RK_NOT_FOUND, "cannot open %s: %s", b.file, strerror(errno));
     if (stdin_in) b.file = "<stdin>";
     code = batch_read(cx, in, &b);
     if (!stdin_in) fclose(in);
@@ -649,9 +635,7 @@ int ctl_opt_rank_mode(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, v
     return opt_enum(cx, a, "--rank-mode", rank_mode_names, has, field);
 }
 
-const char *ctl_show_window(int window, char *buf, size_t n) {
-    return show_name(window_names, window, buf, n);
-}
+const char *ctl_show_window(int window, char *buf, size_t n) { return show_name(window_names, window, buf, n); }
 
 int cmd_top(ctl_ctx *cx, const ctl_args *a) {
     Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
@@ -775,8 +759,8 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     ctl_kv("version", "%s", s->version ? s->version : "");
     ctl_kv("redis", "%s", s->redis_ok ? "ok" : "DOWN");
     ctl_kv("postgres", "%s", s->postgres_ok ? "ok" : "DOWN");
-    ctl_kv("uptime", "%" PRId64 "d %02d:%02d:%02d", u / 86400, (int)(u % 86400 / 3600),
-       (int)(u % 3600 / 60), (int)(u % 60));
+    ctl_kv("uptime", "%" PRId64 "d %02d:%02d:%02d", u / 86400, (int)(u % 86400 / 3600), (int)(u % 3600 / 60),
+           (int)(u % 60));
     ctl_kv("backlog", "%" PRId64 " submissions not yet in PostgreSQL", s->writebehind_backlog);
     if (s->redis_backlog) ctl_kv("redis backlog", "%" PRId64 " submissions not yet applied to Redis", s->redis_backlog);
     ctl_kv("requests", "%" PRId64, s->requests_total);

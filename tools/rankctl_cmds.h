@@ -35,10 +35,10 @@
 /* Everything a command may use. Owned by main; commands only read it,
  * apart from `st`, where a failing command leaves its reason. */
 typedef struct ctl_ctx {
-    rk_client *client;  /* open and carrying the token and deadline */
-    const char *token;  /* the token sent with calls; NULL when none */
-    int json;           /* --json: one JSON document on stdout */
-    rk_status st;       /* why the command failed */
+    rk_client *client; /* open and carrying the token and deadline */
+    const char *token; /* the token sent with calls; NULL when none */
+    int json;          /* --json: one JSON document on stdout */
+    rk_status st;      /* why the command failed */
 } ctl_ctx;
 
 /* Option flags, one bit each. */
@@ -79,14 +79,14 @@ typedef int (*ctl_run_fn)(ctl_ctx *cx, const ctl_args *a);
 
 /* One row of the command table. NULL synopsis: no arguments. */
 typedef struct ctl_cmd {
-    const char *group;   /* "board" for `board create`; NULL for one word */
-    const char *name;    /* "create" */
-    const char *synopsis; /* positionals and options, for usage lines */
-    const char *summary; /* one line for `rankctl help` */
-    int min_pos;         /* positional arguments required */
-    int max_pos;         /* at most this many; -1 for no limit */
+    const char *group;              /* "board" for `board create`; NULL for one word */
+    const char *name;               /* "create" */
+    const char *synopsis;           /* positionals and options, for usage lines */
+    const char *summary;            /* one line for `rankctl help` */
+    int min_pos;                    /* positional arguments required */
+    int max_pos;                    /* at most this many; -1 for no limit */
     ctl_optspec opts[CTL_MAX_OPTS]; /* ends at the first NULL name */
-    unsigned flags;      /* CTL_CMD_* */
+    unsigned flags;                 /* CTL_CMD_* */
     ctl_run_fn run;
 } ctl_cmd;
 
@@ -105,8 +105,7 @@ int ctl_usage(ctl_ctx *cx, const char *fmt, ...) __attribute__((format(printf, 2
 
 /* Parses all of `s` as a decimal integer in [min, max]. `what` names the
  * argument in the usage error ("--limit", "score"). */
-int ctl_parse_i64(ctl_ctx *cx, const char *what, const char *s, int64_t min, int64_t max,
-                  int64_t *out);
+int ctl_parse_i64(ctl_ctx *cx, const char *what, const char *s, int64_t min, int64_t max, int64_t *out);
 int ctl_parse_u32(ctl_ctx *cx, const char *what, const char *s, uint32_t *out);
 
 /* A point in time for --from and --to: "2026-10-01" (midnight UTC),
@@ -148,8 +147,7 @@ void ctl_wipe(char *secret);
  * applies otherwise. `field` is the request's enum field. */
 int ctl_opt_window(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field);
 int ctl_opt_rank_mode(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has, void *field);
-int ctl_opt_u32(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has,
-                uint32_t *out);
+int ctl_opt_u32(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has, uint32_t *out);
 
 /* A Rankd__Window as the word --window takes ("all", "weekly"). */
 const char *ctl_show_window(int window, char *buf, size_t n);
@@ -157,8 +155,8 @@ const char *ctl_show_window(int window, char *buf, size_t n);
 /* ---------------------------------------------------------------- output (rankctl_out.c) */
 
 /* Shown forms of values. Each returns either a constant or `buf`. */
-const char *ctl_show_time(int64_t unix_secs, char *buf, size_t n); /* UTC; 0 as "-" */
-const char *ctl_show_time_us(int64_t unix_us, char *buf, size_t n); /* UTC with ms */
+const char *ctl_show_time(int64_t unix_secs, char *buf, size_t n);              /* UTC; 0 as "-" */
+const char *ctl_show_time_us(int64_t unix_us, char *buf, size_t n);             /* UTC with ms */
 const char *ctl_show_player(int64_t id, const char *name, char *buf, size_t n); /* name or #id */
 const char *ctl_show_i64(int64_t v, char *buf, size_t n);
 

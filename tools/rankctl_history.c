@@ -20,8 +20,7 @@
 
 /* ---------------------------------------------------------------- shared pieces */
 
-static int opt_time(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has,
-                    int64_t *out) {
+static int opt_time(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has, int64_t *out) {
     const char *s = ctl_opt(a, opt);
     if (s == NULL) return RK_OK;
     *has = 1;
@@ -29,14 +28,13 @@ static int opt_time(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_
 }
 
 /* --from and --to into a request's from/to fields; from must come first. */
-static int opt_period(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has_from,
-                      int64_t *from, protobuf_c_boolean *has_to, int64_t *to) {
+static int opt_period(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has_from, int64_t *from,
+                      protobuf_c_boolean *has_to, int64_t *to) {
     int code;
     if ((code = opt_time(cx, a, "--from", has_from, from)) != RK_OK ||
         (code = opt_time(cx, a, "--to", has_to, to)) != RK_OK)
         return code;
-    if (*has_from && *has_to && *from >= *to)
-        return ctl_usage(cx, "--from must be before --to (--to is not included)");
+    if (*has_from && *has_to && *from >= *to) return ctl_usage(cx, "--from must be before --to (--to is not included)");
     return RK_OK;
 }
 
@@ -77,11 +75,10 @@ static int human_history(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg
     if ((int64_t)r->n_entries == r->total)
         printf("(%" PRId64 " submission%s)\n", r->total, s);
     else if (r->n_entries > 0)
-        printf("(%" PRIu32 "-%" PRIu32 " of %" PRId64 " submission%s)\n", first + 1,
-               first + (uint32_t)r->n_entries, r->total, s);
-    else
-        printf("(none after the first %" PRIu32 " of %" PRId64 " submission%s)\n", first,
+        printf("(%" PRIu32 "-%" PRIu32 " of %" PRId64 " submission%s)\n", first + 1, first + (uint32_t)r->n_entries,
                r->total, s);
+    else
+        printf("(none after the first %" PRIu32 " of %" PRId64 " submission%s)\n", first, r->total, s);
 out:
     ctl_tbl_free(&t);
     return code;
@@ -166,14 +163,13 @@ static int human_report(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     }
     if ((code = print_ranks(cx, r->entries, r->n_entries)) != RK_OK) return code;
     show_period(v->req, period, sizeof(period));
-    printf("(%" PRId64 " player%s, %s; source: %s)\n", r->board_size,
-           r->board_size == 1 ? "" : "s", period, r->source && *r->source ? r->source : "?");
+    printf("(%" PRId64 " player%s, %s; source: %s)\n", r->board_size, r->board_size == 1 ? "" : "s", period,
+           r->source && *r->source ? r->source : "?");
     return RK_OK;
 }
 
 int cmd_report(ctl_ctx *cx, const ctl_args *a) {
-    static const char *const formats[] = {[REPORT_TABLE] = "table", [REPORT_CSV] = "csv",
-                                          [REPORT_JSON] = "json"};
+    static const char *const formats[] = {[REPORT_TABLE] = "table", [REPORT_CSV] = "csv", [REPORT_JSON] = "json"};
     Rankd__ReportRequest req = RANKD__REPORT_REQUEST__INIT;
     Rankd__ReportReply *reply = NULL;
     report_view view = {.req = &req, .format = REPORT_TABLE};
@@ -182,8 +178,7 @@ int cmd_report(ctl_ctx *cx, const ctl_args *a) {
     if (f) {
         int k = 0;
         while (k <= REPORT_JSON && strcmp(formats[k], f) != 0) k++;
-        if (k > REPORT_JSON)
-            return ctl_usage(cx, "--format: '%s' is not one of table, csv, json", f);
+        if (k > REPORT_JSON) return ctl_usage(cx, "--format: '%s' is not one of table, csv, json", f);
         if (cx->json && k != REPORT_JSON)
             return ctl_usage(cx, "report: --json and --format %s contradict each other", f);
         view.format = k;
@@ -207,9 +202,9 @@ static int human_standings(ctl_ctx *cx, const ProtobufCMessage *m, const void *a
     char wb[16], tb[40];
     int code = print_ranks(cx, r->entries, r->n_entries);
     if (code != RK_OK) return code;
-    printf("(%" PRId64 " player%s in the %s window %s; final standings stored %s)\n",
-           r->board_size, r->board_size == 1 ? "" : "s", ctl_show_window(q->window, wb, sizeof(wb)),
-           q->at, ctl_show_time(r->closed_at, tb, sizeof(tb)));
+    printf("(%" PRId64 " player%s in the %s window %s; final standings stored %s)\n", r->board_size,
+           r->board_size == 1 ? "" : "s", ctl_show_window(q->window, wb, sizeof(wb)), q->at,
+           ctl_show_time(r->closed_at, tb, sizeof(tb)));
     return RK_OK;
 }
 
@@ -230,8 +225,7 @@ int cmd_standings(ctl_ctx *cx, const ctl_args *a) {
             req.has_window = 1;
             req.window = windows[i].window;
         }
-    if (!req.has_window)
-        return ctl_usage(cx, "--window: '%s' is not one of daily, weekly, monthly", w);
+    if (!req.has_window) return ctl_usage(cx, "--window: '%s' is not one of daily, weekly, monthly", w);
     if ((req.at = (char *)ctl_opt(a, "--at")) == NULL)
         return ctl_usage(cx, "standings: --at is required (2026-11-23, 2026-W45 or 2026-11)");
     int code = rk_history_standings(cx->client, &req, &reply, NULL, &cx->st);
@@ -243,8 +237,8 @@ int cmd_standings(ctl_ctx *cx, const ctl_args *a) {
 static int human_rebuild(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
     (void)cx, (void)arg;
     const Rankd__RebuildReply *r = (const void *)m;
-    printf("Rebuilt %" PRId64 " board%s from PostgreSQL: %" PRId64 " entr%s written to Redis.\n",
-           r->boards, r->boards == 1 ? "" : "s", r->entries, r->entries == 1 ? "y" : "ies");
+    printf("Rebuilt %" PRId64 " board%s from PostgreSQL: %" PRId64 " entr%s written to Redis.\n", r->boards,
+           r->boards == 1 ? "" : "s", r->entries, r->entries == 1 ? "y" : "ies");
     return RK_OK;
 }
 
@@ -253,8 +247,7 @@ int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a) {
     Rankd__RebuildReply *reply = NULL;
     if (a->npos > 0) {
         req.board_id = a->pos[0];
-        if (*req.board_id == '\0')
-            return ctl_usage(cx, "admin rebuild: empty board id (leave it out for every board)");
+        if (*req.board_id == '\0') return ctl_usage(cx, "admin rebuild: empty board id (leave it out for every board)");
     }
     int code = rk_admin_rebuild(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_rebuild, NULL);

@@ -43,9 +43,9 @@
 #include "json_out.h"
 #include "rankctl_cmds.h"
 
-#define FEED_MAX 4096     /* events queued before new ones are dropped */
-#define FEED_TICK_MS 100  /* longest sleep between looks at SIGINT */
-#define WATCH_LIMIT 10    /* rows `watch` shows without --limit */
+#define FEED_MAX 4096    /* events queued before new ones are dropped */
+#define FEED_TICK_MS 100 /* longest sleep between looks at SIGINT */
+#define WATCH_LIMIT 10   /* rows `watch` shows without --limit */
 #define GLOBAL_BOARD "global"
 #define GLOBAL_GAME "@global"
 
@@ -63,16 +63,16 @@ typedef struct feed_msg {
  * limits that end the command. */
 typedef struct live {
     pthread_mutex_t mu;
-    pthread_cond_t cv;   /* signalled when an event is queued */
+    pthread_cond_t cv;     /* signalled when an event is queued */
     feed_msg *head, *tail; /* owned */
     size_t n;
     rk_subscriber *sub;
-    int64_t count;       /* stop after this many; 0: no limit */
+    int64_t count; /* stop after this many; 0: no limit */
     int has_deadline;
     struct timespec deadline; /* CLOCK_MONOTONIC */
     struct sigaction old_int;
     int sigint_set;
-    int closed;          /* the command is over: drop what still arrives */
+    int closed; /* the command is over: drop what still arrives */
 } live;
 
 /* The one live command of a process; static because the subscriber's
@@ -158,11 +158,9 @@ static int parse_seconds(ctl_ctx *cx, const char *what, const char *s, double *o
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (*s == '\0' || end == s || *end != '\0' || !(*s >= '0' && *s <= '9') || errno ||
-        !isfinite(v))
+    if (*s == '\0' || end == s || *end != '\0' || !(*s >= '0' && *s <= '9') || errno || !isfinite(v))
         return ctl_usage(cx, "%s: '%s' is not a number of seconds", what, s);
-    if (v <= 0 || v > 31536000)
-        return ctl_usage(cx, "%s: %s is out of range (above 0, at most a year)", what, s);
+    if (v <= 0 || v > 31536000) return ctl_usage(cx, "%s: %s is out of range (above 0, at most a year)", what, s);
     *out = v;
     return RK_OK;
 }
@@ -185,8 +183,7 @@ static int live_open(ctl_ctx *cx, const ctl_args *a, live **out) {
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&lv->cv, &ca);
     pthread_condattr_destroy(&ca);
-    if (count && (code = ctl_parse_i64(cx, "--count", count, 1, INT64_MAX, &lv->count)) != RK_OK)
-        return code;
+    if (count && (code = ctl_parse_i64(cx, "--count", count, 1, INT64_MAX, &lv->count)) != RK_OK) return code;
     if (timeout && (code = parse_seconds(cx, "--timeout", timeout, &secs)) != RK_OK) return code;
     if (url == NULL) url = getenv("RANKD_EVENTS_URL");
     if (url == NULL || *url == '\0') url = CTL_DEFAULT_EVENTS_URL;
@@ -294,8 +291,8 @@ typedef struct watch {
     ctl_ctx *cx;
     Rankd__TopRequest top; /* board, window and limit, for re-syncs */
     char game[80];
-    int tty;      /* redraw in place */
-    int frames;   /* drawn so far */
+    int tty;    /* redraw in place */
+    int frames; /* drawn so far */
     top_state prev, cur;
 } watch;
 
@@ -313,8 +310,7 @@ static int64_t now_us(void) {
 
 /* Makes `entries` (at most `limit` of them) the current state; the old
  * current one becomes the previous one. */
-static int state_push(watch *w, Rankd__RankEntry *const *entries, size_t n, int64_t size,
-                      int64_t at_us) {
+static int state_push(watch *w, Rankd__RankEntry *const *entries, size_t n, int64_t size, int64_t at_us) {
     top_state s = {.board_size = size, .at_us = at_us ? at_us : now_us()};
     if (n > w->top.limit) n = w->top.limit;
     if ((s.rows = calloc(n ? n : 1, sizeof(*s.rows))) == NULL)
@@ -406,8 +402,7 @@ static int draw(watch *w, const char *note) {
             const Rankd__RankEntry *e = &w->cur.rows[i];
             code = ctl_tbl_add(w->cx, &t, ctl_show_i64(e->rank, rb, sizeof(rb)),
                                ctl_show_player(e->user_id, e->username, pb, sizeof(pb)),
-                               ctl_show_i64(e->score, sb, sizeof(sb)),
-                               movement(w, e, mb, sizeof(mb)));
+                               ctl_show_i64(e->score, sb, sizeof(sb)), movement(w, e, mb, sizeof(mb)));
         }
         if (code == RK_OK) {
             if (w->tty)
@@ -415,8 +410,7 @@ static int draw(watch *w, const char *note) {
             else if (w->frames > 0)
                 putchar('\n');
             printf("%s (%s): %" PRId64 " player%s at %s%s\n", w->top.board_id,
-                   ctl_show_window(w->top.window, wb, sizeof(wb)), w->cur.board_size,
-                   w->cur.board_size == 1 ? "" : "s",
+                   ctl_show_window(w->top.window, wb, sizeof(wb)), w->cur.board_size, w->cur.board_size == 1 ? "" : "s",
                    ctl_show_time_us(w->cur.at_us, tb, sizeof(tb)), note);
             ctl_tbl_print(&t);
         }
@@ -432,9 +426,7 @@ static int draw(watch *w, const char *note) {
 static int watch_apply(watch *w, const Rankd__TopChanged *tc) {
     int gap = w->cur.has_seq && tc->seq != w->cur.seq + 1;
     int short_top = tc->n_entries < w->top.limit && (int64_t)tc->n_entries < tc->board_size;
-    int code = gap || short_top
-                   ? watch_fetch(w)
-                   : state_push(w, tc->entries, tc->n_entries, tc->board_size, tc->at_us);
+    int code = gap || short_top ? watch_fetch(w) : state_push(w, tc->entries, tc->n_entries, tc->board_size, tc->at_us);
     if (code != RK_OK) return code;
     w->cur.has_seq = 1;
     w->cur.seq = tc->seq;
@@ -474,8 +466,7 @@ int cmd_watch(ctl_ctx *cx, const ctl_args *a) {
     w.tty = isatty(STDOUT_FILENO) && !cx->json;
 
     if ((code = watch_game(&w)) != RK_OK || (code = live_open(cx, a, &lv)) != RK_OK) goto out;
-    if (rk_topic_top(topic, sizeof(topic), w.game, w.top.board_id, w.top.window) >=
-        (int)sizeof(topic)) {
+    if (rk_topic_top(topic, sizeof(topic), w.game, w.top.board_id, w.top.window) >= (int)sizeof(topic)) {
         code = rk_status_set(&cx->st, RK_INVALID_ARGUMENT, "board id too long for a topic");
         goto out;
     }

@@ -137,4 +137,3 @@ int ctl_emit(ctl_ctx *cx, int code, void *reply, ctl_human_fn human, const void 
     rk_reply_free(reply);
     return code;
 }
-

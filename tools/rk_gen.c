@@ -57,9 +57,8 @@ static void emit_header(FILE *h) {
                     "    const rk_call_opts *opts, rk_status *st);\n"
                     "int rk_%s_%s_async(rk_client *c, const %s *req,\n"
                     "    const rk_call_opts *opts, rk_%s_%s_cb cb, void *arg);\n\n",
-                    sd->name, md->name, sname, mname, md->output->c_name, sname, mname,
-                    md->input->c_name, md->output->c_name, sname, mname, md->input->c_name,
-                    sname, mname);
+                    sd->name, md->name, sname, mname, md->output->c_name, sname, mname, md->input->c_name,
+                    md->output->c_name, sname, mname, md->input->c_name, sname, mname);
         }
     }
     fprintf(h, "#ifdef __cplusplus\n}\n#endif\n#endif\n");
@@ -82,8 +81,7 @@ static void emit_source(FILE *c) {
                     "    const rk_call_opts *opts, rk_status *st) {\n"
                     "    return rk_call(c, \"%s/%s\", (const ProtobufCMessage *)req,\n"
                     "        %s, (ProtobufCMessage **)reply, opts, st);\n}\n\n",
-                    sname, mname, md->input->c_name, md->output->c_name, sd->name, md->name,
-                    lower);
+                    sname, mname, md->input->c_name, md->output->c_name, sd->name, md->name, lower);
             /* The async form goes through a trampoline so the user's typed
              * callback is called with its own type, never through a cast. */
             fprintf(c,
@@ -102,9 +100,8 @@ static void emit_source(FILE *c) {
                     "        %s, opts, rk_%s_%s_tramp, ctx);\n"
                     "    if (rc != RK_OK) free(ctx);\n"
                     "    return rc;\n}\n\n",
-                    sname, mname, sname, mname, sname, mname, sname, mname, sname, mname,
-                    md->output->c_name, sname, mname, md->input->c_name, sname, mname, sname,
-                    mname, sd->name, md->name, lower, sname, mname);
+                    sname, mname, sname, mname, sname, mname, sname, mname, sname, mname, md->output->c_name, sname,
+                    mname, md->input->c_name, sname, mname, sname, mname, sd->name, md->name, lower, sname, mname);
         }
     }
 }

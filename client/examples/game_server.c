@@ -51,7 +51,7 @@ static const struct {
     const char *name;
     int64_t score;
 } match[] = {
-    {"example-alice", 1250}, {"example-bob", 980}, {"example-carol", 1410},
+    {"example-alice", 1250}, {"example-bob", 980},   {"example-carol", 1410},
     {"example-dave", 760},   {"example-erin", 1100},
 };
 #define NPLAYERS (sizeof(match) / sizeof(match[0]))
@@ -144,8 +144,8 @@ static int sign_up(rk_client *c, const char *name, rk_status *st) {
 /* Submits the match as one batch with the API key. `match_id` makes the
  * idempotency keys: the same match always sends the same keys, which is
  * what makes resending it harmless. The reply is the caller's to free. */
-static int submit_match(rk_client *c, const char *api_key, const char *match_id,
-                        Rankd__SubmitBatchReply **reply, rk_status *st) {
+static int submit_match(rk_client *c, const char *api_key, const char *match_id, Rankd__SubmitBatchReply **reply,
+                        rk_status *st) {
     Rankd__BatchEntry entries[NPLAYERS], *ptrs[NPLAYERS];
     char keys[NPLAYERS][160];
     Rankd__SubmitBatchRequest req = RANKD__SUBMIT_BATCH_REQUEST__INIT;
@@ -169,12 +169,10 @@ static int submit_match(rk_client *c, const char *api_key, const char *match_id,
     if ((rc = rk_scores_submit_batch(c, &req, reply, &opts, st)) != RK_OK) return rc;
     /* One result per entry, in order; each has its own status. */
     if ((*reply)->n_results != NPLAYERS)
-        return rk_status_set(st, RK_INTERNAL, "%zu results for %zu entries", (*reply)->n_results,
-                             (size_t)NPLAYERS);
+        return rk_status_set(st, RK_INTERNAL, "%zu results for %zu entries", (*reply)->n_results, (size_t)NPLAYERS);
     for (size_t i = 0; i < NPLAYERS; i++) {
         const Rankd__BatchResult *r = (*reply)->results[i];
-        if (r->code != RK_OK)
-            return rk_status_set(st, r->code, "%s: %s", match[i].name, r->message ? r->message : "");
+        if (r->code != RK_OK) return rk_status_set(st, r->code, "%s: %s", match[i].name, r->message ? r->message : "");
         if (r->reply == NULL) return rk_status_set(st, RK_INTERNAL, "%s: result without a reply", match[i].name);
     }
     return RK_OK;
@@ -193,15 +191,14 @@ static void print_results(const char *title, const Rankd__SubmitBatchReply *rep)
 
 /* The retry must be answered from the idempotency records: every entry
  * replayed, with the first answer. */
-static int check_replayed(const Rankd__SubmitBatchReply *first, const Rankd__SubmitBatchReply *again,
-                          rk_status *st) {
+static int check_replayed(const Rankd__SubmitBatchReply *first, const Rankd__SubmitBatchReply *again, rk_status *st) {
     for (size_t i = 0; i < NPLAYERS; i++) {
         const Rankd__SubmitReply *a = first->results[i]->reply, *b = again->results[i]->reply;
         if (a->replayed) return rk_status_set(st, RK_INTERNAL, "%s: first submission was replayed", match[i].name);
         if (!b->replayed) return rk_status_set(st, RK_INTERNAL, "%s: retry was not replayed", match[i].name);
         if (a->score != b->score || a->rank != b->rank)
-            return rk_status_set(st, RK_INTERNAL, "%s: retry answered total %" PRId64 ", first %" PRId64,
-                                 match[i].name, b->score, a->score);
+            return rk_status_set(st, RK_INTERNAL, "%s: retry answered total %" PRId64 ", first %" PRId64, match[i].name,
+                                 b->score, a->score);
     }
     return RK_OK;
 }
@@ -223,10 +220,11 @@ static int check_totals(rk_client *c, const Rankd__SubmitBatchReply *first, rk_s
         const Rankd__RankEntry *e = NULL;
         for (size_t j = 0; j < rep->n_entries; j++)
             if (rep->entries[j]->user_id == r->user_id) e = rep->entries[j];
-        if (e == NULL) rc = rk_status_set(st, RK_INTERNAL, "%s is not on the board", match[i].name);
+        if (e == NULL)
+            rc = rk_status_set(st, RK_INTERNAL, "%s is not on the board", match[i].name);
         else if (e->score != r->score)
-            rc = rk_status_set(st, RK_INTERNAL, "%s: stored total %" PRId64 ", first answer %" PRId64,
-                               match[i].name, e->score, r->score);
+            rc = rk_status_set(st, RK_INTERNAL, "%s: stored total %" PRId64 ", first answer %" PRId64, match[i].name,
+                               e->score, r->score);
     }
     rk_reply_free(rep);
     if (rc == RK_OK) printf("stored totals equal the first answers: nothing counted twice\n");
@@ -326,10 +324,9 @@ int main(int argc, char **argv) {
     int status = 1;
 
     if (argc > 2 || url == NULL || admin_user == NULL || admin_password == NULL) {
-        fprintf(stderr,
-                "usage: game_server [URL]\n"
-                "  URL defaults to $RANKD_URL; RANKD_ADMIN_USER and RANKD_ADMIN_PASSWORD\n"
-                "  name an admin account\n");
+        fprintf(stderr, "usage: game_server [URL]\n"
+                        "  URL defaults to $RANKD_URL; RANKD_ADMIN_USER and RANKD_ADMIN_PASSWORD\n"
+                        "  name an admin account\n");
         return 2;
     }
     /* Unique per run, so a second run plays a new match. */

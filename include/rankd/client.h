@@ -52,8 +52,7 @@ typedef struct rk_call_opts {
 /* Completion callback of an asynchronous call. Runs on a library thread;
  * it must not block for long. `reply` is NULL unless st->code == RK_OK and
  * is then owned by the callback (free it with rk_reply_free). */
-typedef void (*rk_call_cb)(const rk_status *st, ProtobufCMessage *reply,
-                           void *arg);
+typedef void (*rk_call_cb)(const rk_status *st, ProtobufCMessage *reply, void *arg);
 
 /* Opens a client dialed to `urls`: one address or several separated by
  * commas ("tcp://127.0.0.1:7400", "ipc:///tmp/rankd.sock"). Dialing is
@@ -72,14 +71,10 @@ void rk_client_set_deadline(rk_client *c, uint32_t deadline_ms);
 
 /* Generic forms behind the generated stubs. `method` is the full name
  * ("rankd.Ranking/Top"); reply_desc says how to decode the answer. */
-int rk_call(rk_client *c, const char *method, const ProtobufCMessage *req,
-            const ProtobufCMessageDescriptor *reply_desc,
-            ProtobufCMessage **reply, const rk_call_opts *opts,
-            rk_status *st);
-int rk_call_async(rk_client *c, const char *method,
-                  const ProtobufCMessage *req,
-                  const ProtobufCMessageDescriptor *reply_desc,
-                  const rk_call_opts *opts, rk_call_cb cb, void *arg);
+int rk_call(rk_client *c, const char *method, const ProtobufCMessage *req, const ProtobufCMessageDescriptor *reply_desc,
+            ProtobufCMessage **reply, const rk_call_opts *opts, rk_status *st);
+int rk_call_async(rk_client *c, const char *method, const ProtobufCMessage *req,
+                  const ProtobufCMessageDescriptor *reply_desc, const rk_call_opts *opts, rk_call_cb cb, void *arg);
 
 /* Frees a reply returned by any call; NULL is fine. */
 void rk_reply_free(void *reply);

@@ -36,9 +36,9 @@ typedef enum rk_code {
 #define RK_STATUS_MSG_MAX 256
 
 typedef struct rk_status {
-    int code;                          /* an rk_code */
-    char message[RK_STATUS_MSG_MAX];   /* "" when code == RK_OK */
-    int degraded;                      /* 1: rankd answered without Redis, from
+    int code;                        /* an rk_code */
+    char message[RK_STATUS_MSG_MAX]; /* "" when code == RK_OK */
+    int degraded;                    /* 1: rankd answered without Redis, from
                                         * PostgreSQL (see docs/PROTOCOL.md) */
 } rk_status;
 
@@ -47,8 +47,7 @@ const char *rk_code_name(int code);
 
 /* Sets st (when not NULL) and returns code, so handlers can write
  * `return rk_status_set(st, RK_NOT_FOUND, "board %s not found", id);`. */
-int rk_status_set(rk_status *st, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int rk_status_set(rk_status *st, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Resets st to OK with an empty message. */
 void rk_status_clear(rk_status *st);
