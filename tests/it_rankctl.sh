@@ -551,6 +551,20 @@ rk --json status
 check_json "status --json after the journeys: requests counted" \
     'd["redis_ok"] and d["postgres_ok"] and d["requests_total"] > 100'
 
+# ------------------------------------------------------------------ an ipc:// listener beside tcp://
+
+sock="$RANKD_TEST_DIR/rankd.sock"
+if rk-rankd-stop >/dev/null 2>&1 && rk-rankd-start --listen "$RANKD_URL,ipc://$sock" >/dev/null 2>&1; then
+    rk --url "ipc://$sock" board get tetris
+    check "over ipc://: the same board as over tcp://" succeeded , kv id tetris , kv game tetris
+    rk --url "ipc://$sock" status
+    check "over ipc://: status with the clock" succeeded , kv redis ok , out_has "^clock "
+    rk --url "ipc://$RANKD_TEST_DIR/nobody.sock" --deadline 1000 status
+    check "an ipc:// path nobody listens on: UNAVAILABLE" failed_with UNAVAILABLE ""
+else
+    check "rankd restarts with an ipc:// listener" false
+fi
+
 if ((skipped)); then echo "# $skipped checks skipped"; fi
 echo "$passed passed, $failed failed"
 ((failed == 0))
