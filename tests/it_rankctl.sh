@@ -12,7 +12,8 @@
 # top, rank, around, ranks and count answer in tables and in --json with
 # shared ranks and earlier-achiever-first ties; the global board sums
 # higher-is-better boards; usage errors exit 2, failed calls exit 1 with
-# "rankctl: CODE_NAME: message"; status reports a healthy server.
+# "rankctl: CODE_NAME: message"; status reports a healthy server; and a
+# rankd listening on ipc:// as well answers there too.
 #
 # Environment: RANKCTL_BIN, RANKD_URL, RANKD_ADMIN_USER, RANKD_ADMIN_PASSWORD
 # (set by tests/CMakeLists.txt and with-services.sh); FREEPORT_BIN optional.
