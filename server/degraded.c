@@ -83,7 +83,7 @@ int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st) {
     return RK_OK;
 }
 
-int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t window_ttl, int limit,
+int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t retention, int limit,
                            int *applied, rk_status *st) {
     char lim[16];
     snprintf(lim, sizeof(lim), "%d", limit);
@@ -107,7 +107,7 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
                                .history_done = 1};
         rstore_submit_out out;
         if (boards_get(cache, pg, PQgetvalue(res, i, 1), &b, st) == RK_OK) {
-            if ((rc = rstore_submit(r, &in, 1, idem_ttl, window_ttl, &out, st)) != RK_OK) break;
+            if ((rc = rstore_submit(r, &in, 1, idem_ttl, retention, &out, st)) != RK_OK) break;
             if (out.status.code != RK_OK && out.status.code != RK_OUT_OF_RANGE) {
                 *st = out.status;
                 rc = st->code;

@@ -35,7 +35,7 @@ int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, ran
                      size_t *n, int64_t *size, rk_status *st);
 
 /* Applies up to `limit` backlog entries to Redis; *applied counts them. */
-int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t window_ttl, int limit,
+int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t retention, int limit,
                            int *applied, rk_status *st);
 
 /* Entries waiting in redis_backlog. */

@@ -129,16 +129,19 @@ KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
-      11 window ttl (s) for the non-all-time windows, 12 "1" when the
-      submission is in PostgreSQL's history already (a replay of what was
-      accepted while Redis was away): no stream entry then.
+      11 window retention (s), 12 "1" when the submission is in
+      PostgreSQL's history already (a replay of what was accepted while
+      Redis was away): no stream entry then, 13.. the end (Unix s) of each
+      window after all-time, in KEYS order: a window's set expires
+      retention seconds after its end.
 Returns {score, rank, personal_best, board_size, replayed, entry id}.
 ]]
 local function submit(keys, args)
   local uid, score, ts = args[1], tonumber(args[2]), tonumber(args[3])
   local policy, desc = args[4], args[5] == '1'
   local has_idem, idem_ttl = args[6] == '1', tonumber(args[7])
-  local in_global, wttl = args[9] == '1', tonumber(args[11])
+  local in_global, retention = args[9] == '1', tonumber(args[11])
+  local now_s = math.floor(ts / 1000000)
 
   if redis.call('EXISTS', keys[6], keys[7]) > 0 then
     return redis.error_reply('UNAVAILABLE the board is being rebuilt from PostgreSQL; retry shortly')
@@ -188,9 +191,10 @@ local function submit(keys, args)
     -- when the score repeats; elsewhere only a change moves it.
     if p[4] ~= p[3] or policy == 'latest' then
       place(p[1], p[2], uid, p[4], desc, ts)
-      if i > 0 and wttl > 0 then
-        redis.call('EXPIRE', p[1], wttl)
-        redis.call('EXPIRE', p[2], wttl)
+      local ttl = i > 0 and tonumber(args[12 + i]) + retention - now_s or 0
+      if ttl > 0 then
+        redis.call('EXPIRE', p[1], ttl)
+        redis.call('EXPIRE', p[2], ttl)
       end
     end
   end

@@ -245,12 +245,12 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
 /* The FCALL of one submission, with the storage its argv points into. */
 typedef struct submit_cmd {
     char keys[9 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
-    char nums[6][32];
-    const char *argv[3 + 9 + 2 * WINDOW_KINDS + 12];
+    char nums[6 + WINDOW_KINDS][32];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + 12 + WINDOW_KINDS];
     int argc;
 } submit_cmd;
 
-static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t window_ttl, submit_cmd *c) {
+static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, submit_cmd *c) {
     static const char *const policies[] = {"best", "best", "latest", "sum"};
     const board *b = s->b;
     int nkeys = 9;
@@ -277,7 +277,7 @@ static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t wi
     snprintf(c->nums[2], 32, "%" PRId64, s->score);
     snprintf(c->nums[3], 32, "%" PRId64, s->ts_us);
     snprintf(c->nums[4], 32, "%" PRId64, idem_ttl);
-    snprintf(c->nums[5], 32, "%" PRId64, window_ttl);
+    snprintf(c->nums[5], 32, "%" PRId64, retention);
     int argc = 0;
     c->argv[argc++] = "FCALL";
     c->argv[argc++] = "rk_submit";
@@ -295,10 +295,17 @@ static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t wi
     c->argv[argc++] = s->idem_key ? s->idem_key : "";
     c->argv[argc++] = c->nums[5];
     c->argv[argc++] = s->history_done ? "1" : "0";
+    for (int k = 1, e = 6; k < WINDOW_KINDS; k++) {
+        if (!(b->windows & WINDOW_BIT(k))) continue;
+        int64_t start, end;
+        window_bounds((window_kind)k, now, &start, &end);
+        snprintf(c->nums[e], 32, "%" PRId64, end);
+        c->argv[argc++] = c->nums[e++];
+    }
     c->argc = argc;
 }
 
-int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t window_ttl,
+int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t retention,
                   rstore_submit_out *out, rk_status *st) {
     int rc = RK_OK;
     submit_cmd *cmds = calloc(n ? n : 1, sizeof(*cmds));
@@ -310,7 +317,7 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        build_submit(&in[i], idem_ttl, window_ttl, &cmds[i]);
+        build_submit(&in[i], idem_ttl, retention, &cmds[i]);
         argcs[i] = cmds[i].argc;
         argvs[i] = cmds[i].argv;
     }

@@ -80,9 +80,10 @@ typedef struct rstore_submit_out {
 } rstore_submit_out;
 
 /* Applies n submissions in one pipelined round trip; out[i] gets each
- * item's own status. Returns RK_UNAVAILABLE when Redis cannot be reached
+ * item's own status. A daily, weekly or monthly set expires `retention`
+ * seconds after its window ends. Returns RK_UNAVAILABLE when Redis cannot be reached
  * (then no item's outcome is known). */
-int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t window_ttl,
+int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t retention,
                   rstore_submit_out *out, rk_status *st);
 
 typedef struct rank_row {

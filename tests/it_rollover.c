@@ -2,7 +2,8 @@
  * before Sunday 2027-01-31 24:00 UTC, when a day, an ISO week and a month
  * end together. Across that moment a subscriber gets one WindowRolled per
  * window with the right labels; new submissions land in fresh windows while
- * the closed ones stay in Redis (with a TTL) and answer reports; and each
+ * the closed ones stay in Redis (until window-retention after their end)
+ * and answer reports; and each
  * closed window's final standings, taken from Redis, are what its live top
  * was just before the end. */
 #include <pthread.h>
@@ -205,18 +206,28 @@ static void windows_roll_over(void) {
     rk_subscriber_close(sub);
 }
 
-/* The closed sets expire window-retention seconds after their last write. */
-static void closed_windows_expire(void) {
+static long ttl_of(const char *key) {
     char cmd[256], out[64] = "";
-    snprintf(cmd, sizeof(cmd), "redis-cli -h 127.0.0.1 -p %s TTL 'rk:{roll}:d:%s'", getenv("RANKD_REDIS_PORT"),
-             closed_label[1]);
+    snprintf(cmd, sizeof(cmd), "redis-cli -h 127.0.0.1 -p %s TTL '%s'", getenv("RANKD_REDIS_PORT"), key);
     FILE *p = popen(cmd, "r");
-    CHECK(p != NULL);
-    if (p == NULL) return;
+    if (p == NULL) return -3;
     if (fgets(out, sizeof(out), p) == NULL) out[0] = '\0';
     pclose(p);
-    long ttl = strtol(out, NULL, 10);
-    CHECK(ttl > 3600 - 120 && ttl <= 3600);
+    return strtol(out, NULL, 10);
+}
+
+/* A window's sets expire window-retention (3600 s here) after the window
+ * ends, whenever they were last written: the closed day in an hour, the
+ * new day a day and an hour after it began, the new month 28 days later. */
+static void windows_expire_after_they_end(void) {
+    long closed = ttl_of("rk:{roll}:d:2027-01-31"), week = ttl_of("rk:{roll}:w:2027-W04");
+    long day = ttl_of("rk:{roll}:d:2027-02-01"), month = ttl_of("rk:{roll}:mo:2027-02");
+    fprintf(stderr, "  TTLs: closed day %ld s, closed week %ld s, new day %ld s, new month %ld s\n", closed, week, day,
+            month);
+    CHECK(closed > 3600 - 120 && closed <= 3600);
+    CHECK(week > 3600 - 120 && week <= 3600);
+    CHECK(day > 86400 + 3600 - 120 && day <= 86400 + 3600);
+    CHECK(month > 28 * 86400 + 3600 - 120 && month <= 28 * 86400 + 3600);
 }
 
 static int same_entries(entry_list a, entry_list b) {
@@ -255,7 +266,7 @@ int main(void) {
     static const int64_t scores[PLAYERS] = {40, 70, 70, 10, 90, 25};
     for (int i = 0; i < PLAYERS; i++) submit(i, scores[i]);
     RUN(windows_roll_over);
-    RUN(closed_windows_expire);
+    RUN(windows_expire_after_they_end);
     free(admin);
     free(key);
     rk_client_close(c);
