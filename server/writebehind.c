@@ -1,8 +1,10 @@
 /*
  * writebehind.c - the stream consumer. One thread, its own connections.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,10 +122,13 @@ static int recover(writebehind *wb, rk_status *st) {
         (rc = rebuild_missing(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.window_retention, st)) != RK_OK)
         return rc;
     PGresult *res = NULL;
+    char now[24];
+    snprintf(now, sizeof(now), "%" PRId64, (int64_t)server_time()); /* tokens expire by rankd's clock */
+    const char *params[] = {now};
     if ((rc = pgstore_exec(wb->pg,
-                           "SELECT jti, extract(epoch FROM expires_at - now())::bigint FROM revoked_tokens "
-                           "WHERE expires_at > now()",
-                           0, NULL, &res, st)) != RK_OK)
+                           "SELECT jti, extract(epoch FROM expires_at)::bigint - $1::bigint FROM revoked_tokens "
+                           "WHERE expires_at > to_timestamp($1::bigint)",
+                           1, params, &res, st)) != RK_OK)
         return rc;
     for (int i = 0; rc == RK_OK && i < PQntuples(res); i++)
         rc = rstore_revoke(wb->redis, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10), st);
