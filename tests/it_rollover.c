@@ -202,6 +202,20 @@ static void windows_roll_over(void) {
         }
         rk_reply_free(s);
     }
+    /* The operator's view of the same: rankctl standings. */
+    char cmd[1024], line[256], last[256] = "";
+    int top_line = 0;
+    snprintf(cmd, sizeof(cmd), "'%s' --url '%s' --token '%s' standings roll --window weekly --at 2027-W04",
+             getenv("RANKCTL_BIN"), getenv("RANKD_URL"), admin);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    while (p && fgets(line, sizeof(line), p)) {
+        if (strncmp(line, "   1  roll-4 ", 13) == 0 && strstr(line, " 90")) top_line = 1;
+        snprintf(last, sizeof(last), "%s", line);
+    }
+    if (p) CHECK_INT(pclose(p), 0);
+    CHECK(top_line);
+    CHECK(strncmp(last, "(6 players in the weekly window 2027-W04; final standings stored 2027-02-01 ", 76) == 0);
     for (int k = 0; k < 4; k++) rk_reply_free(before[k]);
     rk_subscriber_close(sub);
 }
