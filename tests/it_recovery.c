@@ -176,19 +176,7 @@ static Rankd__ReportReply *report_page(const char *board, int has_from, int64_t 
 
 static Rankd__ReportReply *report(const char *board, int has_from, int64_t from, int has_to, int64_t to,
                                   Rankd__RankMode mode) {
-    Rankd__ReportRequest req = RANKD__REPORT_REQUEST__INIT;
-    Rankd__ReportReply *rep = NULL;
-    rk_status st;
-    req.board_id = (char *)board;
-    req.has_from = has_from;
-    req.from = from;
-    req.has_to = has_to;
-    req.to = to;
-    req.has_limit = req.has_rank_mode = 1;
-    req.limit = 1000;
-    req.rank_mode = mode;
-    CHECK_INT(rk_history_report(c, &req, &rep, NULL, &st), RK_OK);
-    return rep;
+    return report_page(board, has_from, from, has_to, to, mode, 0, 1000);
 }
 
 static void compare_reports(Rankd__ReportReply *a, Rankd__ReportReply *b, const char *what) {
