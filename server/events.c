@@ -393,7 +393,24 @@ int events_start(events **out, server *srv, rk_status *st) {
     nng_pipe_notify(ev->pub, NNG_PIPE_EV_ADD_POST, on_pipe, NULL);
     nng_pipe_notify(ev->pub, NNG_PIPE_EV_REM_POST, on_pipe, NULL);
 
-    char *list = strdup(srv->cfg.events), *save = NULL;
+    rk_status ignore;
+    rstore_open(&ev->sub, srv->cfg.redis, &ignore);
+    rstore_open(&ev->redis, srv->cfg.redis, &ignore);
+    pgstore_open(&ev->pg, srv->cfg.postgres, &ignore);
+    if (!ev->sub || !ev->redis || !ev->pg) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    int64_t now = server_wall_us();
+    for (int k = WINDOW_DAY; k < WINDOW_KINDS; k++)
+        window_label((window_kind)k, (time_t)(now / 1000000), ev->labels[k]);
+    if (pthread_create(&ev->thread, NULL, events_main, ev) != 0)
+        return rk_status_set(st, RK_INTERNAL, "cannot start the events thread");
+    ev->thread_started = 1;
+    return RK_OK;
+}
+
+int events_listen(events *ev, rk_status *st) {
+    int rv;
+    if (ev == NULL) return RK_OK;
+    char *list = strdup(ev->srv->cfg.events), *save = NULL;
     if (list == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
         while (*u == ' ') u++;
@@ -406,18 +423,6 @@ int events_start(events **out, server *srv, rk_status *st) {
         log_info("publishing events", "url=%s", u);
     }
     free(list);
-
-    rk_status ignore;
-    rstore_open(&ev->sub, srv->cfg.redis, &ignore);
-    rstore_open(&ev->redis, srv->cfg.redis, &ignore);
-    pgstore_open(&ev->pg, srv->cfg.postgres, &ignore);
-    if (!ev->sub || !ev->redis || !ev->pg) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    int64_t now = server_wall_us();
-    for (int k = WINDOW_DAY; k < WINDOW_KINDS; k++)
-        window_label((window_kind)k, (time_t)(now / 1000000), ev->labels[k]);
-    if (pthread_create(&ev->thread, NULL, events_main, ev) != 0)
-        return rk_status_set(st, RK_INTERNAL, "cannot start the events thread");
-    ev->thread_started = 1;
     return RK_OK;
 }
 

@@ -22,9 +22,13 @@
 
 typedef struct events events;
 
-/* Opens the PUB socket on every address of cfg.events (nothing when it is
- * empty) and starts the thread. */
+/* Opens the PUB socket and starts the thread (nothing when cfg.events is
+ * empty); events_listen then listens on every address of cfg.events. Two
+ * steps because a ws:// address shares the HTTP server, and listening on it
+ * starts that server: the page's other routes must be in place first, or a
+ * page that reconnects at once gets 404s for them. */
 int events_start(events **out, server *srv, rk_status *st);
+int events_listen(events *ev, rk_status *st);
 void events_stop(events *ev);
 
 /* Asks for a fresh TopChanged of a board and window (the page calls this

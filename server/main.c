@@ -181,6 +181,7 @@ int main(int argc, char **argv) {
     }
     if (events_start(&ev, &srv, &st) != RK_OK) goto fail;
     if (http_start(&web, &srv, hl, ev, &st) != RK_OK) goto fail;
+    if (events_listen(ev, &st) != RK_OK) goto fail;
     if (rpc_start(&rpc, &srv, rankd_methods, rankd_nmethods, &st) != RK_OK) goto fail;
     log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers, (long long)srv.cfg.contexts,
              srv.cfg.redis);

@@ -150,7 +150,8 @@ let rankdDown = false; // while rankd restarts, Chromium logs each refused recon
 page.on("pageerror", (e) => errors.push(String(e)));
 page.on("console", (m) => {
   if (m.type() !== "error" || (rankdDown && /WebSocket connection .* failed/.test(m.text()))) return;
-  errors.push(m.text());
+  const where = m.location() && m.location().url;
+  errors.push(where ? `${m.text()} (${where})` : m.text());
 });
 page.on("request", (r) => {
   const u = r.url();
