@@ -49,12 +49,20 @@ local function tie_key(desc, ts)
   return string.format('%014x', ts)
 end
 
+-- The player's score in a sorted set, and their member there.
 local function current(zkey, mkey, uid)
   local m = redis.call('HGET', mkey, uid)
   if not m then return nil end
   local s = redis.call('ZSCORE', zkey, m)
   if not s then return nil end
-  return tonumber(s)
+  return tonumber(s), m
+end
+
+-- The submit time (us) a member's tie key was made from.
+local function member_ts(desc, member)
+  local t = tonumber(string.sub(member, 1, 14), 16)
+  if desc then return LIMIT - t end
+  return t
 end
 
 local function place(zkey, mkey, uid, score, desc, ts)
@@ -165,12 +173,20 @@ local function submit(keys, args)
   local nwin = (#keys - 9) / 2
   for i = 0, nwin - 1 do
     local z, m = keys[10 + 2 * i], keys[11 + 2 * i]
-    local cur = current(z, m, uid)
-    local new = new_score(policy, cur, score, desc)
+    local cur, member = current(z, m, uid)
+    local new, stale = nil, false
+    if policy == 'latest' and member and member_ts(desc, member) > ts then
+      -- "Latest" is by submit time, as in the history: a submission that
+      -- arrives after a newer one (replayed after an outage, or from a
+      -- rankd whose clock is behind) is recorded but changes nothing.
+      new, stale = cur, true
+    else
+      new = new_score(policy, cur, score, desc)
+    end
     if new > LIMIT or new < -LIMIT then
       return redis.error_reply('OUT_OF_RANGE the total would leave the exact range of +-2^53')
     end
-    plan[i] = {z, m, cur, new}
+    plan[i] = {z, m, cur, new, stale}
   end
   local old_all, new_all = plan[0][3], plan[0][4]
   local old_rank = 0
@@ -189,7 +205,7 @@ local function submit(keys, args)
     local p = plan[i]
     -- On latest boards the tie time is the latest submission's, even
     -- when the score repeats; elsewhere only a change moves it.
-    if p[4] ~= p[3] or policy == 'latest' then
+    if p[4] ~= p[3] or (policy == 'latest' and not p[5]) then
       place(p[1], p[2], uid, p[4], desc, ts)
       local ttl = i > 0 and tonumber(args[12 + i]) + retention - now_s or 0
       if ttl > 0 then

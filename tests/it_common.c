@@ -1,9 +1,15 @@
 /*
  * it_common.c - shared set-up steps of the integration tests.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "it_common.h"
 
@@ -124,4 +130,61 @@ char *it_api_key(rk_client *c, const char *admin_token, const char *game) {
     char *k = strdup(rep->key);
     rk_reply_free(rep);
     return k;
+}
+
+static int free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    if (fd < 0) return -1;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg) {
+    char redis[64];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->listen, sizeof(r->listen), "tcp://127.0.0.1:%d", free_port());
+    snprintf(r->events, sizeof(r->events), "tcp://127.0.0.1:%d", free_port());
+    snprintf(redis, sizeof(redis), "127.0.0.1:%s", getenv("RANKD_REDIS_PORT"));
+    pid_t pid = fork();
+    if (pid == 0) {
+        const char *bin = getenv("RANKD_BIN");
+        if (extra_arg)
+            execl(bin, "rankd", "--listen", r->listen, "--events", r->events, "--redis", redis, "--postgres",
+                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", extra_arg, (char *)NULL);
+        else
+            execl(bin, "rankd", "--listen", r->listen, "--events", r->events, "--redis", redis, "--postgres",
+                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0) return -1;
+    r->pid = pid;
+    rk_status st;
+    if (rk_client_open(&r->client, r->listen, &st) != RK_OK) return -1;
+    for (int i = 0; i < 100; i++) {
+        Rankd__Empty e = RANKD__EMPTY__INIT;
+        Rankd__ServerStatus *s = NULL;
+        rk_call_opts o = {.deadline_ms = 200};
+        int up = rk_admin_status(r->client, &e, &s, &o, &st) == RK_OK;
+        rk_reply_free(s);
+        if (up) return 0;
+        usleep(100000);
+    }
+    fprintf(stderr, "the second rankd did not answer on %s\n", r->listen);
+    return -1;
+}
+
+int it_rankd_stop(it_rankd *r) {
+    int status = 0;
+    if (r->client) rk_client_close(r->client);
+    r->client = NULL;
+    if (r->pid <= 0) return -1;
+    kill(r->pid, SIGTERM);
+    waitpid(r->pid, &status, 0);
+    r->pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

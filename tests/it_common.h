@@ -32,4 +32,19 @@ char *it_api_key(rk_client *c, const char *admin_token, const char *game);
 /* Options carrying a token (and optionally an idempotency key). */
 rk_call_opts it_opts(const char *token, const char *idem);
 
+/* Another rankd process beside the harness's, on the same Redis and
+ * PostgreSQL, with its own RPC and events addresses (free loopback ports)
+ * and extra_arg (e.g. "--clock-start=..."; NULL for none). */
+typedef struct it_rankd {
+    int pid;
+    char listen[64]; /* its RPC address */
+    char events[64]; /* its PUB address */
+    rk_client *client;
+} it_rankd;
+
+/* Starts it and waits until it answers; 0 on success. */
+int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg);
+/* SIGTERM, then waits; returns its exit status (0: a clean stop). */
+int it_rankd_stop(it_rankd *r);
+
 #endif

@@ -3,15 +3,10 @@
  * a burst of changes is coalesced into few top-N events that end on the
  * latest state with gap-free sequence numbers; and an event caused through
  * one rankd process reaches the subscribers of another. */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -164,48 +159,18 @@ static void bursts_are_coalesced_and_end_on_the_latest_state(void) {
     rk_subscriber_close(b);
 }
 
-static int free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || getsockname(fd, (struct sockaddr *)&a, &len) != 0)
-        return -1;
-    int port = ntohs(a.sin_port);
-    close(fd);
-    return port;
-}
-
 static void events_cross_rankd_processes(void) {
-    char listen[64], events[64], redis[64];
-    int p1 = free_port(), p2 = free_port();
-    snprintf(listen, sizeof(listen), "tcp://127.0.0.1:%d", p1);
-    snprintf(events, sizeof(events), "tcp://127.0.0.1:%d", p2);
-    snprintf(redis, sizeof(redis), "127.0.0.1:%s", getenv("RANKD_REDIS_PORT"));
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl(getenv("RANKD_BIN"), "rankd", "--listen", listen, "--events", events, "--redis", redis, "--postgres",
-              getenv("RANKD_POSTGRES"), "--node", "second", "--log-level", "warn", (char *)NULL);
-        _exit(127);
+    it_rankd second;
+    if (it_rankd_spawn(&second, "second", NULL) != 0) {
+        CHECK(!"the second rankd started");
+        return;
     }
-    CHECK(pid > 0);
-    /* Wait for the second rankd to answer. */
-    rk_client *c2 = NULL;
+    rk_client *c2 = second.client;
     rk_status st;
-    rk_client_open(&c2, listen, &st);
-    int up = 0;
-    for (int i = 0; i < 100 && !up; i++) {
-        Rankd__Empty e = RANKD__EMPTY__INIT;
-        Rankd__ServerStatus *s = NULL;
-        rk_call_opts o = {.deadline_ms = 200};
-        up = rk_admin_status(c2, &e, &s, &o, &st) == RK_OK;
-        rk_reply_free(s);
-        if (!up) usleep(100000);
-    }
-    CHECK(up);
 
     seen on2;
     seen_init(&on2);
-    rk_subscriber *sub = subscribe(events, &on2, "tetris/tetris/");
+    rk_subscriber *sub = subscribe(second.events, &on2, "tetris/tetris/");
     /* The second rankd reads (and caches) the top before the change. */
     Rankd__TopRequest tr = RANKD__TOP_REQUEST__INIT;
     Rankd__RankListReply *top = NULL;
@@ -229,12 +194,7 @@ static void events_cross_rankd_processes(void) {
     }
     rk_reply_free(top);
     rk_subscriber_close(sub);
-    rk_client_close(c2);
-
-    int status = 0;
-    kill(pid, SIGTERM);
-    waitpid(pid, &status, 0);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK_INT(it_rankd_stop(&second), 0);
 }
 
 int main(void) {
