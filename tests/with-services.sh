@@ -19,6 +19,7 @@
 #   RANKD_TEST_DIR RANKD_ADMIN_USER RANKD_ADMIN_PASSWORD RANKD_PID
 #   RANKD_ARGS  rankd's arguments (without the binary), shell-quoted:
 #               eval "set -- $RANKD_ARGS"; "$RANKD_BIN" "$@"
+#   XDG_CONFIG_HOME=$RANKD_TEST_DIR/config, where rankctl keeps its login
 #   PATH gains $RANKD_TEST_DIR/bin with these helpers, each of which blocks
 #   until it is done:
 #     rk-redis-stop [SIGNAL]   SHUTDOWN NOSAVE (or send SIGNAL), wait for exit
@@ -503,6 +504,9 @@ RANKD_ARGS="$(printf '%q ' "${rankd_args[@]}")"
 export RANKD_ARGS
 export PATH="$DIR/bin:$PATH"
 if [[ -n $rankd_bin ]]; then export RANKD_BIN="$rankd_bin"; fi
+# rankctl keeps its login under XDG_CONFIG_HOME: the user's own login must
+# not reach this rankd, and a test's login must not replace the user's.
+export XDG_CONFIG_HOME="$DIR/config"
 
 # CMD runs in the background (keeping stdin) so that a signal to the harness
 # is handled at once rather than after CMD ends.
