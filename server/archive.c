@@ -155,6 +155,7 @@ static int snapshot_due(archive *a, time_t now) {
     return won;
 }
 
+/* Every board's top N and size, and the global board's. */
 static void take_snapshots(archive *a, time_t now) {
     board *all = NULL;
     size_t n = 0;
@@ -162,26 +163,28 @@ static void take_snapshots(archive *a, time_t now) {
     char taken[24];
     snprintf(taken, sizeof(taken), "%" PRId64, (int64_t)now);
     if (boards_list(a->srv->boards, NULL, &all, &n, &st) != RK_OK) return;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i <= n; i++) {
+        const board *b = i < n ? &all[i] : NULL; /* last: the global board */
         rview v;
         rank_row *rows = NULL;
         size_t m = 0;
         int64_t size = 0;
-        rstore_view(&all[i], WINDOW_ALL, now, &v);
+        rstore_view(b, WINDOW_ALL, now, &v);
         if (rstore_top(a->redis, &v, 0, a->srv->cfg.standings_top_n, RANK_COMPETITION, &rows, &m, &size, &st) != RK_OK)
             continue;
         for (size_t j = 0; j < m; j++) {
-            char pos[24], rank[24], uid[24], score[24];
+            char pos[24], rank[24], uid[24], score[24], bsize[24];
             snprintf(pos, sizeof(pos), "%zu", j + 1);
             snprintf(rank, sizeof(rank), "%" PRId64, rows[j].rank);
             snprintf(uid, sizeof(uid), "%" PRId64, rows[j].user_id);
             snprintf(score, sizeof(score), "%" PRId64, rows[j].score);
-            const char *params[] = {all[i].id, taken, pos, rank, uid, score};
+            snprintf(bsize, sizeof(bsize), "%" PRId64, size);
+            const char *params[] = {b ? b->id : BOARD_GLOBAL_ID, taken, pos, rank, uid, score, bsize};
             if (pgstore_exec(a->pg,
-                             "INSERT INTO snapshots (board_id, taken_at, position, rank, user_id, score) "
-                             "VALUES ($1, to_timestamp($2::bigint), $3::integer, $4::bigint, $5::bigint, $6::bigint) "
-                             "ON CONFLICT DO NOTHING",
-                             6, params, NULL, &st) != RK_OK)
+                             "INSERT INTO snapshots (board_id, taken_at, position, rank, user_id, score, board_size) "
+                             "VALUES ($1, to_timestamp($2::bigint), $3::integer, $4::bigint, $5::bigint, $6::bigint, "
+                             "$7::bigint) ON CONFLICT DO NOTHING",
+                             7, params, NULL, &st) != RK_OK)
                 break;
         }
         free(rows);

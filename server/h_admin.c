@@ -39,6 +39,7 @@ const rpc_method rankd_methods[] = {
     {"rankd.History/History", h_history, ACCESS_ANYONE},
     {"rankd.History/Report", h_report, ACCESS_ANYONE},
     {"rankd.History/Standings", h_standings, ACCESS_ANYONE},
+    {"rankd.History/Snapshot", h_snapshot, ACCESS_ANYONE},
     {"rankd.Admin/Status", h_status, ACCESS_ANYONE},
     {"rankd.Admin/SetRole", h_set_role, ACCESS_ADMIN},
     {"rankd.Admin/Rebuild", h_rebuild, ACCESS_ADMIN},

@@ -1,8 +1,10 @@
 /*
- * h_history.c - a player's submissions, period reports and the final
- * standings of closed windows, answered from PostgreSQL (a report of a
- * period that is exactly a window Redis holds comes from Redis).
+ * h_history.c - a player's submissions, period reports, the final
+ * standings of closed windows and the periodic snapshots, answered from
+ * PostgreSQL (a report of a period that is exactly a window Redis holds
+ * comes from Redis).
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #define HISTORY_MAX 1000
 #define REPORT_DEFAULT 100
 #define REPORT_MAX 10000
+#define SNAPSHOT_LAST INT64_C(253402300799) /* 9999-12-31T23:59:59Z: no snapshot is later */
 
 /* Unix seconds -> µs, or unbounded when absent. */
 static int64_t bound_us(int has, int64_t s) { return has ? s * 1000000 : REPORT_UNBOUNDED; }
@@ -211,6 +214,26 @@ static int parse_label(int k, const char *at, char *label, size_t cap, rk_status
     return RK_OK;
 }
 
+/* Columns 0-3 of every row (user id, username, score, rank) as entries in
+ * the call's arena; -1 when it is out of memory. */
+static int rank_entries(rpc_call *call, const PGresult *res, Rankd__RankEntry ***out) {
+    size_t n = (size_t)PQntuples(res);
+    Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
+    Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
+    if (!list || !items) return -1;
+    for (size_t i = 0; i < n; i++) {
+        rankd__rank_entry__init(&items[i]);
+        items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
+        items[i].user_id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
+        items[i].username = arena_strdup(&call->w->arena, PQgetvalue(res, (int)i, 1));
+        items[i].score = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
+        items[i].rank = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+        list[i] = &items[i];
+    }
+    *out = list;
+    return 0;
+}
+
 int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__StandingsRequest *req = (const Rankd__StandingsRequest *)m;
     board b;
@@ -243,28 +266,75 @@ int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **ou
                              label);
     }
     Rankd__StandingsReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
-    Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
-    Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
-    if (!rep || !list || !items) {
+    if (rep) rankd__standings_reply__init(rep);
+    if (rep == NULL || rank_entries(call, res, &rep->entries) != 0) {
         PQclear(res);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
-    rankd__standings_reply__init(rep);
-    for (size_t i = 0; i < n; i++) {
-        rankd__rank_entry__init(&items[i]);
-        items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
-        items[i].user_id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
-        items[i].username = arena_strdup(&call->w->arena, PQgetvalue(res, (int)i, 1));
-        items[i].score = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
-        items[i].rank = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
-        list[i] = &items[i];
-    }
+    rep->n_entries = n;
     rep->has_board_size = rep->has_closed_at = 1;
     rep->board_size = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
     rep->closed_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
     PQclear(res);
+    *out = &rep->base;
+    return RK_OK;
+}
+
+/* The latest snapshot taken at or before `at`, with the times of the ones
+ * either side so that a dashboard can step through them. */
+int h_snapshot(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__SnapshotRequest *req = (const Rankd__SnapshotRequest *)m;
+    board b;
+    int rc;
+    if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if (req->has_at && req->at < 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "at must be Unix seconds");
+    if (strcmp(req->board_id, BOARD_GLOBAL_ID) != 0 &&
+        (rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK)
+        return rc;
+    char at[24];
+    snprintf(at, sizeof(at), "%" PRId64, req->has_at ? req->at : SNAPSHOT_LAST);
+    const char *params[] = {req->board_id, at};
+    PGresult *res = NULL;
+    if ((rc = pgstore_exec(call->w->pg,
+                           "WITH t AS (SELECT max(taken_at) AS at FROM snapshots WHERE board_id = $1 "
+                           "AND taken_at <= to_timestamp($2::bigint)) "
+                           "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
+                           "extract(epoch FROM t.at)::bigint, "
+                           "coalesce((SELECT extract(epoch FROM max(taken_at))::bigint FROM snapshots "
+                           "WHERE board_id = $1 AND taken_at < t.at), 0), "
+                           "coalesce((SELECT extract(epoch FROM min(taken_at))::bigint FROM snapshots "
+                           "WHERE board_id = $1 AND taken_at > t.at), 0) "
+                           "FROM t JOIN snapshots s ON s.board_id = $1 AND s.taken_at = t.at "
+                           "LEFT JOIN users u ON u.id = s.user_id ORDER BY s.position",
+                           2, params, &res, st)) != RK_OK)
+        return rc;
+    size_t n = (size_t)PQntuples(res);
+    if (n == 0) {
+        PQclear(res);
+        if (req->has_at) {
+            char when[32];
+            time_t t = (time_t)req->at;
+            struct tm tm;
+            strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+            return rk_status_set(st, RK_NOT_FOUND, "no snapshot of board %s taken at or before %s", req->board_id,
+                                 when);
+        }
+        return rk_status_set(st, RK_NOT_FOUND, "no snapshot of board %s yet (one is taken every snapshot-interval-s)",
+                             req->board_id);
+    }
+    Rankd__SnapshotReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    if (rep) rankd__snapshot_reply__init(rep);
+    if (rep == NULL || rank_entries(call, res, &rep->entries) != 0) {
+        PQclear(res);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
     rep->n_entries = n;
-    rep->entries = list;
+    rep->has_board_size = rep->has_taken_at = rep->has_previous = rep->has_next = 1;
+    rep->board_size = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+    rep->taken_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+    rep->previous = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+    rep->next = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
+    PQclear(res);
     *out = &rep->base;
     return RK_OK;
 }

@@ -58,6 +58,7 @@ int h_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status
 int h_history(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_report(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_standings(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_snapshot(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* Admin */
 int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);

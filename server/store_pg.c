@@ -107,6 +107,8 @@ static const char *const migrations[] = {
     "CREATE TABLE settings ("
     "  key text PRIMARY KEY,"
     "  value text NOT NULL);",
+    /* 2: snapshots say how many players the board had */
+    "ALTER TABLE snapshots ADD COLUMN board_size bigint NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -8,7 +8,9 @@
  *     global board rank exactly as before;
  *   - Redis flushed and rankd restarted: rebuilt by itself at start;
  *   - closed windows get final standings (here: yesterday, written into
- *     the history directly), and snapshots are taken. */
+ *     the history directly);
+ *   - snapshots are taken every second (here) and History/Snapshot and
+ *     rankctl snapshot read them back, stepping from one to the next. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,17 +352,84 @@ static void closed_windows_get_final_standings(void) {
     CHECK_INT(rk_history_standings(c, &req, &rep, NULL, &st), RK_NOT_FOUND);
 }
 
-static void snapshots_are_taken(void) {
-    long n = 0;
-    for (int i = 0; i < 100 && n == 0; i++) {
-        PGconn *pg = PQconnectdb(getenv("RANKD_POSTGRES"));
-        PGresult *r = PQexec(pg, "SELECT count(*) FROM snapshots WHERE board_id = 'rb-best'");
-        if (PQresultStatus(r) == PGRES_TUPLES_OK) n = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-        PQclear(r);
-        PQfinish(pg);
-        if (n == 0) usleep(100000);
+static int snapshot(const char *board, int has_at, int64_t at, Rankd__SnapshotReply **rep) {
+    Rankd__SnapshotRequest req = RANKD__SNAPSHOT_REQUEST__INIT;
+    rk_status st;
+    req.board_id = (char *)board;
+    req.has_at = has_at;
+    req.at = at;
+    *rep = NULL;
+    return rk_history_snapshot(c, &req, rep, NULL, &st);
+}
+
+/* A snapshot is the live top N of its moment (the boards have not changed
+ * since `before` was captured). */
+static void same_as_live(const Rankd__SnapshotReply *s, const ranking *live, const char *what) {
+    CHECK_INT(s->board_size, live->size);
+    CHECK_INT(s->n_entries, live->n);
+    for (size_t i = 0; i < s->n_entries && i < live->n; i++)
+        if (s->entries[i]->user_id != live->user[i] || s->entries[i]->score != live->score[i] ||
+            s->entries[i]->rank != live->comp[i]) {
+            fprintf(stderr, "  %s: place %zu differs from the live top\n", what, i + 1);
+            CHECK(!"snapshot equals the live top");
+            return;
+        }
+}
+
+static void snapshots_are_taken_and_read_back(void) {
+    /* Every second here; wait for two, so that one has a predecessor. */
+    Rankd__SnapshotReply *last = NULL;
+    for (int i = 0; i < 100; i++) {
+        if (snapshot("rb-best", 0, 0, &last) == RK_OK && last->previous != 0) break;
+        rk_reply_free(last);
+        last = NULL;
+        usleep(100000);
     }
-    CHECK(n > 0);
+    CHECK(last != NULL);
+    if (last == NULL) return;
+    same_as_live(last, &before[0], "rb-best");
+    CHECK(last->taken_at > 0 && last->previous > 0 && last->previous < last->taken_at);
+
+    /* Stepping back: the one before links forward to it. */
+    Rankd__SnapshotReply *prev = NULL;
+    CHECK_INT(snapshot("rb-best", 1, last->taken_at - 1, &prev), RK_OK);
+    if (prev) {
+        CHECK_INT(prev->taken_at, last->previous);
+        CHECK(prev->next > prev->taken_at && prev->next <= last->taken_at);
+        same_as_live(prev, &before[0], "rb-best, the snapshot before");
+    }
+    rk_reply_free(prev);
+
+    /* The global board is snapshotted too. */
+    Rankd__SnapshotReply *g = NULL;
+    CHECK_INT(snapshot("global", 0, 0, &g), RK_OK);
+    if (g) same_as_live(g, &before[7], "global");
+    rk_reply_free(g);
+
+    /* Before the first snapshot, an unknown board, a bad id. */
+    CHECK_INT(snapshot("rb-best", 1, 1000, &g), RK_NOT_FOUND);
+    CHECK_INT(snapshot("rb-nope", 0, 0, &g), RK_NOT_FOUND);
+    CHECK_INT(snapshot("RB BEST", 0, 0, &g), RK_INVALID_ARGUMENT);
+    CHECK_INT(snapshot("rb-best", 1, -5, &g), RK_INVALID_ARGUMENT);
+
+    /* The operator's view: rankctl snapshot, at the same moment. */
+    char cmd[1024], line[256], top[256] = "", tail[256] = "", want[64];
+    snprintf(cmd, sizeof(cmd), "'%s' --url '%s' snapshot rb-best --at %lld", getenv("RANKCTL_BIN"), getenv("RANKD_URL"),
+             (long long)last->taken_at);
+    FILE *p = popen(cmd, "r");
+    CHECK(p != NULL);
+    for (int n = 0; p && fgets(line, sizeof(line), p); n++) {
+        if (n == 1) snprintf(top, sizeof(top), "%s", line);
+        snprintf(tail, sizeof(tail), "%s", line);
+    }
+    if (p) CHECK_INT(pclose(p), 0);
+    int leader = 0;
+    while (leader < PLAYERS - 1 && uid[leader] != before[0].user[0]) leader++;
+    snprintf(want, sizeof(want), "   1  rb-%d ", leader);
+    CHECK(strncmp(top, want, strlen(want)) == 0);
+    snprintf(want, sizeof(want), "(%lld players; snapshot taken ", (long long)before[0].size);
+    CHECK(strncmp(tail, want, strlen(want)) == 0);
+    rk_reply_free(last);
 }
 
 int main(void) {
@@ -386,7 +455,7 @@ int main(void) {
     RUN(rebuild_on_request_restores_every_rank);
     RUN(empty_redis_is_rebuilt_at_start);
     RUN(closed_windows_get_final_standings);
-    RUN(snapshots_are_taken);
+    RUN(snapshots_are_taken_and_read_back);
     free(admin);
     free(key);
     rk_client_close(c);

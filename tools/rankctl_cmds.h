@@ -218,6 +218,7 @@ int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a);
 int cmd_history(ctl_ctx *cx, const ctl_args *a);
 int cmd_report(ctl_ctx *cx, const ctl_args *a);
 int cmd_standings(ctl_ctx *cx, const ctl_args *a);
+int cmd_snapshot(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_live.c */

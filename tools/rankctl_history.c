@@ -1,6 +1,6 @@
 /*
  * rankctl_history.c - the commands answered from the score history:
- * history, report, standings, and admin rebuild.
+ * history, report, standings, snapshot, and admin rebuild.
  *
  * Design. Like every command file: build the request from already-split
  * arguments, make the call, hand the reply to ctl_emit() with a printer
@@ -230,6 +230,30 @@ int cmd_standings(ctl_ctx *cx, const ctl_args *a) {
         return ctl_usage(cx, "standings: --at is required (2026-11-23, 2026-W45 or 2026-11)");
     int code = rk_history_standings(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_standings, &req);
+}
+
+/* ---------------------------------------------------------------- snapshot */
+
+static int human_snapshot(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__SnapshotReply *r = (const void *)m;
+    char tb[40], pb[40], nb[40];
+    int code = print_ranks(cx, r->entries, r->n_entries);
+    if (code != RK_OK) return code;
+    printf("(%" PRId64 " player%s; snapshot taken %s; previous %s, next %s)\n", r->board_size,
+           r->board_size == 1 ? "" : "s", ctl_show_time(r->taken_at, tb, sizeof(tb)),
+           ctl_show_time(r->previous, pb, sizeof(pb)), ctl_show_time(r->next, nb, sizeof(nb)));
+    return RK_OK;
+}
+
+int cmd_snapshot(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__SnapshotRequest req = RANKD__SNAPSHOT_REQUEST__INIT;
+    Rankd__SnapshotReply *reply = NULL;
+    req.board_id = a->pos[0];
+    int code = opt_time(cx, a, "--at", &req.has_at, &req.at);
+    if (code != RK_OK) return code;
+    code = rk_history_snapshot(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_snapshot, NULL);
 }
 
 /* ---------------------------------------------------------------- admin rebuild */
