@@ -1,7 +1,8 @@
 /* Journey 9, Redis down: rankd keeps answering from PostgreSQL and says it
  * is degraded; submissions keep being accepted (and a retried one is still
- * counted once); when Redis returns rankd replays them by itself and the
- * boards equal a reference computed from everything acknowledged. */
+ * counted once); when Redis returns rankd replays them by itself, in
+ * order with what arrives meanwhile, and the best, sum and latest boards
+ * equal a reference computed from everything acknowledged. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,34 +16,34 @@
 static rk_client *c;
 static char *admin, *key;
 static int64_t uid[PLAYERS];
-static int64_t best[PLAYERS], total[PLAYERS]; /* reference: best board, sum board */
+static int64_t best[PLAYERS], total[PLAYERS], last[PLAYERS]; /* reference: best, sum and latest boards */
 
-/* Submits one score to both boards; updates the reference when acknowledged. */
+/* Submits one score to the three boards; updates the reference when
+ * acknowledged (and not a retry answered from its first answer). */
 static int submit(int p, int64_t score, const char *idem, rk_status *st) {
     Rankd__SubmitBatchRequest req = RANKD__SUBMIT_BATCH_REQUEST__INIT;
-    Rankd__BatchEntry e[2], *ep[2] = {&e[0], &e[1]};
-    char k0[64], k1[64];
-    const char *boards[] = {"dg-best", "dg-sum"};
-    snprintf(k0, sizeof(k0), "%s-%d-best", idem, p);
-    snprintf(k1, sizeof(k1), "%s-%d-sum", idem, p);
-    for (int i = 0; i < 2; i++) {
+    Rankd__BatchEntry e[3], *ep[3] = {&e[0], &e[1], &e[2]};
+    char k[3][64];
+    const char *boards[] = {"dg-best", "dg-sum", "dg-latest"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(k[i], sizeof(k[i]), "%s-%d-%s", idem, p, boards[i]);
         rankd__batch_entry__init(&e[i]);
         e[i].board_id = (char *)boards[i];
         e[i].has_user_id = e[i].has_score = 1;
         e[i].user_id = uid[p];
         e[i].score = score;
-        e[i].idempotency_key = i ? k1 : k0;
+        e[i].idempotency_key = k[i];
     }
-    req.n_entries = 2;
+    req.n_entries = 3;
     req.entries = ep;
     Rankd__SubmitBatchReply *rep = NULL;
     rk_call_opts o = it_opts(key, NULL);
     int rc = rk_scores_submit_batch(c, &req, &rep, &o, st);
-    if (rc == RK_OK && rep->results[0]->code == RK_OK && rep->results[1]->code == RK_OK) {
+    for (int i = 0; rc == RK_OK && i < 3; i++) rc = (int)rep->results[i]->code;
+    if (rc == RK_OK) {
         if (!rep->results[0]->reply->replayed && score > best[p]) best[p] = score;
         if (!rep->results[1]->reply->replayed) total[p] += score;
-    } else if (rc == RK_OK) {
-        rc = rep->results[0]->code ? rep->results[0]->code : rep->results[1]->code;
+        if (!rep->results[2]->reply->replayed) last[p] = score;
     }
     rk_reply_free(rep);
     return rc;
@@ -100,16 +101,19 @@ static void redis_down_then_back(void) {
     CHECK_INT(status_field(0), 0);
 
     CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
-    /* Accepted without Redis, and said so. */
+    /* Accepted without Redis, and said so; a lower score after a higher
+     * one sets the latest board apart from the best. */
     for (int p = 0; p < PLAYERS; p += 2) {
         CHECK_INT(submit(p, 500 + p, "b", &st), RK_OK);
         CHECK_INT(st.degraded, 1);
+        CHECK_INT(submit(p, 50 + p, "d", &st), RK_OK);
     }
     /* A retry of the same submissions counts once. */
     CHECK_INT(submit(0, 500, "b", &st), RK_OK);
     /* Queries come from PostgreSQL, and they already see the new scores. */
     check_board("dg-best", best, 1);
     check_board("dg-sum", total, 1);
+    check_board("dg-latest", last, 1);
     CHECK_INT(status_field(1), 1);
     CHECK(status_field(2) > 0);
     /* Reads of other kinds work too. */
@@ -123,6 +127,8 @@ static void redis_down_then_back(void) {
     rk_reply_free(rank);
 
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
+    /* Submitted while rankd catches up: they come after the replayed ones. */
+    for (int p = 0; p < PLAYERS; p += 4) CHECK_INT(submit(p, 7 + p, "e", &st), RK_OK);
     /* rankd catches up by itself. */
     int caught_up = 0;
     for (int i = 0; i < 300 && !caught_up; i++) {
@@ -133,6 +139,7 @@ static void redis_down_then_back(void) {
     for (int p = 1; p < PLAYERS; p += 2) CHECK_INT(submit(p, 900 + p, "c", &st), RK_OK);
     check_board("dg-best", best, 0);
     check_board("dg-sum", total, 0);
+    check_board("dg-latest", last, 0);
 }
 
 int main(void) {
@@ -141,6 +148,7 @@ int main(void) {
     admin = it_admin_token(c);
     it_create_board(c, admin, "dg-best", "dg", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
     it_create_board(c, admin, "dg-sum", "dg", 0, RANKD__POLICY__POLICY_SUM, 0, 0);
+    it_create_board(c, admin, "dg-latest", "dg", 0, RANKD__POLICY__POLICY_LATEST, 0, 0);
     key = it_api_key(c, admin, "dg");
     for (int p = 0; p < PLAYERS; p++) {
         char name[16];
