@@ -20,7 +20,15 @@
 #define HISTORY_MAX 1000
 #define REPORT_DEFAULT 100
 #define REPORT_MAX 10000
-#define SNAPSHOT_LAST INT64_C(253402300799) /* 9999-12-31T23:59:59Z: no snapshot is later */
+
+/* Optional bounds of a period: each a valid time, from before to. */
+static int check_period(int has_from, int64_t from, int has_to, int64_t to, rk_status *st) {
+    int rc;
+    if (has_from && (rc = validate_time("from", from, st)) != RK_OK) return rc;
+    if (has_to && (rc = validate_time("to", to, st)) != RK_OK) return rc;
+    if (has_from && has_to && from >= to) return rk_status_set(st, RK_INVALID_ARGUMENT, "from must be before to");
+    return RK_OK;
+}
 
 /* Unix seconds -> µs, or unbounded when absent. */
 static int64_t bound_us(int has, int64_t s) { return has ? s * 1000000 : REPORT_UNBOUNDED; }
@@ -35,8 +43,7 @@ int h_history(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
     uint32_t limit = req->has_limit && req->limit ? req->limit : HISTORY_DEFAULT;
     if (limit > HISTORY_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "limit is at most %d", HISTORY_MAX);
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
-    if (req->has_from && req->has_to && req->from >= req->to)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "from must be before to");
+    if ((rc = check_period(req->has_from, req->from, req->has_to, req->to, st)) != RK_OK) return rc;
     if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
     if (uid[0] <= 0 && (req->username == NULL || req->username[0] == '\0'))
         return rk_status_set(st, RK_INVALID_ARGUMENT, "user_id or username is required");
@@ -149,8 +156,7 @@ int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     if (mode < RANK_COMPETITION || mode > RANK_UNIQUE)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown rank_mode");
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
-    if (req->has_from && req->has_to && req->from >= req->to)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "from must be before to");
+    if ((rc = check_period(req->has_from, req->from, req->has_to, req->to, st)) != RK_OK) return rc;
     if (strcmp(req->board_id, BOARD_GLOBAL_ID) != 0) {
         if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
         bp = &b;
@@ -287,12 +293,12 @@ int h_snapshot(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     board b;
     int rc;
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
-    if (req->has_at && req->at < 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "at must be Unix seconds");
+    if (req->has_at && (rc = validate_time("at", req->at, st)) != RK_OK) return rc;
     if (strcmp(req->board_id, BOARD_GLOBAL_ID) != 0 &&
         (rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK)
         return rc;
     char at[24];
-    snprintf(at, sizeof(at), "%" PRId64, req->has_at ? req->at : SNAPSHOT_LAST);
+    snprintf(at, sizeof(at), "%" PRId64, req->has_at ? req->at : TIME_MAX_S);
     const char *params[] = {req->board_id, at};
     PGresult *res = NULL;
     if ((rc = pgstore_exec(call->w->pg,

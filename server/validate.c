@@ -44,6 +44,14 @@ int validate_password(const char *pw, rk_status *st) {
     return RK_OK;
 }
 
+int validate_time(const char *field, int64_t s, rk_status *st) {
+    if (s < 0 || s > TIME_MAX_S)
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "%s must be Unix seconds from 0 (1970) to %lld (the end of 9999), not %lld", field,
+                             (long long)TIME_MAX_S, (long long)s);
+    return RK_OK;
+}
+
 int validate_score(const board *b, int64_t score, rk_status *st) {
     if (score < b->min_score)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is below board %s's minimum %lld", (long long)score,

@@ -29,6 +29,11 @@ int validate_username(const char *name, rk_status *st);
 /* Passwords: 8 to 128 bytes. */
 int validate_password(const char *pw, rk_status *st);
 
+/* Times in requests: Unix seconds from 1970 to the end of 9999, so that
+ * every calendar and microsecond computation on them stays in range. */
+#define TIME_MAX_S INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+int validate_time(const char *field, int64_t s, rk_status *st);
+
 /* A score within the board's bounds (and so within +-2^53). */
 int validate_score(const board *b, int64_t score, rk_status *st);
 

@@ -432,6 +432,40 @@ static void snapshots_are_taken_and_read_back(void) {
     rk_reply_free(last);
 }
 
+/* Periods and times outside years 1970-9999 are refused, not computed with. */
+static void times_out_of_range_are_invalid_argument(void) {
+    static const int64_t bad[][2] = {{INT64_MIN, INT64_MAX}, {-1, 10}, {0, INT64_MAX}, {INT64_MAX - 1, INT64_MAX}};
+    rk_status st;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        Rankd__ReportRequest rr = RANKD__REPORT_REQUEST__INIT;
+        Rankd__ReportReply *rep = NULL;
+        rr.board_id = "rb-best";
+        rr.has_from = rr.has_to = 1;
+        rr.from = bad[i][0];
+        rr.to = bad[i][1];
+        CHECK_INT(rk_history_report(c, &rr, &rep, NULL, &st), RK_INVALID_ARGUMENT);
+        rk_reply_free(rep);
+        rr.board_id = "global";
+        CHECK_INT(rk_history_report(c, &rr, &rep, NULL, &st), RK_INVALID_ARGUMENT);
+        rk_reply_free(rep);
+
+        Rankd__HistoryRequest hr = RANKD__HISTORY_REQUEST__INIT;
+        Rankd__HistoryReply *hrep = NULL;
+        hr.board_id = "rb-best";
+        hr.has_user_id = hr.has_from = hr.has_to = 1;
+        hr.user_id = uid[0];
+        hr.from = bad[i][0];
+        hr.to = bad[i][1];
+        CHECK_INT(rk_history_history(c, &hr, &hrep, NULL, &st), RK_INVALID_ARGUMENT);
+        rk_reply_free(hrep);
+    }
+    Rankd__SnapshotReply *s = NULL;
+    CHECK_INT(snapshot("rb-best", 1, INT64_MAX, &s), RK_INVALID_ARGUMENT);
+    /* The largest time allowed is an ordinary answer. */
+    CHECK_INT(snapshot("rb-best", 1, INT64_C(253402300799), &s), RK_OK);
+    rk_reply_free(s);
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
@@ -456,6 +490,7 @@ int main(void) {
     RUN(empty_redis_is_rebuilt_at_start);
     RUN(closed_windows_get_final_standings);
     RUN(snapshots_are_taken_and_read_back);
+    RUN(times_out_of_range_are_invalid_argument);
     free(admin);
     free(key);
     rk_client_close(c);

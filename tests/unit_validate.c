@@ -1,5 +1,6 @@
-/* Input rules: ids, usernames, passwords, board definitions and score
- * bounds, including the exact-integer limit of Redis scores. */
+/* Input rules: ids, usernames, passwords, times, board definitions and
+ * score bounds, including the exact-integer limit of Redis scores. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <rankd/rankd.pb-c.h>
@@ -21,6 +22,20 @@ static void ids_and_usernames(void) {
     CHECK_INT(validate_password("short", &st), RK_INVALID_ARGUMENT);
     CHECK_STR(st.message, "password must be at least 8 characters");
     CHECK_INT(validate_password("long enough", &st), RK_OK);
+}
+
+/* Every time a request may carry, and nothing else, has a calendar date. */
+static void times(void) {
+    rk_status st;
+    CHECK_INT(validate_time("from", 0, &st), RK_OK);
+    CHECK_INT(validate_time("from", TIME_MAX_S, &st), RK_OK);
+    CHECK_INT(validate_time("from", TIME_MAX_S + 1, &st), RK_INVALID_ARGUMENT);
+    CHECK_INT(validate_time("to", -1, &st), RK_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "to must be Unix seconds from 0 (1970) to 253402300799 (the end of 9999), not -1");
+    CHECK_INT(validate_time("at", INT64_MIN, &st), RK_INVALID_ARGUMENT);
+    char label[WINDOW_LABEL_MAX];
+    window_label(WINDOW_DAY, (time_t)TIME_MAX_S, label);
+    CHECK_STR(label, "d:9999-12-31");
 }
 
 static void board_defaults(void) {
@@ -87,6 +102,7 @@ static void config_precedence(void) {
 
 int main(void) {
     RUN(ids_and_usernames);
+    RUN(times);
     RUN(board_defaults);
     RUN(board_rules);
     RUN(config_precedence);
