@@ -1,10 +1,12 @@
 /* The wire: malformed bytes, unknown methods and bad payloads get a clear
  * status and never hurt the server; one client serves many threads; the
  * asynchronous form delivers every reply once; an unreachable server is
- * UNAVAILABLE. Raw requests here use a bare nng REQ socket, as any
+ * UNAVAILABLE; extreme numbers in every kind of field get a clear status.
+ * Raw requests here use a bare nng REQ socket, as any
  * implementation following docs/PROTOCOL.md would. */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +161,135 @@ static void unreachable_server_is_unavailable(void) {
     CHECK_INT(rk_client_open(&dead, "bogus://x", &st), RK_INVALID_ARGUMENT);
 }
 
+/* A status a caller can act on: anything but INTERNAL, UNKNOWN, or the
+ * transport's codes (a crash or a hang would show as those). */
+static int clear(int code, const char *what) {
+    int ok = code != RK_INTERNAL && code != RK_UNKNOWN && code != RK_UNAVAILABLE && code != RK_DEADLINE_EXCEEDED;
+    if (!ok) fprintf(stderr, "  %s: %s\n", what, rk_code_name(code));
+    return ok;
+}
+
+/* Extreme and out-of-range numbers in every kind of request field: each
+ * call gets a clear status, and the server is unharmed. */
+static void extreme_values_get_a_clear_status(void) {
+    rk_status st;
+    char *admin = it_admin_token(c);
+    char *key = NULL;
+    CHECK_INT(it_create_board(c, admin, "wire-x", "wire", 0, RANKD__POLICY__POLICY_BEST, 0xE, 0), RK_OK);
+    key = it_api_key(c, admin, "wire");
+    rk_call_opts as_admin = it_opts(admin, NULL), as_game = it_opts(key, NULL);
+    static const int64_t big[] = {INT64_MIN, INT64_MIN + 1, -1, 0, INT64_MAX - 1, INT64_MAX};
+    static const uint32_t counts[] = {0, 1, 1001, UINT32_MAX};
+    static const int enums[] = {-1, 4, 99, INT32_MAX};
+
+    for (size_t i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        for (size_t j = 0; j < sizeof(enums) / sizeof(enums[0]); j++) {
+            Rankd__TopRequest t = RANKD__TOP_REQUEST__INIT;
+            Rankd__RankListReply *tr = NULL;
+            t.board_id = "wire-x";
+            t.has_offset = t.has_limit = 1;
+            t.offset = counts[i];
+            t.limit = counts[(i + 1) % 4];
+            t.has_window = t.has_rank_mode = 1;
+            t.window = (Rankd__Window)enums[j];
+            t.rank_mode = (Rankd__RankMode)enums[(j + 1) % 4];
+            CHECK(clear(rk_ranking_top(c, &t, &tr, NULL, &st), "Top"));
+            rk_reply_free(tr);
+            t.has_window = t.has_rank_mode = 0;
+            CHECK(clear(rk_ranking_top(c, &t, &tr, NULL, &st), "Top"));
+            rk_reply_free(tr);
+
+            Rankd__AroundRequest a = RANKD__AROUND_REQUEST__INIT;
+            Rankd__RankListReply *ar = NULL;
+            a.board_id = "wire-x";
+            a.has_user_id = a.has_above = a.has_below = a.has_window = 1;
+            a.user_id = big[(i + j) % 6];
+            a.above = counts[i];
+            a.below = counts[(i + 2) % 4];
+            a.window = (Rankd__Window)enums[j];
+            CHECK(clear(rk_ranking_around(c, &a, &ar, NULL, &st), "Around"));
+            rk_reply_free(ar);
+
+            Rankd__HistoryRequest h = RANKD__HISTORY_REQUEST__INIT;
+            Rankd__HistoryReply *hr = NULL;
+            h.board_id = "wire-x";
+            h.has_user_id = h.has_offset = h.has_limit = 1;
+            h.user_id = 1;
+            h.offset = counts[i];
+            h.limit = counts[(i + 1) % 4];
+            CHECK(clear(rk_history_history(c, &h, &hr, NULL, &st), "History"));
+            rk_reply_free(hr);
+            h.has_from = h.has_to = 1;
+            h.from = big[(i + j) % 6];
+            h.to = big[(i + 2 * j + 1) % 6];
+            CHECK(clear(rk_history_history(c, &h, &hr, NULL, &st), "History with a period"));
+            rk_reply_free(hr);
+
+            Rankd__ReportRequest r = RANKD__REPORT_REQUEST__INIT;
+            Rankd__ReportReply *rr = NULL;
+            r.board_id = "wire-x";
+            r.has_offset = r.has_limit = r.has_rank_mode = 1;
+            r.offset = counts[i];
+            r.limit = counts[(i + 3) % 4];
+            r.rank_mode = (Rankd__RankMode)enums[j];
+            CHECK(clear(rk_history_report(c, &r, &rr, NULL, &st), "Report"));
+            rk_reply_free(rr);
+            r.has_from = r.has_to = 1;
+            r.from = big[(i + j) % 6];
+            r.to = big[(i + 2 * j + 1) % 6];
+            CHECK(clear(rk_history_report(c, &r, &rr, NULL, &st), "Report with a period"));
+            rk_reply_free(rr);
+
+            Rankd__StandingsRequest sd = RANKD__STANDINGS_REQUEST__INIT;
+            Rankd__StandingsReply *sr = NULL;
+            sd.board_id = "wire-x";
+            sd.has_window = 1;
+            sd.window = (Rankd__Window)enums[j];
+            sd.at = "99999-99";
+            CHECK(clear(rk_history_standings(c, &sd, &sr, NULL, &st), "Standings"));
+            rk_reply_free(sr);
+        }
+
+    Rankd__RanksOfRequest ro = RANKD__RANKS_OF_REQUEST__INIT;
+    Rankd__RankListReply *ror = NULL;
+    ro.board_id = "wire-x";
+    ro.n_user_ids = sizeof(big) / sizeof(big[0]);
+    ro.user_ids = (int64_t *)big;
+    CHECK(clear(rk_ranking_ranks_of(c, &ro, &ror, NULL, &st), "RanksOf"));
+    rk_reply_free(ror);
+
+    for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+        Rankd__SubmitRequest sb = RANKD__SUBMIT_REQUEST__INIT;
+        Rankd__SubmitReply *sbr = NULL;
+        sb.board_id = "wire-x";
+        sb.has_user_id = sb.has_score = 1;
+        sb.user_id = big[i];
+        sb.score = big[(i + 3) % 6];
+        CHECK(clear(rk_scores_submit(c, &sb, &sbr, &as_game, &st), "Submit"));
+        rk_reply_free(sbr);
+
+        Rankd__Board b = RANKD__BOARD__INIT;
+        Rankd__Window w[2] = {(Rankd__Window)enums[i % 4], RANKD__WINDOW__WINDOW_DAILY};
+        Rankd__CreateBoardRequest cb = RANKD__CREATE_BOARD_REQUEST__INIT;
+        Rankd__BoardReply *cbr = NULL;
+        b.id = "wire-y";
+        b.game = "wire";
+        b.has_min_score = b.has_max_score = b.has_order = b.has_policy = 1;
+        b.min_score = big[i];
+        b.max_score = big[(i + 1) % 6];
+        b.order = (Rankd__Order)enums[i % 4];
+        b.policy = (Rankd__Policy)enums[(i + 1) % 4];
+        b.n_windows = 2;
+        b.windows = w;
+        cb.board = &b;
+        CHECK(clear(rk_boards_create_board(c, &cb, &cbr, &as_admin, &st), "CreateBoard"));
+        rk_reply_free(cbr);
+    }
+    server_survives_and_answers();
+    free(admin);
+    free(key);
+}
+
 int main(void) {
     c = it_client();
     RUN(garbage_bytes_are_invalid_argument);
@@ -168,6 +299,7 @@ int main(void) {
     RUN(one_client_many_threads);
     RUN(async_calls_complete_once);
     RUN(unreachable_server_is_unavailable);
+    RUN(extreme_values_get_a_clear_status);
     rk_client_close(c);
     return CHECK_SUMMARY();
 }
