@@ -52,10 +52,12 @@ struct rk_client {
     nng_socket sock;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    char *token;          /* owned; NULL when not logged in */
-    uint32_t deadline_ms; /* default deadline */
-    int pipes;            /* connected servers, from pipe events */
-    int inflight;         /* asynchronous calls not yet completed */
+    char *token;                /* owned; NULL when not logged in */
+    uint32_t deadline_ms;       /* default deadline */
+    int pipes;                  /* connected servers, from pipe events */
+    int ever_connected;         /* a pipe has been added at some time */
+    struct timespec settled_by; /* see rk_client_close */
+    int inflight;               /* asynchronous calls not yet completed */
     rk_slot pool[RK_POOL_MAX];
     int npool;                             /* idle slots in pool */
     struct async_call *apool[RK_POOL_MAX]; /* idle asynchronous calls, likewise */
@@ -105,9 +107,11 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg) {
     (void)p;
     rk_client *c = arg;
     pthread_mutex_lock(&c->mu);
-    if (ev == NNG_PIPE_EV_ADD_POST)
+    if (ev == NNG_PIPE_EV_ADD_POST) {
         c->pipes++;
-    else if (ev == NNG_PIPE_EV_REM_POST && c->pipes > 0)
+        c->ever_connected = 1;
+        pthread_cond_broadcast(&c->cv);
+    } else if (ev == NNG_PIPE_EV_REM_POST && c->pipes > 0)
         c->pipes--;
     pthread_mutex_unlock(&c->mu);
 }
@@ -198,6 +202,8 @@ static uint32_t effective_deadline(rk_client *c, const rk_call_opts *opts) {
 
 /* ---------------------------------------------------------------- lifecycle */
 
+#define SETTLE_MS 200 /* see rk_client_close */
+
 int rk_client_open(rk_client **out, const char *urls, rk_status *st) {
     rk_client *c = calloc(1, sizeof(*c));
     char *list = NULL;
@@ -206,6 +212,12 @@ int rk_client_open(rk_client **out, const char *urls, rk_status *st) {
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->deadline_ms = RK_DEFAULT_DEADLINE_MS;
+    clock_gettime(CLOCK_REALTIME, &c->settled_by);
+    c->settled_by.tv_nsec += (long)SETTLE_MS * 1000000L;
+    if (c->settled_by.tv_nsec >= 1000000000L) {
+        c->settled_by.tv_sec++;
+        c->settled_by.tv_nsec -= 1000000000L;
+    }
 
     if ((rv = nng_req0_open(&c->sock)) != 0) {
         rk_status_set(st, RK_INTERNAL, "cannot open REQ socket: %s", nng_strerror(rv));
@@ -257,6 +269,11 @@ void rk_client_close(rk_client *c) {
     if (c == NULL) return;
     pthread_mutex_lock(&c->mu);
     while (c->inflight > 0) pthread_cond_wait(&c->cv, &c->mu);
+    /* nng 1.5 can leak the dialer of a connection still being made when
+     * its socket closes; a client closed right after it was opened gives
+     * its first connection a moment to finish. */
+    while (!c->ever_connected && pthread_cond_timedwait(&c->cv, &c->mu, &c->settled_by) == 0) {
+    }
     pthread_mutex_unlock(&c->mu);
     for (int i = 0; i < c->npool; i++) {
         nng_aio_free(c->pool[i].aio);

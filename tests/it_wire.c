@@ -1,7 +1,8 @@
 /* The wire: malformed bytes, unknown methods and bad payloads get a clear
  * status and never hurt the server; one client serves many threads; the
  * asynchronous form delivers every reply once; an unreachable server is
- * UNAVAILABLE; extreme numbers in every kind of field get a clear status.
+ * UNAVAILABLE; extreme numbers in every kind of field get a clear status;
+ * a client closed at once leaks nothing.
  * Raw requests here use a bare nng REQ socket, as any
  * implementation following docs/PROTOCOL.md would. */
 #include <pthread.h>
@@ -161,6 +162,18 @@ static void unreachable_server_is_unavailable(void) {
     CHECK_INT(rk_client_open(&dead, "bogus://x", &st), RK_INVALID_ARGUMENT);
 }
 
+/* A client closed right after it was opened: with nng 1.5 a connection
+ * still being made when its socket closed leaked its dialer, which the leak
+ * checker of the sanitizer build reports at exit (about 3 in 100 here). */
+static void open_and_close_at_once_leaks_nothing(void) {
+    for (int i = 0; i < 500; i++) {
+        rk_client *quick = NULL;
+        rk_status st;
+        CHECK_INT(rk_client_open(&quick, getenv("RANKD_URL"), &st), RK_OK);
+        rk_client_close(quick);
+    }
+}
+
 /* A status a caller can act on: anything but INTERNAL, UNKNOWN, or the
  * transport's codes (a crash or a hang would show as those). */
 static int clear(int code, const char *what) {
@@ -300,6 +313,8 @@ int main(void) {
     RUN(async_calls_complete_once);
     RUN(unreachable_server_is_unavailable);
     RUN(extreme_values_get_a_clear_status);
+    RUN(open_and_close_at_once_leaks_nothing);
     rk_client_close(c);
+    nng_fini(); /* lets nng free what it closed, before the leak check */
     return CHECK_SUMMARY();
 }

@@ -60,7 +60,10 @@ typedef void (*rk_call_cb)(const rk_status *st, ProtobufCMessage *reply, void *a
  * call, and the socket keeps reconnecting in the background. */
 int rk_client_open(rk_client **out, const char *urls, rk_status *st);
 
-/* Waits for asynchronous calls in flight, then frees everything. */
+/* Waits for asynchronous calls in flight, then frees everything. A client
+ * that has never connected waits until 200 ms after it was opened for its
+ * first connection to finish (closing during one leaks memory inside nng
+ * 1.5). */
 void rk_client_close(rk_client *c);
 
 /* Token sent with every call that does not name its own; NULL clears it. */
