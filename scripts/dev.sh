@@ -239,17 +239,29 @@ for ((i = 0; ; i++)); do
     sleep 0.1
 done
 
+# The banner shows the addresses rankd uses: its defaults unless given.
+http_url=http://127.0.0.1:7480 events_url=tcp://127.0.0.1:7401
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+    case ${args[i]} in
+        --http) http_url=${args[i + 1]:-} ;;
+        --http=*) http_url=${args[i]#--http=} ;;
+        --events) events_url=${args[i + 1]:-} ;;
+        --events=*) events_url=${args[i]#--events=} ;;
+    esac
+done
+
 if alive "$rankd_pid"; then
     cat >&2 <<EOF
 
   rankd       tcp://127.0.0.1:$rankd_port   (pid $rankd_pid)
-  live page   http://127.0.0.1:7480/        (also /healthz, /readyz, /metrics)
-  events      tcp://127.0.0.1:7401          (rankctl events, rankctl watch BOARD)
-  Redis       127.0.0.1:$redis_port         data in .rankd-dev/redis
-  PostgreSQL  $conninfo   data in .rankd-dev/pg
+  live page   ${http_url%/}/        (also /healthz, /readyz, /metrics)
+  events      $events_url          (rankctl events, rankctl watch BOARD)
+  Redis       127.0.0.1:$redis_port         data in $dev/redis
+  PostgreSQL  $conninfo   data in $dev/pg
 
   Log in as admin from another terminal, in $root:
-    ./build/rankctl --url tcp://127.0.0.1:$rankd_port login admin --password "\$(cat .rankd-dev/admin-password)"
+    ./build/rankctl --url tcp://127.0.0.1:$rankd_port login admin --password "\$(cat '$dev/admin-password')"
     ./build/rankctl --url tcp://127.0.0.1:$rankd_port status
 
   Ctrl-C stops rankd, Redis and PostgreSQL; the data stays for the next run.

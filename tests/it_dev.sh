@@ -30,6 +30,9 @@ trap cleanup EXIT
 
 # Starts dev.sh in the background and waits for its banner.
 start() {
+    # The background job truncates these only once it runs: a banner left
+    # from the run before must not count as this run's.
+    rm -f "$dir/dev.out" "$dir/dev.err"
     setsid bash "$root/scripts/dev.sh" --events "tcp://127.0.0.1:$events_port" \
         --http "http://127.0.0.1:$http_port" >"$dir/dev.out" 2>"$dir/dev.err" </dev/null &
     pid=$!
@@ -50,6 +53,8 @@ stop() {
 
 check "dev.sh starts rankd, Redis and PostgreSQL and prints the banner" start
 check "the banner says how to log in as admin" "grep -q 'login admin --password' '$dir/dev.err'"
+check "the banner shows the live page and events addresses in use" \
+    "grep -q 'live page   http://127.0.0.1:$http_port/ ' '$dir/dev.err' && grep -q 'events      tcp://127.0.0.1:$events_port ' '$dir/dev.err'"
 check "the admin password file is private" "[[ \$(stat -c %a '$RANKD_DEV_DIR/admin-password') == 600 ]]"
 check "the admin logs in with the printed command" "ctl login admin --password \"\$(cat '$RANKD_DEV_DIR/admin-password')\" >/dev/null"
 check "status shows Redis and PostgreSQL up" "ctl status | grep -q 'redis *ok'"
