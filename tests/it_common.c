@@ -164,7 +164,10 @@ int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg) {
     if (pid < 0) return -1;
     r->pid = pid;
     rk_status st;
-    if (rk_client_open(&r->client, r->listen, &st) != RK_OK) return -1;
+    if (rk_client_open(&r->client, r->listen, &st) != RK_OK) {
+        it_rankd_stop(r);
+        return -1;
+    }
     for (int i = 0; i < 100; i++) {
         Rankd__Empty e = RANKD__EMPTY__INIT;
         Rankd__ServerStatus *s = NULL;
@@ -175,6 +178,7 @@ int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg) {
         usleep(100000);
     }
     fprintf(stderr, "the second rankd did not answer on %s\n", r->listen);
+    it_rankd_stop(r);
     return -1;
 }
 

@@ -42,7 +42,8 @@ typedef struct it_rankd {
     rk_client *client;
 } it_rankd;
 
-/* Starts it and waits until it answers; 0 on success. */
+/* Starts it and waits until it answers; 0 on success (on failure it is
+ * stopped again). */
 int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg);
 /* SIGTERM, then waits; returns its exit status (0: a clean stop). */
 int it_rankd_stop(it_rankd *r);
