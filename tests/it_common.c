@@ -155,10 +155,10 @@ int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg) {
         const char *bin = getenv("RANKD_BIN");
         if (extra_arg)
             execl(bin, "rankd", "--listen", r->listen, "--events", r->events, "--redis", redis, "--postgres",
-                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", extra_arg, (char *)NULL);
+                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", "--http=", extra_arg, (char *)NULL);
         else
             execl(bin, "rankd", "--listen", r->listen, "--events", r->events, "--redis", redis, "--postgres",
-                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", (char *)NULL);
+                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", "--http=", (char *)NULL);
         _exit(127);
     }
     if (pid < 0) return -1;

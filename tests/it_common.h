@@ -33,8 +33,9 @@ char *it_api_key(rk_client *c, const char *admin_token, const char *game);
 rk_call_opts it_opts(const char *token, const char *idem);
 
 /* Another rankd process beside the harness's, on the same Redis and
- * PostgreSQL, with its own RPC and events addresses (free loopback ports)
- * and extra_arg (e.g. "--clock-start=..."; NULL for none). */
+ * PostgreSQL, with its own RPC and events addresses (free loopback ports),
+ * no HTTP server (so tests running at once never share a port) and
+ * extra_arg (e.g. "--clock-start=..."; NULL for none). */
 typedef struct it_rankd {
     int pid;
     char listen[64]; /* its RPC address */
