@@ -172,7 +172,9 @@ static void take_snapshots(archive *a, time_t now) {
         rstore_view(b, WINDOW_ALL, now, &v);
         if (rstore_top(a->redis, &v, 0, a->srv->cfg.standings_top_n, RANK_COMPETITION, &rows, &m, &size, &st) != RK_OK)
             continue;
-        for (size_t j = 0; j < m; j++) {
+        /* One transaction per board: a reader never sees half a snapshot. */
+        int rc = pgstore_exec(a->pg, "BEGIN", 0, NULL, NULL, &st);
+        for (size_t j = 0; rc == RK_OK && j < m; j++) {
             char pos[24], rank[24], uid[24], score[24], bsize[24];
             snprintf(pos, sizeof(pos), "%zu", j + 1);
             snprintf(rank, sizeof(rank), "%" PRId64, rows[j].rank);
@@ -180,13 +182,17 @@ static void take_snapshots(archive *a, time_t now) {
             snprintf(score, sizeof(score), "%" PRId64, rows[j].score);
             snprintf(bsize, sizeof(bsize), "%" PRId64, size);
             const char *params[] = {b ? b->id : BOARD_GLOBAL_ID, taken, pos, rank, uid, score, bsize};
-            if (pgstore_exec(a->pg,
-                             "INSERT INTO snapshots (board_id, taken_at, position, rank, user_id, score, board_size) "
-                             "VALUES ($1, to_timestamp($2::bigint), $3::integer, $4::bigint, $5::bigint, $6::bigint, "
-                             "$7::bigint) ON CONFLICT DO NOTHING",
-                             7, params, NULL, &st) != RK_OK)
-                break;
+            rc = pgstore_exec(a->pg,
+                              "INSERT INTO snapshots (board_id, taken_at, position, rank, user_id, score, board_size) "
+                              "VALUES ($1, to_timestamp($2::bigint), $3::integer, $4::bigint, $5::bigint, $6::bigint, "
+                              "$7::bigint) ON CONFLICT DO NOTHING",
+                              7, params, NULL, &st);
         }
+        rk_status ignore;
+        if (rc == RK_OK)
+            pgstore_exec(a->pg, "COMMIT", 0, NULL, NULL, &ignore);
+        else
+            pgstore_exec(a->pg, "ROLLBACK", 0, NULL, NULL, &ignore);
         free(rows);
     }
     free(all);
