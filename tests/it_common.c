@@ -150,15 +150,15 @@ int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg) {
     snprintf(r->listen, sizeof(r->listen), "tcp://127.0.0.1:%d", free_port());
     snprintf(r->events, sizeof(r->events), "tcp://127.0.0.1:%d", free_port());
     snprintf(redis, sizeof(redis), "127.0.0.1:%s", getenv("RANKD_REDIS_PORT"));
+    /* A NULL extra_arg ends the list where it stands. */
+    /* clang-format off */
+    const char *argv[] = {"rankd", "--listen", r->listen, "--events", r->events, "--redis", redis,
+                          "--postgres", getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn",
+                          "--http=", extra_arg, NULL};
+    /* clang-format on */
     pid_t pid = fork();
     if (pid == 0) {
-        const char *bin = getenv("RANKD_BIN");
-        if (extra_arg)
-            execl(bin, "rankd", "--listen", r->listen, "--events", r->events, "--redis", redis, "--postgres",
-                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", "--http=", extra_arg, (char *)NULL);
-        else
-            execl(bin, "rankd", "--listen", r->listen, "--events", r->events, "--redis", redis, "--postgres",
-                  getenv("RANKD_POSTGRES"), "--node", node, "--log-level", "warn", "--http=", (char *)NULL);
+        execv(getenv("RANKD_BIN"), (char *const *)argv);
         _exit(127);
     }
     if (pid < 0) return -1;
