@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rpc.h"
+#include "wire.h"
 
 typedef enum { CTX_RECV, CTX_QUEUED, CTX_SEND, CTX_IDLE } ctx_state;
 
@@ -166,6 +167,11 @@ static int check_access(const rpc_method *m, const principal *who, rk_status *st
 static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, int *degraded, ProtobufCMessage **reply,
                   rk_status *st) {
     ProtobufCAllocator *al = arena_allocator(&w->arena);
+    int rc;
+    /* Strings are judged on the wire, where they still have their length. */
+    if ((rc = wire_check_strings(&rankd__request_envelope__descriptor, nng_msg_body(c->req), nng_msg_len(c->req),
+                                 st)) != RK_OK)
+        return rc;
     Rankd__RequestEnvelope *env = rankd__request_envelope__unpack(al, nng_msg_len(c->req), nng_msg_body(c->req));
     if (env == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "request is not a valid rankd.RequestEnvelope");
     if (env->method == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "envelope names no method");
@@ -182,11 +188,11 @@ static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, int *degrad
             return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is longer than 128 bytes");
         call.idempotency_key = env->idempotency_key;
     }
-    int rc;
     if ((rc = server_check_deadline(&call, st)) != RK_OK) return rc;
     if ((rc = auth_resolve(&call, env->auth_token, st)) != RK_OK) return rc;
     if ((rc = check_access(m, &call.who, st)) != RK_OK) return rc;
 
+    if ((rc = wire_check_strings(in, env->payload.data, env->payload.len, st)) != RK_OK) return rc;
     ProtobufCMessage *req = protobuf_c_message_unpack(in, al, env->payload.len, env->payload.data);
     if (req == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "payload is not a valid %s", in->name);
     rc = m->fn(&call, req, reply, st);

@@ -1,0 +1,38 @@
+/*
+ * wire.h - checks on a protobuf message's bytes before it is decoded.
+ *
+ * protobuf-c hands a string field back as a NUL-terminated C string and
+ * checks nothing about it: a string that is not UTF-8 reaches PostgreSQL
+ * (which refuses it, possibly long after the caller was told "accepted"),
+ * and an embedded NUL silently cuts the string short ("admin\0junk" is
+ * "admin"). Both are only visible in the encoded bytes, where each string
+ * still has its length, so the rules are enforced here, on the wire form,
+ * guided by the message's descriptor: every string field of the message
+ * and of every message nested in it, at any depth up to WIRE_DEPTH_MAX.
+ *
+ * The walk does not allocate and reads each byte once. Bytes that are not
+ * a well-formed protobuf encoding are left to the decoder to refuse; only
+ * string contents are judged here.
+ */
+#ifndef RANKD_WIRE_H
+#define RANKD_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <rankd/status.h>
+
+/* Deeper nesting than any rankd message has is refused outright. */
+#define WIRE_DEPTH_MAX 8
+
+/* 1 when s[0..n) is well-formed UTF-8 (no overlong forms, no surrogates,
+ * nothing above U+10FFFF) without a NUL byte, else 0. */
+int wire_text_ok(const uint8_t *s, size_t n);
+
+/* Checks every string field in the encoded message `data` of type `desc`.
+ * RK_OK, or RK_INVALID_ARGUMENT naming the field ("field auth_token of
+ * rankd.RequestEnvelope is not valid UTF-8"). */
+int wire_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, rk_status *st);
+
+#endif
