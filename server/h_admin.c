@@ -76,6 +76,10 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
         rep->has_redis_backlog = 1;
         rep->redis_backlog = backlog;
     }
+    if (rep->postgres_ok && pgstore_dead_letter_count(call->w->pg, &backlog, &ignore) == RK_OK) {
+        rep->has_dead_letters = 1;
+        rep->dead_letters = backlog;
+    }
     *out = &rep->base;
     return RK_OK;
 }

@@ -52,6 +52,8 @@ static void check(health *h) {
         if (s.lag_ms < 0) s.lag_ms = 0;
     }
     metrics_set_writebehind(s.backlog, s.lag_ms);
+    if (s.postgres_ok && pgstore_dead_letter_count(h->pg, &s.dead_letters, &st) == RK_OK)
+        metrics_set_dead_letters(s.dead_letters);
     pthread_mutex_lock(&h->mu);
     h->snap = s;
     pthread_mutex_unlock(&h->mu);

@@ -18,8 +18,9 @@ typedef struct health health;
 typedef struct health_snapshot {
     int redis_ok;
     int postgres_ok;
-    int64_t backlog; /* stream entries not yet in PostgreSQL */
-    int64_t lag_ms;  /* age of the oldest of them */
+    int64_t backlog;      /* stream entries not yet in PostgreSQL */
+    int64_t lag_ms;       /* age of the oldest of them */
+    int64_t dead_letters; /* entries PostgreSQL refused, set aside */
     int64_t checked_us;
 } health_snapshot;
 

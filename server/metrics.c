@@ -32,7 +32,7 @@ static struct {
     atomic_llong events[METRICS_EV_KINDS];
     atomic_llong coalesced;
     atomic_llong subscribers;
-    atomic_llong wb_backlog, wb_lag_ms;
+    atomic_llong wb_backlog, wb_lag_ms, wb_dead;
 } m;
 
 void metrics_init(const char *const *method_names, size_t n) {
@@ -60,6 +60,8 @@ void metrics_pg_call(int64_t micros) { observe(&m.pg, micros); }
 void metrics_event_published(metrics_event kind) { atomic_fetch_add(&m.events[kind], 1); }
 void metrics_event_coalesced(void) { atomic_fetch_add(&m.coalesced, 1); }
 void metrics_subscribers_add(int delta) { atomic_fetch_add(&m.subscribers, delta); }
+
+void metrics_set_dead_letters(int64_t n) { atomic_store(&m.wb_dead, n); }
 
 void metrics_set_writebehind(int64_t backlog, int64_t lag_ms) {
     atomic_store(&m.wb_backlog, backlog);
@@ -147,6 +149,10 @@ int metrics_render(char **text, size_t *len) {
         "# HELP rankd_writebehind_backlog Accepted submissions not yet in PostgreSQL.\n"
         "# TYPE rankd_writebehind_backlog gauge\nrankd_writebehind_backlog %lld\n",
         (long long)atomic_load(&m.wb_backlog));
+    put(&o,
+        "# HELP rankd_writebehind_dead_letters Accepted submissions PostgreSQL refused, kept in scores_dead_letter.\n"
+        "# TYPE rankd_writebehind_dead_letters gauge\nrankd_writebehind_dead_letters %lld\n",
+        (long long)atomic_load(&m.wb_dead));
     put(&o,
         "# HELP rankd_writebehind_lag_seconds Age of the oldest submission not yet in PostgreSQL.\n"
         "# TYPE rankd_writebehind_lag_seconds gauge\nrankd_writebehind_lag_seconds %.3f\n",

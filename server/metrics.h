@@ -30,6 +30,8 @@ void metrics_subscribers_add(int delta);
 
 /* Gauges set by the health checker. */
 void metrics_set_writebehind(int64_t backlog, int64_t lag_ms);
+/* Entries the write-behind set aside (scores_dead_letter). */
+void metrics_set_dead_letters(int64_t n);
 
 /* Renders everything; *out is malloc'ed (caller frees). 0 or -1. */
 int metrics_render(char **out, size_t *len);

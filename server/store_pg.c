@@ -109,6 +109,14 @@ static const char *const migrations[] = {
     "  value text NOT NULL);",
     /* 2: snapshots say how many players the board had */
     "ALTER TABLE snapshots ADD COLUMN board_size bigint NOT NULL DEFAULT 0;",
+    /* 3: accepted submissions PostgreSQL refused for their data, kept
+     * aside (the stream entry's fields, byte for byte) so that one bad row
+     * never stops the write-behind */
+    "CREATE TABLE scores_dead_letter ("
+    "  entry_id text PRIMARY KEY,"
+    "  fields bytea NOT NULL,"
+    "  reason text NOT NULL,"
+    "  dead_at timestamptz NOT NULL DEFAULT now());",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -142,6 +150,9 @@ int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, 
         }
         const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
         int unique = state && strcmp(state, "23505") == 0;
+        /* Class 22 (data exception) and 23 (integrity): the values, not
+         * the database, are at fault; retrying them cannot help. */
+        int data = state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
         char msg[200];
         snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
         msg[strcspn(msg, "\n")] = '\0';
@@ -151,6 +162,7 @@ int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, 
             return rk_status_set(st, RK_UNAVAILABLE, "PostgreSQL connection lost: %s", msg);
         }
         if (unique) return rk_status_set(st, RK_ALREADY_EXISTS, "%s", msg);
+        if (data) return rk_status_set(st, RK_INVALID_ARGUMENT, "PostgreSQL refused the data: %s", msg);
         return rk_status_set(st, RK_INTERNAL, "PostgreSQL: %s", msg);
     }
 }
@@ -610,7 +622,7 @@ int pgstore_ensure_partitions(pgstore *p, time_t now, rk_status *st) {
         int rc = q(p, sql, 0, NULL, NULL, st);
         /* Rows already in the default partition for that month keep it
          * there; the month then simply has no partition of its own. */
-        if (rc != RK_OK && rc != RK_INTERNAL) return rc;
+        if (rc != RK_OK && rc != RK_INTERNAL && rc != RK_INVALID_ARGUMENT) return rc;
         y = ny;
         m = nm;
     }
@@ -645,4 +657,38 @@ int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status 
     }
     for (int c = 0; c < 6; c++) free(a[c].s);
     return rc;
+}
+
+int pgstore_dead_letter_add(pgstore *p, const char *entry_id, const uint8_t *fields, size_t len, const char *reason,
+                            rk_status *st) {
+    static const char hex[] = "0123456789abcdef";
+    char *x = malloc(2 * len + 3), why[160];
+    if (x == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    x[0] = '\\';
+    x[1] = 'x';
+    for (size_t i = 0; i < len; i++) {
+        x[2 + 2 * i] = hex[fields[i] >> 4];
+        x[3 + 2 * i] = hex[fields[i] & 15];
+    }
+    x[2 + 2 * len] = '\0';
+    /* The reason may quote the very bytes that were refused. */
+    size_t n = 0;
+    for (const char *r = reason; *r && n + 1 < sizeof(why); r++) why[n++] = *r >= 0x20 && *r < 0x7f ? *r : '?';
+    why[n] = '\0';
+    const char *params[] = {entry_id, x, why};
+    int rc = q(p,
+               "INSERT INTO scores_dead_letter (entry_id, fields, reason) VALUES ($1, $2::bytea, $3) "
+               "ON CONFLICT (entry_id) DO NOTHING",
+               3, params, NULL, st);
+    free(x);
+    return rc;
+}
+
+int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT count(*) FROM scores_dead_letter", 0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    *n = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
 }

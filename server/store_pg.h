@@ -8,8 +8,10 @@
  * lock, so several rankd processes may start together.
  *
  * Errors: a lost connection is RK_UNAVAILABLE (and is re-established on the
- * next call); a unique violation is RK_ALREADY_EXISTS; anything else is
- * RK_INTERNAL with PostgreSQL's message.
+ * next call); a unique violation is RK_ALREADY_EXISTS; values PostgreSQL
+ * refuses (SQLSTATE classes 22 and 23: bad encoding, out of range, a
+ * broken constraint) are RK_INVALID_ARGUMENT; anything else is RK_INTERNAL
+ * with PostgreSQL's message.
  */
 #ifndef RANKD_STORE_PG_H
 #define RANKD_STORE_PG_H
@@ -108,7 +110,16 @@ typedef struct pg_score {
     const char *idem_key; /* "" when none */
 } pg_score;
 
-/* Inserts n rows in one statement; rows already present are skipped. */
+/* Inserts n rows in one statement; rows already present are skipped.
+ * RK_INVALID_ARGUMENT: PostgreSQL refused a row for its values (nothing
+ * of the batch was written); RK_UNAVAILABLE: it could not be asked. */
 int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st);
+
+/* Keeps a stream entry PostgreSQL will never take (its fields as they
+ * were, len bytes) with the reason; adding one twice keeps the first. */
+int pgstore_dead_letter_add(pgstore *p, const char *entry_id, const uint8_t *fields, size_t len, const char *reason,
+                            rk_status *st);
+/* How many entries were set aside so far. */
+int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st);
 
 #endif

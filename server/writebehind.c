@@ -52,19 +52,71 @@ static const char *field(redisReply *kv, const char *name) {
     return NULL;
 }
 
+/* An entry's fields as they came, "name=value\n" each, for the dead
+ * letter: byte for byte, whatever they hold. *out is malloc'ed. */
+static size_t entry_bytes(redisReply *kv, uint8_t **out) {
+    size_t n = 0;
+    for (size_t i = 0; kv->type == REDIS_REPLY_ARRAY && i < kv->elements; i++)
+        if (kv->element[i]->type == REDIS_REPLY_STRING) n += kv->element[i]->len + 1;
+    uint8_t *b = malloc(n ? n : 1), *p = b;
+    if (b == NULL) return (size_t)-1;
+    for (size_t i = 0; kv->type == REDIS_REPLY_ARRAY && i < kv->elements; i++) {
+        redisReply *f = kv->element[i];
+        if (f->type != REDIS_REPLY_STRING) continue;
+        memcpy(p, f->str, f->len);
+        p += f->len;
+        *p++ = i % 2 ? '\n' : '=';
+    }
+    *out = b;
+    return n;
+}
+
+/* Sets one entry aside for good: PostgreSQL will never take it, and
+ * retrying it would hold back every entry behind it. */
+static int dead_letter(writebehind *wb, redisReply *e, const char *reason, rk_status *st) {
+    uint8_t *bytes = NULL;
+    size_t n = entry_bytes(e->element[1], &bytes);
+    if (n == (size_t)-1) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    int rc = pgstore_dead_letter_add(wb->pg, e->element[0]->str, bytes, n, reason, st);
+    free(bytes);
+    if (rc == RK_OK)
+        log_warn("submission set aside: PostgreSQL will not take it", "id=%s reason=\"%s\"", e->element[0]->str,
+                 reason);
+    return rc;
+}
+
+/* The batch was refused for the values of some row: writes the rows one
+ * by one and sets aside those refused. 0, or -1 when PostgreSQL cannot be
+ * asked (nothing is acknowledged then; rows written stay written, and the
+ * retry skips them). */
+static int isolate(writebehind *wb, const pg_score *rows, redisReply *const *src, size_t k) {
+    for (size_t i = 0; i < k; i++) {
+        rk_status st;
+        int rc = pgstore_scores_insert(wb->pg, &rows[i], 1, &st);
+        if (rc == RK_INVALID_ARGUMENT) rc = dead_letter(wb, src[i], st.message, &st);
+        if (rc != RK_OK) {
+            log_warn("write-behind waiting for PostgreSQL", "error=\"%s\"", st.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Writes one array of stream entries to PostgreSQL, then acks and deletes
  * them. Returns the number handled, or -1 when it must be retried. */
 static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
     size_t n = entries->elements, k = 0;
     if (n == 0) return 0;
     pg_score *rows = calloc(n, sizeof(*rows));
+    redisReply **src = calloc(n, sizeof(*src));
     const char **argv = calloc(n + 3, sizeof(*argv));
-    if (!rows || !argv) {
-        free(rows);
-        free(argv);
-        return -1;
+    int rc = RK_OK, logged = 0;
+    rk_status st;
+    if (!rows || !src || !argv) {
+        rc = rk_status_set(&st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
         redisReply *e = entries->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) continue;
         redisReply *kv = e->element[1];
@@ -72,10 +124,11 @@ static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
         if (kv->type != REDIS_REPLY_ARRAY) continue; /* deleted meanwhile: just ack */
         const char *b = field(kv, "b"), *u = field(kv, "u"), *s = field(kv, "s"), *t = field(kv, "t");
         if (!b || !u || !s || !t) {
-            log_warn("malformed write-behind entry skipped", "id=%s", e->element[0]->str);
+            rc = dead_letter(wb, e, "malformed entry: a field is missing", &st);
             continue;
         }
         const char *key = field(kv, "k");
+        src[k] = e;
         rows[k++] = (pg_score){.entry_id = e->element[0]->str,
                                .board_id = b,
                                .user_id = strtoll(u, NULL, 10),
@@ -83,12 +136,17 @@ static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
                                .ts_us = strtoll(t, NULL, 10),
                                .idem_key = key ? key : ""};
     }
-    rk_status st;
-    int rc = k ? pgstore_scores_insert(wb->pg, rows, k, &st) : RK_OK;
+    if (rc == RK_OK && k) rc = pgstore_scores_insert(wb->pg, rows, k, &st);
+    if (rc == RK_INVALID_ARGUMENT) {
+        rc = isolate(wb, rows, src, k) == 0 ? RK_OK : RK_UNAVAILABLE;
+        logged = 1;
+    }
+out:
     free(rows);
+    free(src);
     if (rc != RK_OK) {
         free(argv);
-        log_warn("write-behind waiting for PostgreSQL", "error=\"%s\" pending=%zu", st.message, n);
+        if (!logged) log_warn("write-behind waiting for PostgreSQL", "error=\"%s\" pending=%zu", st.message, n);
         return -1;
     }
     /* Committed: now the stream may forget them. */

@@ -195,6 +195,58 @@ static void names_that_are_not_utf8_are_invalid_argument(void) {
     CHECK_REFUSED(&req, "username");
 }
 
+/* What a rankd before the boundary check acknowledged, and what a stream
+ * written by hand may hold: rows PostgreSQL refuses. They are set aside
+ * with the reason, counted, and the history goes on. */
+static void rows_postgresql_refuses_do_not_stop_the_history(void) {
+    int64_t uid = it_sign_up(c, "in-bob", "password-123");
+    char cmd[512];
+    const char *host = getenv("RANKD_REDIS_HOST"), *port = getenv("RANKD_REDIS_PORT");
+    /* A key that is not UTF-8, and an entry that lacks its score. */
+    snprintf(cmd, sizeof(cmd),
+             "printf 'k\\377' | redis-cli -h %s -p %s -x XADD rk:wb '*' b in-b u %lld s 5 t 1764547200000000 k "
+             ">/dev/null && redis-cli -h %s -p %s XADD rk:wb '*' b in-b u %lld t 1764547200000000 >/dev/null",
+             host, port, (long long)uid, host, port, (long long)uid);
+    CHECK_INT(system(cmd), 0);
+
+    rk_status st;
+    Rankd__SubmitRequest req = RANKD__SUBMIT_REQUEST__INIT;
+    Rankd__SubmitReply *rep = NULL;
+    req.board_id = "in-b";
+    req.has_user_id = req.has_score = 1;
+    req.user_id = uid;
+    req.score = 9;
+    rk_call_opts o = it_opts(key, "after-the-bad-ones");
+    CHECK_INT(rk_scores_submit(c, &req, &rep, &o, &st), RK_OK);
+    rk_reply_free(rep);
+    int64_t n = 0;
+    for (int i = 0; i < 100 && (n = history_count("in-b", uid)) < 1; i++) usleep(50000);
+    CHECK_INT(n, 1);
+
+    Rankd__Empty e = RANKD__EMPTY__INIT;
+    Rankd__ServerStatus *s = NULL;
+    rk_call_opts ao = it_opts(admin, NULL);
+    CHECK_INT(rk_admin_status(c, &e, &s, &ao, &st), RK_OK);
+    if (s) {
+        CHECK_INT(s->writebehind_backlog, 0);
+        CHECK(s->has_dead_letters);
+        CHECK_INT(s->dead_letters, 2);
+    }
+    rk_reply_free(s);
+    /* /metrics says so too, within the health thread's second (bash's
+     * /dev/tcp, so the test needs no HTTP client). */
+    const char *http = getenv("RANKD_HTTP_URL") + strlen("http://");
+    char hostport[64];
+    snprintf(hostport, sizeof(hostport), "%.*s", (int)strcspn(http, "/"), http);
+    hostport[strcspn(hostport, ":")] = '/';
+    snprintf(cmd, sizeof(cmd),
+             "bash -c 'for i in $(seq 50); do exec 3<>/dev/tcp/%s || exit 1; "
+             "printf \"GET /metrics HTTP/1.0\\r\\n\\r\\n\" >&3; "
+             "grep -qx \"rankd_writebehind_dead_letters 2\" <&3 && exit 0; exec 3>&-; sleep 0.1; done; exit 1'",
+             hostport);
+    CHECK_INT(system(cmd), 0);
+}
+
 int main(void) {
     c = it_client();
     rk_client_set_deadline(c, 10000);
@@ -207,6 +259,7 @@ int main(void) {
     RUN(submission_with_a_key_that_is_not_utf8_is_refused);
     RUN(strings_with_a_nul_are_refused);
     RUN(names_that_are_not_utf8_are_invalid_argument);
+    RUN(rows_postgresql_refuses_do_not_stop_the_history);
     free(admin);
     free(key);
     rk_client_close(c);

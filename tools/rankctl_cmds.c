@@ -763,6 +763,9 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
            (int)(u % 60));
     ctl_kv("backlog", "%" PRId64 " submissions not yet in PostgreSQL", s->writebehind_backlog);
     if (s->redis_backlog) ctl_kv("redis backlog", "%" PRId64 " submissions not yet applied to Redis", s->redis_backlog);
+    if (s->has_dead_letters)
+        ctl_kv("dead letters", "%" PRId64 " submissions PostgreSQL refused (table scores_dead_letter)",
+               s->dead_letters);
     ctl_kv("requests", "%" PRId64, s->requests_total);
     char at[40];
     if (s->has_now) ctl_kv("clock", "%s", ctl_show_time(s->now, at, sizeof(at)));
