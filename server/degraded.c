@@ -83,6 +83,56 @@ int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st) {
     return RK_OK;
 }
 
+/* The key a backlog entry is replayed under: the caller's own, so that a
+ * retry of it after Redis returns is answered from the replay; else the
+ * entry's id, so that replaying twice changes nothing. */
+static const char *replay_key(const char *entry_id, const char *idem_key) {
+    return idem_key && idem_key[0] ? idem_key : entry_id;
+}
+
+int degraded_replayed(rstore *r, pgstore *pg, const char *board_id, char **literal, rk_status *st) {
+    const char *params[] = {board_id};
+    PGresult *res = NULL;
+    int rc = pgstore_exec(pg,
+                          "SELECT entry_id, board_id, idempotency_key FROM redis_backlog "
+                          "WHERE $1::text IS NULL OR board_id = $1 ORDER BY board_id",
+                          1, params, &res, st);
+    if (rc != RK_OK) return rc;
+    int rows = PQntuples(res);
+    const char **keys = calloc((size_t)rows + 1, sizeof(*keys));
+    int *present = calloc((size_t)rows + 1, sizeof(*present));
+    size_t cap = 3;
+    for (int i = 0; i < rows; i++) cap += strlen(PQgetvalue(res, i, 0)) + 3;
+    char *out = malloc(cap);
+    if (!keys || !present || !out) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    /* One MGET per board: a board's keys share its hash tag. */
+    for (int i = 0, j; rc == RK_OK && i < rows; i = j) {
+        const char *b = PQgetvalue(res, i, 1);
+        for (j = i; j < rows && strcmp(PQgetvalue(res, j, 1), b) == 0; j++)
+            keys[j] = replay_key(PQgetvalue(res, j, 0), PQgetvalue(res, j, 2));
+        rc = rstore_idem_present(r, b, keys + i, (size_t)(j - i), present + i, st);
+    }
+    if (rc == RK_OK) {
+        /* Entry ids are "pg-" and hex digits: nothing to escape. */
+        size_t n = 0;
+        out[n++] = '{';
+        for (int i = 0; i < rows; i++) {
+            if (!present[i]) continue;
+            if (n > 1) out[n++] = ',';
+            n += (size_t)sprintf(out + n, "\"%s\"", PQgetvalue(res, i, 0));
+        }
+        out[n++] = '}';
+        out[n] = '\0';
+        *literal = out;
+        out = NULL;
+    }
+    free(out);
+    free(keys);
+    free(present);
+    PQclear(res);
+    return rc;
+}
+
 int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t retention, int limit,
                            int *applied, rk_status *st) {
     char lim[16];
@@ -90,7 +140,7 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
     const char *params[] = {lim};
     PGresult *res = NULL;
     int rc = pgstore_exec(pg,
-                          "SELECT entry_id, board_id, user_id, score, ts_us FROM redis_backlog "
+                          "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key FROM redis_backlog "
                           "ORDER BY ts_us, entry_id LIMIT $1::integer",
                           1, params, &res, st);
     if (rc != RK_OK) return rc;
@@ -103,7 +153,7 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
                                .user_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
                                .score = strtoll(PQgetvalue(res, i, 3), NULL, 10),
                                .ts_us = strtoll(PQgetvalue(res, i, 4), NULL, 10),
-                               .idem_key = entry, /* replaying twice changes nothing */
+                               .idem_key = replay_key(entry, PQgetvalue(res, i, 5)),
                                .history_done = 1};
         rstore_submit_out out;
         if (boards_get(cache, pg, PQgetvalue(res, i, 1), &b, st) == RK_OK) {

@@ -12,8 +12,18 @@
  * When Redis answers again, degraded_apply_backlog replays redis_backlog
  * into the live boards in submission order, with each entry's original
  * time (so ties rank as they would have), without adding it to the
- * history a second time, and idempotently (each entry carries its own
- * idempotency key), then deletes what it applied.
+ * history a second time, and idempotently, then deletes what it applied.
+ * Each entry is replayed under the caller's idempotency key (or, without
+ * one, its entry id), so the key means the same before and after.
+ *
+ * Exactly once by construction, even when Redis returns empty and boards
+ * are rebuilt from the history (which holds the backlog's rows too): an
+ * entry is in Redis exactly when its replay key has an answer there. A
+ * rebuild writes the history without the entries whose key has none
+ * (report_query.replayed, from degraded_replayed), and the replay applies
+ * exactly those afterwards. The rebuild's flag refuses every submission
+ * to the board, replays included, so the answer cannot change while the
+ * rebuild reads.
  */
 #ifndef RANKD_DEGRADED_H
 #define RANKD_DEGRADED_H
@@ -37,6 +47,11 @@ int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, ran
 /* Applies up to `limit` backlog entries to Redis; *applied counts them. */
 int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t retention, int limit,
                            int *applied, rk_status *st);
+
+/* The redis_backlog entries of a board (NULL: of every board) that Redis
+ * already holds, as a PostgreSQL text[] literal ("{}" when none); *literal
+ * is malloc'ed, the caller frees it. */
+int degraded_replayed(rstore *r, pgstore *pg, const char *board_id, char **literal, rk_status *st);
 
 /* Entries waiting in redis_backlog. */
 int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st);

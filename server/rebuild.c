@@ -12,6 +12,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "degraded.h"
 #include "log.h"
 #include "rebuild.h"
 #include "report.h"
@@ -132,7 +133,7 @@ static int swap(rstore *r, swap_set *s, rk_status *st) {
 
 /* Ranks one window of the history and loads it under temporary keys. */
 static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int64_t start_s, int64_t retention_s,
-                      swap_set *s, int64_t *entries, rk_status *st) {
+                      const char *replayed, swap_set *s, int64_t *entries, rk_status *st) {
     rview live;
     int64_t from, to;
     char tz[TMP_KEY_MAX], tm[TMP_KEY_MAX];
@@ -144,7 +145,8 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
     report_query q = {.b = b,
                       .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
                       .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000,
-                      .limit = -1};
+                      .limit = -1,
+                      .replayed = replayed};
     report_row *rows = NULL;
     size_t n = 0;
     int64_t size = 0;
@@ -231,17 +233,19 @@ static void owner_name(char *out, size_t cap) {
 
 int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries, rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
-    char owner[64];
+    char owner[64], *replayed = NULL;
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     owner_name(owner, sizeof(owner));
     if ((rc = set_flag(r, b, 1, owner, st)) != RK_OK) goto out;
     if ((rc = drain(r, st)) != RK_OK) goto unflag;
+    /* Under the flag, so no replay can change the answer meanwhile. */
+    if ((rc = degraded_replayed(r, pg, b->id, &replayed, st)) != RK_OK) goto unflag;
 
     for (int k = 0; rc == RK_OK && k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
         if (k == WINDOW_ALL) {
-            rc = build_view(r, pg, b, WINDOW_ALL, 0, retention_s, s, entries, st);
+            rc = build_view(r, pg, b, WINDOW_ALL, 0, retention_s, replayed, s, entries, st);
             continue;
         }
         int64_t *starts = NULL;
@@ -253,7 +257,7 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
                 if ((rc = swap(r, s, st)) != RK_OK) break;
                 s->n = 0;
             }
-            rc = build_view(r, pg, b, (window_kind)k, starts[i], retention_s, s, entries, st);
+            rc = build_view(r, pg, b, (window_kind)k, starts[i], retention_s, replayed, s, entries, st);
         }
         free(starts);
     }
@@ -264,7 +268,7 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
         char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX];
         snprintf(live, sizeof(live), "rk:{%s}:pb", b->id);
         snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
-        if ((rc = report_personal_bests(pg, b, &rows, &n, st)) == RK_OK) {
+        if ((rc = report_personal_bests(pg, b, replayed, &rows, &n, st)) == RK_OK) {
             for (size_t i = 0; rc == RK_OK && i < n; i++) {
                 char u[24], v[24];
                 snprintf(u, sizeof(u), "%" PRId64, rows[i].user_id);
@@ -282,6 +286,7 @@ unflag:;
     rk_status ignore;
     set_flag(r, b, 0, owner, rc == RK_OK ? st : &ignore);
 out:
+    free(replayed);
     free(s);
     return rc;
 }
@@ -292,12 +297,17 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st) {
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     owner_name(owner, sizeof(owner));
+    char *replayed = NULL;
     if ((rc = set_flag(r, NULL, 1, owner, st)) == RK_OK) {
-        if ((rc = drain(r, st)) == RK_OK && (rc = build_view(r, pg, NULL, WINDOW_ALL, 0, 0, s, entries, st)) == RK_OK)
+        /* The global flag holds off every submission, so every board's
+         * replays too. */
+        if ((rc = drain(r, st)) == RK_OK && (rc = degraded_replayed(r, pg, NULL, &replayed, st)) == RK_OK &&
+            (rc = build_view(r, pg, NULL, WINDOW_ALL, 0, 0, replayed, s, entries, st)) == RK_OK)
             rc = swap(r, s, st);
         rk_status ignore;
         set_flag(r, NULL, 0, owner, rc == RK_OK ? st : &ignore);
     }
+    free(replayed);
     free(s);
     return rc;
 }

@@ -9,6 +9,9 @@
  * board is rebuilt its flag key is set: submissions to it are refused with
  * UNAVAILABLE (clients with idempotency keys retry) and reads wait.
  *
+ * The history also holds what redis_backlog has yet to replay; a rebuild
+ * leaves those rows out (degraded.h explains why that is exactly once).
+ *
  * What a rebuild cannot bring back: idempotency records (a retry of a
  * submission made before the loss counts again) and submissions that were
  * acknowledged by a Redis that then lost them before the write-behind

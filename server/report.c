@@ -16,9 +16,17 @@
 
 #include "report.h"
 
+/* For rebuilds: the live view leaves out what redis_backlog still has to
+ * replay into Redis, except the entries parameter p lists (Redis already
+ * holds them). A NULL parameter keeps every row. */
+#define LIVE_VIEW(p)                                                                                 \
+    " AND (" p "::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM redis_backlog rb WHERE rb.entry_id = " \
+    "s.entry_id AND rb.entry_id <> ALL(" p "::text[])))"
+
 #define TIME_FILTER                                                                                              \
     " AND ($2::bigint IS NULL OR s.submitted_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond')" \
-    " AND ($3::bigint IS NULL OR s.submitted_at < timestamptz 'epoch' + $3::bigint * interval '1 microsecond')"
+    " AND ($3::bigint IS NULL OR s.submitted_at < timestamptz 'epoch' + $3::bigint * interval '1 "               \
+    "microsecond')" LIVE_VIEW("$6")
 
 /* One board: the period's rows. */
 static const char s_board[] =
@@ -133,16 +141,17 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
     if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "report statement too long");
 
     char from[24], to[24], off[24], lim[24];
-    const char *params[5];
+    const char *params[6];
     params[0] = b ? b->id : BOARD_GLOBAL_ID;
     num(from, sizeof(from), q->from_us, &params[1]);
     num(to, sizeof(to), q->to_us, &params[2]);
     snprintf(off, sizeof(off), "%" PRId64, q->offset > 0 ? q->offset : 0);
     params[3] = off;
     num(lim, sizeof(lim), q->limit < 0 ? REPORT_UNBOUNDED : q->limit, &params[4]);
+    params[5] = q->replayed;
 
     PGresult *r = NULL;
-    int rc = pgstore_exec(pg, sql, 5, params, &r, st);
+    int rc = pgstore_exec(pg, sql, 6, params, &r, st);
     if (rc != RK_OK) return rc;
     int count = PQntuples(r);
     report_row *out = calloc(count ? (size_t)count : 1, sizeof(*out));
@@ -184,13 +193,15 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
     return RK_OK;
 }
 
-int report_personal_bests(pgstore *pg, const board *b, report_row **rows, size_t *n, rk_status *st) {
-    const char *sql = b->higher_is_better
-                          ? "SELECT user_id, max(score) FROM scores WHERE board_id = $1 GROUP BY user_id"
-                          : "SELECT user_id, min(score) FROM scores WHERE board_id = $1 GROUP BY user_id";
-    const char *params[] = {b->id};
+int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
+                          rk_status *st) {
+    const char *sql =
+        b->higher_is_better
+            ? "SELECT user_id, max(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") " GROUP BY user_id"
+            : "SELECT user_id, min(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") " GROUP BY user_id";
+    const char *params[] = {b->id, replayed};
     PGresult *r = NULL;
-    int rc = pgstore_exec(pg, sql, 1, params, &r, st);
+    int rc = pgstore_exec(pg, sql, 2, params, &r, st);
     if (rc != RK_OK) return rc;
     int count = PQntuples(r);
     report_row *out = calloc(count ? (size_t)count : 1, sizeof(*out));

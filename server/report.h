@@ -39,13 +39,20 @@ typedef struct report_query {
     int64_t offset;
     int64_t limit; /* < 0: every row */
     rank_mode mode;
+    /* NULL: every submission of the history. Otherwise the live view, as
+     * a rebuild must write it: without the submissions redis_backlog has
+     * yet to replay into Redis, except those listed here (a PostgreSQL
+     * text[] literal of redis_backlog entry ids that Redis already holds).
+     * A rebuild and the replay then never both count a row. */
+    const char *replayed;
 } report_query;
 
 /* *rows is malloc'ed (caller frees); *size counts every ranked player. */
 int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size, rk_status *st);
 
 /* Each player's best single score ever on a board (for the personal-best
- * record of latest and sum boards). */
-int report_personal_bests(pgstore *pg, const board *b, report_row **rows, size_t *n, rk_status *st);
+ * record of latest and sum boards); replayed as in report_query. */
+int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
+                          rk_status *st);
 
 #endif

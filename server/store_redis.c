@@ -250,6 +250,11 @@ typedef struct submit_cmd {
     int argc;
 } submit_cmd;
 
+/* Where a board keeps the first answer to an idempotency key. */
+static void idem_key(const char *board_id, const char *key, char *out, size_t cap) {
+    snprintf(out, cap, "rk:{%s}:idem:%s", board_id, key ? key : "");
+}
+
 static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, submit_cmd *c) {
     static const char *const policies[] = {"best", "best", "latest", "sum"};
     const board *b = s->b;
@@ -258,7 +263,7 @@ static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t re
     time_t now = (time_t)(s->ts_us / 1000000);
     rstore_view(NULL, WINDOW_ALL, now, &g);
     snprintf(c->keys[0], RSTORE_KEY_MAX, "%s", STREAM_KEY);
-    snprintf(c->keys[1], RSTORE_KEY_MAX, "rk:{%s}:idem:%s", b->id, s->idem_key ? s->idem_key : "");
+    idem_key(b->id, s->idem_key, c->keys[1], RSTORE_KEY_MAX);
     snprintf(c->keys[2], RSTORE_KEY_MAX, "%s", g.zkey);
     snprintf(c->keys[3], RSTORE_KEY_MAX, "%s", g.mkey);
     snprintf(c->keys[4], RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
@@ -727,5 +732,31 @@ int rstore_backlog(rstore *r, int64_t *n, rk_status *st) {
         *n = as_int(rep);
         freeReplyObject(rep);
     }
+    return rc;
+}
+
+int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys, size_t n, int *present,
+                        rk_status *st) {
+    enum { CHUNK = 500 };
+    const char **argv = calloc(CHUNK + 1, sizeof(*argv));
+    char(*names)[RSTORE_KEY_MAX] = calloc(CHUNK, sizeof(*names));
+    int rc = RK_OK;
+    if (!argv || !names) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t at = 0; rc == RK_OK && at < n; at += CHUNK) {
+        size_t m = n - at < CHUNK ? n - at : CHUNK;
+        argv[0] = "MGET";
+        for (size_t i = 0; i < m; i++) {
+            idem_key(board_id, keys[at + i], names[i], RSTORE_KEY_MAX);
+            argv[1 + i] = names[i];
+        }
+        redisReply *rep = NULL;
+        if ((rc = command(r, (int)(1 + m), argv, NULL, &rep, st)) != RK_OK) break;
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m)
+            rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from MGET");
+        for (size_t i = 0; rc == RK_OK && i < m; i++) present[at + i] = rep->element[i]->type != REDIS_REPLY_NIL;
+        freeReplyObject(rep);
+    }
+    free(argv);
+    free(names);
     return rc;
 }

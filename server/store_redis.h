@@ -130,6 +130,11 @@ int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t
 int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl, rk_status *st);
 int rstore_login_ok(rstore *r, const char *username, rk_status *st);
 
+/* Which of n idempotency keys of a board have an answer recorded:
+ * present[i] is 1 or 0. */
+int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys, size_t n, int *present,
+                        rk_status *st);
+
 /* Submissions accepted but not yet written to PostgreSQL. */
 int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
 
