@@ -24,6 +24,8 @@
 #define TOKEN_KEY_LEN 32
 #define TOKEN_JTI_LEN 32 /* hex chars */
 #define TOKEN_MAX 256
+/* A generation no token carries: the token's user no longer exists. */
+#define TOKEN_GEN_GONE INT64_MAX
 
 typedef struct token_claims {
     int64_t user_id;
