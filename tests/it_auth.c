@@ -13,6 +13,7 @@
 
 static rk_client *c;
 static char *admin;
+static char *carol; /* the token carol got as an admin, void since her demotion */
 
 static void sign_up_rules(void) {
     Rankd__SignUpRequest req = RANKD__SIGN_UP_REQUEST__INIT;
@@ -211,39 +212,54 @@ static int wait_live(void) {
     return 0;
 }
 
-static void demoted_admin_token_is_void(void) {
-    rk_status st;
-    CHECK(it_sign_up(c, "carol", "carol-password") > 0);
-    CHECK_INT(set_role(admin, "carol", RANKD__ROLE__ROLE_ADMIN, &st), RK_OK);
-    char *tok = it_login(c, "carol", "carol-password");
-    CHECK(tok != NULL);
-    if (tok == NULL) return;
-    /* An admin while an admin. */
-    CHECK_INT(it_create_board(c, tok, "role-live", "carol-game", 0, RANKD__POLICY__POLICY_BEST, 0, 0), RK_OK);
-
-    CHECK_INT(set_role(admin, "carol", RANKD__ROLE__ROLE_PLAYER, &st), RK_OK);
-    check_void(tok, "role-after");
-    check_player();
-
-    /* Redis loses everything, and comes back empty: the void holds while
-     * PostgreSQL answers for it and once Redis is restored. */
+/* Redis loses everything, and starts again empty. */
+static void empty_redis(void) {
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rk-redis-stop >/dev/null && rm -rf %s/redis/appendonlydir && rk-redis-start >/dev/null",
              getenv("RANKD_TEST_DIR"));
     CHECK_INT(system(cmd), 0);
-    check_void(tok, "role-empty");
+}
+
+static void demoted_admin_token_is_void(void) {
+    rk_status st;
+    CHECK(it_sign_up(c, "carol", "carol-password") > 0);
+    CHECK_INT(set_role(admin, "carol", RANKD__ROLE__ROLE_ADMIN, &st), RK_OK);
+    carol = it_login(c, "carol", "carol-password");
+    CHECK(carol != NULL);
+    if (carol == NULL) return;
+    /* An admin while an admin. */
+    CHECK_INT(it_create_board(c, carol, "role-live", "carol-game", 0, RANKD__POLICY__POLICY_BEST, 0, 0), RK_OK);
+
+    CHECK_INT(set_role(admin, "carol", RANKD__ROLE__ROLE_PLAYER, &st), RK_OK);
+    check_void(carol, "role-after");
+    check_player();
+
+    /* The void holds while PostgreSQL answers for an emptied Redis, and
+     * once Redis is restored. */
+    empty_redis();
+    check_void(carol, "role-empty");
     CHECK(wait_live());
-    check_void(tok, "role-restored");
+    check_void(carol, "role-restored");
     check_player();
 
     /* Redis away: PostgreSQL says so alone. */
     CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
-    check_void(tok, "role-down");
+    check_void(carol, "role-down");
     check_player();
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
     CHECK(wait_live());
-    check_void(tok, "role-back");
-    free(tok);
+    check_void(carol, "role-back");
+}
+
+/* A rankd that starts on a Redis without its data gives it the token
+ * generations back before it marks it live. */
+static void void_holds_after_a_start_on_an_empty_redis(void) {
+    if (carol == NULL) return;
+    CHECK_INT(system("rk-rankd-stop >/dev/null"), 0);
+    empty_redis();
+    CHECK_INT(system("rk-rankd-start >/dev/null"), 0);
+    check_void(carol, "role-start");
+    check_player();
 }
 
 int main(void) {
@@ -256,7 +272,10 @@ int main(void) {
     RUN(logout_revokes_at_once);
     RUN(bad_tokens_are_unauthenticated);
     RUN(admin_only_calls);
-    RUN(demoted_admin_token_is_void); /* last: it stops and empties Redis */
+    /* Last: they stop and empty Redis, and restart rankd. */
+    RUN(demoted_admin_token_is_void);
+    RUN(void_holds_after_a_start_on_an_empty_redis);
+    free(carol);
     free(admin);
     rk_client_close(c);
     return CHECK_SUMMARY();
