@@ -1,5 +1,11 @@
 /*
  * auth.c - credential resolution and permission rules.
+ *
+ * A token's signature proves who signed it and what they were then; the
+ * stores say whether that still holds. Every token check is one Redis
+ * round trip (revoked? the user's generation?), or one PostgreSQL query
+ * when Redis cannot say, so a logout or a role change takes effect on
+ * every rankd at once.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -105,20 +111,29 @@ int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
 
     token_claims cl;
     int rc, revoked = 0;
+    int64_t gen = 0;
     if ((rc = token_verify(call->srv->token_key, credential, server_time(), &cl, st)) != RK_OK) return rc;
-    rc = rstore_is_revoked(call->w->redis, cl.jti, &revoked, st);
+    rc = rstore_token_check(call->w->redis, cl.jti, cl.user_id, &revoked, &gen, st);
     if (rc == RK_UNAVAILABLE) {
         rk_status_clear(st);
-        rc = degraded_is_revoked(call->w->pg, cl.jti, &revoked, st);
+        rc = degraded_token_check(call->w->pg, cl.jti, cl.user_id, &revoked, &gen, st);
     }
     if (rc != RK_OK) return rc;
     if (revoked) return rk_status_set(st, RK_UNAUTHENTICATED, "token was revoked by logout");
+    if (gen == TOKEN_GEN_GONE) return rk_status_set(st, RK_UNAUTHENTICATED, "the token's user no longer exists");
+    if (gen > cl.gen)
+        return rk_status_set(st, RK_UNAUTHENTICATED,
+                             "this token predates a change to the account (role changed); log in again");
     call->who.kind = WHO_USER;
     call->who.role = cl.role;
     call->who.user_id = cl.user_id;
     call->who.claims = cl;
     return RK_OK;
 }
+
+static int raise_gen(void *arg, int64_t id, int64_t gen, rk_status *st) { return rstore_raise_gen(arg, id, gen, st); }
+
+int auth_restore_gens(rstore *r, pgstore *pg, rk_status *st) { return pgstore_user_gens_each(pg, raise_gen, r, st); }
 
 int auth_can_submit(const principal *who, const board *b, int64_t user_id, rk_status *st) {
     switch (who->kind) {

@@ -3,7 +3,9 @@
  *
  * Two kinds of credentials arrive in the envelope's auth_token:
  *   - a login token (token.h), verified by signature and expiry, then
- *     checked against the revocation list in Redis (logout is immediate);
+ *     checked against the revocation list and the user's token generation
+ *     in Redis (logout and a role change are immediate; PostgreSQL answers
+ *     when Redis cannot);
  *   - a game-server API key, "rk_" followed by 40 hex characters, looked up
  *     by its SHA-256 in PostgreSQL and cached for AUTH_KEY_CACHE_S seconds
  *     (a key revoked through this process stops working at once; through
@@ -25,6 +27,10 @@ void apikey_cache_forget(apikey_cache *c, int64_t key_id);
 
 /* Resolves a credential (NULL or "": anonymous) into call->who. */
 int auth_resolve(rpc_call *call, const char *credential, rk_status *st);
+
+/* Copies every user's token generation from PostgreSQL into Redis (never
+ * lowering one): for a Redis that lost its data, before it is marked live. */
+int auth_restore_gens(rstore *r, pgstore *pg, rk_status *st);
 
 /* Makes a new API key: the text to hand out, and the hash to store. */
 int auth_new_apikey(char key[AUTH_KEY_MAX], char hash[65], rk_status *st);

@@ -35,6 +35,7 @@
 #include "report.h"
 #include "store_pg.h"
 #include "store_redis.h"
+#include "token.h"
 
 /* Records n submissions in PostgreSQL; out[i] gets each item's status, its
  * score as submitted and replayed when the idempotency key was seen. */
@@ -56,7 +57,9 @@ int degraded_replayed(rstore *r, pgstore *pg, const char *board_id, char **liter
 /* Entries waiting in redis_backlog. */
 int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st);
 
-/* Was a token revoked? PostgreSQL's answer, for when Redis cannot say. */
-int degraded_is_revoked(pgstore *pg, const char *jti, int *revoked, rk_status *st);
+/* rstore_token_check's question, PostgreSQL's answer, for when Redis
+ * cannot say: was jti revoked, and the user's token generation
+ * (TOKEN_GEN_GONE when the user no longer exists). */
+int degraded_token_check(pgstore *pg, const char *jti, int64_t user_id, int *revoked, int64_t *gen, rk_status *st);
 
 #endif

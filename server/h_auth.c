@@ -84,8 +84,10 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     if (rc != RK_OK) return rc;
     rstore_login_ok(call->w->redis, req->username, &ignore);
 
-    token_claims cl = {
-        .user_id = u.id, .role = u.role, .expires_at = (int64_t)server_time() + call->srv->cfg.token_ttl};
+    token_claims cl = {.user_id = u.id,
+                       .role = u.role,
+                       .expires_at = (int64_t)server_time() + call->srv->cfg.token_ttl,
+                       .gen = u.token_gen};
     char *tok = arena_alloc(&call->w->arena, TOKEN_MAX);
     if (tok == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     if ((rc = token_new_jti(&cl, st)) != RK_OK || (rc = token_sign(call->srv->token_key, &cl, tok, st)) != RK_OK)

@@ -154,7 +154,7 @@ int main(int argc, char **argv) {
                /* An empty Redis (restarted without its data) gets its
                 * boards back before the first request is taken. */
                rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK ||
-               rstore_set_live(redis, &st) != RK_OK) {
+               auth_restore_gens(redis, pg, &st) != RK_OK || rstore_set_live(redis, &st) != RK_OK) {
         goto fail;
     }
 

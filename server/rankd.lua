@@ -15,6 +15,8 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
                       that restarted empty lacks it, so reads wait and
                       submissions go to PostgreSQL until it is restored
   rk:ev               pub/sub channel: every change, for rankd's live events
+  rk:ugen:<uid>       a user's token generation (missing: 0); tokens of
+                      an older one are void
 
 Events: after a change rk_submit publishes one line on rk:ev, fields split
 by tabs, so every rankd process (not only the one that took the request)
@@ -408,6 +410,17 @@ local function swap(keys, args)
   return #keys / 2
 end
 
+--[[ rk_raise_gen  KEYS: rk:ugen:<uid>...  ARGV: one generation per key
+Raises each user's token generation, never lowering it: a role change and
+a restore from PostgreSQL may arrive in either order, and two role changes
+of one user from two rankd processes too. ]]
+local function raise_gen(keys, args)
+  for i, k in ipairs(keys) do
+    if tonumber(args[i]) > tonumber(redis.call('GET', k) or '0') then redis.call('SET', k, args[i]) end
+  end
+  return #keys
+end
+
 redis.register_function('rk_submit', submit)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)
@@ -417,3 +430,4 @@ redis.register_function{function_name = 'rk_around', callback = around, flags = 
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
+redis.register_function('rk_raise_gen', raise_gen)

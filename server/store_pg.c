@@ -117,6 +117,9 @@ static const char *const migrations[] = {
     "  fields bytea NOT NULL,"
     "  reason text NOT NULL,"
     "  dead_at timestamptz NOT NULL DEFAULT now());",
+    /* 4: a user's token generation; a role change raises it, and tokens
+     * signed under an older one are void */
+    "ALTER TABLE users ADD COLUMN token_gen bigint NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -312,11 +315,14 @@ int pgstore_token_key(pgstore *p, uint8_t key[32], rk_status *st) {
 
 /* ---------------------------------------------------------------- users */
 
+#define USER_SELECT "SELECT id, username, password_hash, role, token_gen FROM users "
+
 static void fill_user(PGresult *r, pg_user *u) {
     u->id = geti(r, 0, 0);
     gets_(r, 0, 1, u->username, sizeof(u->username));
     gets_(r, 0, 2, u->password_hash, sizeof(u->password_hash));
     u->role = (int)geti(r, 0, 3);
+    u->token_gen = geti(r, 0, 4);
 }
 
 int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st) {
@@ -348,13 +354,13 @@ static int user_one(pgstore *p, const char *sql, const char *param, pg_user *u, 
 }
 
 int pgstore_user_by_name(pgstore *p, const char *username, pg_user *u, rk_status *st) {
-    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE username = $1", username, u, st);
+    return user_one(p, USER_SELECT "WHERE username = $1", username, u, st);
 }
 
 int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st) {
     char n[24];
     snprintf(n, sizeof(n), "%" PRId64, id);
-    return user_one(p, "SELECT id, username, password_hash, role FROM users WHERE id = $1::bigint", n, u, st);
+    return user_one(p, USER_SELECT "WHERE id = $1::bigint", n, u, st);
 }
 
 int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st) {
@@ -373,16 +379,36 @@ int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, in
     return RK_OK;
 }
 
-int pgstore_user_set_role(pgstore *p, const char *username, int role, rk_status *st) {
+int pgstore_user_set_role(pgstore *p, const char *username, int role, int64_t *user_id, int64_t *token_gen,
+                          rk_status *st) {
     char rs[8];
     snprintf(rs, sizeof(rs), "%d", role);
     const char *params[] = {username, rs};
     PGresult *r = NULL;
-    int rc = q(p, "UPDATE users SET role = $2::smallint WHERE username = $1 RETURNING id", 2, params, &r, st);
+    /* One statement: no token can be signed with the new role and the old
+     * generation. SET reads the row as it was, so the order is free. */
+    int rc = q(p,
+               "UPDATE users SET role = $2::smallint, token_gen = token_gen + (role <> $2::smallint)::int "
+               "WHERE username = $1 RETURNING id, token_gen",
+               2, params, &r, st);
     if (rc != RK_OK) return rc;
     int n = PQntuples(r);
+    if (n == 1) {
+        *user_id = geti(r, 0, 0);
+        *token_gen = geti(r, 0, 1);
+    }
     PQclear(r);
     return n == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "user %s not found", username);
+}
+
+int pgstore_user_gens_each(pgstore *p, int (*fn)(void *arg, int64_t id, int64_t token_gen, rk_status *st), void *arg,
+                           rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT id, token_gen FROM users WHERE token_gen > 0 ORDER BY id", 0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < PQntuples(r) && rc == RK_OK; i++) rc = fn(arg, geti(r, i, 0), geti(r, i, 1), st);
+    PQclear(r);
+    return rc;
 }
 
 int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n, int *found,

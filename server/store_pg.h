@@ -57,6 +57,7 @@ typedef struct pg_user {
     char username[PG_NAME_MAX];
     char password_hash[PG_HASH_MAX];
     int role;
+    int64_t token_gen; /* raised by a role change; older tokens are void */
 } pg_user;
 
 int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st);
@@ -65,7 +66,15 @@ int pgstore_user_by_name(pgstore *p, const char *username, pg_user *u, rk_status
 int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st);
 /* Creates the user with the hash, or updates hash and role when present. */
 int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st);
-int pgstore_user_set_role(pgstore *p, const char *username, int role, rk_status *st);
+/* Sets the role; a change raises the user's token generation in the same
+ * statement. *user_id and *token_gen are the user's after the update;
+ * RK_NOT_FOUND when no such user. */
+int pgstore_user_set_role(pgstore *p, const char *username, int role, int64_t *user_id, int64_t *token_gen,
+                          rk_status *st);
+/* Calls fn for every user whose token generation is above 0, in id order
+ * (for restoring Redis's copy); stops at the first status fn returns. */
+int pgstore_user_gens_each(pgstore *p, int (*fn)(void *arg, int64_t id, int64_t token_gen, rk_status *st), void *arg,
+                           rk_status *st);
 /* Resolves players named by id or by name: ids[i] > 0 is checked, else
  * names[i] is looked up. Sets found[i], ids[i] and out_names[i]. */
 int pgstore_users_resolve(pgstore *p, int64_t *ids, const char *const *names, size_t n, int *found,

@@ -39,8 +39,8 @@ static int mac(const uint8_t key[TOKEN_KEY_LEN], const char *msg, size_t len, ui
 int token_sign(const uint8_t key[TOKEN_KEY_LEN], const token_claims *claims, char out[TOKEN_MAX], rk_status *st) {
     char text[128];
     uint8_t m[MAC_LEN];
-    int n = snprintf(text, sizeof(text), "v1|%lld|%d|%lld|%s", (long long)claims->user_id, claims->role,
-                     (long long)claims->expires_at, claims->jti);
+    int n = snprintf(text, sizeof(text), "v2|%lld|%d|%lld|%s|%lld", (long long)claims->user_id, claims->role,
+                     (long long)claims->expires_at, claims->jti, (long long)claims->gen);
     if (n < 0 || (size_t)n >= sizeof(text)) return rk_status_set(st, RK_INTERNAL, "claims too long");
     if (mac(key, text, (size_t)n, m) != 0) return rk_status_set(st, RK_INTERNAL, "HMAC failed");
     size_t a = b64url_encoded_len((size_t)n), b = b64url_encoded_len(MAC_LEN);
@@ -61,6 +61,14 @@ static int field(const char **p, long long *v) {
     return 0;
 }
 
+/* Parses a decimal int64 that must end the text. */
+static int field_last(const char *p, long long *v) {
+    char *end;
+    errno = 0;
+    *v = strtoll(p, &end, 10);
+    return errno || end == p || *end != '\0' ? -1 : 0;
+}
+
 int token_verify(const uint8_t key[TOKEN_KEY_LEN], const char *token, time_t now, token_claims *claims, rk_status *st) {
     const char *dot = token ? strchr(token, '.') : NULL;
     uint8_t text[128], given[MAC_LEN + 4], want[MAC_LEN];
@@ -74,15 +82,26 @@ int token_verify(const uint8_t key[TOKEN_KEY_LEN], const char *token, time_t now
     text[tn] = '\0';
 
     const char *p = (const char *)text;
-    long long uid, role, exp;
-    if (strncmp(p, "v1|", 3) != 0) return rk_status_set(st, RK_UNAUTHENTICATED, "unknown token version");
+    long long uid, role, exp, gen = 0;
+    int v2 = strncmp(p, "v2|", 3) == 0;
+    if (!v2 && strncmp(p, "v1|", 3) != 0) return rk_status_set(st, RK_UNAUTHENTICATED, "unknown token version");
     p += 3;
-    if (field(&p, &uid) || field(&p, &role) || field(&p, &exp) || strlen(p) != TOKEN_JTI_LEN)
+    if (field(&p, &uid) || field(&p, &role) || field(&p, &exp))
         return rk_status_set(st, RK_UNAUTHENTICATED, "malformed token claims");
+    /* v1: the jti ends the claims; v2: "|<gen>" follows it. */
+    size_t jl = strlen(p);
+    if (v2) {
+        if (jl <= TOKEN_JTI_LEN + 1 || p[TOKEN_JTI_LEN] != '|' || field_last(p + TOKEN_JTI_LEN + 1, &gen) || gen < 0)
+            return rk_status_set(st, RK_UNAUTHENTICATED, "malformed token claims");
+    } else if (jl != TOKEN_JTI_LEN) {
+        return rk_status_set(st, RK_UNAUTHENTICATED, "malformed token claims");
+    }
     if ((int64_t)exp <= (int64_t)now) return rk_status_set(st, RK_UNAUTHENTICATED, "token expired");
     claims->user_id = uid;
     claims->role = (int)role;
     claims->expires_at = exp;
-    memcpy(claims->jti, p, TOKEN_JTI_LEN + 1);
+    memcpy(claims->jti, p, TOKEN_JTI_LEN);
+    claims->jti[TOKEN_JTI_LEN] = '\0';
+    claims->gen = gen;
     return RK_OK;
 }

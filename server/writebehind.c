@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "auth.h"
 #include "degraded.h"
 #include "log.h"
 #include "rebuild.h"
@@ -173,7 +174,8 @@ out:
 }
 
 /* Redis is back after an absence: it may have restarted empty. Give it
- * its functions, user directory, lost boards and revoked tokens again. */
+ * its functions, user directory, lost boards, revoked tokens and token
+ * generations again. */
 static int recover(writebehind *wb, rk_status *st) {
     int rc;
     if ((rc = rstore_load_functions(wb->redis, st)) != RK_OK || (rc = rebuild_names(wb->redis, wb->pg, st)) != RK_OK ||
@@ -191,6 +193,7 @@ static int recover(writebehind *wb, rk_status *st) {
     for (int i = 0; rc == RK_OK && i < PQntuples(res); i++)
         rc = rstore_revoke(wb->redis, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10), st);
     PQclear(res);
+    if (rc == RK_OK) rc = auth_restore_gens(wb->redis, wb->pg, st);
     if (rc == RK_OK) rc = rstore_set_live(wb->redis, st);
     topcache_invalidate_all(wb->srv->tops);
     if (rc == RK_OK) log_info("Redis is back; live view restored", "%s", "");

@@ -1,6 +1,7 @@
 /* Journey 3 (a player signs up) and the roles: sign-up rules, login, token
  * expiry metadata, logout revoking at once, no hint whether a user exists,
- * slowed-down repeated failures, API keys and admin-only calls. */
+ * slowed-down repeated failures, API keys and admin-only calls, and a role
+ * change voiding the tokens the user already holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 static rk_client *c;
 static char *admin;
+static char *carol; /* the token carol got as an admin, void since her demotion */
 
 static void sign_up_rules(void) {
     Rankd__SignUpRequest req = RANKD__SIGN_UP_REQUEST__INIT;
@@ -146,6 +148,120 @@ static void admin_only_calls(void) {
     free(tok);
 }
 
+/* ---------------------------------------------------------------- role changes */
+
+static int set_role(const char *token, const char *user, Rankd__Role role, rk_status *st) {
+    Rankd__SetRoleRequest req = RANKD__SET_ROLE_REQUEST__INIT;
+    Rankd__Empty *out = NULL;
+    req.username = (char *)user;
+    req.has_role = 1;
+    req.role = role;
+    rk_call_opts o = it_opts(token, NULL);
+    int rc = rk_admin_set_role(c, &req, &out, &o, st);
+    rk_reply_free(out);
+    return rc;
+}
+
+/* The token of a demoted admin does nothing an admin (or anyone) may do:
+ * no board, no key, no promotion of its holder back, not even WhoAmI. */
+static void check_void(const char *tok, const char *board_id) {
+    rk_status st;
+    CHECK_INT(it_create_board(c, tok, board_id, "carol-game", 0, RANKD__POLICY__POLICY_BEST, 0, 0), RK_UNAUTHENTICATED);
+    Rankd__CreateApiKeyRequest kr = RANKD__CREATE_API_KEY_REQUEST__INIT;
+    Rankd__CreateApiKeyReply *key = NULL;
+    kr.game = "carol-game";
+    rk_call_opts o = it_opts(tok, NULL);
+    CHECK_INT(rk_auth_create_api_key(c, &kr, &key, &o, &st), RK_UNAUTHENTICATED);
+    rk_reply_free(key);
+    CHECK_INT(set_role(tok, "carol", RANKD__ROLE__ROLE_ADMIN, &st), RK_UNAUTHENTICATED);
+    CHECK(strstr(st.message, "log in again") != NULL);
+    Rankd__Empty e = RANKD__EMPTY__INIT;
+    Rankd__Identity *me = NULL;
+    CHECK_INT(rk_auth_who_am_i(c, &e, &me, &o, &st), RK_UNAUTHENTICATED);
+    rk_reply_free(me);
+}
+
+/* A fresh login is a player now, and the token works. */
+static void check_player(void) {
+    char *tok = it_login(c, "carol", "carol-password");
+    CHECK(tok != NULL);
+    if (tok == NULL) return;
+    Rankd__Empty e = RANKD__EMPTY__INIT;
+    Rankd__Identity *me = NULL;
+    rk_status st;
+    rk_call_opts o = it_opts(tok, NULL);
+    CHECK_INT(rk_auth_who_am_i(c, &e, &me, &o, &st), RK_OK);
+    if (me) CHECK_INT(me->role, RANKD__ROLE__ROLE_PLAYER);
+    rk_reply_free(me);
+    CHECK_INT(set_role(tok, "carol", RANKD__ROLE__ROLE_ADMIN, &st), RK_PERMISSION_DENIED);
+    free(tok);
+}
+
+/* Redis answers from its live view again (rk:live restored). */
+static int wait_live(void) {
+    for (int i = 0; i < 300; i++) {
+        Rankd__CountRequest req = RANKD__COUNT_REQUEST__INIT;
+        Rankd__CountReply *rep = NULL;
+        rk_status st;
+        req.board_id = "role-live";
+        int ok = rk_ranking_count(c, &req, &rep, NULL, &st) == RK_OK && !st.degraded;
+        rk_reply_free(rep);
+        if (ok) return 1;
+        usleep(100000);
+    }
+    return 0;
+}
+
+/* Redis loses everything, and starts again empty. */
+static void empty_redis(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rk-redis-stop >/dev/null && rm -rf %s/redis/appendonlydir && rk-redis-start >/dev/null",
+             getenv("RANKD_TEST_DIR"));
+    CHECK_INT(system(cmd), 0);
+}
+
+static void demoted_admin_token_is_void(void) {
+    rk_status st;
+    CHECK(it_sign_up(c, "carol", "carol-password") > 0);
+    CHECK_INT(set_role(admin, "carol", RANKD__ROLE__ROLE_ADMIN, &st), RK_OK);
+    carol = it_login(c, "carol", "carol-password");
+    CHECK(carol != NULL);
+    if (carol == NULL) return;
+    /* An admin while an admin. */
+    CHECK_INT(it_create_board(c, carol, "role-live", "carol-game", 0, RANKD__POLICY__POLICY_BEST, 0, 0), RK_OK);
+
+    CHECK_INT(set_role(admin, "carol", RANKD__ROLE__ROLE_PLAYER, &st), RK_OK);
+    check_void(carol, "role-after");
+    check_player();
+
+    /* The void holds while PostgreSQL answers for an emptied Redis, and
+     * once Redis is restored. */
+    empty_redis();
+    check_void(carol, "role-empty");
+    CHECK(wait_live());
+    check_void(carol, "role-restored");
+    check_player();
+
+    /* Redis away: PostgreSQL says so alone. */
+    CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
+    check_void(carol, "role-down");
+    check_player();
+    CHECK_INT(system("rk-redis-start >/dev/null"), 0);
+    CHECK(wait_live());
+    check_void(carol, "role-back");
+}
+
+/* A rankd that starts on a Redis without its data gives it the token
+ * generations back before it marks it live. */
+static void void_holds_after_a_start_on_an_empty_redis(void) {
+    if (carol == NULL) return;
+    CHECK_INT(system("rk-rankd-stop >/dev/null"), 0);
+    empty_redis();
+    CHECK_INT(system("rk-rankd-start >/dev/null"), 0);
+    check_void(carol, "role-start");
+    check_player();
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
@@ -156,6 +272,10 @@ int main(void) {
     RUN(logout_revokes_at_once);
     RUN(bad_tokens_are_unauthenticated);
     RUN(admin_only_calls);
+    /* Last: they stop and empty Redis, and restart rankd. */
+    RUN(demoted_admin_token_is_void);
+    RUN(void_holds_after_a_start_on_an_empty_redis);
+    free(carol);
     free(admin);
     rk_client_close(c);
     return CHECK_SUMMARY();
