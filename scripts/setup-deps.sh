@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config
-    protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev
+    protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev libuv1-dev
     libpq-dev libssl-dev libcjson-dev
     redis-server postgresql
     chromium clang-format

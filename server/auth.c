@@ -88,6 +88,7 @@ static int resolve_key(rpc_call *call, const char *credential, rk_status *st) {
     pthread_mutex_unlock(&c->mu);
 
     if (!hit) {
+        if (call->ra) return RPC_SLOW; /* an event loop never waits for PostgreSQL */
         int rc = pgstore_apikey_lookup(call->w->pg, hash, &k, st);
         if (rc != RK_OK) return rc;
         pthread_mutex_lock(&c->mu);
@@ -112,6 +113,8 @@ int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
     token_claims cl;
     int rc, revoked = 0;
     int64_t gen = 0;
+    /* Whether it was revoked is a store's answer. */
+    if (call->ra) return RPC_SLOW;
     if ((rc = token_verify(call->srv->token_key, credential, server_time(), &cl, st)) != RK_OK) return rc;
     rc = rstore_token_check(call->w->redis, cl.jti, cl.user_id, &revoked, &gen, st);
     if (rc == RK_UNAVAILABLE) {

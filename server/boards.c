@@ -99,6 +99,7 @@ int boards_get(boards_cache *c, pgstore *pg, const char *id, board *out, rk_stat
     if (found) *out = c->items[i];
     pthread_rwlock_unlock(&c->lock);
     if (found) return RK_OK;
+    if (pg == NULL) return RK_WOULD_BLOCK;
     int rc = pgstore_board_get(pg, id, out, st);
     if (rc == RK_OK) boards_put(c, out);
     return rc;

@@ -25,7 +25,9 @@ int boards_open(boards_cache **out, rk_status *st);
 void boards_close(boards_cache *c);
 int boards_load(boards_cache *c, pgstore *pg, rk_status *st);
 
-/* Copies the board into *out; RK_NOT_FOUND when it exists nowhere. */
+/* Copies the board into *out; RK_NOT_FOUND when it exists nowhere. With
+ * pg NULL only memory is asked: a miss is RK_WOULD_BLOCK (st untouched). */
+#define RK_WOULD_BLOCK (-2)
 int boards_get(boards_cache *c, pgstore *pg, const char *id, board *out, rk_status *st);
 void boards_put(boards_cache *c, const board *b);
 void boards_remove(boards_cache *c, const char *id);

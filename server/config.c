@@ -41,6 +41,9 @@ static const setting settings[] = {
       "live event PUB addresses, comma-separated (tcp://, ipc://, ws://); empty disables"),
     S("http", http, "http://127.0.0.1:7480",
       "HTTP address of the live page, /healthz, /readyz and /metrics; empty disables"),
+    I("loops", loops, -1, 64, "-1",
+      "event loops of the fast lane (reads and submissions that need only Redis); -1: one per core; 0: none, every "
+      "call runs on the workers"),
     I("workers", workers, 1, 256, "16", "worker threads (each owns a PostgreSQL connection)"),
     I("redis-connections", redis_connections, 0, 64, "2",
       "Redis connections the workers share, pipelining concurrent requests into one round trip; 0: one unpipelined "

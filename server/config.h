@@ -27,6 +27,7 @@ typedef struct config {
     char create_admin[64];       /* set: create/promote this admin, exit */
     char events[CONFIG_STR_MAX]; /* PUB addresses for live events; "" disables */
     char http[CONFIG_STR_MAX];   /* page, probes and metrics; "" disables */
+    int64_t loops;               /* fast-lane event loops; -1: one per core; 0: none */
     int64_t workers;
     int64_t redis_connections; /* shared pipelined connections; 0: one per worker */
     int64_t contexts;

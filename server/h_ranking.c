@@ -9,9 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include <hiredis/hiredis.h>
+
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "store_async.h"
 #include "topcache.h"
 #include "users.h"
 #include "validate.h"
@@ -207,94 +210,231 @@ static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, Pr
     return RK_OK;
 }
 
-int h_top(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
-    const Rankd__TopRequest *req = (const Rankd__TopRequest *)m;
+/* ---------------------------------------------------------------- requests */
+
+/* Each read in two halves around its Redis command: what comes before
+ * (checks, the board, the player) and what comes after (the reply). The
+ * worker pool's handlers run both with a blocking round trip between, and
+ * fall back to PostgreSQL; the event loops' handlers send the command
+ * and finish in its callback, and leave everything else to the workers
+ * (RPC_SLOW). */
+
+typedef struct read_call read_call;
+typedef int (*read_finish)(read_call *rc, rread_result *res, ProtobufCMessage **out, rk_status *st);
+
+struct read_call {
+    rpc_call *call;
     target t;
-    rank_mode mode = RANK_COMPETITION;
-    rank_row *rows = NULL;
-    size_t n = 0;
-    int64_t size = 0;
+    rank_mode mode;
+    int64_t offset, limit; /* top */
+    int64_t above, below;  /* around */
+    int64_t uid;           /* rank, around */
+    int64_t *ids;          /* ranks of: the known players (in the arena) */
+    size_t nids;
+    uint64_t version; /* top: the cache's version of the board when asked */
+    const char *board_id;
+    rread q;
+    read_finish finish;
+};
+
+static read_call *read_call_new(rpc_call *call) {
+    read_call *r = arena_alloc(&call->w->arena, sizeof(*r));
+    if (r) r->call = call;
+    return r;
+}
+
+/* The worker pool: one blocking round trip, PostgreSQL when Redis is away. */
+static int read_sync(read_call *r, rread_result *out, rk_status *st) {
+    rread_result res;
+    memset(&res, 0, sizeof(res));
+    rpc_call *call = r->call;
     int rc;
+    switch (r->q.kind) {
+        case RREAD_TOP:
+            rc = rstore_top(call->w->redis, &r->t.v, r->offset, r->limit, r->mode, &res.rows, &res.n, &res.size, st);
+            if (rc == RK_UNAVAILABLE)
+                rc = pg_top(call, &r->t, r->offset, r->limit, r->mode, &res.rows, &res.n, &res.size, st);
+            break;
+        case RREAD_AROUND:
+            rc = rstore_around(call->w->redis, &r->t.v, r->uid, r->above, r->below, r->mode, &res.rows, &res.n,
+                               &res.size, st);
+            if (rc == RK_UNAVAILABLE)
+                rc = pg_around(call, &r->t, r->uid, r->above, r->below, r->mode, &res.rows, &res.n, &res.size, st);
+            break;
+        case RREAD_RANKS:
+            rc = rstore_ranks(call->w->redis, &r->t.v, r->ids, r->nids, r->mode, &res.rows, &res.size, st);
+            if (rc == RK_UNAVAILABLE) rc = pg_ranks(call, &r->t, r->ids, r->nids, r->mode, &res.rows, &res.size, st);
+            res.n = r->nids;
+            break;
+        case RREAD_COUNT:
+        default:
+            rc = rstore_count(call->w->redis, &r->t.v, &res.size, st);
+            if (rc == RK_UNAVAILABLE) {
+                rc = pg_rows(call, &r->t, RANK_COMPETITION, &res.rows, &res.n, &res.size, st);
+                free(res.rows);
+                res.rows = NULL;
+                res.n = 0;
+            }
+            break;
+    }
+    *out = res;
+    return rc;
+}
+
+static void read_cb(void *arg, const struct redisReply *rep) {
+    read_call *r = arg;
+    rk_status st;
+    rk_status_clear(&st);
+    ProtobufCMessage *reply = NULL;
+    /* No answer, an error, or "not now" (a rebuild, an emptied Redis): the
+     * workers retry, wait or ask PostgreSQL. */
+    int rc = RPC_SLOW;
+    if (rep && !rread_retry_later(rep) && rep->type != REDIS_REPLY_ERROR) {
+        rread_result res;
+        rc = rread_parse(&r->q, rep, &res, &st);
+        if (rc == RK_OK) rc = r->finish(r, &res, &reply, &st);
+    }
+    rread_done(&r->q);
+    r->call->done(r->call, rc, reply, &st);
+}
+
+/* Runs a prepared read on the call's lane. */
+static int read_run(read_call *r, ProtobufCMessage **out, rk_status *st) {
+    rpc_call *call = r->call;
+    if (call->ra == NULL) {
+        rread_done(&r->q); /* the blocking calls build their own */
+        rread_result res;
+        int rc = read_sync(r, &res, st);
+        return rc == RK_OK ? r->finish(r, &res, out, st) : rc;
+    }
+    if (rasync_command(call->ra, r->q.argc, r->q.argv, read_cb, r, st) != RK_OK) {
+        rread_done(&r->q);
+        rk_status_clear(st);
+        return RPC_SLOW;
+    }
+    return RPC_PENDING;
+}
+
+/* ---- Top */
+
+static int top_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    if (!r->call->degraded)
+        topcache_put(r->call->srv->tops, r->board_id, &r->t.v, r->offset, r->limit, r->mode, r->version, res->rows,
+                     res->n, res->size);
+    return list_reply(r->call, res->rows, res->n, res->size, out, st);
+}
+
+static int top(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__TopRequest *req = (const Rankd__TopRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     uint32_t limit = req->has_limit && req->limit ? req->limit : TOP_DEFAULT;
     if (limit > TOP_MAX)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, TOP_MAX);
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
-    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
-    int64_t offset = req->has_offset ? req->offset : 0;
-    const char *id = t.global ? BOARD_GLOBAL_ID : t.b.id;
-    if (topcache_get(call->srv->tops, id, &t.v, offset, limit, mode, &rows, &n, &size))
-        return list_reply(call, rows, n, size, out, st);
-    uint64_t version = topcache_version(call->srv->tops, id);
-    rc = rstore_top(call->w->redis, &t.v, offset, limit, mode, &rows, &n, &size, st);
-    if (rc == RK_OK) topcache_put(call->srv->tops, id, &t.v, offset, limit, mode, version, rows, n, size);
-    if (rc == RK_UNAVAILABLE) rc = pg_top(call, &t, offset, limit, mode, &rows, &n, &size, st);
-    if (rc != RK_OK) return rc;
-    return list_reply(call, rows, n, size, out, st);
-}
-
-int h_around(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
-    const Rankd__AroundRequest *req = (const Rankd__AroundRequest *)m;
-    target t;
-    rank_mode mode = RANK_COMPETITION;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &r->mode, st)) != RK_OK) return rc;
+    r->offset = req->has_offset ? req->offset : 0;
+    r->limit = limit;
+    r->board_id = r->t.global ? BOARD_GLOBAL_ID : r->t.b.id;
     rank_row *rows = NULL;
     size_t n = 0;
-    int64_t size = 0, uid;
-    int rc;
-    uint32_t above = req->has_above ? req->above : AROUND_DEFAULT;
-    uint32_t below = req->has_below ? req->below : AROUND_DEFAULT;
-    if (above > AROUND_MAX || below > AROUND_MAX)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "above and below are at most %d", AROUND_MAX);
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
-    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
-    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
-    rc = rstore_around(call->w->redis, &t.v, uid, above, below, mode, &rows, &n, &size, st);
-    if (rc == RK_UNAVAILABLE) rc = pg_around(call, &t, uid, above, below, mode, &rows, &n, &size, st);
-    if (rc != RK_OK) return rc;
-    return list_reply(call, rows, n, size, out, st);
+    int64_t size = 0;
+    if (topcache_get(call->srv->tops, r->board_id, &r->t.v, r->offset, limit, r->mode, &rows, &n, &size))
+        return list_reply(call, rows, n, size, out, st);
+    r->version = topcache_version(call->srv->tops, r->board_id);
+    rread_top(&r->q, &r->t.v, r->offset, limit, r->mode);
+    r->finish = top_finish;
+    return read_run(r, out, st);
 }
 
-int h_rank(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
-    const Rankd__RankRequest *req = (const Rankd__RankRequest *)m;
-    target t;
-    rank_mode mode = RANK_COMPETITION;
-    rank_row *rows = NULL;
-    int64_t size = 0, uid;
+/* ---- Around */
+
+static int list_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    return list_reply(r->call, res->rows, res->n, res->size, out, st);
+}
+
+static int around(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__AroundRequest *req = (const Rankd__AroundRequest *)m;
+    read_call *r = read_call_new(call);
     int rc;
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
-    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
-    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
-    rc = rstore_ranks(call->w->redis, &t.v, &uid, 1, mode, &rows, &size, st);
-    if (rc == RK_UNAVAILABLE) rc = pg_ranks(call, &t, &uid, 1, mode, &rows, &size, st);
-    if (rc != RK_OK) return rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    r->above = req->has_above ? req->above : AROUND_DEFAULT;
+    r->below = req->has_below ? req->below : AROUND_DEFAULT;
+    if (r->above > AROUND_MAX || r->below > AROUND_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "above and below are at most %d", AROUND_MAX);
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &r->mode, st)) != RK_OK) return rc;
+    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &r->uid, st)) != RK_OK) return rc;
+    rread_around(&r->q, &r->t.v, r->uid, r->above, r->below, r->mode);
+    r->finish = list_finish;
+    return read_run(r, out, st);
+}
+
+/* ---- Rank */
+
+static int rank_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    rank_row *rows = res->rows;
     if (!rows[0].ranked) {
         free(rows);
-        return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on board %s", (long long)uid, req->board_id);
+        return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on board %s", (long long)r->uid, r->board_id);
     }
-    Rankd__RankReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    Rankd__RankReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
     if (rep) {
         rankd__rank_reply__init(rep);
-        rep->entry = entry_of(call, &rows[0]);
+        rep->entry = entry_of(r->call, &rows[0]);
     }
     free(rows);
     if (rep == NULL || rep->entry == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     rep->has_board_size = 1;
-    rep->board_size = size;
+    rep->board_size = res->size;
     *out = &rep->base;
     return RK_OK;
 }
 
-int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
-    const Rankd__RanksOfRequest *req = (const Rankd__RanksOfRequest *)m;
-    target t;
-    rank_mode mode = RANK_COMPETITION;
-    rank_row *rows = NULL;
-    int64_t size = 0;
+static int rank(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__RankRequest *req = (const Rankd__RankRequest *)m;
+    read_call *r = read_call_new(call);
     int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &r->mode, st)) != RK_OK) return rc;
+    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &r->uid, st)) != RK_OK) return rc;
+    r->board_id = req->board_id;
+    r->ids = &r->uid;
+    r->nids = 1;
+    if ((rc = rread_ranks(&r->q, &r->t.v, r->ids, 1, r->mode, st)) != RK_OK) return rc;
+    r->finish = rank_finish;
+    return read_run(r, out, st);
+}
+
+/* ---- RanksOf */
+
+static int ranks_of_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    rank_row *rows = res->rows;
+    size_t k = res->n;
+    /* In board order (best first, earlier achiever first among equals),
+     * like every other listing. */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && rows[j].ranked && (!rows[j - 1].ranked || rows[j].position < rows[j - 1].position);
+             j--) {
+            rank_row t = rows[j];
+            rows[j] = rows[j - 1];
+            rows[j - 1] = t;
+        }
+    return list_reply(r->call, rows, k, res->size, out, st);
+}
+
+static int ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__RanksOfRequest *req = (const Rankd__RanksOfRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     size_t n = req->n_user_ids + req->n_usernames;
     if (n == 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "name at least one player");
     if (n > RANKS_OF_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "at most %d players per call", RANKS_OF_MAX);
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
-    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &r->mode, st)) != RK_OK) return rc;
 
     int64_t *ids = ARENA_ARRAY(call, int64_t, n);
     const char **names = ARENA_ARRAY(call, const char *, n);
@@ -314,50 +454,61 @@ int h_ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
         if (found[i]) ids[k++] = ids[i]; /* unknown players are simply not ranked */
+    r->ids = ids;
+    r->nids = k;
     if (k == 0) {
         /* Nobody known: an empty listing, but the board's size all the same. */
-        rc = rstore_count(call->w->redis, &t.v, &size, st);
-        if (rc == RK_UNAVAILABLE) {
-            rank_row *all = NULL;
-            size_t m = 0;
-            rc = pg_rows(call, &t, RANK_COMPETITION, &all, &m, &size, st);
-            free(all);
-        }
-        if (rc != RK_OK) return rc;
-        return list_reply(call, NULL, 0, size, out, st);
+        rread_count(&r->q, &r->t.v);
+        r->finish = list_finish;
+        return read_run(r, out, st);
     }
-    rc = rstore_ranks(call->w->redis, &t.v, ids, k, mode, &rows, &size, st);
-    if (rc == RK_UNAVAILABLE) rc = pg_ranks(call, &t, ids, k, mode, &rows, &size, st);
-    if (rc != RK_OK) return rc;
-    /* In board order (best first, earlier achiever first among equals),
-     * like every other listing. */
-    for (size_t i = 1; i < k; i++)
-        for (size_t j = i; j > 0 && rows[j].ranked && (!rows[j - 1].ranked || rows[j].position < rows[j - 1].position);
-             j--) {
-            rank_row t = rows[j];
-            rows[j] = rows[j - 1];
-            rows[j - 1] = t;
-        }
-    return list_reply(call, rows, k, size, out, st);
+    if ((rc = rread_ranks(&r->q, &r->t.v, ids, k, r->mode, st)) != RK_OK) return rc;
+    r->finish = ranks_of_finish;
+    return read_run(r, out, st);
 }
 
-int h_count(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
-    const Rankd__CountRequest *req = (const Rankd__CountRequest *)m;
-    target t;
-    int64_t count = 0;
-    int rc;
-    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &t, st)) != RK_OK) return rc;
-    rc = rstore_count(call->w->redis, &t.v, &count, st);
-    if (rc == RK_UNAVAILABLE) {
-        rank_row *all = NULL;
-        size_t m = 0;
-        rc = pg_rows(call, &t, RANK_COMPETITION, &all, &m, &count, st);
-        free(all);
-    }
-    if (rc != RK_OK) return rc;
-    NEW(call, rep, Rankd__CountReply, rankd__count_reply__init);
+/* ---- Count */
+
+static int count_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    free(res->rows);
+    Rankd__CountReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
+    if (rep == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    rankd__count_reply__init(rep);
     rep->has_count = 1;
-    rep->count = count;
+    rep->count = res->size;
     *out = &rep->base;
     return RK_OK;
 }
+
+static int count(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__CountRequest *req = (const Rankd__CountRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    rread_count(&r->q, &r->t.v);
+    r->finish = count_finish;
+    return read_run(r, out, st);
+}
+
+/* ---------------------------------------------------------------- entry points */
+
+/* The same bodies serve both lanes: the call says which it is on. */
+int h_top(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return top(c, m, o, st); }
+int f_top(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return top(c, m, o, st); }
+int h_around(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return around(c, m, o, st);
+}
+int f_around(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return around(c, m, o, st);
+}
+int h_rank(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return rank(c, m, o, st); }
+int f_rank(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return rank(c, m, o, st); }
+int h_ranks_of(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return ranks_of(c, m, o, st);
+}
+int f_ranks_of(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return ranks_of(c, m, o, st);
+}
+int h_count(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return count(c, m, o, st); }
+int f_count(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return count(c, m, o, st); }

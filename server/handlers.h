@@ -48,12 +48,19 @@ int h_delete_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk
 /* Scores */
 int h_submit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_submit_batch(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
-/* Ranking */
+int f_submit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_submit_batch(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Ranking: h_ on the worker pool, f_ on the event loops */
 int h_top(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_rank(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_around(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_ranks_of(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_top(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_rank(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_around(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_ranks_of(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* History */
 int h_history(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_report(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);

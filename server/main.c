@@ -36,7 +36,8 @@
 
 #define DRAIN_MS 10000
 
-/* Every method the schema declares must have a row in rankd_methods. */
+/* Every method the schema declares must have a row in rankd_methods,
+ * with the schema's input type. */
 static int check_methods(rk_status *st) {
     for (size_t s = 0; s < rankd_nservices; s++)
         for (unsigned m = 0; m < rankd_services[s]->n_methods; m++) {
@@ -45,6 +46,8 @@ static int check_methods(rk_status *st) {
             size_t i = 0;
             while (i < rankd_nmethods && strcmp(rankd_methods[i].name, full) != 0) i++;
             if (i == rankd_nmethods) return rk_status_set(st, RK_INTERNAL, "method %s has no handler", full);
+            if (rankd_methods[i].input != rankd_services[s]->methods[m].input)
+                return rk_status_set(st, RK_INTERNAL, "method %s has the wrong input type in the method table", full);
         }
     return RK_OK;
 }

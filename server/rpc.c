@@ -1,19 +1,29 @@
 /*
- * rpc.c - nng REP contexts feeding a worker pool.
+ * rpc.c - nng REP contexts feeding two lanes: event loops and a worker pool.
  *
  * Context states:
- *   RECV  waiting in nng_ctx_recv; the callback moves it to QUEUED
- *   QUEUED on the work queue; a worker takes it, builds the reply
- *   SEND  nng_ctx_send in progress; the callback re-arms RECV
- * Only the queue and the counters are shared, under one mutex.
+ *   RECV   waiting in nng_ctx_recv; the callback posts it to its loop
+ *   QUEUED on a loop, or on the worker queue
+ *   SEND   nng_ctx_send in progress; the callback re-arms RECV
+ *
+ * Each context belongs to one event loop (loop.h). The loop decodes the
+ * envelope and, when the method has a fast handler, runs it there: the
+ * common case of a read or a submission is decoded, authorised, sent to
+ * Redis, answered and packed on that one thread, with the commands of
+ * every request of one loop turn in one write. Anything that must block
+ * (PostgreSQL, scrypt, a rebuilding board, Redis away) goes to the worker
+ * pool, which runs the method's ordinary handler from the start. With
+ * loops 0 every request goes to the workers directly.
  *
  * Envelope errors (bad bytes, unknown method, bad token, expired deadline)
  * are answered here with their canonical code; handlers see only
  * well-formed, authorised requests.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -24,6 +34,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "rpc.h"
 #include "wire.h"
@@ -38,6 +49,13 @@ typedef struct rpc_ctx {
     nng_msg *req;
     int64_t received_us;
     struct rpc_ctx *next; /* work queue link */
+    loop *loop;           /* its event loop, or NULL (loops 0) */
+    loop_task task;       /* posted to the loop on arrival */
+    /* A fast-lane call: its pseudo-worker (no stores; the context's own
+     * arena) and the call itself, alive until it is answered. */
+    worker fw;
+    rpc_call call;
+    int method;
 } rpc_ctx;
 
 struct rpc_server {
@@ -52,13 +70,16 @@ struct rpc_server {
     worker *workers;
     pthread_t *threads;
     size_t nworkers;
+    loop **loops;
+    size_t nloops;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    rpc_ctx *head, *tail; /* work queue */
-    int busy;             /* contexts in QUEUED or SEND */
-    int stopping;         /* workers exit when the queue is empty */
-    int draining;         /* answer new requests UNAVAILABLE, do not re-arm */
+    pthread_cond_t cv;      /* idle workers wait here for the queue */
+    pthread_cond_t drained; /* rpc_stop waits here for busy to reach 0 */
+    rpc_ctx *head, *tail;   /* work queue */
+    int busy;               /* contexts in QUEUED or SEND */
+    int stopping;           /* workers exit when the queue is empty */
+    int draining;           /* answer new requests UNAVAILABLE, do not re-arm */
 };
 
 int64_t server_now_us(void) {
@@ -90,6 +111,20 @@ int server_check_deadline(const rpc_call *call, rk_status *st) {
 
 /* ---------------------------------------------------------------- nng callbacks */
 
+/* Queues a received request for the worker pool. */
+static void to_workers(rpc_ctx *c) {
+    rpc_server *r = c->srv;
+    pthread_mutex_lock(&r->mu);
+    c->next = NULL;
+    if (r->tail)
+        r->tail->next = c;
+    else
+        r->head = c;
+    r->tail = c;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void ctx_cb(void *arg) {
     rpc_ctx *c = arg;
     rpc_server *r = c->srv;
@@ -101,7 +136,8 @@ static void ctx_cb(void *arg) {
         r->busy--;
         int draining = r->draining;
         c->state = draining ? CTX_IDLE : CTX_RECV;
-        pthread_cond_broadcast(&r->cv);
+        /* Only rpc_stop waits for this: idle workers are not woken. */
+        if (draining) pthread_cond_broadcast(&r->drained);
         pthread_mutex_unlock(&r->mu);
         if (!draining) nng_ctx_recv(c->ctx, c->aio);
         return;
@@ -118,17 +154,18 @@ static void ctx_cb(void *arg) {
     }
     c->req = nng_aio_get_msg(c->aio);
     c->received_us = server_now_us();
-    pthread_mutex_lock(&r->mu);
     c->state = CTX_QUEUED;
-    c->next = NULL;
-    if (r->tail)
-        r->tail->next = c;
-    else
-        r->head = c;
-    r->tail = c;
+    if (c->loop) {
+        pthread_mutex_lock(&r->mu);
+        r->busy++;
+        pthread_mutex_unlock(&r->mu);
+        loop_post(c->loop, &c->task);
+        return;
+    }
+    pthread_mutex_lock(&r->mu);
     r->busy++;
-    pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
+    to_workers(c);
 }
 
 /* ---------------------------------------------------------------- envelope */
@@ -136,21 +173,6 @@ static void ctx_cb(void *arg) {
 static const rpc_method *find_method(rpc_server *r, const char *name) {
     for (size_t i = 0; i < r->nmethods; i++)
         if (strcmp(r->methods[i].name, name) == 0) return &r->methods[i];
-    return NULL;
-}
-
-/* Splits "rankd.Ranking/Top" and finds the method's input descriptor. */
-static const ProtobufCMessageDescriptor *input_of(const char *name) {
-    const char *slash = strchr(name, '/');
-    if (slash == NULL) return NULL;
-    for (size_t i = 0; i < rankd_nservices; i++) {
-        size_t n = strlen(rankd_services[i]->name);
-        if ((size_t)(slash - name) == n && strncmp(rankd_services[i]->name, name, n) == 0) {
-            const ProtobufCMethodDescriptor *m =
-                protobuf_c_service_descriptor_get_method_by_name(rankd_services[i], slash + 1);
-            return m ? m->input : NULL;
-        }
-    }
     return NULL;
 }
 
@@ -163,10 +185,13 @@ static int check_access(const rpc_method *m, const principal *who, rk_status *st
     return RK_OK;
 }
 
-/* Decodes, authenticates and runs one request; *reply is in the arena. */
-static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, int *degraded, ProtobufCMessage **reply,
-                  rk_status *st) {
-    ProtobufCAllocator *al = arena_allocator(&w->arena);
+/* Everything before the handler, for either lane: decodes the envelope
+ * and the payload into call->w's arena, checks the deadline, resolves the
+ * caller and its access. call has its lane's fields set; on the fast lane
+ * a step that would block answers RPC_SLOW. */
+static int prepare(rpc_server *r, rpc_ctx *c, rpc_call *call, const rpc_method **mp, int *method,
+                   ProtobufCMessage **req, rk_status *st) {
+    ProtobufCAllocator *al = arena_allocator(&call->w->arena);
     int rc;
     /* Strings are judged on the wire, where they still have their length. */
     if ((rc = wire_check_strings(&rankd__request_envelope__descriptor, nng_msg_body(c->req), nng_msg_len(c->req),
@@ -177,27 +202,26 @@ static int handle(rpc_server *r, worker *w, rpc_ctx *c, int *method, int *degrad
     if (env->method == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "envelope names no method");
 
     const rpc_method *m = find_method(r, env->method);
-    const ProtobufCMessageDescriptor *in = input_of(env->method);
-    if (m == NULL || in == NULL) return rk_status_set(st, RK_UNIMPLEMENTED, "unknown method \"%.100s\"", env->method);
+    if (m == NULL) return rk_status_set(st, RK_UNIMPLEMENTED, "unknown method \"%.100s\"", env->method);
     *method = (int)(m - r->methods);
+    *mp = m;
+    if (call->ra && m->fast == NULL) return RPC_SLOW;
 
     int64_t deadline_ms = env->has_deadline_ms && env->deadline_ms ? env->deadline_ms : r->srv->cfg.default_deadline_ms;
-    rpc_call call = {.w = w, .srv = r->srv, .deadline_us = c->received_us + deadline_ms * 1000};
+    call->deadline_us = c->received_us + deadline_ms * 1000;
     if (env->idempotency_key && env->idempotency_key[0]) {
         if (strlen(env->idempotency_key) > 128)
             return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is longer than 128 bytes");
-        call.idempotency_key = env->idempotency_key;
+        call->idempotency_key = env->idempotency_key;
     }
-    if ((rc = server_check_deadline(&call, st)) != RK_OK) return rc;
-    if ((rc = auth_resolve(&call, env->auth_token, st)) != RK_OK) return rc;
-    if ((rc = check_access(m, &call.who, st)) != RK_OK) return rc;
+    if ((rc = server_check_deadline(call, st)) != RK_OK) return rc;
+    if ((rc = auth_resolve(call, env->auth_token, st)) != RK_OK) return rc;
+    if ((rc = check_access(m, &call->who, st)) != RK_OK) return rc;
 
-    if ((rc = wire_check_strings(in, env->payload.data, env->payload.len, st)) != RK_OK) return rc;
-    ProtobufCMessage *req = protobuf_c_message_unpack(in, al, env->payload.len, env->payload.data);
-    if (req == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "payload is not a valid %s", in->name);
-    rc = m->fn(&call, req, reply, st);
-    *degraded = call.degraded;
-    return rc;
+    if ((rc = wire_check_strings(m->input, env->payload.data, env->payload.len, st)) != RK_OK) return rc;
+    *req = protobuf_c_message_unpack(m->input, al, env->payload.len, env->payload.data);
+    if (*req == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "payload is not a valid %s", m->input->name);
+    return RK_OK;
 }
 
 /* Packs the reply envelope into a new message. */
@@ -229,7 +253,70 @@ static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *r
     return msg;
 }
 
-/* ---------------------------------------------------------------- workers */
+/* Counts, packs and sends the answer to c's request (from w's arena,
+ * which is reset), on whichever thread answered it. */
+static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_status *st, const ProtobufCMessage *reply,
+                   int degraded) {
+    degraded |= atomic_load(&r->srv->redis_down);
+    atomic_fetch_add(&r->srv->requests, 1);
+    metrics_request(method, st->code, server_now_us() - c->received_us);
+    if (st->code == RK_INTERNAL)
+        log_warn("internal error", "method=%s error=\"%s\"", method >= 0 ? r->methods[method].name : "?", st->message);
+
+    nng_msg *out = encode(w, st, st->code == RK_OK ? reply : NULL, degraded);
+    arena_reset(&w->arena);
+    nng_msg_free(c->req);
+    c->req = NULL;
+    c->state = CTX_SEND;
+    if (out == NULL) {
+        /* Cannot even say so: drop the request; the client's deadline fires. */
+        pthread_mutex_lock(&r->mu);
+        r->busy--;
+        c->state = CTX_RECV;
+        if (r->draining) pthread_cond_broadcast(&r->drained);
+        pthread_mutex_unlock(&r->mu);
+        nng_ctx_recv(c->ctx, c->aio);
+        return;
+    }
+    nng_aio_set_msg(c->aio, out);
+    nng_ctx_send(c->ctx, c->aio);
+}
+
+/* ---------------------------------------------------------------- the fast lane */
+
+#define CTX_OF(callp) ((rpc_ctx *)((char *)(callp)-offsetof(rpc_ctx, call)))
+
+/* Ends a fast-lane call: answers it, or hands it to the workers. */
+static void fast_end(rpc_ctx *c, int rc, const ProtobufCMessage *reply, const rk_status *st) {
+    if (rc == RPC_SLOW || rc == RPC_PENDING) {
+        arena_reset(&c->fw.arena);
+        to_workers(c);
+        return;
+    }
+    answer(c->srv, c, &c->fw, c->method, st, reply, c->call.degraded);
+}
+
+static void fast_done(rpc_call *call, int rc, ProtobufCMessage *reply, const rk_status *st) {
+    fast_end(CTX_OF(call), rc, reply, st);
+}
+
+/* On the context's loop: decode, and run the method's fast handler. */
+static void ctx_run(loop_task *t) {
+    rpc_ctx *c = (rpc_ctx *)((char *)t - offsetof(rpc_ctx, task));
+    rpc_server *r = c->srv;
+    rk_status st;
+    rk_status_clear(&st);
+    ProtobufCMessage *req = NULL, *reply = NULL;
+    const rpc_method *m = NULL;
+    c->method = -1;
+    c->call = (rpc_call){.w = &c->fw, .srv = r->srv, .ra = loop_redis(c->loop), .done = fast_done};
+    int rc = r->draining ? RPC_SLOW : prepare(r, c, &c->call, &m, &c->method, &req, &st);
+    if (rc == RK_OK) rc = m->fast(&c->call, req, &reply, &st);
+    if (rc == RPC_PENDING) return;
+    fast_end(c, rc, reply, &st);
+}
+
+/* ---------------------------------------------------------------- the worker pool */
 
 typedef struct worker_arg {
     rpc_server *r;
@@ -255,36 +342,16 @@ static void *worker_loop(void *arg) {
         pthread_mutex_unlock(&r->mu);
 
         rk_status st;
-        ProtobufCMessage *reply = NULL;
-        int method = -1, degraded = 0;
+        ProtobufCMessage *req = NULL, *reply = NULL;
+        const rpc_method *m = NULL;
+        int method = -1;
+        rpc_call call = {.w = w, .srv = r->srv};
         rk_status_clear(&st);
         if (draining)
             rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");
-        else
-            handle(r, w, c, &method, &degraded, &reply, &st);
-        degraded |= atomic_load(&r->srv->redis_down);
-        atomic_fetch_add(&r->srv->requests, 1);
-        metrics_request(method, st.code, server_now_us() - c->received_us);
-        if (st.code == RK_INTERNAL)
-            log_warn("internal error", "method=%s error=\"%s\"", method >= 0 ? rankd_methods[method].name : "?",
-                     st.message);
-
-        nng_msg *out = encode(w, &st, st.code == RK_OK ? reply : NULL, degraded);
-        arena_reset(&w->arena);
-        nng_msg_free(c->req);
-        c->req = NULL;
-        c->state = CTX_SEND;
-        if (out == NULL) {
-            /* Cannot even say so: drop the request; the client's deadline fires. */
-            pthread_mutex_lock(&r->mu);
-            r->busy--;
-            c->state = CTX_RECV;
-            pthread_mutex_unlock(&r->mu);
-            nng_ctx_recv(c->ctx, c->aio);
-            continue;
-        }
-        nng_aio_set_msg(c->aio, out);
-        nng_ctx_send(c->ctx, c->aio);
+        else if (prepare(r, c, &call, &m, &method, &req, &st) == RK_OK)
+            m->fn(&call, req, &reply, &st);
+        answer(r, c, w, method, &st, reply, call.degraded);
     }
     return NULL;
 }
@@ -330,6 +397,7 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
     r->nmethods = n;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
+    pthread_cond_init(&r->drained, NULL);
     *out = r;
 
     if ((rv = nng_rep0_open(&r->sock)) != 0)
@@ -356,9 +424,21 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
         pgstore_open(&w->pg, srv->cfg.postgres, &ignore);
         if (w->redis == NULL || w->pg == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    r->nloops = srv->cfg.loops >= 0 ? (size_t)srv->cfg.loops : (size_t)(cores > 0 ? cores : 1);
+    r->loops = calloc(r->nloops ? r->nloops : 1, sizeof(*r->loops));
+    if (r->loops == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    /* A stalled Redis drops a loop's connection well within a default deadline. */
+    int64_t stall_ms = srv->cfg.default_deadline_ms / 2 > 100 ? srv->cfg.default_deadline_ms / 2 : 100;
+    for (size_t i = 0; i < r->nloops; i++)
+        if ((rc = loop_start(&r->loops[i], srv->cfg.redis, stall_ms, st)) != RK_OK) return rc;
     for (size_t i = 0; i < r->nctxs; i++) {
         rpc_ctx *c = &r->ctxs[i];
         c->srv = r;
+        c->loop = r->nloops ? r->loops[i % r->nloops] : NULL;
+        c->task.run = ctx_run;
+        c->fw.srv = srv;
+        arena_init(&c->fw.arena);
         if ((rv = nng_ctx_open(&c->ctx, r->sock)) != 0 || (rv = nng_aio_alloc(&c->aio, ctx_cb, c)) != 0)
             return rk_status_set(st, RK_INTERNAL, "cannot open context: %s", nng_strerror(rv));
     }
@@ -395,7 +475,7 @@ void rpc_stop(rpc_server *r, int drain_ms) {
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    while (r->busy > 0 && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0) {
+    while (r->busy > 0 && pthread_cond_timedwait(&r->drained, &r->mu, &until) == 0) {
     }
     r->stopping = 1;
     pthread_cond_broadcast(&r->cv);
@@ -403,6 +483,8 @@ void rpc_stop(rpc_server *r, int drain_ms) {
 
     for (size_t i = 0; i < r->nworkers; i++)
         if (r->threads && r->threads[i]) pthread_join(r->threads[i], NULL);
+    /* Calls still waiting for Redis end (or are dropped) as the loops close. */
+    for (size_t i = 0; r->loops && i < r->nloops; i++) loop_stop(r->loops[i]);
     nng_close(r->sock);
     for (size_t i = 0; i < r->nctxs; i++) {
         if (r->ctxs[i].aio) {
@@ -410,6 +492,7 @@ void rpc_stop(rpc_server *r, int drain_ms) {
             if (r->ctxs[i].req) nng_msg_free(r->ctxs[i].req);
             nng_aio_free(r->ctxs[i].aio);
         }
+        arena_free(&r->ctxs[i].fw.arena);
     }
     for (size_t i = 0; i < r->nworkers; i++) {
         rstore_close(r->workers[i].redis);
@@ -417,10 +500,12 @@ void rpc_stop(rpc_server *r, int drain_ms) {
         arena_free(&r->workers[i].arena);
     }
     free(r->ctxs);
+    free(r->loops);
     free(r->workers);
     free(r->threads);
     free(r->listeners);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
+    pthread_cond_destroy(&r->drained);
     free(r);
 }

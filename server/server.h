@@ -68,17 +68,35 @@ typedef struct principal {
     token_claims claims;         /* WHO_USER */
 } principal;
 
-typedef struct rpc_call {
+struct rasync;
+typedef struct rpc_call rpc_call;
+
+/* How a fast-lane call ends when it did not end at once (RPC_PENDING):
+ * rc and st are its status, reply its reply (in w->arena) on RK_OK, and
+ * rc RPC_SLOW hands it to the worker pool to be run again from the start. */
+typedef void (*rpc_done_fn)(rpc_call *call, int rc, ProtobufCMessage *reply, const rk_status *st);
+
+struct rpc_call {
     worker *w;
     server *srv;
     principal who;
     const char *idempotency_key; /* NULL when none; lives in the arena */
     int degraded;                /* answered from PostgreSQL without Redis */
     int64_t deadline_us;         /* CLOCK_MONOTONIC */
-} rpc_call;
+    /* The fast lane only (NULL on the worker pool): the loop's Redis
+     * connection, and how to end a call that waits for it. w->redis and
+     * w->pg are NULL there: nothing on a loop may block. */
+    struct rasync *ra;
+    rpc_done_fn done;
+};
 
 /* Handlers build their reply in w->arena; rpc.c packs and frees it. */
 typedef int (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req, ProtobufCMessage **reply, rk_status *st);
+
+/* A fast-lane handler returns RK_OK or an error with the call answered
+ * (*reply set on RK_OK), or one of these (never sent on the wire): */
+#define RPC_PENDING (-1) /* waiting for Redis; call->done will end it */
+#define RPC_SLOW (-2)    /* needs to block: run the method's fn on the worker pool */
 
 /* Who may call a method. */
 typedef enum rpc_access {
@@ -88,8 +106,10 @@ typedef enum rpc_access {
 } rpc_access;
 
 typedef struct rpc_method {
-    const char *name; /* full name, "rankd.Ranking/Top" */
-    rpc_handler fn;
+    const char *name;                        /* full name, "rankd.Ranking/Top" */
+    const ProtobufCMessageDescriptor *input; /* its request message */
+    rpc_handler fn;                          /* the worker pool's handler: may block */
+    rpc_handler fast;                        /* NULL, or the event loops' handler: never blocks */
     rpc_access access;
 } rpc_method;
 

@@ -216,7 +216,7 @@ static void as_str(const redisReply *e, char *out, size_t cap) {
 
 /* ---------------------------------------------------------------- submit */
 
-static int parse_submit(redisReply *rep, rstore_submit_out *o) {
+int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
     rk_status_clear(&o->status);
     if (rep->type == REDIS_REPLY_ERROR) {
         if (strncmp(rep->str, "OUT_OF_RANGE ", 13) == 0)
@@ -242,20 +242,14 @@ static int parse_submit(redisReply *rep, rstore_submit_out *o) {
     return RK_OK;
 }
 
-/* The FCALL of one submission, with the storage its argv points into. */
-typedef struct submit_cmd {
-    char keys[9 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
-    char nums[6 + WINDOW_KINDS][32];
-    const char *argv[3 + 9 + 2 * WINDOW_KINDS + 12 + WINDOW_KINDS];
-    int argc;
-} submit_cmd;
+typedef rsubmit_cmd submit_cmd;
 
 /* Where a board keeps the first answer to an idempotency key. */
 static void idem_key(const char *board_id, const char *key, char *out, size_t cap) {
     snprintf(out, cap, "rk:{%s}:idem:%s", board_id, key ? key : "");
 }
 
-static void build_submit(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, submit_cmd *c) {
+void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c) {
     static const char *const policies[] = {"best", "best", "latest", "sum"};
     const board *b = s->b;
     int nkeys = 9;
@@ -322,7 +316,7 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
-        build_submit(&in[i], idem_ttl, retention, &cmds[i]);
+        rsubmit_build(&in[i], idem_ttl, retention, &cmds[i]);
         argcs[i] = cmds[i].argc;
         argvs[i] = cmds[i].argv;
     }
@@ -349,7 +343,7 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         }
         metrics_redis_call(server_now_us() - t0);
     }
-    for (size_t i = 0; i < n; i++) parse_submit(replies[i], &out[i]);
+    for (size_t i = 0; i < n; i++) rsubmit_parse(replies[i], &out[i]);
 done:
     for (size_t i = 0; replies && i < n; i++)
         if (replies[i]) freeReplyObject(replies[i]);
@@ -394,11 +388,27 @@ static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int
     free(scores);
 }
 
-int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode, rank_row **rows, size_t *n,
-               int64_t *size, rk_status *st) {
-    char off[32], cnt[32];
-    snprintf(off, sizeof(off), "%" PRId64, offset);
-    snprintf(cnt, sizeof(cnt), "%" PRId64, count);
+/* ---------------------------------------------------------------- reads as commands */
+
+/* An error reply as a status. */
+static int redis_error(const redisReply *rep, rk_status *st) {
+    return rk_status_set(st, RK_INTERNAL, "Redis: %.*s", (int)rep->len, rep->str);
+}
+
+void rread_done(rread *q) {
+    if (q->argv != q->fixed) free(q->argv);
+    free(q->heap_nums);
+    q->argv = NULL;
+    q->heap_nums = NULL;
+}
+
+void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_TOP;
+    q->mode = mode;
+    q->offset = offset;
+    snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, offset);
+    snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, count);
     const char *argv[] = {"FCALL_RO",
                           "rk_top",
                           "4",
@@ -407,29 +417,22 @@ int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mo
                           v->flag,
                           LIVE_KEY,
                           v->desc ? "1" : "0",
-                          off,
-                          cnt,
+                          q->nums[0],
+                          q->nums[1],
                           mode == RANK_DENSE ? "1" : "0"};
-    redisReply *rep = NULL;
-    int rc = read_command(r, 11, argv, &rep, st);
-    if (rc != RK_OK) return rc;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3) {
-        freeReplyObject(rep);
-        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_top");
-    }
-    *size = as_int(rep->element[0]);
-    if ((rc = parse_rows(rep, 3, rows, n, st)) == RK_OK)
-        assign(*rows, *n, mode, offset, as_int(rep->element[1]), as_int(rep->element[2]));
-    freeReplyObject(rep);
-    return rc;
+    q->argc = 11;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
 }
 
-int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode,
-                  rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
-    char uid[32], a[32], b[32];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    snprintf(a, sizeof(a), "%" PRId64, above);
-    snprintf(b, sizeof(b), "%" PRId64, below);
+void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_AROUND;
+    q->mode = mode;
+    q->user_id = user_id;
+    snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, user_id);
+    snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, above);
+    snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, below);
     const char *argv[] = {"FCALL_RO",
                           "rk_around",
                           "5",
@@ -439,94 +442,174 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
                           v->flag,
                           LIVE_KEY,
                           v->desc ? "1" : "0",
-                          uid,
-                          a,
-                          b,
+                          q->nums[0],
+                          q->nums[1],
+                          q->nums[2],
                           mode == RANK_DENSE ? "1" : "0"};
-    redisReply *rep = NULL;
-    int rc = read_command(r, 13, argv, &rep, st);
-    if (rc != RK_OK) return rc;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
-        freeReplyObject(rep);
-        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
+    q->argc = 13;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
+int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rk_status *st) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_RANKS;
+    q->mode = mode;
+    q->uids = uids;
+    q->nuids = nuids;
+    q->argv = calloc(10 + nuids, sizeof(*q->argv));
+    q->heap_nums = calloc(nuids ? nuids : 1, sizeof(*q->heap_nums));
+    if (!q->argv || !q->heap_nums) {
+        rread_done(q);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
-    *size = as_int(rep->element[0]);
-    int64_t offset = as_int(rep->element[1]);
-    if (offset < 0) {
-        freeReplyObject(rep);
-        return rk_status_set(st, RK_NOT_FOUND, "user %" PRId64 " has no score on this board", user_id);
+    const char *head[] = {"FCALL_RO",
+                          "rk_ranks",
+                          "5",
+                          v->zkey,
+                          v->mkey,
+                          NAMES_KEY,
+                          v->flag,
+                          LIVE_KEY,
+                          v->desc ? "1" : "0",
+                          mode == RANK_DENSE ? "1" : "0"};
+    memcpy(q->argv, head, sizeof(head));
+    for (size_t i = 0; i < nuids; i++) {
+        snprintf(q->heap_nums[i], sizeof(q->heap_nums[i]), "%" PRId64, uids[i]);
+        q->argv[10 + i] = q->heap_nums[i];
     }
-    if (rep->elements < 4 || (rep->elements - 4) % 3) {
-        freeReplyObject(rep);
-        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
-    }
-    if ((rc = parse_rows(rep, 4, rows, n, st)) == RK_OK)
-        assign(*rows, *n, mode, offset, as_int(rep->element[2]), as_int(rep->element[3]));
-    freeReplyObject(rep);
+    q->argc = (int)(10 + nuids);
+    return RK_OK;
+}
+
+void rread_count(rread *q, const rview *v) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_COUNT;
+    const char *argv[] = {"FCALL_RO", "rk_count", "3", v->zkey, v->flag, LIVE_KEY};
+    q->argc = 6;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
+int rread_retry_later(const redisReply *rep) {
+    /* No functions: Redis restarted empty, and rankd has not yet loaded
+     * them again (rk:live is missing too, then). */
+    return rep->type == REDIS_REPLY_ERROR &&
+           (strstr(rep->str, "REBUILDING") != NULL || strstr(rep->str, "Function not found") != NULL);
+}
+
+static int parse_top(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_top");
+    out->size = as_int(rep->element[0]);
+    int rc = parse_rows(rep, 3, &out->rows, &out->n, st);
+    if (rc == RK_OK) assign(out->rows, out->n, q->mode, q->offset, as_int(rep->element[1]), as_int(rep->element[2]));
     return rc;
+}
+
+static int parse_around(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
+    out->size = as_int(rep->element[0]);
+    int64_t offset = as_int(rep->element[1]);
+    if (offset < 0) return rk_status_set(st, RK_NOT_FOUND, "user %" PRId64 " has no score on this board", q->user_id);
+    if (rep->elements < 4 || (rep->elements - 4) % 3)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
+    int rc = parse_rows(rep, 4, &out->rows, &out->n, st);
+    if (rc == RK_OK) assign(out->rows, out->n, q->mode, offset, as_int(rep->element[2]), as_int(rep->element[3]));
+    return rc;
+}
+
+static int parse_ranks(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * q->nuids)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_ranks");
+    rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
+    if (rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    out->size = as_int(rep->element[0]);
+    for (size_t i = 0; i < q->nuids; i++) {
+        redisReply **e = rep->element + 1 + 6 * i;
+        rows[i].user_id = q->uids[i];
+        rows[i].ranked = e[1]->type == REDIS_REPLY_STRING;
+        if (rows[i].ranked) {
+            rows[i].score = as_int(e[1]);
+            rows[i].position = as_int(e[4]);
+            rows[i].rank = q->mode == RANK_DENSE ? as_int(e[3]) : q->mode == RANK_UNIQUE ? as_int(e[4]) : as_int(e[2]);
+        }
+        as_str(e[5], rows[i].username, sizeof(rows[i].username));
+    }
+    out->rows = rows;
+    out->n = q->nuids;
+    return RK_OK;
+}
+
+int rread_parse(const rread *q, const redisReply *rep, rread_result *out, rk_status *st) {
+    memset(out, 0, sizeof(*out));
+    if (rep->type == REDIS_REPLY_ERROR) return redis_error(rep, st);
+    switch (q->kind) {
+        case RREAD_TOP: return parse_top(rep, q, out, st);
+        case RREAD_AROUND: return parse_around(rep, q, out, st);
+        case RREAD_RANKS: return parse_ranks(rep, q, out, st);
+        case RREAD_COUNT: out->size = as_int(rep); return RK_OK;
+    }
+    return rk_status_set(st, RK_INTERNAL, "unknown read");
+}
+
+/* A ranked read with its own round trip. */
+static int read_sync(rstore *r, rread *q, rread_result *out, rk_status *st) {
+    redisReply *rep = NULL;
+    int rc = read_command(r, q->argc, q->argv, &rep, st);
+    if (rc == RK_OK) {
+        rc = rread_parse(q, rep, out, st);
+        freeReplyObject(rep);
+    }
+    rread_done(q);
+    return rc;
+}
+
+int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode, rank_row **rows, size_t *n,
+               int64_t *size, rk_status *st) {
+    rread q;
+    rread_result res;
+    rread_top(&q, v, offset, count, mode);
+    int rc = read_sync(r, &q, &res, st);
+    if (rc != RK_OK) return rc;
+    *rows = res.rows;
+    *n = res.n;
+    *size = res.size;
+    return RK_OK;
+}
+
+int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode,
+                  rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+    rread q;
+    rread_result res;
+    rread_around(&q, v, user_id, above, below, mode);
+    int rc = read_sync(r, &q, &res, st);
+    if (rc != RK_OK) return rc;
+    *rows = res.rows;
+    *n = res.n;
+    *size = res.size;
+    return RK_OK;
 }
 
 int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rank_row **rows,
                  int64_t *size, rk_status *st) {
-    size_t argc = 10 + nuids;
-    const char **argv = calloc(argc, sizeof(*argv));
-    num_text *nums = calloc(nuids ? nuids : 1, sizeof(*nums));
-    rank_row *out = calloc(nuids ? nuids : 1, sizeof(*out));
-    redisReply *rep = NULL;
-    int rc;
-    if (!argv || !nums || !out) {
-        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    argv[0] = "FCALL_RO";
-    argv[1] = "rk_ranks";
-    argv[2] = "5";
-    argv[3] = v->zkey;
-    argv[4] = v->mkey;
-    argv[5] = NAMES_KEY;
-    argv[6] = v->flag;
-    argv[7] = LIVE_KEY;
-    argv[8] = v->desc ? "1" : "0";
-    argv[9] = mode == RANK_DENSE ? "1" : "0";
-    for (size_t i = 0; i < nuids; i++) {
-        snprintf(nums[i], sizeof(nums[i]), "%" PRId64, uids[i]);
-        argv[10 + i] = nums[i];
-    }
-    if ((rc = read_command(r, (int)argc, argv, &rep, st)) != RK_OK) goto done;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * nuids) {
-        rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_ranks");
-        goto done;
-    }
-    *size = as_int(rep->element[0]);
-    for (size_t i = 0; i < nuids; i++) {
-        redisReply **e = rep->element + 1 + 6 * i;
-        out[i].user_id = uids[i];
-        out[i].ranked = e[1]->type == REDIS_REPLY_STRING;
-        if (out[i].ranked) {
-            out[i].score = as_int(e[1]);
-            out[i].position = as_int(e[4]);
-            out[i].rank = mode == RANK_DENSE ? as_int(e[3]) : mode == RANK_UNIQUE ? as_int(e[4]) : as_int(e[2]);
-        }
-        as_str(e[5], out[i].username, sizeof(out[i].username));
-    }
-    *rows = out;
-    out = NULL;
-done:
-    if (rep) freeReplyObject(rep);
-    free(argv);
-    free(nums);
-    free(out);
-    return rc;
+    rread q;
+    rread_result res;
+    int rc = rread_ranks(&q, v, uids, nuids, mode, st);
+    if (rc == RK_OK) rc = read_sync(r, &q, &res, st);
+    if (rc != RK_OK) return rc;
+    *rows = res.rows;
+    *size = res.size;
+    return RK_OK;
 }
 
 int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st) {
-    const char *argv[] = {"FCALL_RO", "rk_count", "3", v->zkey, v->flag, LIVE_KEY};
-    redisReply *rep = NULL;
-    int rc = read_command(r, 6, argv, &rep, st);
-    if (rc == RK_OK) {
-        *count = as_int(rep);
-        freeReplyObject(rep);
-    }
+    rread q;
+    rread_result res;
+    rread_count(&q, v);
+    int rc = read_sync(r, &q, &res, st);
+    if (rc == RK_OK) *count = res.size;
     return rc;
 }
 

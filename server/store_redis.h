@@ -26,6 +26,7 @@
 #define RSTORE_NAME_MAX 40
 
 typedef struct rstore rstore;
+struct redisReply;
 
 /* The sorted set (and member hash) that one window of one board lives in. */
 typedef struct rview {
@@ -86,6 +87,18 @@ typedef struct rstore_submit_out {
 int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t retention,
                   rstore_submit_out *out, rk_status *st);
 
+/* One submission's FCALL, with the storage its argv points into, for
+ * callers that send it themselves; rsubmit_parse reads its reply into
+ * o->status and the rest of o (an error reply is o's status too). */
+typedef struct rsubmit_cmd {
+    char keys[9 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+    char nums[6 + WINDOW_KINDS][32];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + 12 + WINDOW_KINDS];
+    int argc;
+} rsubmit_cmd;
+void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
+int rsubmit_parse(const struct redisReply *rep, rstore_submit_out *o);
+
 typedef struct rank_row {
     int64_t user_id;
     int64_t score;
@@ -105,6 +118,45 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
 int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rank_row **rows,
                  int64_t *size, rk_status *st);
 int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st);
+
+/* The same reads as a command and the reading of its reply, for callers
+ * that send commands themselves (the event loops, through store_async.h).
+ * rread_* fill q with the command (argv points into q and into uids,
+ * which must outlive q); rread_parse reads the reply; rread_done frees
+ * what q holds. */
+typedef enum rread_kind { RREAD_TOP, RREAD_AROUND, RREAD_RANKS, RREAD_COUNT } rread_kind;
+
+typedef struct rread {
+    rread_kind kind;
+    rank_mode mode;
+    int64_t offset;      /* top */
+    int64_t user_id;     /* around */
+    const int64_t *uids; /* ranks */
+    size_t nuids;
+    int argc;
+    const char **argv; /* fixed, or malloc'ed for ranks */
+    const char *fixed[16];
+    char nums[3][24];
+    char (*heap_nums)[24];
+} rread;
+
+typedef struct rread_result {
+    rank_row *rows; /* malloc'ed, the caller's; ranks: one per uid, in order */
+    size_t n;
+    int64_t size; /* the board's size; for count, the count */
+} rread_result;
+
+void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode);
+void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode);
+int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rk_status *st);
+void rread_count(rread *q, const rview *v);
+void rread_done(rread *q);
+/* RK_NOT_FOUND for around a player without a score; an error reply is
+ * RK_INTERNAL with Redis's words. */
+int rread_parse(const rread *q, const struct redisReply *rep, rread_result *out, rk_status *st);
+/* 1 when the reply says "not now": the board is being rebuilt, or Redis
+ * restarted empty and has no functions yet. */
+int rread_retry_later(const struct redisReply *rep);
 
 /* Removes every key of a board, taking its all-time scores out of the
  * global board first. */

@@ -9,6 +9,7 @@
 
 int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t n, int *found,
                   char (*out_names)[USER_NAME_MAX], rk_status *st) {
+    if (call->ra) return RPC_SLOW; /* the directory is a round trip away */
     int rc = rstore_resolve_users(call->w->redis, ids, names, n, found, out_names, st);
     int redis_ok = rc == RK_OK;
     if (rc == RK_UNAVAILABLE) {

@@ -1,0 +1,101 @@
+/*
+ * loop.c - one libuv loop per thread; see loop.h.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include <uv.h>
+
+#include "loop.h"
+
+struct loop {
+    uv_loop_t uv;
+    uv_async_t wake;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    loop_task *head, *tail; /* posted, not yet run */
+    int stopping;           /* under mu */
+    rasync *redis;
+};
+
+/* Runs everything posted so far, oldest first. */
+static void drain(loop *l) {
+    pthread_mutex_lock(&l->mu);
+    loop_task *t = l->head;
+    l->head = l->tail = NULL;
+    int stopping = l->stopping;
+    pthread_mutex_unlock(&l->mu);
+    while (t) {
+        loop_task *next = t->next;
+        t->next = NULL;
+        t->run(t);
+        t = next;
+    }
+    if (stopping) {
+        if (l->redis) rasync_close(l->redis);
+        l->redis = NULL;
+        uv_close((uv_handle_t *)&l->wake, NULL);
+    }
+}
+
+static void on_wake(uv_async_t *a) { drain(a->data); }
+
+static void *loop_main(void *arg) {
+    loop *l = arg;
+    uv_run(&l->uv, UV_RUN_DEFAULT); /* until every handle is closed */
+    return NULL;
+}
+
+int loop_start(loop **out, const char *redis_addr, int64_t stall_ms, rk_status *st) {
+    loop *l = calloc(1, sizeof(*l));
+    if (l == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (uv_loop_init(&l->uv) != 0) {
+        free(l);
+        return rk_status_set(st, RK_INTERNAL, "cannot create an event loop");
+    }
+    pthread_mutex_init(&l->mu, NULL);
+    uv_async_init(&l->uv, &l->wake, on_wake);
+    l->wake.data = l;
+    int rc = rasync_open(&l->redis, &l->uv, redis_addr, stall_ms, st);
+    if (rc == RK_OK && pthread_create(&l->thread, NULL, loop_main, l) != 0)
+        rc = rk_status_set(st, RK_INTERNAL, "cannot start an event loop thread");
+    if (rc != RK_OK) {
+        if (l->redis) rasync_close(l->redis);
+        uv_close((uv_handle_t *)&l->wake, NULL);
+        uv_run(&l->uv, UV_RUN_DEFAULT);
+        uv_loop_close(&l->uv);
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+        return rc;
+    }
+    *out = l;
+    return RK_OK;
+}
+
+void loop_post(loop *l, loop_task *t) {
+    t->next = NULL;
+    pthread_mutex_lock(&l->mu);
+    int was_empty = l->head == NULL;
+    if (l->tail)
+        l->tail->next = t;
+    else
+        l->head = t;
+    l->tail = t;
+    pthread_mutex_unlock(&l->mu);
+    /* uv_async_send coalesces; only the first of a burst needs it. */
+    if (was_empty) uv_async_send(&l->wake);
+}
+
+rasync *loop_redis(loop *l) { return l->redis; }
+
+void loop_stop(loop *l) {
+    if (l == NULL) return;
+    pthread_mutex_lock(&l->mu);
+    l->stopping = 1;
+    pthread_mutex_unlock(&l->mu);
+    uv_async_send(&l->wake);
+    pthread_join(l->thread, NULL);
+    uv_loop_close(&l->uv);
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
