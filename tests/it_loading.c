@@ -25,7 +25,7 @@
 
 #define BOARD "ld-sum"
 #define WRITERS 4
-#define CYCLES 4
+#define CYCLES 3
 #define FILL_KEYS "1500000" /* about a second of loading */
 #define FILL_PREFIX "ld-fill"
 
@@ -117,6 +117,7 @@ static void *writer(void *arg) {
         else
             note(&failed, "submit", &st);
         rk_reply_free(rep);
+        sleep_ms(2);
     }
     return NULL;
 }
@@ -154,6 +155,12 @@ static void *reader(void *arg) {
     return NULL;
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static int rankd_alive(void) {
     const char *pid = getenv("RANKD_PID");
     return pid && pid[0] && kill((pid_t)atol(pid), 0) == 0;
@@ -183,7 +190,9 @@ static int64_t board_total(int64_t want) {
 }
 
 static void restarts_while_loading(void) {
+    double t0 = now_s();
     fill_redis();
+    fprintf(stderr, "  filled Redis in %.1f s\n", now_s() - t0);
     pthread_t w[WRITERS], r;
     for (long i = 0; i < WRITERS; i++) pthread_create(&w[i], NULL, writer, (void *)i);
     pthread_create(&r, NULL, reader, NULL);
@@ -193,7 +202,9 @@ static void restarts_while_loading(void) {
         sleep_ms(100);
         /* Returns once Redis answers PING, i.e. once loading is over;
          * the writers and the reader run through the loading meanwhile. */
+        double t0 = now_s();
         CHECK_INT(system("rk-redis-start >/dev/null"), 0);
+        fprintf(stderr, "  restart %d: Redis answered after %.1f s\n", cycle + 1, now_s() - t0);
         CHECK(rankd_alive());
     }
     sleep_ms(500);
@@ -215,7 +226,9 @@ static void restarts_while_loading(void) {
     CHECK_INT(atomic_load(&read_failures), 0);
     CHECK(n > 0);
     /* Exactly once: nothing lost, nothing counted twice. */
+    double t1 = now_s();
     CHECK_INT(board_total(want), want);
+    fprintf(stderr, "  the board was right after %.1f s\n", now_s() - t1);
     /* And the filler is still there: Redis did reload its data. */
     char out[64];
     CHECK_INT(redis_cli("EXISTS " FILL_PREFIX ":0", out, sizeof(out)), 0);
