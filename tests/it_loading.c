@@ -35,7 +35,8 @@ static int64_t uid[WRITERS];
 static int64_t acked[WRITERS]; /* sum of the acknowledged scores, per writer */
 static long submitted[WRITERS];
 
-static atomic_int stop;
+static atomic_int stop, hold; /* hold: writers wait (nothing is taken without Redis) */
+static int64_t probe_acked;
 static atomic_long internal, failed, reads, read_failures, degraded_reads;
 
 static void note(atomic_long *counter, const char *what, const rk_status *st) {
@@ -96,6 +97,10 @@ static void *writer(void *arg) {
     int w = (int)(long)arg;
     unsigned seed = (unsigned)w * 7919u + 1;
     while (!atomic_load(&stop)) {
+        if (atomic_load(&hold)) {
+            sleep_ms(5);
+            continue;
+        }
         char idem[64];
         int64_t score = 1 + (int64_t)(rand_r(&seed) % 9);
         snprintf(idem, sizeof(idem), "ld-%d-%ld", w, submitted[w]++);
@@ -155,6 +160,58 @@ static void *reader(void *arg) {
     return NULL;
 }
 
+/* rankd serves from Redis again and has replayed everything it took
+ * without it (or 20 s went by). */
+static int caught_up(void) {
+    for (int i = 0; i < 200; i++) {
+        Rankd__Empty e = RANKD__EMPTY__INIT;
+        Rankd__ServerStatus *s = NULL;
+        rk_call_opts o = it_opts(admin, NULL);
+        rk_status st;
+        int done = rk_admin_status(c, &e, &s, &o, &st) == RK_OK && !s->degraded && s->has_redis_backlog &&
+                   s->redis_backlog == 0;
+        rk_reply_free(s);
+        if (done) return 1;
+        sleep_ms(100);
+    }
+    return 0;
+}
+
+/* Lets the writers go 300 ms after Redis was started again: it is loading
+ * then, and they meet LOADING rather than a refused connection. */
+static void *release(void *arg) {
+    (void)arg;
+    sleep_ms(300);
+    atomic_store(&hold, 0);
+    return NULL;
+}
+
+/* A submission without an idempotency key, sent while Redis loads: it is
+ * never retried, so its caller sees what rankd answered. 1 when that was
+ * UNAVAILABLE because Redis is loading. */
+static void *probe(void *arg) {
+    int *saw_loading = arg;
+    while (atomic_load(&hold)) sleep_ms(1);
+    for (int i = 0; i < 100 && !*saw_loading; i++) {
+        Rankd__SubmitRequest req = RANKD__SUBMIT_REQUEST__INIT;
+        Rankd__SubmitReply *rep = NULL;
+        req.board_id = BOARD;
+        req.has_user_id = req.has_score = 1;
+        req.user_id = uid[0];
+        req.score = 1000;
+        rk_call_opts o = it_opts(key, NULL);
+        rk_status st;
+        int rc = rk_scores_submit(c, &req, &rep, &o, &st);
+        if (rc == RK_OK) probe_acked += req.score;
+        if (rc == RK_UNAVAILABLE && strstr(st.message, "loading") != NULL) *saw_loading = 1;
+        if (rc == RK_INTERNAL) note(&internal, "probe", &st);
+        rk_reply_free(rep);
+        if (rc == RK_OK) break; /* loaded: too late to see it */
+        sleep_ms(10);
+    }
+    return NULL;
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -207,6 +264,23 @@ static void restarts_while_loading(void) {
         fprintf(stderr, "  restart %d: Redis answered after %.1f s\n", cycle + 1, now_s() - t0);
         CHECK(rankd_alive());
     }
+    /* Once more with nothing taken without Redis meanwhile: submissions
+     * then reach the loading Redis itself, and its LOADING must come back
+     * as UNAVAILABLE (retried by the library for the writers, which carry
+     * idempotency keys). */
+    int saw_loading = 0;
+    pthread_t rel, pr;
+    sleep_ms(400);
+    atomic_store(&hold, 1);
+    CHECK(caught_up());
+    CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
+    pthread_create(&rel, NULL, release, NULL);
+    pthread_create(&pr, NULL, probe, &saw_loading);
+    CHECK_INT(system("rk-redis-start >/dev/null"), 0);
+    pthread_join(rel, NULL);
+    pthread_join(pr, NULL);
+    CHECK(saw_loading);
+    CHECK(rankd_alive());
     sleep_ms(500);
     atomic_store(&stop, 1);
     for (int i = 0; i < WRITERS; i++) pthread_join(w[i], NULL);
@@ -219,6 +293,7 @@ static void restarts_while_loading(void) {
         n += submitted[i];
         want += acked[i];
     }
+    want += probe_acked;
     fprintf(stderr, "  %ld submissions, %ld reads (%ld degraded)\n", n, atomic_load(&reads),
             atomic_load(&degraded_reads));
     CHECK_INT(atomic_load(&internal), 0);
