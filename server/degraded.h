@@ -12,8 +12,11 @@
  * When Redis answers again, degraded_apply_backlog replays redis_backlog
  * into the live boards in submission order, with each entry's original
  * time (so ties rank as they would have), without adding it to the
- * history a second time, and idempotently (each entry carries its own
- * idempotency key), then deletes what it applied.
+ * history a second time, and idempotently (under the caller's
+ * idempotency key, or the entry's id when it had none), then deletes what
+ * it applied. An entry Redis turns out to have taken already (its answer
+ * was lost as Redis went away) leaves the history too: Redis's own stream
+ * entry records it.
  */
 #ifndef RANKD_DEGRADED_H
 #define RANKD_DEGRADED_H
