@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "degraded.h"
+#include "log.h"
 
 #define BACKLOG_PREFIX "pg-"
 
@@ -148,14 +149,18 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
     *applied = 0;
     for (int i = 0; rc == RK_OK && i < rows; i++) {
         board b;
-        const char *entry = PQgetvalue(res, i, 0);
+        const char *entry = PQgetvalue(res, i, 0), *key = PQgetvalue(res, i, 5);
+        /* Replayed under the caller's key, so that a retry after the
+         * replay is answered from its record; without one, under the
+         * entry id. Either way replaying twice changes nothing. */
         rstore_submit_in in = {.b = &b,
                                .user_id = strtoll(PQgetvalue(res, i, 2), NULL, 10),
                                .score = strtoll(PQgetvalue(res, i, 3), NULL, 10),
                                .ts_us = strtoll(PQgetvalue(res, i, 4), NULL, 10),
-                               .idem_key = replay_key(entry, PQgetvalue(res, i, 5)),
+                               .idem_key = replay_key(entry, key),
                                .history_done = 1};
         rstore_submit_out out;
+        int twice = 0;
         if (boards_get(cache, pg, PQgetvalue(res, i, 1), &b, st) == RK_OK) {
             if ((rc = rstore_submit(r, &in, 1, idem_ttl, retention, &out, st)) != RK_OK) break;
             if (out.status.code != RK_OK && out.status.code != RK_OUT_OF_RANGE) {
@@ -163,14 +168,26 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
                 rc = st->code;
                 break;
             }
+            /* Redis had taken it already, with a stream entry of its own:
+             * its answer was lost when Redis went away, and the write-behind
+             * had not copied it before this row was taken without Redis.
+             * That entry is the history's record of it; this row is not. */
+            twice = out.status.code == RK_OK && out.replayed && out.entry_id[0] != '\0';
         } else if (st->code != RK_NOT_FOUND) {
             rc = st->code; /* a deleted board's entries are dropped below */
             break;
         }
         rk_status_clear(st);
         const char *del[] = {entry};
-        if ((rc = pgstore_exec(pg, "DELETE FROM redis_backlog WHERE entry_id = $1", 1, del, NULL, st)) == RK_OK)
+        if ((rc = pgstore_exec(pg,
+                               twice ? "WITH h AS (DELETE FROM scores WHERE entry_id = $1) "
+                                       "DELETE FROM redis_backlog WHERE entry_id = $1"
+                                     : "DELETE FROM redis_backlog WHERE entry_id = $1",
+                               1, del, NULL, st)) == RK_OK)
             (*applied)++;
+        if (rc == RK_OK && twice)
+            log_warn("a submission taken without Redis had reached Redis already; counted once", "entry=%s first=%s",
+                     entry, out.entry_id);
     }
     PQclear(res);
     return rc;

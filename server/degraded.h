@@ -14,7 +14,10 @@
  * time (so ties rank as they would have), without adding it to the
  * history a second time, and idempotently, then deletes what it applied.
  * Each entry is replayed under the caller's idempotency key (or, without
- * one, its entry id), so the key means the same before and after.
+ * one, its entry id), so the key means the same before and after. An
+ * entry Redis turns out to have taken already (its answer was lost as
+ * Redis went away) leaves the history too: Redis's own stream entry
+ * records it.
  *
  * Exactly once by construction, even when Redis returns empty and boards
  * are rebuilt from the history (which holds the backlog's rows too): an

@@ -148,16 +148,20 @@ int main(int argc, char **argv) {
     pthread_rwlock_init(&srv.handover, &rwa);
     pthread_rwlockattr_destroy(&rwa);
     int rc = rstore_open(&redis, srv.cfg.redis, &st);
+    if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
+        (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
+        /* An empty Redis (restarted without its data) gets its boards
+         * back before the first request is taken. */
+        (rc = rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st)) == RK_OK &&
+        (rc = auth_restore_gens(redis, pg, &st)) == RK_OK)
+        rc = rstore_set_live(redis, &st);
     if (rc == RK_UNAVAILABLE) {
-        /* rankd serves from PostgreSQL until Redis comes; the write-behind
-         * thread restores Redis then. */
-        log_warn("Redis is unreachable; starting degraded", "error=\"%s\"", st.message);
+        /* Unreachable, or still loading its data set: rankd serves from
+         * PostgreSQL until Redis comes; the write-behind thread restores
+         * Redis then. */
+        log_warn("Redis is unavailable; starting degraded", "error=\"%s\"", st.message);
         atomic_store(&srv.redis_down, 1);
-    } else if (rc != RK_OK || rstore_load_functions(redis, &st) != RK_OK || rebuild_names(redis, pg, &st) != RK_OK ||
-               /* An empty Redis (restarted without its data) gets its
-                * boards back before the first request is taken. */
-               rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK ||
-               auth_restore_gens(redis, pg, &st) != RK_OK || rstore_set_live(redis, &st) != RK_OK) {
+    } else if (rc != RK_OK) {
         goto fail;
     }
 

@@ -25,16 +25,17 @@
 
 typedef char num_text[24]; /* an int64 in decimal */
 
-/* One Redis command; *reply (if asked) is the caller's. */
+/* One Redis command; *reply (if asked) is the caller's. The context is
+ * taken afresh for each command: an earlier call may have replaced it. */
 static int cmd(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st) {
     redisContext *c = rstore_ctx(r, st);
     if (c == NULL) return st->code;
     redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
     if (rep == NULL) return rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", c->errstr);
     if (rep->type == REDIS_REPLY_ERROR) {
-        rk_status_set(st, RK_INTERNAL, "Redis: %s", rep->str);
+        int rc = rstore_reply_error(rep, st);
         freeReplyObject(rep);
-        return RK_INTERNAL;
+        return rc;
     }
     if (reply)
         *reply = rep;

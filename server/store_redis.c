@@ -94,8 +94,42 @@ void rstore_close(rstore *r) {
 
 redisContext *rstore_ctx(rstore *r, rk_status *st) { return reconnect(r, st) == RK_OK ? r->ctx : NULL; }
 
+/* ---------------------------------------------------------------- error replies */
+
+/* What an error reply's first word means. Redis's own words here say the
+ * command was not run because Redis cannot serve it just now: Redis is
+ * away for a moment, as when it cannot be reached, so they are
+ * RK_UNAVAILABLE. A restarted Redis answers LOADING to nearly every
+ * command until its data set is in memory; that is "not up yet", never
+ * "up and empty". The other words are rankd.lua's own. */
+static const struct reply_error {
+    const char *word;
+    int code;
+    const char *message; /* NULL: the reply's text after the word */
+} reply_errors[] = {
+    {.word = "LOADING", .code = RK_UNAVAILABLE, .message = "Redis is loading its data set; retry shortly"},
+    {.word = "BUSY", .code = RK_UNAVAILABLE, .message = "Redis is busy running a script; retry shortly"},
+    {.word = "MASTERDOWN", .code = RK_UNAVAILABLE, .message = "Redis has lost its link to its master; retry shortly"},
+    {.word = "TRYAGAIN", .code = RK_UNAVAILABLE, .message = "Redis is moving the keys of a slot; retry shortly"},
+    {.word = "UNAVAILABLE", .code = RK_UNAVAILABLE},
+    {.word = "OUT_OF_RANGE", .code = RK_OUT_OF_RANGE},
+    {.word = "NO_USER", .code = RK_NOT_FOUND},
+};
+
+int rstore_reply_error(const redisReply *rep, rk_status *st) {
+    const char *text = rep->str ? rep->str : "";
+    size_t len = strcspn(text, " ");
+    for (size_t i = 0; i < sizeof(reply_errors) / sizeof(reply_errors[0]); i++) {
+        const struct reply_error *e = &reply_errors[i];
+        if (strlen(e->word) != len || strncmp(text, e->word, len) != 0) continue;
+        if (e->message) return rk_status_set(st, e->code, "%s", e->message);
+        return rk_status_set(st, e->code, "%s", text[len] ? text + len + 1 : text);
+    }
+    return rk_status_set(st, RK_INTERNAL, "Redis: %s", text);
+}
+
 /* Runs one command; *reply is owned by the caller on RK_OK. An error
- * reply becomes RK_INTERNAL (or the code its text starts with). */
+ * reply becomes the code rstore_reply_error gives it. */
 static int command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st) {
     int rc;
     if (r->pipe && lens == NULL) {
@@ -103,9 +137,9 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
         redisReply *rep = NULL;
         if ((rc = rpipe_exec(r->pipe, 1, &argc, &av, &rep, st)) != RK_OK) return rc;
         if (rep->type == REDIS_REPLY_ERROR) {
-            rk_status_set(st, RK_INTERNAL, "Redis: %s", rep->str);
+            rc = rstore_reply_error(rep, st);
             freeReplyObject(rep);
-            return RK_INTERNAL;
+            return rc;
         }
         *reply = rep;
         return RK_OK;
@@ -121,9 +155,9 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
         return RK_UNAVAILABLE;
     }
     if (rep->type == REDIS_REPLY_ERROR) {
-        rk_status_set(st, RK_INTERNAL, "Redis: %s", rep->str);
+        rc = rstore_reply_error(rep, st);
         freeReplyObject(rep);
-        return RK_INTERNAL;
+        return rc;
     }
     *reply = rep;
     return RK_OK;
@@ -219,17 +253,11 @@ static void as_str(const redisReply *e, char *out, size_t cap) {
 int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
     rk_status_clear(&o->status);
     if (rep->type == REDIS_REPLY_ERROR) {
-        if (strncmp(rep->str, "OUT_OF_RANGE ", 13) == 0)
-            rk_status_set(&o->status, RK_OUT_OF_RANGE, "%s", rep->str + 13);
-        else if (strncmp(rep->str, "UNAVAILABLE ", 12) == 0)
-            rk_status_set(&o->status, RK_UNAVAILABLE, "%s", rep->str + 12);
-        else if (strstr(rep->str, "Function not found") != NULL)
-            rk_status_set(&o->status, RK_UNAVAILABLE, "Redis has lost its data; the live view is being restored");
-        else if (strncmp(rep->str, "NO_USER ", 8) == 0)
-            rk_status_set(&o->status, RK_NOT_FOUND, "%s", rep->str + 8);
-        else
-            rk_status_set(&o->status, RK_INTERNAL, "Redis: %s", rep->str);
-        return o->status.code;
+        /* No functions: Redis restarted empty and rankd has not loaded them yet. */
+        if (strstr(rep->str, "Function not found") != NULL)
+            return rk_status_set(&o->status, RK_UNAVAILABLE,
+                                 "Redis has lost its data; the live view is being restored");
+        return rstore_reply_error(rep, &o->status);
     }
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6)
         return rk_status_set(&o->status, RK_INTERNAL, "unexpected reply from rk_submit");
@@ -390,11 +418,6 @@ static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int
 
 /* ---------------------------------------------------------------- reads as commands */
 
-/* An error reply as a status. */
-static int redis_error(const redisReply *rep, rk_status *st) {
-    return rk_status_set(st, RK_INTERNAL, "Redis: %.*s", (int)rep->len, rep->str);
-}
-
 void rread_done(rread *q) {
     if (q->argv != q->fixed) free(q->argv);
     free(q->heap_nums);
@@ -544,7 +567,7 @@ static int parse_ranks(const redisReply *rep, const rread *q, rread_result *out,
 
 int rread_parse(const rread *q, const redisReply *rep, rread_result *out, rk_status *st) {
     memset(out, 0, sizeof(*out));
-    if (rep->type == REDIS_REPLY_ERROR) return redis_error(rep, st);
+    if (rep->type == REDIS_REPLY_ERROR) return rstore_reply_error(rep, st);
     switch (q->kind) {
         case RREAD_TOP: return parse_top(rep, q, out, st);
         case RREAD_AROUND: return parse_around(rep, q, out, st);

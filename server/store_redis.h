@@ -199,7 +199,20 @@ int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys
 /* Submissions accepted but not yet written to PostgreSQL. */
 int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
 
-/* The raw connection, for the write-behind's stream commands. */
+/* The raw connection, for the write-behind's stream commands; NULL (and
+ * st set) when Redis cannot be reached. r owns it. It is valid only until
+ * the next call on r: any rstore_* call (and rstore_ctx itself) may find
+ * the connection broken and reconnect, freeing the old context. So take
+ * it again after every such call, never keep it across one. */
 struct redisContext *rstore_ctx(rstore *r, rk_status *st);
+
+/* Sets st from an error reply (rep->type == REDIS_REPLY_ERROR) and returns
+ * its canonical code: Redis's "not now" errors (LOADING while a restarted
+ * Redis loads its data, BUSY, MASTERDOWN, TRYAGAIN) are RK_UNAVAILABLE,
+ * as when Redis cannot be reached; rankd.lua's UNAVAILABLE, OUT_OF_RANGE
+ * and NO_USER are theirs; anything else is RK_INTERNAL. The one place that
+ * maps them: every caller that sees an error reply goes through it. */
+struct redisReply;
+int rstore_reply_error(const struct redisReply *rep, rk_status *st);
 
 #endif

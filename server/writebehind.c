@@ -240,23 +240,85 @@ static redisReply *entries_of(redisReply *r) {
     return s->element[1];
 }
 
+/* ---------------------------------------------------------------- the loop
+ *
+ * Each step below takes the connection itself (rstore_ctx) and uses it
+ * only for its own commands. A context is never kept across a call into
+ * wb->redis (rstore_is_live, recover, the replay): such a call may find
+ * the connection broken (Redis restarted) and reconnect, freeing the
+ * context a caller still held. */
+
+/* Redis answers and our consumer group exists. 0 while Redis is away,
+ * including while a restarted Redis is still loading its data (it
+ * answers LOADING). */
+static int group_ready(writebehind *wb) {
+    rk_status st;
+    redisContext *c = rstore_ctx(wb->redis, &st);
+    return c != NULL && ensure_group(c) == 0;
+}
+
+/* Entries a dead process read but never wrote. */
+static void claim(writebehind *wb, const char *node) {
+    rk_status st;
+    redisContext *c = rstore_ctx(wb->redis, &st);
+    if (c == NULL) return;
+    redisReply *r = redisCommand(c, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", STREAM, GROUP, node, CLAIM_IDLE_MS, BATCH);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
+        r->element[1]->elements > 0) {
+        if (flush(wb, c, r->element[1]) < 0) sleep(1);
+    }
+    if (r) freeReplyObject(r);
+}
+
+/* Reads and writes one batch: first what this node took but never acked
+ * (*pending), then new entries. */
+static void consume(writebehind *wb, const char *node, int *pending) {
+    rk_status st;
+    redisContext *c = rstore_ctx(wb->redis, &st);
+    if (c == NULL) {
+        sleep(1);
+        return;
+    }
+    redisReply *r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", GROUP, node, BATCH,
+                                 BLOCK_MS, STREAM, *pending ? "0" : ">");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        /* Gone, or not serving (LOADING): our pending entries are read
+         * again once it is back. */
+        if (r) freeReplyObject(r);
+        *pending = 1;
+        sleep(1);
+        return;
+    }
+    redisReply *entries = entries_of(r);
+    int done = entries ? flush(wb, c, entries) : 0;
+    if (done < 0) {
+        sleep(1);
+        *pending = 1;
+    } else if (*pending && done == 0) {
+        *pending = 0; /* our backlog is empty: read new entries from now on */
+    }
+    freeReplyObject(r);
+}
+
 static void *wb_main(void *arg) {
     writebehind *wb = arg;
     const char *node = wb->srv->cfg.node;
     int pending = 1; /* first re-read what this node took but never acked */
-    int redis_was_down = 0;
+    /* rankd started without Redis (or while it was loading): restore it
+     * as soon as it answers. */
+    int redis_was_down = atomic_load(&wb->srv->redis_down);
     int64_t last_claim = 0, last_backlog = 0, last_live = 0;
     while (!atomic_load(&wb->stop)) {
         rk_status st;
-        redisContext *c = rstore_ctx(wb->redis, &st);
-        if (c == NULL || ensure_group(c) != 0) {
+        if (!group_ready(wb)) {
             redis_was_down = 1;
             sleep(1);
             continue;
         }
         int64_t now = server_now_us();
         if (!redis_was_down && now - last_live > LIVE_EVERY_US) {
-            /* A Redis that restarted between two of our calls looks up. */
+            /* A Redis that restarted between two of our calls looks up.
+             * One still loading answers LOADING: an error, not "lost". */
             int live = 1;
             last_live = now;
             if (rstore_is_live(wb->redis, &live, &st) == RK_OK && !live) {
@@ -273,37 +335,16 @@ static void *wb_main(void *arg) {
             redis_was_down = 0;
             pending = 1;
         }
-        redisReply *r;
         if (now - last_backlog > BACKLOG_EVERY_US) {
             last_backlog = now;
             replay_backlog(wb);
         }
         if (now - last_claim > CLAIM_EVERY_US) {
-            /* Entries a dead process read but never wrote. */
             last_claim = now;
-            r = redisCommand(c, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", STREAM, GROUP, node, CLAIM_IDLE_MS, BATCH);
-            if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
-                r->element[1]->elements > 0) {
-                if (flush(wb, c, r->element[1]) < 0) sleep(1);
-            }
-            if (r) freeReplyObject(r);
+            claim(wb, node);
             continue;
         }
-        r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", GROUP, node, BATCH, BLOCK_MS,
-                         STREAM, pending ? "0" : ">");
-        if (r == NULL) {
-            sleep(1);
-            continue;
-        }
-        redisReply *entries = entries_of(r);
-        int done = entries ? flush(wb, c, entries) : 0;
-        if (done < 0) {
-            sleep(1);
-            pending = 1;
-        } else if (pending && done == 0) {
-            pending = 0; /* our backlog is empty: read new entries from now on */
-        }
-        freeReplyObject(r);
+        consume(wb, node, &pending);
     }
     return NULL;
 }

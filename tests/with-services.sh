@@ -142,8 +142,10 @@ set_rankd_args() {
 redis_start() {
     local pid i reply
     mkdir -p "$redis_dir"
+    # DEBUG is for local clients only: it_loading fills Redis with DEBUG POPULATE.
     setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$redis_dir" \
         --appendonly yes --appendfsync everysec --save '' --daemonize no \
+        --enable-debug-command local \
         --logfile "$redis_dir/redis.log" \
         </dev/null >>"$redis_dir/redis.out" 2>&1 &
     pid=$!
