@@ -8,10 +8,13 @@
  */
 #include <string.h>
 
+#include <hiredis/hiredis.h>
+
 #include "auth.h"
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "store_async.h"
 #include "topcache.h"
 #include "users.h"
 #include "validate.h"
@@ -75,17 +78,35 @@ static void recheck_unknown(rpc_call *call, item *items, rstore_submit_out *outs
     }
 }
 
-static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_out *outs, rk_status *st) {
+/* What a submission call carries between its halves. */
+typedef struct submit_call {
+    rpc_call *call;
+    item *items;
+    size_t n;
+    rstore_submit_out *outs; /* per item */
+    rstore_submit_in *in;    /* the items that go to Redis */
+    size_t *idx;             /* in[j] is items[idx[j]] */
+    size_t m;
+    rstore_submit_out *res; /* per in[j] */
+    size_t waiting;         /* fast lane: replies still to come */
+    int batch;
+} submit_call;
+
+/* Checks every item (shape, board, bounds, player, permission) and lists
+ * those that go to Redis in s->in. Items that fail keep their own status.
+ * RPC_SLOW on the fast lane when a board or a player is not in memory. */
+static int check_items(submit_call *s, rk_status *st) {
+    rpc_call *call = s->call;
+    item *items = s->items;
+    size_t n = s->n;
     int *found = ARENA_ARRAY(call, int, n);
     int64_t *ids = ARENA_ARRAY(call, int64_t, n);
     const char **names = ARENA_ARRAY(call, const char *, n);
     user_name *resolved = arena_alloc(&call->w->arena, USER_NAME_MAX * (n ? n : 1));
     rstore_submit_in *in = ARENA_ARRAY(call, rstore_submit_in, n);
     size_t *idx = ARENA_ARRAY(call, size_t, n);
-    if (!found || !ids || !names || !resolved || !in || !idx) {
-        rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-        return;
-    }
+    if (!found || !ids || !names || !resolved || !in || !idx)
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
 
     /* Shape and board checks, item by item. */
     for (size_t i = 0; i < n; i++) {
@@ -110,7 +131,9 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
             rk_status_set(&it->st, RK_INVALID_ARGUMENT, "the global board is computed; submit to a game's board");
             continue;
         }
-        if (boards_get(call->srv->boards, call->w->pg, it->board_id, &it->b, &it->st) != RK_OK) continue;
+        int rc = boards_get(call->srv->boards, call->w->pg, it->board_id, &it->b, &it->st);
+        if (rc == RK_WOULD_BLOCK) return RPC_SLOW;
+        if (rc != RK_OK) continue;
         validate_score(&it->b, it->score, &it->st);
     }
 
@@ -127,11 +150,9 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
     }
     if (k > 0) {
         int *f = ARENA_ARRAY(call, int, k);
-        if (f == NULL) {
-            rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-            return;
-        }
-        if (users_resolve(call, ids, names, k, f, resolved, st) != RK_OK) return;
+        if (f == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        int rc = users_resolve(call, ids, names, k, f, resolved, st);
+        if (rc != RK_OK) return rc;
         for (size_t j = 0; j < k; j++) {
             found[idx[j]] = f[j];
             items[idx[j]].user_id = ids[j];
@@ -159,36 +180,122 @@ static void submit_items(rpc_call *call, item *items, size_t n, rstore_submit_ou
                                    .idem_key = it->idem_key};
         idx[m++] = i;
     }
-    if (m == 0) return;
-    if (server_check_deadline(call, st) != RK_OK) return;
-    rstore_submit_out *res = ARENA_ARRAY(call, rstore_submit_out, m);
-    if (res == NULL) {
-        rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-        return;
+    s->in = in;
+    s->idx = idx;
+    s->m = m;
+    if (m == 0) return RK_OK;
+    s->res = ARENA_ARRAY(call, rstore_submit_out, m);
+    if (s->res == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    return server_check_deadline(call, st);
+}
+
+/* Stored: the items take their outcome, and this rankd's cached top
+ * pages of their boards are dropped before the acknowledgement, so a read
+ * through it sees the new scores. */
+static void items_stored(submit_call *s) {
+    for (size_t j = 0; j < s->m; j++) {
+        s->outs[s->idx[j]] = s->res[j];
+        s->items[s->idx[j]].st = s->res[j].status;
+        topcache_invalidate(s->call->srv->tops, s->in[j].b->id);
+        if (s->in[j].b->higher_is_better) topcache_invalidate(s->call->srv->tops, BOARD_GLOBAL_ID);
     }
+}
+
+/* The worker pool: one pipelined round trip, or PostgreSQL without Redis. */
+static int store_items(submit_call *s, rk_status *st) {
+    rpc_call *call = s->call;
     /* While submissions taken without Redis are being replayed, new ones
      * queue behind them, so every board sees them in the order they came. */
     pthread_rwlock_rdlock(&call->srv->handover);
-    int rc = atomic_load(&call->srv->catching_up) ? RK_UNAVAILABLE
-                                                  : rstore_submit(call->w->redis, in, m, call->srv->cfg.idempotency_ttl,
-                                                                  call->srv->cfg.window_retention, res, st);
+    int rc = atomic_load(&call->srv->catching_up)
+                 ? RK_UNAVAILABLE
+                 : rstore_submit(call->w->redis, s->in, s->m, call->srv->cfg.idempotency_ttl,
+                                 call->srv->cfg.window_retention, s->res, st);
     if (rc == RK_UNAVAILABLE) {
         /* Redis is away: PostgreSQL records the submissions durably. */
         rk_status_clear(st);
         call->degraded = 1;
-        rc = degraded_submit(call->w->pg, in, m, res, st);
+        rc = degraded_submit(call->w->pg, s->in, s->m, s->res, st);
         if (rc == RK_OK) atomic_store(&call->srv->catching_up, 1);
     }
     pthread_rwlock_unlock(&call->srv->handover);
-    if (rc != RK_OK) return;
-    for (size_t j = 0; j < m; j++) {
-        outs[idx[j]] = res[j];
-        items[idx[j]].st = res[j].status;
-        /* Before the acknowledgement: a read through this rankd sees it. */
-        topcache_invalidate(call->srv->tops, in[j].b->id);
-        if (in[j].b->higher_is_better) topcache_invalidate(call->srv->tops, BOARD_GLOBAL_ID);
+    if (rc != RK_OK) return rc;
+    items_stored(s);
+    if (!call->degraded) recheck_unknown(call, s->items, s->outs, s->in, s->idx, s->m, s->res, st);
+    return RK_OK;
+}
+
+static int answer_items(submit_call *s, ProtobufCMessage **out, rk_status *st);
+
+static void submitted(void *arg, const struct redisReply *rep) {
+    submit_call *s = arg;
+    size_t j = s->m - s->waiting; /* replies come in the order sent */
+    if (rep == NULL)
+        /* Sent, but the connection went before the answer: the outcome is
+         * unknown, so it is not tried again here (a retry with the
+         * idempotency key is safe). */
+        rk_status_set(&s->res[j].status, RK_UNAVAILABLE,
+                      "the connection to Redis was lost before it answered; retry with the idempotency key");
+    else
+        rsubmit_parse(rep, &s->res[j]);
+    if (--s->waiting > 0) return;
+
+    rpc_call *call = s->call;
+    rk_status st;
+    rk_status_clear(&st);
+    ProtobufCMessage *reply = NULL;
+    int unknown = 0;
+    for (size_t i = 0; i < s->m; i++) unknown |= s->res[i].status.code == RK_NOT_FOUND;
+    /* A player missing from Redis's directory is asked of PostgreSQL on the
+     * worker pool; rk_submit refused it before writing anything, so a lone
+     * submission can be run there again. In a batch the others were
+     * written: it answers NOT_FOUND. */
+    if (unknown && !s->batch) {
+        call->done(call, RPC_SLOW, NULL, &st);
+        return;
     }
-    if (!call->degraded) recheck_unknown(call, items, outs, in, idx, m, res, st);
+    items_stored(s);
+    int rc = answer_items(s, &reply, &st);
+    call->done(call, rc, reply, &st);
+}
+
+/* The event loops: the items' FCALLs leave in this loop turn's write. */
+static int send_items(submit_call *s, rk_status *st) {
+    rpc_call *call = s->call;
+    server *srv = call->srv;
+    /* Never wait for the replay here: if it holds the lock, or has rows
+     * left, the worker pool queues this behind it. */
+    if (pthread_rwlock_tryrdlock(&srv->handover) != 0) return RPC_SLOW;
+    int rc = RK_OK;
+    if (atomic_load(&srv->catching_up) || !rasync_up(call->ra)) rc = RPC_SLOW;
+    for (size_t j = 0; rc == RK_OK && j < s->m; j++) {
+        rsubmit_cmd cmd;
+        rsubmit_build(&s->in[j], srv->cfg.idempotency_ttl, srv->cfg.window_retention, &cmd);
+        if (rasync_command(call->ra, cmd.argc, cmd.argv, submitted, s, st) != RK_OK) {
+            /* Only the first can fail (not connected): nothing was sent. */
+            rk_status_clear(st);
+            rc = j == 0 ? RPC_SLOW : rk_status_set(st, RK_INTERNAL, "Redis refused a command halfway");
+            break;
+        }
+        s->waiting++;
+    }
+    pthread_rwlock_unlock(&srv->handover);
+    if (s->waiting > 0 && rc != RK_OK) {
+        /* The sent ones will still answer; the rest were never sent. */
+        for (size_t j = s->waiting; j < s->m; j++) s->items[s->idx[j]].st = *st;
+        s->m = s->waiting;
+    }
+    return s->waiting > 0 ? RPC_PENDING : rc;
+}
+
+/* Checks, stores and answers on whichever lane the call is. */
+static int submit_run(submit_call *s, ProtobufCMessage **out, rk_status *st) {
+    int rc = check_items(s, st);
+    if (rc != RK_OK) return rc;
+    if (s->m == 0) return answer_items(s, out, st);
+    if (s->call->ra) return send_items(s, st);
+    if ((rc = store_items(s, st)) != RK_OK) return rc;
+    return answer_items(s, out, st);
 }
 
 static Rankd__SubmitReply *reply_of(rpc_call *call, const item *it, const rstore_submit_out *o) {
@@ -206,66 +313,95 @@ static Rankd__SubmitReply *reply_of(rpc_call *call, const item *it, const rstore
     return r;
 }
 
-int h_submit(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
-    const Rankd__SubmitRequest *req = (const Rankd__SubmitRequest *)m;
-    item it = {.board_id = req->board_id,
-               .user_id = req->has_user_id ? req->user_id : 0,
-               .username = req->username,
-               .has_score = req->has_score,
-               .score = req->score,
-               .idem_key = call->idempotency_key};
-    rstore_submit_out o;
-    memset(&o, 0, sizeof(o));
-    submit_items(call, &it, 1, &o, st);
-    if (st->code != RK_OK) return st->code;
-    if (it.st.code != RK_OK) {
-        *st = it.st;
-        return st->code;
+/* The reply: one item's, or every item's in a batch. */
+static int answer_items(submit_call *s, ProtobufCMessage **out, rk_status *st) {
+    rpc_call *call = s->call;
+    if (!s->batch) {
+        if (s->items[0].st.code != RK_OK) {
+            *st = s->items[0].st;
+            return st->code;
+        }
+        Rankd__SubmitReply *rep = reply_of(call, &s->items[0], &s->outs[0]);
+        if (rep == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        *out = &rep->base;
+        return RK_OK;
     }
-    Rankd__SubmitReply *rep = reply_of(call, &it, &o);
-    if (rep == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    Rankd__SubmitBatchReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    Rankd__BatchResult **results = ARENA_ARRAY(call, Rankd__BatchResult *, s->n);
+    if (!rep || !results) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    rankd__submit_batch_reply__init(rep);
+    for (size_t i = 0; i < s->n; i++) {
+        Rankd__BatchResult *r = arena_alloc(&call->w->arena, sizeof(*r));
+        if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        rankd__batch_result__init(r);
+        r->has_code = 1;
+        r->code = s->items[i].st.code;
+        if (r->code != RK_OK)
+            r->message = arena_strdup(&call->w->arena, s->items[i].st.message);
+        else if ((r->reply = reply_of(call, &s->items[i], &s->outs[i])) == NULL)
+            return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        results[i] = r;
+    }
+    rep->n_results = s->n;
+    rep->results = results;
     *out = &rep->base;
     return RK_OK;
 }
 
-int h_submit_batch(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+static submit_call *submit_call_new(rpc_call *call, size_t n, int batch) {
+    submit_call *s = arena_alloc(&call->w->arena, sizeof(*s));
+    if (s == NULL) return NULL;
+    s->call = call;
+    s->n = n;
+    s->batch = batch;
+    s->items = ARENA_ARRAY(call, item, n);
+    s->outs = ARENA_ARRAY(call, rstore_submit_out, n);
+    return s->items && s->outs ? s : NULL;
+}
+
+static int submit(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__SubmitRequest *req = (const Rankd__SubmitRequest *)m;
+    submit_call *s = submit_call_new(call, 1, 0);
+    if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    s->items[0] = (item){.board_id = req->board_id,
+                         .user_id = req->has_user_id ? req->user_id : 0,
+                         .username = req->username,
+                         .has_score = req->has_score,
+                         .score = req->score,
+                         .idem_key = call->idempotency_key};
+    return submit_run(s, out, st);
+}
+
+static int submit_batch(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__SubmitBatchRequest *req = (const Rankd__SubmitBatchRequest *)m;
     size_t n = req->n_entries;
     if (n == 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "batch is empty");
     if (n > SUBMIT_BATCH_MAX)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "batch has %zu entries; the limit is %d", n, SUBMIT_BATCH_MAX);
-    item *items = ARENA_ARRAY(call, item, n);
-    rstore_submit_out *outs = ARENA_ARRAY(call, rstore_submit_out, n);
-    Rankd__SubmitBatchReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
-    Rankd__BatchResult **results = ARENA_ARRAY(call, Rankd__BatchResult *, n);
-    if (!items || !outs || !rep || !results) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    submit_call *s = submit_call_new(call, n, 1);
+    if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const Rankd__BatchEntry *e = req->entries[i];
-        items[i] = (item){.board_id = e->board_id,
-                          .user_id = e->has_user_id ? e->user_id : 0,
-                          .username = e->username,
-                          .has_score = e->has_score,
-                          .score = e->score,
-                          .idem_key = e->idempotency_key && e->idempotency_key[0] ? e->idempotency_key : NULL};
+        s->items[i] = (item){.board_id = e->board_id,
+                             .user_id = e->has_user_id ? e->user_id : 0,
+                             .username = e->username,
+                             .has_score = e->has_score,
+                             .score = e->score,
+                             .idem_key = e->idempotency_key && e->idempotency_key[0] ? e->idempotency_key : NULL};
     }
-    submit_items(call, items, n, outs, st);
-    if (st->code != RK_OK) return st->code;
+    return submit_run(s, out, st);
+}
 
-    rankd__submit_batch_reply__init(rep);
-    for (size_t i = 0; i < n; i++) {
-        Rankd__BatchResult *r = arena_alloc(&call->w->arena, sizeof(*r));
-        if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-        rankd__batch_result__init(r);
-        r->has_code = 1;
-        r->code = items[i].st.code;
-        if (r->code != RK_OK)
-            r->message = arena_strdup(&call->w->arena, items[i].st.message);
-        else if ((r->reply = reply_of(call, &items[i], &outs[i])) == NULL)
-            return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-        results[i] = r;
-    }
-    rep->n_results = n;
-    rep->results = results;
-    *out = &rep->base;
-    return RK_OK;
+/* The same bodies on both lanes: the call says which it is on. */
+int h_submit(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return submit(c, m, o, st);
+}
+int f_submit(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return submit(c, m, o, st);
+}
+int h_submit_batch(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return submit_batch(c, m, o, st);
+}
+int f_submit_batch(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return submit_batch(c, m, o, st);
 }
