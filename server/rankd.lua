@@ -33,13 +33,37 @@ time in microseconds, inverted for boards that list highest first (ZREVRANGE
 walks members in reverse byte order).
 
 Numbers: scores are doubles in Redis and in Lua, exact up to 2^53; rankd
-rejects anything larger before calling here. Numbers go back to Redis as
+rejects anything larger before calling here. A sum of two such numbers may
+not be exact, so totals are added with exact_sum, which refuses a total
+outside +-2^53 before any double rounds it. Numbers go back to Redis as
 string.format('%d') so no digit is lost to Lua's %.14g.
 ]]
 
 local LIMIT = 9007199254740992 -- 2^53
+local SPLIT = 134217728 -- 2^27
+local HALF = 67108864 -- 2^26: LIMIT is HALF * SPLIT
 
 local function fmt(n) return string.format('%d', n) end
+
+-- The sum of its arguments, integers within +-2^53, or nil when the sum
+-- leaves +-2^53; decided exactly. Each term is split as h * 2^27 + l with
+-- 0 <= l < 2^27 (% and / by a power of two are exact on doubles), and the
+-- h and the l are summed apart: with a few terms neither sum comes near
+-- 2^53, so no step rounds. With the l carried into h, the total is
+-- h * 2^27 + l, 0 <= l < 2^27, and its range is read off h and l; a total
+-- within the range is a double exactly, so the last step is exact too.
+local function exact_sum(...)
+  local h, l = 0, 0
+  for _, x in ipairs({...}) do
+    local lo = x % SPLIT
+    h = h + (x - lo) / SPLIT
+    l = l + lo
+  end
+  local carry = math.floor(l / SPLIT)
+  h, l = h + carry, l - carry * SPLIT
+  if h > HALF or (h == HALF and l > 0) or h < -HALF then return nil end
+  return h * SPLIT + l
+end
 
 local function better(desc, a, b)
   if desc then return a > b end
@@ -104,7 +128,7 @@ local function new_score(policy, cur, score, desc)
   elseif policy == 'latest' then
     return score
   end
-  return (cur or 0) + score
+  return exact_sum(cur or 0, score) -- nil: the total would leave +-2^53
 end
 
 -- Players overtaken: now strictly behind the new score and at or ahead of
@@ -185,7 +209,7 @@ local function submit(keys, args)
     else
       new = new_score(policy, cur, score, desc)
     end
-    if new > LIMIT or new < -LIMIT then
+    if new == nil then
       return redis.error_reply('OUT_OF_RANGE the total would leave the exact range of +-2^53')
     end
     plan[i] = {z, m, cur, new, stale}
@@ -196,8 +220,8 @@ local function submit(keys, args)
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
-    gnew = (gcur or 0) + new_all - (old_all or 0)
-    if gnew > LIMIT or gnew < -LIMIT then
+    gnew = exact_sum(gcur or 0, new_all, -(old_all or 0))
+    if gnew == nil then
       return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
     end
   end
