@@ -220,9 +220,13 @@ local function submit(keys, args)
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
-    gnew = exact_sum(gcur or 0, new_all, -(old_all or 0))
-    if gnew == nil then
-      return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
+    -- A first score of 0 leaves the total, and so the player's place, as
+    -- it was; only a player new to the global board is placed by it.
+    if gcur == nil or new_all ~= (old_all or 0) then
+      gnew = exact_sum(gcur or 0, new_all, -(old_all or 0))
+      if gnew == nil then
+        return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
+      end
     end
   end
 

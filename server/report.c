@@ -47,22 +47,34 @@ static const char v_sum[] =
     "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached FROM s GROUP BY user_id),";
 
 /* The global board: every higher-is-better board, each under its policy
- * ($1 is unused but keeps the parameter list the same). */
+ * ($1 is unused but keeps the parameter list the same). Each board gives
+ * a player's value there, the last time a submission changed it (as the
+ * live board moves the total: a board counts 0 before its first
+ * submission, so a value that has been 0 from the first submission on
+ * never changed it and gives NULL) and the first submission. The total's
+ * tie time is the last change on any board, or the player's first
+ * submission when no board ever changed it. */
 static const char sv_global[] =
     "s AS (SELECT s.board_id, s.user_id, s.score, s.submitted_at, s.id, b.policy FROM scores s "
     "JOIN boards b ON b.id = s.board_id WHERE b.higher_is_better AND $1::text IS NOT NULL" TIME_FILTER "),"
-    "pb AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, submitted_at AS reached FROM s "
-    "WHERE policy = 1 ORDER BY board_id, user_id, score DESC, submitted_at, id),"
-    /* A latest board moves the global total only when its value changes,
-     * so its tie time here is the start of the last run of equal scores. */
+    /* Best: the first submission of the best changed it, unless that was
+     * the board's first submission and the best is 0. */
+    "pb AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, "
+    "CASE WHEN score = 0 AND first_value(score) OVER w = 0 THEN NULL ELSE submitted_at END AS reached, "
+    "min(submitted_at) OVER (PARTITION BY board_id, user_id) AS since FROM s WHERE policy = 1 "
+    "WINDOW w AS (PARTITION BY board_id, user_id ORDER BY submitted_at, id) "
+    "ORDER BY board_id, user_id, score DESC, submitted_at, id),"
+    /* Latest: the start of the last run of equal scores, the run before
+     * the first submission being one of 0. */
     "pl AS (SELECT user_id, (array_agg(score ORDER BY submitted_at DESC, id DESC))[1] AS value, "
-    "max(submitted_at) FILTER (WHERE changed) AS reached FROM (SELECT board_id, user_id, score, submitted_at, id, "
-    "score IS DISTINCT FROM lag(score) OVER (PARTITION BY board_id, user_id ORDER BY submitted_at, id) AS changed "
+    "max(submitted_at) FILTER (WHERE changed) AS reached, min(submitted_at) AS since FROM (SELECT board_id, "
+    "user_id, score, submitted_at, id, "
+    "score <> lag(score, 1, 0::bigint) OVER (PARTITION BY board_id, user_id ORDER BY submitted_at, id) AS changed "
     "FROM s WHERE policy = 2) x GROUP BY board_id, user_id),"
-    "ps AS (SELECT user_id, sum(score)::bigint AS value, "
-    "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached FROM s "
-    "WHERE policy = 3 GROUP BY board_id, user_id),"
-    "v AS (SELECT user_id, sum(value)::bigint AS value, max(reached) AS reached FROM "
+    /* Sum: the last submission other than 0. */
+    "ps AS (SELECT user_id, sum(score)::bigint AS value, max(submitted_at) FILTER (WHERE score <> 0) AS reached, "
+    "min(submitted_at) AS since FROM s WHERE policy = 3 GROUP BY board_id, user_id),"
+    "v AS (SELECT user_id, sum(value)::bigint AS value, coalesce(max(reached), min(since)) AS reached FROM "
     "(SELECT * FROM pb UNION ALL SELECT * FROM pl UNION ALL SELECT * FROM ps) x GROUP BY user_id),";
 
 static const char r_desc[] =

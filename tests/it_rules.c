@@ -3,7 +3,9 @@
  * computes from the history, and after Admin/Rebuild. All three must give
  * the same players in the same order with the same values.
  *   - Sums are checked exactly at +-2^53 (one past it is refused, on a
- *     board and on the global board), not on a total already rounded. */
+ *     board and on the global board), not on a total already rounded.
+ *   - The global board: a player's first 0 on another board leaves their
+ *     total, and so their place, as it was. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,13 @@ static void history_and_rebuild_agree(const char *board) {
     CHECK(same(&live, &rebuilt, what));
 }
 
+/* The place (0-based) of user in a listing, or -1. */
+static int place_of(const listing *l, int64_t user) {
+    for (size_t i = 0; i < l->n; i++)
+        if (l->user[i] == user) return (int)i;
+    return -1;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 static void sums_are_checked_exactly_at_the_limit(void) {
@@ -203,12 +212,41 @@ static void sums_are_checked_exactly_at_the_limit(void) {
     history_and_rebuild_agree("global");
 }
 
+static void first_zero_elsewhere_keeps_global_place(void) {
+    int64_t a = it_sign_up(c, "ru-g-a", "password-123"), z = it_sign_up(c, "ru-g-b", "password-123");
+    listing l;
+
+    CHECK_INT(submit("ru-g-best", a, 10), RK_OK);
+    CHECK_INT(submit("ru-g-best", z, 10), RK_OK);
+    /* a's first score on each other kind of board is 0: the total stays
+     * 10, reached before z's. */
+    CHECK_INT(submit("ru-g-sum", a, 0), RK_OK);
+    CHECK_INT(submit("ru-g-latest", a, 0), RK_OK);
+    CHECK_INT(submit("ru-g-best2", a, 0), RK_OK);
+    live_top("global", RANKD__WINDOW__WINDOW_ALL_TIME, &l);
+    CHECK(place_of(&l, a) >= 0 && place_of(&l, a) < place_of(&l, z));
+    history_and_rebuild_agree("global");
+
+    /* A 0 that changes a board's value does change the total's time: 5
+     * then 0 on the latest board, and a reaches 10 again after z. */
+    CHECK_INT(submit("ru-g-latest", a, 5), RK_OK);
+    CHECK_INT(submit("ru-g-latest", a, 0), RK_OK);
+    live_top("global", RANKD__WINDOW__WINDOW_ALL_TIME, &l);
+    CHECK(place_of(&l, z) >= 0 && place_of(&l, z) < place_of(&l, a));
+    history_and_rebuild_agree("global");
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
     CHECK_INT(it_create_board(c, admin, "ru-sum", "ru", 0, RANKD__POLICY__POLICY_SUM, 0, 0), RK_OK);
     CHECK_INT(it_create_board(c, admin, "ru-sum2", "ru", 0, RANKD__POLICY__POLICY_SUM, 0, 0), RK_OK);
+    CHECK_INT(it_create_board(c, admin, "ru-g-best", "ru", 0, RANKD__POLICY__POLICY_BEST, 0, 0), RK_OK);
+    CHECK_INT(it_create_board(c, admin, "ru-g-best2", "ru", 0, RANKD__POLICY__POLICY_BEST, 0, 0), RK_OK);
+    CHECK_INT(it_create_board(c, admin, "ru-g-sum", "ru", 0, RANKD__POLICY__POLICY_SUM, 0, 0), RK_OK);
+    CHECK_INT(it_create_board(c, admin, "ru-g-latest", "ru", 0, RANKD__POLICY__POLICY_LATEST, 0, 0), RK_OK);
     key = it_api_key(c, admin, "ru");
+    RUN(first_zero_elsewhere_keeps_global_place);
     RUN(sums_are_checked_exactly_at_the_limit);
     free(admin);
     free(key);
