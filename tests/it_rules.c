@@ -2,6 +2,10 @@
  * three ways: on the live board (Top, Rank), in a report PostgreSQL
  * computes from the history, and after Admin/Rebuild. All three must give
  * the same players in the same order with the same values.
+ *   - A latest board: a repeat of the same score keeps the tie time of
+ *     the first submission of that score; a different score resets it. A
+ *     submission older than a repeat is recorded but changes nothing,
+ *     before and after a rebuild.
  *   - Sums are checked exactly at +-2^53 (one past it is refused, on a
  *     board and on the global board), not on a total already rounded.
  *   - The global board: a player's first 0 on another board leaves their
@@ -171,6 +175,76 @@ static int place_of(const listing *l, int64_t user) {
 
 /* ------------------------------------------------------------------ tests */
 
+static void latest_repeat_keeps_tie_time(void) {
+    const char *b = "ru-latest";
+    int64_t a = it_sign_up(c, "ru-lat-a", "password-123"), z = it_sign_up(c, "ru-lat-b", "password-123");
+    listing l;
+    int64_t score, rank;
+
+    CHECK_INT(submit(b, a, 10), RK_OK);
+    CHECK_INT(submit(b, z, 10), RK_OK);
+    CHECK_INT(submit(b, a, 10), RK_OK); /* a repeat: a reached 10 first */
+    live_top(b, RANKD__WINDOW__WINDOW_ALL_TIME, &l);
+    CHECK_INT(l.n, 2);
+    CHECK_INT(l.user[0], a);
+    CHECK_INT(l.user[1], z);
+    live_top(b, RANKD__WINDOW__WINDOW_DAILY, &l);
+    CHECK_INT(l.n, 2);
+    CHECK_INT(l.user[0], a);
+    live_rank(c, b, a, &score, &rank);
+    CHECK_INT(score, 10);
+    CHECK_INT(rank, 1);
+    history_and_rebuild_agree(b);
+    /* The rebuilt board still keeps the tie time through a repeat. */
+    CHECK_INT(submit(b, a, 10), RK_OK);
+    live_top(b, RANKD__WINDOW__WINDOW_ALL_TIME, &l);
+    CHECK_INT(l.user[0], a);
+
+    /* A different score resets it: a reaches 10 again, after z. */
+    CHECK_INT(submit(b, a, 20), RK_OK);
+    CHECK_INT(submit(b, a, 10), RK_OK);
+    live_top(b, RANKD__WINDOW__WINDOW_ALL_TIME, &l);
+    CHECK_INT(l.n, 2);
+    CHECK_INT(l.user[0], z);
+    CHECK_INT(l.user[1], a);
+    live_top(b, RANKD__WINDOW__WINDOW_DAILY, &l);
+    CHECK_INT(l.user[0], z);
+    history_and_rebuild_agree(b);
+}
+
+/* "Latest" is by submit time, not by tie time: after a repeat, a
+ * submission older than the repeat (from a rankd whose clock is behind)
+ * changes nothing, live and on a board rebuilt from the history. */
+static void older_than_a_repeat_changes_nothing(void) {
+    const char *live = "ru-latest2", *rebuilt = "ru-latest3";
+    int64_t a = it_sign_up(c, "ru-late-a", "password-123");
+    int64_t now, score, rank;
+    it_rankd ahead;
+    char arg[48];
+    snprintf(arg, sizeof(arg), "--clock-start=%lld", (long long)time(NULL) + 6);
+    if (it_rankd_spawn(&ahead, "ahead", arg) != 0) {
+        CHECK(!"the second rankd started");
+        return;
+    }
+    CHECK_INT(submit_via(ahead.client, live, a, 20, &now), RK_OK);
+    CHECK_INT(submit_via(ahead.client, rebuilt, a, 20, &now), RK_OK);
+    sleep(7); /* this rankd's clock passes the first 20s, not the repeats */
+    CHECK_INT(submit_via(ahead.client, live, a, 20, &now), RK_OK);
+    CHECK_INT(submit_via(ahead.client, rebuilt, a, 20, &now), RK_OK);
+
+    CHECK_INT(submit_via(c, live, a, 15, &now), RK_OK);
+    CHECK_INT(now, 20);
+    live_rank(c, live, a, &score, &rank);
+    CHECK_INT(score, 20);
+
+    history_and_rebuild_agree(rebuilt);
+    CHECK_INT(submit_via(c, rebuilt, a, 15, &now), RK_OK);
+    CHECK_INT(now, 20);
+    live_rank(c, rebuilt, a, &score, &rank);
+    CHECK_INT(score, 20);
+    CHECK_INT(it_rankd_stop(&ahead), 0);
+}
+
 static void sums_are_checked_exactly_at_the_limit(void) {
     const char *b = "ru-sum", *b2 = "ru-sum2";
     int64_t a = it_sign_up(c, "ru-sum-a", "password-123"), z = it_sign_up(c, "ru-sum-b", "password-123"),
@@ -239,6 +313,10 @@ static void first_zero_elsewhere_keeps_global_place(void) {
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
+    const unsigned day = 1u << RANKD__WINDOW__WINDOW_DAILY;
+    CHECK_INT(it_create_board(c, admin, "ru-latest", "ru", 0, RANKD__POLICY__POLICY_LATEST, day, 0), RK_OK);
+    CHECK_INT(it_create_board(c, admin, "ru-latest2", "ru", 0, RANKD__POLICY__POLICY_LATEST, 0, 0), RK_OK);
+    CHECK_INT(it_create_board(c, admin, "ru-latest3", "ru", 0, RANKD__POLICY__POLICY_LATEST, 0, 0), RK_OK);
     CHECK_INT(it_create_board(c, admin, "ru-sum", "ru", 0, RANKD__POLICY__POLICY_SUM, 0, 0), RK_OK);
     CHECK_INT(it_create_board(c, admin, "ru-sum2", "ru", 0, RANKD__POLICY__POLICY_SUM, 0, 0), RK_OK);
     CHECK_INT(it_create_board(c, admin, "ru-g-best", "ru", 0, RANKD__POLICY__POLICY_BEST, 0, 0), RK_OK);
@@ -247,6 +325,8 @@ int main(void) {
     CHECK_INT(it_create_board(c, admin, "ru-g-latest", "ru", 0, RANKD__POLICY__POLICY_LATEST, 0, 0), RK_OK);
     key = it_api_key(c, admin, "ru");
     RUN(first_zero_elsewhere_keeps_global_place);
+    RUN(latest_repeat_keeps_tie_time);
+    RUN(older_than_a_repeat_changes_nothing);
     RUN(sums_are_checked_exactly_at_the_limit);
     free(admin);
     free(key);
