@@ -5,7 +5,10 @@ one of these, so each submission or query is one round trip and atomic.
 
 Layout of a board (tag {b} keeps one board's keys in one cluster slot):
   rk:{b}:<window>     sorted set; member = <14 hex tie key><user id>
-  rk:{b}:<window>:m   hash user id -> current member in that sorted set
+  rk:{b}:<window>:m   hash user id -> current member in that sorted set;
+                      on latest boards also "t<user id>" -> the time (us)
+                      of the player's last submission, while it is later
+                      than the tie time (a repeat of the same score)
   rk:{b}:pb           hash user id -> best score ever submitted
                       (latest and sum boards; best boards read all-time)
   rk:{b}:idem:<key>   the first answer to an idempotent submission
@@ -30,16 +33,42 @@ can tell its subscribers:
 Ties: Redis orders equal scores by member bytes. The 14 hex digits in front
 of the user id make that order "who reached the score first": the submit
 time in microseconds, inverted for boards that list highest first (ZREVRANGE
-walks members in reverse byte order).
+walks members in reverse byte order). A member is rewritten only when the
+player's value changes, so a repeat keeps the first time; on latest boards
+the repeat's time, which decides what "latest" is, goes to the t field.
 
 Numbers: scores are doubles in Redis and in Lua, exact up to 2^53; rankd
-rejects anything larger before calling here. Numbers go back to Redis as
+rejects anything larger before calling here. A sum of two such numbers may
+not be exact, so totals are added with exact_sum, which refuses a total
+outside +-2^53 before any double rounds it. Numbers go back to Redis as
 string.format('%d') so no digit is lost to Lua's %.14g.
 ]]
 
 local LIMIT = 9007199254740992 -- 2^53
+local SPLIT = 134217728 -- 2^27
+local HALF = 67108864 -- 2^26: LIMIT is HALF * SPLIT
 
 local function fmt(n) return string.format('%d', n) end
+
+-- The sum of its arguments, integers within +-2^53, or nil when the sum
+-- leaves +-2^53; decided exactly. Each term is split as h * 2^27 + l with
+-- 0 <= l < 2^27 (% and / by a power of two are exact on doubles), and the
+-- h and the l are summed apart: with a few terms neither sum comes near
+-- 2^53, so no step rounds. With the l carried into h, the total is
+-- h * 2^27 + l, 0 <= l < 2^27, and its range is read off h and l; a total
+-- within the range is a double exactly, so the last step is exact too.
+local function exact_sum(...)
+  local h, l = 0, 0
+  for _, x in ipairs({...}) do
+    local lo = x % SPLIT
+    h = h + (x - lo) / SPLIT
+    l = l + lo
+  end
+  local carry = math.floor(l / SPLIT)
+  h, l = h + carry, l - carry * SPLIT
+  if h > HALF or (h == HALF and l > 0) or h < -HALF then return nil end
+  return h * SPLIT + l
+end
 
 local function better(desc, a, b)
   if desc then return a > b end
@@ -65,6 +94,14 @@ local function member_ts(desc, member)
   local t = tonumber(string.sub(member, 1, 14), 16)
   if desc then return LIMIT - t end
   return t
+end
+
+-- The time (us) of the player's last submission that counted on a latest
+-- board: the t field after a repeat, else the tie time.
+local function last_ts(mkey, uid, desc, member)
+  local t = redis.call('HGET', mkey, 't' .. uid)
+  if t then return tonumber(t) end
+  return member_ts(desc, member)
 end
 
 local function place(zkey, mkey, uid, score, desc, ts)
@@ -104,7 +141,7 @@ local function new_score(policy, cur, score, desc)
   elseif policy == 'latest' then
     return score
   end
-  return (cur or 0) + score
+  return exact_sum(cur or 0, score) -- nil: the total would leave +-2^53
 end
 
 -- Players overtaken: now strictly behind the new score and at or ahead of
@@ -177,7 +214,7 @@ local function submit(keys, args)
     local z, m = keys[10 + 2 * i], keys[11 + 2 * i]
     local cur, member = current(z, m, uid)
     local new, stale = nil, false
-    if policy == 'latest' and member and member_ts(desc, member) > ts then
+    if policy == 'latest' and member and last_ts(m, uid, desc, member) > ts then
       -- "Latest" is by submit time, as in the history: a submission that
       -- arrives after a newer one (replayed after an outage, or from a
       -- rankd whose clock is behind) is recorded but changes nothing.
@@ -185,7 +222,7 @@ local function submit(keys, args)
     else
       new = new_score(policy, cur, score, desc)
     end
-    if new > LIMIT or new < -LIMIT then
+    if new == nil then
       return redis.error_reply('OUT_OF_RANGE the total would leave the exact range of +-2^53')
     end
     plan[i] = {z, m, cur, new, stale}
@@ -196,24 +233,32 @@ local function submit(keys, args)
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
-    gnew = (gcur or 0) + new_all - (old_all or 0)
-    if gnew > LIMIT or gnew < -LIMIT then
-      return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
+    -- A first score of 0 leaves the total, and so the player's place, as
+    -- it was; only a player new to the global board is placed by it.
+    if gcur == nil or new_all ~= (old_all or 0) then
+      gnew = exact_sum(gcur or 0, new_all, -(old_all or 0))
+      if gnew == nil then
+        return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
+      end
     end
   end
 
   -- Phase 2: write.
   for i = 0, nwin - 1 do
     local p = plan[i]
-    -- On latest boards the tie time is the latest submission's, even
-    -- when the score repeats; elsewhere only a change moves it.
-    if p[4] ~= p[3] or (policy == 'latest' and not p[5]) then
+    -- Only a change moves the tie time: a repeat of the same score keeps
+    -- the time the player first reached it (on latest boards the repeat's
+    -- time is kept apart, for the next submission's "is it older?").
+    if p[4] ~= p[3] then
       place(p[1], p[2], uid, p[4], desc, ts)
+      if policy == 'latest' then redis.call('HDEL', p[2], 't' .. uid) end
       local ttl = i > 0 and tonumber(args[12 + i]) + retention - now_s or 0
       if ttl > 0 then
         redis.call('EXPIRE', p[1], ttl)
         redis.call('EXPIRE', p[2], ttl)
       end
+    elseif policy == 'latest' and not p[5] then
+      redis.call('HSET', p[2], 't' .. uid, fmt(ts))
     end
   end
   if gnew ~= nil then place(keys[3], keys[4], uid, gnew, true, ts) end
@@ -372,25 +417,32 @@ local function drop_board(keys, args)
   if args[1] ~= '1' then return 0 end
   local all = redis.call('HGETALL', keys[2])
   local ts = tonumber(args[2])
+  local n = 0
   for i = 1, #all, 2 do
     local uid = all[i]
-    local s = tonumber(redis.call('ZSCORE', keys[1], all[i + 1]) or '0')
-    local g = current(keys[3], keys[4], uid)
-    if g ~= nil and s ~= 0 then place(keys[3], keys[4], uid, g - s, true, ts) end
+    if string.sub(uid, 1, 1) ~= 't' then -- not a latest board's last time
+      local s = tonumber(redis.call('ZSCORE', keys[1], all[i + 1]) or '0')
+      local g = current(keys[3], keys[4], uid)
+      if g ~= nil and s ~= 0 then place(keys[3], keys[4], uid, g - s, true, ts) end
+      n = n + 1
+    end
   end
-  return #all / 2
+  return n
 end
 
---[[ rk_load  KEYS: zset, member hash  ARGV: desc, then (uid, score, time us)...
-Writes rebuilt entries (into the temporary keys of a rebuild). ]]
+--[[ rk_load  KEYS: zset, member hash
+ARGV: desc, then (uid, score, tie time us, last submission us)...
+Writes rebuilt entries (into the temporary keys of a rebuild); a last
+submission later than the tie time is a latest board's repeat. ]]
 local function load(keys, args)
   local desc = args[1] == '1'
-  for i = 2, #args, 3 do
+  for i = 2, #args, 4 do
     local member = tie_key(desc, tonumber(args[i + 2])) .. args[i]
     redis.call('ZADD', keys[1], args[i + 1], member)
     redis.call('HSET', keys[2], args[i], member)
+    if args[i + 3] ~= args[i + 2] then redis.call('HSET', keys[2], 't' .. args[i], args[i + 3]) end
   end
-  return (#args - 1) / 3
+  return (#args - 1) / 4
 end
 
 --[[ rk_swap  KEYS: (temporary, live)...  ARGV: ttl seconds per pair (0: none)

@@ -74,8 +74,8 @@ static int drain(rstore *r, rk_status *st) {
 /* Writes rows into a temporary sorted set and member hash. */
 static int load(rstore *r, const char *zkey, const char *mkey, int desc, const report_row *rows, size_t n,
                 rk_status *st) {
-    const char **argv = calloc(6 + 3 * LOAD_CHUNK, sizeof(*argv));
-    num_text *nums = calloc(3 * LOAD_CHUNK, sizeof(*nums));
+    const char **argv = calloc(6 + 4 * LOAD_CHUNK, sizeof(*argv));
+    num_text *nums = calloc(4 * LOAD_CHUNK, sizeof(*nums));
     int rc = RK_OK;
     if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
@@ -88,12 +88,11 @@ static int load(rstore *r, const char *zkey, const char *mkey, int desc, const r
         argv[argc++] = desc ? "1" : "0";
         for (size_t i = 0; i < m; i++) {
             const report_row *row = &rows[at + i];
-            snprintf(nums[3 * i], 24, "%" PRId64, row->user_id);
-            snprintf(nums[3 * i + 1], 24, "%" PRId64, row->value);
-            snprintf(nums[3 * i + 2], 24, "%" PRId64, row->reached_us);
-            argv[argc++] = nums[3 * i];
-            argv[argc++] = nums[3 * i + 1];
-            argv[argc++] = nums[3 * i + 2];
+            snprintf(nums[4 * i], 24, "%" PRId64, row->user_id);
+            snprintf(nums[4 * i + 1], 24, "%" PRId64, row->value);
+            snprintf(nums[4 * i + 2], 24, "%" PRId64, row->reached_us);
+            snprintf(nums[4 * i + 3], 24, "%" PRId64, row->last_us);
+            for (int f = 0; f < 4; f++) argv[argc++] = nums[4 * i + f];
         }
         rc = cmd(r, (int)argc, argv, NULL, st);
     }

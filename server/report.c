@@ -4,7 +4,9 @@
  * Only constant SQL fragments are concatenated (chosen by the board's
  * policy and order); every value travels as a parameter. The statement:
  *   s  the rows of the period (index scores_board_time)
- *   v  one value per player, with the time it was reached
+ *   v  one value per player, with the time it was reached (the tie time)
+ *      and, on latest boards, the time of the last submission (NULL
+ *      elsewhere: what decides whether a later one is older, see rankd.lua)
  *   r  ranks: rank() for competition, dense_rank() for dense, and the
  *      listing order value, reached, user id as text (bytewise), which is
  *      exactly the order of Redis's sorted-set members (see rankd.lua)
@@ -34,43 +36,59 @@ static const char s_board[] =
 
 /* Per-policy values of one board. */
 static const char v_best_desc[] =
-    "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached FROM s "
-    "ORDER BY user_id, score DESC, submitted_at, id),";
-static const char v_best_asc[] =
-    "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached FROM s "
-    "ORDER BY user_id, score ASC, submitted_at, id),";
+    "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached, "
+    "NULL::timestamptz AS last FROM s ORDER BY user_id, score DESC, submitted_at, id),";
+static const char v_best_asc[] = "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached, "
+                                 "NULL::timestamptz AS last FROM s ORDER BY user_id, score ASC, submitted_at, id),";
+/* Latest: the last score, reached at the start of the last run of equal
+ * scores (a repeat keeps the tie time, as on the live board). */
 static const char v_latest[] =
-    "v AS (SELECT DISTINCT ON (user_id) user_id, score AS value, submitted_at AS reached FROM s "
-    "ORDER BY user_id, submitted_at DESC, id DESC),";
-static const char v_sum[] =
-    "v AS (SELECT user_id, sum(score)::bigint AS value, "
-    "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached FROM s GROUP BY user_id),";
+    "v AS (SELECT user_id, (array_agg(score ORDER BY submitted_at DESC, id DESC))[1] AS value, "
+    "max(submitted_at) FILTER (WHERE changed) AS reached, max(submitted_at) AS last FROM (SELECT user_id, score, "
+    "submitted_at, id, score IS DISTINCT FROM lag(score) OVER (PARTITION BY user_id ORDER BY submitted_at, id) "
+    "AS changed FROM s) x GROUP BY user_id),";
+static const char v_sum[] = "v AS (SELECT user_id, sum(score)::bigint AS value, "
+                            "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached, "
+                            "NULL::timestamptz AS last FROM s GROUP BY user_id),";
 
 /* The global board: every higher-is-better board, each under its policy
- * ($1 is unused but keeps the parameter list the same). */
+ * ($1 is unused but keeps the parameter list the same). Each board gives
+ * a player's value there, the last time a submission changed it (as the
+ * live board moves the total: a board counts 0 before its first
+ * submission, so a value that has been 0 from the first submission on
+ * never changed it and gives NULL) and the first submission. The total's
+ * tie time is the last change on any board, or the player's first
+ * submission when no board ever changed it. */
 static const char sv_global[] =
     "s AS (SELECT s.board_id, s.user_id, s.score, s.submitted_at, s.id, b.policy FROM scores s "
     "JOIN boards b ON b.id = s.board_id WHERE b.higher_is_better AND $1::text IS NOT NULL" TIME_FILTER "),"
-    "pb AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, submitted_at AS reached FROM s "
-    "WHERE policy = 1 ORDER BY board_id, user_id, score DESC, submitted_at, id),"
-    /* A latest board moves the global total only when its value changes,
-     * so its tie time here is the start of the last run of equal scores. */
+    /* Best: the first submission of the best changed it, unless that was
+     * the board's first submission and the best is 0. */
+    "pb AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, "
+    "CASE WHEN score = 0 AND first_value(score) OVER w = 0 THEN NULL ELSE submitted_at END AS reached, "
+    "min(submitted_at) OVER (PARTITION BY board_id, user_id) AS since FROM s WHERE policy = 1 "
+    "WINDOW w AS (PARTITION BY board_id, user_id ORDER BY submitted_at, id) "
+    "ORDER BY board_id, user_id, score DESC, submitted_at, id),"
+    /* Latest: the start of the last run of equal scores, the run before
+     * the first submission being one of 0. */
     "pl AS (SELECT user_id, (array_agg(score ORDER BY submitted_at DESC, id DESC))[1] AS value, "
-    "max(submitted_at) FILTER (WHERE changed) AS reached FROM (SELECT board_id, user_id, score, submitted_at, id, "
-    "score IS DISTINCT FROM lag(score) OVER (PARTITION BY board_id, user_id ORDER BY submitted_at, id) AS changed "
+    "max(submitted_at) FILTER (WHERE changed) AS reached, min(submitted_at) AS since FROM (SELECT board_id, "
+    "user_id, score, submitted_at, id, "
+    "score <> lag(score, 1, 0::bigint) OVER (PARTITION BY board_id, user_id ORDER BY submitted_at, id) AS changed "
     "FROM s WHERE policy = 2) x GROUP BY board_id, user_id),"
-    "ps AS (SELECT user_id, sum(score)::bigint AS value, "
-    "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached FROM s "
-    "WHERE policy = 3 GROUP BY board_id, user_id),"
-    "v AS (SELECT user_id, sum(value)::bigint AS value, max(reached) AS reached FROM "
+    /* Sum: the last submission other than 0. */
+    "ps AS (SELECT user_id, sum(score)::bigint AS value, max(submitted_at) FILTER (WHERE score <> 0) AS reached, "
+    "min(submitted_at) AS since FROM s WHERE policy = 3 GROUP BY board_id, user_id),"
+    "v AS (SELECT user_id, sum(value)::bigint AS value, coalesce(max(reached), min(since)) AS reached, "
+    "NULL::timestamptz AS last FROM "
     "(SELECT * FROM pb UNION ALL SELECT * FROM pl UNION ALL SELECT * FROM ps) x GROUP BY user_id),";
 
 static const char r_desc[] =
-    "r AS (SELECT user_id, value, reached, rank() OVER (ORDER BY value DESC) AS comp, "
+    "r AS (SELECT user_id, value, reached, last, rank() OVER (ORDER BY value DESC) AS comp, "
     "dense_rank() OVER (ORDER BY value DESC) AS dense, "
     "row_number() OVER (ORDER BY value DESC, reached, user_id::text COLLATE \"C\" DESC) AS pos, "
     "count(*) OVER () AS size FROM v) ";
-static const char r_asc[] = "r AS (SELECT user_id, value, reached, rank() OVER (ORDER BY value ASC) AS comp, "
+static const char r_asc[] = "r AS (SELECT user_id, value, reached, last, rank() OVER (ORDER BY value ASC) AS comp, "
                             "dense_rank() OVER (ORDER BY value ASC) AS dense, "
                             "row_number() OVER (ORDER BY value ASC, reached, user_id::text COLLATE \"C\" ASC) AS pos, "
                             "count(*) OVER () AS size FROM v) ";
@@ -84,8 +102,8 @@ static const char r_asc[] = "r AS (SELECT user_id, value, reached, rank() OVER (
  * to st, not st to the page, so a page past the end still brings the size
  * (in one row of NULLs). */
 static const char page_sql[] =
-    "page AS (SELECT user_id, value, reached, row_number() OVER (ORDER BY value %1$s, reached, "
-    "user_id::text COLLATE \"C\" %1$s) AS rn FROM (SELECT user_id, value, reached FROM v ORDER BY value %1$s, "
+    "page AS (SELECT user_id, value, reached, last, row_number() OVER (ORDER BY value %1$s, reached, "
+    "user_id::text COLLATE \"C\" %1$s) AS rn FROM (SELECT user_id, value, reached, last FROM v ORDER BY value %1$s, "
     "reached, user_id::text COLLATE \"C\" %1$s OFFSET $4::bigint LIMIT $5::bigint) t),"
     "first AS (SELECT value FROM page WHERE rn = 1),"
     "st AS (SELECT count(*) AS size, count(*) FILTER (WHERE v.value %2$s (SELECT value FROM first)) AS better, "
@@ -93,14 +111,16 @@ static const char page_sql[] =
     "SELECT p.user_id, coalesce(u.username, ''), p.value, (extract(epoch FROM p.reached) * 1000000)::bigint, "
     "CASE WHEN p.value = (SELECT value FROM first) THEN st.better + 1 "
     "ELSE $4::bigint + min(p.rn) OVER (PARTITION BY p.value) END, "
-    "st.dbetter + dense_rank() OVER (ORDER BY p.value %1$s), $4::bigint + p.rn, st.size "
+    "st.dbetter + dense_rank() OVER (ORDER BY p.value %1$s), $4::bigint + p.rn, st.size, "
+    "(extract(epoch FROM coalesce(p.last, p.reached)) * 1000000)::bigint "
     "FROM st LEFT JOIN page p ON true LEFT JOIN users u ON u.id = p.user_id ORDER BY p.rn";
 /* Distinct better values cost a sort of v: only dense ranks need them. */
 static const char dense_better[] = "count(DISTINCT v.value) FILTER (WHERE v.value %s (SELECT value FROM first))";
 
 static const char select_rows[] =
     "SELECT r.user_id, coalesce(u.username, ''), r.value, "
-    "(extract(epoch FROM r.reached) * 1000000)::bigint, r.comp, r.dense, r.pos, r.size "
+    "(extract(epoch FROM r.reached) * 1000000)::bigint, r.comp, r.dense, r.pos, r.size, "
+    "(extract(epoch FROM coalesce(r.last, r.reached)) * 1000000)::bigint "
     "FROM r LEFT JOIN users u ON u.id = r.user_id WHERE r.pos > $4::bigint ORDER BY r.pos LIMIT $5::bigint";
 
 static void num(char *buf, size_t cap, int64_t v, const char **param) {
@@ -169,6 +189,7 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
         snprintf(o->username, sizeof(o->username), "%s", PQgetvalue(r, i, 1));
         o->value = strtoll(PQgetvalue(r, i, 2), NULL, 10);
         o->reached_us = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        o->last_us = strtoll(PQgetvalue(r, i, 8), NULL, 10);
         int64_t comp = strtoll(PQgetvalue(r, i, 4), NULL, 10), dense = strtoll(PQgetvalue(r, i, 5), NULL, 10);
         o->position = strtoll(PQgetvalue(r, i, 6), NULL, 10);
         o->rank = q->mode == RANK_DENSE ? dense : q->mode == RANK_UNIQUE ? o->position : comp;

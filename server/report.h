@@ -3,7 +3,8 @@
  *
  * The same rules as the live boards, applied to the rows of a period:
  * best keeps each player's best (reached at the first submission of it),
- * latest their last, sum their total (reached at the last submission that
+ * latest their last (reached at the first submission of the last run of
+ * equal scores), sum their total (reached at the last submission that
  * changed it); ties rank by who reached the value first. The global board
  * sums each player's values over every higher-is-better board. This is
  * what Report answers for arbitrary periods, and what a rebuild writes
@@ -28,6 +29,8 @@ typedef struct report_row {
     char username[PG_NAME_MAX];
     int64_t value;
     int64_t reached_us; /* when the player reached the value, Unix µs */
+    int64_t last_us;    /* latest boards: the last submission, Unix µs;
+                         * elsewhere reached_us */
     int64_t rank;       /* under the requested mode */
     int64_t position;   /* 1-based place in the listing */
 } report_row;
