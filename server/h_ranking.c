@@ -14,6 +14,7 @@
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "loop.h"
 #include "store_async.h"
 #include "topcache.h"
 #include "users.h"
@@ -235,12 +236,44 @@ struct read_call {
     const char *board_id;
     rread q;
     read_finish finish;
+    loop_task retry; /* the fast lane: asks again after a "not now" */
+    int64_t started_us;
 };
 
 static read_call *read_call_new(rpc_call *call) {
     read_call *r = arena_alloc(&call->w->arena, sizeof(*r));
-    if (r) r->call = call;
+    if (r) {
+        r->call = call;
+        r->started_us = server_now_us();
+    }
     return r;
+}
+
+/* A read from PostgreSQL's history (degraded.h), for when Redis cannot say. */
+static int read_pg(read_call *r, rread_result *out, rk_status *st) {
+    rpc_call *call = r->call;
+    rread_result res;
+    memset(&res, 0, sizeof(res));
+    int rc;
+    switch (r->q.kind) {
+        case RREAD_TOP: rc = pg_top(call, &r->t, r->offset, r->limit, r->mode, &res.rows, &res.n, &res.size, st); break;
+        case RREAD_AROUND:
+            rc = pg_around(call, &r->t, r->uid, r->above, r->below, r->mode, &res.rows, &res.n, &res.size, st);
+            break;
+        case RREAD_RANKS:
+            rc = pg_ranks(call, &r->t, r->ids, r->nids, r->mode, &res.rows, &res.size, st);
+            res.n = r->nids;
+            break;
+        case RREAD_COUNT:
+        default:
+            rc = pg_rows(call, &r->t, RANK_COMPETITION, &res.rows, &res.n, &res.size, st);
+            free(res.rows);
+            res.rows = NULL;
+            res.n = 0;
+            break;
+    }
+    *out = res;
+    return rc;
 }
 
 /* The worker pool: one blocking round trip, PostgreSQL when Redis is away. */
@@ -249,36 +282,39 @@ static int read_sync(read_call *r, rread_result *out, rk_status *st) {
     memset(&res, 0, sizeof(res));
     rpc_call *call = r->call;
     int rc;
+    if (call->skip_redis) return read_pg(r, out, st); /* the fast lane waited as long as it could */
     switch (r->q.kind) {
         case RREAD_TOP:
             rc = rstore_top(call->w->redis, &r->t.v, r->offset, r->limit, r->mode, &res.rows, &res.n, &res.size, st);
-            if (rc == RK_UNAVAILABLE)
-                rc = pg_top(call, &r->t, r->offset, r->limit, r->mode, &res.rows, &res.n, &res.size, st);
             break;
         case RREAD_AROUND:
             rc = rstore_around(call->w->redis, &r->t.v, r->uid, r->above, r->below, r->mode, &res.rows, &res.n,
                                &res.size, st);
-            if (rc == RK_UNAVAILABLE)
-                rc = pg_around(call, &r->t, r->uid, r->above, r->below, r->mode, &res.rows, &res.n, &res.size, st);
             break;
         case RREAD_RANKS:
             rc = rstore_ranks(call->w->redis, &r->t.v, r->ids, r->nids, r->mode, &res.rows, &res.size, st);
-            if (rc == RK_UNAVAILABLE) rc = pg_ranks(call, &r->t, r->ids, r->nids, r->mode, &res.rows, &res.size, st);
             res.n = r->nids;
             break;
         case RREAD_COUNT:
-        default:
-            rc = rstore_count(call->w->redis, &r->t.v, &res.size, st);
-            if (rc == RK_UNAVAILABLE) {
-                rc = pg_rows(call, &r->t, RANK_COMPETITION, &res.rows, &res.n, &res.size, st);
-                free(res.rows);
-                res.rows = NULL;
-                res.n = 0;
-            }
-            break;
+        default: rc = rstore_count(call->w->redis, &r->t.v, &res.size, st); break;
     }
+    if (rc == RK_UNAVAILABLE) return read_pg(r, out, st);
     *out = res;
     return rc;
+}
+
+#define RETRY_MS 50
+
+static void read_cb(void *arg, const struct redisReply *rep);
+
+static void read_again(loop_task *t) {
+    read_call *r = (read_call *)((char *)t - offsetof(read_call, retry));
+    rk_status st;
+    if (rasync_command(r->call->ra, r->q.argc, r->q.argv, read_cb, r, &st) != RK_OK) {
+        rread_done(&r->q);
+        rk_status_clear(&st);
+        r->call->done(r->call, RPC_SLOW, NULL, &st);
+    }
 }
 
 static void read_cb(void *arg, const struct redisReply *rep) {
@@ -286,8 +322,20 @@ static void read_cb(void *arg, const struct redisReply *rep) {
     rk_status st;
     rk_status_clear(&st);
     ProtobufCMessage *reply = NULL;
-    /* No answer, an error, or "not now" (a rebuild, an emptied Redis): the
-     * workers retry, wait or ask PostgreSQL. */
+    if (rep && rread_retry_later(rep)) {
+        /* The board is being rebuilt (or Redis has no functions yet): ask
+         * again in a moment while half the deadline is left, then let the
+         * workers answer from PostgreSQL without waiting any longer. */
+        int64_t now = server_now_us();
+        if (now + RETRY_MS * 1000 < r->call->deadline_us - (r->call->deadline_us - r->started_us) / 2) {
+            r->retry.run = read_again;
+            r->call->defer(r->call, &r->retry, RETRY_MS);
+            return;
+        }
+        r->call->skip_redis = 1;
+    }
+    /* No answer, an error, or "not now" for too long: the workers retry or
+     * ask PostgreSQL. */
     int rc = RPC_SLOW;
     if (rep && !rread_retry_later(rep) && rep->type != REDIS_REPLY_ERROR) {
         rread_result res;

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "loop.h"
+#include "server.h"
 
 struct loop {
     uv_loop_t uv;
@@ -16,6 +17,8 @@ struct loop {
     loop_task *head, *tail; /* posted, not yet run */
     int stopping;           /* under mu */
     rasync *redis;
+    uv_timer_t defer_timer;
+    loop_task *deferred; /* loop_defer's, unordered; the loop's thread only */
 };
 
 /* Runs everything posted so far, oldest first. */
@@ -32,10 +35,48 @@ static void drain(loop *l) {
         t = next;
     }
     if (stopping) {
+        /* What waits for a later turn runs now, and finds Redis gone. */
         if (l->redis) rasync_close(l->redis);
         l->redis = NULL;
+        while (l->deferred) {
+            loop_task *d = l->deferred;
+            l->deferred = d->next;
+            d->next = NULL;
+            d->run(d);
+        }
+        uv_close((uv_handle_t *)&l->defer_timer, NULL);
         uv_close((uv_handle_t *)&l->wake, NULL);
     }
+}
+
+static void on_defer_tick(uv_timer_t *timer) {
+    loop *l = timer->data;
+    int64_t now = server_now_us();
+    loop_task *due = NULL, **p = &l->deferred;
+    while (*p) {
+        loop_task *t = *p;
+        if (t->due_us <= now) {
+            *p = t->next;
+            t->next = due;
+            due = t;
+        } else {
+            p = &t->next;
+        }
+    }
+    if (l->deferred == NULL) uv_timer_stop(&l->defer_timer);
+    while (due) {
+        loop_task *t = due;
+        due = t->next;
+        t->next = NULL;
+        t->run(t);
+    }
+}
+
+void loop_defer(loop *l, loop_task *t, int64_t delay_ms) {
+    t->due_us = server_now_us() + delay_ms * 1000;
+    t->next = l->deferred;
+    if (l->deferred == NULL) uv_timer_start(&l->defer_timer, on_defer_tick, DEFER_TICK_MS, DEFER_TICK_MS);
+    l->deferred = t;
 }
 
 static void on_wake(uv_async_t *a) { drain(a->data); }
@@ -56,12 +97,15 @@ int loop_start(loop **out, const char *redis_addr, int64_t stall_ms, rk_status *
     pthread_mutex_init(&l->mu, NULL);
     uv_async_init(&l->uv, &l->wake, on_wake);
     l->wake.data = l;
+    uv_timer_init(&l->uv, &l->defer_timer);
+    l->defer_timer.data = l;
     int rc = rasync_open(&l->redis, &l->uv, redis_addr, stall_ms, st);
     if (rc == RK_OK && pthread_create(&l->thread, NULL, loop_main, l) != 0)
         rc = rk_status_set(st, RK_INTERNAL, "cannot start an event loop thread");
     if (rc != RK_OK) {
         if (l->redis) rasync_close(l->redis);
         uv_close((uv_handle_t *)&l->wake, NULL);
+        uv_close((uv_handle_t *)&l->defer_timer, NULL);
         uv_run(&l->uv, UV_RUN_DEFAULT);
         uv_loop_close(&l->uv);
         pthread_mutex_destroy(&l->mu);

@@ -23,6 +23,7 @@ typedef struct loop loop;
 typedef struct loop_task {
     struct loop_task *next;
     void (*run)(struct loop_task *t);
+    int64_t due_us; /* loop_defer only */
 } loop_task;
 
 /* Starts a loop thread connected to Redis at redis_addr. */
@@ -30,6 +31,11 @@ int loop_start(loop **out, const char *redis_addr, int64_t stall_ms, rk_status *
 
 /* Runs t->run(t) on the loop's thread, soon. Any thread. */
 void loop_post(loop *l, loop_task *t);
+
+/* Runs t->run(t) on the loop's thread once delay_ms have passed (about:
+ * the loop looks every DEFER_TICK_MS). Its own thread only. */
+#define DEFER_TICK_MS 10
+void loop_defer(loop *l, loop_task *t, int64_t delay_ms);
 
 /* The loop's Redis connection. Its own thread only. */
 rasync *loop_redis(loop *l);

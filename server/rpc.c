@@ -56,6 +56,7 @@ typedef struct rpc_ctx {
     worker fw;
     rpc_call call;
     int method;
+    int skip_redis; /* handed to the workers with call.skip_redis */
 } rpc_ctx;
 
 struct rpc_server {
@@ -289,6 +290,7 @@ static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_st
 /* Ends a fast-lane call: answers it, or hands it to the workers. */
 static void fast_end(rpc_ctx *c, int rc, const ProtobufCMessage *reply, const rk_status *st) {
     if (rc == RPC_SLOW || rc == RPC_PENDING) {
+        c->skip_redis = c->call.skip_redis;
         arena_reset(&c->fw.arena);
         to_workers(c);
         return;
@@ -300,6 +302,8 @@ static void fast_done(rpc_call *call, int rc, ProtobufCMessage *reply, const rk_
     fast_end(CTX_OF(call), rc, reply, st);
 }
 
+static void fast_defer(rpc_call *call, loop_task *t, int64_t delay_ms) { loop_defer(CTX_OF(call)->loop, t, delay_ms); }
+
 /* On the context's loop: decode, and run the method's fast handler. */
 static void ctx_run(loop_task *t) {
     rpc_ctx *c = (rpc_ctx *)((char *)t - offsetof(rpc_ctx, task));
@@ -309,7 +313,8 @@ static void ctx_run(loop_task *t) {
     ProtobufCMessage *req = NULL, *reply = NULL;
     const rpc_method *m = NULL;
     c->method = -1;
-    c->call = (rpc_call){.w = &c->fw, .srv = r->srv, .ra = loop_redis(c->loop), .done = fast_done};
+    c->skip_redis = 0;
+    c->call = (rpc_call){.w = &c->fw, .srv = r->srv, .ra = loop_redis(c->loop), .done = fast_done, .defer = fast_defer};
     int rc = r->draining ? RPC_SLOW : prepare(r, c, &c->call, &m, &c->method, &req, &st);
     if (rc == RK_OK) rc = m->fast(&c->call, req, &reply, &st);
     if (rc == RPC_PENDING) return;
@@ -345,7 +350,7 @@ static void *worker_loop(void *arg) {
         ProtobufCMessage *req = NULL, *reply = NULL;
         const rpc_method *m = NULL;
         int method = -1;
-        rpc_call call = {.w = w, .srv = r->srv};
+        rpc_call call = {.w = w, .srv = r->srv, .skip_redis = c->skip_redis};
         rk_status_clear(&st);
         if (draining)
             rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");

@@ -69,6 +69,7 @@ typedef struct principal {
 } principal;
 
 struct rasync;
+struct loop_task;
 typedef struct rpc_call rpc_call;
 
 /* How a fast-lane call ends when it did not end at once (RPC_PENDING):
@@ -88,6 +89,12 @@ struct rpc_call {
      * w->pg are NULL there: nothing on a loop may block. */
     struct rasync *ra;
     rpc_done_fn done;
+    /* Runs t on the call's loop after delay_ms (a retry within the
+     * deadline, never a sleep). */
+    void (*defer)(rpc_call *call, struct loop_task *t, int64_t delay_ms);
+    /* The fast lane met a board being rebuilt and let the deadline run
+     * half out: the worker pool answers its read from PostgreSQL at once. */
+    int skip_redis;
 };
 
 /* Handlers build their reply in w->arena; rpc.c packs and frees it. */
