@@ -86,7 +86,7 @@ static cJSON *codes_json(const bench_stats *s, int only_op) {
 }
 
 static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *all, double elapsed, uint64_t total,
-                       uint64_t errors, uint64_t items) {
+                       uint64_t errors, uint64_t items, uint64_t all_calls) {
     char mix[256];
     bw_mix_format(&cfg->mix, mix, sizeof(mix));
     cJSON *root = cJSON_CreateObject();
@@ -100,11 +100,13 @@ static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *al
     cJSON_AddNumberToObject(c, "rate", cfg->rate);
     cJSON_AddStringToObject(c, "mix", mix);
     cJSON_AddNumberToObject(c, "batch_size", cfg->batch_size);
+    if (cfg->mix.weight[BW_PSUBMIT]) cJSON_AddNumberToObject(c, "token_players", cfg->token_players);
     cJSON_AddNumberToObject(c, "players", (double)cfg->players);
     cJSON_AddNumberToObject(c, "boards", cfg->boards);
     cJSON_AddNumberToObject(c, "zipf", cfg->zipf);
 
     cJSON_AddNumberToObject(root, "requests", (double)total);
+    cJSON_AddNumberToObject(root, "all_requests", (double)all_calls);
     cJSON_AddNumberToObject(root, "ok", (double)(total - errors));
     cJSON_AddNumberToObject(root, "errors", (double)errors);
     cJSON_AddNumberToObject(root, "error_ratio", total ? (double)errors / (double)total : 0.0);
@@ -124,7 +126,7 @@ static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *al
         cJSON_AddNumberToObject(o, "ok", (double)(n - bad));
         cJSON_AddNumberToObject(o, "errors", (double)bad);
         cJSON_AddNumberToObject(o, "throughput", elapsed > 0 ? (double)n / elapsed : 0.0);
-        if (op == BW_SUBMIT || op == BW_BATCH) {
+        if (op == BW_SUBMIT || op == BW_PSUBMIT || op == BW_BATCH) {
             uint64_t items_op = atomic_load(&s->items[op]);
             cJSON_AddNumberToObject(o, "scores", (double)items_op);
             cJSON_AddNumberToObject(o, "scores_per_s", elapsed > 0 ? (double)items_op / elapsed : 0.0);
@@ -175,7 +177,7 @@ static void print_table(const bench_cfg *cfg, const bench_stats *s, const hdr *a
     print_row("all", total, elapsed, errors, all);
 }
 
-double bench_report(const bench_cfg *cfg, const bench_stats *total, double elapsed_s) {
+double bench_report(const bench_cfg *cfg, const bench_stats *total, double elapsed_s, uint64_t all_calls) {
     hdr *all = malloc(sizeof(*all));
     uint64_t n = 0, errors = 0, items = 0;
     if (all == NULL) {
@@ -190,7 +192,7 @@ double bench_report(const bench_cfg *cfg, const bench_stats *total, double elaps
         items += atomic_load(&total->items[op]);
     }
     if (cfg->json)
-        print_json(cfg, total, all, elapsed_s, n, errors, items);
+        print_json(cfg, total, all, elapsed_s, n, errors, items, all_calls);
     else
         print_table(cfg, total, all, elapsed_s, n, errors, items);
     free(all);
