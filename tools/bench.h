@@ -40,6 +40,7 @@ typedef struct bench_cfg {
     const char *board_prefix, *player_prefix, *game, *windows;
     const char *admin_user, *admin_password, *key;
     unsigned token_players; /* players psubmit logs in and submits as */
+    long server_pid;        /* > 0: report this local process's CPU time and context switches */
     int player_submit;      /* boards set up let players submit their own scores */
     int reuse, setup_only, seed_scores, json, quiet;
     double max_errors;
@@ -88,6 +89,15 @@ void bench_board_id(const bench_cfg *cfg, unsigned i, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------- report (bench_report.c) */
 
+/* What the server process used while the load ran (cfg->server_pid), from
+ * /proc: CPU time (utime + stime) and context switches (voluntary and
+ * nonvoluntary, summed over its threads). */
+typedef struct bench_server_use {
+    int valid;
+    double cpu_s;
+    uint64_t switches;
+} bench_server_use;
+
 /* One progress line on stderr: seconds since the measurement began (zero or
  * negative during warm-up, which prints only the rate), requests per second
  * over the last interval, errors so far, and p50/p99 so far. */
@@ -95,8 +105,9 @@ void bench_progress(double t, double interval_rate, uint64_t done, uint64_t erro
 
 /* The final report of `total`, measured over `elapsed_s`: a table on stdout,
  * or with cfg->json one JSON object. `all_calls` counts every call that
- * completed, warm-up included (what the server saw; JSON "all_requests").
- * Returns the error ratio. */
-double bench_report(const bench_cfg *cfg, const bench_stats *total, double elapsed_s, uint64_t all_calls);
+ * completed, warm-up included (what the server saw; JSON "all_requests"),
+ * and `server` is divided by it. Returns the error ratio. */
+double bench_report(const bench_cfg *cfg, const bench_stats *total, double elapsed_s, uint64_t all_calls,
+                    const bench_server_use *server);
 
 #endif

@@ -25,6 +25,7 @@
  * What it must never do: retry. A failed call is counted under its status
  * code and the slot moves on, so errors stay visible.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <rankd/client.h>
@@ -412,6 +414,45 @@ static void thread_free(bthread *t) {
     free(t->name_ptrs);
 }
 
+/* ---------------------------------------------------------------- the server's use of the machine */
+
+/* CPU seconds (utime + stime of the whole process) and context switches
+ * (summed over its threads; /proc/PID/status alone has the main thread's)
+ * of a local process, now. Returns 0, or -1 when /proc cannot tell. */
+static int server_sample(long pid, bench_server_use *out) {
+    char path[64], line[512];
+    unsigned long long ut, st;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return -1;
+    char *ok = fgets(line, sizeof(line), f);
+    fclose(f);
+    char *p = ok ? strrchr(line, ')') : NULL; /* the command name may hold spaces */
+    /* After ") ": state, then fields 4..13, then utime (14) and stime (15). */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+    out->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    out->switches = 0;
+    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+    DIR *d = opendir(path);
+    if (d == NULL) return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        char tpath[320];
+        snprintf(tpath, sizeof(tpath), "/proc/%ld/task/%s/status", pid, e->d_name);
+        FILE *t = fopen(tpath, "r");
+        if (t == NULL) continue; /* the thread ended meanwhile */
+        unsigned long long n;
+        while (fgets(line, sizeof(line), t))
+            if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1 ||
+                sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1)
+                out->switches += n;
+        fclose(t);
+    }
+    closedir(d);
+    out->valid = 1;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the run */
 
 static void sleep_until(uint64_t ns) {
@@ -459,6 +500,9 @@ static int bench_run(const bench_cfg *cfg, const char *key, const bench_tokens *
             goto done;
         }
 
+    bench_server_use server_before = {0}, server_use = {0};
+    if (cfg->server_pid > 0 && server_sample(cfg->server_pid, &server_before) != 0)
+        fprintf(stderr, "rank-bench: cannot read /proc of server pid %ld\n", cfg->server_pid);
     r.t0_ns = now_ns();
     r.measure_ns = r.t0_ns + (uint64_t)(cfg->warmup_s * 1e9);
     r.end_ns = cfg->requests ? UINT64_MAX : r.measure_ns + (uint64_t)(cfg->duration_s * 1e9);
@@ -490,12 +534,16 @@ static int bench_run(const bench_cfg *cfg, const char *key, const bench_tokens *
     }
     for (unsigned i = 0; i < started; i++) pthread_join(ts[i].tid, NULL);
     if (started < cfg->threads) goto done;
+    if (server_before.valid && server_sample(cfg->server_pid, &server_use) == 0) {
+        server_use.cpu_s -= server_before.cpu_s;
+        server_use.switches -= server_before.switches;
+    }
 
     bench_stats_init(sum);
     for (unsigned i = 0; i < cfg->threads; i++) bench_stats_merge(sum, ts[i].stats);
     uint64_t last = atomic_load(&r.last_done_ns);
     double elapsed = last > r.measure_ns ? (double)(last - r.measure_ns) / 1e9 : 0.0;
-    double ratio = bench_report(cfg, sum, elapsed, total_completed(ts, cfg->threads));
+    double ratio = bench_report(cfg, sum, elapsed, total_completed(ts, cfg->threads), &server_use);
     status = ratio > cfg->max_errors ? 1 : 0;
     if (status && !cfg->quiet)
         fprintf(stderr, "rank-bench: error ratio %.4f is above --max-errors %.4f\n", ratio, cfg->max_errors);
@@ -549,6 +597,8 @@ static void usage(FILE *f) {
                "  --json               one JSON object on stdout\n"
                "  --quiet              no progress lines\n"
                "  --max-errors F       exit 1 when errors/requests > F (default 0.01)\n"
+               "  --server-pid PID     also report this local server's CPU time and context switches\n"
+               "                       per request (from /proc, read when the load starts and ends)\n"
                "\n"
                "Sign-up hashes every password with scrypt: start rankd with --scrypt-n 1024\n"
                "for benchmarks with many players.\n");
@@ -597,6 +647,7 @@ enum {
     O_JSON,
     O_QUIET,
     O_MAXERR,
+    O_SERVERPID,
     O_HELP
 };
 
@@ -632,6 +683,7 @@ static const struct option long_opts[] = {
     {"json", 0, 0, O_JSON},
     {"quiet", 0, 0, O_QUIET},
     {"max-errors", 1, 0, O_MAXERR},
+    {"server-pid", 1, 0, O_SERVERPID},
     {"help", 0, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -741,6 +793,10 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
             case O_DEADLINE:
                 if (num("--deadline-ms", optarg, 1, 600000, &d)) return -1;
                 cfg->deadline_ms = (uint32_t)d;
+                break;
+            case O_SERVERPID:
+                if (num("--server-pid", optarg, 1, 4194304, &d)) return -1;
+                cfg->server_pid = (long)d;
                 break;
             case O_MAXERR:
                 if (num("--max-errors", optarg, 0, 1, &d)) return -1;
