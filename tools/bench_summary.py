@@ -301,7 +301,7 @@ for name, o in ops.items():
 print()
 print("request path: rankd against rank-instant (fixed replies, --contexts %d), the same rank-bench calls;"
       " CPU and context switches of the server process per request (warm-up included)" % mc["instant_contexts"])
-hdr2 = "%-13s %10s %8s | %10s %8s | %5s %5s | %9s | %7s %6s | %7s %6s | %s"
+hdr2 = "%-13s %10s %8s | %10s %8s | %5s %6s | %9s | %7s %6s | %7s %6s | %s"
 print(hdr2 % ("call", "rankd", "p99 ms", "instant", "p99 ms", "ratio", "p99x", "FCALL P32", "CPU us", "sw/req",
               "CPU us", "sw/req", "target"))
 print(hdr2 % ("", "", "", "", "", "", "", "", "rankd", "", "instant", "", ""))
