@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/bench.sh - rankd measured side by side with the Redis underneath it.
 #
-# Starts a private Redis, PostgreSQL and rankd (tests/with-services.sh),
+# Starts a private Redis, PostgreSQL and rankd (tests/with-services.sh)
+# and a rank-instant,
 # sets up a board of players, then measures at one client count:
 #   - redis-benchmark on the same Redis, for the raw equivalents of rankd's
 #     calls (the FCALL of rk_submit with the keys and arguments rankd sends,
@@ -19,7 +20,7 @@
 #     into Redis in rankd's layout, Redis memory per member against a bare
 #     sorted set, the write-behind's backlog and lag, PostgreSQL's COPY of
 #     the same rows, and rankd's resident memory over the whole run.
-# Prints a table (or, with --json, one JSON object) on stdout; progress on
+# Prints the tables (or, with --json, one JSON object) on stdout; progress on
 # stderr. Runs in about 10 minutes on 2 cores with the defaults.
 #
 # usage: tools/bench.sh [--json]
