@@ -6,15 +6,22 @@
 # its JSON parses, that its percentiles are ordered, and that it reports
 # errors by status code and fails when they pass --max-errors.
 #
-# Environment: RANK_BENCH_BIN, plus what with-services.sh exports
-# (RANKD_URL, RANKD_ADMIN_USER, RANKD_ADMIN_PASSWORD).
+# The last tests run rank-bench against rank-instant, the fixed-reply
+# server tools/bench.sh measures rankd against: one short call per method,
+# each answered validly.
+#
+# Environment: RANK_BENCH_BIN, RANK_INSTANT_BIN, FREEPORT_BIN, plus what
+# with-services.sh exports (RANKD_URL, RANKD_ADMIN_USER, RANKD_ADMIN_PASSWORD).
 set -uo pipefail
 
 : "${RANK_BENCH_BIN:?RANK_BENCH_BIN is not set}"
+: "${RANK_INSTANT_BIN:?RANK_INSTANT_BIN is not set}"
+: "${FREEPORT_BIN:?FREEPORT_BIN is not set}"
 : "${RANKD_URL:?run under tests/with-services.sh}"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/it_bench.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+instant_pid=""
+trap '[[ -z $instant_pid ]] || kill "$instant_pid" 2>/dev/null; rm -rf "$work"' EXIT
 passed=0 failed=0
 
 ok() { printf 'ok - %s\n' "$1"; passed=$((passed + 1)); }
@@ -145,6 +152,66 @@ if ((rc == 1)) && check 'd["errors"] == 5' 'sum(d["errors_by_code"].values()) ==
     ok "an unreachable server: every call counted as an error, exit status 1"
 else
     not_ok "unreachable server (exit $rc)"
+fi
+
+# 9. Submit with the player's own login token, on boards that allow it.
+bench --players 20 --boards 1 --board-prefix pboard- --player-submit --token-players 8 --requests 120 \
+    --warmup 0 --mix psubmit=1
+if ((rc == 0)) && check 'd["requests"] == 120' 'd["errors"] == 0' 'list(d["ops"]) == ["psubmit"]' \
+    'd["ops"]["psubmit"]["scores"] == 120' 'd["config"]["token_players"] == 8'; then
+    ok "psubmit with --player-submit boards: 120 submissions as the players themselves, no errors"
+else
+    not_ok "psubmit on a board that accepts players' scores (exit $rc)"
+fi
+bench --reuse --players 20 --token-players 4 --requests 20 --warmup 0 --mix psubmit=1
+if ((rc == 1)) && check 'd["errors_by_code"] == {"PERMISSION_DENIED": 20}'; then
+    ok "psubmit on a board only its game server may submit to: PERMISSION_DENIED, exit status 1"
+else
+    not_ok "psubmit on a game-server-only board (exit $rc)"
+fi
+
+# 10. rank-instant answers every method rank-bench sends with a valid reply.
+port="$("$FREEPORT_BIN")"
+instant_url="tcp://127.0.0.1:$port"
+"$RANK_INSTANT_BIN" --contexts 16 "$instant_url" 2>"$work/instant.log" &
+instant_pid=$!
+for ((i = 0; i < 100; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.05
+done
+for op in top rank around ranks count submit psubmit batch; do
+    "$RANK_BENCH_BIN" --url "$instant_url" --reuse --key rk_0000000000000000000000000000000000000000 \
+        --token-players 5 --players 50 --threads 2 --inflight 4 --requests 60 --warmup 0 --batch-size 25 \
+        --mix "$op=1" --json --quiet >"$work/out" 2>"$work/err"
+    rc=$?
+    want='True'
+    case $op in
+        submit | psubmit) want="d['ops']['$op']['scores'] == 60" ;;
+        batch) want="d['ops']['$op']['scores'] == 60 * 25" ;;
+    esac
+    if ((rc == 0)) && check 'd["requests"] == 60 and d["ok"] == 60' "list(d['ops']) == ['$op']" "$want"; then
+        ok "rank-instant answers $op: 60 calls, all OK"
+    else
+        not_ok "rank-instant answers $op (exit $rc)"
+    fi
+done
+"$RANK_BENCH_BIN" --url "$instant_url" --reuse --requests 10 --warmup 0 --mix report=1 --json --quiet \
+    --max-errors 1 >"$work/out" 2>"$work/err"
+rc=$?
+if ((rc == 0)) && check 'd["errors_by_code"] == {"UNIMPLEMENTED": 10}'; then
+    ok "rank-instant answers a method it does not know UNIMPLEMENTED"
+else
+    not_ok "rank-instant and an unknown method (exit $rc)"
+fi
+kill -TERM "$instant_pid"
+wait "$instant_pid"
+rc=$?
+instant_pid=""
+if ((rc == 0)); then
+    ok "rank-instant exits 0 on SIGTERM"
+else
+    not_ok "rank-instant exit status on SIGTERM ($rc)"
+    sed 's/^/  # /' "$work/instant.log" | tail -n 20
 fi
 
 printf '%d passed, %d failed\n' "$passed" "$failed"

@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # tools/bench.sh - rankd measured side by side with the Redis underneath it.
 #
-# Starts a private Redis, PostgreSQL and rankd (tests/with-services.sh),
+# Starts a private Redis, PostgreSQL and rankd (tests/with-services.sh)
+# and a rank-instant,
 # sets up a board of players, then measures at one client count:
 #   - redis-benchmark on the same Redis, for the raw equivalents of rankd's
 #     calls (the FCALL of rk_submit with the keys and arguments rankd sends,
 #     ZREVRANGE key 0 9 WITHSCORES, ZREVRANK key member), at -P 1 and -P 32;
-#   - rank-bench against rankd: single submit, batch submit (100 per call),
-#     top 10, rank;
+#   - rank-bench against rankd: single submit with an API key, single
+#     submit with the player's own login token, batch submit (100 per
+#     call), top 10, rank, around (5 above, 5 below), ranks of 10 players,
+#     count;
+#   - each of those rank-bench calls again, right after, against
+#     rank-instant: a server that answers every call at once with a fixed
+#     reply, the transport's ceiling on this machine (the request-path
+#     table), with both servers' CPU time and context switches per request
+#     read from /proc;
 #   - rank p50 on the small board against a large board loaded straight
 #     into Redis in rankd's layout, Redis memory per member against a bare
 #     sorted set, the write-behind's backlog and lag, PostgreSQL's COPY of
 #     the same rows, and rankd's resident memory over the whole run.
-# Prints a table (or, with --json, one JSON object) on stdout; progress on
-# stderr. Runs in about 6 minutes on 2 cores with the defaults.
+# Prints the tables (or, with --json, one JSON object) on stdout; progress on
+# stderr. Runs in about 10 minutes on 2 cores with the defaults.
 #
 # usage: tools/bench.sh [--json]
 #
 # Environment (defaults in brackets):
-#   RANKD_BUILD_DIR   where rankd, rank-bench and tests/freeport are [build]
+#   RANKD_BUILD_DIR   where rankd, rank-bench, rank-instant and tests/freeport
+#                     are [build]
 #   BENCH_SECS        seconds per measurement [12]
 #   BENCH_CLIENTS     connections/requests in flight, the same for both [50]
 #   BENCH_THREADS     rank-bench threads (BENCH_CLIENTS is split over them) [2]
@@ -30,6 +39,9 @@
 #                     on [300000]
 #   BENCH_WORKERS     rankd --workers [4]
 #   BENCH_CONTEXTS    rankd --contexts [256]
+#   BENCH_INSTANT_CONTEXTS  rank-instant --contexts [256]
+#   BENCH_TOKEN_PLAYERS     players the player-token submit logs in as
+#                     [100, or BENCH_PLAYERS if fewer]
 #   BENCH_SOAK_SECS   if set, a mixed load for this long at the end, for
 #                     rankd's memory over time (600 for the 10-minute check)
 set -euo pipefail
@@ -48,7 +60,7 @@ for arg in "$@"; do
         *) die "unknown argument $arg (usage: tools/bench.sh [--json])" ;;
     esac
 done
-for b in rankd rank-bench tests/freeport; do
+for b in rankd rank-bench rank-instant tests/freeport; do
     [[ -x $build/$b ]] || die "missing $build/$b: build first (cmake -S . -B build && cmake --build build -j2)"
 done
 for c in redis-benchmark redis-cli psql python3; do
@@ -56,6 +68,7 @@ for c in redis-benchmark redis-cli psql python3; do
 done
 
 export RANKD_BIN="$build/rankd" FREEPORT_BIN="$build/tests/freeport" RANK_BENCH_BIN="$build/rank-bench"
+export RANK_INSTANT_BIN="$build/rank-instant"
 export BENCH_JSON=$json BENCH_TOOLS="$here"
 export RANKD_EXTRA_ARGS="--workers ${BENCH_WORKERS:-4} --contexts ${BENCH_CONTEXTS:-256} --scrypt-n 1024"
 exec bash "$root/tests/with-services.sh" -- bash "$here/bench_inner.sh"

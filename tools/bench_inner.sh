@@ -7,9 +7,15 @@
 # turns them into the table or the JSON object at the end. Redis and rankd
 # are measured at the same number of requests in flight: redis-benchmark
 # -c CLIENTS against rank-bench --threads T --inflight CLIENTS/T.
+#
+# Every rank-bench call measured against rankd is also run, right after,
+# against rank-instant (a server that answers each call at once with a
+# fixed reply) with the same arguments: the request-path table compares
+# the two. rank-bench reads each server's CPU time and context switches
+# from /proc (--server-pid) when its load starts and ends.
 set -euo pipefail
 
-: "${RANK_BENCH_BIN:?}" "${RANKD_URL:?}" "${RANKD_REDIS_PORT:?}" "${RANKD_PID:?}"
+: "${RANK_BENCH_BIN:?}" "${RANK_INSTANT_BIN:?}" "${FREEPORT_BIN:?}" "${RANKD_URL:?}" "${RANKD_REDIS_PORT:?}" "${RANKD_PID:?}"
 SECS=${BENCH_SECS:-12}
 CLIENTS=${BENCH_CLIENTS:-50}
 THREADS=${BENCH_THREADS:-2}
@@ -18,6 +24,7 @@ PLAYERS=${BENCH_PLAYERS:-1000}
 LARGE=${BENCH_LARGE:-1000000}
 WARMUP=2
 WB_BACKLOG=${BENCH_WB_BACKLOG:-300000}
+TOKEN_PLAYERS=${BENCH_TOKEN_PLAYERS:-$((PLAYERS < 100 ? PLAYERS : 100))}
 tools="${BENCH_TOOLS:?}"
 out="$RANKD_TEST_DIR/bench"
 mkdir -p "$out"
@@ -52,7 +59,8 @@ sampler() {
 phase setup
 sampler &
 sampler_pid=$!
-trap 'kill "$sampler_pid" 2>/dev/null || true' EXIT
+instant_pid=""
+trap 'kill "$sampler_pid" 2>/dev/null || true; [[ -z $instant_pid ]] || kill "$instant_pid" 2>/dev/null || true' EXIT
 
 # ------------------------------------------------------------------ machine
 {
@@ -63,12 +71,14 @@ trap 'kill "$sampler_pid" 2>/dev/null || true' EXIT
     printf 'clients=%s\nthreads=%s\ninflight=%s\nsecs=%s\nplayers=%s\nlarge=%s\n' \
         "$CLIENTS" "$THREADS" "$INFLIGHT" "$SECS" "$PLAYERS" "$LARGE"
     printf 'rankd_args=%s\n' "${RANKD_EXTRA_ARGS:-}"
+    printf 'instant_contexts=%s\ntoken_players=%s\n' "${BENCH_INSTANT_CONTEXTS:-256}" "$TOKEN_PLAYERS"
     printf 'loadavg_start=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine"
 
 # ------------------------------------------------------------------ setup
 t0=$(now)
-KEY="$("$RANK_BENCH_BIN" --url "$RANKD_URL" --setup-only --players "$PLAYERS" --boards 1 --quiet)"
+# The board accepts players' own scores too, for the player-token submit.
+KEY="$("$RANK_BENCH_BIN" --url "$RANKD_URL" --setup-only --players "$PLAYERS" --boards 1 --player-submit --quiet)"
 log "set up $PLAYERS players in $(python3 -c "print(round($(now) - $t0, 1))") s"
 
 ZKEY='rk:{bench-0}:all'
@@ -174,20 +184,41 @@ for op in top rank; do
     done
 done
 
+# ------------------------------------------------------------------ rank-instant
+instant_port="$("$FREEPORT_BIN")"
+INSTANT_URL="tcp://127.0.0.1:$instant_port"
+"$RANK_INSTANT_BIN" --contexts "${BENCH_INSTANT_CONTEXTS:-256}" "$INSTANT_URL" 2>"$out/instant.log" &
+instant_pid=$!
+for ((i = 0; i < 100; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$instant_port") 2>/dev/null && break
+    sleep 0.05
+done
+kill -0 "$instant_pid" 2>/dev/null || { log "rank-instant did not start: $(cat "$out/instant.log")"; exit 1; }
+
 # ------------------------------------------------------------------ rank-bench
-# rb NAME ARGS...: rank-bench on the set-up board at the same concurrency.
-rb() {
-    local name=$1
-    shift
-    "$RANK_BENCH_BIN" --url "$RANKD_URL" --reuse --key "$KEY" --players "$PLAYERS" --boards 1 \
+# rb_at FILE URL PID ARGS...: rank-bench on the set-up board at the same
+# concurrency, with PID's CPU time and context switches.
+rb_at() {
+    local name=$1 url=$2 pid=$3
+    shift 3
+    "$RANK_BENCH_BIN" --url "$url" --reuse --key "$KEY" --players "$PLAYERS" --boards 1 --server-pid "$pid" \
         --threads "$THREADS" --inflight "$INFLIGHT" --duration "$SECS" --warmup "$WARMUP" --json --quiet "$@" \
         >"$out/rb_$name.json"
-    log "  $name: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(round(d["throughput"]), "req/s,", round(d["scores_per_s"]), "scores/s, p99", round(d["latency_us"]["p99"]/1000, 3), "ms, errors", d["errors"])' "$out/rb_$name.json")"
+    log "  $name: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d.get("server", {}); print(round(d["throughput"]), "req/s,", round(d["scores_per_s"]), "scores/s, p99", round(d["latency_us"]["p99"]/1000, 3), "ms, errors", d["errors"], "| server", round(s.get("cpu_us_per_request", 0), 1), "us CPU,", round(s.get("switches_per_request", 0), 2), "switches per request")' "$out/rb_$name.json")"
 }
+# rb NAME ARGS...: against rankd. rbi NAME ARGS...: the same against rank-instant.
+rb() { rb_at "$1" "$RANKD_URL" "$RANKD_PID" "${@:2}"; }
+rbi() { rb_at "instant_$1" "$INSTANT_URL" "$instant_pid" "${@:2}"; }
 
 phase "rank-bench ${THREADS}x$INFLIGHT"
+# The instant runs of the writes wait for rankd's write-behind to drain,
+# so it takes no CPU from them.
 rb submit --mix submit=1
 wb_drain submit
+rbi submit --mix submit=1
+rb psubmit --mix psubmit=1 --token-players "$TOKEN_PLAYERS"
+wb_drain psubmit
+rbi psubmit --mix psubmit=1 --token-players "$TOKEN_PLAYERS"
 rows_before="$(pg -c 'SELECT count(*) FROM scores')"
 t_batch=$(now)
 rb batch --mix batch=1 --batch-size 100
@@ -195,8 +226,14 @@ t_batch_end=$(now)
 wb_drain batch
 rows_after="$(pg -c 'SELECT count(*) FROM scores')"
 printf '%s %s %s %s %s\n' "$t_batch" "$t_batch_end" "$(now)" "$rows_before" "$rows_after" >"$out/wb_rows"
-rb top --mix top=1
-rb rank --mix rank=1
+rbi batch --mix batch=1 --batch-size 100
+for op in top rank around ranks count; do
+    rb "$op" --mix "$op=1"
+    rbi "$op" --mix "$op=1"
+done
+kill "$instant_pid" 2>/dev/null || true
+wait "$instant_pid" 2>/dev/null || true
+instant_pid=""
 
 # ------------------------------------------------------------------ PostgreSQL COPY
 # As many rows as the write-behind drained (at most 500000), COPYed into a

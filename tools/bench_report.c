@@ -86,7 +86,7 @@ static cJSON *codes_json(const bench_stats *s, int only_op) {
 }
 
 static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *all, double elapsed, uint64_t total,
-                       uint64_t errors, uint64_t items) {
+                       uint64_t errors, uint64_t items, uint64_t all_calls, const bench_server_use *server) {
     char mix[256];
     bw_mix_format(&cfg->mix, mix, sizeof(mix));
     cJSON *root = cJSON_CreateObject();
@@ -100,11 +100,13 @@ static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *al
     cJSON_AddNumberToObject(c, "rate", cfg->rate);
     cJSON_AddStringToObject(c, "mix", mix);
     cJSON_AddNumberToObject(c, "batch_size", cfg->batch_size);
+    if (cfg->mix.weight[BW_PSUBMIT]) cJSON_AddNumberToObject(c, "token_players", cfg->token_players);
     cJSON_AddNumberToObject(c, "players", (double)cfg->players);
     cJSON_AddNumberToObject(c, "boards", cfg->boards);
     cJSON_AddNumberToObject(c, "zipf", cfg->zipf);
 
     cJSON_AddNumberToObject(root, "requests", (double)total);
+    cJSON_AddNumberToObject(root, "all_requests", (double)all_calls);
     cJSON_AddNumberToObject(root, "ok", (double)(total - errors));
     cJSON_AddNumberToObject(root, "errors", (double)errors);
     cJSON_AddNumberToObject(root, "error_ratio", total ? (double)errors / (double)total : 0.0);
@@ -114,6 +116,15 @@ static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *al
     cJSON_AddNumberToObject(root, "scores_per_s", elapsed > 0 ? (double)items / elapsed : 0.0);
     cJSON_AddItemToObject(root, "latency_us", latency_json(all));
     cJSON_AddItemToObject(root, "errors_by_code", codes_json(s, -1));
+    if (server->valid) {
+        cJSON *sv = cJSON_AddObjectToObject(root, "server");
+        cJSON_AddNumberToObject(sv, "pid", (double)cfg->server_pid);
+        cJSON_AddNumberToObject(sv, "cpu_s", server->cpu_s);
+        cJSON_AddNumberToObject(sv, "ctxt_switches", (double)server->switches);
+        cJSON_AddNumberToObject(sv, "cpu_us_per_request", all_calls ? 1e6 * server->cpu_s / (double)all_calls : 0.0);
+        cJSON_AddNumberToObject(sv, "switches_per_request",
+                                all_calls ? (double)server->switches / (double)all_calls : 0.0);
+    }
     cJSON *ops = cJSON_AddObjectToObject(root, "ops");
     for (int op = 0; op < BW_NOPS; op++) {
         uint64_t n = atomic_load(&s->done[op]);
@@ -124,7 +135,7 @@ static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *al
         cJSON_AddNumberToObject(o, "ok", (double)(n - bad));
         cJSON_AddNumberToObject(o, "errors", (double)bad);
         cJSON_AddNumberToObject(o, "throughput", elapsed > 0 ? (double)n / elapsed : 0.0);
-        if (op == BW_SUBMIT || op == BW_BATCH) {
+        if (op == BW_SUBMIT || op == BW_PSUBMIT || op == BW_BATCH) {
             uint64_t items_op = atomic_load(&s->items[op]);
             cJSON_AddNumberToObject(o, "scores", (double)items_op);
             cJSON_AddNumberToObject(o, "scores_per_s", elapsed > 0 ? (double)items_op / elapsed : 0.0);
@@ -175,7 +186,8 @@ static void print_table(const bench_cfg *cfg, const bench_stats *s, const hdr *a
     print_row("all", total, elapsed, errors, all);
 }
 
-double bench_report(const bench_cfg *cfg, const bench_stats *total, double elapsed_s) {
+double bench_report(const bench_cfg *cfg, const bench_stats *total, double elapsed_s, uint64_t all_calls,
+                    const bench_server_use *server) {
     hdr *all = malloc(sizeof(*all));
     uint64_t n = 0, errors = 0, items = 0;
     if (all == NULL) {
@@ -190,9 +202,13 @@ double bench_report(const bench_cfg *cfg, const bench_stats *total, double elaps
         items += atomic_load(&total->items[op]);
     }
     if (cfg->json)
-        print_json(cfg, total, all, elapsed_s, n, errors, items);
+        print_json(cfg, total, all, elapsed_s, n, errors, items, all_calls, server);
     else
         print_table(cfg, total, all, elapsed_s, n, errors, items);
+    if (!cfg->json && server->valid && all_calls)
+        printf("\nserver pid %ld: %.1f us CPU and %.2f context switches per request (%" PRIu64 " requests)\n",
+               cfg->server_pid, 1e6 * server->cpu_s / (double)all_calls, (double)server->switches / (double)all_calls,
+               all_calls);
     free(all);
     return n ? (double)errors / (double)n : 1.0;
 }

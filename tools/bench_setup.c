@@ -9,6 +9,10 @@
  * board uses SubmitBatch with SETUP_BATCH scores per call, so Rank and
  * Around find every player from the first measured request on.
  *
+ * The player-token submit (psubmit) needs each player's own login token:
+ * the first token_players players log in the same way, SETUP_INFLIGHT at
+ * a time (a login hashes the password too).
+ *
  * Everything tolerates ALREADY_EXISTS: setup is idempotent, and running
  * it against a server that already has the players only costs the hashing.
  */
@@ -156,6 +160,7 @@ static int create_boards(rk_client *c, const bench_cfg *cfg, const char *token, 
         b.has_order = b.has_policy = 1;
         b.order = RANKD__ORDER__ORDER_HIGHER_IS_BETTER;
         b.policy = RANKD__POLICY__POLICY_BEST;
+        if (cfg->player_submit) b.has_player_submit = b.player_submit = 1;
         b.n_windows = nwins;
         b.windows = wins;
         req.board = &b;
@@ -206,6 +211,65 @@ static int sign_up_players(rk_client *c, const bench_cfg *cfg, rk_status *st) {
                 now_s() - t0);
     }
     window_destroy(&w);
+    return rc;
+}
+
+/* One player's login: where its token goes, and the window it counts in. */
+typedef struct login_slot {
+    window *w;
+    char **token;
+} login_slot;
+
+static void on_login(const rk_status *st, Rankd__LoginReply *reply, void *arg) {
+    login_slot *ls = arg;
+    rk_status item = *st;
+    if (st->code == RK_OK && (reply == NULL || reply->token == NULL || (*ls->token = strdup(reply->token)) == NULL))
+        rk_status_set(&item, RK_RESOURCE_EXHAUSTED, "no token in the login reply");
+    rk_reply_free(reply);
+    window_release(ls->w, &item);
+}
+
+void bench_tokens_free(bench_tokens *t) {
+    for (size_t i = 0; t->token && i < t->n; i++) free(t->token[i]);
+    free(t->token);
+    t->token = NULL;
+    t->n = 0;
+}
+
+static int log_in_players(rk_client *c, const bench_cfg *cfg, bench_tokens *tokens, rk_status *st) {
+    size_t n = cfg->token_players < cfg->players ? cfg->token_players : (size_t)cfg->players;
+    window w;
+    int rc = RK_OK;
+    double t0 = now_s();
+    login_slot *slots = calloc(n ? n : 1, sizeof(*slots));
+    tokens->token = calloc(n ? n : 1, sizeof(*tokens->token));
+    tokens->n = n;
+    if (slots == NULL || tokens->token == NULL) {
+        free(slots);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    window_init(&w, SETUP_INFLIGHT);
+    for (size_t i = 0; i < n && !window_failed(&w); i++) {
+        char name[80];
+        bench_player_name(cfg, i, name, sizeof(name));
+        Rankd__LoginRequest req = RANKD__LOGIN_REQUEST__INIT;
+        req.username = name;
+        req.password = SETUP_PASSWORD;
+        slots[i] = (login_slot){.w = &w, .token = &tokens->token[i]};
+        window_acquire(&w);
+        if (rk_auth_login_async(c, &req, NULL, on_login, &slots[i]) != RK_OK) {
+            rk_status e;
+            rk_status_set(&e, RK_UNAVAILABLE, "cannot start a login call");
+            window_release(&w, &e);
+        }
+    }
+    window_drain(&w);
+    if (w.failed)
+        rc = rk_status_set(st, w.first_error.code, "player login failed: %s", w.first_error.message);
+    else if (!cfg->quiet)
+        fprintf(stderr, "rank-bench: %zu players logged in in %.1f s\n", n, now_s() - t0);
+    window_destroy(&w);
+    free(slots);
     return rc;
 }
 
@@ -291,7 +355,7 @@ done:
 
 /* ---------------------------------------------------------------- all of it */
 
-int bench_setup(const bench_cfg *cfg, char **key, rk_status *st) {
+int bench_setup(const bench_cfg *cfg, char **key, bench_tokens *tokens, rk_status *st) {
     rk_client *c = NULL;
     char *admin = NULL;
     int rc;
@@ -299,6 +363,8 @@ int bench_setup(const bench_cfg *cfg, char **key, rk_status *st) {
     int seeding = !cfg->reuse && cfg->seed_scores && cfg->players > 0 && cfg->boards > 0;
     int need_key = cfg->key == NULL && (writes || seeding);
     *key = NULL;
+    tokens->token = NULL;
+    tokens->n = 0;
     if ((rc = rk_client_open(&c, cfg->url, st)) != RK_OK) return rc;
     rk_client_set_deadline(c, 60000); /* sign-up and big batches are slow on purpose */
 
@@ -315,11 +381,14 @@ int bench_setup(const bench_cfg *cfg, char **key, rk_status *st) {
         goto done;
     }
     if (seeding && (rc = seed_scores(c, cfg, *key, st)) != RK_OK) goto done;
+    if (cfg->mix.weight[BW_PSUBMIT] && !cfg->setup_only && (rc = log_in_players(c, cfg, tokens, st)) != RK_OK)
+        goto done;
     rc = RK_OK;
 done:
     if (rc != RK_OK) {
         free(*key);
         *key = NULL;
+        bench_tokens_free(tokens);
     }
     free(admin);
     rk_client_close(c);

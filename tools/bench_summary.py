@@ -117,6 +117,67 @@ ops = dict([
 ops["batch_submit"]["rankd_calls_per_s"] = round(b_batch["throughput"], 1)
 ops["batch_submit"]["rankd_call_p99_ms"] = round(b_batch["latency_us"]["p99"] / 1000.0, 3)
 
+
+# ------------------------------------------------------------------ request path
+# Each rank-bench call against rankd next to the same call against
+# rank-instant (fixed replies: the transport's ceiling), with both servers'
+# CPU time and context switches per request. Targets from the request-path
+# issue: reads >= 0.9x instant with p99 <= 2x; a single submit >= 0.7x
+# instant, or >= 0.8x FCALL -P 32 where that is lower; the player-token
+# submit within 10% of the API-key submit; a batch of 100 >= 0.8x FCALL -P 32
+# in scores/s; at most 2 context switches per request.
+PATH_CALLS = [("top10", "top"), ("rank", "rank"), ("around", "around"), ("ranks_of_10", "ranks"),
+              ("count", "count"), ("submit", "submit"), ("submit_token", "psubmit"), ("batch_100", "batch")]
+READS = ("top", "rank", "around", "ranks", "count")
+SWITCH_TARGET = 2.0
+
+
+def server_use(j):
+    s = j.get("server", {})
+    return round(s.get("cpu_us_per_request", 0.0), 1), round(s.get("switches_per_request", 0.0), 2)
+
+
+request_path = {}
+for label, f in PATH_CALLS:
+    a, b = rb(f), rb("instant_" + f)
+    scores = f == "batch"
+    a_rps = a["scores_per_s"] if scores else a["throughput"]
+    b_rps = b["scores_per_s"] if scores else b["throughput"]
+    a_p99, b_p99 = a["latency_us"]["p99"] / 1000.0, b["latency_us"]["p99"] / 1000.0
+    a_cpu, a_sw = server_use(a)
+    b_cpu, b_sw = server_use(b)
+    row = {"op": f, "unit": "scores/s" if scores else "req/s",
+           "rankd_rps": round(a_rps, 1), "rankd_p99_ms": round(a_p99, 3), "rankd_errors": a["errors"],
+           "instant_rps": round(b_rps, 1), "instant_p99_ms": round(b_p99, 3), "instant_errors": b["errors"],
+           "ratio": round(a_rps / b_rps, 3) if b_rps else 0.0,
+           "p99_ratio": round(a_p99 / b_p99, 2) if b_p99 else 0.0,
+           "rankd_cpu_us_per_request": a_cpu, "rankd_switches_per_request": a_sw,
+           "instant_cpu_us_per_request": b_cpu, "instant_switches_per_request": b_sw,
+           "rankd_requests_seen": a.get("all_requests", 0)}
+    if scores:
+        row["rankd_calls_per_s"] = round(a["throughput"], 1)
+        row["instant_calls_per_s"] = round(b["throughput"], 1)
+    if f in ("submit", "psubmit", "batch"):
+        row["redis_fcall_p32_rps"] = r_fcall32["rps"]
+    if f in READS:
+        row["target"] = ">=0.9x instant, p99 <=2x instant"
+        row["met"] = row["ratio"] >= 0.9 and row["p99_ratio"] <= 2.0
+    elif f == "submit":
+        need = min(0.7 * b_rps, 0.8 * r_fcall32["rps"])
+        row["target"] = ">=%.0f/s (0.7x instant or 0.8x FCALL -P 32, the lower)" % need
+        row["met"] = a_rps >= need
+    elif f == "psubmit":
+        row["target"] = ">=0.9x the API-key submit"
+        row["vs_api_key_submit"] = round(a_rps / request_path["submit"]["rankd_rps"], 3) \
+            if request_path["submit"]["rankd_rps"] else 0.0
+        row["met"] = row["vs_api_key_submit"] >= 0.9
+    else:
+        row["target"] = ">=0.8x FCALL -P 32 in scores/s"
+        row["vs_fcall_p32"] = round(a_rps / r_fcall32["rps"], 3) if r_fcall32["rps"] else 0.0
+        row["met"] = row["vs_fcall_p32"] >= 0.8
+    row["switches_met"] = a_sw <= SWITCH_TARGET
+    request_path[label] = row
+
 redis_raw = {"fcall_rk_submit_p1": r_fcall1, "fcall_rk_submit_p32": r_fcall32,
              "zrevrange_0_9_p1": r_range1, "zrevrange_0_9_p32": r_range32,
              "zrevrank_p1": r_rank1, "zrevrank_p32": r_rank32}
@@ -203,11 +264,13 @@ if os.path.exists(path("rb_soak.json")):
 result = {
     "machine": {"nproc": int(machine["nproc"]), "cpu": machine["cpu"], "mem_mb": int(machine["mem_kb"]) // 1024,
                 "redis": machine["redis"], "rankd_args": machine["rankd_args"],
+                "instant_contexts": int(machine.get("instant_contexts", "0") or 0),
+                "token_players": int(machine.get("token_players", "0") or 0),
                 "loadavg_start": machine.get("loadavg_start", ""), "loadavg_end": machine.get("loadavg_end", "")},
     "config": {"clients": int(machine["clients"]), "threads": int(machine["threads"]),
                "inflight": int(machine["inflight"]), "secs": float(machine["secs"]),
                "players": int(machine["players"])},
-    "ops": ops, "redis_raw": redis_raw, "rankd_redis_calls": calls, "fcall_rk_submit": fcall_cmd,
+    "ops": ops, "request_path": request_path, "redis_raw": redis_raw, "rankd_redis_calls": calls, "fcall_rk_submit": fcall_cmd,
     "large_board": large, "memory": memory,
     "writebehind": writebehind, "rankd_rss": rss_info,
 }
@@ -235,6 +298,29 @@ for name, o in ops.items():
     print(hdr % (label[:13], "%.0f" % o["rankd_rps"], "%.3f" % o["rankd_p99_ms"], o["redis_cmd"],
                  "%.0f" % o["redis_rps"], "%.3f" % o["redis_p99_ms"], "%.2f" % o["ratio"], "%.2f" % o["p99_ratio"],
                  tgt))
+print()
+print("request path: rankd against rank-instant (fixed replies, --contexts %d), the same rank-bench calls;"
+      " CPU and context switches of the server process per request (warm-up included)" % mc["instant_contexts"])
+hdr2 = "%-13s %10s %8s | %10s %8s | %5s %6s | %9s | %7s %6s | %7s %6s | %s"
+print(hdr2 % ("call", "rankd", "p99 ms", "instant", "p99 ms", "ratio", "p99x", "FCALL P32", "CPU us", "sw/req",
+              "CPU us", "sw/req", "target"))
+print(hdr2 % ("", "", "", "", "", "", "", "", "rankd", "", "instant", "", ""))
+print("-" * 140)
+for label, o in request_path.items():
+    tgt = "%s %s" % (o["target"], yes(o["met"]))
+    if "vs_api_key_submit" in o:
+        tgt += " (%.2fx)" % o["vs_api_key_submit"]
+    if "vs_fcall_p32" in o:
+        tgt += " (%.2fx)" % o["vs_fcall_p32"]
+    tgt += "; sw<=2 %s" % yes(o["switches_met"])
+    print(hdr2 % (label, "%.0f" % o["rankd_rps"], "%.3f" % o["rankd_p99_ms"], "%.0f" % o["instant_rps"],
+                  "%.3f" % o["instant_p99_ms"], "%.2f" % o["ratio"], "%.2f" % o["p99_ratio"],
+                  "%.0f" % o["redis_fcall_p32_rps"] if "redis_fcall_p32_rps" in o else "-",
+                  "%.1f" % o["rankd_cpu_us_per_request"], "%.2f" % o["rankd_switches_per_request"],
+                  "%.1f" % o["instant_cpu_us_per_request"], "%.2f" % o["instant_switches_per_request"], tgt))
+print("  (batch_100: scores/s on both sides, p99 per call of 100; errors: rankd %d, instant %d in all)"
+      % (sum(o["rankd_errors"] for o in request_path.values()),
+         sum(o["instant_errors"] for o in request_path.values())))
 print()
 print("raw Redis at -c %d:" % c["clients"])
 for k, v in redis_raw.items():

@@ -16,8 +16,8 @@
 #include "bench_workload.h"
 
 static const char *const op_names[BW_NOPS] = {
-    [BW_SUBMIT] = "submit", [BW_BATCH] = "batch", [BW_TOP] = "top",     [BW_RANK] = "rank",
-    [BW_AROUND] = "around", [BW_RANKS] = "ranks", [BW_COUNT] = "count", [BW_REPORT] = "report",
+    [BW_SUBMIT] = "submit", [BW_PSUBMIT] = "psubmit", [BW_BATCH] = "batch", [BW_TOP] = "top",       [BW_RANK] = "rank",
+    [BW_AROUND] = "around", [BW_RANKS] = "ranks",     [BW_COUNT] = "count", [BW_REPORT] = "report",
 };
 
 const char *bw_op_name(bw_op op) { return (unsigned)op < BW_NOPS ? op_names[op] : "?"; }

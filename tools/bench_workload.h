@@ -17,14 +17,15 @@
 
 /* The operations, in the order reports list them. */
 typedef enum bw_op {
-    BW_SUBMIT, /* Scores/Submit, one score */
-    BW_BATCH,  /* Scores/SubmitBatch, batch_size scores */
-    BW_TOP,    /* Ranking/Top, the first 10 */
-    BW_RANK,   /* Ranking/Rank of one player */
-    BW_AROUND, /* Ranking/Around one player, 5 above and 5 below */
-    BW_RANKS,  /* Ranking/RanksOf a list of players */
-    BW_COUNT,  /* Ranking/Count */
-    BW_REPORT, /* History/Report of the last 24 hours, the first 10 */
+    BW_SUBMIT,  /* Scores/Submit, one score, with the API key */
+    BW_PSUBMIT, /* Scores/Submit, one score, with the player's own login token */
+    BW_BATCH,   /* Scores/SubmitBatch, batch_size scores */
+    BW_TOP,     /* Ranking/Top, the first 10 */
+    BW_RANK,    /* Ranking/Rank of one player */
+    BW_AROUND,  /* Ranking/Around one player, 5 above and 5 below */
+    BW_RANKS,   /* Ranking/RanksOf a list of players */
+    BW_COUNT,   /* Ranking/Count */
+    BW_REPORT,  /* History/Report of the last 24 hours, the first 10 */
     BW_NOPS
 } bw_op;
 

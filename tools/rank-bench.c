@@ -25,6 +25,7 @@
  * What it must never do: retry. A failed call is counted under its status
  * code and the slot moves on, so errors stay visible.
  */
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <rankd/client.h>
@@ -61,7 +63,8 @@ typedef struct bslot {
 typedef struct run {
     const bench_cfg *cfg;
     const char *key;
-    bw_zipf players;
+    const bench_tokens *tokens; /* psubmit's players, each with its login token */
+    bw_zipf players, token_players;
     uint64_t t0_ns, measure_ns, end_ns; /* end_ns: UINT64_MAX with --requests */
     _Atomic uint64_t claimed;           /* measured requests handed out */
     _Atomic int stop;
@@ -195,6 +198,20 @@ static int issue_submit(bthread *t, bslot *s, char *board) {
     return rk_scores_submit_async(t->client, &req, &o, on_submit, s);
 }
 
+/* The same call as issue_submit, authenticated as the player it names. */
+static int issue_psubmit(bthread *t, bslot *s, char *board) {
+    Rankd__SubmitRequest req = RANKD__SUBMIT_REQUEST__INIT;
+    char name[NAME_MAX_LEN];
+    uint64_t i = bw_zipf_next(&t->r->token_players, &t->rng);
+    rk_call_opts o = {.token = t->r->tokens->token[i]};
+    bench_player_name(t->r->cfg, i, name, sizeof(name));
+    req.board_id = board;
+    req.username = name;
+    req.has_score = 1;
+    req.score = pick_score(t);
+    return rk_scores_submit_async(t->client, &req, &o, on_submit, s);
+}
+
 static int issue_batch(bthread *t, bslot *s, char *board) {
     Rankd__SubmitBatchRequest req = RANKD__SUBMIT_BATCH_REQUEST__INIT;
     rk_call_opts o = {.token = t->r->key};
@@ -268,8 +285,9 @@ static int issue_report(bthread *t, bslot *s, char *board) {
 }
 
 static const issue_fn issuers[BW_NOPS] = {
-    [BW_SUBMIT] = issue_submit, [BW_BATCH] = issue_batch, [BW_TOP] = issue_top,     [BW_RANK] = issue_rank,
-    [BW_AROUND] = issue_around, [BW_RANKS] = issue_ranks, [BW_COUNT] = issue_count, [BW_REPORT] = issue_report,
+    [BW_SUBMIT] = issue_submit, [BW_PSUBMIT] = issue_psubmit, [BW_BATCH] = issue_batch,
+    [BW_TOP] = issue_top,       [BW_RANK] = issue_rank,       [BW_AROUND] = issue_around,
+    [BW_RANKS] = issue_ranks,   [BW_COUNT] = issue_count,     [BW_REPORT] = issue_report,
 };
 
 static void issue(bthread *t, bslot *s) {
@@ -396,6 +414,45 @@ static void thread_free(bthread *t) {
     free(t->name_ptrs);
 }
 
+/* ---------------------------------------------------------------- the server's use of the machine */
+
+/* CPU seconds (utime + stime of the whole process) and context switches
+ * (summed over its threads; /proc/PID/status alone has the main thread's)
+ * of a local process, now. Returns 0, or -1 when /proc cannot tell. */
+static int server_sample(long pid, bench_server_use *out) {
+    char path[64], line[512];
+    unsigned long long ut, st;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) return -1;
+    char *ok = fgets(line, sizeof(line), f);
+    fclose(f);
+    char *p = ok ? strrchr(line, ')') : NULL; /* the command name may hold spaces */
+    /* After ") ": state, then fields 4..13, then utime (14) and stime (15). */
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2) return -1;
+    out->cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    out->switches = 0;
+    snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+    DIR *d = opendir(path);
+    if (d == NULL) return -1;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.') continue;
+        char tpath[320];
+        snprintf(tpath, sizeof(tpath), "/proc/%ld/task/%s/status", pid, e->d_name);
+        FILE *t = fopen(tpath, "r");
+        if (t == NULL) continue; /* the thread ended meanwhile */
+        unsigned long long n;
+        while (fgets(line, sizeof(line), t))
+            if (sscanf(line, "voluntary_ctxt_switches: %llu", &n) == 1 ||
+                sscanf(line, "nonvoluntary_ctxt_switches: %llu", &n) == 1)
+                out->switches += n;
+        fclose(t);
+    }
+    closedir(d);
+    out->valid = 1;
+    return 0;
+}
+
 /* ---------------------------------------------------------------- the run */
 
 static void sleep_until(uint64_t ns) {
@@ -411,7 +468,7 @@ static uint64_t total_completed(bthread *ts, unsigned n) {
 }
 
 /* Runs the load and reports it; returns the process exit status. */
-static int bench_run(const bench_cfg *cfg, const char *key) {
+static int bench_run(const bench_cfg *cfg, const char *key, const bench_tokens *tokens) {
     run r;
     rk_status st;
     int status = 1;
@@ -419,11 +476,13 @@ static int bench_run(const bench_cfg *cfg, const char *key) {
     memset(&r, 0, sizeof(r));
     r.cfg = cfg;
     r.key = key;
+    r.tokens = tokens;
     atomic_init(&r.claimed, 0);
     atomic_init(&r.stop, 0);
     atomic_init(&r.last_done_ns, 0);
     atomic_init(&r.finished, 0);
-    if (bw_zipf_init(&r.players, cfg->players ? cfg->players : 1, cfg->zipf, &st) != RK_OK) {
+    if (bw_zipf_init(&r.players, cfg->players ? cfg->players : 1, cfg->zipf, &st) != RK_OK ||
+        bw_zipf_init(&r.token_players, tokens->n ? tokens->n : 1, cfg->zipf, &st) != RK_OK) {
         fprintf(stderr, "rank-bench: %s\n", st.message);
         return 2;
     }
@@ -441,6 +500,9 @@ static int bench_run(const bench_cfg *cfg, const char *key) {
             goto done;
         }
 
+    bench_server_use server_before = {0}, server_use = {0};
+    if (cfg->server_pid > 0 && server_sample(cfg->server_pid, &server_before) != 0)
+        fprintf(stderr, "rank-bench: cannot read /proc of server pid %ld\n", cfg->server_pid);
     r.t0_ns = now_ns();
     r.measure_ns = r.t0_ns + (uint64_t)(cfg->warmup_s * 1e9);
     r.end_ns = cfg->requests ? UINT64_MAX : r.measure_ns + (uint64_t)(cfg->duration_s * 1e9);
@@ -472,12 +534,16 @@ static int bench_run(const bench_cfg *cfg, const char *key) {
     }
     for (unsigned i = 0; i < started; i++) pthread_join(ts[i].tid, NULL);
     if (started < cfg->threads) goto done;
+    if (server_before.valid && server_sample(cfg->server_pid, &server_use) == 0) {
+        server_use.cpu_s -= server_before.cpu_s;
+        server_use.switches -= server_before.switches;
+    }
 
     bench_stats_init(sum);
     for (unsigned i = 0; i < cfg->threads; i++) bench_stats_merge(sum, ts[i].stats);
     uint64_t last = atomic_load(&r.last_done_ns);
     double elapsed = last > r.measure_ns ? (double)(last - r.measure_ns) / 1e9 : 0.0;
-    double ratio = bench_report(cfg, sum, elapsed);
+    double ratio = bench_report(cfg, sum, elapsed, total_completed(ts, cfg->threads), &server_use);
     status = ratio > cfg->max_errors ? 1 : 0;
     if (status && !cfg->quiet)
         fprintf(stderr, "rank-bench: error ratio %.4f is above --max-errors %.4f\n", ratio, cfg->max_errors);
@@ -506,7 +572,8 @@ static void usage(FILE *f) {
                "  --deadline-ms MS     per-call deadline (default 5000)\n"
                "Workload:\n"
                "  --mix LIST           weights, default " DEFAULT_MIX "\n"
-               "                       (operations: submit batch top rank around ranks count report)\n"
+               "                       (operations: submit psubmit batch top rank around ranks count report;\n"
+               "                       psubmit is submit with the player's own login token)\n"
                "  --batch-size N       scores per batch submit (default 100)\n"
                "  --list-size N        players per ranks-of call (default 10)\n"
                "  --players N          players bench-p0.. (default 1000)\n"
@@ -523,11 +590,15 @@ static void usage(FILE *f) {
                "  --key KEY            API key to submit with (default: create one as the admin)\n"
                "  --reuse              boards and players exist: skip creating and seeding them\n"
                "  --no-seed            do not give every player a score at setup\n"
+               "  --player-submit      boards set up accept players' own scores (needed by psubmit)\n"
+               "  --token-players N    players psubmit logs in as, bench-p0.. (default 100)\n"
                "  --setup-only         set up, then exit\n"
                "Output:\n"
                "  --json               one JSON object on stdout\n"
                "  --quiet              no progress lines\n"
                "  --max-errors F       exit 1 when errors/requests > F (default 0.01)\n"
+               "  --server-pid PID     also report this local server's CPU time and context switches\n"
+               "                       per request (from /proc, read when the load starts and ends)\n"
                "\n"
                "Sign-up hashes every password with scrypt: start rankd with --scrypt-n 1024\n"
                "for benchmarks with many players.\n");
@@ -570,10 +641,13 @@ enum {
     O_KEY,
     O_REUSE,
     O_NOSEED,
+    O_PSUBMIT,
+    O_TOKENS,
     O_SETUP,
     O_JSON,
     O_QUIET,
     O_MAXERR,
+    O_SERVERPID,
     O_HELP
 };
 
@@ -603,10 +677,13 @@ static const struct option long_opts[] = {
     {"key", 1, 0, O_KEY},
     {"reuse", 0, 0, O_REUSE},
     {"no-seed", 0, 0, O_NOSEED},
+    {"player-submit", 0, 0, O_PSUBMIT},
+    {"token-players", 1, 0, O_TOKENS},
     {"setup-only", 0, 0, O_SETUP},
     {"json", 0, 0, O_JSON},
     {"quiet", 0, 0, O_QUIET},
     {"max-errors", 1, 0, O_MAXERR},
+    {"server-pid", 1, 0, O_SERVERPID},
     {"help", 0, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -634,6 +711,7 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
                        .windows = "",
                        .admin_user = getenv("RANKD_ADMIN_USER"),
                        .admin_password = getenv("RANKD_ADMIN_PASSWORD"),
+                       .token_players = 100,
                        .seed_scores = 1,
                        .max_errors = 0.01};
     int c;
@@ -651,6 +729,7 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
             case O_KEY: cfg->key = optarg; break;
             case O_REUSE: cfg->reuse = 1; break;
             case O_NOSEED: cfg->seed_scores = 0; break;
+            case O_PSUBMIT: cfg->player_submit = 1; break;
             case O_SETUP: cfg->setup_only = 1; break;
             case O_JSON: cfg->json = 1; break;
             case O_QUIET: cfg->quiet = 1; break;
@@ -683,6 +762,10 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
                 if (num("--batch-size", optarg, 1, 1000, &d)) return -1;
                 cfg->batch_size = (unsigned)d;
                 break;
+            case O_TOKENS:
+                if (num("--token-players", optarg, 1, 100000, &d)) return -1;
+                cfg->token_players = (unsigned)d;
+                break;
             case O_LIST:
                 if (num("--list-size", optarg, 1, 1000, &d)) return -1;
                 cfg->list_size = (unsigned)d;
@@ -710,6 +793,10 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
             case O_DEADLINE:
                 if (num("--deadline-ms", optarg, 1, 600000, &d)) return -1;
                 cfg->deadline_ms = (uint32_t)d;
+                break;
+            case O_SERVERPID:
+                if (num("--server-pid", optarg, 1, 4194304, &d)) return -1;
+                cfg->server_pid = (long)d;
                 break;
             case O_MAXERR:
                 if (num("--max-errors", optarg, 0, 1, &d)) return -1;
@@ -742,22 +829,25 @@ static int bench_main(int argc, char **argv) {
     bench_cfg cfg;
     rk_status st;
     char *key = NULL;
+    bench_tokens tokens;
     int rc = parse_args(argc, argv, &cfg);
     if (rc != 0) {
         if (rc < 0) fprintf(stderr, "(rank-bench --help lists the options)\n");
         return rc < 0 ? 2 : 0;
     }
-    if (bench_setup(&cfg, &key, &st) != RK_OK) {
+    if (bench_setup(&cfg, &key, &tokens, &st) != RK_OK) {
         fprintf(stderr, "rank-bench: setup: %s: %s\n", rk_code_name(st.code), st.message);
         return 2;
     }
     if (cfg.setup_only) {
         if (key) printf("%s\n", key); /* so a script can reuse it with --key */
         free(key);
+        bench_tokens_free(&tokens);
         return 0;
     }
-    rc = bench_run(&cfg, key);
+    rc = bench_run(&cfg, key, &tokens);
     free(key);
+    bench_tokens_free(&tokens);
     return rc;
 }
 
