@@ -26,6 +26,7 @@
 #include "boards.h"
 #include "handlers.h"
 #include "log.h"
+#include "namecache.h"
 #include "password.h"
 #include "rebuild.h"
 #include "rpipe.h"
@@ -132,6 +133,7 @@ int main(int argc, char **argv) {
         goto fail;
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
+    if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK) goto fail;
 
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
@@ -210,6 +212,7 @@ done:
     pgstore_close(pg);
     boards_close(srv.boards);
     apikey_cache_close(srv.apikeys);
+    namecache_close(srv.names);
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }
