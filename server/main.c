@@ -29,6 +29,7 @@
 #include "namecache.h"
 #include "password.h"
 #include "rebuild.h"
+#include "revset.h"
 #include "rpipe.h"
 #include "topcache.h"
 #include "rpc.h"
@@ -134,6 +135,8 @@ int main(int argc, char **argv) {
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
     if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK) goto fail;
+    /* Token checks read only memory: fill it before any request. */
+    if (revset_open(&srv.revoked, &st) != RK_OK || auth_sync(&srv, pg, &st) != RK_OK) goto fail;
 
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
@@ -156,7 +159,7 @@ int main(int argc, char **argv) {
                /* An empty Redis (restarted without its data) gets its
                 * boards back before the first request is taken. */
                rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st) != RK_OK ||
-               auth_restore_gens(redis, pg, &st) != RK_OK || rstore_set_live(redis, &st) != RK_OK) {
+               rstore_set_live(redis, &st) != RK_OK) {
         goto fail;
     }
 
@@ -213,6 +216,7 @@ done:
     boards_close(srv.boards);
     apikey_cache_close(srv.apikeys);
     namecache_close(srv.names);
+    revset_close(srv.revoked);
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }

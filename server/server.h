@@ -29,6 +29,7 @@ struct rpipe;
 struct topcache;
 typedef struct apikey_cache apikey_cache;
 typedef struct namecache namecache;
+typedef struct revset revset;
 
 /* Process-wide state, shared by all workers; read-only after start except
  * where a lock or an atomic says otherwise. */
@@ -38,6 +39,7 @@ typedef struct server {
     boards_cache *boards;
     apikey_cache *apikeys;
     namecache *names; /* username -> id, filled by users.c */
+    revset *revoked;  /* what voids a token; filled at start, kept by events.c */
     time_t started;
     atomic_llong requests;
     struct rpipe *pipe;     /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
