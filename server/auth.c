@@ -80,43 +80,55 @@ int auth_new_apikey(char key[AUTH_KEY_MAX], char hash[65], rk_status *st) {
     return RK_OK;
 }
 
+static unsigned slot_of(const char hash[65]) {
+    return (unsigned)strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % CACHE_SLOTS;
+}
+
+int apikey_cache_get(apikey_cache *c, const char hash[65], int64_t now_us, int64_t life_us, pg_apikey *out,
+                     uint64_t *ticket) {
+    int rc = APIKEY_MISS;
+    pthread_mutex_lock(&c->mu);
+    key_entry *e = &c->slots[slot_of(hash)];
+    *ticket = c->forgets;
+    if (strcmp(e->hash, hash) == 0) {
+        *out = e->key;
+        rc = now_us - e->used_at_us < life_us ? APIKEY_FRESH : APIKEY_STALE;
+        if (rc == APIKEY_FRESH) e->used_at_us = now_us;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void apikey_cache_put(apikey_cache *c, const char hash[65], const pg_apikey *k, int64_t now_us, uint64_t ticket) {
+    pthread_mutex_lock(&c->mu);
+    if (c->forgets == ticket) { /* else a revocation raced the lookup: ask again next time */
+        key_entry *e = &c->slots[slot_of(hash)];
+        memcpy(e->hash, hash, sizeof(e->hash));
+        e->key = *k;
+        e->used_at_us = now_us;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
 static int resolve_key(rpc_call *call, const char *credential, rk_status *st) {
     apikey_cache *c = call->srv->apikeys;
     char hash[65];
     auth_key_hash(credential, hash);
-    unsigned slot = (unsigned)strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % CACHE_SLOTS;
-    int64_t now = server_now_us(), life = call->srv->cfg.key_cache_s * 1000000LL;
+    int64_t now = server_now_us();
+    uint64_t ticket;
     pg_apikey k;
-    int cached = 0, fresh = 0;
-
-    pthread_mutex_lock(&c->mu);
-    key_entry *e = &c->slots[slot];
-    uint64_t forgets = c->forgets;
-    if (strcmp(e->hash, hash) == 0) {
-        k = e->key;
-        cached = 1;
-        fresh = now - e->used_at_us < life;
-        if (fresh) e->used_at_us = now;
-    }
-    pthread_mutex_unlock(&c->mu);
-
-    if (!fresh) {
+    int cached = apikey_cache_get(c, hash, now, call->srv->cfg.key_cache_s * 1000000LL, &k, &ticket);
+    if (cached != APIKEY_FRESH) {
         pg_apikey found;
         int rc = pgstore_apikey_lookup(call->w->pg, hash, &found, st);
-        if (rc == RK_UNAVAILABLE && cached) {
+        if (rc == RK_UNAVAILABLE && cached == APIKEY_STALE) {
             /* PostgreSQL is away: the cached answer is the best there is. */
             rk_status_clear(st);
         } else if (rc != RK_OK) {
             return rc;
         } else {
             k = found;
-            pthread_mutex_lock(&c->mu);
-            if (c->forgets == forgets) { /* else a revocation raced the lookup: ask again next time */
-                memcpy(e->hash, hash, sizeof(hash));
-                e->key = k;
-                e->used_at_us = now;
-            }
-            pthread_mutex_unlock(&c->mu);
+            apikey_cache_put(c, hash, &k, now, ticket);
         }
     }
     if (k.revoked) return rk_status_set(st, RK_UNAUTHENTICATED, "API key %lld was revoked", (long long)k.id);
@@ -127,20 +139,26 @@ static int resolve_key(rpc_call *call, const char *credential, rk_status *st) {
     return RK_OK;
 }
 
+int auth_token_check(server *srv, const char *token, token_claims *cl, rk_status *st) {
+    int rc, revoked = 0;
+    int64_t gen = 0;
+    if ((rc = token_verify(srv->token_key, token, server_time(), cl, st)) != RK_OK) return rc;
+    revset_check(srv->revoked, cl->jti, cl->user_id, &revoked, &gen);
+    if (revoked) return rk_status_set(st, RK_UNAUTHENTICATED, "token was revoked by logout");
+    if (gen > cl->gen)
+        return rk_status_set(st, RK_UNAUTHENTICATED,
+                             "this token predates a change to the account (role changed); log in again");
+    return RK_OK;
+}
+
 int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
     memset(&call->who, 0, sizeof(call->who));
     if (credential == NULL || credential[0] == '\0') return RK_OK;
     if (strncmp(credential, AUTH_KEY_PREFIX, 3) == 0) return resolve_key(call, credential, st);
 
     token_claims cl;
-    int rc, revoked = 0;
-    int64_t gen = 0;
-    if ((rc = token_verify(call->srv->token_key, credential, server_time(), &cl, st)) != RK_OK) return rc;
-    revset_check(call->srv->revoked, cl.jti, cl.user_id, &revoked, &gen);
-    if (revoked) return rk_status_set(st, RK_UNAUTHENTICATED, "token was revoked by logout");
-    if (gen > cl.gen)
-        return rk_status_set(st, RK_UNAUTHENTICATED,
-                             "this token predates a change to the account (role changed); log in again");
+    int rc;
+    if ((rc = auth_token_check(call->srv, credential, &cl, st)) != RK_OK) return rc;
     call->who.kind = WHO_USER;
     call->who.role = cl.role;
     call->who.user_id = cl.user_id;

@@ -33,6 +33,25 @@ int apikey_cache_open(apikey_cache **out, rk_status *st);
 void apikey_cache_close(apikey_cache *c);
 void apikey_cache_forget(apikey_cache *c, int64_t key_id);
 
+/* What apikey_cache_get found. */
+#define APIKEY_MISS 0  /* not cached: ask PostgreSQL */
+#define APIKEY_FRESH 1 /* cached and used within life_us: *out is the answer (the use refreshes it) */
+#define APIKEY_STALE 2 /* cached but unused for life_us: ask PostgreSQL; if it is unreachable, *out */
+
+/* The memory-only API-key check: looks up the key with SHA-256 `hash`
+ * (auth_key_hash). *ticket is for apikey_cache_put. Thread-safe, no I/O.
+ * An answer may say the key is revoked (out->revoked). */
+int apikey_cache_get(apikey_cache *c, const char hash[65], int64_t now_us, int64_t life_us, pg_apikey *out,
+                     uint64_t *ticket);
+/* Caches PostgreSQL's answer for hash, unless a key was forgotten since
+ * the apikey_cache_get that gave ticket (the answer may predate it). */
+void apikey_cache_put(apikey_cache *c, const char hash[65], const pg_apikey *k, int64_t now_us, uint64_t ticket);
+
+/* The memory-only token check: signature, expiry, logout, token
+ * generation. Fills *cl; RK_UNAUTHENTICATED with the reason otherwise.
+ * Thread-safe, no I/O. */
+int auth_token_check(server *srv, const char *token, token_claims *cl, rk_status *st);
+
 /* Resolves a credential (NULL or "": anonymous) into call->who. */
 int auth_resolve(rpc_call *call, const char *credential, rk_status *st);
 
