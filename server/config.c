@@ -67,6 +67,12 @@ static const setting settings[] = {
     I("top-cache-ms", top_cache_ms, 0, 60000, "1000",
       "top-N pages are served from memory until the board changes, never older than this, ms; 0 disables"),
     I("coalesce-ms", coalesce_ms, 10, 60000, "100", "at most one top-N event per board and window per this many ms"),
+    I("name-cache", name_cache, 1, 100000000, "100000",
+      "usernames (with their ids) each rankd keeps in memory, so a player named by username costs no Redis round "
+      "trip; the least recently used go first"),
+    I("key-cache-s", key_cache_s, 1, 86400, "600",
+      "an API key is checked against PostgreSQL again after this many seconds without use (revocations reach every "
+      "rankd at once); while PostgreSQL is unreachable cached keys are served whatever their age"),
     I("clock-start", clock_start, 0, 253402300799, "0",
       "for tests only: rankd's clock reads this Unix time at start and runs on from there (windows, submission times, "
       "tokens); 0: the system clock"),

@@ -44,6 +44,8 @@ typedef struct config {
     int64_t standings_top_n;     /* players kept in a closed window's final standings */
     int64_t snapshot_interval_s; /* top-N snapshots of every board; 0: none */
     int64_t archive_interval_s;  /* how often closed windows and snapshots are looked at */
+    int64_t name_cache;          /* usernames kept in memory (namecache.h) */
+    int64_t key_cache_s;         /* an unused API key is looked up again after this */
     int64_t clock_start;         /* tests: Unix seconds the clock starts at; 0: system */
     int show_help;
 } config;

@@ -192,19 +192,3 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
     PQclear(res);
     return rc;
 }
-
-int degraded_token_check(pgstore *pg, const char *jti, int64_t user_id, int *revoked, int64_t *gen, rk_status *st) {
-    char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    const char *params[] = {jti, uid};
-    PGresult *res = NULL;
-    int rc = pgstore_exec(pg,
-                          "SELECT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $1), "
-                          "(SELECT token_gen FROM users WHERE id = $2::bigint)",
-                          2, params, &res, st);
-    if (rc != RK_OK) return rc;
-    *revoked = PQgetvalue(res, 0, 0)[0] == 't';
-    *gen = PQgetisnull(res, 0, 1) ? TOKEN_GEN_GONE : strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
-    return RK_OK;
-}

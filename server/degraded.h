@@ -60,9 +60,4 @@ int degraded_replayed(rstore *r, pgstore *pg, const char *board_id, char **liter
 /* Entries waiting in redis_backlog. */
 int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st);
 
-/* rstore_token_check's question, PostgreSQL's answer, for when Redis
- * cannot say: was jti revoked, and the user's token generation
- * (TOKEN_GEN_GONE when the user no longer exists). */
-int degraded_token_check(pgstore *pg, const char *jti, int64_t user_id, int *revoked, int64_t *gen, rk_status *st);
-
 #endif

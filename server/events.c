@@ -22,6 +22,7 @@
 
 #include <rankd/rankd.pb-c.h>
 
+#include "auth.h"
 #include "boards.h"
 #include "events.h"
 #include "log.h"
@@ -51,6 +52,8 @@ struct events {
     pgstore *pg;   /* board definitions the cache lacks */
     pthread_t thread;
     int thread_started;
+    int publishing;       /* cfg.events is set: there are subscribers to feed */
+    int64_t next_sync_us; /* when auth_sync is due (0: now) */
     atomic_int stop;
     board_state *boards;
     size_t n, cap;
@@ -210,10 +213,12 @@ static void on_message(events *ev, char *line, int64_t now) {
     int nf = split(line, f, 8);
     board b;
     rk_status st;
+    if (auth_apply_line(ev->srv, f, nf)) return;
     if (nf < 2 || boards_get(ev->srv->boards, ev->pg, f[1], &b, &st) != RK_OK) return;
     /* A change made through any rankd: cached pages of the board are stale. */
     topcache_invalidate(ev->srv->tops, b.id);
     if (b.higher_is_better) topcache_invalidate(ev->srv->tops, BOARD_GLOBAL_ID);
+    if (!ev->publishing) return;
     if (f[0][0] == 'r' && nf == 8) {
         on_rank(ev, &b, f, now);
         mark(ev, b.id, b.windows);
@@ -340,10 +345,26 @@ static redisContext *subscribe(events *ev) {
     return c;
 }
 
+/* Re-reads the revocations when due; a failure (PostgreSQL away) is
+ * retried a second later. */
+static void sync_revocations(events *ev, int subscribed) {
+    int64_t now = server_now_us();
+    if (now < ev->next_sync_us) return;
+    rk_status st;
+    if (auth_sync(ev->srv, ev->pg, &st) != RK_OK) {
+        log_debug("cannot re-read revocations yet", "error=\"%s\"", st.message);
+        ev->next_sync_us = now + 1000000;
+        return;
+    }
+    ev->next_sync_us = now + (subscribed ? AUTH_SYNC_S : AUTH_SYNC_AWAY_S) * 1000000LL;
+}
+
 static void handle_reply(events *ev, redisReply *r, int64_t now) {
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
-        strcmp(r->element[0]->str, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
+    if (strcmp(r->element[0]->str, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING)
         on_message(ev, r->element[2]->str, now);
+    else if (strcmp(r->element[0]->str, "subscribe") == 0)
+        ev->next_sync_us = 0; /* from here on no line is missed: catch up on those that were */
 }
 
 static void *events_main(void *arg) {
@@ -352,7 +373,11 @@ static void *events_main(void *arg) {
     while (!atomic_load(&ev->stop)) {
         int64_t now = server_wall_us();
         if (c == NULL && (c = subscribe(ev)) == NULL) {
-            /* Redis is away: what is dirty waits; try again shortly. */
+            /* Redis is away: what is dirty waits; try again shortly. No
+             * line reaches us meanwhile, so PostgreSQL is asked instead. */
+            if (ev->next_sync_us > server_now_us() + AUTH_SYNC_AWAY_S * 1000000LL)
+                ev->next_sync_us = server_now_us(); /* just lost: re-read now, then every AUTH_SYNC_AWAY_S */
+            sync_revocations(ev, 0);
             usleep(500 * 1000);
             continue;
         }
@@ -370,6 +395,8 @@ static void *events_main(void *arg) {
                 reply = NULL;
             }
         }
+        sync_revocations(ev, 1);
+        if (!ev->publishing) continue;
         now = server_wall_us();
         take_asks(ev);
         flush(ev, now);
@@ -381,10 +408,13 @@ static void *events_main(void *arg) {
 int events_start(events **out, server *srv, rk_status *st) {
     int rv;
     *out = NULL;
-    if (srv->cfg.events[0] == '\0') return RK_OK;
     events *ev = calloc(1, sizeof(*ev));
     if (ev == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     ev->srv = srv;
+    ev->publishing = srv->cfg.events[0] != '\0';
+    /* main.c has just read the revocations: the first subscription's
+     * confirmation brings the next read forward. */
+    ev->next_sync_us = server_now_us() + AUTH_SYNC_S * 1000000LL;
     pthread_mutex_init(&ev->mu, NULL);
     *out = ev;
     if ((rv = nng_pub0_open(&ev->pub)) != 0)

@@ -22,8 +22,10 @@
 
 typedef struct events events;
 
-/* Opens the PUB socket and starts the thread (nothing when cfg.events is
- * empty); events_listen then listens on every address of cfg.events. Two
+/* Opens the PUB socket and starts the thread (with cfg.events empty the
+ * thread still runs, publishing nothing: it applies the revocations other
+ * rankd processes send on rk:ev, auth.h); events_listen then listens on
+ * every address of cfg.events. Two
  * steps because a ws:// address shares the HTTP server, and listening on it
  * starts that server: the page's other routes must be in place first, or a
  * page that reconnects at once gets 404s for them. */

@@ -6,6 +6,7 @@
 
 #include "boards.h"
 #include "degraded.h"
+#include "auth.h"
 #include "handlers.h"
 #include "rebuild.h"
 #include "topcache.h"
@@ -163,18 +164,11 @@ int h_set_role(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
         return rk_status_set(st, RK_INVALID_ARGUMENT, "role must be player or admin (game servers use API keys)");
     int64_t uid = 0, gen = 0;
     if ((rc = pgstore_user_set_role(call->w->pg, req->username, req->role, &uid, &gen, st)) != RK_OK) return rc;
-    /* PostgreSQL has the new generation; Redis is what every rankd checks.
-     * Even an unchanged role is written: a retry after a failure here
-     * then heals Redis. */
-    rc = rstore_raise_gen(call->w->redis, uid, gen, st);
-    if (rc == RK_UNAVAILABLE) {
-        /* Meanwhile PostgreSQL answers token checks, and its generations
-         * are copied into Redis when it is restored. */
-        call->degraded = 1;
-        rk_status_clear(st);
-        rc = RK_OK;
-    }
-    if (rc != RK_OK) return rc;
+    /* PostgreSQL has the new generation; every rankd's memory is what
+     * token checks read, and auth_raised_gen tells them all. Even an
+     * unchanged role is published: a retry after a failure here then
+     * reaches everyone. */
+    if ((rc = auth_raised_gen(call, uid, gen, st)) != RK_OK) return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;

@@ -109,18 +109,10 @@ int h_logout(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
         return rk_status_set(st, RK_FAILED_PRECONDITION,
                              "only login tokens log out; revoke API keys with RevokeApiKey");
     const token_claims *cl = &call->who.claims;
-    int64_t ttl = cl->expires_at - (int64_t)server_time();
-    /* PostgreSQL keeps the record; Redis is what every request checks. */
+    /* PostgreSQL keeps the record; every rankd's memory is what requests
+     * check, and auth_revoked_token tells them all. */
     if ((rc = pgstore_token_revoke(call->w->pg, cl->jti, cl->expires_at, st)) != RK_OK) return rc;
-    rc = rstore_revoke(call->w->redis, cl->jti, ttl, st);
-    if (rc == RK_UNAVAILABLE) {
-        /* Recorded in PostgreSQL, which answers while Redis is away and is
-         * copied back into Redis when it returns. */
-        call->degraded = 1;
-        rk_status_clear(st);
-        rc = RK_OK;
-    }
-    if (rc != RK_OK) return rc;
+    if ((rc = auth_revoked_token(call, cl->jti, cl->expires_at, st)) != RK_OK) return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;
@@ -206,7 +198,7 @@ int h_revoke_api_key(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage
     int rc;
     if (!req->has_key_id || req->key_id <= 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "key_id is required");
     if ((rc = pgstore_apikey_revoke(call->w->pg, req->key_id, st)) != RK_OK) return rc;
-    apikey_cache_forget(call->srv->apikeys, req->key_id);
+    auth_revoked_key(call, req->key_id); /* this process at once, the others through rk:ev */
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;

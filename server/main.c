@@ -26,8 +26,10 @@
 #include "boards.h"
 #include "handlers.h"
 #include "log.h"
+#include "namecache.h"
 #include "password.h"
 #include "rebuild.h"
+#include "revset.h"
 #include "rpipe.h"
 #include "topcache.h"
 #include "rpc.h"
@@ -135,6 +137,9 @@ int main(int argc, char **argv) {
         goto fail;
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
+    if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK) goto fail;
+    /* Token checks read only memory: fill it before any request. */
+    if (revset_open(&srv.revoked, &st) != RK_OK || auth_sync(&srv, pg, &st) != RK_OK) goto fail;
 
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
@@ -152,8 +157,7 @@ int main(int argc, char **argv) {
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
         /* An empty Redis (restarted without its data) gets its boards
          * back before the first request is taken. */
-        (rc = rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st)) == RK_OK &&
-        (rc = auth_restore_gens(redis, pg, &st)) == RK_OK)
+        (rc = rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st)) == RK_OK)
         rc = rstore_set_live(redis, &st);
     if (rc == RK_UNAVAILABLE) {
         /* Unreachable, or still loading its data set: rankd serves from
@@ -217,6 +221,8 @@ done:
     pgstore_close(pg);
     boards_close(srv.boards);
     apikey_cache_close(srv.apikeys);
+    namecache_close(srv.names);
+    revset_close(srv.revoked);
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }

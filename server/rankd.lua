@@ -18,8 +18,7 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
                       that restarted empty lacks it, so reads wait and
                       submissions go to PostgreSQL until it is restored
   rk:ev               pub/sub channel: every change, for rankd's live events
-  rk:ugen:<uid>       a user's token generation (missing: 0); tokens of
-                      an older one are void
+                      and every revocation, for rankd's local sets
 
 Events: after a change rk_submit publishes one line on rk:ev, fields split
 by tabs, so every rankd process (not only the one that took the request)
@@ -29,6 +28,15 @@ can tell its subscribers:
       passed_uids: up to 10 comma-separated ids of players overtaken
   "w" board
       only a daily, weekly or monthly window changed
+rankd itself (not these functions) publishes the revocations, after
+PostgreSQL has them, so each rankd's memory-only credential checks hear of
+them (rankd re-reads PostgreSQL whenever it may have missed a line):
+  "x" jti expires_at
+      a logged-out token, void until expires_at (Unix seconds)
+  "g" uid gen
+      the user's token generation is now gen: older tokens are void
+  "k" key_id
+      a revoked API key: drop it from the key cache
 
 Ties: Redis orders equal scores by member bytes. The 14 hex digits in front
 of the user id make that order "who reached the score first": the submit
@@ -462,17 +470,6 @@ local function swap(keys, args)
   return #keys / 2
 end
 
---[[ rk_raise_gen  KEYS: rk:ugen:<uid>...  ARGV: one generation per key
-Raises each user's token generation, never lowering it: a role change and
-a restore from PostgreSQL may arrive in either order, and two role changes
-of one user from two rankd processes too. ]]
-local function raise_gen(keys, args)
-  for i, k in ipairs(keys) do
-    if tonumber(args[i]) > tonumber(redis.call('GET', k) or '0') then redis.call('SET', k, args[i]) end
-  end
-  return #keys
-end
-
 redis.register_function('rk_submit', submit)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)
@@ -482,4 +479,3 @@ redis.register_function{function_name = 'rk_around', callback = around, flags = 
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
-redis.register_function('rk_raise_gen', raise_gen)

@@ -28,6 +28,8 @@ typedef struct boards_cache boards_cache;
 struct rpipe;
 struct topcache;
 typedef struct apikey_cache apikey_cache;
+typedef struct namecache namecache;
+typedef struct revset revset;
 
 /* Process-wide state, shared by all workers; read-only after start except
  * where a lock or an atomic says otherwise. */
@@ -36,6 +38,8 @@ typedef struct server {
     uint8_t token_key[TOKEN_KEY_LEN];
     boards_cache *boards;
     apikey_cache *apikeys;
+    namecache *names; /* username -> id, filled by users.c */
+    revset *revoked;  /* what voids a token; filled at start, kept by events.c */
     time_t started;
     atomic_llong requests;
     struct rpipe *pipe;     /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */

@@ -631,6 +631,32 @@ int pgstore_token_revoke(pgstore *p, const char *jti, int64_t expires_at, rk_sta
              2, params, NULL, st);
 }
 
+int pgstore_revoked_each(pgstore *p, int64_t now,
+                         int (*fn)(void *arg, const char *jti, int64_t expires_at, rk_status *st), void *arg,
+                         rk_status *st) {
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, now);
+    const char *params[] = {n};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT jti, extract(epoch FROM expires_at)::bigint FROM revoked_tokens "
+               "WHERE expires_at > to_timestamp($1::bigint)",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < PQntuples(r) && rc == RK_OK; i++) rc = fn(arg, PQgetvalue(r, i, 0), geti(r, i, 1), st);
+    PQclear(r);
+    return rc;
+}
+
+int pgstore_revoked_keys_each(pgstore *p, void (*fn)(void *arg, int64_t key_id), void *arg, rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT id FROM api_keys WHERE revoked_at IS NOT NULL", 0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < PQntuples(r); i++) fn(arg, geti(r, i, 0));
+    PQclear(r);
+    return RK_OK;
+}
+
 /* ---------------------------------------------------------------- history */
 
 int pgstore_ensure_partitions(pgstore *p, time_t now, rk_status *st) {

@@ -108,6 +108,13 @@ int pgstore_board_delete(pgstore *p, const char *id, rk_status *st);
 
 /* ---- tokens */
 int pgstore_token_revoke(pgstore *p, const char *jti, int64_t expires_at, rk_status *st);
+/* Calls fn for every revoked token that has not expired by now (Unix
+ * seconds), with its expiry; stops at the first status fn returns. */
+int pgstore_revoked_each(pgstore *p, int64_t now,
+                         int (*fn)(void *arg, const char *jti, int64_t expires_at, rk_status *st), void *arg,
+                         rk_status *st);
+/* Calls fn with the id of every revoked API key. */
+int pgstore_revoked_keys_each(pgstore *p, void (*fn)(void *arg, int64_t key_id), void *arg, rk_status *st);
 
 /* ---- score history, written behind */
 typedef struct pg_score {

@@ -763,50 +763,9 @@ done:
     return rc;
 }
 
-int rstore_revoke(rstore *r, const char *jti, int64_t ttl, rk_status *st) {
-    char key[96], t[32];
-    snprintf(key, sizeof(key), "rk:revoked:%s", jti);
-    snprintf(t, sizeof(t), "%" PRId64, ttl > 0 ? ttl : 1);
-    const char *argv[] = {"SET", key, "1", "EX", t};
-    return simple(r, 5, argv, st);
-}
-
-static void ugen_key(int64_t user_id, char *key, size_t cap) { snprintf(key, cap, "rk:ugen:%" PRId64, user_id); }
-
-int rstore_token_check(rstore *r, const char *jti, int64_t user_id, int *revoked, int64_t *gen, rk_status *st) {
-    char key[96], gkey[48];
-    snprintf(key, sizeof(key), "rk:revoked:%s", jti);
-    ugen_key(user_id, gkey, sizeof(gkey));
-    /* An emptied Redis has forgotten its revocations and generations too:
-     * then ask PostgreSQL (RK_UNAVAILABLE) until they are restored. */
-    const char *argv[] = {"MGET", key, LIVE_KEY, gkey};
-    redisReply *rep = NULL;
-    int rc = command(r, 4, argv, NULL, &rep, st);
-    if (rc != RK_OK) return rc;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 3)
-        rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from MGET");
-    else if (rep->element[1]->type == REDIS_REPLY_NIL)
-        rc = rk_status_set(st, RK_UNAVAILABLE, "Redis's live view is being restored");
-    else {
-        *revoked = rep->element[0]->type != REDIS_REPLY_NIL;
-        *gen = as_int(rep->element[2]); /* missing: 0 */
-    }
-    freeReplyObject(rep);
-    return rc;
-}
-
-int rstore_raise_gen(rstore *r, int64_t user_id, int64_t gen, rk_status *st) {
-    char key[48], g[24];
-    ugen_key(user_id, key, sizeof(key));
-    snprintf(g, sizeof(g), "%" PRId64, gen);
-    const char *argv[] = {"FCALL", "rk_raise_gen", "1", key, g};
-    int rc = simple(r, 5, argv, st);
-    /* Redis restarted empty and nobody has loaded the functions yet: it
-     * lacks rk:live too, so tokens are checked against PostgreSQL until
-     * the restore, which copies the generation. */
-    if (rc == RK_INTERNAL && strstr(st->message, "Function not found") != NULL)
-        rc = rk_status_set(st, RK_UNAVAILABLE, "Redis's live view is being restored");
-    return rc;
+int rstore_publish(rstore *r, const char *line, rk_status *st) {
+    const char *argv[] = {"PUBLISH", "rk:ev", line};
+    return simple(r, 3, argv, st);
 }
 
 static void login_key(const char *username, char *key, size_t cap) { snprintf(key, cap, "rk:loginfail:%s", username); }

@@ -172,18 +172,9 @@ int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t 
 int rstore_resolve_users(rstore *r, int64_t *ids, const char *const *names, size_t n, int *found,
                          char (*out_names)[RSTORE_NAME_MAX], rk_status *st);
 
-/* Revoked token ids, each kept until the token would have expired. */
-int rstore_revoke(rstore *r, const char *jti, int64_t ttl, rk_status *st);
-
-/* Users' token generations, rk:ugen:<uid> (missing: 0), kept without a
- * TTL: a token of an older generation is void. rstore_raise_gen never
- * lowers one, so writers may race. */
-int rstore_raise_gen(rstore *r, int64_t user_id, int64_t gen, rk_status *st);
-
-/* What every token check needs, in one round trip: whether jti was
- * revoked and the user's current generation. RK_UNAVAILABLE also when
- * Redis lost its data (rk:live missing) and cannot say yet. */
-int rstore_token_check(rstore *r, const char *jti, int64_t user_id, int *revoked, int64_t *gen, rk_status *st);
+/* PUBLISH line on rk:ev, the channel every rankd's events thread reads
+ * (line formats: rankd.lua's header). */
+int rstore_publish(rstore *r, const char *line, rk_status *st);
 
 /* Failed-login counter of a username: *count after the increment, *ttl the
  * seconds until it resets. */

@@ -1,20 +1,55 @@
 /*
- * users.c - Redis first, PostgreSQL for the misses.
+ * users.c - this process's name cache first, then Redis, then PostgreSQL
+ * for the misses; what is found by name goes into the cache.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
+#include "namecache.h"
 #include "users.h"
+
+_Static_assert(NAMECACHE_NAME_MAX == USER_NAME_MAX, "cached names are copied whole into user_name");
+
+int users_cached(server *srv, int64_t *ids, const char *const *names, size_t n, int *found,
+                 char (*out_names)[USER_NAME_MAX]) {
+    int all = 1;
+    for (size_t i = 0; i < n; i++) {
+        found[i] = 0;
+        if (ids[i] <= 0 && names[i] && names[i][0])
+            found[i] = namecache_get(srv->names, names[i], &ids[i], out_names[i]);
+        all &= found[i];
+    }
+    return all;
+}
 
 int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t n, int *found,
                   char (*out_names)[USER_NAME_MAX], rk_status *st) {
+    if (users_cached(call->srv, ids, names, n, found, out_names)) return RK_OK;
     if (call->ra) return RPC_SLOW; /* the directory is a round trip away */
-    int rc = rstore_resolve_users(call->w->redis, ids, names, n, found, out_names, st);
+
+    /* Redis gets what the cache did not answer (entries it answered are
+     * blanked out of the question), then the answers are merged back. */
+    int64_t *rids = ARENA_ARRAY(call, int64_t, n);
+    const char **rnames = ARENA_ARRAY(call, const char *, n);
+    int *rfound = ARENA_ARRAY(call, int, n), *by_name = ARENA_ARRAY(call, int, n);
+    if (!rids || !rnames || !rfound || !by_name) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        by_name[i] = ids[i] <= 0 && names[i] && names[i][0];
+        rids[i] = found[i] ? 0 : ids[i];
+        rnames[i] = found[i] ? NULL : names[i];
+    }
+    int rc = rstore_resolve_users(call->w->redis, rids, rnames, n, rfound, out_names, st);
+    if (rc == RK_OK)
+        for (size_t i = 0; i < n; i++)
+            if (rfound[i]) {
+                found[i] = 1;
+                ids[i] = rids[i];
+                if (by_name[i]) namecache_put(call->srv->names, names[i], ids[i], out_names[i]);
+            }
     int redis_ok = rc == RK_OK;
     if (rc == RK_UNAVAILABLE) {
         /* Without Redis, PostgreSQL knows every player. */
-        for (size_t i = 0; i < n; i++) found[i] = 0;
         rk_status_clear(st);
     } else if (rc != RK_OK) {
         return rc;
@@ -48,6 +83,7 @@ int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t
         found[i] = 1;
         ids[i] = mids[j];
         snprintf(out_names[i], USER_NAME_MAX, "%s", mout[j]);
+        if (by_name[i]) namecache_put(call->srv->names, names[i], ids[i], out_names[i]);
         mids[m] = mids[j];
         fill[m++] = mout[j];
     }

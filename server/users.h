@@ -1,11 +1,14 @@
 /*
  * users.h - resolving the players a request names.
  *
- * Requests name players by id or by username. The hot path asks Redis's
- * user directory (store_redis.h) and falls back to PostgreSQL only for
- * players Redis does not know, copying what it finds back into Redis. So a
- * submission or a query touches PostgreSQL only for a player the directory
- * lost, and keeps working while PostgreSQL is down.
+ * Requests name players by id or by username. A username this process has
+ * resolved before is answered from memory (namecache.h: usernames never
+ * change), so a request naming a known player by username costs no extra
+ * Redis round trip. Otherwise the hot path asks Redis's user directory
+ * (store_redis.h) and falls back to PostgreSQL only for players Redis does
+ * not know, copying what it finds back into Redis. So a submission or a
+ * query touches PostgreSQL only for a player the directory lost, and keeps
+ * working while PostgreSQL is down. Unknown names are never cached.
  */
 #ifndef RANKD_USERS_H
 #define RANKD_USERS_H
@@ -18,6 +21,14 @@ typedef char user_name[USER_NAME_MAX];
 
 /* ids[i] > 0 names a player by id, else names[i] by name. Sets found[i],
  * and for found players ids[i] and out_names[i]. */
+/* The memory-only part, for callers that must not block (an event loop):
+ * answers the entries named by username that the cache holds (found[i],
+ * ids[i], out_names[i]) and leaves the others found[i] = 0. Returns 1 when
+ * every entry was answered (so entries named by id make it 0). Safe from
+ * any thread; no I/O. */
+int users_cached(server *srv, int64_t *ids, const char *const *names, size_t n, int *found,
+                 char (*out_names)[USER_NAME_MAX]);
+
 int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t n, int *found,
                   char (*out_names)[USER_NAME_MAX], rk_status *st);
 

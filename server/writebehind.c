@@ -174,27 +174,15 @@ out:
 }
 
 /* Redis is back after an absence: it may have restarted empty. Give it
- * its functions, user directory, lost boards, revoked tokens and token
- * generations again. */
+ * its functions, user directory and lost boards again. (Revocations are
+ * not in Redis: the events thread re-reads them from PostgreSQL when its
+ * subscription comes back.) */
 static int recover(writebehind *wb, rk_status *st) {
     int rc;
     if ((rc = rstore_load_functions(wb->redis, st)) != RK_OK || (rc = rebuild_names(wb->redis, wb->pg, st)) != RK_OK ||
         (rc = rebuild_missing(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.window_retention, st)) != RK_OK)
         return rc;
-    PGresult *res = NULL;
-    char now[24];
-    snprintf(now, sizeof(now), "%" PRId64, (int64_t)server_time()); /* tokens expire by rankd's clock */
-    const char *params[] = {now};
-    if ((rc = pgstore_exec(wb->pg,
-                           "SELECT jti, extract(epoch FROM expires_at)::bigint - $1::bigint FROM revoked_tokens "
-                           "WHERE expires_at > to_timestamp($1::bigint)",
-                           1, params, &res, st)) != RK_OK)
-        return rc;
-    for (int i = 0; rc == RK_OK && i < PQntuples(res); i++)
-        rc = rstore_revoke(wb->redis, PQgetvalue(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10), st);
-    PQclear(res);
-    if (rc == RK_OK) rc = auth_restore_gens(wb->redis, wb->pg, st);
-    if (rc == RK_OK) rc = rstore_set_live(wb->redis, st);
+    rc = rstore_set_live(wb->redis, st);
     topcache_invalidate_all(wb->srv->tops);
     if (rc == RK_OK) log_info("Redis is back; live view restored", "%s", "");
     return rc;
