@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 command -v clang-format >/dev/null || { echo "check_format: clang-format not found (scripts/setup-deps.sh installs it)" >&2; exit 1; }
-mapfile -t files < <(find client include server tests tools -name '*.c' -o -name '*.h' | sort)
+mapfile -t files < <(find client common include server tests tools -name '*.c' -o -name '*.h' | sort)
 ((${#files[@]} > 0)) || { echo "check_format: no sources found" >&2; exit 1; }
 bad=0
 for f in "${files[@]}"; do

@@ -1,6 +1,6 @@
 --[[
 bench_load.lua - loads synthetic players straight into Redis, in the exact
-layout rankd keeps (server/rankd.lua), so tools/bench.sh can measure a
+layout rankd keeps (server/store/rankd.lua), so tools/bench.sh can measure a
 board of millions without signing up millions of players.
 
   redis-cli --eval tools/bench_load.lua ZSET MHASH NAMES UIDS , MODE FIRST COUNT UIDBASE PREFIX TS

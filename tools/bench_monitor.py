@@ -2,7 +2,7 @@
 """bench_monitor.py - reads what rankd sent to Redis (captured with
 redis-cli MONITOR while rank-bench made one call), so tools/bench.sh
 compares against exactly the commands rankd sends, whatever the current
-version of server/store_redis.c and server/rankd.lua passes.
+version of server/store/store_redis.c and server/store/rankd.lua passes.
 
 usage:
   bench_monitor.py commands FILE      one JSON list of the client commands

@@ -16,7 +16,7 @@
 
 #include "log.h"
 #include "metrics.h"
-#include "server.h"
+#include "clock.h"
 #include "store_pg.h"
 
 struct pgstore {

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rpipe.h"
-#include "server.h"
+#include "clock.h"
 #include "store_redis.h"
 
 extern const char rankd_lua_source[];

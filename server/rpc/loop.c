@@ -7,7 +7,7 @@
 #include <uv.h>
 
 #include "loop.h"
-#include "server.h"
+#include "clock.h"
 
 struct loop {
     uv_loop_t uv;

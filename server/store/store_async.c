@@ -19,7 +19,7 @@
 #pragma GCC diagnostic pop
 
 #include "log.h"
-#include "server.h"
+#include "clock.h"
 #include "store_async.h"
 
 #define STALL_TICK_MS 50

@@ -22,8 +22,6 @@
     if (var == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory"); \
     init(var)
 
-#define ARENA_ARRAY(call, T, n) ((T *)arena_alloc(&(call)->w->arena, sizeof(T) * ((n) ? (n) : 1)))
-
 /* The method table: every method of the schema, with its access rule. */
 extern const rpc_method rankd_methods[];
 extern const size_t rankd_nmethods;

@@ -19,6 +19,7 @@
 
 #include "arena.h"
 #include "board.h"
+#include "clock.h"
 #include "config.h"
 #include "store_pg.h"
 #include "store_redis.h"
@@ -124,18 +125,14 @@ typedef struct rpc_method {
     rpc_access access;
 } rpc_method;
 
-/* Monotonic microseconds, for deadlines. */
-int64_t server_now_us(void);
-/* Wall-clock microseconds since the epoch: submission times, windows,
- * tokens. Everything in rankd that asks "what time is it" asks here, so
- * the clock-start setting moves all of it together. */
-int64_t server_wall_us(void);
-/* The same in whole seconds. */
-time_t server_time(void);
-/* Makes the wall clock read at_s (Unix seconds) now and run on from there;
- * 0 keeps the system clock. Call before any thread starts. */
-void server_clock_start(int64_t at_s);
+/* An array of n (at least one) T in the call's arena, or NULL. */
+#define ARENA_ARRAY(call, T, n) ((T *)arena_alloc(&(call)->w->arena, sizeof(T) * ((n) ? (n) : 1)))
+
 /* RK_DEADLINE_EXCEEDED once the call's deadline has passed. */
-int server_check_deadline(const rpc_call *call, rk_status *st);
+static inline int server_check_deadline(const rpc_call *call, rk_status *st) {
+    if (server_now_us() > call->deadline_us)
+        return rk_status_set(st, RK_DEADLINE_EXCEEDED, "deadline exceeded before the call completed");
+    return RK_OK;
+}
 
 #endif

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "rpipe.h"
-#include "server.h"
+#include "clock.h"
 
 #define ROUND_MAX 512 /* commands written in one round trip, at most */
 

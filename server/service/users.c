@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
+#include "server.h"
 #include "namecache.h"
 #include "users.h"
 

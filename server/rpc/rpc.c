@@ -83,33 +83,6 @@ struct rpc_server {
     int draining;           /* answer new requests UNAVAILABLE, do not re-arm */
 };
 
-int64_t server_now_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Set once before any thread starts, read-only afterwards. */
-static int64_t clock_offset_us;
-
-static int64_t system_wall_us(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-void server_clock_start(int64_t at_s) { clock_offset_us = at_s > 0 ? at_s * 1000000 - system_wall_us() : 0; }
-
-int64_t server_wall_us(void) { return system_wall_us() + clock_offset_us; }
-
-time_t server_time(void) { return (time_t)(server_wall_us() / 1000000); }
-
-int server_check_deadline(const rpc_call *call, rk_status *st) {
-    if (server_now_us() > call->deadline_us)
-        return rk_status_set(st, RK_DEADLINE_EXCEEDED, "deadline exceeded before the call completed");
-    return RK_OK;
-}
-
 /* ---------------------------------------------------------------- nng callbacks */
 
 /* Queues a received request for the worker pool. */

@@ -1,0 +1,2 @@
+/* Must not compile: a background job may not see the RPC layer. */
+#include "rpc.h"

@@ -1,0 +1,2 @@
+/* Must not compile: a store may not see the services above it. */
+#include "server.h"
