@@ -164,7 +164,8 @@ static void *reader(void *arg) {
 /* rankd serves from Redis again and has replayed everything it took
  * without it (or 20 s went by). */
 static int caught_up(void) {
-    for (int i = 0; i < 200; i++) {
+    /* Up to a minute: on a loaded machine the replay takes its time. */
+    for (int i = 0; i < 600; i++) {
         Rankd__Empty e = RANKD__EMPTY__INIT;
         Rankd__ServerStatus *s = NULL;
         rk_call_opts o = it_opts(admin, NULL);
