@@ -3,6 +3,8 @@
  * empty (the rebuild from PostgreSQL and the replay of redis_backlog never
  * both apply a row), and a caller's idempotency key means the same after
  * Redis returns as it did while Redis was away. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +156,43 @@ static void a_key_taken_without_redis_holds_after_it_returns(void) {
     CHECK_INT(history_sum("og-sum", uid), 12);
 }
 
+/* R4: ten callers retrying one key at once while Redis is away. */
+#define RACERS 10
+#define ROUNDS 16
+static int64_t race_uid;
+static int race_round;
+static atomic_int race_go, race_ok;
+
+static void *racer(void *arg) {
+    (void)arg;
+    char idem[32];
+    snprintf(idem, sizeof(idem), "race-%d", race_round);
+    while (!atomic_load(&race_go)) {
+    }
+    rk_status st;
+    if (submit("og-sum", race_uid, 3, idem, NULL, &st) == RK_OK) atomic_fetch_add(&race_ok, 1);
+    return NULL;
+}
+
+static void one_key_at_once_without_redis_counts_once(void) {
+    race_uid = it_sign_up(c, "og-cat", "password-123");
+    CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
+    for (race_round = 0; race_round < ROUNDS; race_round++) {
+        pthread_t t[RACERS];
+        atomic_store(&race_go, 0);
+        atomic_store(&race_ok, 0);
+        for (int i = 0; i < RACERS; i++) pthread_create(&t[i], NULL, racer, NULL);
+        atomic_store(&race_go, 1);
+        for (int i = 0; i < RACERS; i++) pthread_join(t[i], NULL);
+        CHECK_INT(atomic_load(&race_ok), RACERS); /* every caller is answered, the first or a replay */
+    }
+    CHECK_INT(history_sum("og-sum", race_uid), 3 * ROUNDS);
+    CHECK_INT(system("rk-redis-start >/dev/null"), 0);
+    CHECK(wait_caught_up());
+    CHECK_INT(score_of("og-sum", race_uid, NULL), 3 * ROUNDS);
+    CHECK_INT(history_sum("og-sum", race_uid), 3 * ROUNDS);
+}
+
 int main(void) {
     c = it_client();
     rk_client_set_deadline(c, 15000);
@@ -166,6 +205,7 @@ int main(void) {
     if (admin == NULL || key == NULL) return CHECK_SUMMARY();
     RUN(redis_back_empty_counts_what_it_missed_once);
     RUN(a_key_taken_without_redis_holds_after_it_returns);
+    RUN(one_key_at_once_without_redis_counts_once);
     free(admin);
     free(key);
     rk_client_close(c);

@@ -13,15 +13,22 @@
 
 #define BACKLOG_PREFIX "pg-"
 
-static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out *o, rk_status *st) {
+/* Records one submission: history and backlog in one statement. A key is
+ * checked and recorded under a transaction-scoped advisory lock on (board,
+ * key), so callers retrying one key at once on any number of rankd
+ * processes record it once: the second waits for the first to commit,
+ * then finds its row (each statement of a READ COMMITTED transaction sees
+ * what was committed before it began). */
+static int record(pgstore *pg, const rstore_submit_in *in, rstore_submit_out *o, rk_status *st) {
     char uid[24], score[24], ts[24], entry[48];
     uint8_t raw[16];
     int rc;
-    memset(o, 0, sizeof(*o));
     if (in->idem_key) {
         const char *params[] = {in->b->id, in->idem_key};
         PGresult *res = NULL;
-        if ((rc = pgstore_exec(pg, "SELECT score FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2,
+        if ((rc = pgstore_exec(pg, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", 2, params,
+                               NULL, st)) != RK_OK ||
+            (rc = pgstore_exec(pg, "SELECT score FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2,
                                params, &res, st)) != RK_OK)
             return rc;
         int seen = PQntuples(res) > 0;
@@ -39,7 +46,6 @@ static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out
     snprintf(score, sizeof(score), "%" PRId64, in->score);
     snprintf(ts, sizeof(ts), "%" PRId64, in->ts_us);
     const char *params[] = {entry, in->b->id, uid, score, ts, in->idem_key ? in->idem_key : ""};
-    /* One statement, so history and backlog are written together. */
     rc = pgstore_exec(
         pg,
         "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
@@ -51,6 +57,17 @@ static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out
     o->score = in->score;
     snprintf(o->entry_id, sizeof(o->entry_id), "%s", entry);
     return RK_OK;
+}
+
+static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out *o, rk_status *st) {
+    memset(o, 0, sizeof(*o));
+    if (in->idem_key == NULL) return record(pg, in, o, st);
+    int rc = pgstore_exec(pg, "BEGIN", 0, NULL, NULL, st);
+    if (rc == RK_OK) rc = record(pg, in, o, st);
+    rk_status ignore;
+    if (rc == RK_OK) rc = pgstore_exec(pg, "COMMIT", 0, NULL, NULL, st);
+    if (rc != RK_OK) pgstore_exec(pg, "ROLLBACK", 0, NULL, NULL, &ignore);
+    return rc;
 }
 
 int degraded_submit(pgstore *pg, const rstore_submit_in *in, size_t n, rstore_submit_out *out, rk_status *st) {
