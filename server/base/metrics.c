@@ -27,6 +27,7 @@ static struct {
     const char *const *names;
     size_t nmethods;
     atomic_llong requests[METRICS_MAX_METHODS + 1][CODES]; /* last row: unknown method */
+    atomic_llong to_workers[METRICS_MAX_METHODS];          /* fast-lane calls the workers took over */
     histogram latency[METRICS_MAX_METHODS + 1];
     histogram redis, pg;
     atomic_llong events[METRICS_EV_KINDS];
@@ -53,6 +54,10 @@ void metrics_request(int method, int code, int64_t micros) {
     if (code < 0 || code >= CODES) code = RK_UNKNOWN;
     atomic_fetch_add(&m.requests[row][code], 1);
     observe(&m.latency[row], micros);
+}
+
+void metrics_to_workers(int method) {
+    if (method >= 0 && (size_t)method < m.nmethods) atomic_fetch_add(&m.to_workers[method], 1);
 }
 
 void metrics_redis_call(int64_t micros) { observe(&m.redis, micros); }
@@ -130,6 +135,13 @@ int metrics_render(char **text, size_t *len) {
             long long n = atomic_load(&m.requests[i][c]);
             if (n) put(&o, "rankd_requests_total{method=\"%s\",code=\"%s\"} %lld\n", name, rk_code_name(c), n);
         }
+    }
+    put(&o, "# HELP rankd_requests_to_workers_total Calls of methods with a fast-lane handler that the worker pool "
+            "answered (they had to block), by method.\n"
+            "# TYPE rankd_requests_to_workers_total counter\n");
+    for (size_t i = 0; i < m.nmethods; i++) {
+        long long n = atomic_load(&m.to_workers[i]);
+        if (n) put(&o, "rankd_requests_to_workers_total{method=\"%s\"} %lld\n", m.names[i], n);
     }
     put(&o, "# HELP rankd_request_duration_seconds RPC latency from receipt to reply, by method.\n"
             "# TYPE rankd_request_duration_seconds histogram\n");

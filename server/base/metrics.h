@@ -19,6 +19,8 @@ void metrics_init(const char *const *method_names, size_t n);
 
 /* One finished RPC: method index (-1: unknown method), status, latency. */
 void metrics_request(int method, int code, int64_t micros);
+/* A call of a method with a fast-lane handler went to the worker pool. */
+void metrics_to_workers(int method);
 void metrics_redis_call(int64_t micros);
 void metrics_pg_call(int64_t micros);
 

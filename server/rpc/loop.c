@@ -2,16 +2,25 @@
  * loop.c - one libuv loop per thread; see loop.h.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <uv.h>
 
 #include "loop.h"
 #include "clock.h"
 
+/* The wake-up is an eventfd the loop polls, not a uv_async_t: libuv's
+ * async handle makes the loop spin while a sender that was preempted
+ * halfway through uv_async_send finishes, and on a busy machine that spin
+ * took most of a loop's CPU. Only the post that finds the queue empty
+ * writes to the eventfd, so a burst costs one write and one read. */
 struct loop {
     uv_loop_t uv;
-    uv_async_t wake;
+    uv_poll_t wake;
+    int efd;
     pthread_t thread;
     pthread_mutex_t mu;
     loop_task *head, *tail; /* posted, not yet run */
@@ -79,7 +88,14 @@ void loop_defer(loop *l, loop_task *t, int64_t delay_ms) {
     l->deferred = t;
 }
 
-static void on_wake(uv_async_t *a) { drain(a->data); }
+static void on_wake(uv_poll_t *p, int status, int events) {
+    (void)status, (void)events;
+    loop *l = p->data;
+    uint64_t n;
+    if (read(l->efd, &n, sizeof(n)) < 0) { /* EAGAIN: nothing pending */
+    }
+    drain(l);
+}
 
 static void *loop_main(void *arg) {
     loop *l = arg;
@@ -95,7 +111,15 @@ int loop_start(loop **out, const char *redis_addr, int64_t stall_ms, rk_status *
         return rk_status_set(st, RK_INTERNAL, "cannot create an event loop");
     }
     pthread_mutex_init(&l->mu, NULL);
-    uv_async_init(&l->uv, &l->wake, on_wake);
+    l->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->efd < 0) {
+        uv_loop_close(&l->uv);
+        pthread_mutex_destroy(&l->mu);
+        free(l);
+        return rk_status_set(st, RK_INTERNAL, "cannot create an event loop's wake-up");
+    }
+    uv_poll_init(&l->uv, &l->wake, l->efd);
+    uv_poll_start(&l->wake, UV_READABLE, on_wake);
     l->wake.data = l;
     uv_timer_init(&l->uv, &l->defer_timer);
     l->defer_timer.data = l;
@@ -108,6 +132,7 @@ int loop_start(loop **out, const char *redis_addr, int64_t stall_ms, rk_status *
         uv_close((uv_handle_t *)&l->defer_timer, NULL);
         uv_run(&l->uv, UV_RUN_DEFAULT);
         uv_loop_close(&l->uv);
+        close(l->efd);
         pthread_mutex_destroy(&l->mu);
         free(l);
         return rc;
@@ -126,8 +151,11 @@ void loop_post(loop *l, loop_task *t) {
         l->head = t;
     l->tail = t;
     pthread_mutex_unlock(&l->mu);
-    /* uv_async_send coalesces; only the first of a burst needs it. */
-    if (was_empty) uv_async_send(&l->wake);
+    /* Only the first of a burst needs to wake the loop. */
+    uint64_t one = 1;
+    if (was_empty && write(l->efd, &one, sizeof(one)) < 0) {
+        /* EAGAIN: the counter is full, so the loop is awake anyway. */
+    }
 }
 
 rasync *loop_redis(loop *l) { return l->redis; }
@@ -137,9 +165,12 @@ void loop_stop(loop *l) {
     pthread_mutex_lock(&l->mu);
     l->stopping = 1;
     pthread_mutex_unlock(&l->mu);
-    uv_async_send(&l->wake);
+    uint64_t one = 1;
+    if (write(l->efd, &one, sizeof(one)) < 0) {
+    }
     pthread_join(l->thread, NULL);
     uv_loop_close(&l->uv);
+    close(l->efd);
     pthread_mutex_destroy(&l->mu);
     free(l);
 }

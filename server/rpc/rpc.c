@@ -263,6 +263,7 @@ static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_st
 /* Ends a fast-lane call: answers it, or hands it to the workers. */
 static void fast_end(rpc_ctx *c, int rc, const ProtobufCMessage *reply, const rk_status *st) {
     if (rc == RPC_SLOW || rc == RPC_PENDING) {
+        if (c->method >= 0 && c->srv->methods[c->method].fast) metrics_to_workers(c->method);
         c->skip_redis = c->call.skip_redis;
         arena_reset(&c->fw.arena);
         to_workers(c);
