@@ -103,12 +103,14 @@ fi
 # 2b. Players named by user id (--ids): the ids rankd gave them, from Redis.
 redis-cli -h "${RANKD_REDIS_HOST:-127.0.0.1}" -p "$RANKD_REDIS_PORT" HMGET rk:uids $(printf 'bench-p%d ' {0..59}) \
     >"$work/ids"
-bench --reuse --players 60 --boards 2 --ids "$work/ids" --requests 150 --warmup 0 --mix rank=1,around=1,ranks=1
-if ((rc == 0)) && check 'd["requests"] == 150' 'd["errors"] == 0' 'd["config"]["by_id"] is True' \
-    'set(d["ops"]) == {"rank","around","ranks"}'; then
-    ok "--ids: rank, around and ranks by user id, no errors"
+bench --reuse --players 60 --boards 2 --ids "$work/ids" --requests 250 --warmup 0 \
+    --mix rank=1,around=1,ranks=1,submit=1,batch=1 --batch-size 10
+if ((rc == 0)) && check 'd["requests"] == 250' 'd["errors"] == 0' 'd["config"]["by_id"] is True' \
+    'set(d["ops"]) == {"rank","around","ranks","submit","batch"}' \
+    'd["ops"]["batch"]["scores"] == 10 * d["ops"]["batch"]["requests"]'; then
+    ok "--ids: rank, around, ranks, submit and batch by user id, no errors"
 else
-    not_ok "--ids: rank, around and ranks by user id (exit $rc)"
+    not_ok "--ids: rank, around, ranks, submit and batch by user id (exit $rc)"
 fi
 printf 'bench-p0\n' >"$work/bad_ids"
 bench --reuse --players 60 --ids "$work/bad_ids" --requests 1 --warmup 0 --mix rank=1

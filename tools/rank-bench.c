@@ -181,7 +181,7 @@ static char *pick_player(bthread *t, char *buf) {
     return buf;
 }
 
-/* With --ids, the reads name the player by user id instead. */
+/* With --ids, calls name the player by user id instead (psubmit does not). */
 static int64_t pick_id(bthread *t) { return t->r->cfg->ids[bw_zipf_next(&t->r->players, &t->rng)]; }
 
 static int64_t pick_score(bthread *t) { return (int64_t)bw_rng_below(&t->rng, (uint64_t)t->r->cfg->score_max); }
@@ -195,7 +195,12 @@ static int issue_submit(bthread *t, bslot *s, char *board) {
     char name[NAME_MAX_LEN];
     rk_call_opts o = {.token = t->r->key};
     req.board_id = board;
-    req.username = pick_player(t, name);
+    if (t->r->cfg->ids) {
+        req.has_user_id = 1;
+        req.user_id = pick_id(t);
+    } else {
+        req.username = pick_player(t, name);
+    }
     req.has_score = 1;
     req.score = pick_score(t);
     return rk_scores_submit_async(t->client, &req, &o, on_submit, s);
@@ -222,7 +227,12 @@ static int issue_batch(bthread *t, bslot *s, char *board) {
     for (unsigned i = 0; i < n; i++) {
         Rankd__BatchEntry e = RANKD__BATCH_ENTRY__INIT;
         e.board_id = board;
-        e.username = pick_player(t, t->names[i]);
+        if (t->r->cfg->ids) {
+            e.has_user_id = 1;
+            e.user_id = pick_id(t);
+        } else {
+            e.username = pick_player(t, t->names[i]);
+        }
         e.has_score = 1;
         e.score = pick_score(t);
         t->entries[i] = e;
@@ -602,8 +612,9 @@ static void usage(FILE *f) {
                "  --score-max N        scores are uniform in [0, N) (default 1000000)\n"
                "  --seed N             random seed (default 1)\n"
                "  --board-prefix P     (default bench-)   --player-prefix P (default bench-p)\n"
-               "  --ids FILE           rank, around and ranks name players by user id: line i of FILE\n"
-               "                       is player i's id (submissions still name them by username)\n"
+               "  --ids FILE           name players by user id, not username: line i of FILE is player\n"
+               "                       i's id (every operation but psubmit, which names the player\n"
+               "                       its token belongs to)\n"
                "  --game G             game of the boards and the API key (default bench)\n"
                "  --windows LIST       extra windows of new boards: daily,weekly,monthly (default none)\n"
                "Setup:\n"
