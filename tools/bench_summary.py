@@ -304,11 +304,11 @@ print("request path: rankd before (--loops 0) and after (--loops %s) against ran
       " --contexts %d), the same rank-bench calls, the three one after the other per call;"
       " CPU and context switches of the server process per request (warm-up included)"
       % (mc["loops"], mc["instant_contexts"]))
-hdr2 = "%-13s %8s %8s | %8s %8s | %8s %7s | %5s %5s %6s | %6s %6s | %6s %6s | %s"
+hdr2 = "%-15s %8s %8s | %8s %8s | %8s %7s | %5s %5s %6s | %6s %6s | %6s %6s | %s"
 print(hdr2 % ("call", "before", "p99 ms", "after", "p99 ms", "instant", "p99 ms", "a/i", "p99x", "a/b",
               "sw/req", "sw/req", "CPU us", "CPU us", "target (after)"))
 print(hdr2 % ("", "/s", "", "/s", "", "/s", "", "", "", "", "before", "after", "before", "after", ""))
-print("-" * 150)
+print("-" * 152)
 for label, o in request_path.items():
     tgt = "%s %s" % (o["target"], yes(o["met"]))
     if "vs_api_key_submit" in o:
