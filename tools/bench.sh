@@ -25,7 +25,8 @@
 #     sorted set, the write-behind's backlog and lag, PostgreSQL's COPY of
 #     the same rows, and rankd's resident memory over the whole run.
 # Prints the tables (or, with --json, one JSON object) on stdout; progress on
-# stderr. Runs in about 15 minutes on 2 cores with the defaults.
+# stderr. Runs in about 15 minutes on 2 cores with the defaults (19 on a
+# heavily loaded machine).
 #
 # usage: tools/bench.sh [--json]
 #
