@@ -11,7 +11,8 @@
 # each answered validly.
 #
 # Environment: RANK_BENCH_BIN, RANK_INSTANT_BIN, FREEPORT_BIN, plus what
-# with-services.sh exports (RANKD_URL, RANKD_ADMIN_USER, RANKD_ADMIN_PASSWORD).
+# with-services.sh exports (RANKD_URL, RANKD_REDIS_PORT, RANKD_ADMIN_USER,
+# RANKD_ADMIN_PASSWORD).
 set -uo pipefail
 
 : "${RANK_BENCH_BIN:?RANK_BENCH_BIN is not set}"
@@ -97,6 +98,26 @@ if "$RANK_BENCH_BIN" --url "$RANKD_URL" --reuse --players 60 --requests 50 --war
     ok "without --json a table with one row per operation and a total"
 else
     not_ok "table output"
+fi
+
+# 2b. Players named by user id (--ids): the ids rankd gave them, from Redis.
+redis-cli -h "${RANKD_REDIS_HOST:-127.0.0.1}" -p "$RANKD_REDIS_PORT" HMGET rk:uids $(printf 'bench-p%d ' {0..59}) \
+    >"$work/ids"
+bench --reuse --players 60 --boards 2 --ids "$work/ids" --requests 250 --warmup 0 \
+    --mix rank=1,around=1,ranks=1,submit=1,batch=1 --batch-size 10
+if ((rc == 0)) && check 'd["requests"] == 250' 'd["errors"] == 0' 'd["config"]["by_id"] is True' \
+    'set(d["ops"]) == {"rank","around","ranks","submit","batch"}' \
+    'd["ops"]["batch"]["scores"] == 10 * d["ops"]["batch"]["requests"]'; then
+    ok "--ids: rank, around, ranks, submit and batch by user id, no errors"
+else
+    not_ok "--ids: rank, around, ranks, submit and batch by user id (exit $rc)"
+fi
+printf 'bench-p0\n' >"$work/bad_ids"
+bench --reuse --players 60 --ids "$work/bad_ids" --requests 1 --warmup 0 --mix rank=1
+if ((rc == 2)) && grep -q 'is not a user id' "$work/err"; then
+    ok "--ids with a line that is not a user id is a usage error (exit 2)"
+else
+    not_ok "--ids with a bad line (exit $rc)"
 fi
 
 # 3. Open loop at a fixed rate.

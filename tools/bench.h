@@ -40,8 +40,11 @@ typedef struct bench_cfg {
     const char *board_prefix, *player_prefix, *game, *windows;
     const char *admin_user, *admin_password, *key;
     unsigned token_players; /* players psubmit logs in and submits as */
-    long server_pid;        /* > 0: report this local process's CPU time and context switches */
-    int player_submit;      /* boards set up let players submit their own scores */
+    const char *ids_file;   /* --ids: one user id a line, line i player i's; NULL: by username */
+    int64_t *ids;           /* read from ids_file by rank-bench.c, which frees it; NULL: by username */
+    uint64_t n_ids;
+    long server_pid;   /* > 0: report this local process's CPU time and context switches */
+    int player_submit; /* boards set up let players submit their own scores */
     int reuse, setup_only, seed_scores, json, quiet;
     double max_errors;
 } bench_cfg;

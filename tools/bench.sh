@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tools/bench.sh - rankd measured side by side with the Redis underneath it.
 #
-# Starts a private Redis, PostgreSQL and rankd (tests/with-services.sh)
-# and a rank-instant,
+# Starts a private Redis, PostgreSQL and rankd (tests/with-services.sh),
+# a second rankd on the same Redis and PostgreSQL with --loops 0 (every
+# call on the worker pool: the request path before the event loops) and a
+# rank-instant,
 # sets up a board of players, then measures at one client count:
 #   - redis-benchmark on the same Redis, for the raw equivalents of rankd's
 #     calls (the FCALL of rk_submit with the keys and arguments rankd sends,
@@ -11,17 +13,20 @@
 #     submit with the player's own login token, batch submit (100 per
 #     call), top 10, rank, around (5 above, 5 below), ranks of 10 players,
 #     count;
-#   - each of those rank-bench calls again, right after, against
-#     rank-instant: a server that answers every call at once with a fixed
-#     reply, the transport's ceiling on this machine (the request-path
-#     table), with both servers' CPU time and context switches per request
-#     read from /proc;
+#   - the request-path table: each rank-bench call against the --loops 0
+#     rankd (before), the main rankd (after) and rank-instant, a server
+#     that answers every call at once with a fixed reply (the transport's
+#     ceiling on this machine), one after the other per call, with each
+#     server's CPU time and context switches per request read from /proc;
+#     rank, around, submit and batch also by user id, which the event
+#     loops answer (by username they still go to the worker pool);
 #   - rank p50 on the small board against a large board loaded straight
 #     into Redis in rankd's layout, Redis memory per member against a bare
 #     sorted set, the write-behind's backlog and lag, PostgreSQL's COPY of
 #     the same rows, and rankd's resident memory over the whole run.
 # Prints the tables (or, with --json, one JSON object) on stdout; progress on
-# stderr. Runs in about 10 minutes on 2 cores with the defaults.
+# stderr. Runs in about 15 minutes on 2 cores with the defaults (19 on a
+# heavily loaded machine).
 #
 # usage: tools/bench.sh [--json]
 #
@@ -37,7 +42,9 @@
 #                     5 GB while loading, and it adds about 6 minutes)
 #   BENCH_WB_BACKLOG  stream entries the write-behind's capacity is measured
 #                     on [300000]
-#   BENCH_WORKERS     rankd --workers [4]
+#   BENCH_LOOPS       the main ("after") rankd's --loops [rankd's default,
+#                     -1: one per core]; the "before" rankd always has 0
+#   BENCH_WORKERS     rankd --workers [4], both rankds
 #   BENCH_CONTEXTS    rankd --contexts [256]
 #   BENCH_INSTANT_CONTEXTS  rank-instant --contexts [256]
 #   BENCH_TOKEN_PLAYERS     players the player-token submit logs in as
@@ -70,5 +77,7 @@ done
 export RANKD_BIN="$build/rankd" FREEPORT_BIN="$build/tests/freeport" RANK_BENCH_BIN="$build/rank-bench"
 export RANK_INSTANT_BIN="$build/rank-instant"
 export BENCH_JSON=$json BENCH_TOOLS="$here"
-export RANKD_EXTRA_ARGS="--workers ${BENCH_WORKERS:-4} --contexts ${BENCH_CONTEXTS:-256} --scrypt-n 1024"
+# Both rankds get these; only the main one gets BENCH_LOOPS.
+export BENCH_RANKD_ARGS="--workers ${BENCH_WORKERS:-4} --contexts ${BENCH_CONTEXTS:-256} --scrypt-n 1024"
+export RANKD_EXTRA_ARGS="$BENCH_RANKD_ARGS${BENCH_LOOPS:+ --loops $BENCH_LOOPS}"
 exec bash "$root/tests/with-services.sh" -- bash "$here/bench_inner.sh"

@@ -8,11 +8,16 @@
 # are measured at the same number of requests in flight: redis-benchmark
 # -c CLIENTS against rank-bench --threads T --inflight CLIENTS/T.
 #
-# Every rank-bench call measured against rankd is also run, right after,
-# against rank-instant (a server that answers each call at once with a
-# fixed reply) with the same arguments: the request-path table compares
-# the two. rank-bench reads each server's CPU time and context switches
-# from /proc (--server-pid) when its load starts and ends.
+# The request-path table runs every rank-bench call three times in a row,
+# with the same arguments: against a second rankd on the same Redis and
+# PostgreSQL started here with --loops 0 (every call on the worker pool:
+# "before"), against the main rankd (its default loops, or BENCH_LOOPS:
+# "after"), and against rank-instant (a server that answers each call at
+# once with a fixed reply). Running the three per call, rather than each
+# server's calls in a block, lets a change in the machine's load hit all
+# three alike. rank-bench reads each server's CPU time and context
+# switches from /proc (--server-pid) when its load starts and ends. Both
+# rankds stay up throughout, so each pays the other's idle cost.
 set -euo pipefail
 
 : "${RANK_BENCH_BIN:?}" "${RANK_INSTANT_BIN:?}" "${FREEPORT_BIN:?}" "${RANKD_URL:?}" "${RANKD_REDIS_PORT:?}" "${RANKD_PID:?}"
@@ -60,7 +65,9 @@ phase setup
 sampler &
 sampler_pid=$!
 instant_pid=""
-trap 'kill "$sampler_pid" 2>/dev/null || true; [[ -z $instant_pid ]] || kill "$instant_pid" 2>/dev/null || true' EXIT
+before_pid=""
+trap 'kill "$sampler_pid" 2>/dev/null || true; [[ -z $instant_pid ]] || kill "$instant_pid" 2>/dev/null || true
+[[ -z $before_pid ]] || kill "$before_pid" 2>/dev/null || true' EXIT
 
 # ------------------------------------------------------------------ machine
 {
@@ -71,6 +78,8 @@ trap 'kill "$sampler_pid" 2>/dev/null || true; [[ -z $instant_pid ]] || kill "$i
     printf 'clients=%s\nthreads=%s\ninflight=%s\nsecs=%s\nplayers=%s\nlarge=%s\n' \
         "$CLIENTS" "$THREADS" "$INFLIGHT" "$SECS" "$PLAYERS" "$LARGE"
     printf 'rankd_args=%s\n' "${RANKD_EXTRA_ARGS:-}"
+    printf 'before_args=%s --loops 0\n' "${BENCH_RANKD_ARGS:-}"
+    printf 'loops=%s\n' "${BENCH_LOOPS:-default}"
     printf 'instant_contexts=%s\ntoken_players=%s\n' "${BENCH_INSTANT_CONTEXTS:-256}" "$TOKEN_PLAYERS"
     printf 'loadavg_start=%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/machine"
@@ -184,6 +193,31 @@ for op in top rank; do
     done
 done
 
+# ------------------------------------------------------------------ before: rankd --loops 0
+# A second rankd on the same Redis and PostgreSQL (so the same boards,
+# players and key), its own RPC and events ports, no HTTP, its own name in
+# the write-behind's consumer group.
+wait_port() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+: "${RANKD_BIN:?}" "${RANKD_POSTGRES:?}"
+before_port="$("$FREEPORT_BIN")"
+BEFORE_URL="tcp://127.0.0.1:$before_port"
+read -r -a before_extra <<<"${BENCH_RANKD_ARGS:-}"
+"$RANKD_BIN" --listen "$BEFORE_URL" --events "tcp://127.0.0.1:$("$FREEPORT_BIN")" --http '' \
+    --redis "${RANKD_REDIS_HOST:-127.0.0.1}:$RANKD_REDIS_PORT" --postgres "$RANKD_POSTGRES" --node bench-before \
+    --log-level warn "${before_extra[@]}" --loops 0 </dev/null >"$out/before.log" 2>&1 &
+before_pid=$!
+if ! wait_port "$before_port" || ! kill -0 "$before_pid" 2>/dev/null; then
+    log "the --loops 0 rankd did not start: $(tail -n 5 "$out/before.log")"
+    exit 1
+fi
+
 # ------------------------------------------------------------------ rank-instant
 instant_port="$("$FREEPORT_BIN")"
 INSTANT_URL="tcp://127.0.0.1:$instant_port"
@@ -206,19 +240,35 @@ rb_at() {
         >"$out/rb_$name.json"
     log "  $name: $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d.get("server", {}); print(round(d["throughput"]), "req/s,", round(d["scores_per_s"]), "scores/s, p99", round(d["latency_us"]["p99"]/1000, 3), "ms, errors", d["errors"], "| server", round(s.get("cpu_us_per_request", 0), 1), "us CPU,", round(s.get("switches_per_request", 0), 2), "switches per request")' "$out/rb_$name.json")"
 }
-# rb NAME ARGS...: against rankd. rbi NAME ARGS...: the same against rank-instant.
+# rb NAME ARGS...: against the main rankd (after). rbb NAME ARGS...: the
+# same against the --loops 0 rankd (before). rbi NAME ARGS...: against
+# rank-instant.
 rb() { rb_at "$1" "$RANKD_URL" "$RANKD_PID" "${@:2}"; }
+rbb() { rb_at "before_$1" "$BEFORE_URL" "$before_pid" "${@:2}"; }
 rbi() { rb_at "instant_$1" "$INSTANT_URL" "$instant_pid" "${@:2}"; }
 
+# The players' user ids, line i player i's, for the calls by id.
+for ((first = 0; first < PLAYERS; first += 1000)); do
+    mapfile -t names < <(seq -f "bench-p%.0f" "$first" $((first + 1000 < PLAYERS ? first + 999 : PLAYERS - 1)))
+    rcli HMGET rk:uids "${names[@]}"
+done >"$out/ids"
+grep -qvx '[0-9][0-9]*' "$out/ids" && { log "a benchmark player has no user id in rk:uids"; exit 1; }
+
 phase "rank-bench ${THREADS}x$INFLIGHT"
-# The instant runs of the writes wait for rankd's write-behind to drain,
-# so it takes no CPU from them.
+# Before, after, instant for each call. Every write waits for the
+# write-behind to drain before the next run, so it takes no CPU from it.
+rbb submit --mix submit=1
+wb_drain before_submit
 rb submit --mix submit=1
 wb_drain submit
 rbi submit --mix submit=1
+rbb psubmit --mix psubmit=1 --token-players "$TOKEN_PLAYERS"
+wb_drain before_psubmit
 rb psubmit --mix psubmit=1 --token-players "$TOKEN_PLAYERS"
 wb_drain psubmit
 rbi psubmit --mix psubmit=1 --token-players "$TOKEN_PLAYERS"
+rbb batch --mix batch=1 --batch-size 100
+wb_drain before_batch
 rows_before="$(pg -c 'SELECT count(*) FROM scores')"
 t_batch=$(now)
 rb batch --mix batch=1 --batch-size 100
@@ -227,13 +277,35 @@ wb_drain batch
 rows_after="$(pg -c 'SELECT count(*) FROM scores')"
 printf '%s %s %s %s %s\n' "$t_batch" "$t_batch_end" "$(now)" "$rows_before" "$rows_after" >"$out/wb_rows"
 rbi batch --mix batch=1 --batch-size 100
+# The same writes naming the player by user id, which the event loops take.
+rbb submit_id --mix submit=1 --ids "$out/ids"
+wb_drain before_submit_id
+rb submit_id --mix submit=1 --ids "$out/ids"
+wb_drain submit_id
+rbi submit_id --mix submit=1 --ids "$out/ids"
+rbb batch_id --mix batch=1 --batch-size 100 --ids "$out/ids"
+wb_drain before_batch_id
+rb batch_id --mix batch=1 --batch-size 100 --ids "$out/ids"
+wb_drain batch_id
+rbi batch_id --mix batch=1 --batch-size 100 --ids "$out/ids"
 for op in top rank around ranks count; do
+    rbb "$op" --mix "$op=1"
     rb "$op" --mix "$op=1"
     rbi "$op" --mix "$op=1"
+done
+for op in rank around; do
+    rbb "${op}_id" --mix "$op=1" --ids "$out/ids"
+    rb "${op}_id" --mix "$op=1" --ids "$out/ids"
+    rbi "${op}_id" --mix "$op=1" --ids "$out/ids"
 done
 kill "$instant_pid" 2>/dev/null || true
 wait "$instant_pid" 2>/dev/null || true
 instant_pid=""
+kill "$before_pid" 2>/dev/null || true
+if ! wait "$before_pid"; then
+    log "the --loops 0 rankd did not exit 0 on SIGTERM: $(tail -n 5 "$out/before.log")"
+fi
+before_pid=""
 
 # ------------------------------------------------------------------ PostgreSQL COPY
 # As many rows as the write-behind drained (at most 500000), COPYed into a

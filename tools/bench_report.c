@@ -104,6 +104,7 @@ static void print_json(const bench_cfg *cfg, const bench_stats *s, const hdr *al
     cJSON_AddNumberToObject(c, "players", (double)cfg->players);
     cJSON_AddNumberToObject(c, "boards", cfg->boards);
     cJSON_AddNumberToObject(c, "zipf", cfg->zipf);
+    cJSON_AddBoolToObject(c, "by_id", cfg->ids != NULL);
 
     cJSON_AddNumberToObject(root, "requests", (double)total);
     cJSON_AddNumberToObject(root, "all_requests", (double)all_calls);

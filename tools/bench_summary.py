@@ -119,16 +119,19 @@ ops["batch_submit"]["rankd_call_p99_ms"] = round(b_batch["latency_us"]["p99"] / 
 
 
 # ------------------------------------------------------------------ request path
-# Each rank-bench call against rankd next to the same call against
-# rank-instant (fixed replies: the transport's ceiling), with both servers'
-# CPU time and context switches per request. Targets from the request-path
-# issue: reads >= 0.9x instant with p99 <= 2x; a single submit >= 0.7x
-# instant, or >= 0.8x FCALL -P 32 where that is lower; the player-token
-# submit within 10% of the API-key submit; a batch of 100 >= 0.8x FCALL -P 32
-# in scores/s; at most 2 context switches per request.
-PATH_CALLS = [("top10", "top"), ("rank", "rank"), ("around", "around"), ("ranks_of_10", "ranks"),
-              ("count", "count"), ("submit", "submit"), ("submit_token", "psubmit"), ("batch_100", "batch")]
-READS = ("top", "rank", "around", "ranks", "count")
+# Each rank-bench call against the --loops 0 rankd (before: every call on
+# the worker pool), the main rankd (after) and rank-instant (fixed replies:
+# the transport's ceiling), run one after the other, with each server's CPU
+# time and context switches per request. Targets from the request-path
+# issue, for the after side: reads >= 0.9x instant with p99 <= 2x; a single
+# submit >= 0.7x instant, or >= 0.8x FCALL -P 32 where that is lower; the
+# player-token submit within 10% of the API-key submit; a batch of 100
+# >= 0.8x FCALL -P 32 in scores/s; at most 2 context switches per request.
+PATH_CALLS = [("top10", "top"), ("rank", "rank"), ("rank_by_id", "rank_id"), ("around", "around"),
+              ("around_by_id", "around_id"), ("ranks_of_10", "ranks"), ("count", "count"),
+              ("submit", "submit"), ("submit_by_id", "submit_id"), ("submit_token", "psubmit"),
+              ("batch_100", "batch"), ("batch_100_by_id", "batch_id")]
+READS = ("top", "rank", "rank_id", "around", "around_id", "ranks", "count")
 SWITCH_TARGET = 2.0
 
 
@@ -137,45 +140,42 @@ def server_use(j):
     return round(s.get("cpu_us_per_request", 0.0), 1), round(s.get("switches_per_request", 0.0), 2)
 
 
+def side(j, scores):
+    cpu, sw = server_use(j)
+    return {"rps": round(j["scores_per_s"] if scores else j["throughput"], 1),
+            "calls_per_s": round(j["throughput"], 1),
+            "p99_ms": round(j["latency_us"]["p99"] / 1000.0, 3), "errors": j["errors"],
+            "cpu_us_per_request": cpu, "switches_per_request": sw, "requests_seen": j.get("all_requests", 0)}
+
+
 request_path = {}
 for label, f in PATH_CALLS:
-    a, b = rb(f), rb("instant_" + f)
-    scores = f == "batch"
-    a_rps = a["scores_per_s"] if scores else a["throughput"]
-    b_rps = b["scores_per_s"] if scores else b["throughput"]
-    a_p99, b_p99 = a["latency_us"]["p99"] / 1000.0, b["latency_us"]["p99"] / 1000.0
-    a_cpu, a_sw = server_use(a)
-    b_cpu, b_sw = server_use(b)
-    row = {"op": f, "unit": "scores/s" if scores else "req/s",
-           "rankd_rps": round(a_rps, 1), "rankd_p99_ms": round(a_p99, 3), "rankd_errors": a["errors"],
-           "instant_rps": round(b_rps, 1), "instant_p99_ms": round(b_p99, 3), "instant_errors": b["errors"],
-           "ratio": round(a_rps / b_rps, 3) if b_rps else 0.0,
-           "p99_ratio": round(a_p99 / b_p99, 2) if b_p99 else 0.0,
-           "rankd_cpu_us_per_request": a_cpu, "rankd_switches_per_request": a_sw,
-           "instant_cpu_us_per_request": b_cpu, "instant_switches_per_request": b_sw,
-           "rankd_requests_seen": a.get("all_requests", 0)}
-    if scores:
-        row["rankd_calls_per_s"] = round(a["throughput"], 1)
-        row["instant_calls_per_s"] = round(b["throughput"], 1)
-    if f in ("submit", "psubmit", "batch"):
+    scores = f in ("batch", "batch_id")
+    bef, aft, ins = side(rb("before_" + f), scores), side(rb(f), scores), side(rb("instant_" + f), scores)
+    row = {"op": f, "unit": "scores/s" if scores else "req/s", "before": bef, "after": aft, "instant": ins,
+           "ratio": round(aft["rps"] / ins["rps"], 3) if ins["rps"] else 0.0,
+           "p99_ratio": round(aft["p99_ms"] / ins["p99_ms"], 2) if ins["p99_ms"] else 0.0,
+           "speedup": round(aft["rps"] / bef["rps"], 2) if bef["rps"] else 0.0}
+    if f in ("submit", "submit_id", "psubmit", "batch", "batch_id"):
         row["redis_fcall_p32_rps"] = r_fcall32["rps"]
     if f in READS:
         row["target"] = ">=0.9x instant, p99 <=2x instant"
         row["met"] = row["ratio"] >= 0.9 and row["p99_ratio"] <= 2.0
-    elif f == "submit":
-        need = min(0.7 * b_rps, 0.8 * r_fcall32["rps"])
+    elif f in ("submit", "submit_id"):
+        need = min(0.7 * ins["rps"], 0.8 * r_fcall32["rps"])
         row["target"] = ">=%.0f/s (0.7x instant or 0.8x FCALL -P 32, the lower)" % need
-        row["met"] = a_rps >= need
+        row["need_rps"] = round(need, 1)
+        row["met"] = aft["rps"] >= need
     elif f == "psubmit":
         row["target"] = ">=0.9x the API-key submit"
-        row["vs_api_key_submit"] = round(a_rps / request_path["submit"]["rankd_rps"], 3) \
-            if request_path["submit"]["rankd_rps"] else 0.0
+        api = request_path["submit"]["after"]["rps"]
+        row["vs_api_key_submit"] = round(aft["rps"] / api, 3) if api else 0.0
         row["met"] = row["vs_api_key_submit"] >= 0.9
     else:
         row["target"] = ">=0.8x FCALL -P 32 in scores/s"
-        row["vs_fcall_p32"] = round(a_rps / r_fcall32["rps"], 3) if r_fcall32["rps"] else 0.0
+        row["vs_fcall_p32"] = round(aft["rps"] / r_fcall32["rps"], 3) if r_fcall32["rps"] else 0.0
         row["met"] = row["vs_fcall_p32"] >= 0.8
-    row["switches_met"] = a_sw <= SWITCH_TARGET
+    row["switches_met"] = aft["switches_per_request"] <= SWITCH_TARGET
     request_path[label] = row
 
 redis_raw = {"fcall_rk_submit_p1": r_fcall1, "fcall_rk_submit_p32": r_fcall32,
@@ -264,6 +264,7 @@ if os.path.exists(path("rb_soak.json")):
 result = {
     "machine": {"nproc": int(machine["nproc"]), "cpu": machine["cpu"], "mem_mb": int(machine["mem_kb"]) // 1024,
                 "redis": machine["redis"], "rankd_args": machine["rankd_args"],
+                "before_args": machine.get("before_args", ""), "loops": machine.get("loops", "default"),
                 "instant_contexts": int(machine.get("instant_contexts", "0") or 0),
                 "token_players": int(machine.get("token_players", "0") or 0),
                 "loadavg_start": machine.get("loadavg_start", ""), "loadavg_end": machine.get("loadavg_end", "")},
@@ -299,13 +300,15 @@ for name, o in ops.items():
                  "%.0f" % o["redis_rps"], "%.3f" % o["redis_p99_ms"], "%.2f" % o["ratio"], "%.2f" % o["p99_ratio"],
                  tgt))
 print()
-print("request path: rankd against rank-instant (fixed replies, --contexts %d), the same rank-bench calls;"
-      " CPU and context switches of the server process per request (warm-up included)" % mc["instant_contexts"])
-hdr2 = "%-13s %10s %8s | %10s %8s | %5s %6s | %9s | %7s %6s | %7s %6s | %s"
-print(hdr2 % ("call", "rankd", "p99 ms", "instant", "p99 ms", "ratio", "p99x", "FCALL P32", "CPU us", "sw/req",
-              "CPU us", "sw/req", "target"))
-print(hdr2 % ("", "", "", "", "", "", "", "", "rankd", "", "instant", "", ""))
-print("-" * 140)
+print("request path: rankd before (--loops 0) and after (--loops %s) against rank-instant (fixed replies,"
+      " --contexts %d), the same rank-bench calls, the three one after the other per call;"
+      " CPU and context switches of the server process per request (warm-up included)"
+      % (mc["loops"], mc["instant_contexts"]))
+hdr2 = "%-15s %8s %8s | %8s %8s | %8s %7s | %5s %5s %6s | %6s %6s | %6s %6s | %s"
+print(hdr2 % ("call", "before", "p99 ms", "after", "p99 ms", "instant", "p99 ms", "a/i", "p99x", "a/b",
+              "sw/req", "sw/req", "CPU us", "CPU us", "target (after)"))
+print(hdr2 % ("", "/s", "", "/s", "", "/s", "", "", "", "", "before", "after", "before", "after", ""))
+print("-" * 152)
 for label, o in request_path.items():
     tgt = "%s %s" % (o["target"], yes(o["met"]))
     if "vs_api_key_submit" in o:
@@ -313,14 +316,21 @@ for label, o in request_path.items():
     if "vs_fcall_p32" in o:
         tgt += " (%.2fx)" % o["vs_fcall_p32"]
     tgt += "; sw<=2 %s" % yes(o["switches_met"])
-    print(hdr2 % (label, "%.0f" % o["rankd_rps"], "%.3f" % o["rankd_p99_ms"], "%.0f" % o["instant_rps"],
-                  "%.3f" % o["instant_p99_ms"], "%.2f" % o["ratio"], "%.2f" % o["p99_ratio"],
-                  "%.0f" % o["redis_fcall_p32_rps"] if "redis_fcall_p32_rps" in o else "-",
-                  "%.1f" % o["rankd_cpu_us_per_request"], "%.2f" % o["rankd_switches_per_request"],
-                  "%.1f" % o["instant_cpu_us_per_request"], "%.2f" % o["instant_switches_per_request"], tgt))
-print("  (batch_100: scores/s on both sides, p99 per call of 100; errors: rankd %d, instant %d in all)"
-      % (sum(o["rankd_errors"] for o in request_path.values()),
-         sum(o["instant_errors"] for o in request_path.values())))
+    b, a, i = o["before"], o["after"], o["instant"]
+    print(hdr2 % (label, "%.0f" % b["rps"], "%.3f" % b["p99_ms"], "%.0f" % a["rps"], "%.3f" % a["p99_ms"],
+                  "%.0f" % i["rps"], "%.3f" % i["p99_ms"], "%.2f" % o["ratio"], "%.2f" % o["p99_ratio"],
+                  "%.2f" % o["speedup"], "%.2f" % b["switches_per_request"], "%.2f" % a["switches_per_request"],
+                  "%.1f" % b["cpu_us_per_request"], "%.1f" % a["cpu_us_per_request"], tgt))
+print("  (a/i: after / instant; a/b: after / before; batch_100: scores/s, p99 per call of 100; FCALL -P 32:"
+      " %.0f/s; instant CPU %.1f-%.1f us and %.2f-%.2f switches per request; errors: before %d, after %d,"
+      " instant %d in all)"
+      % (r_fcall32["rps"], min(o["instant"]["cpu_us_per_request"] for o in request_path.values()),
+         max(o["instant"]["cpu_us_per_request"] for o in request_path.values()),
+         min(o["instant"]["switches_per_request"] for o in request_path.values()),
+         max(o["instant"]["switches_per_request"] for o in request_path.values()),
+         sum(o["before"]["errors"] for o in request_path.values()),
+         sum(o["after"]["errors"] for o in request_path.values()),
+         sum(o["instant"]["errors"] for o in request_path.values())))
 print()
 print("raw Redis at -c %d:" % c["clients"])
 for k, v in redis_raw.items():

@@ -181,6 +181,9 @@ static char *pick_player(bthread *t, char *buf) {
     return buf;
 }
 
+/* With --ids, calls name the player by user id instead (psubmit does not). */
+static int64_t pick_id(bthread *t) { return t->r->cfg->ids[bw_zipf_next(&t->r->players, &t->rng)]; }
+
 static int64_t pick_score(bthread *t) { return (int64_t)bw_rng_below(&t->rng, (uint64_t)t->r->cfg->score_max); }
 
 /* Each issues one call of its kind for slot s on `board`; the requests live
@@ -192,7 +195,12 @@ static int issue_submit(bthread *t, bslot *s, char *board) {
     char name[NAME_MAX_LEN];
     rk_call_opts o = {.token = t->r->key};
     req.board_id = board;
-    req.username = pick_player(t, name);
+    if (t->r->cfg->ids) {
+        req.has_user_id = 1;
+        req.user_id = pick_id(t);
+    } else {
+        req.username = pick_player(t, name);
+    }
     req.has_score = 1;
     req.score = pick_score(t);
     return rk_scores_submit_async(t->client, &req, &o, on_submit, s);
@@ -219,7 +227,12 @@ static int issue_batch(bthread *t, bslot *s, char *board) {
     for (unsigned i = 0; i < n; i++) {
         Rankd__BatchEntry e = RANKD__BATCH_ENTRY__INIT;
         e.board_id = board;
-        e.username = pick_player(t, t->names[i]);
+        if (t->r->cfg->ids) {
+            e.has_user_id = 1;
+            e.user_id = pick_id(t);
+        } else {
+            e.username = pick_player(t, t->names[i]);
+        }
         e.has_score = 1;
         e.score = pick_score(t);
         t->entries[i] = e;
@@ -242,7 +255,12 @@ static int issue_rank(bthread *t, bslot *s, char *board) {
     Rankd__RankRequest req = RANKD__RANK_REQUEST__INIT;
     char name[NAME_MAX_LEN];
     req.board_id = board;
-    req.username = pick_player(t, name);
+    if (t->r->cfg->ids) {
+        req.has_user_id = 1;
+        req.user_id = pick_id(t);
+    } else {
+        req.username = pick_player(t, name);
+    }
     return rk_ranking_rank_async(t->client, &req, NULL, on_rank, s);
 }
 
@@ -250,7 +268,12 @@ static int issue_around(bthread *t, bslot *s, char *board) {
     Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
     char name[NAME_MAX_LEN];
     req.board_id = board;
-    req.username = pick_player(t, name);
+    if (t->r->cfg->ids) {
+        req.has_user_id = 1;
+        req.user_id = pick_id(t);
+    } else {
+        req.username = pick_player(t, name);
+    }
     req.has_above = req.has_below = 1;
     req.above = req.below = 5;
     return rk_ranking_around_async(t->client, &req, NULL, on_list, s);
@@ -259,10 +282,17 @@ static int issue_around(bthread *t, bslot *s, char *board) {
 static int issue_ranks(bthread *t, bslot *s, char *board) {
     Rankd__RanksOfRequest req = RANKD__RANKS_OF_REQUEST__INIT;
     unsigned n = t->r->cfg->list_size;
-    for (unsigned i = 0; i < n; i++) t->name_ptrs[i] = pick_player(t, t->names[i]);
+    int64_t ids[1000]; /* --list-size is at most 1000 */
     req.board_id = board;
-    req.n_usernames = n;
-    req.usernames = t->name_ptrs;
+    if (t->r->cfg->ids) {
+        for (unsigned i = 0; i < n; i++) ids[i] = pick_id(t);
+        req.n_user_ids = n;
+        req.user_ids = ids;
+    } else {
+        for (unsigned i = 0; i < n; i++) t->name_ptrs[i] = pick_player(t, t->names[i]);
+        req.n_usernames = n;
+        req.usernames = t->name_ptrs;
+    }
     return rk_ranking_ranks_of_async(t->client, &req, NULL, on_list, s);
 }
 
@@ -582,6 +612,9 @@ static void usage(FILE *f) {
                "  --score-max N        scores are uniform in [0, N) (default 1000000)\n"
                "  --seed N             random seed (default 1)\n"
                "  --board-prefix P     (default bench-)   --player-prefix P (default bench-p)\n"
+               "  --ids FILE           name players by user id, not username: line i of FILE is player\n"
+               "                       i's id (every operation but psubmit, which names the player\n"
+               "                       its token belongs to)\n"
                "  --game G             game of the boards and the API key (default bench)\n"
                "  --windows LIST       extra windows of new boards: daily,weekly,monthly (default none)\n"
                "Setup:\n"
@@ -648,6 +681,7 @@ enum {
     O_QUIET,
     O_MAXERR,
     O_SERVERPID,
+    O_IDS,
     O_HELP
 };
 
@@ -684,6 +718,7 @@ static const struct option long_opts[] = {
     {"quiet", 0, 0, O_QUIET},
     {"max-errors", 1, 0, O_MAXERR},
     {"server-pid", 1, 0, O_SERVERPID},
+    {"ids", 1, 0, O_IDS},
     {"help", 0, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -727,6 +762,7 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
             case O_ADMIN: cfg->admin_user = optarg; break;
             case O_ADMINPW: cfg->admin_password = optarg; break;
             case O_KEY: cfg->key = optarg; break;
+            case O_IDS: cfg->ids_file = optarg; break;
             case O_REUSE: cfg->reuse = 1; break;
             case O_NOSEED: cfg->seed_scores = 0; break;
             case O_PSUBMIT: cfg->player_submit = 1; break;
@@ -825,6 +861,46 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
     return 0;
 }
 
+/* Reads cfg->ids_file into cfg->ids (the caller frees it): one decimal
+ * user id a line, at least cfg->players of them. Returns 0 or -1 with the
+ * reason on stderr. */
+static int read_ids(bench_cfg *cfg) {
+    FILE *f = fopen(cfg->ids_file, "r");
+    char line[64];
+    size_t cap = 0;
+    if (!f) {
+        fprintf(stderr, "rank-bench: --ids %s: cannot open it\n", cfg->ids_file);
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        char *end;
+        long long v = strtoll(line, &end, 10);
+        if (end == line || (*end != '\n' && *end != '\0') || v <= 0) {
+            fprintf(stderr, "rank-bench: --ids %s: line %" PRIu64 " is not a user id\n", cfg->ids_file, cfg->n_ids + 1);
+            fclose(f);
+            return -1;
+        }
+        if (cfg->n_ids == cap) {
+            cap = cap ? 2 * cap : 1024;
+            int64_t *grown = realloc(cfg->ids, cap * sizeof(*grown));
+            if (!grown) {
+                fclose(f);
+                fprintf(stderr, "rank-bench: out of memory\n");
+                return -1;
+            }
+            cfg->ids = grown;
+        }
+        cfg->ids[cfg->n_ids++] = v;
+    }
+    fclose(f);
+    if (cfg->n_ids < cfg->players) {
+        fprintf(stderr, "rank-bench: --ids %s has %" PRIu64 " ids for %" PRIu64 " players\n", cfg->ids_file, cfg->n_ids,
+                cfg->players);
+        return -1;
+    }
+    return 0;
+}
+
 static int bench_main(int argc, char **argv) {
     bench_cfg cfg;
     rk_status st;
@@ -835,6 +911,10 @@ static int bench_main(int argc, char **argv) {
         if (rc < 0) fprintf(stderr, "(rank-bench --help lists the options)\n");
         return rc < 0 ? 2 : 0;
     }
+    if (cfg.ids_file && read_ids(&cfg) != 0) {
+        free(cfg.ids);
+        return 2;
+    }
     if (bench_setup(&cfg, &key, &tokens, &st) != RK_OK) {
         fprintf(stderr, "rank-bench: setup: %s: %s\n", rk_code_name(st.code), st.message);
         return 2;
@@ -842,11 +922,13 @@ static int bench_main(int argc, char **argv) {
     if (cfg.setup_only) {
         if (key) printf("%s\n", key); /* so a script can reuse it with --key */
         free(key);
+        free(cfg.ids);
         bench_tokens_free(&tokens);
         return 0;
     }
     rc = bench_run(&cfg, key, &tokens);
     free(key);
+    free(cfg.ids);
     bench_tokens_free(&tokens);
     return rc;
 }
