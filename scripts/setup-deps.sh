@@ -7,7 +7,7 @@ packages=(
     build-essential cmake pkg-config
     protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev libuv1-dev
     libpq-dev libssl-dev libcjson-dev
-    redis-server postgresql
+    redis-server postgresql python3
     chromium clang-format
 )
 # The browser test needs node and npm. A machine may already have them from

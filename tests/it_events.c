@@ -144,6 +144,7 @@ static void bursts_are_coalesced_and_end_on_the_latest_state(void) {
     seen tops;
     seen_init(&tops);
     rk_subscriber *b = subscribe(getenv("RANKD_EVENTS_URL"), &tops, "tetris/tetris/top/all/");
+    CHECK(b != NULL); /* a subscription that fails is a failure, not a pass */
     if (b == NULL) return;
     const int burst = 30;
     for (int i = 0; i < burst; i++) CHECK_INT(submit(c, 2 + i, 1000 + i), RK_OK);

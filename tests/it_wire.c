@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -127,13 +128,16 @@ static void one_client_many_threads(void) {
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+#define ASYNC_CALLS 200
 static int async_done, async_ok;
+static int async_times[ASYNC_CALLS]; /* completions of call i: exactly one each */
 
 static void on_count(const rk_status *st, Rankd__CountReply *reply, void *arg) {
-    (void)arg;
+    int i = (int)(intptr_t)arg;
     pthread_mutex_lock(&mu);
     async_done++;
-    if (st->code == RK_FAILED_PRECONDITION || st->code == RK_NOT_FOUND || (st->code == RK_OK && reply)) async_ok++;
+    async_times[i]++;
+    if (st->code == RK_OK && reply && reply->has_count) async_ok++;
     pthread_cond_signal(&cv);
     pthread_mutex_unlock(&mu);
     rk_reply_free(reply);
@@ -142,12 +146,19 @@ static void on_count(const rk_status *st, Rankd__CountReply *reply, void *arg) {
 static void async_calls_complete_once(void) {
     Rankd__CountRequest req = RANKD__COUNT_REQUEST__INIT;
     req.board_id = "global";
-    for (int i = 0; i < 200; i++) CHECK_INT(rk_ranking_count_async(c, &req, NULL, on_count, NULL), RK_OK);
+    for (int i = 0; i < ASYNC_CALLS; i++)
+        CHECK_INT(rk_ranking_count_async(c, &req, NULL, on_count, (void *)(intptr_t)i), RK_OK);
     pthread_mutex_lock(&mu);
-    while (async_done < 200) pthread_cond_wait(&cv, &mu);
+    while (async_done < ASYNC_CALLS) pthread_cond_wait(&cv, &mu);
     pthread_mutex_unlock(&mu);
-    CHECK_INT(async_done, 200);
-    CHECK_INT(async_ok, 200);
+    usleep(300000); /* a second completion of any call would arrive by now */
+    pthread_mutex_lock(&mu);
+    CHECK_INT(async_done, ASYNC_CALLS);
+    CHECK_INT(async_ok, ASYNC_CALLS);
+    int wrong = 0;
+    for (int i = 0; i < ASYNC_CALLS; i++) wrong += async_times[i] != 1;
+    CHECK_INT(wrong, 0);
+    pthread_mutex_unlock(&mu);
 }
 
 static void unreachable_server_is_unavailable(void) {
