@@ -2,7 +2,10 @@
  * h_auth.c - sign-up, login, logout, who-am-i and API keys.
  *
  * Login never says whether a username exists: an unknown name costs the
- * same scrypt as a wrong password and gets the same answer.
+ * same scrypt as a wrong password (a decoy hash made at start with the
+ * current parameters) and gets the same answer. A hash made with other
+ * parameters (an older --scrypt-n) is replaced at the owner's next login,
+ * so its different cost does not single the account out for long.
  *
  * Guessing is slowed down, never locked out (OWASP's advice): every
  * attempt is counted in Redis before its password is checked, per account
@@ -13,7 +16,6 @@
  * independent, so one guessing address slows only itself across accounts.
  * Without Redis, attempts are not throttled (PostgreSQL alone decides).
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,13 +38,11 @@ static const rstore_throttle login_throttle = {.window_s = LOGIN_WINDOW_S,
                                                .address_free = LOGIN_ADDRESS_FREE,
                                                .address_cap_ms = LOGIN_ADDRESS_CAP_MS};
 
+/* Written once by h_auth_init before any worker starts; read-only after. */
 static char decoy_hash[PASSWORD_HASH_MAX];
-static pthread_once_t decoy_once = PTHREAD_ONCE_INIT;
-static uint64_t decoy_n = PASSWORD_SCRYPT_N;
 
-static void make_decoy(void) {
-    rk_status st;
-    password_hash("decoy password for unknown users", decoy_n, decoy_hash, &st);
+int h_auth_init(const server *srv, rk_status *st) {
+    return password_hash("decoy password for unknown users", (uint64_t)srv->cfg.scrypt_n, decoy_hash, st);
 }
 
 int h_sign_up(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
@@ -86,8 +86,6 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
 
     rc = pgstore_user_by_name(call->w->pg, req->username, &u, st);
     if (rc == RK_NOT_FOUND) {
-        decoy_n = (uint64_t)call->srv->cfg.scrypt_n;
-        pthread_once(&decoy_once, make_decoy);
         password_verify(req->password, decoy_hash, &ignore);
         rc = RK_UNAUTHENTICATED;
     } else if (rc == RK_OK) {
@@ -96,6 +94,13 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     if (rc == RK_UNAUTHENTICATED) return rk_status_set(st, RK_UNAUTHENTICATED, "invalid username or password");
     if (rc != RK_OK) return rc;
     rstore_login_ok(call->w->redis, req->username, call->peer, &ignore);
+    if (password_outdated(u.password_hash, (uint64_t)call->srv->cfg.scrypt_n)) {
+        /* The password is at hand only now: store it at today's cost. */
+        char hash[PASSWORD_HASH_MAX];
+        if (password_hash(req->password, (uint64_t)call->srv->cfg.scrypt_n, hash, &ignore) == RK_OK &&
+            pgstore_user_set_hash(call->w->pg, u.id, u.password_hash, hash, &ignore) == RK_OK)
+            log_info("password rehashed", "user_id=%lld", (long long)u.id);
+    }
 
     token_claims cl = {.user_id = u.id,
                        .role = u.role,

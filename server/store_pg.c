@@ -363,6 +363,14 @@ int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st) {
     return user_one(p, USER_SELECT "WHERE id = $1::bigint", n, u, st);
 }
 
+int pgstore_user_set_hash(pgstore *p, int64_t id, const char *old_hash, const char *new_hash, rk_status *st) {
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, id);
+    const char *params[] = {n, old_hash, new_hash};
+    return q(p, "UPDATE users SET password_hash = $3 WHERE id = $1::bigint AND password_hash = $2", 3, params, NULL,
+             st);
+}
+
 int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st) {
     char rs[8];
     snprintf(rs, sizeof(rs), "%d", role);

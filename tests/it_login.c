@@ -1,7 +1,9 @@
 /* Login under attack: guesses are counted before their password is
  * checked, so parallel guesses gain nothing; repeated failures slow an
  * account and an address down, but never lock the owner (or the admin)
- * out for long.
+ * out for long; a wrong password costs the same for every account and for
+ * none, and hashes made with other scrypt parameters are upgraded at the
+ * next login.
  *
  * Each part speaks from its own loopback address (nng dials
  * "tcp://127.0.0.N;127.0.0.1:port"), so the address counts of one part
@@ -75,6 +77,17 @@ static void redis(const char *args, char *out, size_t cap) {
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "redis-cli -p %s %s", getenv("RANKD_REDIS_PORT"), args);
     run(cmd, out, cap);
+}
+
+/* The scrypt N of a user's stored hash ("scrypt$N$r$p$salt$key"). */
+static long hash_n(const char *user) {
+    char cmd[512], out[64];
+    snprintf(cmd, sizeof(cmd),
+             "psql \"$RANKD_POSTGRES\" -Atc \"SELECT split_part(password_hash, '\\$', 2) FROM users "
+             "WHERE username = '%s'\"",
+             user);
+    run(cmd, out, sizeof(out));
+    return strtol(out, NULL, 10);
 }
 
 /* ---------------------------------------------------------------- parallel guesses */
@@ -210,12 +223,64 @@ static void the_admin_cannot_be_locked_out(void) {
     rk_client_close(admin);
 }
 
+/* ---------------------------------------------------------------- timing and hashes */
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return v[n / 2];
+}
+
+#define TRIES 20
+
+static void wrong_passwords_cost_the_same_for_every_account(void) {
+    /* An account made by a rankd with another --scrypt-n (the harness's
+     * runs with 1024). */
+    it_rankd old;
+    CHECK_INT(it_rankd_spawn(&old, "old-cost", "--scrypt-n=16384"), 0);
+    if (old.pid <= 0) return;
+    CHECK(it_sign_up(old.client, "oldhash", "oldhash-password") > 0);
+    CHECK_INT(it_rankd_stop(&old), 0);
+    CHECK_INT(hash_n("oldhash"), 16384);
+
+    /* The owner logs in: the hash is made again at today's cost. */
+    rk_client *a = client_from(10), *b = client_from(11);
+    rk_status st;
+    CHECK_INT(login(a, "oldhash", "oldhash-password", &st), RK_OK);
+    CHECK_INT(hash_n("oldhash"), 1024);
+
+    /* Now a wrong password for it costs what one for nobody costs. The
+     * right password every few tries keeps the account below its wait. */
+    double known[TRIES], unknown[TRIES];
+    for (int i = 0; i < TRIES; i++) {
+        if (i % 4 == 3) CHECK_INT(login(a, "oldhash", "oldhash-password", &st), RK_OK);
+        double t0 = now_ms();
+        CHECK_INT(login(a, "oldhash", "a-wrong-guess", &st), RK_UNAUTHENTICATED);
+        known[i] = now_ms() - t0;
+        char ghost[32];
+        snprintf(ghost, sizeof(ghost), "ghost-%d", i);
+        t0 = now_ms();
+        CHECK_INT(login(b, ghost, "a-wrong-guess", &st), RK_UNAUTHENTICATED);
+        unknown[i] = now_ms() - t0;
+    }
+    double mk = median(known, TRIES), mu = median(unknown, TRIES);
+    fprintf(stderr, "  median wrong password: %.1f ms for the account, %.1f ms for nobody\n", mk, mu);
+    CHECK(mk < 3 * mu && mu < 3 * mk);
+    rk_client_close(a);
+    rk_client_close(b);
+}
+
 int main(void) {
     c = it_client();
     RUN(parallel_guesses_get_at_most_the_free_checks);
     RUN(owner_gets_in_after_a_bounded_delay);
     RUN(one_address_spraying_accounts_slows_only_itself);
     RUN(the_admin_cannot_be_locked_out);
+    RUN(wrong_passwords_cost_the_same_for_every_account);
     rk_client_close(c);
     return CHECK_SUMMARY();
 }
