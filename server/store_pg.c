@@ -120,6 +120,9 @@ static const char *const migrations[] = {
     /* 4: a user's token generation; a role change raises it, and tokens
      * signed under an older one are void */
     "ALTER TABLE users ADD COLUMN token_gen bigint NOT NULL DEFAULT 0;",
+    /* 5: usernames differ by more than case ("Alice" is "alice"'s), so one
+     * cannot pass for another */
+    "CREATE UNIQUE INDEX users_username_lower ON users (lower(username));",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -2,8 +2,8 @@
  * checked, so parallel guesses gain nothing; repeated failures slow an
  * account and an address down, but never lock the owner (or the admin)
  * out for long; a wrong password costs the same for every account and for
- * none, and hashes made with other scrypt parameters are upgraded at the
- * next login.
+ * none, hashes made with other scrypt parameters are upgraded at the next
+ * login, and usernames differ by more than case.
  *
  * Each part speaks from its own loopback address (nng dials
  * "tcp://127.0.0.N;127.0.0.1:port"), so the address counts of one part
@@ -274,6 +274,23 @@ static void wrong_passwords_cost_the_same_for_every_account(void) {
     rk_client_close(b);
 }
 
+/* ---------------------------------------------------------------- names */
+
+static void usernames_differ_by_more_than_case(void) {
+    Rankd__SignUpRequest req = RANKD__SIGN_UP_REQUEST__INIT;
+    Rankd__SignUpReply *rep = NULL;
+    rk_status st;
+    CHECK(it_sign_up(c, "casey", "casey-password") > 0);
+    req.username = "Casey";
+    req.password = "another-password";
+    CHECK_INT(rk_auth_sign_up(c, &req, &rep, NULL, &st), RK_ALREADY_EXISTS);
+    rk_reply_free(rep);
+    rep = NULL;
+    req.username = "CASEY";
+    CHECK_INT(rk_auth_sign_up(c, &req, &rep, NULL, &st), RK_ALREADY_EXISTS);
+    rk_reply_free(rep);
+}
+
 int main(void) {
     c = it_client();
     RUN(parallel_guesses_get_at_most_the_free_checks);
@@ -281,6 +298,7 @@ int main(void) {
     RUN(one_address_spraying_accounts_slows_only_itself);
     RUN(the_admin_cannot_be_locked_out);
     RUN(wrong_passwords_cost_the_same_for_every_account);
+    RUN(usernames_differ_by_more_than_case);
     rk_client_close(c);
     return CHECK_SUMMARY();
 }
