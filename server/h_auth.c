@@ -12,8 +12,9 @@
  * and per client address, and after a few failures each further attempt
  * must wait a doubling delay, capped at LOGIN_ACCOUNT_CAP_MS, or is
  * refused RESOURCE_EXHAUSTED with when to retry. The owner can always get
- * in after at most that long, from any address; the address's own count is
- * independent, so one guessing address slows only itself across accounts.
+ * in after at most that long from any address but the guesser's: the
+ * address's count is kept apart, so a guessing address slows down only
+ * itself, on every account it tries.
  * Without Redis, attempts are not throttled (PostgreSQL alone decides).
  */
 #include <stdlib.h>
