@@ -135,6 +135,7 @@ int main(int argc, char **argv) {
     if (srv.cfg.token_secret[0] ? unhex_key(srv.cfg.token_secret, srv.token_key, &st) != RK_OK
                                 : pgstore_token_key(pg, srv.token_key, &st) != RK_OK)
         goto fail;
+    if (h_auth_init(&srv, &st) != RK_OK) goto fail;
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
     if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK) goto fail;

@@ -222,8 +222,11 @@ check "login: an unknown user gets exactly the same answer" \
 for i in 1 2 3 4 5; do rk login erin --password "wrong-$i"; done
 check "login: the fifth wrong password in a row is still UNAUTHENTICATED" failed_with UNAUTHENTICATED
 rk login erin --password erin-secret-1
-check "login: after five failures even the right password is refused (RESOURCE_EXHAUSTED)" \
-    failed_with RESOURCE_EXHAUSTED "too many failed logins"
+check "login: right after five failures even the right password must wait (RESOURCE_EXHAUSTED)" \
+    failed_with RESOURCE_EXHAUSTED "too many failed logins; retry in [0-9]+ s"
+sleep 2
+rk login erin --password erin-secret-1
+check "login: after the wait the right password works" succeeded
 
 rk login alice --password alice-secret-1
 check "login alice: saves the token" succeeded , \

@@ -66,3 +66,9 @@ int password_verify(const char *password, const char *stored, rk_status *st) {
     if (!same) return rk_status_set(st, RK_UNAUTHENTICATED, "invalid username or password");
     return RK_OK;
 }
+
+int password_outdated(const char *stored, uint64_t n) {
+    uint64_t sn, sr, sp;
+    if (sscanf(stored, "scrypt$%" SCNu64 "$%" SCNu64 "$%" SCNu64 "$", &sn, &sr, &sp) != 3) return 1;
+    return sn != n || sr != SCRYPT_R || sp != SCRYPT_P;
+}

@@ -24,4 +24,8 @@ int password_hash(const char *password, uint64_t n, char out[PASSWORD_HASH_MAX],
  * not; RK_INTERNAL when `stored` is not a hash we understand. */
 int password_verify(const char *password, const char *stored, rk_status *st);
 
+/* 1 when `stored` was made with other parameters than password_hash(.., n)
+ * uses now (or is not a hash we understand), so it is worth rehashing. */
+int password_outdated(const char *stored, uint64_t n);
+
 #endif

@@ -182,18 +182,21 @@ int h_rebuild(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
         board b;
         if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
         if (strcmp(req->board_id, BOARD_GLOBAL_ID) == 0) {
-            rc = rebuild_global(call->w->redis, call->w->pg, &entries, st);
+            rc = rebuild_global(call->w->redis, call->w->pg, call->deadline_us, &entries, st);
         } else {
             if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
             /* The board's totals feed the global board: rebuild both. */
-            if ((rc = rebuild_board(call->w->redis, call->w->pg, &b, call->srv->cfg.window_retention, &entries, st)) ==
-                RK_OK)
-                rc = rebuild_global(call->w->redis, call->w->pg, &entries, st);
+            if ((rc = rebuild_board(call->w->redis, call->w->pg, &b, call->srv->cfg.window_retention, call->deadline_us,
+                                    &entries, st)) == RK_OK &&
+                (rc = rebuild_global(call->w->redis, call->w->pg, call->deadline_us, &entries, st)) ==
+                    RK_DEADLINE_EXCEEDED)
+                rk_status_set(st, rc, "deadline exceeded after board %s was rebuilt; rebuild %s for the global board",
+                              b.id, BOARD_GLOBAL_ID);
         }
         boards = 1;
     } else {
-        rc = rebuild_all(call->w->redis, call->w->pg, call->srv->boards, call->srv->cfg.window_retention, &boards,
-                         &entries, st);
+        rc = rebuild_all(call->w->redis, call->w->pg, call->srv->boards, call->srv->cfg.window_retention,
+                         call->deadline_us, &boards, &entries, st);
     }
     topcache_invalidate_all(call->srv->tops); /* boards were swapped in under the cache */
     if (rc != RK_OK) return rc;

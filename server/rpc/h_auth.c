@@ -2,11 +2,21 @@
  * h_auth.c - sign-up, login, logout, who-am-i and API keys.
  *
  * Login never says whether a username exists: an unknown name costs the
- * same scrypt as a wrong password and gets the same answer. After
- * LOGIN_MAX_FAILURES failures in LOGIN_WINDOW_S seconds a username is
- * refused (RESOURCE_EXHAUSTED) until the window passes.
+ * same scrypt as a wrong password (a decoy hash made at start with the
+ * current parameters) and gets the same answer. A hash made with other
+ * parameters (an older --scrypt-n) is replaced at the owner's next login,
+ * so its different cost does not single the account out for long.
+ *
+ * Guessing is slowed down, never locked out (OWASP's advice): every
+ * attempt is counted in Redis before its password is checked, per account
+ * and per client address, and after a few failures each further attempt
+ * must wait a doubling delay, capped at LOGIN_ACCOUNT_CAP_MS, or is
+ * refused RESOURCE_EXHAUSTED with when to retry. The owner can always get
+ * in after at most that long from any address but the guesser's: the
+ * address's count is kept apart, so a guessing address slows down only
+ * itself, on every account it tries.
+ * Without Redis, attempts are not throttled (PostgreSQL alone decides).
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,16 +27,23 @@
 #include "password.h"
 #include "validate.h"
 
-#define LOGIN_MAX_FAILURES 5
-#define LOGIN_WINDOW_S 300
+#define LOGIN_WINDOW_S 900         /* counts are forgotten this long after the last attempt */
+#define LOGIN_ACCOUNT_FREE 5       /* attempts on an account before any wait */
+#define LOGIN_ACCOUNT_CAP_MS 30000 /* the longest wait an account's owner can meet */
+#define LOGIN_ADDRESS_FREE 50      /* failures from one address, over all accounts */
+#define LOGIN_ADDRESS_CAP_MS 300000
 
+static const rstore_throttle login_throttle = {.window_s = LOGIN_WINDOW_S,
+                                               .account_free = LOGIN_ACCOUNT_FREE,
+                                               .account_cap_ms = LOGIN_ACCOUNT_CAP_MS,
+                                               .address_free = LOGIN_ADDRESS_FREE,
+                                               .address_cap_ms = LOGIN_ADDRESS_CAP_MS};
+
+/* Written once by h_auth_init before any worker starts; read-only after. */
 static char decoy_hash[PASSWORD_HASH_MAX];
-static pthread_once_t decoy_once = PTHREAD_ONCE_INIT;
-static uint64_t decoy_n = PASSWORD_SCRYPT_N;
 
-static void make_decoy(void) {
-    rk_status st;
-    password_hash("decoy password for unknown users", decoy_n, decoy_hash, &st);
+int h_auth_init(const server *srv, rk_status *st) {
+    return password_hash("decoy password for unknown users", (uint64_t)srv->cfg.scrypt_n, decoy_hash, st);
 }
 
 int h_sign_up(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
@@ -53,7 +70,6 @@ int h_sign_up(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
 int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__LoginRequest *req = (const Rankd__LoginRequest *)m;
     rk_status ignore;
-    int64_t fails = 0, ttl = 0;
     pg_user u;
     int rc;
     if (req->username == NULL || req->username[0] == '\0')
@@ -63,26 +79,29 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     if (strlen(req->username) > USERNAME_MAX || strlen(req->password) > PASSWORD_MAX)
         return rk_status_set(st, RK_UNAUTHENTICATED, "invalid username or password");
 
-    if (rstore_login_state(call->w->redis, req->username, &fails, &ttl, &ignore) == RK_OK &&
-        fails >= LOGIN_MAX_FAILURES)
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "too many failed logins for this username; retry in %lld s",
-                             (long long)(ttl > 0 ? ttl : LOGIN_WINDOW_S));
+    int64_t wait_ms = 0;
+    if (rstore_login_try(call->w->redis, req->username, call->peer, &login_throttle, &wait_ms, &ignore) == RK_OK &&
+        wait_ms > 0)
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "too many failed logins; retry in %lld s",
+                             (long long)((wait_ms + 999) / 1000));
 
     rc = pgstore_user_by_name(call->w->pg, req->username, &u, st);
     if (rc == RK_NOT_FOUND) {
-        decoy_n = (uint64_t)call->srv->cfg.scrypt_n;
-        pthread_once(&decoy_once, make_decoy);
         password_verify(req->password, decoy_hash, &ignore);
         rc = RK_UNAUTHENTICATED;
     } else if (rc == RK_OK) {
         rc = password_verify(req->password, u.password_hash, st);
     }
-    if (rc == RK_UNAUTHENTICATED) {
-        rstore_login_failed(call->w->redis, req->username, LOGIN_WINDOW_S, &fails, &ttl, &ignore);
-        return rk_status_set(st, RK_UNAUTHENTICATED, "invalid username or password");
-    }
+    if (rc == RK_UNAUTHENTICATED) return rk_status_set(st, RK_UNAUTHENTICATED, "invalid username or password");
     if (rc != RK_OK) return rc;
-    rstore_login_ok(call->w->redis, req->username, &ignore);
+    rstore_login_ok(call->w->redis, req->username, call->peer, &ignore);
+    if (password_outdated(u.password_hash, (uint64_t)call->srv->cfg.scrypt_n)) {
+        /* The password is at hand only now: store it at today's cost. */
+        char hash[PASSWORD_HASH_MAX];
+        if (password_hash(req->password, (uint64_t)call->srv->cfg.scrypt_n, hash, &ignore) == RK_OK &&
+            pgstore_user_set_hash(call->w->pg, u.id, u.password_hash, hash, &ignore) == RK_OK)
+            log_info("password rehashed", "user_id=%lld", (long long)u.id);
+    }
 
     token_claims cl = {.user_id = u.id,
                        .role = u.role,

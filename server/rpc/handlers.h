@@ -31,6 +31,9 @@ extern const ProtobufCServiceDescriptor *const rankd_services[];
 extern const size_t rankd_nservices;
 
 /* Auth */
+/* Makes the decoy hash unknown usernames are checked against, with the
+ * current scrypt parameters; before the first request. */
+int h_auth_init(const server *srv, rk_status *st);
 int h_sign_up(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_login(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_logout(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);

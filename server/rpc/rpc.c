@@ -19,7 +19,9 @@
  * are answered here with their canonical code; handlers see only
  * well-formed, authorised requests.
  */
+#include <arpa/inet.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +50,7 @@ typedef struct rpc_ctx {
     ctx_state state;
     nng_msg *req;
     int64_t received_us;
+    char peer[64];        /* the sender's address (rpc_call.peer) */
     struct rpc_ctx *next; /* work queue link */
     loop *loop;           /* its event loop, or NULL (loops 0) */
     loop_task task;       /* posted to the loop on arrival */
@@ -84,6 +87,30 @@ struct rpc_server {
 };
 
 /* ---------------------------------------------------------------- nng callbacks */
+
+/* The address the message came from, as rpc_call.peer describes it. */
+static void peer_text(nng_msg *m, char *out, size_t cap) {
+    nng_sockaddr sa;
+    char ip[INET6_ADDRSTRLEN];
+    out[0] = '\0';
+    nng_pipe p = nng_msg_get_pipe(m);
+    if (nng_pipe_id(p) < 0 || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &sa) != 0) return;
+    switch (sa.s_family) {
+        case NNG_AF_INET:
+            if (inet_ntop(AF_INET, &sa.s_in.sa_addr, ip, sizeof(ip))) snprintf(out, cap, "tcp %s", ip);
+            break;
+        case NNG_AF_INET6: {
+            uint8_t prefix[16] = {0};
+            memcpy(prefix, sa.s_in6.sa_addr, 8);
+            if (inet_ntop(AF_INET6, prefix, ip, sizeof(ip))) snprintf(out, cap, "tcp %s/64", ip);
+            break;
+        }
+        case NNG_AF_IPC:
+        case NNG_AF_ABSTRACT: snprintf(out, cap, "ipc"); break;
+        case NNG_AF_INPROC: snprintf(out, cap, "inproc"); break;
+        default: break;
+    }
+}
 
 /* Queues a received request for the worker pool. */
 static void to_workers(rpc_ctx *c) {
@@ -128,6 +155,7 @@ static void ctx_cb(void *arg) {
     }
     c->req = nng_aio_get_msg(c->aio);
     c->received_us = server_now_us();
+    peer_text(c->req, c->peer, sizeof(c->peer));
     c->state = CTX_QUEUED;
     if (c->loop) {
         pthread_mutex_lock(&r->mu);
@@ -288,7 +316,8 @@ static void ctx_run(loop_task *t) {
     const rpc_method *m = NULL;
     c->method = -1;
     c->skip_redis = 0;
-    c->call = (rpc_call){.w = &c->fw, .srv = r->srv, .ra = loop_redis(c->loop), .done = fast_done, .defer = fast_defer};
+    c->call = (rpc_call){
+        .w = &c->fw, .srv = r->srv, .peer = c->peer, .ra = loop_redis(c->loop), .done = fast_done, .defer = fast_defer};
     int rc = r->draining ? RPC_SLOW : prepare(r, c, &c->call, &m, &c->method, &req, &st);
     if (rc == RK_OK) rc = m->fast(&c->call, req, &reply, &st);
     if (rc == RPC_PENDING) return;
@@ -324,7 +353,7 @@ static void *worker_loop(void *arg) {
         ProtobufCMessage *req = NULL, *reply = NULL;
         const rpc_method *m = NULL;
         int method = -1;
-        rpc_call call = {.w = w, .srv = r->srv, .skip_redis = c->skip_redis};
+        rpc_call call = {.w = w, .srv = r->srv, .peer = c->peer, .skip_redis = c->skip_redis};
         rk_status_clear(&st);
         if (draining)
             rk_status_set(&st, RK_UNAVAILABLE, "rankd is shutting down; retry another server");

@@ -54,20 +54,39 @@ static int64_t int_reply(rstore *r, int argc, const char **argv, rk_status *st, 
     return v;
 }
 
+/* RK_DEADLINE_EXCEEDED once deadline_us (CLOCK_MONOTONIC; 0: none) has
+ * passed, saying what the rebuild was doing. */
+static int past(int64_t deadline_us, const char *doing, rk_status *st) {
+    if (deadline_us > 0 && server_now_us() >= deadline_us)
+        return rk_status_set(st, RK_DEADLINE_EXCEEDED, "deadline exceeded %s; nothing was swapped in", doing);
+    return RK_OK;
+}
+
+/* Sleeps 100 ms, or less when the deadline comes sooner. */
+static void pause_until(int64_t deadline_us) {
+    int64_t us = 100000;
+    if (deadline_us > 0) {
+        int64_t left = deadline_us - server_now_us();
+        if (left < us) us = left > 0 ? left : 0;
+    }
+    struct timespec ts = {0, (long)us * 1000L};
+    nanosleep(&ts, NULL);
+}
+
 /* Waits until the write-behind has copied everything to PostgreSQL. */
-static int drain(rstore *r, rk_status *st) {
+static int drain(rstore *r, int64_t deadline_us, rk_status *st) {
     const char *argv[] = {"XLEN", "rk:wb"};
-    for (int waited = 0;; waited += 100) {
+    for (int64_t start = server_now_us();;) {
         int rc;
         int64_t n = int_reply(r, 2, argv, st, &rc);
         if (rc != RK_OK) return rc;
         if (n == 0) return RK_OK;
-        if (waited >= DRAIN_WAIT_MS)
+        if ((rc = past(deadline_us, "waiting for the write-behind to catch up", st)) != RK_OK) return rc;
+        if (server_now_us() - start >= DRAIN_WAIT_MS * 1000LL)
             return rk_status_set(
                 st, RK_UNAVAILABLE,
                 "%" PRId64 " submissions are not yet in PostgreSQL; rebuild when the write-behind has caught up", n);
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        pause_until(deadline_us);
     }
 }
 
@@ -115,6 +134,16 @@ static void add_pair(swap_set *s, const char *tmp, const char *live, int64_t ttl
     s->n++;
 }
 
+/* Deletes the temporary keys of a rebuild that will not swap them in, so
+ * the next one does not build on top of them. */
+static void discard(rstore *r, const swap_set *s) {
+    rk_status ignore;
+    for (size_t i = 0; i < s->n; i++) {
+        const char *argv[] = {"DEL", s->keys[2 * i]};
+        cmd(r, 2, argv, NULL, &ignore);
+    }
+}
+
 static int swap(rstore *r, swap_set *s, rk_status *st) {
     const char **argv = calloc(3 + 3 * s->n, sizeof(*argv));
     char nkeys[16];
@@ -153,7 +182,12 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
     int rc = report_run(pg, &q, &rows, &n, &size, st);
     if (rc == RK_OK) rc = load(r, tz, tm, live.desc, rows, n, st);
     free(rows);
-    if (rc != RK_OK) return rc;
+    if (rc != RK_OK) {
+        rk_status ignore;
+        const char *argv[] = {"DEL", tz, tm};
+        cmd(r, 3, argv, NULL, &ignore);
+        return rc;
+    }
     int64_t ttl = k == WINDOW_ALL ? 0 : to + retention_s - (int64_t)server_time();
     add_pair(s, tz, live.zkey, ttl);
     add_pair(s, tm, live.mkey, ttl);
@@ -202,14 +236,14 @@ static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t ret
  * the same temporary keys and swap each other's halves in. The second one
  * waits for the first to finish, then does its own. */
 #define LOCK_WAIT_MS 120000
-static int set_flag(rstore *r, const board *b, int on, const char *owner, rk_status *st) {
+static int set_flag(rstore *r, const board *b, int on, const char *owner, int64_t deadline_us, rk_status *st) {
     char flag[RSTORE_KEY_MAX];
     rstore_rebuild_flag(b, flag, sizeof(flag));
     if (!on) {
         const char *argv[] = {"FCALL", "rk_unflag", "1", flag, owner};
         return cmd(r, 5, argv, NULL, st);
     }
-    for (int waited = 0;; waited += 100) {
+    for (int64_t start = server_now_us();;) {
         redisReply *rep = NULL;
         const char *argv[] = {"SET", flag, owner, "NX", "EX", FLAG_TTL};
         int rc = cmd(r, 6, argv, &rep, st);
@@ -217,11 +251,11 @@ static int set_flag(rstore *r, const board *b, int on, const char *owner, rk_sta
         int won = rep->type == REDIS_REPLY_STATUS;
         freeReplyObject(rep);
         if (won) return RK_OK;
-        if (waited >= LOCK_WAIT_MS)
+        if ((rc = past(deadline_us, "waiting for another rebuild of the board", st)) != RK_OK) return rc;
+        if (server_now_us() - start >= LOCK_WAIT_MS * 1000LL)
             return rk_status_set(st, RK_ABORTED, "board %s is being rebuilt by someone else",
                                  b ? b->id : BOARD_GLOBAL_ID);
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        pause_until(deadline_us);
     }
 }
 
@@ -231,19 +265,25 @@ static void owner_name(char *out, size_t cap) {
     snprintf(out, cap, "%ld:%lu:%ld", (long)getpid(), (unsigned long)pthread_self(), atomic_fetch_add(&next, 1));
 }
 
-int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries, rk_status *st) {
+/* The deadline is kept until the first swap: up to there giving up
+ * leaves the board as it was (its temporary keys deleted); once part of
+ * it is swapped in, the rest is built and swapped too, however late. */
+int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us, int64_t *entries,
+                  rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
     char owner[64], *replayed = NULL;
+    const char *building = "while the board was being built";
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     owner_name(owner, sizeof(owner));
-    if ((rc = set_flag(r, b, 1, owner, st)) != RK_OK) goto out;
-    if ((rc = drain(r, st)) != RK_OK) goto unflag;
+    if ((rc = set_flag(r, b, 1, owner, deadline_us, st)) != RK_OK) goto out;
+    if ((rc = drain(r, deadline_us, st)) != RK_OK) goto unflag;
     /* Under the flag, so no replay can change the answer meanwhile. */
     if ((rc = degraded_replayed(r, pg, b->id, &replayed, st)) != RK_OK) goto unflag;
 
     for (int k = 0; rc == RK_OK && k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
+        if ((rc = past(deadline_us, building, st)) != RK_OK) break;
         if (k == WINDOW_ALL) {
             rc = build_view(r, pg, b, WINDOW_ALL, 0, retention_s, replayed, s, entries, st);
             continue;
@@ -256,11 +296,14 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
                 /* Full: put what is built in place and go on. */
                 if ((rc = swap(r, s, st)) != RK_OK) break;
                 s->n = 0;
+                deadline_us = 0; /* swapping has begun: finish */
             }
+            if ((rc = past(deadline_us, building, st)) != RK_OK) break;
             rc = build_view(r, pg, b, (window_kind)k, starts[i], retention_s, replayed, s, entries, st);
         }
         free(starts);
     }
+    if (rc == RK_OK) rc = past(deadline_us, building, st);
     if (rc == RK_OK && b->policy != POLICY_BEST) {
         /* Personal bests of latest and sum boards. */
         report_row *rows = NULL;
@@ -280,32 +323,37 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
         }
         free(rows);
     }
+    if (rc == RK_OK) rc = past(deadline_us, building, st);
     if (rc == RK_OK) rc = swap(r, s, st);
     if (rc == RK_OK) log_info("board rebuilt", "board=%s keys=%zu", b->id, s->n);
+    if (rc != RK_OK) discard(r, s);
 unflag:;
     rk_status ignore;
-    set_flag(r, b, 0, owner, rc == RK_OK ? st : &ignore);
+    set_flag(r, b, 0, owner, 0, rc == RK_OK ? st : &ignore);
 out:
     free(replayed);
     free(s);
     return rc;
 }
 
-int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st) {
+int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries, rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
     char owner[64];
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     owner_name(owner, sizeof(owner));
     char *replayed = NULL;
-    if ((rc = set_flag(r, NULL, 1, owner, st)) == RK_OK) {
+    if ((rc = set_flag(r, NULL, 1, owner, deadline_us, st)) == RK_OK) {
         /* The global flag holds off every submission, so every board's
          * replays too. */
-        if ((rc = drain(r, st)) == RK_OK && (rc = degraded_replayed(r, pg, NULL, &replayed, st)) == RK_OK &&
-            (rc = build_view(r, pg, NULL, WINDOW_ALL, 0, 0, replayed, s, entries, st)) == RK_OK)
+        if ((rc = drain(r, deadline_us, st)) == RK_OK &&
+            (rc = degraded_replayed(r, pg, NULL, &replayed, st)) == RK_OK &&
+            (rc = build_view(r, pg, NULL, WINDOW_ALL, 0, 0, replayed, s, entries, st)) == RK_OK &&
+            (rc = past(deadline_us, "while the global board was being built", st)) == RK_OK)
             rc = swap(r, s, st);
+        if (rc != RK_OK) discard(r, s);
         rk_status ignore;
-        set_flag(r, NULL, 0, owner, rc == RK_OK ? st : &ignore);
+        set_flag(r, NULL, 0, owner, 0, rc == RK_OK ? st : &ignore);
     }
     free(replayed);
     free(s);
@@ -320,18 +368,20 @@ static int add_name(void *arg, int64_t id, const char *name) {
 
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st) { return pgstore_users_each(pg, add_name, r, st); }
 
-int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *nboards, int64_t *entries,
-                rk_status *st) {
+int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t deadline_us, int64_t *nboards,
+                int64_t *entries, rk_status *st) {
     board *all = NULL;
     size_t n = 0;
     int rc = rebuild_names(r, pg, st);
     if (rc == RK_OK) rc = boards_list(cache, NULL, &all, &n, st);
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
-        rc = rebuild_board(r, pg, &all[i], retention_s, entries, st);
-        (*nboards)++;
+        if ((rc = rebuild_board(r, pg, &all[i], retention_s, deadline_us, entries, st)) == RK_OK) (*nboards)++;
     }
     free(all);
-    if (rc == RK_OK) rc = rebuild_global(r, pg, entries, st);
+    if (rc == RK_OK) rc = rebuild_global(r, pg, deadline_us, entries, st);
+    if (rc == RK_DEADLINE_EXCEEDED && *nboards > 0)
+        rk_status_set(st, rc, "deadline exceeded after %" PRId64 " of %zu boards; rebuild again for the rest", *nboards,
+                      n);
     return rc;
 }
 
@@ -363,7 +413,7 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
         if (rc != RK_OK || present) continue;
         if ((rc = has_history(pg, all[i].id, &history, st)) != RK_OK || !history) continue;
         log_warn("Redis has lost a board; rebuilding it from PostgreSQL", "board=%s", all[i].id);
-        rc = rebuild_board(r, pg, &all[i], retention_s, &entries, st);
+        rc = rebuild_board(r, pg, &all[i], retention_s, 0, &entries, st);
         rebuilt++;
     }
     free(all);
@@ -376,7 +426,7 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
     if (rc != RK_OK) return rc;
     if (rebuilt || !present) {
         if ((rc = has_history(pg, NULL, &history, st)) != RK_OK) return rc;
-        if (rebuilt || history) rc = rebuild_global(r, pg, &entries, st);
+        if (rebuilt || history) rc = rebuild_global(r, pg, 0, &entries, st);
     }
     if (rc == RK_OK && (rebuilt || entries)) log_info("rebuild done", "boards=%d entries=%" PRId64, rebuilt, entries);
     return rc;

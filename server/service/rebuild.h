@@ -29,18 +29,25 @@
 /* Rebuilds one board: all-time and every window still within
  * `retention_s`. Adds the (player, window) entries written to *entries.
  * Fails with RK_UNAVAILABLE when the write-behind backlog does not drain
- * (PostgreSQL would be missing submissions). */
-int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t *entries, rk_status *st);
+ * (PostgreSQL would be missing submissions). deadline_us (CLOCK_MONOTONIC,
+ * 0 for none) bounds the waits for another rebuild and for the backlog,
+ * and the building: past it the rebuild gives up with
+ * RK_DEADLINE_EXCEEDED, the board as it was and its flag cleared, unless
+ * it had begun to swap keys in (a board with very many windows), which it
+ * then finishes. */
+int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us, int64_t *entries,
+                  rk_status *st);
 
-/* Rebuilds the global board from every board's history. */
-int rebuild_global(rstore *r, pgstore *pg, int64_t *entries, rk_status *st);
+/* Rebuilds the global board from every board's history; deadline_us as
+ * above. */
+int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries, rk_status *st);
 
 /* Refills the user directory (rk:names, rk:uids) from PostgreSQL. */
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st);
 
 /* Rebuilds the user directory, every board, then the global board. */
-int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t *boards, int64_t *entries,
-                rk_status *st);
+int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t deadline_us, int64_t *boards,
+                int64_t *entries, rk_status *st);
 
 /* At start: rebuilds the boards whose all-time set Redis has lost while
  * PostgreSQL has history for them (a restarted, empty Redis), and the

@@ -87,8 +87,12 @@ struct rpc_call {
     server *srv;
     principal who;
     const char *idempotency_key; /* NULL when none; lives in the arena */
-    int degraded;                /* answered from PostgreSQL without Redis */
-    int64_t deadline_us;         /* CLOCK_MONOTONIC */
+    /* Where the request came from, as text: "tcp 127.0.0.1", "tcp
+     * 2001:db8:1:2::/64" (a whole /64, which one IPv6 host usually has),
+     * "ipc"; "" when nng cannot say. Owned by rpc.c, valid for the call. */
+    const char *peer;
+    int degraded;        /* answered from PostgreSQL without Redis */
+    int64_t deadline_us; /* CLOCK_MONOTONIC */
     /* The fast lane only (NULL on the worker pool): the loop's Redis
      * connection, and how to end a call that waits for it. w->redis and
      * w->pg are NULL there: nothing on a loop may block. */

@@ -19,6 +19,8 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
                       submissions go to PostgreSQL until it is restored
   rk:ev               pub/sub channel: every change, for rankd's live events
                       and every revocation, for rankd's local sets
+  rk:{login}:u:<name> login attempts on an account (lower-cased name)
+  rk:{login}:a:<addr> login attempts from a client address
 
 Events: after a change rk_submit publishes one line on rk:ev, fields split
 by tabs, so every rankd process (not only the one that took the request)
@@ -470,6 +472,50 @@ local function swap(keys, args)
   return #keys / 2
 end
 
+--[[ Login throttling. Each key is a hash: n = attempts counted (failures,
+and the attempt in progress), t = Redis's time (ms) of the last counted
+one. KEYS: the account's key and the client address's key, both under the
+{login} tag so they share a slot. After `free` counted attempts each
+further one must come at least 2^(n - free) s (at most cap ms) after the
+last; one that comes earlier is not counted. Counting happens here, before
+the password is checked, so parallel guesses cannot all slip past. ]]
+local function login_wait(key, free, cap, now)
+  local v = redis.call('HMGET', key, 'n', 't')
+  local n = tonumber(v[1] or '0') or 0
+  if n < free then return 0 end
+  local wait = cap
+  if n - free < 40 then wait = math.min(cap, 1000 * 2 ^ (n - free)) end
+  return math.max(0, (tonumber(v[2] or '0') or 0) + wait - now)
+end
+
+--[[ rk_login_try  KEYS: account key, address key
+ARGV: window s, account free, account cap ms, address free, address cap ms
+Returns 0 when the attempt may check its password (it is counted, and the
+keys expire a window after it), else the ms to wait before the next one. ]]
+local function login_try(keys, args)
+  local tm = redis.call('TIME')
+  local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+  local left = math.max(login_wait(keys[1], tonumber(args[2]), tonumber(args[3]), now),
+                        login_wait(keys[2], tonumber(args[4]), tonumber(args[5]), now))
+  if left > 0 then return math.ceil(left) end
+  for _, k in ipairs(keys) do
+    redis.call('HINCRBY', k, 'n', 1)
+    redis.call('HSET', k, 't', fmt(now))
+    redis.call('EXPIRE', k, args[1])
+  end
+  return 0
+end
+
+--[[ rk_login_ok  KEYS: account key, address key
+The attempt was the right password: the account starts afresh, and the
+address takes back the one attempt it was counted (not its failures, or a
+guesser could clear them by logging into an account of its own). ]]
+local function login_ok(keys, args)
+  redis.call('DEL', keys[1])
+  if redis.call('HINCRBY', keys[2], 'n', -1) <= 0 then redis.call('DEL', keys[2]) end
+  return 0
+end
+
 redis.register_function('rk_submit', submit)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)
@@ -479,3 +525,5 @@ redis.register_function{function_name = 'rk_around', callback = around, flags = 
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
+redis.register_function('rk_login_try', login_try)
+redis.register_function('rk_login_ok', login_ok)

@@ -120,6 +120,9 @@ static const char *const migrations[] = {
     /* 4: a user's token generation; a role change raises it, and tokens
      * signed under an older one are void */
     "ALTER TABLE users ADD COLUMN token_gen bigint NOT NULL DEFAULT 0;",
+    /* 5: usernames differ by more than case ("Alice" is "alice"'s), so one
+     * cannot pass for another */
+    "CREATE UNIQUE INDEX users_username_lower ON users (lower(username));",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -361,6 +364,14 @@ int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st) {
     char n[24];
     snprintf(n, sizeof(n), "%" PRId64, id);
     return user_one(p, USER_SELECT "WHERE id = $1::bigint", n, u, st);
+}
+
+int pgstore_user_set_hash(pgstore *p, int64_t id, const char *old_hash, const char *new_hash, rk_status *st) {
+    char n[24];
+    snprintf(n, sizeof(n), "%" PRId64, id);
+    const char *params[] = {n, old_hash, new_hash};
+    return q(p, "UPDATE users SET password_hash = $3 WHERE id = $1::bigint AND password_hash = $2", 3, params, NULL,
+             st);
 }
 
 int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st) {

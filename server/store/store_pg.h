@@ -64,6 +64,9 @@ int pgstore_user_create(pgstore *p, const char *username, const char *pwhash, in
 /* RK_NOT_FOUND when no such user. */
 int pgstore_user_by_name(pgstore *p, const char *username, pg_user *u, rk_status *st);
 int pgstore_user_by_id(pgstore *p, int64_t id, pg_user *u, rk_status *st);
+/* Replaces the user's password hash, if it is still old_hash (a password
+ * changed meanwhile is left alone). */
+int pgstore_user_set_hash(pgstore *p, int64_t id, const char *old_hash, const char *new_hash, rk_status *st);
 /* Creates the user with the hash, or updates hash and role when present. */
 int pgstore_user_upsert(pgstore *p, const char *username, const char *pwhash, int role, int64_t *id, rk_status *st);
 /* Sets the role; a change raises the user's token generation in the same

@@ -768,44 +768,46 @@ int rstore_publish(rstore *r, const char *line, rk_status *st) {
     return simple(r, 3, argv, st);
 }
 
-static void login_key(const char *username, char *key, size_t cap) { snprintf(key, cap, "rk:loginfail:%s", username); }
-
-int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count, int64_t *ttl, rk_status *st) {
-    char key[96], w[32];
-    int rc;
-    login_key(username, key, sizeof(key));
-    snprintf(w, sizeof(w), "%" PRId64, window);
-    const char *incr[] = {"INCR", key};
-    const char *exp[] = {"EXPIRE", key, w, "NX"};
-    redisReply *rep = NULL;
-    if ((rc = command(r, 2, incr, NULL, &rep, st)) != RK_OK) return rc;
-    *count = as_int(rep);
-    freeReplyObject(rep);
-    if ((rc = simple(r, 4, exp, st)) != RK_OK) return rc;
-    return rstore_login_state(r, username, count, ttl, st);
+/* The keys of an account (its name lower-cased: names differ by more
+ * than case) and of a client address. */
+static void login_keys(const char *username, const char *peer, char *ukey, char *akey, size_t cap) {
+    int n = snprintf(ukey, cap, "rk:{login}:u:");
+    for (const char *p = username; *p && (size_t)n + 1 < cap; p++, n++)
+        ukey[n] = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    ukey[n] = '\0';
+    snprintf(akey, cap, "rk:{login}:a:%s", peer && peer[0] ? peer : "unknown");
 }
 
-int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl, rk_status *st) {
-    char key[96];
-    login_key(username, key, sizeof(key));
-    const char *get[] = {"GET", key};
-    const char *t[] = {"TTL", key};
+/* Redis restarted empty and nobody has loaded the functions yet. */
+static int login_unavailable(int rc, rk_status *st) {
+    if (rc == RK_INTERNAL && strstr(st->message, "Function not found") != NULL)
+        return rk_status_set(st, RK_UNAVAILABLE, "Redis's functions are being restored");
+    return rc;
+}
+
+int rstore_login_try(rstore *r, const char *username, const char *peer, const rstore_throttle *t, int64_t *wait_ms,
+                     rk_status *st) {
+    char ukey[128], akey[128], w[24], uf[24], uc[24], af[24], ac[24];
+    login_keys(username, peer, ukey, akey, sizeof(ukey));
+    snprintf(w, sizeof(w), "%" PRId64, t->window_s);
+    snprintf(uf, sizeof(uf), "%" PRId64, t->account_free);
+    snprintf(uc, sizeof(uc), "%" PRId64, t->account_cap_ms);
+    snprintf(af, sizeof(af), "%" PRId64, t->address_free);
+    snprintf(ac, sizeof(ac), "%" PRId64, t->address_cap_ms);
+    const char *argv[] = {"FCALL", "rk_login_try", "2", ukey, akey, w, uf, uc, af, ac};
     redisReply *rep = NULL;
-    int rc;
-    if ((rc = command(r, 2, get, NULL, &rep, st)) != RK_OK) return rc;
-    *count = as_int(rep);
-    freeReplyObject(rep);
-    if ((rc = command(r, 2, t, NULL, &rep, st)) != RK_OK) return rc;
-    *ttl = as_int(rep);
+    int rc = command(r, 10, argv, NULL, &rep, st);
+    if (rc != RK_OK) return login_unavailable(rc, st);
+    *wait_ms = as_int(rep);
     freeReplyObject(rep);
     return RK_OK;
 }
 
-int rstore_login_ok(rstore *r, const char *username, rk_status *st) {
-    char key[96];
-    login_key(username, key, sizeof(key));
-    const char *argv[] = {"DEL", key};
-    return simple(r, 2, argv, st);
+int rstore_login_ok(rstore *r, const char *username, const char *peer, rk_status *st) {
+    char ukey[128], akey[128];
+    login_keys(username, peer, ukey, akey, sizeof(ukey));
+    const char *argv[] = {"FCALL", "rk_login_ok", "2", ukey, akey};
+    return login_unavailable(simple(r, 5, argv, st), st);
 }
 
 int rstore_backlog(rstore *r, int64_t *n, rk_status *st) {

@@ -176,11 +176,25 @@ int rstore_resolve_users(rstore *r, int64_t *ids, const char *const *names, size
  * (line formats: rankd.lua's header). */
 int rstore_publish(rstore *r, const char *line, rk_status *st);
 
-/* Failed-login counter of a username: *count after the increment, *ttl the
- * seconds until it resets. */
-int rstore_login_failed(rstore *r, const char *username, int64_t window, int64_t *count, int64_t *ttl, rk_status *st);
-int rstore_login_state(rstore *r, const char *username, int64_t *count, int64_t *ttl, rk_status *st);
-int rstore_login_ok(rstore *r, const char *username, rk_status *st);
+/* How login attempts are slowed down (rankd.lua, rk_login_try): after
+ * *_free counted attempts on an account, or from a client address, within
+ * window_s of each other, each further one waits 2^(k - free) s since the
+ * last, at most *_cap_ms. */
+typedef struct rstore_throttle {
+    int64_t window_s;
+    int64_t account_free, account_cap_ms;
+    int64_t address_free, address_cap_ms;
+} rstore_throttle;
+
+/* Counts a login attempt on username from peer (rpc_call.peer) before its
+ * password is checked, in one round trip: *wait_ms 0 means go ahead (the
+ * attempt is counted), above 0 that it came too early (not counted) and
+ * when the next may come. */
+int rstore_login_try(rstore *r, const char *username, const char *peer, const rstore_throttle *t, int64_t *wait_ms,
+                     rk_status *st);
+/* The attempt had the right password: clears the account's count and
+ * takes the attempt back from the address's. */
+int rstore_login_ok(rstore *r, const char *username, const char *peer, rk_status *st);
 
 /* Which of n idempotency keys of a board have an answer recorded:
  * present[i] is 1 or 0. */
