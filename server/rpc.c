@@ -37,7 +37,14 @@
 #include "loop.h"
 #include "metrics.h"
 #include "rpc.h"
+#include "validate.h"
 #include "wire.h"
+
+/* The longest legitimate envelope around a method's request: the method
+ * name (64 bytes is more than any), the deadline, a token (TOKEN_MAX) or
+ * an API key, an idempotency key, and the payload's tag and length. */
+#define RPC_ENVELOPE_MAX \
+    (WIRE_LEN_FIELD(64) + WIRE_INT_FIELD + WIRE_LEN_FIELD(TOKEN_MAX) + WIRE_LEN_FIELD(IDEMPOTENCY_KEY_MAX) + 1 + 5)
 
 typedef enum { CTX_RECV, CTX_QUEUED, CTX_SEND, CTX_IDLE } ctx_state;
 
@@ -177,6 +184,29 @@ static const rpc_method *find_method(rpc_server *r, const char *name) {
     return NULL;
 }
 
+/* The same for a name still on the wire (not NUL-terminated). */
+static const rpc_method *find_method_n(rpc_server *r, const uint8_t *name, size_t n) {
+    for (size_t i = 0; i < r->nmethods; i++)
+        if (strlen(r->methods[i].name) == n && memcmp(r->methods[i].name, name, n) == 0) return &r->methods[i];
+    return NULL;
+}
+
+/* Refuses a request longer than its method's bound plus the longest
+ * legitimate envelope around it, judged on the wire: decoding copies the
+ * payload and every string in it, so an oversized request must be turned
+ * away before that. An unknown method or malformed bytes are left to the
+ * decoder's checks. */
+static int check_size(rpc_server *r, const uint8_t *data, size_t len, int *method, rk_status *st) {
+    const uint8_t *name;
+    size_t n;
+    if (wire_find_len_field(data, len, 1, &name, &n) != 1) return RK_OK;
+    const rpc_method *m = find_method_n(r, name, n);
+    if (m == NULL || len <= m->max_request + RPC_ENVELOPE_MAX) return RK_OK;
+    *method = (int)(m - r->methods);
+    return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "%s request is %zu bytes; its limit is %zu bytes", m->name, len,
+                         m->max_request + RPC_ENVELOPE_MAX);
+}
+
 static int check_access(const rpc_method *m, const principal *who, rk_status *st) {
     if (m->access == ACCESS_ANYONE) return RK_OK;
     if (who->kind == WHO_ANONYMOUS)
@@ -194,6 +224,7 @@ static int prepare(rpc_server *r, rpc_ctx *c, rpc_call *call, const rpc_method *
                    ProtobufCMessage **req, rk_status *st) {
     ProtobufCAllocator *al = arena_allocator(&call->w->arena);
     int rc;
+    if ((rc = check_size(r, nng_msg_body(c->req), nng_msg_len(c->req), method, st)) != RK_OK) return rc;
     /* Strings are judged on the wire, where they still have their length. */
     if ((rc = wire_check_strings(&rankd__request_envelope__descriptor, nng_msg_body(c->req), nng_msg_len(c->req),
                                  st)) != RK_OK)
@@ -211,8 +242,9 @@ static int prepare(rpc_server *r, rpc_ctx *c, rpc_call *call, const rpc_method *
     int64_t deadline_ms = env->has_deadline_ms && env->deadline_ms ? env->deadline_ms : r->srv->cfg.default_deadline_ms;
     call->deadline_us = c->received_us + deadline_ms * 1000;
     if (env->idempotency_key && env->idempotency_key[0]) {
-        if (strlen(env->idempotency_key) > 128)
-            return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is longer than 128 bytes");
+        if (strlen(env->idempotency_key) > IDEMPOTENCY_KEY_MAX)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is longer than %d bytes",
+                                 IDEMPOTENCY_KEY_MAX);
         call->idempotency_key = env->idempotency_key;
     }
     if ((rc = server_check_deadline(call, st)) != RK_OK) return rc;
@@ -461,6 +493,14 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
         r->ctxs[i].state = CTX_RECV;
         nng_ctx_recv(r->ctxs[i].ctx, r->ctxs[i].aio);
     }
+    size_t largest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (methods[i].max_request > methods[largest].max_request) largest = i;
+    /* The SP message also carries the 4-byte request id. */
+    size_t need = methods[largest].max_request + RPC_ENVELOPE_MAX + 4;
+    if ((size_t)srv->cfg.max_message < need)
+        log_warn("max-message is below the largest legitimate request; such requests lose their connection",
+                 "max_message=%lld method=%s needs=%zu", (long long)srv->cfg.max_message, methods[largest].name, need);
     if ((rc = listen_all(r, st)) != RK_OK) return rc;
     return RK_OK;
 }
