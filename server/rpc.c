@@ -32,6 +32,7 @@
 #include <rankd/rankd.pb-c.h>
 
 #include "auth.h"
+#include "conns.h"
 #include "handlers.h"
 #include "log.h"
 #include "loop.h"
@@ -64,6 +65,7 @@ typedef struct rpc_ctx {
     rpc_call call;
     int method;
     int skip_redis; /* handed to the workers with call.skip_redis */
+    nng_pipe pipe;  /* the connection the request came on */
 } rpc_ctx;
 
 struct rpc_server {
@@ -71,6 +73,7 @@ struct rpc_server {
     const rpc_method *methods;
     size_t nmethods;
     nng_socket sock;
+    conns *conns; /* the socket's connections: the cap, the idle timeout */
     nng_listener *listeners;
     size_t nlisteners;
     rpc_ctx *ctxs;
@@ -162,6 +165,8 @@ static void ctx_cb(void *arg) {
     }
     c->req = nng_aio_get_msg(c->aio);
     c->received_us = server_now_us();
+    c->pipe = nng_msg_get_pipe(c->req);
+    conns_begin(r->conns, c->pipe);
     c->state = CTX_QUEUED;
     if (c->loop) {
         pthread_mutex_lock(&r->mu);
@@ -298,6 +303,7 @@ static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_st
 
     nng_msg *out = encode(w, st, st->code == RK_OK ? reply : NULL, degraded);
     arena_reset(&w->arena);
+    conns_end(r->conns, c->pipe);
     nng_msg_free(c->req);
     c->req = NULL;
     c->state = CTX_SEND;
@@ -440,6 +446,9 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
     if ((rv = nng_rep0_open(&r->sock)) != 0)
         return rk_status_set(st, RK_INTERNAL, "cannot open REP socket: %s", nng_strerror(rv));
     nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, (size_t)srv->cfg.max_message);
+    if ((rc = conns_start(&r->conns, r->sock, "rpc", srv->cfg.max_connections, srv->cfg.idle_timeout_ms, NULL, st)) !=
+        RK_OK)
+        return rc;
 
     r->nworkers = (size_t)srv->cfg.workers;
     r->workers = calloc(r->nworkers, sizeof(*r->workers));
@@ -531,6 +540,7 @@ void rpc_stop(rpc_server *r, int drain_ms) {
     /* Calls still waiting for Redis end (or are dropped) as the loops close. */
     for (size_t i = 0; r->loops && i < r->nloops; i++) loop_stop(r->loops[i]);
     nng_close(r->sock);
+    conns_stop(r->conns);
     for (size_t i = 0; i < r->nctxs; i++) {
         if (r->ctxs[i].aio) {
             nng_aio_stop(r->ctxs[i].aio);
