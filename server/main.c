@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <rankd/rankd.pb-c.h>
 
@@ -52,6 +54,41 @@ static int check_methods(rk_status *st) {
                 return rk_status_set(st, RK_INTERNAL, "method %s has the wrong input type in the method table", full);
         }
     return RK_OK;
+}
+
+/* Descriptors rankd needs besides its RPC and events connections: a
+ * PostgreSQL and a Redis connection per worker, the loops' and the
+ * pipeline's Redis connections, the background threads' own, nng's
+ * pollers, and HTTP clients (nng 1.5's HTTP server has no cap of its own). */
+#define FD_RESERVE 256
+
+/* Raises the soft descriptor limit to the hard one, and lowers
+ * max-connections where the RPC and events sockets together could
+ * otherwise run rankd out of descriptors: at the limit, accept() fails
+ * (EMFILE) and nng's accept loops retry again and again (the HTTP server's
+ * at once, without a pause), while every new caller waits. */
+static void fit_descriptors(config *cfg) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+    rlim_t was = rl.rlim_cur;
+    if (rl.rlim_cur != rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int64_t loops = cfg->loops >= 0 ? cfg->loops : (cores > 0 ? cores : 1);
+    int64_t reserve = FD_RESERVE + 2 * cfg->workers + loops + cfg->redis_connections;
+    int64_t limit = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)rl.rlim_cur;
+    int64_t fit = (limit - reserve) / 2;
+    if (fit < 1) fit = 1;
+    log_info("descriptor limit", "soft=%lld hard=%lld was=%lld", (long long)limit,
+             rl.rlim_max == RLIM_INFINITY ? -1LL : (long long)rl.rlim_max, (long long)was);
+    if (cfg->max_connections > fit) {
+        log_warn("max-connections lowered to fit the descriptor limit",
+                 "max_connections=%lld was=%lld descriptor_limit=%lld reserved=%lld", (long long)fit,
+                 (long long)cfg->max_connections, (long long)limit, (long long)reserve);
+        cfg->max_connections = fit;
+    }
 }
 
 static int create_admin(server *srv, pgstore *pg, rk_status *st) {
@@ -116,6 +153,7 @@ int main(int argc, char **argv) {
     if (srv.cfg.clock_start)
         log_warn("the clock is moved (clock-start); for tests only", "now=%" PRId64, (int64_t)server_time());
     if (check_methods(&st) != RK_OK) goto fail;
+    fit_descriptors(&srv.cfg);
     for (size_t i = 0; i < rankd_nmethods && i < METRICS_MAX_METHODS; i++) method_names[i] = rankd_methods[i].name;
     metrics_init(method_names, rankd_nmethods);
 

@@ -127,7 +127,37 @@ static void malformed_bytes(void) {
     CHECK_INT(wire_check_strings(&rankd__request_envelope__descriptor, NULL, 0, &st), RK_OK);
 }
 
+/* The method name is read from the wire, before anything is decoded. */
+static void find_the_method_field(void) {
+    Rankd__RequestEnvelope env = RANKD__REQUEST_ENVELOPE__INIT;
+    uint8_t b[256], payload[40];
+    memset(payload, 0x0a, sizeof(payload)); /* looks like field 1 inside */
+    env.has_deadline_ms = 1;
+    env.deadline_ms = 4000000000u;
+    env.auth_token = "tok";
+    env.has_payload = 1;
+    env.payload.data = payload;
+    env.payload.len = sizeof(payload);
+    env.method = "rankd.Ranking/Top";
+    size_t n = rankd__request_envelope__pack(&env, b), len = 0;
+    const uint8_t *p = NULL;
+    CHECK_INT(wire_find_len_field(b, n, 1, &p, &len), 1);
+    CHECK(len == 17 && p && memcmp(p, "rankd.Ranking/Top", 17) == 0);
+    CHECK_INT(wire_find_len_field(b, n, 5, &p, &len), 1);
+    CHECK_INT(len, sizeof(payload));
+    CHECK_INT(wire_find_len_field(b, n, 4, &p, &len), 0);
+    CHECK_INT(wire_find_len_field(b, n - 1, 1, &p, &len), -1); /* payload cut short */
+    /* A repeated field: the last one counts, as when decoding. */
+    buf o = {.n = 0};
+    put_len(&o, 1, "first", 5);
+    put_len(&o, 1, "second", 6);
+    CHECK_INT(wire_find_len_field(o.b, o.n, 1, &p, &len), 1);
+    CHECK(len == 6 && memcmp(p, "second", 6) == 0);
+    CHECK_INT(wire_find_len_field(NULL, 0, 1, &p, &len), 0);
+}
+
 int main(void) {
+    RUN(find_the_method_field);
     RUN(utf8_text);
     RUN(envelope_strings);
     RUN(nested_and_repeated);

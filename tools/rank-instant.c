@@ -37,8 +37,8 @@
 #include <rankd/rankd.pb-c.h>
 
 #define DEFAULT_CONTEXTS 256
-#define DEFAULT_MAX_MESSAGE (4u << 20) /* rankd's default max-message */
-#define MAX_BATCH 1000                 /* rankd's limit on SubmitBatch entries */
+#define DEFAULT_MAX_MESSAGE (256u << 10) /* rankd's default max-message */
+#define MAX_BATCH 1000                   /* rankd's limit on SubmitBatch entries */
 #define CODE_INVALID_ARGUMENT 3
 #define CODE_UNIMPLEMENTED 12
 

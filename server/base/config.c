@@ -50,7 +50,15 @@ static const setting settings[] = {
       "connection per worker"),
     I("contexts", contexts, 1, 4096, "128", "requests in flight on the RPC socket"),
     I("token-ttl", token_ttl, 60, 31536000, "86400", "lifetime of a login token, seconds"),
-    I("max-message", max_message, 1024, 64 << 20, "4194304", "largest request accepted, bytes"),
+    I("max-message", max_message, 1024, 64 << 20, "262144",
+      "largest message accepted, bytes; the connection of a larger one is closed (the largest legitimate request, a "
+      "full SubmitBatch, is 259,478 bytes; each method also has its own bound)"),
+    I("idle-timeout-ms", idle_timeout_ms, 0, 86400000, "60000",
+      "an RPC connection with no request in flight and none completed (nor answered) for this long is closed, as is "
+      "one that sends part of a message and stops; ms, 0: never"),
+    I("max-connections", max_connections, 1, 1048576, "4096",
+      "connections kept on the RPC socket, and on the events socket; more are closed as they arrive (lowered at start "
+      "to fit the descriptor limit)"),
     I("idempotency-ttl", idempotency_ttl, 60, 2592000, "86400", "how long an idempotency key is remembered, seconds"),
     I("window-retention", window_retention, 3600, 315360000, "7776000",
       "how long a closed window stays in Redis, seconds"),

@@ -33,6 +33,8 @@ typedef struct config {
     int64_t contexts;
     int64_t token_ttl;        /* seconds */
     int64_t max_message;      /* bytes */
+    int64_t idle_timeout_ms;  /* idle RPC connections are closed; 0: never */
+    int64_t max_connections;  /* per socket (RPC, events) */
     int64_t idempotency_ttl;  /* seconds */
     int64_t window_retention; /* seconds a closed window stays in Redis */
     int64_t default_deadline_ms;

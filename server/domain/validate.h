@@ -19,6 +19,11 @@
 #define USERNAME_MAX 32
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 128
+/* Idempotency keys, in the envelope or in a batch entry: at most 128 bytes. */
+#define IDEMPOTENCY_KEY_MAX 128
+/* Entries in one SubmitBatch, and players in one RanksOf. */
+#define SUBMIT_BATCH_MAX 1000
+#define RANKS_OF_MAX 1000
 
 /* Board and game ids: [a-z0-9_-], 1 to 64 characters. */
 int validate_id(const char *field, const char *id, rk_status *st);

@@ -106,3 +106,35 @@ int wire_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *da
     if (len == 0) return RK_OK;
     return walk(desc, desc, data, data + len, 0, st);
 }
+
+int wire_find_len_field(const uint8_t *data, size_t len, uint32_t field, const uint8_t **out, size_t *n) {
+    const uint8_t *p = data, *end = data + len;
+    int found = 0;
+    while (p < end) {
+        uint64_t tag, v;
+        if (varint(&p, end, &tag) != 0) return -1;
+        switch (tag & 7) {
+            case WT_VARINT:
+                if (varint(&p, end, &v) != 0) return -1;
+                continue;
+            case WT_FIXED64:
+                if (end - p < 8) return -1;
+                p += 8;
+                continue;
+            case WT_FIXED32:
+                if (end - p < 4) return -1;
+                p += 4;
+                continue;
+            case WT_LEN: break;
+            default: return -1;
+        }
+        if (varint(&p, end, &v) != 0 || v > (uint64_t)(end - p)) return -1;
+        if (tag >> 3 == field) {
+            *out = p;
+            *n = (size_t)v;
+            found = 1;
+        }
+        p += v;
+    }
+    return found;
+}

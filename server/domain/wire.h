@@ -35,4 +35,18 @@ int wire_text_ok(const uint8_t *s, size_t n);
  * rankd.RequestEnvelope is not valid UTF-8"). */
 int wire_check_strings(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, rk_status *st);
 
+/* Finds the length-delimited field number `field` (a string, bytes or
+ * message) at the top level of the encoded message `data`, without
+ * decoding or copying anything: *out and *n point at its contents inside
+ * data. When the field occurs more than once the last occurrence counts,
+ * as in decoding. 1 if found, 0 if absent, -1 if the bytes up to it are
+ * not a protobuf encoding. */
+int wire_find_len_field(const uint8_t *data, size_t len, uint32_t field, const uint8_t **out, size_t *n);
+
+/* The longest encodings of one field, for bounding a message's size from
+ * its schema's limits (field numbers below 16: a one-byte tag). */
+#define WIRE_INT_FIELD (1 + 10)         /* a varint: a negative int64 takes 10 bytes */
+#define WIRE_LEN_FIELD(n) (1 + 2 + (n)) /* a string of up to n bytes (n < 16384) */
+#define WIRE_MSG_FIELD(n) (1 + 3 + (n)) /* a nested message of up to n bytes (n < 2 MiB) */
+
 #endif

@@ -24,6 +24,7 @@
 
 #include "auth.h"
 #include "boards.h"
+#include "conns.h"
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,6 +35,8 @@
 #define GLOBAL_GAME "@global"
 #define PASSED_MAX 10
 #define SENDBUF 1024
+/* A subscriber sends no messages; this bounds what a peer that does can hold. */
+#define SUBSCRIBER_MAX_MESSAGE 1024
 
 static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
 
@@ -47,6 +50,7 @@ typedef struct board_state {
 struct events {
     server *srv;
     nng_socket pub;
+    conns *conns;  /* the cap on subscribers */
     rstore *sub;   /* subscribed connection: SUBSCRIBE only */
     rstore *redis; /* queries: top N, names */
     pgstore *pg;   /* board definitions the cache lacks */
@@ -140,11 +144,6 @@ static void take_asks(events *ev) {
     }
     ev->nasks = 0;
     pthread_mutex_unlock(&ev->mu);
-}
-
-static void on_pipe(nng_pipe p, nng_pipe_ev what, void *arg) {
-    (void)p, (void)arg;
-    metrics_subscribers_add(what == NNG_PIPE_EV_ADD_POST ? 1 : -1);
 }
 
 /* ---------------------------------------------------------------- rank changes */
@@ -406,7 +405,7 @@ static void *events_main(void *arg) {
 }
 
 int events_start(events **out, server *srv, rk_status *st) {
-    int rv;
+    int rv, rc;
     *out = NULL;
     events *ev = calloc(1, sizeof(*ev));
     if (ev == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -420,8 +419,12 @@ int events_start(events **out, server *srv, rk_status *st) {
     if ((rv = nng_pub0_open(&ev->pub)) != 0)
         return rk_status_set(st, RK_INTERNAL, "cannot open PUB socket: %s", nng_strerror(rv));
     nng_socket_set_int(ev->pub, NNG_OPT_SENDBUF, SENDBUF);
-    nng_pipe_notify(ev->pub, NNG_PIPE_EV_ADD_POST, on_pipe, NULL);
-    nng_pipe_notify(ev->pub, NNG_PIPE_EV_REM_POST, on_pipe, NULL);
+    /* Subscribers never send: any message from one is refused. */
+    nng_socket_set_size(ev->pub, NNG_OPT_RECVMAXSZ, SUBSCRIBER_MAX_MESSAGE);
+    /* Subscribers are quiet by design: capped, never closed for idling. */
+    if ((rc = conns_start(&ev->conns, ev->pub, "events", srv->cfg.max_connections, 0, metrics_subscribers_add, st)) !=
+        RK_OK)
+        return rc;
 
     rk_status ignore;
     rstore_open(&ev->sub, srv->cfg.redis, &ignore);
@@ -461,6 +464,7 @@ void events_stop(events *ev) {
     atomic_store(&ev->stop, 1);
     if (ev->thread_started) pthread_join(ev->thread, NULL);
     nng_close(ev->pub);
+    conns_stop(ev->conns);
     rstore_close(ev->sub);
     rstore_close(ev->redis);
     pgstore_close(ev->pg);

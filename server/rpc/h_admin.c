@@ -11,10 +11,47 @@
 #include "rebuild.h"
 #include "topcache.h"
 #include "validate.h"
+#include "wire.h"
 
 #ifndef RANKD_VERSION
 #define RANKD_VERSION "0.1.0"
 #endif
+
+/* ---------------------------------------------------------------- request bounds
+ *
+ * Each method's largest legitimate request, computed from the schema's
+ * limits: every field present and at its longest (strings at their
+ * maximum length, varints at 10 bytes, repeated fields at their maximum
+ * count). Ids are at most BOARD_ID_MAX (64) bytes, usernames USERNAME_MAX
+ * (32), passwords PASSWORD_MAX (128), titles and labels BOARD_TITLE_MAX
+ * (128), idempotency keys IDEMPOTENCY_KEY_MAX (128). */
+#define ID_F WIRE_LEN_FIELD(BOARD_ID_MAX)
+#define USER_F WIRE_LEN_FIELD(USERNAME_MAX)
+#define INT_F WIRE_INT_FIELD
+/* "2026-11-23", "2026-W45", "2026-11": 32 is generous. */
+#define LABEL_F WIRE_LEN_FIELD(32)
+
+#define SIGN_UP_MAX (USER_F + WIRE_LEN_FIELD(PASSWORD_MAX))
+#define API_KEY_MAX (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX))
+/* id, game, title, order, policy, each window once, bounds, player_submit,
+ * created_at. */
+#define BOARD_MSG (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F)
+#define CREATE_BOARD_MAX WIRE_MSG_FIELD(BOARD_MSG)
+#define SUBMIT_MAX (ID_F + INT_F + USER_F + INT_F)
+/* board_id, user_id, username, score, idempotency_key: 255 bytes. */
+#define BATCH_ENTRY (SUBMIT_MAX + WIRE_LEN_FIELD(IDEMPOTENCY_KEY_MAX))
+/* 1000 entries: 259,000 bytes, the largest request of all. */
+#define SUBMIT_BATCH_BOUND (SUBMIT_BATCH_MAX * WIRE_MSG_FIELD(BATCH_ENTRY))
+#define TOP_MAX_REQ (ID_F + 4 * INT_F)
+#define RANK_MAX_REQ (ID_F + 3 * INT_F + USER_F)
+#define AROUND_MAX_REQ (ID_F + 5 * INT_F + USER_F)
+/* 1000 players, each an id (11 bytes) or a username (35): 35,089 bytes. */
+#define RANKS_OF_BOUND (ID_F + 2 * INT_F + RANKS_OF_MAX * USER_F)
+#define COUNT_MAX_REQ (ID_F + INT_F)
+#define HISTORY_MAX_REQ (ID_F + 5 * INT_F + USER_F)
+#define REPORT_MAX_REQ (ID_F + 5 * INT_F)
+#define STANDINGS_MAX_REQ (ID_F + INT_F + LABEL_F)
+#define SET_ROLE_MAX (USER_F + INT_F)
 
 /* Adding a method to the schema means adding its row here; rankd refuses
  * to start if the schema has a method this table lacks, or names another
@@ -25,96 +62,133 @@ const rpc_method rankd_methods[] = {
     {.name = "rankd.Auth/SignUp",
      .input = &rankd__sign_up_request__descriptor,
      .fn = h_sign_up,
-     .access = ACCESS_ANYONE},
-    {.name = "rankd.Auth/Login", .input = &rankd__login_request__descriptor, .fn = h_login, .access = ACCESS_ANYONE},
-    {.name = "rankd.Auth/Logout", .input = &rankd__empty__descriptor, .fn = h_logout, .access = ACCESS_AUTHED},
-    {.name = "rankd.Auth/WhoAmI", .input = &rankd__empty__descriptor, .fn = h_who_am_i, .access = ACCESS_AUTHED},
+     .access = ACCESS_ANYONE,
+     .max_request = SIGN_UP_MAX},
+    {.name = "rankd.Auth/Login",
+     .input = &rankd__login_request__descriptor,
+     .fn = h_login,
+     .access = ACCESS_ANYONE,
+     .max_request = SIGN_UP_MAX},
+    {.name = "rankd.Auth/Logout",
+     .input = &rankd__empty__descriptor,
+     .fn = h_logout,
+     .access = ACCESS_AUTHED,
+     .max_request = 0},
+    {.name = "rankd.Auth/WhoAmI",
+     .input = &rankd__empty__descriptor,
+     .fn = h_who_am_i,
+     .access = ACCESS_AUTHED,
+     .max_request = 0},
     {.name = "rankd.Auth/CreateApiKey",
      .input = &rankd__create_api_key_request__descriptor,
      .fn = h_create_api_key,
-     .access = ACCESS_ADMIN},
+     .access = ACCESS_ADMIN,
+     .max_request = API_KEY_MAX},
     {.name = "rankd.Auth/ListApiKeys",
      .input = &rankd__list_api_keys_request__descriptor,
      .fn = h_list_api_keys,
-     .access = ACCESS_ADMIN},
+     .access = ACCESS_ADMIN,
+     .max_request = ID_F},
     {.name = "rankd.Auth/RevokeApiKey",
      .input = &rankd__revoke_api_key_request__descriptor,
      .fn = h_revoke_api_key,
-     .access = ACCESS_ADMIN},
+     .access = ACCESS_ADMIN,
+     .max_request = INT_F},
     {.name = "rankd.Boards/CreateBoard",
      .input = &rankd__create_board_request__descriptor,
      .fn = h_create_board,
-     .access = ACCESS_ADMIN},
+     .access = ACCESS_ADMIN,
+     .max_request = CREATE_BOARD_MAX},
     {.name = "rankd.Boards/GetBoard",
      .input = &rankd__get_board_request__descriptor,
      .fn = h_get_board,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = ID_F},
     {.name = "rankd.Boards/ListBoards",
      .input = &rankd__list_boards_request__descriptor,
      .fn = h_list_boards,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = ID_F},
     {.name = "rankd.Boards/DeleteBoard",
      .input = &rankd__delete_board_request__descriptor,
      .fn = h_delete_board,
-     .access = ACCESS_ADMIN},
+     .access = ACCESS_ADMIN,
+     .max_request = ID_F},
     {.name = "rankd.Scores/Submit",
      .input = &rankd__submit_request__descriptor,
      .fn = h_submit,
-     .access = ACCESS_AUTHED},
+     .access = ACCESS_AUTHED,
+     .max_request = SUBMIT_MAX},
     {.name = "rankd.Scores/SubmitBatch",
      .input = &rankd__submit_batch_request__descriptor,
      .fn = h_submit_batch,
-     .access = ACCESS_AUTHED},
+     .access = ACCESS_AUTHED,
+     .max_request = SUBMIT_BATCH_BOUND},
     {.name = "rankd.Ranking/Top",
      .input = &rankd__top_request__descriptor,
      .fn = h_top,
      .fast = f_top,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = TOP_MAX_REQ},
     {.name = "rankd.Ranking/Rank",
      .input = &rankd__rank_request__descriptor,
      .fn = h_rank,
      .fast = f_rank,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = RANK_MAX_REQ},
     {.name = "rankd.Ranking/Around",
      .input = &rankd__around_request__descriptor,
      .fn = h_around,
      .fast = f_around,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = AROUND_MAX_REQ},
     {.name = "rankd.Ranking/RanksOf",
      .input = &rankd__ranks_of_request__descriptor,
      .fn = h_ranks_of,
      .fast = f_ranks_of,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = RANKS_OF_BOUND},
     {.name = "rankd.Ranking/Count",
      .input = &rankd__count_request__descriptor,
      .fn = h_count,
      .fast = f_count,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = COUNT_MAX_REQ},
     {.name = "rankd.History/History",
      .input = &rankd__history_request__descriptor,
      .fn = h_history,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = HISTORY_MAX_REQ},
     {.name = "rankd.History/Report",
      .input = &rankd__report_request__descriptor,
      .fn = h_report,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = REPORT_MAX_REQ},
     {.name = "rankd.History/Standings",
      .input = &rankd__standings_request__descriptor,
      .fn = h_standings,
-     .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = STANDINGS_MAX_REQ},
     {.name = "rankd.History/Snapshot",
      .input = &rankd__snapshot_request__descriptor,
      .fn = h_snapshot,
-     .access = ACCESS_ANYONE},
-    {.name = "rankd.Admin/Status", .input = &rankd__empty__descriptor, .fn = h_status, .access = ACCESS_ANYONE},
+     .access = ACCESS_ANYONE,
+     .max_request = COUNT_MAX_REQ},
+    {.name = "rankd.Admin/Status",
+     .input = &rankd__empty__descriptor,
+     .fn = h_status,
+     .access = ACCESS_ANYONE,
+     .max_request = 0},
     {.name = "rankd.Admin/SetRole",
      .input = &rankd__set_role_request__descriptor,
      .fn = h_set_role,
-     .access = ACCESS_ADMIN},
+     .access = ACCESS_ADMIN,
+     .max_request = SET_ROLE_MAX},
     {.name = "rankd.Admin/Rebuild",
      .input = &rankd__rebuild_request__descriptor,
      .fn = h_rebuild,
-     .access = ACCESS_ADMIN},
+     .access = ACCESS_ADMIN,
+     .max_request = ID_F},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 

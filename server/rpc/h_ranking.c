@@ -24,7 +24,6 @@
 #define TOP_MAX 1000
 #define AROUND_DEFAULT 5
 #define AROUND_MAX 100
-#define RANKS_OF_MAX 1000
 
 static const char *const window_names[] = {"all-time", "daily", "weekly", "monthly"};
 

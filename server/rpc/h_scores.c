@@ -19,8 +19,6 @@
 #include "users.h"
 #include "validate.h"
 
-#define SUBMIT_BATCH_MAX 1000
-
 /* One item on its way through validation and Redis. */
 typedef struct item {
     const char *board_id;
@@ -123,7 +121,7 @@ static int check_items(submit_call *s, rk_status *st) {
             rk_status_set(&it->st, RK_INVALID_ARGUMENT, "user_id or username is required");
             continue;
         }
-        if (it->idem_key && strlen(it->idem_key) > 128) {
+        if (it->idem_key && strlen(it->idem_key) > IDEMPOTENCY_KEY_MAX) {
             rk_status_set(&it->st, RK_INVALID_ARGUMENT, "idempotency key is longer than 128 bytes");
             continue;
         }

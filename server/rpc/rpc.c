@@ -34,12 +34,20 @@
 #include <rankd/rankd.pb-c.h>
 
 #include "auth.h"
+#include "conns.h"
 #include "handlers.h"
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
 #include "rpc.h"
+#include "validate.h"
 #include "wire.h"
+
+/* The longest legitimate envelope around a method's request: the method
+ * name (64 bytes is more than any), the deadline, a token (TOKEN_MAX) or
+ * an API key, an idempotency key, and the payload's tag and length. */
+#define RPC_ENVELOPE_MAX \
+    (WIRE_LEN_FIELD(64) + WIRE_INT_FIELD + WIRE_LEN_FIELD(TOKEN_MAX) + WIRE_LEN_FIELD(IDEMPOTENCY_KEY_MAX) + 1 + 5)
 
 typedef enum { CTX_RECV, CTX_QUEUED, CTX_SEND, CTX_IDLE } ctx_state;
 
@@ -60,6 +68,7 @@ typedef struct rpc_ctx {
     rpc_call call;
     int method;
     int skip_redis; /* handed to the workers with call.skip_redis */
+    nng_pipe pipe;  /* the connection the request came on */
 } rpc_ctx;
 
 struct rpc_server {
@@ -67,6 +76,7 @@ struct rpc_server {
     const rpc_method *methods;
     size_t nmethods;
     nng_socket sock;
+    conns *conns; /* the socket's connections: the cap, the idle timeout */
     nng_listener *listeners;
     size_t nlisteners;
     rpc_ctx *ctxs;
@@ -156,6 +166,8 @@ static void ctx_cb(void *arg) {
     c->req = nng_aio_get_msg(c->aio);
     c->received_us = server_now_us();
     peer_text(c->req, c->peer, sizeof(c->peer));
+    c->pipe = nng_msg_get_pipe(c->req);
+    conns_begin(r->conns, c->pipe);
     c->state = CTX_QUEUED;
     if (c->loop) {
         pthread_mutex_lock(&r->mu);
@@ -178,6 +190,29 @@ static const rpc_method *find_method(rpc_server *r, const char *name) {
     return NULL;
 }
 
+/* The same for a name still on the wire (not NUL-terminated). */
+static const rpc_method *find_method_n(rpc_server *r, const uint8_t *name, size_t n) {
+    for (size_t i = 0; i < r->nmethods; i++)
+        if (strlen(r->methods[i].name) == n && memcmp(r->methods[i].name, name, n) == 0) return &r->methods[i];
+    return NULL;
+}
+
+/* Refuses a request longer than its method's bound plus the longest
+ * legitimate envelope around it, judged on the wire: decoding copies the
+ * payload and every string in it, so an oversized request must be turned
+ * away before that. An unknown method or malformed bytes are left to the
+ * decoder's checks. */
+static int check_size(rpc_server *r, const uint8_t *data, size_t len, int *method, rk_status *st) {
+    const uint8_t *name;
+    size_t n;
+    if (wire_find_len_field(data, len, 1, &name, &n) != 1) return RK_OK;
+    const rpc_method *m = find_method_n(r, name, n);
+    if (m == NULL || len <= m->max_request + RPC_ENVELOPE_MAX) return RK_OK;
+    *method = (int)(m - r->methods);
+    return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "%s request is %zu bytes; its limit is %zu bytes", m->name, len,
+                         m->max_request + RPC_ENVELOPE_MAX);
+}
+
 static int check_access(const rpc_method *m, const principal *who, rk_status *st) {
     if (m->access == ACCESS_ANYONE) return RK_OK;
     if (who->kind == WHO_ANONYMOUS)
@@ -195,6 +230,7 @@ static int prepare(rpc_server *r, rpc_ctx *c, rpc_call *call, const rpc_method *
                    ProtobufCMessage **req, rk_status *st) {
     ProtobufCAllocator *al = arena_allocator(&call->w->arena);
     int rc;
+    if ((rc = check_size(r, nng_msg_body(c->req), nng_msg_len(c->req), method, st)) != RK_OK) return rc;
     /* Strings are judged on the wire, where they still have their length. */
     if ((rc = wire_check_strings(&rankd__request_envelope__descriptor, nng_msg_body(c->req), nng_msg_len(c->req),
                                  st)) != RK_OK)
@@ -212,8 +248,9 @@ static int prepare(rpc_server *r, rpc_ctx *c, rpc_call *call, const rpc_method *
     int64_t deadline_ms = env->has_deadline_ms && env->deadline_ms ? env->deadline_ms : r->srv->cfg.default_deadline_ms;
     call->deadline_us = c->received_us + deadline_ms * 1000;
     if (env->idempotency_key && env->idempotency_key[0]) {
-        if (strlen(env->idempotency_key) > 128)
-            return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is longer than 128 bytes");
+        if (strlen(env->idempotency_key) > IDEMPOTENCY_KEY_MAX)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is longer than %d bytes",
+                                 IDEMPOTENCY_KEY_MAX);
         call->idempotency_key = env->idempotency_key;
     }
     if ((rc = server_check_deadline(call, st)) != RK_OK) return rc;
@@ -267,6 +304,7 @@ static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_st
 
     nng_msg *out = encode(w, st, st->code == RK_OK ? reply : NULL, degraded);
     arena_reset(&w->arena);
+    conns_end(r->conns, c->pipe);
     nng_msg_free(c->req);
     c->req = NULL;
     c->state = CTX_SEND;
@@ -411,6 +449,9 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
     if ((rv = nng_rep0_open(&r->sock)) != 0)
         return rk_status_set(st, RK_INTERNAL, "cannot open REP socket: %s", nng_strerror(rv));
     nng_socket_set_size(r->sock, NNG_OPT_RECVMAXSZ, (size_t)srv->cfg.max_message);
+    if ((rc = conns_start(&r->conns, r->sock, "rpc", srv->cfg.max_connections, srv->cfg.idle_timeout_ms, NULL, st)) !=
+        RK_OK)
+        return rc;
 
     r->nworkers = (size_t)srv->cfg.workers;
     r->workers = calloc(r->nworkers, sizeof(*r->workers));
@@ -464,6 +505,14 @@ int rpc_start(rpc_server **out, server *srv, const rpc_method *methods, size_t n
         r->ctxs[i].state = CTX_RECV;
         nng_ctx_recv(r->ctxs[i].ctx, r->ctxs[i].aio);
     }
+    size_t largest = 0;
+    for (size_t i = 0; i < n; i++)
+        if (methods[i].max_request > methods[largest].max_request) largest = i;
+    /* The SP message also carries the 4-byte request id. */
+    size_t need = methods[largest].max_request + RPC_ENVELOPE_MAX + 4;
+    if ((size_t)srv->cfg.max_message < need)
+        log_warn("max-message is below the largest legitimate request; such requests lose their connection",
+                 "max_message=%lld method=%s needs=%zu", (long long)srv->cfg.max_message, methods[largest].name, need);
     if ((rc = listen_all(r, st)) != RK_OK) return rc;
     return RK_OK;
 }
@@ -494,6 +543,7 @@ void rpc_stop(rpc_server *r, int drain_ms) {
     /* Calls still waiting for Redis end (or are dropped) as the loops close. */
     for (size_t i = 0; r->loops && i < r->nloops; i++) loop_stop(r->loops[i]);
     nng_close(r->sock);
+    conns_stop(r->conns);
     for (size_t i = 0; i < r->nctxs; i++) {
         if (r->ctxs[i].aio) {
             nng_aio_stop(r->ctxs[i].aio);

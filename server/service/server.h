@@ -127,6 +127,10 @@ typedef struct rpc_method {
     rpc_handler fn;                          /* the worker pool's handler: may block */
     rpc_handler fast;                        /* NULL, or the event loops' handler: never blocks */
     rpc_access access;
+    /* The longest legitimate encoding of its request message, in bytes,
+     * from the schema's limits (h_admin.c): a larger request is refused
+     * RESOURCE_EXHAUSTED before anything of it is decoded. */
+    size_t max_request;
 } rpc_method;
 
 /* An array of n (at least one) T in the call's arena, or NULL. */
