@@ -17,6 +17,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "credential.h"
 #include "degraded.h"
 
 #define CACHE_SLOTS 64
@@ -73,6 +74,8 @@ int auth_new_apikey(char key[AUTH_KEY_MAX], char hash[65], rk_status *st) {
 static int resolve_key(rpc_call *call, const char *credential, rk_status *st) {
     apikey_cache *c = call->srv->apikeys;
     char hash[65];
+    /* Not the form auth_new_apikey makes: no stored key can match. */
+    if (!credential_key_well_formed(credential)) return rk_status_set(st, RK_UNAUTHENTICATED, "unknown API key");
     auth_key_hash(credential, hash);
     unsigned slot = (unsigned)strtoul((char[3]){hash[0], hash[1], 0}, NULL, 16) % CACHE_SLOTS;
     int64_t now = server_now_us();
@@ -107,8 +110,11 @@ static int resolve_key(rpc_call *call, const char *credential, rk_status *st) {
 
 int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
     memset(&call->who, 0, sizeof(call->who));
-    if (credential == NULL || credential[0] == '\0') return RK_OK;
-    if (strncmp(credential, AUTH_KEY_PREFIX, 3) == 0) return resolve_key(call, credential, st);
+    switch (credential_classify(credential)) {
+        case CREDENTIAL_NONE: return RK_OK;
+        case CREDENTIAL_APIKEY: return resolve_key(call, credential, st);
+        case CREDENTIAL_TOKEN: break;
+    }
 
     token_claims cl;
     int rc, revoked = 0;
