@@ -614,10 +614,11 @@ static int one_request(rng *r, nng_ctx ctx, nng_aio *aio, buf *payload, buf *req
     if (k < 85) {
         put_len(req, 1, m->name, strlen(m->name));
     } else if (k < 90) {
-        char name[128];
-        snprintf(name, sizeof(name), "%s", m->name);
-        name[below(r, (uint32_t)strlen(name))] = (char)(chance(r, 80) ? 'a' + below(r, 26) : below(r, 256));
-        put_len(req, 1, name, strlen(name));
+        char name[sizeof(m->name)];
+        size_t n = strlen(m->name);
+        memcpy(name, m->name, n);
+        name[below(r, (uint32_t)n)] = (char)(chance(r, 80) ? 'a' + below(r, 26) : below(r, 256));
+        put_len(req, 1, name, n);
     } else if (k < 95) {
         put_len(req, 1, "rankd.Nope/Nothing", 18);
     } /* else no method */
