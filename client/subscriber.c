@@ -49,15 +49,23 @@ int rk_topic_window(char *out, size_t cap, const char *game, const char *board) 
     return snprintf(out, cap, "%s/%s/window/", game, board);
 }
 
-static void deliver(rk_subscriber *s, nng_msg *m) {
-    const char *body = nng_msg_body(m);
-    size_t len = nng_msg_len(m);
-    const char *nul = memchr(body, '\0', len);
-    if (nul == NULL) return; /* not ours */
+int rk_event_decode(const void *msg, size_t len, const char **topic, Rankd__Event **ev) {
+    const char *body = msg;
+    const char *nul = len ? memchr(body, '\0', len) : NULL;
+    if (nul == NULL) return -1; /* not ours */
     size_t tl = (size_t)(nul - body) + 1;
-    Rankd__Event *ev = rankd__event__unpack(NULL, len - tl, (const uint8_t *)body + tl);
-    if (ev == NULL) return;
-    s->cb(body, ev, s->arg);
+    Rankd__Event *e = rankd__event__unpack(NULL, len - tl, (const uint8_t *)body + tl);
+    if (e == NULL) return -1;
+    *topic = body;
+    *ev = e;
+    return 0;
+}
+
+static void deliver(rk_subscriber *s, nng_msg *m) {
+    const char *topic;
+    Rankd__Event *ev;
+    if (rk_event_decode(nng_msg_body(m), nng_msg_len(m), &topic, &ev) != 0) return;
+    s->cb(topic, ev, s->arg);
     rankd__event__free_unpacked(ev, NULL);
 }
 

@@ -9,6 +9,7 @@ packages=(
     libpq-dev libssl-dev libcjson-dev
     redis-server postgresql python3
     chromium clang-format
+    clang libclang-rt-14-dev
 )
 # The browser test needs node and npm. A machine may already have them from
 # elsewhere (a nodejs package that bundles npm, which Debian's npm package

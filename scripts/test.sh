@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Builds rankd and runs the whole test suite twice: a normal build in build/,
-# then an AddressSanitizer/UndefinedBehaviorSanitizer build in build-asan/.
+# then an AddressSanitizer/UndefinedBehaviorSanitizer build in build-asan/;
+# then builds the libFuzzer targets with clang in build-fuzz/ and runs each
+# for RANKD_FUZZ_SECONDS (default 20) on its seed corpus (scripts/fuzz.sh).
 # Exits non-zero if anything fails.
 #
-# usage: scripts/test.sh [--no-sanitize]
+# usage: scripts/test.sh [--no-sanitize] [--no-fuzz]
 set -euo pipefail
 
-sanitize=1
+sanitize=1 fuzz=1
 for arg in "$@"; do
     case $arg in
         --no-sanitize) sanitize=0 ;;
-        *) echo "usage: scripts/test.sh [--no-sanitize]" >&2; exit 2 ;;
+        --no-fuzz) fuzz=0 ;;
+        *) echo "usage: scripts/test.sh [--no-sanitize] [--no-fuzz]" >&2; exit 2 ;;
     esac
 done
 
@@ -29,4 +32,11 @@ if ((sanitize)); then
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir build-asan --output-on-failure --no-tests=error -j2
+fi
+
+if ((fuzz)); then
+    echo "=== build-fuzz/ (clang, libFuzzer targets)"
+    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DRANKD_FUZZ=ON -DRANKD_TESTS=OFF
+    cmake --build build-fuzz -j2 --target fuzz
+    bash scripts/fuzz.sh build-fuzz "${RANKD_FUZZ_SECONDS:-20}"
 fi

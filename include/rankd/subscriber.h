@@ -42,6 +42,13 @@ int rk_subscriber_unsubscribe(rk_subscriber *s, const char *prefix, rk_status *s
 /* Stops delivery (waits for a callback in progress) and frees everything. */
 void rk_subscriber_close(rk_subscriber *s);
 
+/* Decodes one published message, as the subscriber does before calling
+ * back: the topic, a NUL, then a rankd.Event. On success (0) *topic points
+ * into msg and *ev is the caller's to free with
+ * rankd__event__free_unpacked(*ev, NULL); -1 when msg is not such a
+ * message (nothing to free). */
+int rk_event_decode(const void *msg, size_t len, const char **topic, Rankd__Event **ev);
+
 /* Topic builders; window is a Rankd__Window. Return the length written. */
 int rk_topic_top(char *out, size_t cap, const char *game, const char *board, int window);
 int rk_topic_player(char *out, size_t cap, const char *game, const char *board, int64_t user_id);

@@ -118,18 +118,15 @@ static char *trim(char *s) {
     return s;
 }
 
-static int load_file(config *cfg, const char *path, rk_status *st) {
-    FILE *f = fopen(path, "r");
+int config_read(config *cfg, FILE *f, const char *name, rk_status *st) {
     char line[1024], source[CONFIG_STR_MAX + 32];
     int lineno = 0, rc = RK_OK;
-    if (f == NULL)
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "cannot open config file %s: %s", path, strerror(errno));
     while (rc == RK_OK && fgets(line, sizeof(line), f)) {
         lineno++;
         char *p = trim(line);
         if (*p == '\0' || *p == '#') continue;
         char *eq = strchr(p, '=');
-        snprintf(source, sizeof(source), "%s:%d", path, lineno);
+        snprintf(source, sizeof(source), "%s:%d", name, lineno);
         if (eq == NULL) {
             rc = rk_status_set(st, RK_INVALID_ARGUMENT, "%s: expected key = value", source);
             break;
@@ -142,16 +139,30 @@ static int load_file(config *cfg, const char *path, rk_status *st) {
         else
             rc = config_set(cfg, s, val, source, st);
     }
+    return rc;
+}
+
+static int load_file(config *cfg, const char *path, rk_status *st) {
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "cannot open config file %s: %s", path, strerror(errno));
+    int rc = config_read(cfg, f, path, st);
     fclose(f);
     return rc;
+}
+
+int config_defaults(config *cfg, rk_status *st) {
+    int rc;
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if ((rc = config_set(cfg, &settings[i], settings[i].def, "default", st)) != RK_OK) return rc;
+    return RK_OK;
 }
 
 int config_load(config *cfg, int argc, char **argv, rk_status *st) {
     int rc;
     const char *file = NULL;
-    memset(cfg, 0, sizeof(*cfg));
-    for (size_t i = 0; i < NSETTINGS; i++)
-        if ((rc = config_set(cfg, &settings[i], settings[i].def, "default", st)) != RK_OK) return rc;
+    if ((rc = config_defaults(cfg, st)) != RK_OK) return rc;
 
     /* The file comes first, so find --config before anything else. */
     for (int i = 1; i < argc; i++) {

@@ -56,6 +56,14 @@ typedef struct config {
  * names the offending source and key. */
 int config_load(config *cfg, int argc, char **argv, rk_status *st);
 
+/* Sets every setting to its default. */
+int config_defaults(config *cfg, rk_status *st);
+
+/* Reads "key = value" lines from f over what cfg holds ('#' starts a
+ * comment line, blank lines are skipped); `name` prefixes the line number
+ * in messages. Stops at the first bad line: RK_INVALID_ARGUMENT naming it. */
+int config_read(config *cfg, FILE *f, const char *name, rk_status *st);
+
 /* Prints every setting with its default and meaning. */
 void config_usage(FILE *out);
 

@@ -21,6 +21,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "query.h"
 #include "validate.h"
 
 extern const char web_index_html[], web_app_js[], web_style_css[];
@@ -162,23 +163,6 @@ static void on_boards(nng_aio *aio) {
     else
         reply(aio, 200, "application/json", out, n);
     free(out);
-}
-
-/* Value of key in a query string "a=1&b=2" (no percent-decoding: ids are
- * plain [a-z0-9_-]). */
-static void query_value(const char *uri, const char *key, char *out, size_t cap) {
-    out[0] = '\0';
-    const char *q = strchr(uri, '?');
-    size_t kl = strlen(key);
-    for (const char *p = q ? q + 1 : NULL; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            snprintf(out, cap, "%.*s", (int)(len - kl - 1), p + kl + 1);
-            return;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
 }
 
 static void on_top(nng_aio *aio) {

@@ -24,6 +24,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "credential.h"
 #include "log.h"
 #include "revset.h"
 
@@ -113,6 +114,8 @@ void apikey_cache_put(apikey_cache *c, const char hash[65], const pg_apikey *k, 
 static int resolve_key(rpc_call *call, const char *credential, rk_status *st) {
     apikey_cache *c = call->srv->apikeys;
     char hash[65];
+    /* Not the form auth_new_apikey makes: no stored key can match. */
+    if (!credential_key_well_formed(credential)) return rk_status_set(st, RK_UNAUTHENTICATED, "unknown API key");
     auth_key_hash(credential, hash);
     int64_t now = server_now_us();
     uint64_t ticket;
@@ -154,8 +157,11 @@ int auth_token_check(server *srv, const char *token, token_claims *cl, rk_status
 
 int auth_resolve(rpc_call *call, const char *credential, rk_status *st) {
     memset(&call->who, 0, sizeof(call->who));
-    if (credential == NULL || credential[0] == '\0') return RK_OK;
-    if (strncmp(credential, AUTH_KEY_PREFIX, 3) == 0) return resolve_key(call, credential, st);
+    switch (credential_classify(credential)) {
+        case CREDENTIAL_NONE: return RK_OK;
+        case CREDENTIAL_APIKEY: return resolve_key(call, credential, st);
+        case CREDENTIAL_TOKEN: break;
+    }
 
     token_claims cl;
     int rc;
