@@ -275,30 +275,16 @@ static int read_pg(read_call *r, rread_result *out, rk_status *st) {
     return rc;
 }
 
-/* The worker pool: one blocking round trip, PostgreSQL when Redis is away. */
+/* The worker pool: one blocking round trip, PostgreSQL when Redis is away.
+ * r->q is freed either way. */
 static int read_sync(read_call *r, rread_result *out, rk_status *st) {
-    rread_result res;
-    memset(&res, 0, sizeof(res));
     rpc_call *call = r->call;
-    int rc;
-    if (call->skip_redis) return read_pg(r, out, st); /* the fast lane waited as long as it could */
-    switch (r->q.kind) {
-        case RREAD_TOP:
-            rc = rstore_top(call->w->redis, &r->t.v, r->offset, r->limit, r->mode, &res.rows, &res.n, &res.size, st);
-            break;
-        case RREAD_AROUND:
-            rc = rstore_around(call->w->redis, &r->t.v, r->uid, r->above, r->below, r->mode, &res.rows, &res.n,
-                               &res.size, st);
-            break;
-        case RREAD_RANKS:
-            rc = rstore_ranks(call->w->redis, &r->t.v, r->ids, r->nids, r->mode, &res.rows, &res.size, st);
-            res.n = r->nids;
-            break;
-        case RREAD_COUNT:
-        default: rc = rstore_count(call->w->redis, &r->t.v, &res.size, st); break;
+    if (call->skip_redis) {
+        rread_done(&r->q); /* the fast lane waited as long as it could */
+        return read_pg(r, out, st);
     }
+    int rc = rstore_read(call->w->redis, &r->q, out, st);
     if (rc == RK_UNAVAILABLE) return read_pg(r, out, st);
-    *out = res;
     return rc;
 }
 
@@ -349,7 +335,6 @@ static void read_cb(void *arg, const struct redisReply *rep) {
 static int read_run(read_call *r, ProtobufCMessage **out, rk_status *st) {
     rpc_call *call = r->call;
     if (call->ra == NULL) {
-        rread_done(&r->q); /* the blocking calls build their own */
         rread_result res;
         int rc = read_sync(r, &res, st);
         return rc == RK_OK ? r->finish(r, &res, out, st) : rc;

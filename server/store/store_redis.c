@@ -578,7 +578,7 @@ int rread_parse(const rread *q, const redisReply *rep, rread_result *out, rk_sta
 }
 
 /* A ranked read with its own round trip. */
-static int read_sync(rstore *r, rread *q, rread_result *out, rk_status *st) {
+int rstore_read(rstore *r, rread *q, rread_result *out, rk_status *st) {
     redisReply *rep = NULL;
     int rc = read_command(r, q->argc, q->argv, &rep, st);
     if (rc == RK_OK) {
@@ -594,7 +594,7 @@ int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mo
     rread q;
     rread_result res;
     rread_top(&q, v, offset, count, mode);
-    int rc = read_sync(r, &q, &res, st);
+    int rc = rstore_read(r, &q, &res, st);
     if (rc != RK_OK) return rc;
     *rows = res.rows;
     *n = res.n;
@@ -607,7 +607,7 @@ int rstore_around(rstore *r, const rview *v, int64_t user_id, int64_t above, int
     rread q;
     rread_result res;
     rread_around(&q, v, user_id, above, below, mode);
-    int rc = read_sync(r, &q, &res, st);
+    int rc = rstore_read(r, &q, &res, st);
     if (rc != RK_OK) return rc;
     *rows = res.rows;
     *n = res.n;
@@ -620,7 +620,7 @@ int rstore_ranks(rstore *r, const rview *v, const int64_t *uids, size_t nuids, r
     rread q;
     rread_result res;
     int rc = rread_ranks(&q, v, uids, nuids, mode, st);
-    if (rc == RK_OK) rc = read_sync(r, &q, &res, st);
+    if (rc == RK_OK) rc = rstore_read(r, &q, &res, st);
     if (rc != RK_OK) return rc;
     *rows = res.rows;
     *size = res.size;
@@ -631,7 +631,7 @@ int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st) {
     rread q;
     rread_result res;
     rread_count(&q, v);
-    int rc = read_sync(r, &q, &res, st);
+    int rc = rstore_read(r, &q, &res, st);
     if (rc == RK_OK) *count = res.size;
     return rc;
 }

@@ -151,6 +151,9 @@ void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int6
 int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rk_status *st);
 void rread_count(rread *q, const rview *v);
 void rread_done(rread *q);
+/* Sends q with a blocking round trip (waiting out a rebuild as the
+ * rstore_* reads do), reads its reply into *out, and frees q. */
+int rstore_read(rstore *r, rread *q, rread_result *out, rk_status *st);
 /* RK_NOT_FOUND for around a player without a score; an error reply is
  * RK_INTERNAL with Redis's words. */
 int rread_parse(const rread *q, const struct redisReply *rep, rread_result *out, rk_status *st);
