@@ -179,11 +179,17 @@ static int caught_up(void) {
     return 0;
 }
 
-/* Lets the writers go 300 ms after Redis was started again: it is loading
- * then, and they meet LOADING rather than a refused connection. */
+/* Lets the writers go once the restarted Redis answers LOADING, so they
+ * meet a loading Redis rather than a refused connection: a submission
+ * refused for the connection is taken without Redis, and everything
+ * after it then queues behind the replay and never meets Redis at all.
+ * Gives up (and lets them go) after 20 s. */
 static void *release(void *arg) {
     (void)arg;
-    sleep_ms(300);
+    char cmd[160];
+    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s PING 2>/dev/null | grep -q LOADING",
+             getenv("RANKD_REDIS_HOST") ? getenv("RANKD_REDIS_HOST") : "127.0.0.1", getenv("RANKD_REDIS_PORT"));
+    for (int i = 0; i < 2000 && system(cmd) != 0; i++) sleep_ms(10);
     atomic_store(&hold, 0);
     return NULL;
 }

@@ -5,6 +5,13 @@
  * its commands in flight in a FIFO (Redis answers in order): a timer
  * looks at the oldest every STALL_TICK_MS and drops the connection when it
  * is older than the stall limit. The same timer reconnects.
+ *
+ * The libuv binding is ours, not hiredis's adapters/libuv.h: on a socket
+ * error libuv calls the poll callback with a negative status and stops
+ * polling, and that adapter ignores such calls, so a Redis that went away
+ * left the connection looking up, its commands unanswered until the stall
+ * limit. Here an error is handed to hiredis as readable: its read finds
+ * the error and drops the connection at once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +19,6 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <uv.h>
-
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include <hiredis/adapters/libuv.h>
-#pragma GCC diagnostic pop
 
 #include "log.h"
 #include "clock.h"
@@ -46,6 +48,60 @@ struct rasync {
     int closing;
 };
 
+/* ---------------------------------------------------------------- hiredis on libuv */
+
+typedef struct uv_binding {
+    redisAsyncContext *ac; /* NULL once hiredis has cleaned up */
+    uv_poll_t poll;
+    int events;
+} uv_binding;
+
+static void on_poll(uv_poll_t *h, int status, int events) {
+    uv_binding *b = h->data;
+    if (status < 0) events = UV_READABLE; /* libuv stopped polling: let hiredis read the error */
+    if (b->ac && (events & UV_READABLE)) redisAsyncHandleRead(b->ac);
+    if (b->ac && (events & UV_WRITABLE)) redisAsyncHandleWrite(b->ac);
+}
+
+static void watch(uv_binding *b, int add, int remove) {
+    b->events = (b->events | add) & ~remove;
+    if (b->events)
+        uv_poll_start(&b->poll, b->events, on_poll);
+    else
+        uv_poll_stop(&b->poll);
+}
+
+static void add_read(void *p) { watch(p, UV_READABLE, 0); }
+static void del_read(void *p) { watch(p, 0, UV_READABLE); }
+static void add_write(void *p) { watch(p, UV_WRITABLE, 0); }
+static void del_write(void *p) { watch(p, 0, UV_WRITABLE); }
+
+static void binding_closed(uv_handle_t *h) { free(h->data); }
+
+static void cleanup(void *p) {
+    uv_binding *b = p;
+    b->ac = NULL;
+    uv_close((uv_handle_t *)&b->poll, binding_closed);
+}
+
+static int bind_loop(redisAsyncContext *ac, uv_loop_t *loop) {
+    uv_binding *b = calloc(1, sizeof(*b));
+    if (b == NULL) return REDIS_ERR;
+    if (uv_poll_init(loop, &b->poll, ac->c.fd) != 0) {
+        free(b);
+        return REDIS_ERR;
+    }
+    b->ac = ac;
+    b->poll.data = b;
+    ac->ev.data = b;
+    ac->ev.addRead = add_read;
+    ac->ev.delRead = del_read;
+    ac->ev.addWrite = add_write;
+    ac->ev.delWrite = del_write;
+    ac->ev.cleanup = cleanup;
+    return REDIS_OK;
+}
+
 static void on_connect(const redisAsyncContext *ac, int status) {
     rasync *a = ac->data;
     if (status != REDIS_OK) {
@@ -72,7 +128,7 @@ static void try_connect(rasync *a) {
         return;
     }
     ac->data = a;
-    if (redisLibuvAttach(ac, a->loop) != REDIS_OK) {
+    if (bind_loop(ac, a->loop) != REDIS_OK) {
         redisAsyncFree(ac);
         return;
     }
