@@ -873,3 +873,45 @@ int pgstore_backlog_size(pgstore *p, int64_t *n, rk_status *st) {
     PQclear(r);
     return RK_OK;
 }
+
+/* ---------------------------------------------------------------- the history, for rebuilds */
+
+int pgstore_window_starts(pgstore *p, const char *board_id, const char *unit, int64_t retention_s, int64_t now,
+                          int64_t **starts, size_t *n, rk_status *st) {
+    char ret[24], at[24];
+    snprintf(ret, sizeof(ret), "%" PRId64, retention_s);
+    snprintf(at, sizeof(at), "%" PRId64, now);
+    const char *params[] = {board_id, ret, unit, at};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT DISTINCT extract(epoch FROM date_trunc($3, submitted_at AT TIME ZONE 'UTC'))::bigint AS s "
+               "FROM scores WHERE board_id = $1 "
+               "AND submitted_at >= to_timestamp($4::bigint) - $2::bigint * interval '1 second' ORDER BY s",
+               4, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    int64_t *out = calloc(m + 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) out[i] = geti(r, (int)i, 0);
+    PQclear(r);
+    *starts = out;
+    *n = m;
+    return RK_OK;
+}
+
+int pgstore_has_history(pgstore *p, const char *board_id, int *yes, rk_status *st) {
+    const char *params[] = {board_id};
+    PGresult *r = NULL;
+    int rc = q(p,
+               board_id ? "SELECT 1 FROM scores WHERE board_id = $1 LIMIT 1"
+                        : "SELECT 1 FROM scores s JOIN boards b ON b.id = s.board_id "
+                          "WHERE b.higher_is_better AND $1::text IS NULL LIMIT 1",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *yes = PQntuples(r) > 0;
+    PQclear(r);
+    return RK_OK;
+}

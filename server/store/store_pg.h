@@ -141,6 +141,16 @@ int pgstore_dead_letter_add(pgstore *p, const char *entry_id, const uint8_t *fie
 /* How many entries were set aside so far. */
 int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st);
 
+/* ---- the history, as rebuilds ask it */
+/* The starts (Unix s, ascending, distinct) of the `unit` ("day", "week",
+ * "month") windows of a board that have submissions since now -
+ * retention_s. *starts is malloc'ed. */
+int pgstore_window_starts(pgstore *p, const char *board_id, const char *unit, int64_t retention_s, int64_t now,
+                          int64_t **starts, size_t *n, rk_status *st);
+/* Whether a board (NULL: any board that counts toward the global board)
+ * has any submission in the history. */
+int pgstore_has_history(pgstore *p, const char *board_id, int *yes, rk_status *st);
+
 /* ---- redis_backlog: submissions taken without Redis (degraded.h) */
 #define PG_ENTRY_MAX 48
 #define PG_KEY_MAX 192 /* a stored (scoped) idempotency key */

@@ -865,3 +865,123 @@ int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys
     free(names);
     return rc;
 }
+
+/* ---------------------------------------------------------------- rebuild primitives */
+
+#define LOAD_CHUNK 300
+
+int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const rstore_load_row *rows, size_t n,
+                rk_status *st) {
+    const char **argv = calloc(6 + 4 * LOAD_CHUNK, sizeof(*argv));
+    num_text *nums = calloc(4 * LOAD_CHUNK, sizeof(*nums));
+    int rc = RK_OK;
+    if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
+        size_t m = n - at < LOAD_CHUNK ? n - at : LOAD_CHUNK, argc = 0;
+        argv[argc++] = "FCALL";
+        argv[argc++] = "rk_load";
+        argv[argc++] = "2";
+        argv[argc++] = zkey;
+        argv[argc++] = mkey;
+        argv[argc++] = desc ? "1" : "0";
+        for (size_t i = 0; i < m; i++) {
+            const rstore_load_row *row = &rows[at + i];
+            snprintf(nums[4 * i], sizeof(nums[0]), "%" PRId64, row->user_id);
+            snprintf(nums[4 * i + 1], sizeof(nums[0]), "%" PRId64, row->value);
+            snprintf(nums[4 * i + 2], sizeof(nums[0]), "%" PRId64, row->reached_us);
+            snprintf(nums[4 * i + 3], sizeof(nums[0]), "%" PRId64, row->last_us);
+            for (int f = 0; f < 4; f++) argv[argc++] = nums[4 * i + f];
+        }
+        rc = simple(r, (int)argc, argv, st);
+    }
+    free(argv);
+    free(nums);
+    return rc;
+}
+
+int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n,
+                     rk_status *st) {
+    const char **argv = calloc(2 + 2 * LOAD_CHUNK, sizeof(*argv));
+    num_text *nums = calloc(2 * LOAD_CHUNK, sizeof(*nums));
+    int rc = RK_OK;
+    if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
+        size_t m = n - at < LOAD_CHUNK ? n - at : LOAD_CHUNK, argc = 0;
+        argv[argc++] = "HSET";
+        argv[argc++] = key;
+        for (size_t i = 0; i < m; i++) {
+            snprintf(nums[2 * i], sizeof(nums[0]), "%" PRId64, fields[at + i]);
+            snprintf(nums[2 * i + 1], sizeof(nums[0]), "%" PRId64, values[at + i]);
+            argv[argc++] = nums[2 * i];
+            argv[argc++] = nums[2 * i + 1];
+        }
+        rc = simple(r, (int)argc, argv, st);
+    }
+    free(argv);
+    free(nums);
+    return rc;
+}
+
+int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st) {
+    const char **argv = calloc(3 + 3 * npairs, sizeof(*argv));
+    num_text *ttls = calloc(npairs + 1, sizeof(*ttls));
+    char nkeys[24];
+    int rc = RK_OK;
+    if (!argv || !ttls) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == RK_OK) {
+        size_t argc = 0;
+        snprintf(nkeys, sizeof(nkeys), "%zu", 2 * npairs);
+        argv[argc++] = "FCALL";
+        argv[argc++] = "rk_swap";
+        argv[argc++] = nkeys;
+        for (size_t i = 0; i < 2 * npairs; i++) argv[argc++] = keys[i];
+        for (size_t i = 0; i < npairs; i++) {
+            snprintf(ttls[i], sizeof(ttls[i]), "%" PRId64, ttl_s[i] > 0 ? ttl_s[i] : 0);
+            argv[argc++] = ttls[i];
+        }
+        rc = simple(r, (int)argc, argv, st);
+    }
+    free(argv);
+    free(ttls);
+    return rc;
+}
+
+int rstore_del(rstore *r, const char *const *keys, size_t n, rk_status *st) {
+    if (n == 0) return RK_OK;
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    argv[0] = "DEL";
+    memcpy(argv + 1, keys, n * sizeof(*keys));
+    int rc = simple(r, (int)(n + 1), argv, st);
+    free(argv);
+    return rc;
+}
+
+int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st) {
+    const char *argv[] = {"EXISTS", key};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *yes = rep->type == REDIS_REPLY_INTEGER && rep->integer != 0;
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl_s, int *won, rk_status *st) {
+    char ttl[24];
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    const char *argv[] = {"SET", flag, owner, "NX", "EX", ttl};
+    redisReply *rep = NULL;
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *won = rep->type == REDIS_REPLY_STATUS; /* OK; nil when taken */
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st) {
+    const char *argv[] = {"FCALL", "rk_unflag", "1", flag, owner};
+    return simple(r, 5, argv, st);
+}

@@ -212,6 +212,29 @@ int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys
 /* Submissions accepted but not yet written to PostgreSQL. */
 int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
 
+/* ---- rebuild primitives (rebuild.h): keys built aside, then swapped in */
+
+/* One ranked entry as rk_load takes it. */
+typedef struct rstore_load_row {
+    int64_t user_id, value, reached_us, last_us;
+} rstore_load_row;
+
+/* Loads n rows into a temporary sorted set and member hash, a few hundred
+ * per command. desc: higher is better. */
+int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const rstore_load_row *rows, size_t n,
+                rk_status *st);
+/* HSET key field value..., n pairs, a few hundred per command. */
+int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n, rk_status *st);
+/* Renames npairs temporary keys onto their live ones at once (rk_swap):
+ * keys[2i] onto keys[2i+1], with ttl_s[i] (0: none). */
+int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st);
+int rstore_del(rstore *r, const char *const *keys, size_t n, rk_status *st);
+int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st);
+/* The rebuild flag as a lock: *won when it was free and is now owner's
+ * for ttl_s; clearing removes it only if owner still holds it. */
+int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl_s, int *won, rk_status *st);
+int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st);
+
 /* The raw connection, for the write-behind's stream commands; NULL (and
  * st set) when Redis cannot be reached. r owns it. It is valid only until
  * the next call on r: any rstore_* call (and rstore_ctx itself) may find
