@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config
     protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev libuv1-dev
-    libpq-dev libssl-dev libcjson-dev
+    libpq-dev libssl-dev libcjson-dev libsystemd-dev
     redis-server postgresql python3
     chromium clang-format
     clang libclang-rt-14-dev

@@ -5,7 +5,10 @@
  * boards), Redis (functions, user names), then the write-behind and only
  * then the RPC listeners, so no request arrives before rankd can answer it.
  * Signals are blocked in every thread and taken by sigwait() here, so a
- * SIGTERM is handled in ordinary code: drain, stop, exit 0.
+ * SIGTERM is handled in ordinary code: drain, stop, exit 0; a SIGHUP reads
+ * the settings again and applies the one that can change while running,
+ * the log level. Under systemd (Type=notify) readiness, reloading and
+ * stopping are reported with sd_notify(); elsewhere those calls do nothing.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include <rankd/rankd.pb-c.h>
+#include <systemd/sd-daemon.h>
 
 #include "archive.h"
 #include "auth.h"
@@ -181,6 +185,24 @@ static int check_config(const config *cfg) {
     return code;
 }
 
+/* SIGHUP: the settings again from the same sources (file, environment,
+ * flags). Only log-level is applied; a file that no longer loads leaves
+ * everything as it was, and says why. */
+static void reload(int argc, char **argv) {
+    static config next;
+    rk_status st;
+    uint8_t key[TOKEN_KEY_LEN];
+    sd_notify(0, "RELOADING=1");
+    rk_status_clear(&st);
+    if (config_load(&next, argc, argv, &st) != RK_OK || validate_settings(&next, key, &st) != RK_OK) {
+        log_error("configuration not reloaded; the running settings stay", "error=\"%s\"", st.message);
+    } else {
+        log_set_level((log_level)log_level_parse(next.log_level));
+        log_info("configuration reloaded", "log_level=%s file=\"%s\" applied=log-level", next.log_level, next.file);
+    }
+    sd_notify(0, "READY=1");
+}
+
 int main(int argc, char **argv) {
     static server srv;
     rk_status st;
@@ -225,6 +247,7 @@ int main(int argc, char **argv) {
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -296,9 +319,12 @@ int main(int argc, char **argv) {
     log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers, (long long)srv.cfg.contexts,
              srv.cfg.redis);
 
+    sd_notify(0, "READY=1");
+
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) reload(argc, argv);
     log_info("shutting down", "signal=%d", sig);
+    sd_notify(0, "STOPPING=1");
     rpc_stop(rpc, DRAIN_MS);
     rpc = NULL;
     code = 0;

@@ -48,7 +48,7 @@ files_present() {
         "${libdir#"$prefix"/}/pkgconfig/rankd.pc" "${libdir#"$prefix"/}/cmake/rankd/rankdConfig.cmake" \
         include/rankd/client.h include/rankd/stubs.h include/rankd/rankd.pb-c.h \
         etc/rankd/rankd.conf share/man/man8/rankd.8 share/man/man1/rankctl.1 share/man/man1/rank-bench.1 \
-        share/bash-completion/completions/rankctl; do
+        share/bash-completion/completions/rankctl lib/systemd/system/rankd.service; do
         if [[ -e $prefix/$f ]]; then echo "present: $f"; else
             echo "missing: $f"
             rc=1
@@ -56,7 +56,7 @@ files_present() {
     done
     return $rc
 }
-check "programs, library, headers, pkg-config, CMake package, config, man pages and completion installed" \
+check "programs, library, headers, pkg-config, CMake package, config, man pages, completion and unit installed" \
     files_present
 
 check "the installed rankd --version prints rankd $version" \
