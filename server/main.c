@@ -167,8 +167,17 @@ static int check_config(const config *cfg) {
     }
     printf("settings: ok (%s)\n", file);
     /* The conninfo is not echoed: it may hold a password. */
-    if (pgstore_open(&pg, cfg->postgres, &st) == RK_OK && pgstore_ping(pg, &st) == RK_OK) {
-        printf("postgres: ok\n");
+    int have = 0, known = 0;
+    if (pgstore_open(&pg, cfg->postgres, &st) == RK_OK && pgstore_schema_version(pg, &have, &known, &st) == RK_OK) {
+        if (have > known) {
+            fprintf(stderr,
+                    "rankd: postgres: the database is at migration %d, newer than this rankd's last (%d); run the "
+                    "release that migrated it\n",
+                    have, known);
+            code = 1;
+        } else {
+            printf("postgres: ok (schema at migration %d; this rankd applies up to %d at start)\n", have, known);
+        }
     } else {
         fprintf(stderr, "rankd: postgres: %s\n", trim_end(st.message));
         code = 1;
