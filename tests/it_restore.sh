@@ -154,7 +154,7 @@ live_again() {
     local i
     for ((i = 0; i < 50; i++)); do
         [[ $(redis-cli -h 127.0.0.1 -p "$RANKD_REDIS_PORT" exists 'rk:{tetris}:all' 'rk:{global}:all' rk:live) == 3 ]] &&
-            "$RANKCTL" status | grep -qv degraded && return 0
+            "$RANKCTL" status | grep -qE '^redis +ok$' && return 0
         sleep 0.1
     done
     "$RANKCTL" status
