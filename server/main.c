@@ -35,6 +35,8 @@
 #include "namecache.h"
 #include "password.h"
 #include "rebuild.h"
+#include "recovery.h"
+#include "restore.h"
 #include "revset.h"
 #include "rpipe.h"
 #include "topcache.h"
@@ -212,15 +214,22 @@ static void reload(int argc, char **argv) {
     sd_notify(0, "READY=1");
 }
 
+/* The background jobs (job.h), started in this order, stopped in reverse. */
+enum { JOB_WRITEBEHIND, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, NJOBS };
+static const job_ops *const job_table[NJOBS] = {
+    [JOB_WRITEBEHIND] = &wb_job,
+    [JOB_RECOVERY] = &restore_job,
+    [JOB_HEALTH] = &health_job,
+    [JOB_ARCHIVE] = &archive_job,
+};
+
 int main(int argc, char **argv) {
     static server srv;
     rk_status st;
     pgstore *pg = NULL;
     rstore *redis = NULL;
-    writebehind *wb = NULL;
+    job *jobs[NJOBS] = {0};
     events *ev = NULL;
-    health *hl = NULL;
-    archive *arch = NULL;
     http *web = NULL;
     static const char *method_names[METRICS_MAX_METHODS];
     rpc_server *rpc = NULL;
@@ -278,14 +287,6 @@ int main(int argc, char **argv) {
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
     if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
-    atomic_store(&srv.catching_up, waiting > 0);
-    /* Writers first: a steady stream of submissions must not keep the
-     * replay from ever finishing. */
-    pthread_rwlockattr_t rwa;
-    pthread_rwlockattr_init(&rwa);
-    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&srv.handover, &rwa);
-    pthread_rwlockattr_destroy(&rwa);
     int rc = rstore_open(&redis, srv.cfg.redis, &st);
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
@@ -298,10 +299,16 @@ int main(int argc, char **argv) {
          * PostgreSQL until Redis comes; the write-behind thread restores
          * Redis then. */
         log_warn("Redis is unavailable; starting degraded", "error=\"%s\"", st.message);
-        atomic_store(&srv.redis_down, 1);
     } else if (rc != RK_OK) {
         goto fail;
     }
+    /* Restored above, so no RESTORING here: the recovery job takes it on. */
+    if (recovery_open(&srv.recovery,
+                      rc == RK_UNAVAILABLE ? RECOVERY_DOWN
+                      : waiting > 0        ? RECOVERY_CATCHING_UP
+                                           : RECOVERY_UP,
+                      &st) != RK_OK)
+        goto fail;
 
     srv.started = server_time();
     if (srv.cfg.redis_connections > 0 &&
@@ -310,9 +317,8 @@ int main(int argc, char **argv) {
     /* Without the events thread no other rankd's changes would reach the
      * cache: then it only keeps pages for top-cache-ms. */
     if (topcache_open(&srv.tops, srv.cfg.top_cache_ms, &st) != RK_OK) goto fail;
-    if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;
-    if (health_start(&hl, &srv, &st) != RK_OK) goto fail;
-    if (archive_start(&arch, &srv, &st) != RK_OK) goto fail;
+    for (int i = 0; i < NJOBS; i++)
+        if (job_start(&jobs[i], job_table[i], &srv, &st) != RK_OK) goto fail;
     if (srv.cfg.http[0] && srv.cfg.events[0]) {
         /* The page's WebSocket feed shares the HTTP port (the address was
          * checked by validate_settings). */
@@ -322,7 +328,7 @@ int main(int argc, char **argv) {
         strcat(srv.cfg.events, ws);
     }
     if (events_start(&ev, &srv, &st) != RK_OK) goto fail;
-    if (http_start(&web, &srv, hl, ev, &st) != RK_OK) goto fail;
+    if (http_start(&web, &srv, job_state(jobs[JOB_HEALTH]), ev, &st) != RK_OK) goto fail;
     if (events_listen(ev, &st) != RK_OK) goto fail;
     if (rpc_start(&rpc, &srv, rankd_methods, rankd_nmethods, &st) != RK_OK) goto fail;
     log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers, (long long)srv.cfg.contexts,
@@ -346,9 +352,7 @@ done:
     rpc_stop(rpc, 0);
     http_stop(web);
     events_stop(ev);
-    health_stop(hl);
-    archive_stop(arch);
-    wb_stop(wb);
+    for (int i = NJOBS - 1; i >= 0; i--) job_stop(jobs[i]);
     rstore_close(redis);
     rpipe_close(srv.pipe);
     topcache_close(srv.tops);
@@ -357,6 +361,7 @@ done:
     apikey_cache_close(srv.apikeys);
     namecache_close(srv.names);
     revset_close(srv.revoked);
+    recovery_close(srv.recovery);
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }

@@ -2,12 +2,9 @@
  * archive.c - standings and snapshots; see archive.h.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -20,15 +17,12 @@
 
 static const int lookback[WINDOW_KINDS] = {0, 7, 4, 2};
 
-struct archive {
+typedef struct archive {
     server *srv;
     rstore *redis;
     pgstore *pg;
-    pthread_t thread;
-    int started;
-    atomic_int stop;
     int last_partition_day;
-};
+} archive;
 
 typedef struct standing {
     int64_t user_id, score, rank;
@@ -198,46 +192,39 @@ static void take_snapshots(archive *a, time_t now) {
     free(all);
 }
 
-static void *archive_main(void *arg) {
-    archive *a = arg;
-    int64_t next = 0;
-    while (!atomic_load(&a->stop)) {
-        int64_t now_us = server_wall_us();
-        if (now_us >= next) {
-            time_t now = (time_t)(now_us / 1000000);
-            rk_status st;
-            int day = (int)(now / 86400);
-            if (day != a->last_partition_day && pgstore_ensure_partitions(a->pg, now, &st) == RK_OK)
-                a->last_partition_day = day;
-            close_windows(a, now);
-            if (snapshot_due(a, now)) take_snapshots(a, now);
-            next = now_us + a->srv->cfg.archive_interval_s * 1000000;
-        }
-        usleep(100 * 1000);
-    }
-    return NULL;
+static int64_t archive_tick(void *state, job *self) {
+    (void)self;
+    archive *a = state;
+    time_t now = server_time();
+    rk_status st;
+    int day = (int)(now / 86400);
+    if (day != a->last_partition_day && pgstore_ensure_partitions(a->pg, now, &st) == RK_OK)
+        a->last_partition_day = day;
+    close_windows(a, now);
+    if (snapshot_due(a, now)) take_snapshots(a, now);
+    return a->srv->cfg.archive_interval_s * 1000;
 }
 
-int archive_start(archive **out, server *srv, rk_status *st) {
-    archive *a = calloc(1, sizeof(*a));
-    if (a == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    a->srv = srv;
-    *out = a;
-    rk_status ignore;
-    rstore_open(&a->redis, srv->cfg.redis, &ignore);
-    pgstore_open(&a->pg, srv->cfg.postgres, &ignore);
-    if (!a->redis || !a->pg) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if (pthread_create(&a->thread, NULL, archive_main, a) != 0)
-        return rk_status_set(st, RK_INTERNAL, "cannot start the archive thread");
-    a->started = 1;
-    return RK_OK;
-}
-
-void archive_stop(archive *a) {
-    if (a == NULL) return;
-    atomic_store(&a->stop, 1);
-    if (a->started) pthread_join(a->thread, NULL);
+static void archive_close(void *state) {
+    archive *a = state;
     rstore_close(a->redis);
     pgstore_close(a->pg);
     free(a);
 }
+
+static int archive_open(void **out, server *srv, rk_status *st) {
+    archive *a = calloc(1, sizeof(*a));
+    if (a == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    a->srv = srv;
+    rk_status ignore;
+    rstore_open(&a->redis, srv->cfg.redis, &ignore);
+    pgstore_open(&a->pg, srv->cfg.postgres, &ignore);
+    if (!a->redis || !a->pg) {
+        archive_close(a);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    *out = a;
+    return RK_OK;
+}
+
+const job_ops archive_job = {.name = "archive", .start = archive_open, .tick = archive_tick, .stop = archive_close};

@@ -2,8 +2,6 @@
  * writebehind.c - the stream consumer. One thread, its own connections.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +9,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "auth.h"
-#include "degraded.h"
 #include "log.h"
-#include "rebuild.h"
-#include "topcache.h"
 #include "writebehind.h"
 
 #define STREAM "rk:wb"
@@ -24,17 +18,15 @@
 #define BLOCK_MS "500"
 #define CLAIM_IDLE_MS "30000"
 #define CLAIM_EVERY_US (10 * 1000000LL)
-#define BACKLOG_EVERY_US (1000000LL)
-#define LIVE_EVERY_US (1000000LL)
-#define REPLAY_CHUNK 500
+#define RETRY_MS 1000
 
-struct writebehind {
+typedef struct writebehind {
     server *srv;
     rstore *redis;
     pgstore *pg;
-    pthread_t thread;
-    atomic_int stop;
-};
+    int pending; /* re-read what this node took but never acked first */
+    int64_t last_claim;
+} writebehind;
 
 static int ensure_group(redisContext *c) {
     /* From id 0: entries written before the group existed are not skipped. */
@@ -173,53 +165,6 @@ out:
     return (int)n;
 }
 
-/* Redis is back after an absence: it may have restarted empty. Give it
- * its functions, user directory and lost boards again. (Revocations are
- * not in Redis: the events thread re-reads them from PostgreSQL when its
- * subscription comes back.) */
-static int recover(writebehind *wb, rk_status *st) {
-    int rc;
-    if ((rc = rstore_load_functions(wb->redis, st)) != RK_OK || (rc = rebuild_names(wb->redis, wb->pg, st)) != RK_OK ||
-        (rc = rebuild_missing(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.window_retention, st)) != RK_OK)
-        return rc;
-    rc = rstore_set_live(wb->redis, st);
-    topcache_invalidate_all(wb->srv->tops);
-    if (rc == RK_OK) log_info("Redis is back; live view restored", "%s", "");
-    return rc;
-}
-
-/* Replays what was accepted without Redis. Submissions keep arriving
- * (and queue behind the backlog) meanwhile, so it replays until little is
- * left, then holds them off for the last few and clears catching_up. */
-static int replay_some(writebehind *wb, int *applied, rk_status *st) {
-    if (degraded_apply_backlog(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.idempotency_ttl,
-                               wb->srv->cfg.window_retention, REPLAY_CHUNK, applied, st) != RK_OK) {
-        log_warn("cannot replay submissions taken without Redis yet", "error=\"%s\"", st->message);
-        return -1;
-    }
-    if (*applied) log_debug("replayed submissions taken without Redis", "count=%d", *applied);
-    return 0;
-}
-
-static void replay_backlog(writebehind *wb) {
-    rk_status st;
-    int applied = 0;
-    do {
-        if (replay_some(wb, &applied, &st) != 0) return;
-    } while (applied == REPLAY_CHUNK && !atomic_load(&wb->stop));
-    if (!atomic_load(&wb->srv->catching_up)) return; /* another rankd's backlog */
-    pthread_rwlock_wrlock(&wb->srv->handover);
-    int64_t left = 0;
-    do {
-        if (replay_some(wb, &applied, &st) != 0) break;
-    } while (applied == REPLAY_CHUNK && !atomic_load(&wb->stop));
-    if (degraded_backlog_size(wb->pg, &left, &st) == RK_OK && left == 0) {
-        atomic_store(&wb->srv->catching_up, 0);
-        log_info("submissions taken without Redis are all applied", "%s", "");
-    }
-    pthread_rwlock_unlock(&wb->srv->handover);
-}
-
 /* XREADGROUP reply -> the entries array of our one stream. */
 static redisReply *entries_of(redisReply *r) {
     if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
@@ -228,13 +173,12 @@ static redisReply *entries_of(redisReply *r) {
     return s->element[1];
 }
 
-/* ---------------------------------------------------------------- the loop
+/* ---------------------------------------------------------------- the job
  *
  * Each step below takes the connection itself (rstore_ctx) and uses it
- * only for its own commands. A context is never kept across a call into
- * wb->redis (rstore_is_live, recover, the replay): such a call may find
- * the connection broken (Redis restarted) and reconnect, freeing the
- * context a caller still held. */
+ * only for its own commands: a call into wb->redis may find the
+ * connection broken (Redis restarted) and reconnect, freeing the context
+ * a caller still held. */
 
 /* Redis answers and our consumer group exists. 0 while Redis is away,
  * including while a restarted Redis is still loading its data (it
@@ -246,119 +190,84 @@ static int group_ready(writebehind *wb) {
 }
 
 /* Entries a dead process read but never wrote. */
-static void claim(writebehind *wb, const char *node) {
+static int64_t claim(writebehind *wb, const char *node) {
     rk_status st;
+    int64_t wait = 0;
     redisContext *c = rstore_ctx(wb->redis, &st);
-    if (c == NULL) return;
+    if (c == NULL) return RETRY_MS;
     redisReply *r = redisCommand(c, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", STREAM, GROUP, node, CLAIM_IDLE_MS, BATCH);
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
         r->element[1]->elements > 0) {
-        if (flush(wb, c, r->element[1]) < 0) sleep(1);
+        if (flush(wb, c, r->element[1]) < 0) wait = RETRY_MS;
     }
     if (r) freeReplyObject(r);
+    return wait;
 }
 
 /* Reads and writes one batch: first what this node took but never acked
- * (*pending), then new entries. */
-static void consume(writebehind *wb, const char *node, int *pending) {
+ * (wb->pending), then new entries. Returns the wait before the next. */
+static int64_t consume(writebehind *wb, const char *node) {
     rk_status st;
     redisContext *c = rstore_ctx(wb->redis, &st);
-    if (c == NULL) {
-        sleep(1);
-        return;
-    }
+    if (c == NULL) return RETRY_MS;
     redisReply *r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", GROUP, node, BATCH,
-                                 BLOCK_MS, STREAM, *pending ? "0" : ">");
+                                 BLOCK_MS, STREAM, wb->pending ? "0" : ">");
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
         /* Gone, or not serving (LOADING): our pending entries are read
          * again once it is back. */
         if (r) freeReplyObject(r);
-        *pending = 1;
-        sleep(1);
-        return;
+        wb->pending = 1;
+        return RETRY_MS;
     }
     redisReply *entries = entries_of(r);
     int done = entries ? flush(wb, c, entries) : 0;
+    int64_t wait = 0;
     if (done < 0) {
-        sleep(1);
-        *pending = 1;
-    } else if (*pending && done == 0) {
-        *pending = 0; /* our backlog is empty: read new entries from now on */
+        wb->pending = 1;
+        wait = RETRY_MS;
+    } else if (wb->pending && done == 0) {
+        wb->pending = 0; /* our backlog is empty: read new entries from now on */
     }
     freeReplyObject(r);
+    return wait;
 }
 
-static void *wb_main(void *arg) {
-    writebehind *wb = arg;
-    const char *node = wb->srv->cfg.node;
-    int pending = 1; /* first re-read what this node took but never acked */
-    /* rankd started without Redis (or while it was loading): restore it
-     * as soon as it answers. */
-    int redis_was_down = atomic_load(&wb->srv->redis_down);
-    int64_t last_claim = 0, last_backlog = 0, last_live = 0;
-    while (!atomic_load(&wb->stop)) {
-        rk_status st;
-        if (!group_ready(wb)) {
-            redis_was_down = 1;
-            sleep(1);
-            continue;
-        }
-        int64_t now = server_now_us();
-        if (!redis_was_down && now - last_live > LIVE_EVERY_US) {
-            /* A Redis that restarted between two of our calls looks up.
-             * One still loading answers LOADING: an error, not "lost". */
-            int live = 1;
-            last_live = now;
-            if (rstore_is_live(wb->redis, &live, &st) == RK_OK && !live) {
-                log_warn("Redis has lost its data; restoring the live view", "%s", "");
-                redis_was_down = 1;
-            }
-        }
-        if (redis_was_down) {
-            if (recover(wb, &st) != RK_OK) {
-                log_warn("Redis is back but not restored yet", "error=\"%s\"", st.message);
-                sleep(1);
-                continue;
-            }
-            redis_was_down = 0;
-            pending = 1;
-        }
-        if (now - last_backlog > BACKLOG_EVERY_US) {
-            last_backlog = now;
-            replay_backlog(wb);
-        }
-        if (now - last_claim > CLAIM_EVERY_US) {
-            last_claim = now;
-            claim(wb, node);
-            continue;
-        }
-        consume(wb, node, &pending);
+static int64_t wb_tick(void *state, job *self) {
+    (void)self;
+    writebehind *wb = state;
+    if (!group_ready(wb)) {
+        wb->pending = 1;
+        return RETRY_MS;
     }
-    return NULL;
+    int64_t now = server_now_us();
+    if (now - wb->last_claim > CLAIM_EVERY_US) {
+        wb->last_claim = now;
+        return claim(wb, wb->srv->cfg.node);
+    }
+    return consume(wb, wb->srv->cfg.node);
 }
 
-int wb_start(writebehind **out, server *srv, rk_status *st) {
+static void wb_close(void *state) {
+    writebehind *wb = state;
+    rstore_close(wb->redis);
+    pgstore_close(wb->pg);
+    free(wb);
+}
+
+static int wb_open(void **out, server *srv, rk_status *st) {
     writebehind *wb = calloc(1, sizeof(*wb));
     if (wb == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     wb->srv = srv;
+    wb->pending = 1;
     rk_status ignore;
     rstore_open(&wb->redis, srv->cfg.redis, &ignore);
     pgstore_open(&wb->pg, srv->cfg.postgres, &ignore);
-    if (wb->redis == NULL || wb->pg == NULL || pthread_create(&wb->thread, NULL, wb_main, wb) != 0) {
-        rstore_close(wb->redis);
-        pgstore_close(wb->pg);
-        free(wb);
-        return rk_status_set(st, RK_INTERNAL, "cannot start the write-behind thread");
+    if (wb->redis == NULL || wb->pg == NULL) {
+        wb_close(wb);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     *out = wb;
     return RK_OK;
 }
 
-void wb_stop(writebehind *wb) {
-    if (wb == NULL) return;
-    atomic_store(&wb->stop, 1);
-    pthread_join(wb->thread, NULL);
-    rstore_close(wb->redis);
-    pgstore_close(wb->pg);
-    free(wb);
-}
+const job_ops wb_job = {.name = "write-behind", .start = wb_open, .tick = wb_tick, .stop = wb_close};

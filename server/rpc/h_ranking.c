@@ -15,6 +15,7 @@
 #include "degraded.h"
 #include "handlers.h"
 #include "loop.h"
+#include "recovery.h"
 #include "store_async.h"
 #include "topcache.h"
 #include "users.h"
@@ -279,8 +280,9 @@ static int read_pg(read_call *r, rread_result *out, rk_status *st) {
  * r->q is freed either way. */
 static int read_sync(read_call *r, rread_result *out, rk_status *st) {
     rpc_call *call = r->call;
-    if (call->skip_redis) {
-        rread_done(&r->q); /* the fast lane waited as long as it could */
+    /* The fast lane waited as long as it could, or Redis cannot serve. */
+    if (call->skip_redis || recovery_reads(call->srv->recovery) == RECOVERY_TO_POSTGRES) {
+        rread_done(&r->q);
         return read_pg(r, out, st);
     }
     int rc = rstore_read(call->w->redis, &r->q, out, st);
@@ -339,7 +341,8 @@ static int read_run(read_call *r, ProtobufCMessage **out, rk_status *st) {
         int rc = read_sync(r, &res, st);
         return rc == RK_OK ? r->finish(r, &res, out, st) : rc;
     }
-    if (rasync_command(call->ra, r->q.argc, r->q.argv, read_cb, r, st) != RK_OK) {
+    if (recovery_reads(call->srv->recovery) == RECOVERY_TO_POSTGRES ||
+        rasync_command(call->ra, r->q.argc, r->q.argv, read_cb, r, st) != RK_OK) {
         rread_done(&r->q);
         rk_status_clear(st);
         return RPC_SLOW;

@@ -14,6 +14,7 @@
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "recovery.h"
 #include "store_async.h"
 #include "topcache.h"
 #include "users.h"
@@ -202,21 +203,21 @@ static void items_stored(submit_call *s) {
 /* The worker pool: one pipelined round trip, or PostgreSQL without Redis. */
 static int store_items(submit_call *s, rk_status *st) {
     rpc_call *call = s->call;
-    /* While submissions taken without Redis are being replayed, new ones
-     * queue behind them, so every board sees them in the order they came. */
-    pthread_rwlock_rdlock(&call->srv->handover);
-    int rc = atomic_load(&call->srv->catching_up)
-                 ? RK_UNAVAILABLE
-                 : rstore_submit(call->w->redis, s->in, s->m, call->srv->cfg.idempotency_ttl,
-                                 call->srv->cfg.window_retention, s->res, st);
+    /* While Redis cannot serve, or submissions taken without it are being
+     * replayed, new ones are recorded in PostgreSQL and queue behind them,
+     * so every board sees them in the order they came. */
+    recovery *rec = call->srv->recovery;
+    int rc = recovery_write_begin(rec) == RECOVERY_TO_REDIS
+                 ? rstore_submit(call->w->redis, s->in, s->m, call->srv->cfg.idempotency_ttl,
+                                 call->srv->cfg.window_retention, s->res, st)
+                 : RK_UNAVAILABLE;
     if (rc == RK_UNAVAILABLE) {
         /* Redis is away: PostgreSQL records the submissions durably. */
         rk_status_clear(st);
         call->degraded = 1;
         rc = degraded_submit(call->w->pg, s->in, s->m, s->res, st);
-        if (rc == RK_OK) atomic_store(&call->srv->catching_up, 1);
     }
-    pthread_rwlock_unlock(&call->srv->handover);
+    recovery_write_end(rec, call->degraded && rc == RK_OK);
     if (rc != RK_OK) return rc;
     items_stored(s);
     if (!call->degraded) recheck_unknown(call, s->items, s->outs, s->in, s->idx, s->m, s->res, st);
@@ -261,11 +262,12 @@ static void submitted(void *arg, const struct redisReply *rep) {
 static int send_items(submit_call *s, rk_status *st) {
     rpc_call *call = s->call;
     server *srv = call->srv;
-    /* Never wait for the replay here: if it holds the lock, or has rows
-     * left, the worker pool queues this behind it. */
-    if (pthread_rwlock_tryrdlock(&srv->handover) != 0) return RPC_SLOW;
+    /* Never wait for the replay here: if it holds the lock, or Redis
+     * cannot take writes, the worker pool records this behind it. */
+    recovery_route route;
+    if (recovery_write_try_begin(srv->recovery, &route) != 0) return RPC_SLOW;
     int rc = RK_OK;
-    if (atomic_load(&srv->catching_up) || !rasync_up(call->ra)) rc = RPC_SLOW;
+    if (route != RECOVERY_TO_REDIS || !rasync_up(call->ra)) rc = RPC_SLOW;
     for (size_t j = 0; rc == RK_OK && j < s->m; j++) {
         rsubmit_cmd cmd;
         rsubmit_build(&s->in[j], srv->cfg.idempotency_ttl, srv->cfg.window_retention, &cmd);
@@ -277,7 +279,7 @@ static int send_items(submit_call *s, rk_status *st) {
         }
         s->waiting++;
     }
-    pthread_rwlock_unlock(&srv->handover);
+    recovery_write_end(srv->recovery, 0);
     if (s->waiting > 0 && rc != RK_OK) {
         /* The sent ones will still answer; the rest were never sent. */
         for (size_t j = s->waiting; j < s->m; j++) s->items[s->idx[j]].st = *st;

@@ -210,6 +210,25 @@ int rstore_is_live(rstore *r, int *live, rk_status *st) {
     return rc;
 }
 
+rstore_probe_result rstore_probe(rstore *r) {
+    rk_status st;
+    if (r->pipe || reconnect(r, &st) != RK_OK) return RSTORE_GONE;
+    redisReply *rep = redisCommand(r->ctx, "EXISTS %s", LIVE_KEY);
+    if (rep == NULL) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RSTORE_GONE;
+    }
+    rstore_probe_result out = RSTORE_GONE;
+    if (rep->type == REDIS_REPLY_INTEGER)
+        out = rep->integer ? RSTORE_LIVE : RSTORE_EMPTY;
+    else if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "LOADING", 7) == 0)
+        out = RSTORE_LOADING;
+    /* Any other refusal (BUSY, MASTERDOWN): not serving, as if away. */
+    freeReplyObject(rep);
+    return out;
+}
+
 int rstore_load_functions(rstore *r, rk_status *st) {
     const char *argv[] = {"FUNCTION", "LOAD", "REPLACE", rankd_lua_source};
     size_t lens[] = {8, 4, 7, rankd_lua_source_len};

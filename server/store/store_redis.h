@@ -61,6 +61,11 @@ int rstore_load_functions(rstore *r, rk_status *st);
 int rstore_set_live(rstore *r, rk_status *st);
 int rstore_is_live(rstore *r, int *live, rk_status *st);
 
+/* One look at Redis for the recovery module: does it answer, is it still
+ * loading its data set, does it hold the live view? r must not be piped. */
+typedef enum rstore_probe_result { RSTORE_GONE = 0, RSTORE_LOADING, RSTORE_EMPTY, RSTORE_LIVE } rstore_probe_result;
+rstore_probe_result rstore_probe(rstore *r);
+
 typedef struct rstore_submit_in {
     const board *b;
     int64_t user_id;
