@@ -194,9 +194,6 @@ static void *release(void *arg) {
     return NULL;
 }
 
-/* A submission without an idempotency key, sent while Redis loads: it is
- * never retried, so its caller sees what rankd answered. 1 when that was
- * UNAVAILABLE because Redis is loading. */
 /* What the probe saw while the last restart's Redis loaded. */
 static int saw_state; /* Status said redis_state "loading" */
 static int saw_taken; /* a submission then was taken without Redis, or refused UNAVAILABLE for the loading */
@@ -325,8 +322,10 @@ static void restarts_while_loading(void) {
     CHECK_INT(atomic_load(&failed), 0);
     CHECK_INT(atomic_load(&read_failures), 0);
     CHECK(n > 0);
-    /* Exactly once: nothing lost, nothing counted twice. */
+    /* Exactly once: nothing lost, nothing counted twice, once rankd has
+     * replayed what it took while Redis loaded. */
     double t1 = now_s();
+    CHECK(caught_up());
     CHECK_INT(board_total(want), want);
     fprintf(stderr, "  the board was right after %.1f s\n", now_s() - t1);
     /* And the filler is still there: Redis did reload its data. */

@@ -12,6 +12,7 @@
 
 #include "boards.h"
 #include "handlers.h"
+#include "idem.h"
 #include "report.h"
 #include "users.h"
 #include "validate.h"
@@ -82,7 +83,7 @@ int h_history(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
         items[i].has_score = items[i].has_submitted_at_us = 1;
         items[i].score = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
         items[i].submitted_at_us = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
-        items[i].idempotency_key = arena_strdup(&call->w->arena, PQgetvalue(res, (int)i, 2));
+        items[i].idempotency_key = arena_strdup(&call->w->arena, idem_unscoped(PQgetvalue(res, (int)i, 2)));
         list[i] = &items[i];
     }
     rep->has_total = 1;

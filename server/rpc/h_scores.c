@@ -14,6 +14,7 @@
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "idem.h"
 #include "recovery.h"
 #include "store_async.h"
 #include "topcache.h"
@@ -94,6 +95,21 @@ typedef struct submit_call {
 /* Checks every item (shape, board, bounds, player, permission) and lists
  * those that go to Redis in s->in. Items that fail keep their own status.
  * RPC_SLOW on the fast lane when a board or a player is not in memory. */
+/* The key as stored: its caller's own (idem.h). NULL without one, or
+ * when out of memory (*oom then). */
+static const char *scoped_key(rpc_call *call, const char *key, int *oom) {
+    if (key == NULL) return NULL;
+    int api = call->who.kind == WHO_APIKEY;
+    size_t cap = strlen(key) + IDEM_SCOPE_MAX + 1;
+    char *out = arena_alloc(&call->w->arena, cap);
+    if (out == NULL) {
+        *oom = 1;
+        return NULL;
+    }
+    idem_scope(out, cap, api, api ? call->who.key_id : call->who.user_id, key);
+    return out;
+}
+
 static int check_items(submit_call *s, rk_status *st) {
     rpc_call *call = s->call;
     item *items = s->items;
@@ -171,12 +187,15 @@ static int check_items(submit_call *s, rk_status *st) {
             continue;
         }
         if (auth_can_submit(&call->who, &it->b, it->user_id, &it->st) != RK_OK) continue;
+        int oom = 0;
+        const char *key = scoped_key(call, it->idem_key, &oom);
+        if (oom) {
+            rk_status_set(&it->st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            continue;
+        }
         /* One microsecond apart, so equal scores in a batch keep the batch's order. */
-        in[m] = (rstore_submit_in){.b = &it->b,
-                                   .user_id = it->user_id,
-                                   .score = it->score,
-                                   .ts_us = now + (int64_t)m,
-                                   .idem_key = it->idem_key};
+        in[m] = (rstore_submit_in){
+            .b = &it->b, .user_id = it->user_id, .score = it->score, .ts_us = now + (int64_t)m, .idem_key = key};
         idx[m++] = i;
     }
     s->in = in;

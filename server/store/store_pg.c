@@ -777,3 +777,121 @@ int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st) {
     PQclear(r);
     return RK_OK;
 }
+
+/* ---------------------------------------------------------------- redis_backlog */
+
+int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st) {
+    char uid[24], score[24], ts[24];
+    int rc, keyed = row->idem_key[0] != '\0';
+    *seen = 0;
+    if (keyed) {
+        /* Each statement of a READ COMMITTED transaction sees what was
+         * committed before it began: the second of two callers waits for
+         * the lock, then finds the first one's row. */
+        const char *params[] = {row->board_id, row->idem_key};
+        PGresult *r = NULL;
+        if ((rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
+        if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", 2, params, NULL,
+                    st)) != RK_OK ||
+            (rc = q(p, "SELECT 1 FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2, params, &r,
+                    st)) != RK_OK)
+            goto out;
+        *seen = PQntuples(r) > 0;
+        PQclear(r);
+        if (*seen) goto out;
+    }
+    snprintf(uid, sizeof(uid), "%" PRId64, row->user_id);
+    snprintf(score, sizeof(score), "%" PRId64, row->score);
+    snprintf(ts, sizeof(ts), "%" PRId64, row->ts_us);
+    const char *params[] = {row->entry_id, row->board_id, uid, score, ts, row->idem_key};
+    rc = q(p,
+           "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
+           "VALUES ($1, $2, $3::bigint, $4::bigint, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6)) "
+           "INSERT INTO redis_backlog (entry_id, board_id, user_id, score, ts_us, idempotency_key) "
+           "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6)",
+           6, params, NULL, st);
+out:
+    if (keyed) {
+        rk_status ignore;
+        if (rc == RK_OK) rc = q(p, "COMMIT", 0, NULL, NULL, st);
+        if (rc != RK_OK) q(p, "ROLLBACK", 0, NULL, NULL, &ignore);
+    }
+    return rc;
+}
+
+int pgstore_backlog_list(pgstore *p, const char *board_id, int limit, int by_board, pg_backlog_row **rows, size_t *n,
+                         rk_status *st) {
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {board_id, limit < 0 ? NULL : lim};
+    PGresult *r = NULL;
+    int rc = q(p,
+               by_board ? "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key FROM redis_backlog "
+                          "WHERE $1::text IS NULL OR board_id = $1 ORDER BY board_id, ts_us, entry_id LIMIT $2::integer"
+                        : "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key FROM redis_backlog "
+                          "WHERE $1::text IS NULL OR board_id = $1 ORDER BY ts_us, entry_id LIMIT $2::integer",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    pg_backlog_row *out = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) {
+        int row = (int)i;
+        snprintf(out[i].entry_id, sizeof(out[i].entry_id), "%s", PQgetvalue(r, row, 0));
+        snprintf(out[i].board_id, sizeof(out[i].board_id), "%s", PQgetvalue(r, row, 1));
+        out[i].user_id = geti(r, row, 2);
+        out[i].score = geti(r, row, 3);
+        out[i].ts_us = geti(r, row, 4);
+        snprintf(out[i].idem_key, sizeof(out[i].idem_key), "%s", PQgetvalue(r, row, 5));
+    }
+    PQclear(r);
+    *rows = out;
+    *n = m;
+    return RK_OK;
+}
+
+/* A text[] literal of the ids whose flag is set (flags NULL: all); entry
+ * ids are "pg-" and hex digits, so nothing needs escaping. malloc'ed. */
+static char *id_array(const char *const *ids, const int *flags, size_t n) {
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++) cap += strlen(ids[i]) + 3;
+    char *out = malloc(cap);
+    if (out == NULL) return NULL;
+    size_t k = 0;
+    out[k++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (flags && !flags[i]) continue;
+        if (k > 1) out[k++] = ',';
+        k += (size_t)sprintf(out + k, "\"%s\"", ids[i]);
+    }
+    out[k++] = '}';
+    out[k] = '\0';
+    return out;
+}
+
+int pgstore_backlog_done(pgstore *p, const char *const *entry_ids, const int *twice, size_t n, rk_status *st) {
+    if (n == 0) return RK_OK;
+    char *all = id_array(entry_ids, NULL, n), *dup = id_array(entry_ids, twice, n);
+    int rc = all && dup ? RK_OK : rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    const char *params[] = {all, dup};
+    if (rc == RK_OK)
+        rc = q(p,
+               "WITH h AS (DELETE FROM scores WHERE entry_id = ANY($2::text[])) "
+               "DELETE FROM redis_backlog WHERE entry_id = ANY($1::text[])",
+               2, params, NULL, st);
+    free(all);
+    free(dup);
+    return rc;
+}
+
+int pgstore_backlog_size(pgstore *p, int64_t *n, rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT count(*) FROM redis_backlog", 0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    *n = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}

@@ -149,4 +149,31 @@ int pgstore_dead_letter_add(pgstore *p, const char *entry_id, const uint8_t *fie
 /* How many entries were set aside so far. */
 int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st);
 
+/* ---- redis_backlog: submissions taken without Redis (degraded.h) */
+#define PG_ENTRY_MAX 48
+#define PG_KEY_MAX 192 /* a stored (scoped) idempotency key */
+typedef struct pg_backlog_row {
+    char entry_id[PG_ENTRY_MAX]; /* "pg-" and 32 hex digits */
+    char board_id[BOARD_ID_MAX + 1];
+    int64_t user_id, score, ts_us;
+    char idem_key[PG_KEY_MAX]; /* "" when none */
+} pg_backlog_row;
+
+/* Records one submission in the history and the backlog, in one
+ * statement. With an idempotency key, inside a transaction under an
+ * advisory lock on (board, key), so callers retrying one key at once on
+ * any number of rankd processes record it once: *seen is then 1 and
+ * nothing is written when the history already has the key. */
+int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st);
+/* Up to limit rows (-1: all), of one board (NULL: every board), in
+ * submission order (by_board: grouped by board instead). *rows is
+ * malloc'ed; the caller frees it. */
+int pgstore_backlog_list(pgstore *p, const char *board_id, int limit, int by_board, pg_backlog_row **rows, size_t *n,
+                         rk_status *st);
+/* Drops n applied rows from the backlog in one statement, and with them
+ * from the history those whose twice[i] is set (Redis had taken them
+ * already, with a stream entry of its own). */
+int pgstore_backlog_done(pgstore *p, const char *const *entry_ids, const int *twice, size_t n, rk_status *st);
+int pgstore_backlog_size(pgstore *p, int64_t *n, rk_status *st);
+
 #endif
