@@ -271,6 +271,13 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
     if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK) goto fail;
     int have = (int)geti(r, 0, 0);
     PQclear(r);
+    if (have > NMIGRATIONS) {
+        rc = rk_status_set(st, RK_FAILED_PRECONDITION,
+                           "the database is at migration %d, newer than this rankd's last (%d): a newer release "
+                           "migrated it; run that release (going back means restoring a backup)",
+                           have, NMIGRATIONS);
+        goto fail;
+    }
     for (int v = have + 1; v <= NMIGRATIONS; v++) {
         char ver[16];
         const char *params[] = {ver};
@@ -290,6 +297,21 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
 fail:
     PQclear(PQexec(p->conn, "ROLLBACK"));
     return rc;
+}
+
+int pgstore_schema_version(pgstore *p, int *have, int *known, rk_status *st) {
+    PGresult *r = NULL;
+    int rc;
+    *known = NMIGRATIONS;
+    *have = 0;
+    if ((rc = q(p, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, &r, st)) != RK_OK) return rc;
+    int exists = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!exists) return RK_OK;
+    if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK) return rc;
+    *have = (int)geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
 }
 
 int pgstore_token_key(pgstore *p, uint8_t key[32], rk_status *st) {

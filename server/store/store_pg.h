@@ -36,7 +36,15 @@ typedef struct pgstore pgstore;
 int pgstore_open(pgstore **out, const char *conninfo, rk_status *st);
 void pgstore_close(pgstore *p);
 int pgstore_ping(pgstore *p, rk_status *st);
+/* Applies the migrations the database lacks. A database migrated past the
+ * last migration this rankd knows (by a newer release) is
+ * RK_FAILED_PRECONDITION, and nothing is changed: an older rankd must not
+ * write a schema it does not know. */
 int pgstore_migrate(pgstore *p, rk_status *st);
+
+/* The last migration applied to the database (*have; 0 for a new one) and
+ * the last this rankd knows (*known), without changing anything. */
+int pgstore_schema_version(pgstore *p, int *have, int *known, rk_status *st);
 
 /* Runs one parameterised statement (text format). On RK_OK *res, when
  * given, is the caller's to PQclear. For modules with queries of their own
