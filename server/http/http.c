@@ -185,6 +185,16 @@ static void on_top(nng_aio *aio) {
         reply(aio, 503, "application/json", msg, strlen(msg));
         return;
     }
+    /* Only boards that exist are watched (events.c): asked of memory, as
+     * every handler here must not wait on a store. A board created through
+     * another rankd is known here once it has been used through this one. */
+    board b;
+    if (strcmp(id, BOARD_GLOBAL_ID) != 0 && boards_get(h->srv->boards, NULL, id, &b, &st) != RK_OK) {
+        char msg[BOARD_ID_MAX + 64];
+        int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"no board %s\"}\n", id);
+        reply(aio, 404, "application/json", msg, (size_t)n);
+        return;
+    }
     events_request_top(h->events, id, k);
     reply(aio, 200, "application/json", "{\"ok\":true}\n", 12);
 }
