@@ -201,7 +201,7 @@ static const ctl_cmd commands[] = {
     {.name = "status", .summary = "show the server's health", .run = cmd_status},
     {.group = "admin",
      .name = "set-role",
-     .synopsis = "USER player|game-server|admin",
+     .synopsis = "USER player|admin",
      .summary = "change a user's role (admin)",
      .min_pos = 2,
      .max_pos = 2,
