@@ -502,6 +502,11 @@ rk top global --window weekly
 check "top global --window weekly: only all-time exists (INVALID_ARGUMENT)" \
     failed_with INVALID_ARGUMENT "the global board has only the all-time window"
 
+rk --token not-a-token top tetris
+check "top with a bad token: refused (UNAUTHENTICATED), not read anonymously" failed_with UNAUTHENTICATED
+rk --token "" top tetris
+check "top with --token \"\": read anonymously" succeeded
+
 # ------------------------------------------------------------------ usage errors (exit 2)
 
 rk
