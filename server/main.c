@@ -22,6 +22,7 @@
 #include "auth.h"
 #include "degraded.h"
 #include "events.h"
+#include "tlsconf.h"
 #include "health.h"
 #include "http.h"
 #include "metrics.h"
@@ -154,6 +155,10 @@ int main(int argc, char **argv) {
         log_warn("the clock is moved (clock-start); for tests only", "now=%" PRId64, (int64_t)server_time());
     if (check_methods(&st) != RK_OK) goto fail;
     fit_descriptors(&srv.cfg);
+    /* Read once, before anything starts: a wrong path fails the start. */
+    if ((tlsconf_any_tls(srv.cfg.listen) || tlsconf_any_tls(srv.cfg.events) || tlsconf_url_is_tls(srv.cfg.http)) &&
+        tlsconf_server(&srv.tls, srv.cfg.tls_cert, srv.cfg.tls_key, srv.cfg.tls_ca, &st) != RK_OK)
+        goto fail;
     for (size_t i = 0; i < rankd_nmethods && i < METRICS_MAX_METHODS; i++) method_names[i] = rankd_methods[i].name;
     metrics_init(method_names, rankd_nmethods);
 
@@ -223,7 +228,8 @@ int main(int argc, char **argv) {
         char ws[CONFIG_STR_MAX];
         if (http_ws_url(srv.cfg.http, ws, sizeof(ws)) != 0 ||
             strlen(srv.cfg.events) + strlen(ws) + 2 > sizeof(srv.cfg.events)) {
-            rk_status_set(&st, RK_INVALID_ARGUMENT, "http must be http://host:port, not \"%s\"", srv.cfg.http);
+            rk_status_set(&st, RK_INVALID_ARGUMENT, "http must be http://host:port or https://host:port, not \"%s\"",
+                          srv.cfg.http);
             goto fail;
         }
         strcat(srv.cfg.events, ",");
@@ -262,6 +268,7 @@ done:
     apikey_cache_close(srv.apikeys);
     namecache_close(srv.names);
     revset_close(srv.revoked);
+    if (srv.tls) nng_tls_config_free(srv.tls); /* the listeners dropped theirs */
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }

@@ -38,6 +38,7 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
+#include "tlsconf.h"
 #include "topcache.h"
 
 #define TICK_MS 20
@@ -507,7 +508,21 @@ int events_listen(events *ev, rk_status *st) {
     for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
         while (*u == ' ') u++;
         if (*u == '\0') continue;
-        if ((rv = nng_listen(ev->pub, u, NULL, 0)) != 0) {
+        nng_listener l;
+        int tls = tlsconf_url_is_tls(u);
+        if (tls && ev->srv->tls == NULL) {
+            free(list);
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "%s needs tls-cert and tls-key", u);
+        }
+        if ((rv = nng_listener_create(&l, ev->pub, u)) == 0 && tls) {
+            /* A wss:// address on the https:// port shares http.c's
+             * server, which has this configuration already and, started,
+             * refuses another (NNG_EBUSY): that is fine. */
+            rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, ev->srv->tls);
+            if (rv == NNG_EBUSY) rv = 0;
+        }
+        if (rv == 0) rv = nng_listener_start(l, 0);
+        if (rv != 0) {
             rk_status_set(st, RK_UNAVAILABLE, "cannot publish events on %s: %s", u, nng_strerror(rv));
             free(list);
             return st->code;

@@ -28,6 +28,7 @@
 typedef struct boards_cache boards_cache;
 struct rpipe;
 struct topcache;
+struct nng_tls_config;
 typedef struct apikey_cache apikey_cache;
 typedef struct namecache namecache;
 typedef struct revset revset;
@@ -43,10 +44,11 @@ typedef struct server {
     revset *revoked;  /* what voids a token; filled at start, kept by events.c */
     time_t started;
     atomic_llong requests;
-    struct rpipe *pipe;     /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
-    struct topcache *tops;  /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
-    atomic_int redis_down;  /* set while Redis does not answer (health.c) */
-    atomic_int catching_up; /* redis_backlog is not empty: new submissions queue behind it */
+    struct nng_tls_config *tls; /* tls-cert and friends (tlsconf.h), or NULL: no TLS address */
+    struct rpipe *pipe;         /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
+    struct topcache *tops;      /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
+    atomic_int redis_down;      /* set while Redis does not answer (health.c) */
+    atomic_int catching_up;     /* redis_backlog is not empty: new submissions queue behind it */
     /* Submissions hold it shared from the catching_up check until they are
      * stored; the replay takes it exclusively to apply the last of the
      * backlog and clear catching_up, so none slips in between. */
