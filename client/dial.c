@@ -22,6 +22,9 @@ static int is_tls(const char *url) {
            strncmp(url, "tls+tcp6://", 11) == 0;
 }
 
+/* An empty string (an empty environment variable) counts as not given. */
+static int given(const char *s) { return s != NULL && s[0] != '\0'; }
+
 /* A whole PEM file as a string; *out is malloc'ed. */
 static int slurp(const char *path, char **out, rk_status *st) {
     FILE *f = fopen(path, "r");
@@ -43,7 +46,7 @@ static int tls_config(const char *url, const rk_tls_opts *tls, nng_tls_config **
     nng_tls_config *cfg = NULL;
     nng_url *u = NULL;
     int rv;
-    if (tls == NULL || tls->ca_file == NULL || tls->ca_file[0] == '\0')
+    if (tls == NULL || !given(tls->ca_file))
         return rk_status_set(
             st, RK_INVALID_ARGUMENT,
             "%s is a TLS address: give the CA certificate that signed the server's (rk_tls_opts.ca_file, "
@@ -55,11 +58,11 @@ static int tls_config(const char *url, const rk_tls_opts *tls, nng_tls_config **
         rk_status_set(st, RK_INVALID_ARGUMENT, "CA file %s: %s", tls->ca_file, nng_strerror(rv));
         goto fail;
     }
-    if ((tls->cert_file != NULL) != (tls->key_file != NULL)) {
+    if (given(tls->cert_file) != given(tls->key_file)) {
         rk_status_set(st, RK_INVALID_ARGUMENT, "a client certificate needs its key, and a key its certificate");
         goto fail;
     }
-    if (tls->cert_file) {
+    if (given(tls->cert_file)) {
         char *cert = NULL, *key = NULL;
         int bad = slurp(tls->cert_file, &cert, st) != RK_OK || slurp(tls->key_file, &key, st) != RK_OK;
         if (!bad && (rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0) {
@@ -73,7 +76,7 @@ static int tls_config(const char *url, const rk_tls_opts *tls, nng_tls_config **
         if (bad) goto fail;
     }
     const char *name = tls->server_name;
-    if (name == NULL || name[0] == '\0') {
+    if (!given(name)) {
         if ((rv = nng_url_parse(&u, url)) != 0) {
             rk_status_set(st, RK_INVALID_ARGUMENT, "cannot dial %s: %s", url, nng_strerror(rv));
             goto fail;
