@@ -8,6 +8,7 @@ packages=(
     protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev libuv1-dev
     libpq-dev libssl-dev libcjson-dev
     redis-server postgresql python3
+    openssl curl
     chromium clang-format
     clang libclang-rt-14-dev
 )
