@@ -11,6 +11,8 @@ packages=(
     # CPack's Debian generator needs `file` to find the binaries whose
     # libraries dpkg-shlibdeps declares; it_install renders the man pages.
     file man-db
+    # The TLS test makes its certificates and asks the HTTPS server.
+    openssl curl
     chromium clang-format
     clang libclang-rt-14-dev
 )

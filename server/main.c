@@ -26,6 +26,7 @@
 #include "auth.h"
 #include "degraded.h"
 #include "events.h"
+#include "tlsconf.h"
 #include "health.h"
 #include "http.h"
 #include "metrics.h"
@@ -138,7 +139,8 @@ static int validate_settings(const config *cfg, uint8_t key[TOKEN_KEY_LEN], rk_s
     if (cfg->http[0] && cfg->events[0]) {
         char ws[CONFIG_STR_MAX];
         if (http_ws_url(cfg->http, ws, sizeof(ws)) != 0 || strlen(cfg->events) + strlen(ws) + 2 > sizeof(cfg->events))
-            return rk_status_set(st, RK_INVALID_ARGUMENT, "http must be http://host:port, not \"%s\"", cfg->http);
+            return rk_status_set(st, RK_INVALID_ARGUMENT,
+                                 "http must be http://host:port or https://host:port, not \"%s\"", cfg->http);
     }
     return RK_OK;
 }
@@ -258,6 +260,10 @@ int main(int argc, char **argv) {
         log_warn("the clock is moved (clock-start); for tests only", "now=%" PRId64, (int64_t)server_time());
     if (check_methods(&st) != RK_OK) goto fail;
     fit_descriptors(&srv.cfg);
+    /* Read once, before anything starts: a wrong path fails the start. */
+    if ((tlsconf_any_tls(srv.cfg.listen) || tlsconf_any_tls(srv.cfg.events) || tlsconf_url_is_tls(srv.cfg.http)) &&
+        tlsconf_server(&srv.tls, srv.cfg.tls_cert, srv.cfg.tls_key, srv.cfg.tls_ca, &st) != RK_OK)
+        goto fail;
     for (size_t i = 0; i < rankd_nmethods && i < METRICS_MAX_METHODS; i++) method_names[i] = rankd_methods[i].name;
     metrics_init(method_names, rankd_nmethods);
 
@@ -362,6 +368,7 @@ done:
     namecache_close(srv.names);
     revset_close(srv.revoked);
     recovery_close(srv.recovery);
+    if (srv.tls) nng_tls_config_free(srv.tls); /* the listeners dropped theirs */
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }

@@ -30,7 +30,7 @@ typedef struct setting {
     { k, T_INT, offsetof(config, f), 0, lo, hi, d, h }
 
 static const setting settings[] = {
-    S("listen", listen, "tcp://127.0.0.1:7400", "RPC addresses, comma-separated (tcp://, ipc://)"),
+    S("listen", listen, "tcp://127.0.0.1:7400", "RPC addresses, comma-separated (tcp://, ipc://, tls+tcp://)"),
     S("redis", redis, "127.0.0.1:6379", "Redis address, host:port"),
     S("postgres", postgres, "host=127.0.0.1 port=5432 dbname=rankd", "PostgreSQL conninfo"),
     S("token-secret", token_secret, "",
@@ -40,9 +40,16 @@ static const setting settings[] = {
     S("create-admin", create_admin, "",
       "create or promote USER to admin (password from RANKD_ADMIN_PASSWORD), then exit"),
     S("events", events, "tcp://127.0.0.1:7401",
-      "live event PUB addresses, comma-separated (tcp://, ipc://, ws://); empty disables"),
+      "live event PUB addresses, comma-separated (tcp://, ipc://, ws://, tls+tcp://, wss://); empty disables"),
     S("http", http, "http://127.0.0.1:7480",
-      "HTTP address of the live page, /healthz, /readyz and /metrics; empty disables"),
+      "HTTP address of the live page, /healthz, /readyz and /metrics (http://, or https:// with tls-cert); empty "
+      "disables"),
+    S("tls-cert", tls_cert, "",
+      "PEM certificate (then its chain) for the TLS addresses: tls+tcp:// in listen and events, https:// in http "
+      "(whose events feed is then wss://)"),
+    S("tls-key", tls_key, "", "PEM private key of tls-cert (unencrypted; keep it mode 0600)"),
+    S("tls-ca", tls_ca, "",
+      "PEM CA certificate(s); when set, every TLS client must present a certificate signed by one of them"),
     I("loops", loops, -1, 64, "-1",
       "event loops of the fast lane (reads and submissions that need only Redis); -1: one per core; 0: none, every "
       "call runs on the workers"),

@@ -36,11 +36,14 @@ typedef struct config {
     char postgres[CONFIG_STR_MAX];     /* libpq conninfo */
     char token_secret[CONFIG_STR_MAX]; /* hex; empty: kept in PostgreSQL */
     char log_level[16];
-    char node[64];               /* consumer name for the write-behind */
-    char create_admin[64];       /* set: create/promote this admin, exit */
-    char events[CONFIG_STR_MAX]; /* PUB addresses for live events; "" disables */
-    char http[CONFIG_STR_MAX];   /* page, probes and metrics; "" disables */
-    int64_t loops;               /* fast-lane event loops; -1: one per core; 0: none */
+    char node[64];                 /* consumer name for the write-behind */
+    char create_admin[64];         /* set: create/promote this admin, exit */
+    char events[CONFIG_STR_MAX];   /* PUB addresses for live events; "" disables */
+    char http[CONFIG_STR_MAX];     /* page, probes and metrics; "" disables */
+    char tls_cert[CONFIG_STR_MAX]; /* PEM file; needed by any TLS address */
+    char tls_key[CONFIG_STR_MAX];  /* PEM file of its private key */
+    char tls_ca[CONFIG_STR_MAX];   /* PEM file; set: client certificates required */
+    int64_t loops;                 /* fast-lane event loops; -1: one per core; 0: none */
     int64_t workers;
     int64_t redis_connections; /* shared pipelined connections; 0: one per worker */
     int64_t contexts;

@@ -33,6 +33,7 @@ static struct {
     atomic_llong events[METRICS_EV_KINDS];
     atomic_llong coalesced;
     atomic_llong subscribers;
+    atomic_llong boards_watched;
     atomic_llong wb_backlog, wb_lag_ms, wb_dead;
     _Atomic(const char *) redis_state;
 } m;
@@ -69,6 +70,7 @@ void metrics_subscribers_add(int delta) { atomic_fetch_add(&m.subscribers, delta
 
 void metrics_set_dead_letters(int64_t n) { atomic_store(&m.wb_dead, n); }
 void metrics_set_redis_state(const char *name) { atomic_store(&m.redis_state, name); }
+void metrics_set_boards_watched(int64_t n) { atomic_store(&m.boards_watched, n); }
 
 void metrics_set_writebehind(int64_t backlog, int64_t lag_ms) {
     atomic_store(&m.wb_backlog, backlog);
@@ -190,6 +192,10 @@ int metrics_render(char **text, size_t *len) {
         "# HELP rankd_events_coalesced_total Board changes folded into a later top-N event.\n"
         "# TYPE rankd_events_coalesced_total counter\nrankd_events_coalesced_total %lld\n",
         (long long)atomic_load(&m.coalesced));
+    put(&o,
+        "# HELP rankd_events_boards_watched Boards the events thread keeps coalescing state for (bounded).\n"
+        "# TYPE rankd_events_boards_watched gauge\nrankd_events_boards_watched %lld\n",
+        (long long)atomic_load(&m.boards_watched));
     if (o.oom) {
         free(o.s);
         return -1;

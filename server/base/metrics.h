@@ -29,6 +29,8 @@ void metrics_event_published(metrics_event kind);
 /* A change folded into a later top-N event instead of getting its own. */
 void metrics_event_coalesced(void);
 void metrics_subscribers_add(int delta);
+/* Boards with a coalescing state in the events thread (events.c bounds it). */
+void metrics_set_boards_watched(int64_t n);
 
 /* Gauges set by the health checker. */
 void metrics_set_writebehind(int64_t backlog, int64_t lag_ms);

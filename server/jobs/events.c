@@ -7,6 +7,16 @@
  * the coalescing interval, then look for windows that rolled over. Dirty
  * state is per process: two rankd processes each coalesce for their own
  * subscribers.
+ *
+ * The watched boards (one board_state each) are only boards that exist:
+ * GET /api/top is anonymous, so an id asked for is checked against the
+ * board cache before it gets a state, and the table is bounded both ways.
+ * A state with nothing owed is dropped after WATCH_IDLE_US untouched, and
+ * at WATCH_MAX the least recently used one makes room. A dropped board's
+ * sequence numbers must not start again at 1 (subscribers would see them
+ * go back), so every new state starts from the highest number any dropped
+ * state reached: a board's seq never decreases, and a gap after a quiet
+ * spell just makes a subscriber re-read the top, as any gap does.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -28,6 +38,7 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
+#include "tlsconf.h"
 #include "topcache.h"
 
 #define TICK_MS 20
@@ -37,6 +48,10 @@
 #define SENDBUF 1024
 /* A subscriber sends no messages; this bounds what a peer that does can hold. */
 #define SUBSCRIBER_MAX_MESSAGE 1024
+/* Boards with a coalescing state at most; beyond, the least recently used goes. */
+#define WATCH_MAX 4096
+/* A state owing nothing and untouched this long is dropped. */
+#define WATCH_IDLE_US (60 * 1000000LL)
 
 static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
 
@@ -45,6 +60,7 @@ typedef struct board_state {
     unsigned dirty;                /* WINDOW_BIT(k) of windows owing a TopChanged */
     int64_t last_us[WINDOW_KINDS]; /* when the last TopChanged went out */
     uint64_t seq[WINDOW_KINDS];
+    int64_t used_us; /* last change, ask or event: the LRU and idle order */
 } board_state;
 
 struct events {
@@ -61,6 +77,7 @@ struct events {
     atomic_int stop;
     board_state *boards;
     size_t n, cap;
+    uint64_t seq_floor; /* highest seq of a dropped state: where new ones start */
     char labels[WINDOW_KINDS][WINDOW_LABEL_MAX];
 
     /* Requests from other threads (events_request_top), drained each tick. */
@@ -102,9 +119,32 @@ static void publish(events *ev, const char *topic, const Rankd__Event *e) {
 
 /* ---------------------------------------------------------------- dirty boards */
 
-static board_state *state_of(events *ev, const char *id) {
+/* Drops state i (the last one takes its place), keeping its seq as a floor. */
+static void drop_state(events *ev, size_t i) {
+    for (int k = 0; k < WINDOW_KINDS; k++)
+        if (ev->boards[i].seq[k] > ev->seq_floor) ev->seq_floor = ev->boards[i].seq[k];
+    ev->boards[i] = ev->boards[--ev->n];
+    metrics_set_boards_watched((int64_t)ev->n);
+}
+
+/* The least recently used state, preferring one that owes nothing. */
+static size_t lru_state(const events *ev) {
+    size_t best = 0;
+    for (size_t i = 1; i < ev->n; i++) {
+        const board_state *a = &ev->boards[i], *b = &ev->boards[best];
+        if ((!a->dirty && b->dirty) || (!a->dirty == !b->dirty && a->used_us < b->used_us)) best = i;
+    }
+    return best;
+}
+
+/* The state of an existing board (the callers checked), made if needed. */
+static board_state *state_of(events *ev, const char *id, int64_t now) {
     for (size_t i = 0; i < ev->n; i++)
-        if (strcmp(ev->boards[i].id, id) == 0) return &ev->boards[i];
+        if (strcmp(ev->boards[i].id, id) == 0) {
+            ev->boards[i].used_us = now;
+            return &ev->boards[i];
+        }
+    if (ev->n == WATCH_MAX) drop_state(ev, lru_state(ev));
     if (ev->n == ev->cap) {
         size_t cap = ev->cap ? ev->cap * 2 : 16;
         board_state *b = realloc(ev->boards, cap * sizeof(*b));
@@ -115,11 +155,23 @@ static board_state *state_of(events *ev, const char *id) {
     board_state *s = &ev->boards[ev->n++];
     memset(s, 0, sizeof(*s));
     snprintf(s->id, sizeof(s->id), "%s", id);
+    for (int k = 0; k < WINDOW_KINDS; k++) s->seq[k] = ev->seq_floor;
+    s->used_us = now;
+    metrics_set_boards_watched((int64_t)ev->n);
     return s;
 }
 
-static void mark(events *ev, const char *id, unsigned windows) {
-    board_state *s = state_of(ev, id);
+/* Drops the states that owe nothing and have been quiet for WATCH_IDLE_US. */
+static void expire_states(events *ev, int64_t now) {
+    for (size_t i = 0; i < ev->n;)
+        if (!ev->boards[i].dirty && now - ev->boards[i].used_us > WATCH_IDLE_US)
+            drop_state(ev, i); /* the last one moved to i: look at i again */
+        else
+            i++;
+}
+
+static void mark(events *ev, const char *id, unsigned windows, int64_t now) {
+    board_state *s = state_of(ev, id, now);
     if (s == NULL) return;
     if (s->dirty & windows) metrics_event_coalesced(); /* folded into the pending one */
     s->dirty |= windows;
@@ -134,10 +186,17 @@ void events_request_top(events *ev, const char *board_id, int window) {
     pthread_mutex_unlock(&ev->mu);
 }
 
-static void take_asks(events *ev) {
+static void take_asks(events *ev, int64_t now) {
     pthread_mutex_lock(&ev->mu);
     for (int i = 0; i < ev->nasks; i++) {
-        board_state *s = state_of(ev, ev->asks[i].id);
+        board b;
+        rk_status st;
+        /* http.c checked too, but the board may have gone since; memory
+         * only, as there: an id is never looked up for an anonymous ask. */
+        if (strcmp(ev->asks[i].id, BOARD_GLOBAL_ID) != 0 &&
+            boards_get(ev->srv->boards, NULL, ev->asks[i].id, &b, &st) != RK_OK)
+            continue;
+        board_state *s = state_of(ev, ev->asks[i].id, now);
         if (s == NULL) continue;
         s->dirty |= WINDOW_BIT(ev->asks[i].window);
         s->last_us[ev->asks[i].window] = 0; /* asked for: send now */
@@ -220,10 +279,10 @@ static void on_message(events *ev, char *line, int64_t now) {
     if (!ev->publishing) return;
     if (f[0][0] == 'r' && nf == 8) {
         on_rank(ev, &b, f, now);
-        mark(ev, b.id, b.windows);
-        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL));
+        mark(ev, b.id, b.windows, now);
+        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     } else if (f[0][0] == 'w') {
-        mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL));
+        mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL), now);
     }
 }
 
@@ -278,19 +337,19 @@ static void send_top(events *ev, const board *b, board_state *s, int k, int64_t 
 
 static void flush(events *ev, int64_t now) {
     int64_t interval = ev->srv->cfg.coalesce_ms * 1000;
-    for (size_t i = 0; i < ev->n; i++) {
+    for (size_t i = 0; i < ev->n;) {
         board_state *s = &ev->boards[i];
-        if (!s->dirty) continue;
         board b;
         rk_status st;
         int global = strcmp(s->id, BOARD_GLOBAL_ID) == 0;
-        if (!global && boards_get(ev->srv->boards, ev->pg, s->id, &b, &st) != RK_OK) {
-            s->dirty = 0; /* deleted */
+        if (s->dirty && !global && boards_get(ev->srv->boards, ev->pg, s->id, &b, &st) != RK_OK) {
+            drop_state(ev, i); /* deleted; the last state moved to i: look at i again */
             continue;
         }
-        for (int k = 0; k < WINDOW_KINDS; k++)
+        for (int k = 0; s->dirty && k < WINDOW_KINDS; k++)
             if ((s->dirty & WINDOW_BIT(k)) && now - s->last_us[k] >= interval)
                 send_top(ev, global ? NULL : &b, s, k, now);
+        i++;
     }
 }
 
@@ -322,7 +381,7 @@ static void check_rollover(events *ev, int64_t now) {
                     char topic[256];
                     events_topic_window(topic, sizeof(topic), all[i].game, all[i].id);
                     publish(ev, topic, &e);
-                    mark(ev, all[i].id, WINDOW_BIT(k)); /* the new window starts empty */
+                    mark(ev, all[i].id, WINDOW_BIT(k), now); /* the new window starts empty */
                 }
                 free(all);
             }
@@ -397,8 +456,9 @@ static void *events_main(void *arg) {
         sync_revocations(ev, 1);
         if (!ev->publishing) continue;
         now = server_wall_us();
-        take_asks(ev);
+        take_asks(ev, now);
         flush(ev, now);
+        expire_states(ev, now);
         check_rollover(ev, now);
     }
     return NULL;
@@ -448,7 +508,21 @@ int events_listen(events *ev, rk_status *st) {
     for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
         while (*u == ' ') u++;
         if (*u == '\0') continue;
-        if ((rv = nng_listen(ev->pub, u, NULL, 0)) != 0) {
+        nng_listener l;
+        int tls = tlsconf_url_is_tls(u);
+        if (tls && ev->srv->tls == NULL) {
+            free(list);
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "%s needs tls-cert and tls-key", u);
+        }
+        if ((rv = nng_listener_create(&l, ev->pub, u)) == 0 && tls) {
+            /* A wss:// address on the https:// port shares http.c's
+             * server, which has this configuration already and, started,
+             * refuses another (NNG_EBUSY): that is fine. */
+            rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, ev->srv->tls);
+            if (rv == NNG_EBUSY) rv = 0;
+        }
+        if (rv == 0) rv = nng_listener_start(l, 0);
+        if (rv != 0) {
             rk_status_set(st, RK_UNAVAILABLE, "cannot publish events on %s: %s", u, nng_strerror(rv));
             free(list);
             return st->code;

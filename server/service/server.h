@@ -28,6 +28,7 @@
 typedef struct boards_cache boards_cache;
 struct rpipe;
 struct topcache;
+struct nng_tls_config;
 typedef struct apikey_cache apikey_cache;
 typedef struct namecache namecache;
 typedef struct revset revset;
@@ -44,8 +45,9 @@ typedef struct server {
     revset *revoked;  /* what voids a token; filled at start, kept by events.c */
     time_t started;
     atomic_llong requests;
-    struct rpipe *pipe;    /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
-    struct topcache *tops; /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
+    struct nng_tls_config *tls; /* tls-cert and friends (tlsconf.h), or NULL: no TLS address */
+    struct rpipe *pipe;         /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
+    struct topcache *tops;      /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
     /* Redis's state: where reads and writes go (recovery.h); only the
      * recovery job and stored-without-Redis submissions move it. */
     recovery *recovery;
