@@ -840,6 +840,20 @@ int rstore_backlog(rstore *r, int64_t *n, rk_status *st) {
     return rc;
 }
 
+int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st) {
+    num_text ttl;
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
+    redisReply *rep = NULL;
+    *taken = 0;
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *taken = rep->type == REDIS_REPLY_STATUS; /* "OK"; nil when someone holds it */
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
 int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys, size_t n, int *present,
                         rk_status *st) {
     enum { CHUNK = 500 };

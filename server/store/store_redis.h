@@ -212,6 +212,12 @@ int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys
 /* Submissions accepted but not yet written to PostgreSQL. */
 int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
 
+/* Takes key for ttl_s seconds if nobody holds it (SET NX EX): *taken is 1
+ * for the one caller, of any rankd process, that set it, 0 for everyone
+ * else until it expires. Never released early: a lock per interval (the
+ * archive's snapshots) lets one process do the interval's work once. */
+int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st);
+
 /* The raw connection, for the write-behind's stream commands; NULL (and
  * st set) when Redis cannot be reached. r owns it. It is valid only until
  * the next call on r: any rstore_* call (and rstore_ctx itself) may find
