@@ -540,6 +540,8 @@ int rread_retry_later(const redisReply *rep) {
            (strstr(rep->str, "REBUILDING") != NULL || strstr(rep->str, "Function not found") != NULL);
 }
 
+int rread_is_error(const redisReply *rep) { return rep->type == REDIS_REPLY_ERROR; }
+
 static int parse_top(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_top");

@@ -165,6 +165,9 @@ int rread_parse(const rread *q, const struct redisReply *rep, rread_result *out,
 /* 1 when the reply says "not now": the board is being rebuilt, or Redis
  * restarted empty and has no functions yet. */
 int rread_retry_later(const struct redisReply *rep);
+/* 1 when the reply is an error reply of any kind, so that a caller
+ * holding one need not look inside hiredis's reply itself. */
+int rread_is_error(const struct redisReply *rep);
 
 /* Removes every key of a board, taking its all-time scores out of the
  * global board first. */
