@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
-
 #include "health.h"
 #include "metrics.h"
 
@@ -20,20 +18,6 @@ struct health {
     health_snapshot snap;
 };
 
-/* Age of the first entry of rk:wb: its id starts with its Unix ms. */
-static int64_t oldest_ms(rstore *r) {
-    rk_status st;
-    redisContext *c = rstore_ctx(r, &st);
-    if (c == NULL) return 0;
-    redisReply *rep = redisCommand(c, "XRANGE rk:wb - + COUNT 1");
-    int64_t ms = 0;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
-        rep->element[0]->elements >= 1 && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
-        ms = strtoll(rep->element[0]->element[0]->str, NULL, 10);
-    if (rep) freeReplyObject(rep);
-    return ms;
-}
-
 static void check(health *h) {
     health_snapshot s = {0};
     rk_status st;
@@ -43,8 +27,8 @@ static void check(health *h) {
     s.postgres_ok = pgstore_ping(h->pg, &st) == RK_OK;
     s.checked_us = server_wall_us();
     if (s.redis_ok && rstore_backlog(h->redis, &s.backlog, &st) == RK_OK && s.backlog > 0) {
-        int64_t first = oldest_ms(h->redis);
-        if (first > 0) s.lag_ms = s.checked_us / 1000 - first;
+        int64_t first = 0;
+        if (rstore_wb_oldest_ms(h->redis, &first, &st) == RK_OK && first > 0) s.lag_ms = s.checked_us / 1000 - first;
         if (s.lag_ms < 0) s.lag_ms = 0;
     }
     metrics_set_writebehind(s.backlog, s.lag_ms);

@@ -271,6 +271,13 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
     if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK) goto fail;
     int have = (int)geti(r, 0, 0);
     PQclear(r);
+    if (have > NMIGRATIONS) {
+        rc = rk_status_set(st, RK_FAILED_PRECONDITION,
+                           "the database is at migration %d, newer than this rankd's last (%d): a newer release "
+                           "migrated it; run that release (going back means restoring a backup)",
+                           have, NMIGRATIONS);
+        goto fail;
+    }
     for (int v = have + 1; v <= NMIGRATIONS; v++) {
         char ver[16];
         const char *params[] = {ver};
@@ -290,6 +297,21 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
 fail:
     PQclear(PQexec(p->conn, "ROLLBACK"));
     return rc;
+}
+
+int pgstore_schema_version(pgstore *p, int *have, int *known, rk_status *st) {
+    PGresult *r = NULL;
+    int rc;
+    *known = NMIGRATIONS;
+    *have = 0;
+    if ((rc = q(p, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, &r, st)) != RK_OK) return rc;
+    int exists = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!exists) return RK_OK;
+    if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK) return rc;
+    *have = (int)geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
 }
 
 int pgstore_token_key(pgstore *p, uint8_t key[32], rk_status *st) {
@@ -870,6 +892,48 @@ int pgstore_backlog_size(pgstore *p, int64_t *n, rk_status *st) {
     int rc = q(p, "SELECT count(*) FROM redis_backlog", 0, NULL, &r, st);
     if (rc != RK_OK) return rc;
     *n = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- the history, for rebuilds */
+
+int pgstore_window_starts(pgstore *p, const char *board_id, const char *unit, int64_t retention_s, int64_t now,
+                          int64_t **starts, size_t *n, rk_status *st) {
+    char ret[24], at[24];
+    snprintf(ret, sizeof(ret), "%" PRId64, retention_s);
+    snprintf(at, sizeof(at), "%" PRId64, now);
+    const char *params[] = {board_id, ret, unit, at};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT DISTINCT extract(epoch FROM date_trunc($3, submitted_at AT TIME ZONE 'UTC'))::bigint AS s "
+               "FROM scores WHERE board_id = $1 "
+               "AND submitted_at >= to_timestamp($4::bigint) - $2::bigint * interval '1 second' ORDER BY s",
+               4, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    int64_t *out = calloc(m + 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) out[i] = geti(r, (int)i, 0);
+    PQclear(r);
+    *starts = out;
+    *n = m;
+    return RK_OK;
+}
+
+int pgstore_has_history(pgstore *p, const char *board_id, int *yes, rk_status *st) {
+    const char *params[] = {board_id};
+    PGresult *r = NULL;
+    int rc = q(p,
+               board_id ? "SELECT 1 FROM scores WHERE board_id = $1 LIMIT 1"
+                        : "SELECT 1 FROM scores s JOIN boards b ON b.id = s.board_id "
+                          "WHERE b.higher_is_better AND $1::text IS NULL LIMIT 1",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *yes = PQntuples(r) > 0;
     PQclear(r);
     return RK_OK;
 }

@@ -36,7 +36,15 @@ typedef struct pgstore pgstore;
 int pgstore_open(pgstore **out, const char *conninfo, rk_status *st);
 void pgstore_close(pgstore *p);
 int pgstore_ping(pgstore *p, rk_status *st);
+/* Applies the migrations the database lacks. A database migrated past the
+ * last migration this rankd knows (by a newer release) is
+ * RK_FAILED_PRECONDITION, and nothing is changed: an older rankd must not
+ * write a schema it does not know. */
 int pgstore_migrate(pgstore *p, rk_status *st);
+
+/* The last migration applied to the database (*have; 0 for a new one) and
+ * the last this rankd knows (*known), without changing anything. */
+int pgstore_schema_version(pgstore *p, int *have, int *known, rk_status *st);
 
 /* Runs one parameterised statement (text format). On RK_OK *res, when
  * given, is the caller's to PQclear. For modules with queries of their own
@@ -140,6 +148,16 @@ int pgstore_dead_letter_add(pgstore *p, const char *entry_id, const uint8_t *fie
                             rk_status *st);
 /* How many entries were set aside so far. */
 int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st);
+
+/* ---- the history, as rebuilds ask it */
+/* The starts (Unix s, ascending, distinct) of the `unit` ("day", "week",
+ * "month") windows of a board that have submissions since now -
+ * retention_s. *starts is malloc'ed. */
+int pgstore_window_starts(pgstore *p, const char *board_id, const char *unit, int64_t retention_s, int64_t now,
+                          int64_t **starts, size_t *n, rk_status *st);
+/* Whether a board (NULL: any board that counts toward the global board)
+ * has any submission in the history. */
+int pgstore_has_history(pgstore *p, const char *board_id, int *yes, rk_status *st);
 
 /* ---- redis_backlog: submissions taken without Redis (degraded.h) */
 #define PG_ENTRY_MAX 48
