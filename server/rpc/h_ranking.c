@@ -63,12 +63,14 @@ static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__
 
 /* ---------------------------------------------------------------- without Redis */
 
-/* The whole ranking from PostgreSQL, as rank rows (degraded.h). */
-static int pg_rows(rpc_call *call, const target *t, rank_mode mode, rank_row **rows, size_t *n, int64_t *size,
-                   rk_status *st) {
+/* A page of the ranking from PostgreSQL (limit < 0: all of it), as rank
+ * rows (degraded.h). */
+static int pg_page(rpc_call *call, const target *t, rank_mode mode, int64_t offset, int64_t limit, rank_row **rows,
+                   size_t *n, int64_t *size, rk_status *st) {
     report_row *r = NULL;
     rk_status_clear(st); /* Redis's failure is answered here */
-    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, server_time(), mode, &r, n, size, st);
+    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, server_time(), mode, offset, limit, &r, n,
+                              size, st);
     if (rc != RK_OK) return rc;
     rank_row *out = calloc(*n ? *n : 1, sizeof(*out));
     if (out == NULL) {
@@ -101,11 +103,15 @@ static void slice(rank_row *rows, size_t *n, int64_t from, int64_t count) {
     *n = m;
 }
 
+/* The whole ranking: around and ranks-of need a player's place first. */
+static int pg_rows(rpc_call *call, const target *t, rank_mode mode, rank_row **rows, size_t *n, int64_t *size,
+                   rk_status *st) {
+    return pg_page(call, t, mode, 0, -1, rows, n, size, st);
+}
+
 static int pg_top(rpc_call *call, const target *t, int64_t offset, int64_t count, rank_mode mode, rank_row **rows,
                   size_t *n, int64_t *size, rk_status *st) {
-    int rc = pg_rows(call, t, mode, rows, n, size, st);
-    if (rc == RK_OK) slice(*rows, n, offset, count);
-    return rc;
+    return pg_page(call, t, mode, offset, count, rows, n, size, st);
 }
 
 static int pg_around(rpc_call *call, const target *t, int64_t uid, int64_t above, int64_t below, rank_mode mode,
@@ -264,7 +270,7 @@ static int read_pg(read_call *r, rread_result *out, rk_status *st) {
             break;
         case RREAD_COUNT:
         default:
-            rc = pg_rows(call, &r->t, RANK_COMPETITION, &res.rows, &res.n, &res.size, st);
+            rc = pg_page(call, &r->t, RANK_COMPETITION, 0, 0, &res.rows, &res.n, &res.size, st);
             free(res.rows);
             res.rows = NULL;
             res.n = 0;
