@@ -9,8 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <hiredis/hiredis.h>
-
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
@@ -330,7 +328,7 @@ static void read_cb(void *arg, const struct redisReply *rep) {
     /* No answer, an error, or "not now" for too long: the workers retry or
      * ask PostgreSQL. */
     int rc = RPC_SLOW;
-    if (rep && !rread_retry_later(rep) && rep->type != REDIS_REPLY_ERROR) {
+    if (rep && !rread_retry_later(rep) && !rread_is_error(rep)) {
         rread_result res;
         rc = rread_parse(&r->q, rep, &res, &st);
         if (rc == RK_OK) rc = r->finish(r, &res, &reply, &st);

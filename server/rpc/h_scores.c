@@ -8,8 +8,6 @@
  */
 #include <string.h>
 
-#include <hiredis/hiredis.h>
-
 #include "auth.h"
 #include "boards.h"
 #include "degraded.h"

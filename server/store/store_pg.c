@@ -937,3 +937,200 @@ int pgstore_has_history(pgstore *p, const char *board_id, int *yes, rk_status *s
     PQclear(r);
     return RK_OK;
 }
+
+/* ---------------------------------------------------------------- reading the history */
+
+/* A bound of a period as a parameter: SQL NULL when open. */
+static const char *bound(char *buf, size_t cap, int64_t us) {
+    if (us == PG_UNBOUNDED) return NULL;
+    snprintf(buf, cap, "%" PRId64, us);
+    return buf;
+}
+
+int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int64_t from_us, int64_t to_us,
+                         int64_t offset, int64_t limit, pg_history_row **rows, size_t *n, int64_t *total,
+                         rk_status *st) {
+    char uid[24], from[24], to[24], off[24], lim[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(off, sizeof(off), "%" PRId64, offset);
+    snprintf(lim, sizeof(lim), "%" PRId64, limit);
+    const char *params[] = {board_id, uid, bound(from, sizeof(from), from_us), bound(to, sizeof(to), to_us), off, lim};
+    PGresult *r = NULL;
+    int rc =
+        q(p,
+          "WITH h AS (SELECT score, submitted_at, idempotency_key, id FROM scores "
+          "WHERE board_id = $1 AND user_id = $2::bigint "
+          "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond') "
+          "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond')) "
+          "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
+          "(SELECT count(*) FROM h) FROM h ORDER BY submitted_at DESC, id DESC "
+          "OFFSET $5::bigint LIMIT $6::bigint",
+          6, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    pg_history_row *out = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) {
+        out[i].score = geti(r, (int)i, 0);
+        out[i].submitted_at_us = geti(r, (int)i, 1);
+        gets_(r, (int)i, 2, out[i].idem_key, sizeof(out[i].idem_key));
+    }
+    *total = m > 0 ? geti(r, 0, 3) : 0;
+    PQclear(r);
+    if (m == 0) {
+        /* A page past the end still reports the total. */
+        if ((rc = q(p,
+                    "SELECT count(*) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
+                    "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 "
+                    "microsecond') "
+                    "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 "
+                    "microsecond')",
+                    4, params, &r, st)) != RK_OK) {
+            free(out);
+            return rc;
+        }
+        *total = geti(r, 0, 0);
+        PQclear(r);
+    }
+    *rows = out;
+    *n = m;
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- standings and snapshots */
+
+/* Rows of user id, username, score, rank (columns 0-3) from r. */
+static int rank_rows(PGresult *r, pg_rank_row **rows, size_t *n, rk_status *st) {
+    size_t m = (size_t)PQntuples(r);
+    pg_rank_row *out = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < m; i++) {
+        out[i].user_id = geti(r, (int)i, 0);
+        gets_(r, (int)i, 1, out[i].username, sizeof(out[i].username));
+        out[i].score = geti(r, (int)i, 2);
+        out[i].rank = geti(r, (int)i, 3);
+    }
+    *rows = out;
+    *n = m;
+    return RK_OK;
+}
+
+/* Ends a transaction begun for a statement per row: COMMIT when every
+ * statement went through (rc RK_OK), else ROLLBACK. */
+static int end_tx(pgstore *p, int rc, rk_status *st) {
+    rk_status ignore;
+    if (rc == RK_OK) return q(p, "COMMIT", 0, NULL, NULL, st);
+    q(p, "ROLLBACK", 0, NULL, NULL, &ignore);
+    return rc;
+}
+
+int pgstore_standings_exist(pgstore *p, const char *board_id, int kind, const char *label, int *yes, rk_status *st) {
+    char k[8];
+    snprintf(k, sizeof(k), "%d", kind);
+    const char *params[] = {board_id, k, label};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT 1 FROM standings WHERE board_id = $1 AND window_kind = $2::smallint AND label = $3 LIMIT 1",
+               3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *yes = PQntuples(r) > 0;
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_standings_put(pgstore *p, const char *board_id, int kind, const char *label, const pg_rank_row *rows,
+                          size_t n, int64_t board_size, int64_t closed_at, rk_status *st) {
+    char k[8], size[24], closed[24];
+    snprintf(k, sizeof(k), "%d", kind);
+    snprintf(size, sizeof(size), "%" PRId64, board_size);
+    snprintf(closed, sizeof(closed), "%" PRId64, closed_at);
+    int rc = q(p, "BEGIN", 0, NULL, NULL, st);
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        char pos[24], uid[24], score[24], rank[24];
+        snprintf(pos, sizeof(pos), "%zu", i + 1);
+        snprintf(uid, sizeof(uid), "%" PRId64, rows[i].user_id);
+        snprintf(score, sizeof(score), "%" PRId64, rows[i].score);
+        snprintf(rank, sizeof(rank), "%" PRId64, rows[i].rank);
+        const char *params[] = {board_id, k, label, rank, pos, uid, score, size, closed};
+        rc = q(p,
+               "INSERT INTO standings (board_id, window_kind, label, rank, position, user_id, score, board_size, "
+               "closed_at) VALUES ($1, $2::smallint, $3, $4::bigint, $5::integer, $6::bigint, $7::bigint, "
+               "$8::bigint, to_timestamp($9::bigint)) ON CONFLICT DO NOTHING",
+               9, params, NULL, st);
+    }
+    return end_tx(p, rc, st);
+}
+
+int pgstore_standings_get(pgstore *p, const char *board_id, int kind, const char *label, pg_rank_row **rows, size_t *n,
+                          int64_t *board_size, int64_t *closed_at, rk_status *st) {
+    char k[8];
+    snprintf(k, sizeof(k), "%d", kind);
+    const char *params[] = {board_id, k, label};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
+               "extract(epoch FROM s.closed_at)::bigint FROM standings s LEFT JOIN users u ON u.id = s.user_id "
+               "WHERE s.board_id = $1 AND s.window_kind = $2::smallint AND s.label = $3 ORDER BY s.position",
+               3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if ((rc = rank_rows(r, rows, n, st)) == RK_OK) {
+        *board_size = *n ? geti(r, 0, 4) : 0;
+        *closed_at = *n ? geti(r, 0, 5) : 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgstore_snapshot_put(pgstore *p, const char *board_id, int64_t taken_at, const pg_rank_row *rows, size_t n,
+                         int64_t board_size, rk_status *st) {
+    char taken[24], size[24];
+    snprintf(taken, sizeof(taken), "%" PRId64, taken_at);
+    snprintf(size, sizeof(size), "%" PRId64, board_size);
+    int rc = q(p, "BEGIN", 0, NULL, NULL, st);
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        char pos[24], rank[24], uid[24], score[24];
+        snprintf(pos, sizeof(pos), "%zu", i + 1);
+        snprintf(rank, sizeof(rank), "%" PRId64, rows[i].rank);
+        snprintf(uid, sizeof(uid), "%" PRId64, rows[i].user_id);
+        snprintf(score, sizeof(score), "%" PRId64, rows[i].score);
+        const char *params[] = {board_id, taken, pos, rank, uid, score, size};
+        rc = q(p,
+               "INSERT INTO snapshots (board_id, taken_at, position, rank, user_id, score, board_size) "
+               "VALUES ($1, to_timestamp($2::bigint), $3::integer, $4::bigint, $5::bigint, $6::bigint, "
+               "$7::bigint) ON CONFLICT DO NOTHING",
+               7, params, NULL, st);
+    }
+    return end_tx(p, rc, st);
+}
+
+int pgstore_snapshot_get(pgstore *p, const char *board_id, int64_t at, pg_snapshot *snap, pg_rank_row **rows, size_t *n,
+                         rk_status *st) {
+    char when[24];
+    snprintf(when, sizeof(when), "%" PRId64, at);
+    const char *params[] = {board_id, when};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "WITH t AS (SELECT max(taken_at) AS at FROM snapshots WHERE board_id = $1 "
+               "AND taken_at <= to_timestamp($2::bigint)) "
+               "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
+               "extract(epoch FROM t.at)::bigint, "
+               "coalesce((SELECT extract(epoch FROM max(taken_at))::bigint FROM snapshots "
+               "WHERE board_id = $1 AND taken_at < t.at), 0), "
+               "coalesce((SELECT extract(epoch FROM min(taken_at))::bigint FROM snapshots "
+               "WHERE board_id = $1 AND taken_at > t.at), 0) "
+               "FROM t JOIN snapshots s ON s.board_id = $1 AND s.taken_at = t.at "
+               "LEFT JOIN users u ON u.id = s.user_id ORDER BY s.position",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if ((rc = rank_rows(r, rows, n, st)) == RK_OK) {
+        int some = *n > 0;
+        *snap = (pg_snapshot){.board_size = some ? geti(r, 0, 4) : 0,
+                              .taken_at = some ? geti(r, 0, 5) : 0,
+                              .previous = some ? geti(r, 0, 6) : 0,
+                              .next = some ? geti(r, 0, 7) : 0};
+    }
+    PQclear(r);
+    return rc;
+}

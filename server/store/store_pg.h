@@ -186,4 +186,64 @@ int pgstore_backlog_list(pgstore *p, const char *board_id, int limit, int by_boa
 int pgstore_backlog_done(pgstore *p, const char *const *entry_ids, const int *twice, size_t n, rk_status *st);
 int pgstore_backlog_size(pgstore *p, int64_t *n, rk_status *st);
 
+/* ---- reading the history (History) */
+#define PG_UNBOUNDED INT64_MIN /* a period's open end */
+
+typedef struct pg_history_row {
+    int64_t score;
+    int64_t submitted_at_us;
+    char idem_key[PG_KEY_MAX]; /* as stored (scoped, idem.h); "" when none */
+} pg_history_row;
+
+/* One player's submissions to a board in [from_us, to_us) (either end
+ * PG_UNBOUNDED), newest first, offset rows skipped and at most limit
+ * returned. *total counts every submission of the period, also for a page
+ * past its end. *rows is malloc'ed (also when *n is 0); the caller frees
+ * it. */
+int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int64_t from_us, int64_t to_us,
+                         int64_t offset, int64_t limit, pg_history_row **rows, size_t *n, int64_t *total,
+                         rk_status *st);
+
+/* ---- standings and snapshots (archive.h): final and periodic top N */
+typedef struct pg_rank_row {
+    int64_t user_id;
+    int64_t score;
+    int64_t rank;
+    char username[PG_NAME_MAX]; /* read back only; "" for a user gone since */
+} pg_rank_row;
+
+/* Whether a closed window (kind: window_kind, label without the board's
+ * prefix, "2026-11-23") has final standings. */
+int pgstore_standings_exist(pgstore *p, const char *board_id, int kind, const char *label, int *yes, rk_status *st);
+/* Stores a window's final top N in one transaction, rows in listing order
+ * (their position is their place in rows; usernames are not read). Rows
+ * already stored are kept as they were, so several rankd processes may
+ * store the same window at once. */
+int pgstore_standings_put(pgstore *p, const char *board_id, int kind, const char *label, const pg_rank_row *rows,
+                          size_t n, int64_t board_size, int64_t closed_at, rk_status *st);
+/* A window's final top N, in listing order, with the board's size then
+ * and when it was closed (Unix seconds); *n is 0 when the window has
+ * none. *rows is malloc'ed (also then); the caller frees it. */
+int pgstore_standings_get(pgstore *p, const char *board_id, int kind, const char *label, pg_rank_row **rows, size_t *n,
+                          int64_t *board_size, int64_t *closed_at, rk_status *st);
+
+/* Stores one board's (BOARD_GLOBAL_ID: the global board's) top N taken at
+ * taken_at (Unix seconds) in one transaction, so a reader never sees half
+ * a snapshot; usernames are not read. */
+int pgstore_snapshot_put(pgstore *p, const char *board_id, int64_t taken_at, const pg_rank_row *rows, size_t n,
+                         int64_t board_size, rk_status *st);
+
+typedef struct pg_snapshot {
+    int64_t board_size;
+    int64_t taken_at; /* Unix seconds */
+    int64_t previous; /* the snapshot before, or 0 */
+    int64_t next;     /* the snapshot after, or 0 */
+} pg_snapshot;
+
+/* The latest snapshot of a board taken at or before at (Unix seconds),
+ * rows in listing order; *n is 0 when there is none. *rows is malloc'ed
+ * (also then); the caller frees it. */
+int pgstore_snapshot_get(pgstore *p, const char *board_id, int64_t at, pg_snapshot *snap, pg_rank_row **rows, size_t *n,
+                         rk_status *st);
+
 #endif

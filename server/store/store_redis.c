@@ -540,6 +540,8 @@ int rread_retry_later(const redisReply *rep) {
            (strstr(rep->str, "REBUILDING") != NULL || strstr(rep->str, "Function not found") != NULL);
 }
 
+int rread_is_error(const redisReply *rep) { return rep->type == REDIS_REPLY_ERROR; }
+
 static int parse_top(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_top");
@@ -835,6 +837,20 @@ int rstore_backlog(rstore *r, int64_t *n, rk_status *st) {
     int rc = command(r, 2, argv, NULL, &rep, st);
     if (rc == RK_OK) {
         *n = as_int(rep);
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st) {
+    num_text ttl;
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
+    redisReply *rep = NULL;
+    *taken = 0;
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *taken = rep->type == REDIS_REPLY_STATUS; /* "OK"; nil when someone holds it */
         freeReplyObject(rep);
     }
     return rc;

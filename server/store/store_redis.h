@@ -165,6 +165,9 @@ int rread_parse(const rread *q, const struct redisReply *rep, rread_result *out,
 /* 1 when the reply says "not now": the board is being rebuilt, or Redis
  * restarted empty and has no functions yet. */
 int rread_retry_later(const struct redisReply *rep);
+/* 1 when the reply is an error reply of any kind, so that a caller
+ * holding one need not look inside hiredis's reply itself. */
+int rread_is_error(const struct redisReply *rep);
 
 /* Removes every key of a board, taking its all-time scores out of the
  * global board first. */
@@ -211,6 +214,12 @@ int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys
 
 /* Submissions accepted but not yet written to PostgreSQL. */
 int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
+
+/* Takes key for ttl_s seconds if nobody holds it (SET NX EX): *taken is 1
+ * for the one caller, of any rankd process, that set it, 0 for everyone
+ * else until it expires. Never released early: a lock per interval (the
+ * archive's snapshots) lets one process do the interval's work once. */
+int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st);
 
 /* ---- the write-behind's stream rk:wb, read through the consumer group
  * "rankd" (writebehind.h) */
@@ -267,11 +276,11 @@ int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st);
 int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl_s, int *won, rk_status *st);
 int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st);
 
-/* The raw connection, for the last two jobs that still speak to Redis
- * themselves (the archive's snapshot lock, the events thread's
- * subscription) until they have typed calls here; NULL (and st set) when
- * Redis cannot be reached. Valid only until the next call on r: take it
- * again after every such call, never keep it across one. */
+/* The raw connection, for the last job that still speaks to Redis itself
+ * (the events thread's subscription) until it has typed calls here; NULL
+ * (and st set) when Redis cannot be reached. Valid only until the next
+ * call on r: take it again after every such call, never keep it across
+ * one. */
 struct redisContext *rstore_ctx(rstore *r, rk_status *st);
 
 /* Sets st from an error reply (rep->type == REDIS_REPLY_ERROR) and returns
