@@ -18,7 +18,6 @@
  * state reached: a board's seq never decreases, and a gap after a quiet
  * spell just makes a subscriber re-read the top, as any gap does.
  */
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -26,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 
@@ -42,7 +40,6 @@
 #include "topcache.h"
 
 #define TICK_MS 20
-#define CHANNEL "rk:ev"
 #define GLOBAL_GAME "@global"
 #define PASSED_MAX 10
 #define SENDBUF 1024
@@ -63,6 +60,15 @@ typedef struct board_state {
     int64_t used_us; /* last change, ask or event: the LRU and idle order */
 } board_state;
 
+#define RANK_BATCH 256
+typedef struct rank_change {
+    board b;
+    int64_t ids[1 + PASSED_MAX]; /* the player, then those they passed */
+    size_t n;
+    int64_t old_rank, new_rank, old_score, new_score, at_us;
+    int has_old_score;
+} rank_change;
+
 struct events {
     server *srv;
     nng_socket pub;
@@ -79,6 +85,18 @@ struct events {
     size_t n, cap;
     uint64_t seq_floor; /* highest seq of a dropped state: where new ones start */
     char labels[WINDOW_KINDS][WINDOW_LABEL_MAX];
+
+    /* The rank changes of the burst being read, and the look-up of their
+     * players' names (publish_ranks). */
+    rank_change *ranks;
+    size_t nranks;
+    struct {
+        int64_t ids[RANK_BATCH * (1 + PASSED_MAX)];
+        const char *none[RANK_BATCH * (1 + PASSED_MAX)];
+        int found[RANK_BATCH * (1 + PASSED_MAX)];
+        char names[RANK_BATCH * (1 + PASSED_MAX)][RSTORE_NAME_MAX];
+    } look;
+    int64_t burst_us; /* when the burst being read was read */
 
     /* Requests from other threads (events_request_top), drained each tick. */
     pthread_mutex_t mu;
@@ -219,51 +237,80 @@ static int split(char *line, char **f, int max) {
     return n;
 }
 
-static void on_rank(events *ev, const board *b, char **f, int64_t now) {
-    int64_t ids[1 + PASSED_MAX];
-    const char *none[1 + PASSED_MAX] = {0};
-    int found[1 + PASSED_MAX];
-    char names[1 + PASSED_MAX][RSTORE_NAME_MAX];
-    size_t n = 0;
-    rk_status st;
+/* Rank changes are published a burst at a time: the players of every
+ * change a read from the channel brought are looked up in one round trip,
+ * so the thread keeps pace with Redis's pub/sub output however fast
+ * changes come (one look-up per change made it fall behind, and Redis
+ * dropped the subscription). */
+static void queue_rank(events *ev, const board *b, char **f, int64_t now);
+static void publish_ranks(events *ev);
 
-    ids[n++] = strtoll(f[2], NULL, 10);
-    for (char *p = f[7]; *p && n < 1 + PASSED_MAX;) {
-        ids[n++] = strtoll(p, &p, 10);
+static void queue_rank(events *ev, const board *b, char **f, int64_t now) {
+    rank_change *c = &ev->ranks[ev->nranks++];
+    c->b = *b;
+    c->n = 0;
+    c->ids[c->n++] = strtoll(f[2], NULL, 10);
+    for (char *p = f[7]; *p && c->n < 1 + PASSED_MAX;) {
+        c->ids[c->n++] = strtoll(p, &p, 10);
         if (*p == ',') p++;
     }
-    memset(names, 0, sizeof(names));
-    rstore_resolve_users(ev->redis, ids, none, n, found, names, &st);
+    c->old_rank = strtoll(f[5], NULL, 10);
+    c->new_rank = strtoll(f[6], NULL, 10);
+    c->has_old_score = f[3][0] != '\0';
+    c->old_score = strtoll(f[3], NULL, 10);
+    c->new_score = strtoll(f[4], NULL, 10);
+    c->at_us = now;
+    if (ev->nranks == RANK_BATCH) publish_ranks(ev);
+}
 
+static void publish_rank(events *ev, const rank_change *c, char (*names)[RSTORE_NAME_MAX]) {
     Rankd__RankChanged rc = RANKD__RANK_CHANGED__INIT;
     Rankd__RankEntry passed[PASSED_MAX], *pp[PASSED_MAX];
-    rc.board_id = (char *)b->id;
-    rc.game = (char *)b->game;
+    rc.board_id = (char *)c->b.id;
+    rc.game = (char *)c->b.game;
     rc.has_user_id = rc.has_old_rank = rc.has_new_rank = rc.has_new_score = rc.has_at_us = 1;
-    rc.user_id = ids[0];
+    rc.user_id = c->ids[0];
     rc.username = names[0];
-    rc.old_rank = strtoll(f[5], NULL, 10);
-    rc.new_rank = strtoll(f[6], NULL, 10);
-    rc.has_old_score = f[3][0] != '\0';
-    rc.old_score = strtoll(f[3], NULL, 10);
-    rc.new_score = strtoll(f[4], NULL, 10);
-    rc.at_us = now;
-    for (size_t i = 1; i < n; i++) {
+    rc.old_rank = c->old_rank;
+    rc.new_rank = c->new_rank;
+    rc.has_old_score = c->has_old_score;
+    rc.old_score = c->old_score;
+    rc.new_score = c->new_score;
+    rc.at_us = c->at_us;
+    for (size_t i = 1; i < c->n; i++) {
         rankd__rank_entry__init(&passed[i - 1]);
         passed[i - 1].has_user_id = 1;
-        passed[i - 1].user_id = ids[i];
+        passed[i - 1].user_id = c->ids[i];
         passed[i - 1].username = names[i];
         pp[i - 1] = &passed[i - 1];
     }
-    rc.n_passed = n - 1;
+    rc.n_passed = c->n - 1;
     rc.passed = pp;
 
     Rankd__Event e = RANKD__EVENT__INIT;
     e.kind_case = RANKD__EVENT__KIND_RANK;
     e.rank = &rc;
     char topic[256];
-    events_topic_player(topic, sizeof(topic), b->game, b->id, ids[0]);
+    events_topic_player(topic, sizeof(topic), c->b.game, c->b.id, c->ids[0]);
     publish(ev, topic, &e);
+}
+
+static void publish_ranks(events *ev) {
+    if (ev->nranks == 0) return;
+    size_t n = 0;
+    for (size_t i = 0; i < ev->nranks; i++)
+        for (size_t j = 0; j < ev->ranks[i].n; j++) {
+            ev->look.ids[n] = ev->ranks[i].ids[j];
+            ev->look.none[n] = NULL;
+            ev->look.names[n][0] = '\0';
+            n++;
+        }
+    rk_status st;
+    /* Names that cannot be had now (Redis away) go out empty. */
+    rstore_resolve_users(ev->redis, ev->look.ids, ev->look.none, n, ev->look.found, ev->look.names, &st);
+    for (size_t i = 0, at = 0; i < ev->nranks; at += ev->ranks[i].n, i++)
+        publish_rank(ev, &ev->ranks[i], ev->look.names + at);
+    ev->nranks = 0;
 }
 
 static void on_message(events *ev, char *line, int64_t now) {
@@ -278,7 +325,7 @@ static void on_message(events *ev, char *line, int64_t now) {
     if (b.higher_is_better) topcache_invalidate(ev->srv->tops, BOARD_GLOBAL_ID);
     if (!ev->publishing) return;
     if (f[0][0] == 'r' && nf == 8) {
-        on_rank(ev, &b, f, now);
+        queue_rank(ev, &b, f, now);
         mark(ev, b.id, b.windows, now);
         if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     } else if (f[0][0] == 'w') {
@@ -392,17 +439,6 @@ static void check_rollover(events *ev, int64_t now) {
 
 /* ---------------------------------------------------------------- the thread */
 
-static redisContext *subscribe(events *ev) {
-    rk_status st;
-    redisContext *c = rstore_ctx(ev->sub, &st);
-    if (c == NULL) return NULL;
-    if (redisAppendCommand(c, "SUBSCRIBE %s", CHANNEL) != REDIS_OK) return NULL;
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK) return NULL;
-    return c;
-}
-
 /* Re-reads the revocations when due; a failure (PostgreSQL away) is
  * retried a second later. */
 static void sync_revocations(events *ev, int subscribed) {
@@ -417,20 +453,20 @@ static void sync_revocations(events *ev, int subscribed) {
     ev->next_sync_us = now + (subscribed ? AUTH_SYNC_S : AUTH_SYNC_AWAY_S) * 1000000LL;
 }
 
-static void handle_reply(events *ev, redisReply *r, int64_t now) {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
-    if (strcmp(r->element[0]->str, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING)
-        on_message(ev, r->element[2]->str, now);
-    else if (strcmp(r->element[0]->str, "subscribe") == 0)
+static void on_line(void *arg, int subscribed, char *line) {
+    events *ev = arg;
+    if (subscribed)
         ev->next_sync_us = 0; /* from here on no line is missed: catch up on those that were */
+    else
+        on_message(ev, line, ev->burst_us);
 }
 
 static void *events_main(void *arg) {
     events *ev = arg;
-    redisContext *c = NULL;
+    int subscribed = 0;
     while (!atomic_load(&ev->stop)) {
-        int64_t now = server_wall_us();
-        if (c == NULL && (c = subscribe(ev)) == NULL) {
+        rk_status st;
+        if (!subscribed && rstore_sub_open(ev->sub, &st) != RK_OK) {
             /* Redis is away: what is dirty waits; try again shortly. No
              * line reaches us meanwhile, so PostgreSQL is asked instead. */
             if (ev->next_sync_us > server_now_us() + AUTH_SYNC_AWAY_S * 1000000LL)
@@ -439,23 +475,17 @@ static void *events_main(void *arg) {
             usleep(500 * 1000);
             continue;
         }
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        if (poll(&pfd, 1, TICK_MS) > 0) {
-            if (redisBufferRead(c) != REDIS_OK) {
-                log_warn("event subscription lost", "error=\"%s\"", c->errstr);
-                c = NULL; /* rstore_ctx reconnects it */
-                continue;
-            }
-            void *reply = NULL;
-            while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply) {
-                handle_reply(ev, reply, now);
-                freeReplyObject(reply);
-                reply = NULL;
-            }
+        subscribed = 1;
+        ev->burst_us = server_wall_us();
+        if (rstore_sub_poll(ev->sub, TICK_MS, on_line, ev, &st) != RK_OK) {
+            log_warn("event subscription lost", "error=\"%s\"", st.message);
+            subscribed = 0;
         }
+        publish_ranks(ev); /* what the burst brought, lost or not */
+        if (!subscribed) continue;
         sync_revocations(ev, 1);
         if (!ev->publishing) continue;
-        now = server_wall_us();
+        int64_t now = server_wall_us();
         take_asks(ev, now);
         flush(ev, now);
         expire_states(ev, now);
@@ -469,6 +499,10 @@ int events_start(events **out, server *srv, rk_status *st) {
     *out = NULL;
     events *ev = calloc(1, sizeof(*ev));
     if (ev == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((ev->ranks = calloc(RANK_BATCH, sizeof(*ev->ranks))) == NULL) {
+        free(ev);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
     ev->srv = srv;
     ev->publishing = srv->cfg.events[0] != '\0';
     /* main.c has just read the revocations: the first subscription's
@@ -543,6 +577,7 @@ void events_stop(events *ev) {
     rstore_close(ev->redis);
     pgstore_close(ev->pg);
     free(ev->boards);
+    free(ev->ranks);
     pthread_mutex_destroy(&ev->mu);
     free(ev);
 }

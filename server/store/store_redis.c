@@ -7,6 +7,7 @@
  * context so the next call reconnects.
  */
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +92,6 @@ void rstore_close(rstore *r) {
     if (r->ctx) redisFree(r->ctx);
     free(r);
 }
-
-redisContext *rstore_ctx(rstore *r, rk_status *st) { return reconnect(r, st) == RK_OK ? r->ctx : NULL; }
 
 /* ---------------------------------------------------------------- error replies */
 
@@ -1154,5 +1153,51 @@ int rstore_wb_oldest_ms(rstore *r, int64_t *ms, rk_status *st) {
         rep->element[0]->elements >= 1 && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
         *ms = strtoll(rep->element[0]->element[0]->str, NULL, 10);
     freeReplyObject(rep);
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- the events channel */
+
+#define EVENTS_CHANNEL "rk:ev" /* see rankd.lua */
+
+int rstore_sub_open(rstore *r, rk_status *st) {
+    int rc = reconnect(r, st);
+    if (rc != RK_OK) return rc;
+    int done = 0;
+    if (redisAppendCommand(r->ctx, "SUBSCRIBE %s", EVENTS_CHANNEL) != REDIS_OK) done = -1;
+    while (done == 0)
+        if (redisBufferWrite(r->ctx, &done) != REDIS_OK) done = -1;
+    if (done < 0) {
+        rk_status_set(st, RK_UNAVAILABLE, "cannot subscribe: %s", r->ctx->errstr);
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    return RK_OK;
+}
+
+int rstore_sub_poll(rstore *r, int timeout_ms, void (*fn)(void *arg, int subscribed, char *line), void *arg,
+                    rk_status *st) {
+    if (r->ctx == NULL) return rk_status_set(st, RK_UNAVAILABLE, "not subscribed");
+    struct pollfd pfd = {.fd = r->ctx->fd, .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) <= 0) return RK_OK;
+    if (redisBufferRead(r->ctx) != REDIS_OK) {
+        rk_status_set(st, RK_UNAVAILABLE, "%s", r->ctx->errstr);
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    void *p = NULL;
+    while (redisGetReplyFromReader(r->ctx, &p) == REDIS_OK && p) {
+        redisReply *m = p;
+        if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 && m->element[0]->type == REDIS_REPLY_STRING) {
+            if (strcmp(m->element[0]->str, "message") == 0 && m->element[2]->type == REDIS_REPLY_STRING)
+                fn(arg, 0, m->element[2]->str);
+            else if (strcmp(m->element[0]->str, "subscribe") == 0)
+                fn(arg, 1, NULL);
+        }
+        freeReplyObject(m);
+        p = NULL;
+    }
     return RK_OK;
 }

@@ -46,8 +46,7 @@ void rstore_view(const board *b, window_kind k, time_t now, rview *v);
 int rstore_open(rstore **out, const char *addr, rk_status *st);
 
 /* A handle whose commands go through a shared pipeline (rpipe.h) instead
- * of a connection of its own, so concurrent callers share round trips.
- * rstore_ctx() still opens a private connection when asked. */
+ * of a connection of its own, so concurrent callers share round trips. */
 struct rpipe;
 int rstore_open_piped(rstore **out, struct rpipe *pipe, const char *addr, rk_status *st);
 void rstore_close(rstore *r);
@@ -276,12 +275,18 @@ int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st);
 int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl_s, int *won, rk_status *st);
 int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st);
 
-/* The raw connection, for the last job that still speaks to Redis itself
- * (the events thread's subscription) until it has typed calls here; NULL
- * (and st set) when Redis cannot be reached. Valid only until the next
- * call on r: take it again after every such call, never keep it across
- * one. */
-struct redisContext *rstore_ctx(rstore *r, rk_status *st);
+/* ---- the events channel rk:ev (events.h), on a handle used for nothing
+ * else */
+
+/* Connects if needed and subscribes to the channel. */
+int rstore_sub_open(rstore *r, rk_status *st);
+/* Waits up to timeout_ms for what the channel sends and hands each of it
+ * to fn in order: a published line (subscribed 0; fn may change it in
+ * place), or the subscription's confirmation (subscribed 1, line NULL).
+ * RK_OK also when nothing came; RK_UNAVAILABLE when the connection is
+ * lost (open it again). */
+int rstore_sub_poll(rstore *r, int timeout_ms, void (*fn)(void *arg, int subscribed, char *line), void *arg,
+                    rk_status *st);
 
 /* Sets st from an error reply (rep->type == REDIS_REPLY_ERROR) and returns
  * its canonical code: Redis's "not now" errors (LOADING while a restarted
