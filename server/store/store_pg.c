@@ -17,7 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "clock.h"
-#include "store_pg.h"
+#include "pg_exec.h"
 
 struct pgstore {
     PGconn *conn;

@@ -20,8 +20,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <libpq-fe.h>
-
 #include <rankd/status.h>
 
 #include "board.h"
@@ -45,11 +43,6 @@ int pgstore_migrate(pgstore *p, rk_status *st);
 /* The last migration applied to the database (*have; 0 for a new one) and
  * the last this rankd knows (*known), without changing anything. */
 int pgstore_schema_version(pgstore *p, int *have, int *known, rk_status *st);
-
-/* Runs one parameterised statement (text format). On RK_OK *res, when
- * given, is the caller's to PQclear. For modules with queries of their own
- * (report.c); the error mapping is the one described above. */
-int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res, rk_status *st);
 
 /* Creates the monthly partitions of the score history for the month of
  * `now` and the two after it, if missing. */
