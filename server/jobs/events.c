@@ -35,6 +35,7 @@
 #include "conns.h"
 #include "events.h"
 #include "log.h"
+#include "ranking.h"
 #include "metrics.h"
 #include "tlsconf.h"
 #include "topcache.h"
@@ -337,13 +338,18 @@ static void on_message(events *ev, char *line, int64_t now) {
 
 static void send_top(events *ev, const board *b, board_state *s, int k, int64_t now) {
     rview v;
-    rank_row *rows = NULL;
-    size_t n = 0;
-    int64_t size = 0;
+    rread q;
+    rread_result res;
     rk_status st;
-    rstore_view(b, (window_kind)k, (time_t)(now / 1000000), &v);
-    if (rstore_top(ev->redis, &v, 0, ev->srv->cfg.top_n, RANK_COMPETITION, &rows, &n, &size, &st) != RK_OK)
+    int history = 0;
+    time_t at = (time_t)(now / 1000000);
+    rstore_view(b, (window_kind)k, at, &v);
+    rread_top(&q, &v, 0, ev->srv->cfg.top_n, RANK_COMPETITION);
+    if (ranking_read(ev->redis, ev->pg, ev->srv->recovery, b, (window_kind)k, at, &q, 0, &res, &history, &st) != RK_OK)
         return; /* stays dirty: retried next tick */
+    rank_row *rows = res.rows;
+    size_t n = res.n;
+    int64_t size = res.size;
 
     Rankd__TopChanged tc = RANKD__TOP_CHANGED__INIT;
     Rankd__RankEntry *entries = calloc(n ? n : 1, sizeof(*entries));

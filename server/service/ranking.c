@@ -1,0 +1,143 @@
+/*
+ * ranking.c - ranked reads, from Redis or the history (ranking.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "ranking.h"
+#include "report.h"
+
+int ranking_period(pgstore *pg, const board *b, int64_t from_us, int64_t to_us, int64_t offset, int64_t limit,
+                   rank_mode mode, rread_result *out, rk_status *st) {
+    report_query q = {.b = b, .from_us = from_us, .to_us = to_us, .offset = offset, .limit = limit, .mode = mode};
+    report_row *r = NULL;
+    size_t n = 0;
+    memset(out, 0, sizeof(*out));
+    int rc = report_run(pg, &q, &r, &n, &out->size, st);
+    if (rc != RK_OK) return rc;
+    rank_row *rows = calloc(n ? n : 1, sizeof(*rows));
+    if (rows == NULL) {
+        free(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        rows[i].user_id = r[i].user_id;
+        rows[i].score = r[i].value;
+        rows[i].rank = r[i].rank;
+        rows[i].position = r[i].position;
+        rows[i].ranked = 1;
+        snprintf(rows[i].username, sizeof(rows[i].username), "%s", r[i].username);
+    }
+    free(r);
+    out->rows = rows;
+    out->n = n;
+    return RK_OK;
+}
+
+/* A page of the ranking of the window of kind k holding `at` (limit < 0:
+ * all of it; 0: none, only *size). */
+static int history_page(pgstore *pg, const board *b, window_kind k, time_t at, rank_mode mode, int64_t offset,
+                        int64_t limit, rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+    int64_t from, to;
+    window_bounds(k, at, &from, &to);
+    rread_result res;
+    int rc = ranking_period(pg, b, k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                            k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000, offset, limit, mode, &res, st);
+    if (rc != RK_OK) return rc;
+    *rows = res.rows;
+    *n = res.n;
+    *size = res.size;
+    return RK_OK;
+}
+
+/* rows[from, from + count) moved to the front; *n becomes its length. */
+static void slice(rank_row *rows, size_t *n, int64_t from, int64_t count) {
+    if (from < 0) from = 0;
+    if ((size_t)from >= *n) {
+        *n = 0;
+        return;
+    }
+    size_t m = *n - (size_t)from < (size_t)count ? *n - (size_t)from : (size_t)count;
+    memmove(rows, rows + from, m * sizeof(*rows));
+    *n = m;
+}
+
+static int history_around(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                          rk_status *st) {
+    int rc = history_page(pg, b, k, at, q->mode, 0, -1, &out->rows, &out->n, &out->size, st);
+    if (rc != RK_OK) return rc;
+    for (size_t i = 0; i < out->n; i++)
+        if (out->rows[i].user_id == q->user_id) {
+            int64_t at = (int64_t)i, from = at - q->above;
+            slice(out->rows, &out->n, from, (at < q->above ? at : q->above) + q->below + 1);
+            return RK_OK;
+        }
+    free(out->rows);
+    out->rows = NULL;
+    out->n = 0;
+    return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)q->user_id);
+}
+
+/* One row per asked player, in order; those without a score unranked. */
+static int history_ranks(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                         rk_status *st) {
+    rank_row *all = NULL;
+    size_t n = 0;
+    int rc = history_page(pg, b, k, at, q->mode, 0, -1, &all, &n, &out->size, st);
+    if (rc != RK_OK) return rc;
+    rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
+    if (rows == NULL) {
+        free(all);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t j = 0; j < q->nuids; j++) {
+        rows[j].user_id = q->uids[j];
+        for (size_t i = 0; i < n; i++)
+            if (all[i].user_id == q->uids[j]) rows[j] = all[i];
+    }
+    free(all);
+    out->rows = rows;
+    out->n = q->nuids;
+    return RK_OK;
+}
+
+static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                        rk_status *st) {
+    memset(out, 0, sizeof(*out));
+    switch (q->kind) {
+        case RREAD_TOP:
+            return history_page(pg, b, k, at, q->mode, q->offset, q->count, &out->rows, &out->n, &out->size, st);
+        case RREAD_AROUND: return history_around(pg, b, k, at, q, out, st);
+        case RREAD_RANKS: return history_ranks(pg, b, k, at, q, out, st);
+        case RREAD_COUNT:
+        default: {
+            int rc = history_page(pg, b, k, at, RANK_COMPETITION, 0, 0, &out->rows, &out->n, &out->size, st);
+            free(out->rows);
+            out->rows = NULL;
+            out->n = 0;
+            return rc;
+        }
+    }
+}
+
+int ranking_read(rstore *r, pgstore *pg, const recovery *rec, const board *b, window_kind k, time_t at, rread *q,
+                 int flags, rread_result *out, int *from_hist, rk_status *st) {
+    *from_hist = 0;
+    if (!(flags & RANKING_HISTORY_ONLY) && recovery_reads(rec) == RECOVERY_TO_REDIS) {
+        int rc = rstore_read(r, q, out, st); /* frees q */
+        if (rc == RK_OK && (flags & RANKING_HISTORY_IF_EMPTY) && q->kind == RREAD_TOP && out->size == 0) {
+            free(out->rows); /* expired from Redis: the history still has it */
+            out->rows = NULL;
+        } else if (rc != RK_UNAVAILABLE) {
+            return rc;
+        }
+    } else {
+        rread_done(q);
+    }
+    /* q's fields outlive rread_done: only what it allocated is gone. */
+    rk_status_clear(st); /* Redis's failure is answered here */
+    *from_hist = 1;
+    return from_history(pg, b, k, at, q, out, st);
+}
