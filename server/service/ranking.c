@@ -52,52 +52,56 @@ static int history_page(pgstore *pg, const board *b, window_kind k, time_t at, r
     return RK_OK;
 }
 
-/* rows[from, from + count) moved to the front; *n becomes its length. */
-static void slice(rank_row *rows, size_t *n, int64_t from, int64_t count) {
-    if (from < 0) from = 0;
-    if ((size_t)from >= *n) {
-        *n = 0;
-        return;
-    }
-    size_t m = *n - (size_t)from < (size_t)count ? *n - (size_t)from : (size_t)count;
-    memmove(rows, rows + from, m * sizeof(*rows));
-    *n = m;
+/* The window of kind k holding `at` as a report period. */
+static report_query window_query(const board *b, window_kind k, time_t at, rank_mode mode) {
+    int64_t from, to;
+    window_bounds(k, at, &from, &to);
+    return (report_query){.b = b,
+                          .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                          .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000,
+                          .mode = mode};
 }
 
+static rank_row rank_row_of(const report_row *r) {
+    rank_row out = {
+        .user_id = r->user_id, .score = r->value, .rank = r->rank, .position = r->position, .ranked = r->user_id != 0};
+    snprintf(out.username, sizeof(out.username), "%s", r->username);
+    return out;
+}
+
+/* The player's place first, then the page around it: neither ranks the
+ * whole window. The page is cut as on Redis (rk_around): `above` players
+ * before, fewer at the top, and `below` after. */
 static int history_around(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                           rk_status *st) {
-    int rc = history_page(pg, b, k, at, q->mode, 0, -1, &out->rows, &out->n, &out->size, st);
+    report_query rq = window_query(b, k, at, q->mode);
+    report_row me;
+    int64_t size = 0;
+    int rc = report_places(pg, &rq, &q->user_id, 1, &me, &size, st);
     if (rc != RK_OK) return rc;
-    for (size_t i = 0; i < out->n; i++)
-        if (out->rows[i].user_id == q->user_id) {
-            int64_t at = (int64_t)i, from = at - q->above;
-            slice(out->rows, &out->n, from, (at < q->above ? at : q->above) + q->below + 1);
-            return RK_OK;
-        }
-    free(out->rows);
-    out->rows = NULL;
-    out->n = 0;
-    return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)q->user_id);
+    if (me.user_id == 0)
+        return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)q->user_id);
+    int64_t i = me.position - 1, from = i - q->above < 0 ? 0 : i - q->above;
+    return history_page(pg, b, k, at, q->mode, from, (i - from) + q->below + 1, &out->rows, &out->n, &out->size, st);
 }
 
 /* One row per asked player, in order; those without a score unranked. */
 static int history_ranks(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                          rk_status *st) {
-    rank_row *all = NULL;
-    size_t n = 0;
-    int rc = history_page(pg, b, k, at, q->mode, 0, -1, &all, &n, &out->size, st);
-    if (rc != RK_OK) return rc;
+    report_query rq = window_query(b, k, at, q->mode);
+    report_row *places = calloc(q->nuids ? q->nuids : 1, sizeof(*places));
     rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
-    if (rows == NULL) {
-        free(all);
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    }
-    for (size_t j = 0; j < q->nuids; j++) {
+    int rc = places && rows ? report_places(pg, &rq, q->uids, q->nuids, places, &out->size, st)
+                            : rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t j = 0; rc == RK_OK && j < q->nuids; j++) {
+        rows[j] = rank_row_of(&places[j]);
         rows[j].user_id = q->uids[j];
-        for (size_t i = 0; i < n; i++)
-            if (all[i].user_id == q->uids[j]) rows[j] = all[i];
     }
-    free(all);
+    free(places);
+    if (rc != RK_OK) {
+        free(rows);
+        return rc;
+    }
     out->rows = rows;
     out->n = q->nuids;
     return RK_OK;
