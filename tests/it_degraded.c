@@ -183,6 +183,23 @@ static void check_places(const char *board) {
             }
         }
         rk_reply_free(ranks);
+        ranks = NULL;
+        /* More players than are placed one by one: the window is ranked once. */
+        int64_t many[PLAYERS + 5];
+        size_t nm = 0;
+        for (size_t i = 0; i < all->n_entries && nm < PLAYERS; i++) many[nm++] = all->entries[i]->user_id;
+        for (int i = 0; i < 5; i++) many[nm++] = 987654000 + i;
+        rr.n_user_ids = nm;
+        rr.user_ids = many;
+        CHECK_INT(rk_ranking_ranks_of(c, &rr, &ranks, NULL, &st), RK_OK);
+        if (ranks) {
+            CHECK_INT(ranks->n_entries, all->n_entries);
+            for (size_t i = 0; i < ranks->n_entries && i < all->n_entries; i++) {
+                CHECK_INT(ranks->entries[i]->user_id, all->entries[i]->user_id);
+                CHECK_INT(ranks->entries[i]->rank, all->entries[i]->rank);
+            }
+        }
+        rk_reply_free(ranks);
         rk_reply_free(all);
     }
 }

@@ -85,9 +85,37 @@ static int history_around(pgstore *pg, const board *b, window_kind k, time_t at,
     return history_page(pg, b, k, at, q->mode, from, (i - from) + q->below + 1, &out->rows, &out->n, &out->size, st);
 }
 
+/* Each place costs a few scans of the window's values: for many players,
+ * ranking the window once is cheaper. */
+#define PLACES_MAX 16
+
+/* Many players: the whole ranking, each picked from it. */
+static int history_ranks_all(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                             rk_status *st) {
+    rank_row *all = NULL;
+    size_t n = 0;
+    int rc = history_page(pg, b, k, at, q->mode, 0, -1, &all, &n, &out->size, st);
+    if (rc != RK_OK) return rc;
+    rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
+    if (rows == NULL) {
+        free(all);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t j = 0; j < q->nuids; j++) {
+        rows[j].user_id = q->uids[j];
+        for (size_t i = 0; i < n; i++)
+            if (all[i].user_id == q->uids[j]) rows[j] = all[i];
+    }
+    free(all);
+    out->rows = rows;
+    out->n = q->nuids;
+    return RK_OK;
+}
+
 /* One row per asked player, in order; those without a score unranked. */
 static int history_ranks(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                          rk_status *st) {
+    if (q->nuids > PLACES_MAX) return history_ranks_all(pg, b, k, at, q, out, st);
     report_query rq = window_query(b, k, at, q->mode);
     report_row *places = calloc(q->nuids ? q->nuids : 1, sizeof(*places));
     rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
