@@ -103,7 +103,7 @@ no_file() { [[ ! -e $1 ]]; }
 
 rk status
 check "status: a fresh server answers, redis ok, postgres ok" \
-    succeeded , out_has "^version +[0-9]+\.[0-9]+" , kv redis ok , kv postgres ok
+    succeeded , out_has "^version +[0-9]+\.[0-9]+" , kv redis ok , kv "redis state" up , kv postgres ok
 check "status: uptime, backlog and request count lines" \
     kv uptime "[0-9]+d [0-9]{2}:[0-9]{2}:[0-9]{2}" , \
     kv backlog "[0-9]+ submissions not yet in PostgreSQL" , kv requests "[0-9]+"

@@ -762,6 +762,7 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     int64_t u = s->uptime_s;
     ctl_kv("version", "%s", s->version ? s->version : "");
     ctl_kv("redis", "%s", s->redis_ok ? "ok" : "DOWN");
+    if (s->redis_state) ctl_kv("redis state", "%s", s->redis_state);
     ctl_kv("postgres", "%s", s->postgres_ok ? "ok" : "DOWN");
     ctl_kv("uptime", "%" PRId64 "d %02d:%02d:%02d", u / 86400, (int)(u % 86400 / 3600), (int)(u % 3600 / 60),
            (int)(u % 60));

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "recovery.h"
 #include "rpc.h"
 #include "tlsconf.h"
 #include "validate.h"
@@ -297,7 +298,7 @@ static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *r
  * which is reset), on whichever thread answered it. */
 static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_status *st, const ProtobufCMessage *reply,
                    int degraded) {
-    degraded |= atomic_load(&r->srv->redis_down);
+    degraded |= recovery_degraded(r->srv->recovery);
     atomic_fetch_add(&r->srv->requests, 1);
     metrics_request(method, st->code, server_now_us() - c->received_us);
     if (st->code == RK_INTERNAL)
