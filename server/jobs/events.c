@@ -11,7 +11,8 @@
  * The watched boards (one board_state each) are only boards that exist:
  * GET /api/top is anonymous, so an id asked for is checked against the
  * board cache before it gets a state, and the table is bounded both ways.
- * A state with nothing owed is dropped after WATCH_IDLE_US untouched, and
+ * A state with nothing owed is dropped after WATCH_IDLE_INTERVALS
+ * coalescing intervals untouched (60 s at the default coalesce-ms), and
  * at WATCH_MAX the least recently used one makes room. A dropped board's
  * sequence numbers must not start again at 1 (subscribers would see them
  * go back), so every new state starts from the highest number any dropped
@@ -50,8 +51,10 @@
 #define SUBSCRIBER_MAX_MESSAGE 1024
 /* Boards with a coalescing state at most; beyond, the least recently used goes. */
 #define WATCH_MAX 4096
-/* A state owing nothing and untouched this long is dropped. */
-#define WATCH_IDLE_US (60 * 1000000LL)
+/* A state owing nothing and untouched for this many coalescing intervals
+ * is dropped: long enough that a board with any traffic keeps its state
+ * (and its seq), short enough to forget a burst of asks soon. */
+#define WATCH_IDLE_INTERVALS 600
 
 static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
 
@@ -161,10 +164,12 @@ static board_state *state_of(events *ev, const char *id, int64_t now) {
     return s;
 }
 
-/* Drops the states that owe nothing and have been quiet for WATCH_IDLE_US. */
+/* Drops the states that owe nothing and have been quiet for
+ * WATCH_IDLE_INTERVALS coalescing intervals. */
 static void expire_states(events *ev, int64_t now) {
+    int64_t idle_us = WATCH_IDLE_INTERVALS * ev->srv->cfg.coalesce_ms * 1000;
     for (size_t i = 0; i < ev->n;)
-        if (!ev->boards[i].dirty && now - ev->boards[i].used_us > WATCH_IDLE_US)
+        if (!ev->boards[i].dirty && now - ev->boards[i].used_us > idle_us)
             drop_state(ev, i); /* the last one moved to i: look at i again */
         else
             i++;
