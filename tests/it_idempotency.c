@@ -126,6 +126,41 @@ static void history_shows_the_callers_key(void) {
     rk_reply_free(rep);
 }
 
+/* The longest keys on a board with the longest id: two keys that differ
+ * only in their last byte are two submissions (a key name cut short in
+ * Redis would make them one). */
+static void longest_keys_stay_apart(void) {
+    char board[65], k1[129], k2[129];
+    memset(board, 'b', 64);
+    board[64] = '\0';
+    memset(k1, 'k', 128);
+    k1[128] = '\0';
+    memcpy(k2, k1, sizeof(k1));
+    k2[127] = 'z';
+    CHECK_INT(it_create_board(c, admin, board, "idg", 0, RANKD__POLICY__POLICY_SUM, 0, 0), RK_OK);
+    rk_status st;
+    for (int i = 0; i < 2; i++) {
+        Rankd__SubmitRequest req = RANKD__SUBMIT_REQUEST__INIT;
+        Rankd__SubmitReply *rep = NULL;
+        req.board_id = board;
+        req.has_user_id = req.has_score = 1;
+        req.user_id = p0;
+        req.score = 7;
+        rk_call_opts o = it_opts(key_a, i ? k2 : k1);
+        CHECK_INT(rk_scores_submit(c, &req, &rep, &o, &st), RK_OK);
+        if (rep) CHECK_INT(rep->replayed, 0);
+        rk_reply_free(rep);
+    }
+    Rankd__RankRequest rr = RANKD__RANK_REQUEST__INIT;
+    Rankd__RankReply *rank = NULL;
+    rr.board_id = board;
+    rr.has_user_id = 1;
+    rr.user_id = p0;
+    CHECK_INT(rk_ranking_rank(c, &rr, &rank, NULL, &st), RK_OK);
+    if (rank && rank->entry) CHECK_INT(rank->entry->score, 14);
+    rk_reply_free(rank);
+}
+
 int main(void) {
     c = it_client();
     rk_client_set_deadline(c, 15000);
@@ -139,6 +174,7 @@ int main(void) {
     RUN(same_key_two_callers);
     RUN(same_key_two_callers_without_redis);
     RUN(history_shows_the_callers_key);
+    RUN(longest_keys_stay_apart);
     free(admin);
     free(key_a);
     free(key_b);

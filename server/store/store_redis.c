@@ -15,11 +15,13 @@
 
 #include <hiredis/hiredis.h>
 
+#include "idem.h"
 #include "log.h"
 #include "metrics.h"
 #include "rpipe.h"
 #include "clock.h"
 #include "store_redis.h"
+#include "validate.h"
 
 extern const char rankd_lua_source[];
 extern const size_t rankd_lua_source_len;
@@ -289,6 +291,11 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
 }
 
 typedef rsubmit_cmd submit_cmd;
+
+/* The longest key name rankd writes is a board's idempotency record: a
+ * name cut short would make two keys one. */
+_Static_assert(RSTORE_KEY_MAX > sizeof("rk:{}:idem:") + BOARD_ID_MAX + IDEM_SCOPE_MAX + IDEMPOTENCY_KEY_MAX,
+               "RSTORE_KEY_MAX cannot hold the longest idempotency record's name");
 
 /* Where a board keeps the first answer to an idempotency key. */
 static void idem_key(const char *board_id, const char *key, char *out, size_t cap) {

@@ -21,7 +21,7 @@
 #include "ranks.h"
 #include "window.h"
 
-#define RSTORE_KEY_MAX 160
+#define RSTORE_KEY_MAX 256
 #define RSTORE_ENTRY_ID_MAX 48
 #define RSTORE_NAME_MAX 40
 
