@@ -778,7 +778,9 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
 }
 
 int cmd_status(ctl_ctx *cx, const ctl_args *a) {
-    (void)a;
+    if (ctl_opt(a, "--watch")) return ctl_status_watch(cx, a);
+    if (ctl_opt(a, "--interval") || ctl_opt(a, "--count"))
+        return ctl_usage(cx, "status: --interval and --count go with --watch");
     Rankd__Empty req = RANKD__EMPTY__INIT;
     Rankd__ServerStatus *reply = NULL;
     int code = rk_admin_status(cx->client, &req, &reply, NULL, &cx->st);

@@ -222,6 +222,12 @@ int cmd_standings(ctl_ctx *cx, const ctl_args *a);
 int cmd_snapshot(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a);
 
+/* ---------------------------------------------------------------- rankctl_top.c */
+
+/* `status --watch [--interval S] [--count N]`: refreshed until SIGINT or
+ * N refreshes; cmd_status hands over when --watch is given. */
+int ctl_status_watch(ctl_ctx *cx, const ctl_args *a);
+
 /* ---------------------------------------------------------------- rankctl_live.c */
 
 /* Where rankd publishes events: --events-url, else $RANKD_EVENTS_URL. */

@@ -8,6 +8,7 @@
 #include "degraded.h"
 #include "auth.h"
 #include "handlers.h"
+#include "metrics.h"
 #include "rebuild.h"
 #include "recovery.h"
 #include "topcache.h"
@@ -213,9 +214,28 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     rep->has_now = 1;
     rep->now = (int64_t)server_time();
     if (rep->redis_ok && rstore_backlog(call->w->redis, &backlog, &ignore) == RK_OK) {
+        int64_t first = 0;
         rep->has_writebehind_backlog = 1;
         rep->writebehind_backlog = backlog;
+        /* The lag as the health check measures it: the age of the oldest
+         * entry by the wall clock, 0 with nothing waiting. */
+        rep->has_writebehind_lag_ms = 1;
+        if (backlog > 0 && rstore_wb_oldest_ms(call->w->redis, &first, &ignore) == RK_OK && first > 0)
+            rep->writebehind_lag_ms = server_wall_us() / 1000 - first;
+        if (rep->writebehind_lag_ms < 0) rep->writebehind_lag_ms = 0;
     }
+    metrics_latency lat;
+    metrics_request_latency(&lat);
+    rep->has_latency_count = rep->has_latency_sum_us = 1;
+    rep->latency_count = lat.count;
+    rep->latency_sum_us = lat.sum_us;
+    rep->n_latency_le_us = rep->n_latency_le_count = METRICS_LATENCY_BOUNDS;
+    rep->latency_le_us = ARENA_ARRAY(call, int64_t, METRICS_LATENCY_BOUNDS);
+    rep->latency_le_count = ARENA_ARRAY(call, int64_t, METRICS_LATENCY_BOUNDS);
+    if (rep->latency_le_us == NULL || rep->latency_le_count == NULL)
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(rep->latency_le_us, lat.le_us, sizeof(lat.le_us));
+    memcpy(rep->latency_le_count, lat.le_count, sizeof(lat.le_count));
     rep->has_degraded = 1;
     rep->degraded = !rep->redis_ok || recovery_degraded(call->srv->recovery);
     rep->redis_state = (char *)recovery_state_name(recovery_get(call->srv->recovery));
