@@ -213,6 +213,7 @@ int cmd_ranks(ctl_ctx *cx, const ctl_args *a);
 int cmd_count(ctl_ctx *cx, const ctl_args *a);
 int cmd_status(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a);
+int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_history.c */
 

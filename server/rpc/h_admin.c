@@ -191,6 +191,11 @@ const rpc_method rankd_methods[] = {
      .fn = h_rebuild,
      .access = ACCESS_ADMIN,
      .max_request = ID_F},
+    {.name = "rankd.Admin/DeadLetters",
+     .input = &rankd__dead_letters_request__descriptor,
+     .fn = h_dead_letters,
+     .access = ACCESS_ADMIN,
+     .max_request = INT_F},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 
@@ -299,6 +304,68 @@ int h_rebuild(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
     rep->has_boards = rep->has_entries = 1;
     rep->boards = boards;
     rep->entries = entries;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- dead letters */
+
+#define DEAD_LETTERS_DEFAULT 50
+#define DEAD_LETTERS_MAX 1000
+
+typedef struct dead_list {
+    rpc_call *call;
+    Rankd__DeadLetter **items; /* cap slots in the call's arena */
+    size_t n, cap;
+    rk_status *st;
+} dead_list;
+
+/* Copies one row into the call's arena: the store's pointers die with
+ * the callback. */
+static int dead_copy(void *arg, const pg_dead_letter *d) {
+    dead_list *l = arg;
+    rpc_call *call = l->call;
+    rk_status *st = l->st;
+    if (l->n >= l->cap) return RK_OK; /* the query's LIMIT already says so */
+    NEW(call, m, Rankd__DeadLetter, rankd__dead_letter__init);
+    size_t il = strlen(d->entry_id) + 1, rl = strlen(d->reason) + 1;
+    char *id = arena_alloc(&call->w->arena, il), *why = arena_alloc(&call->w->arena, rl);
+    uint8_t *bytes = arena_alloc(&call->w->arena, d->len ? d->len : 1);
+    if (id == NULL || why == NULL || bytes == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(id, d->entry_id, il);
+    memcpy(why, d->reason, rl);
+    if (d->len) memcpy(bytes, d->fields, d->len);
+    m->entry_id = id;
+    m->reason = why;
+    m->has_fields = 1;
+    m->fields.data = bytes;
+    m->fields.len = d->len;
+    m->has_dead_at = 1;
+    m->dead_at = d->dead_at;
+    l->items[l->n++] = m;
+    return RK_OK;
+}
+
+int h_dead_letters(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__DeadLettersRequest *req = (const Rankd__DeadLettersRequest *)m;
+    int64_t limit = DEAD_LETTERS_DEFAULT, total = 0;
+    int rc;
+    if (req->has_limit) {
+        if (req->limit < 1 || req->limit > DEAD_LETTERS_MAX)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "limit must be 1 to %d, not %u", DEAD_LETTERS_MAX,
+                                 req->limit);
+        limit = req->limit;
+    }
+    NEW(call, rep, Rankd__DeadLettersReply, rankd__dead_letters_reply__init);
+    dead_list l = {
+        .call = call, .items = ARENA_ARRAY(call, Rankd__DeadLetter *, limit), .cap = (size_t)limit, .st = st};
+    if (l.items == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = pgstore_dead_letter_count(call->w->pg, &total, st)) != RK_OK) return rc;
+    if ((rc = pgstore_dead_letters_each(call->w->pg, limit, dead_copy, &l, st)) != RK_OK) return rc;
+    rep->letters = l.items;
+    rep->n_letters = l.n;
+    rep->has_total = 1;
+    rep->total = total > (int64_t)l.n ? total : (int64_t)l.n; /* a row added between the two */
     *out = &rep->base;
     return RK_OK;
 }
