@@ -451,30 +451,13 @@ static int plain_call(const char *method_name, const char *auth, const ProtobufC
 
 /* ---------------------------------------------------------------- set-up and the control */
 
-/* Longest total wait for a throttled set-up login: the account cap
- * (30 s in h_auth.c) and a little. */
-#define LOGIN_WAIT_MAX_S 35
-
 static int login(const char *user, const char *password, char *token, size_t cap) {
     Rankd__LoginRequest req = RANKD__LOGIN_REQUEST__INIT;
     buf out = {0};
     char err[256];
-    int code, waited = 0, wait_s;
     req.username = (char *)user;
     req.password = (char *)password;
-    /* An earlier run's mutated logins name the fuzz players with wrong
-     * passwords, so rankd may throttle this one's account: that is rankd
-     * working, not a finding. Wait as long as it says, then ask again. */
-    for (;;) {
-        code = plain_call("rankd.Auth/Login", NULL, &req.base, &out, err, sizeof(err));
-        if (code != 8 /* RESOURCE_EXHAUSTED */ || sscanf(err, "too many failed logins; retry in %d s", &wait_s) != 1 ||
-            wait_s <= 0 || waited + wait_s > LOGIN_WAIT_MAX_S)
-            break;
-        free(out.p);
-        out = (buf){0};
-        sleep((unsigned)wait_s);
-        waited += wait_s;
-    }
+    int code = plain_call("rankd.Auth/Login", NULL, &req.base, &out, err, sizeof(err));
     if (code != 0) {
         fprintf(stderr, "rank-fuzz: login as %s: code %d %s\n", user, code, err);
         free(out.p);
