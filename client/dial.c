@@ -17,9 +17,12 @@
 
 #define PEM_MAX (1 << 20) /* a PEM file is small; anything bigger is not one */
 
+/* tls+tcp:// for RPC and events; wss:// for the events feed of an https:// rankd. */
 static int is_tls(const char *url) {
-    return strncmp(url, "tls+tcp://", 10) == 0 || strncmp(url, "tls+tcp4://", 11) == 0 ||
-           strncmp(url, "tls+tcp6://", 11) == 0;
+    static const char *const schemes[] = {"tls+tcp://", "tls+tcp4://", "tls+tcp6://", "wss://", "wss4://", "wss6://"};
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
+        if (strncmp(url, schemes[i], strlen(schemes[i])) == 0) return 1;
+    return 0;
 }
 
 /* An empty string (an empty environment variable) counts as not given. */

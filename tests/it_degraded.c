@@ -122,6 +122,88 @@ static void check_page(const char *board, uint32_t offset, uint32_t limit) {
     rk_reply_free(count);
 }
 
+/* Around and RanksOf from PostgreSQL find each player's place without
+ * ranking the window (report_places), then read a page: both must agree
+ * with the whole ranking, ties included, in every rank mode. */
+static void check_places(const char *board) {
+    static const Rankd__RankMode modes[] = {RANKD__RANK_MODE__RANK_COMPETITION, RANKD__RANK_MODE__RANK_DENSE,
+                                            RANKD__RANK_MODE__RANK_UNIQUE};
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        Rankd__TopRequest tr = RANKD__TOP_REQUEST__INIT;
+        Rankd__RankListReply *all = NULL;
+        rk_status st;
+        tr.board_id = (char *)board;
+        tr.has_limit = tr.has_rank_mode = 1;
+        tr.limit = 100;
+        tr.rank_mode = modes[m];
+        CHECK_INT(rk_ranking_top(c, &tr, &all, NULL, &st), RK_OK);
+        if (all == NULL) continue;
+        /* Around every player: the leader, the tied, the last. */
+        for (size_t a = 0; a < all->n_entries; a++) {
+            Rankd__AroundRequest ar = RANKD__AROUND_REQUEST__INIT;
+            Rankd__RankListReply *page = NULL;
+            ar.board_id = (char *)board;
+            ar.has_user_id = ar.has_above = ar.has_below = ar.has_rank_mode = 1;
+            ar.user_id = all->entries[a]->user_id;
+            ar.above = 2;
+            ar.below = 3;
+            ar.rank_mode = modes[m];
+            CHECK_INT(rk_ranking_around(c, &ar, &page, NULL, &st), RK_OK);
+            CHECK_INT(st.degraded, 1);
+            if (page == NULL) continue;
+            size_t from = a < 2 ? 0 : a - 2, to = a + 3 < all->n_entries ? a + 3 : all->n_entries - 1;
+            CHECK_INT(page->n_entries, to - from + 1);
+            for (size_t i = 0; i < page->n_entries && from + i <= to; i++) {
+                CHECK_INT(page->entries[i]->user_id, all->entries[from + i]->user_id);
+                CHECK_INT(page->entries[i]->rank, all->entries[from + i]->rank);
+            }
+            CHECK_INT(page->board_size, all->board_size);
+            rk_reply_free(page);
+        }
+        Rankd__RanksOfRequest rr = RANKD__RANKS_OF_REQUEST__INIT;
+        Rankd__RankListReply *ranks = NULL;
+        int64_t ids[4] = {all->entries[all->n_entries - 1]->user_id, all->entries[0]->user_id, 987654321,
+                          all->entries[all->n_entries / 2]->user_id};
+        rr.board_id = (char *)board;
+        rr.n_user_ids = 4;
+        rr.user_ids = ids;
+        rr.has_rank_mode = 1;
+        rr.rank_mode = modes[m];
+        CHECK_INT(rk_ranking_ranks_of(c, &rr, &ranks, NULL, &st), RK_OK);
+        if (ranks) {
+            CHECK_INT(ranks->n_entries, 3); /* the unknown player is left out */
+            for (size_t i = 0; i < ranks->n_entries; i++) {
+                size_t j = 0;
+                while (j < all->n_entries && all->entries[j]->user_id != ranks->entries[i]->user_id) j++;
+                CHECK(j < all->n_entries);
+                if (j < all->n_entries) {
+                    CHECK_INT(ranks->entries[i]->rank, all->entries[j]->rank);
+                    CHECK_INT(ranks->entries[i]->score, all->entries[j]->score);
+                }
+            }
+        }
+        rk_reply_free(ranks);
+        ranks = NULL;
+        /* More players than are placed one by one: the window is ranked once. */
+        int64_t many[PLAYERS + 5];
+        size_t nm = 0;
+        for (size_t i = 0; i < all->n_entries && nm < PLAYERS; i++) many[nm++] = all->entries[i]->user_id;
+        for (int i = 0; i < 5; i++) many[nm++] = 987654000 + i;
+        rr.n_user_ids = nm;
+        rr.user_ids = many;
+        CHECK_INT(rk_ranking_ranks_of(c, &rr, &ranks, NULL, &st), RK_OK);
+        if (ranks) {
+            CHECK_INT(ranks->n_entries, all->n_entries);
+            for (size_t i = 0; i < ranks->n_entries && i < all->n_entries; i++) {
+                CHECK_INT(ranks->entries[i]->user_id, all->entries[i]->user_id);
+                CHECK_INT(ranks->entries[i]->rank, all->entries[i]->rank);
+            }
+        }
+        rk_reply_free(ranks);
+        rk_reply_free(all);
+    }
+}
+
 static int64_t status_field(int which) {
     Rankd__Empty e = RANKD__EMPTY__INIT;
     Rankd__ServerStatus *s = NULL;
@@ -152,6 +234,8 @@ static void redis_down_then_back(void) {
     }
     /* A retry of the same submissions counts once. */
     CHECK_INT(submit(0, 500, "b", &st), RK_OK);
+    /* A tie on the best board (player 2 reached 502 first). */
+    CHECK_INT(submit(3, 502, "t", &st), RK_OK);
     /* Queries come from PostgreSQL, and they already see the new scores. */
     check_board("dg-best", best, 1);
     check_board("dg-sum", total, 1);
@@ -160,6 +244,9 @@ static void redis_down_then_back(void) {
     check_page("dg-sum", 0, 5);
     check_page("dg-latest", 10, 10); /* runs past the end */
     check_page("dg-best", 50, 3);    /* starts past the end */
+    check_places("dg-best");
+    check_places("dg-sum");
+    check_places("dg-latest");
     CHECK_INT(status_field(1), 1);
     CHECK(status_field(2) > 0);
     /* Reads of other kinds work too. */

@@ -62,6 +62,23 @@ check "300 unknown board ids are all answered 404" "[[ $unknown_404 -eq 300 ]]"
 check "300 unknown board ids leave the watched boards as they were ($before -> $after)" \
     "[[ -n '$after' && '$after' -eq '$before' ]]"
 
+# A watched board that stays quiet is forgotten after 600 coalescing
+# intervals: 6 s with --coalesce-ms 10.
+rk-rankd-stop >/dev/null
+rk-rankd-start --coalesce-ms 10 >/dev/null
+get '/api/top?board=global&window=all' >/dev/null
+sleep 0.3
+first=$(watched)
+check "a fresh rankd watches the global board once asked" "[[ '$first' == 1 ]]"
+gone=""
+for _ in $(seq 40); do
+    sleep 0.25
+    if [[ $(watched) == 0 ]]; then gone=yes; break; fi
+done
+check "... and forgets it after 600 quiet coalescing intervals (6 s here)" "[[ '$gone' == yes ]]"
+rk-rankd-stop >/dev/null
+rk-rankd-start >/dev/null
+
 rk-pg-stop fast
 sleep 1.5
 out=$(get /readyz)

@@ -4,7 +4,7 @@
 # events and serves https:// beside its plain addresses. A call succeeds
 # with the right CA, fails with a wrong or absent one, or the wrong server
 # name, with an error that says so; plain tcp to the TLS port fails too;
-# events arrive over tls+tcp://; /healthz answers over https. Then rankd
+# events arrive over tls+tcp:// and wss://; /healthz answers over https. Then rankd
 # asks for client certificates (tls-ca): without one the handshake fails,
 # with one signed by that CA the call succeeds.
 set -euo pipefail
@@ -128,6 +128,13 @@ check "/healthz answers 200 over https with the right CA" "[[ \$(https_get /heal
 check "curl refuses the server with another CA" "[[ \$(https_get /healthz '$work/other.crt') == 000 ]]"
 check "the page's events feed follows https:// to wss://" \
     "grep -q 'publishing events\" url=wss://127.0.0.1:$https_port/events' '$RANKD_TEST_DIR/rankd.log'"
+"$RANKCTL_BIN" --tls-ca "$work/ca.crt" --tls-server-name localhost events \
+    --events-url "wss://127.0.0.1:$https_port/events" --count 1 --timeout 10 >"$work/events" 2>"$work/events.err" &
+events_pid=$!
+sleep 1
+over_tls --tls-ca "$work/ca.crt" --token "$key" submit tls-board --user tlsplayer 43
+wait "$events_pid" || true
+check "events arrive over wss:// on the https port" "grep -q 'tls-board' '$work/events'"
 check "plain http to the https port gets no answer" \
     "[[ \$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:$https_port/healthz || true) != 200 ]]"
 

@@ -48,6 +48,7 @@
 #include <nng/protocol/reqrep0/req.h>
 
 #include <rankd/rankd.pb-c.h>
+#include <rankd/status.h>
 
 #include "rk_gen_services.h" /* RK_GEN_SERVICES: the schema's service descriptors */
 
@@ -457,7 +458,18 @@ static int login(const char *user, const char *password, char *token, size_t cap
     char err[256];
     req.username = (char *)user;
     req.password = (char *)password;
-    int code = plain_call("rankd.Auth/Login", NULL, &req.base, &out, err, sizeof(err));
+    int code, wait_s = 0;
+    /* A run before this one may have sent fuzzed logins for the same
+     * account, which rankd counts against it: wait as it says, a few times. */
+    for (int tries = 0;; tries++) {
+        code = plain_call("rankd.Auth/Login", NULL, &req.base, &out, err, sizeof(err));
+        const char *hint = code == RK_RESOURCE_EXHAUSTED ? strstr(err, "retry in ") : NULL;
+        if (hint == NULL || tries == 5 || sscanf(hint, "retry in %d s", &wait_s) != 1 || wait_s < 1 || wait_s > 30)
+            break;
+        free(out.p);
+        out = (buf){0};
+        sleep((unsigned)wait_s);
+    }
     if (code != 0) {
         fprintf(stderr, "rank-fuzz: login as %s: code %d %s\n", user, code, err);
         free(out.p);

@@ -2,7 +2,8 @@
  * rankd/tls.h - how a client checks a rankd that listens with TLS.
  *
  * rankd's tls+tcp:// addresses (RPC and events) are nng's TLS transport,
- * which Debian's nng builds with mbedTLS. A client must say which CA
+ * which Debian's nng builds with mbedTLS; a subscriber may also dial the
+ * wss:// events feed of a rankd that serves https://. A client must say which CA
  * signed the server's certificate: there is no system trust store here,
  * and an address that needs TLS without one is refused at open. A server
  * started with tls-ca also wants this client's certificate and key.

@@ -9,7 +9,7 @@
 #include "archive.h"
 #include "boards.h"
 #include "log.h"
-#include "report.h"
+#include "ranking.h"
 
 #define GRACE_S 5 /* a window is closed this long after its end */
 
@@ -30,29 +30,23 @@ static int close_window(archive *a, const board *b, int k, time_t inside, rk_sta
     const char *bare = strchr(label, ':') + 1;
     if ((rc = pgstore_standings_exist(a->pg, b->id, k, bare, &yes, st)) != RK_OK || yes) return rc;
 
-    int64_t n_top = a->srv->cfg.standings_top_n, size = 0, count = 0;
-    pg_rank_row *rows = NULL;
-    size_t n = 0;
+    /* Redis while it still has the window's set, else the history, which
+     * ranks identically (ranking.h). */
     rview v;
+    rread q;
+    rread_result res;
+    int history = 0;
     rstore_view(b, (window_kind)k, inside, &v);
-    rank_row *live = NULL;
-    if (rstore_count(a->redis, &v, &count, st) == RK_OK && count > 0 &&
-        rstore_top(a->redis, &v, 0, n_top, RANK_COMPETITION, &live, &n, &size, st) == RK_OK) {
-        rows = calloc(n ? n : 1, sizeof(*rows));
-        for (size_t i = 0; rows && i < n; i++)
-            rows[i] = (pg_rank_row){.user_id = live[i].user_id, .score = live[i].score, .rank = live[i].rank};
-        free(live);
-    } else {
-        int64_t from, to;
-        report_row *hist = NULL;
-        window_bounds((window_kind)k, inside, &from, &to);
-        report_query q = {.b = b, .from_us = from * 1000000, .to_us = to * 1000000, .limit = n_top};
-        if ((rc = report_run(a->pg, &q, &hist, &n, &size, st)) != RK_OK) return rc;
-        rows = calloc(n ? n : 1, sizeof(*rows));
-        for (size_t i = 0; rows && i < n; i++)
-            rows[i] = (pg_rank_row){.user_id = hist[i].user_id, .score = hist[i].value, .rank = hist[i].rank};
-        free(hist);
-    }
+    rread_top(&q, &v, 0, a->srv->cfg.standings_top_n, RANK_COMPETITION);
+    if ((rc = ranking_read(a->redis, a->pg, a->srv->recovery, b, (window_kind)k, inside, &q, RANKING_HISTORY_IF_EMPTY,
+                           &res, &history, st)) != RK_OK)
+        return rc;
+    size_t n = res.n;
+    int64_t size = res.size;
+    pg_rank_row *rows = calloc(n ? n : 1, sizeof(*rows));
+    for (size_t i = 0; rows && i < n; i++)
+        rows[i] = (pg_rank_row){.user_id = res.rows[i].user_id, .score = res.rows[i].score, .rank = res.rows[i].rank};
+    free(res.rows);
     if (rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     rc = n ? pgstore_standings_put(a->pg, b->id, k, bare, rows, n, size, (int64_t)server_time(), st) : RK_OK;
     if (rc == RK_OK && n) log_info("final standings stored", "board=%s window=%s players=%zu", b->id, label, n);
@@ -105,12 +99,16 @@ static void take_snapshots(archive *a, time_t now) {
     for (size_t i = 0; i <= n; i++) {
         const board *b = i < n ? &all[i] : NULL; /* last: the global board */
         rview v;
-        rank_row *rows = NULL;
-        size_t m = 0;
-        int64_t size = 0;
+        rread q;
+        rread_result res;
+        int history = 0;
         rstore_view(b, WINDOW_ALL, now, &v);
-        if (rstore_top(a->redis, &v, 0, a->srv->cfg.standings_top_n, RANK_COMPETITION, &rows, &m, &size, &st) != RK_OK)
+        rread_top(&q, &v, 0, a->srv->cfg.standings_top_n, RANK_COMPETITION);
+        if (ranking_read(a->redis, a->pg, a->srv->recovery, b, WINDOW_ALL, now, &q, 0, &res, &history, &st) != RK_OK)
             continue;
+        rank_row *rows = res.rows;
+        size_t m = res.n;
+        int64_t size = res.size;
         /* A board whose snapshot fails has none for this interval (the
          * store writes each one whole or not at all); the others go on. */
         pg_rank_row *put = calloc(m ? m : 1, sizeof(*put));

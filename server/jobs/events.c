@@ -8,15 +8,14 @@
  * state is per process: two rankd processes each coalesce for their own
  * subscribers.
  *
- * The watched boards (one board_state each) are only boards that exist:
- * GET /api/top is anonymous, so an id asked for is checked against the
- * board cache before it gets a state, and the table is bounded both ways.
- * A state with nothing owed is dropped after WATCH_IDLE_US untouched, and
- * at WATCH_MAX the least recently used one makes room. A dropped board's
- * sequence numbers must not start again at 1 (subscribers would see them
- * go back), so every new state starts from the highest number any dropped
- * state reached: a board's seq never decreases, and a gap after a quiet
- * spell just makes a subscriber re-read the top, as any gap does.
+ * The watched boards (watchset.h) are only boards that exist: GET
+ * /api/top is anonymous, so an id asked for is checked against the board
+ * cache before it gets a state, and the table is bounded both ways. A
+ * state with nothing owed is dropped after WATCH_IDLE_INTERVALS coalescing
+ * intervals untouched (60 s at the default coalesce-ms), and at WATCH_MAX
+ * the least recently used one makes room. A board's seq never decreases
+ * across that (the table keeps a floor), and a gap after a quiet spell
+ * just makes a subscriber re-read the top, as any gap does.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -35,9 +34,11 @@
 #include "conns.h"
 #include "events.h"
 #include "log.h"
+#include "ranking.h"
 #include "metrics.h"
 #include "tlsconf.h"
 #include "topcache.h"
+#include "watchset.h"
 
 #define TICK_MS 20
 #define GLOBAL_GAME "@global"
@@ -47,18 +48,12 @@
 #define SUBSCRIBER_MAX_MESSAGE 1024
 /* Boards with a coalescing state at most; beyond, the least recently used goes. */
 #define WATCH_MAX 4096
-/* A state owing nothing and untouched this long is dropped. */
-#define WATCH_IDLE_US (60 * 1000000LL)
+/* A state owing nothing and untouched for this many coalescing intervals
+ * is dropped: long enough that a board with any traffic keeps its state
+ * (and its seq), short enough to forget a burst of asks soon. */
+#define WATCH_IDLE_INTERVALS 600
 
 static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
-
-typedef struct board_state {
-    char id[BOARD_ID_MAX + 1];
-    unsigned dirty;                /* WINDOW_BIT(k) of windows owing a TopChanged */
-    int64_t last_us[WINDOW_KINDS]; /* when the last TopChanged went out */
-    uint64_t seq[WINDOW_KINDS];
-    int64_t used_us; /* last change, ask or event: the LRU and idle order */
-} board_state;
 
 #define RANK_BATCH 256
 typedef struct rank_change {
@@ -81,9 +76,7 @@ struct events {
     int publishing;       /* cfg.events is set: there are subscribers to feed */
     int64_t next_sync_us; /* when auth_sync is due (0: now) */
     atomic_int stop;
-    board_state *boards;
-    size_t n, cap;
-    uint64_t seq_floor; /* highest seq of a dropped state: where new ones start */
+    watchset *watched; /* boards with coalescing state (watchset.h) */
     char labels[WINDOW_KINDS][WINDOW_LABEL_MAX];
 
     /* The rank changes of the burst being read, and the look-up of their
@@ -137,59 +130,27 @@ static void publish(events *ev, const char *topic, const Rankd__Event *e) {
 
 /* ---------------------------------------------------------------- dirty boards */
 
-/* Drops state i (the last one takes its place), keeping its seq as a floor. */
-static void drop_state(events *ev, size_t i) {
-    for (int k = 0; k < WINDOW_KINDS; k++)
-        if (ev->boards[i].seq[k] > ev->seq_floor) ev->seq_floor = ev->boards[i].seq[k];
-    ev->boards[i] = ev->boards[--ev->n];
-    metrics_set_boards_watched((int64_t)ev->n);
-}
-
-/* The least recently used state, preferring one that owes nothing. */
-static size_t lru_state(const events *ev) {
-    size_t best = 0;
-    for (size_t i = 1; i < ev->n; i++) {
-        const board_state *a = &ev->boards[i], *b = &ev->boards[best];
-        if ((!a->dirty && b->dirty) || (!a->dirty == !b->dirty && a->used_us < b->used_us)) best = i;
-    }
-    return best;
-}
-
 /* The state of an existing board (the callers checked), made if needed. */
-static board_state *state_of(events *ev, const char *id, int64_t now) {
-    for (size_t i = 0; i < ev->n; i++)
-        if (strcmp(ev->boards[i].id, id) == 0) {
-            ev->boards[i].used_us = now;
-            return &ev->boards[i];
-        }
-    if (ev->n == WATCH_MAX) drop_state(ev, lru_state(ev));
-    if (ev->n == ev->cap) {
-        size_t cap = ev->cap ? ev->cap * 2 : 16;
-        board_state *b = realloc(ev->boards, cap * sizeof(*b));
-        if (b == NULL) return NULL;
-        ev->boards = b;
-        ev->cap = cap;
-    }
-    board_state *s = &ev->boards[ev->n++];
-    memset(s, 0, sizeof(*s));
-    snprintf(s->id, sizeof(s->id), "%s", id);
-    for (int k = 0; k < WINDOW_KINDS; k++) s->seq[k] = ev->seq_floor;
-    s->used_us = now;
-    metrics_set_boards_watched((int64_t)ev->n);
+static watch_state *state_of(events *ev, const char *id, int64_t now) {
+    watch_state *s = watchset_get(ev->watched, id, now);
+    metrics_set_boards_watched((int64_t)watchset_count(ev->watched));
     return s;
 }
 
-/* Drops the states that owe nothing and have been quiet for WATCH_IDLE_US. */
+static void drop_state(events *ev, size_t i) {
+    watchset_drop(ev->watched, i);
+    metrics_set_boards_watched((int64_t)watchset_count(ev->watched));
+}
+
+/* Drops the states that owe nothing and have been quiet for
+ * WATCH_IDLE_INTERVALS coalescing intervals. */
 static void expire_states(events *ev, int64_t now) {
-    for (size_t i = 0; i < ev->n;)
-        if (!ev->boards[i].dirty && now - ev->boards[i].used_us > WATCH_IDLE_US)
-            drop_state(ev, i); /* the last one moved to i: look at i again */
-        else
-            i++;
+    watchset_expire(ev->watched, now, WATCH_IDLE_INTERVALS * ev->srv->cfg.coalesce_ms * 1000);
+    metrics_set_boards_watched((int64_t)watchset_count(ev->watched));
 }
 
 static void mark(events *ev, const char *id, unsigned windows, int64_t now) {
-    board_state *s = state_of(ev, id, now);
+    watch_state *s = state_of(ev, id, now);
     if (s == NULL) return;
     if (s->dirty & windows) metrics_event_coalesced(); /* folded into the pending one */
     s->dirty |= windows;
@@ -214,7 +175,7 @@ static void take_asks(events *ev, int64_t now) {
         if (strcmp(ev->asks[i].id, BOARD_GLOBAL_ID) != 0 &&
             boards_get(ev->srv->boards, NULL, ev->asks[i].id, &b, &st) != RK_OK)
             continue;
-        board_state *s = state_of(ev, ev->asks[i].id, now);
+        watch_state *s = state_of(ev, ev->asks[i].id, now);
         if (s == NULL) continue;
         s->dirty |= WINDOW_BIT(ev->asks[i].window);
         s->last_us[ev->asks[i].window] = 0; /* asked for: send now */
@@ -335,15 +296,20 @@ static void on_message(events *ev, char *line, int64_t now) {
 
 /* ---------------------------------------------------------------- top N */
 
-static void send_top(events *ev, const board *b, board_state *s, int k, int64_t now) {
+static void send_top(events *ev, const board *b, watch_state *s, int k, int64_t now) {
     rview v;
-    rank_row *rows = NULL;
-    size_t n = 0;
-    int64_t size = 0;
+    rread q;
+    rread_result res;
     rk_status st;
-    rstore_view(b, (window_kind)k, (time_t)(now / 1000000), &v);
-    if (rstore_top(ev->redis, &v, 0, ev->srv->cfg.top_n, RANK_COMPETITION, &rows, &n, &size, &st) != RK_OK)
+    int history = 0;
+    time_t at = (time_t)(now / 1000000);
+    rstore_view(b, (window_kind)k, at, &v);
+    rread_top(&q, &v, 0, ev->srv->cfg.top_n, RANK_COMPETITION);
+    if (ranking_read(ev->redis, ev->pg, ev->srv->recovery, b, (window_kind)k, at, &q, 0, &res, &history, &st) != RK_OK)
         return; /* stays dirty: retried next tick */
+    rank_row *rows = res.rows;
+    size_t n = res.n;
+    int64_t size = res.size;
 
     Rankd__TopChanged tc = RANKD__TOP_CHANGED__INIT;
     Rankd__RankEntry *entries = calloc(n ? n : 1, sizeof(*entries));
@@ -384,8 +350,8 @@ static void send_top(events *ev, const board *b, board_state *s, int k, int64_t 
 
 static void flush(events *ev, int64_t now) {
     int64_t interval = ev->srv->cfg.coalesce_ms * 1000;
-    for (size_t i = 0; i < ev->n;) {
-        board_state *s = &ev->boards[i];
+    for (size_t i = 0; i < watchset_count(ev->watched);) {
+        watch_state *s = watchset_at(ev->watched, i);
         board b;
         rk_status st;
         int global = strcmp(s->id, BOARD_GLOBAL_ID) == 0;
@@ -510,6 +476,7 @@ int events_start(events **out, server *srv, rk_status *st) {
     ev->next_sync_us = server_now_us() + AUTH_SYNC_S * 1000000LL;
     pthread_mutex_init(&ev->mu, NULL);
     *out = ev;
+    if ((rc = watchset_open(&ev->watched, WATCH_MAX, st)) != RK_OK) return rc;
     if ((rv = nng_pub0_open(&ev->pub)) != 0)
         return rk_status_set(st, RK_INTERNAL, "cannot open PUB socket: %s", nng_strerror(rv));
     nng_socket_set_int(ev->pub, NNG_OPT_SENDBUF, SENDBUF);
@@ -576,8 +543,8 @@ void events_stop(events *ev) {
     rstore_close(ev->sub);
     rstore_close(ev->redis);
     pgstore_close(ev->pg);
-    free(ev->boards);
     free(ev->ranks);
+    watchset_close(ev->watched);
     pthread_mutex_destroy(&ev->mu);
     free(ev);
 }

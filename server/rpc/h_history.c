@@ -13,6 +13,7 @@
 
 #include "boards.h"
 #include "handlers.h"
+#include "ranking.h"
 #include "idem.h"
 #include "report.h"
 #include "users.h"
@@ -99,7 +100,7 @@ static int exact_window(const board *b, int has_from, int64_t from, int has_to, 
 }
 
 /* Fills a ReportReply from ranked rows (which the caller still owns). */
-static int report_reply(rpc_call *call, Rankd__ReportReply *rep, const report_row *rows, size_t n, int64_t size,
+static int report_reply(rpc_call *call, Rankd__ReportReply *rep, const rank_row *rows, size_t n, int64_t size,
                         const char *source, ProtobufCMessage **out, rk_status *st) {
     Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
     Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
@@ -109,7 +110,7 @@ static int report_reply(rpc_call *call, Rankd__ReportReply *rep, const report_ro
         items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
         items[i].user_id = rows[i].user_id;
         items[i].username = arena_strdup(&call->w->arena, rows[i].username);
-        items[i].score = rows[i].value;
+        items[i].score = rows[i].score;
         items[i].rank = rows[i].rank;
         list[i] = &items[i];
     }
@@ -141,42 +142,29 @@ int h_report(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     Rankd__ReportReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     if (rep == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     rankd__report_reply__init(rep);
-    int64_t offset = req->has_offset ? req->offset : 0, size = 0;
-    size_t n = 0;
+    int64_t offset = req->has_offset ? req->offset : 0;
 
-    /* A period that is exactly a window Redis holds: Redis answers. */
+    /* A period that is exactly a window: Redis answers while it holds the
+     * window's set, else the history (ranking.h); any other period: the
+     * history. */
+    rread_result res;
+    int history = 1;
     int k = exact_window(bp, req->has_from, req->from, req->has_to, req->to);
     if (k >= 0 && (bp == NULL ? k == WINDOW_ALL : 1)) {
         rview v;
-        rank_row *rows = NULL;
-        rstore_view(bp, (window_kind)k, (time_t)(req->has_from ? req->from : server_time()), &v);
-        int64_t count = 0;
-        if (rstore_count(call->w->redis, &v, &count, st) == RK_OK && count > 0 &&
-            rstore_top(call->w->redis, &v, offset, limit, (rank_mode)mode, &rows, &n, &size, st) == RK_OK) {
-            report_row *same = ARENA_ARRAY(call, report_row, n);
-            for (size_t i = 0; same && i < n; i++) {
-                same[i].user_id = rows[i].user_id;
-                same[i].value = rows[i].score;
-                same[i].rank = rows[i].rank;
-                snprintf(same[i].username, sizeof(same[i].username), "%s", rows[i].username);
-            }
-            free(rows);
-            if (same == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-            return report_reply(call, rep, same, n, size, "redis", out, st);
-        }
-        rk_status_clear(st); /* not in Redis (expired, or Redis away): PostgreSQL knows */
+        rread q;
+        time_t at = (time_t)(req->has_from ? req->from : server_time());
+        rstore_view(bp, (window_kind)k, at, &v);
+        rread_top(&q, &v, offset, limit, (rank_mode)mode);
+        rc = ranking_read(call->w->redis, call->w->pg, call->srv->recovery, bp, (window_kind)k, at, &q,
+                          RANKING_HISTORY_IF_EMPTY, &res, &history, st);
+    } else {
+        rc = ranking_period(call->w->pg, bp, bound_us(req->has_from, req->from), bound_us(req->has_to, req->to), offset,
+                            limit, (rank_mode)mode, &res, st);
     }
-
-    report_query q = {.b = bp,
-                      .from_us = bound_us(req->has_from, req->from),
-                      .to_us = bound_us(req->has_to, req->to),
-                      .offset = offset,
-                      .limit = limit,
-                      .mode = (rank_mode)mode};
-    report_row *rows = NULL;
-    if ((rc = report_run(call->w->pg, &q, &rows, &n, &size, st)) != RK_OK) return rc;
-    rc = report_reply(call, rep, rows, n, size, "postgres", out, st);
-    free(rows);
+    if (rc != RK_OK) return rc;
+    rc = report_reply(call, rep, res.rows, res.n, res.size, history ? "postgres" : "redis", out, st);
+    free(res.rows);
     return rc;
 }
 

@@ -10,9 +10,9 @@
 #include <time.h>
 
 #include "boards.h"
-#include "degraded.h"
 #include "handlers.h"
 #include "loop.h"
+#include "ranking.h"
 #include "recovery.h"
 #include "store_async.h"
 #include "topcache.h"
@@ -58,94 +58,6 @@ static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__
     if (!(b->windows & WINDOW_BIT(k)))
         return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s keeps no %s window", b->id, window_names[k]);
     rstore_view(b, (window_kind)k, server_time(), v);
-    return RK_OK;
-}
-
-/* ---------------------------------------------------------------- without Redis */
-
-/* A page of the ranking from PostgreSQL (limit < 0: all of it), as rank
- * rows (degraded.h). */
-static int pg_page(rpc_call *call, const target *t, rank_mode mode, int64_t offset, int64_t limit, rank_row **rows,
-                   size_t *n, int64_t *size, rk_status *st) {
-    report_row *r = NULL;
-    rk_status_clear(st); /* Redis's failure is answered here */
-    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, server_time(), mode, offset, limit, &r, n,
-                              size, st);
-    if (rc != RK_OK) return rc;
-    rank_row *out = calloc(*n ? *n : 1, sizeof(*out));
-    if (out == NULL) {
-        free(r);
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    }
-    for (size_t i = 0; i < *n; i++) {
-        out[i].user_id = r[i].user_id;
-        out[i].score = r[i].value;
-        out[i].rank = r[i].rank;
-        out[i].position = r[i].position;
-        out[i].ranked = 1;
-        snprintf(out[i].username, sizeof(out[i].username), "%s", r[i].username);
-    }
-    free(r);
-    call->degraded = 1;
-    *rows = out;
-    return RK_OK;
-}
-
-/* rows[from, from + count) moved to the front; *n becomes its length. */
-static void slice(rank_row *rows, size_t *n, int64_t from, int64_t count) {
-    if (from < 0) from = 0;
-    if ((size_t)from >= *n) {
-        *n = 0;
-        return;
-    }
-    size_t m = *n - (size_t)from < (size_t)count ? *n - (size_t)from : (size_t)count;
-    memmove(rows, rows + from, m * sizeof(*rows));
-    *n = m;
-}
-
-/* The whole ranking: around and ranks-of need a player's place first. */
-static int pg_rows(rpc_call *call, const target *t, rank_mode mode, rank_row **rows, size_t *n, int64_t *size,
-                   rk_status *st) {
-    return pg_page(call, t, mode, 0, -1, rows, n, size, st);
-}
-
-static int pg_top(rpc_call *call, const target *t, int64_t offset, int64_t count, rank_mode mode, rank_row **rows,
-                  size_t *n, int64_t *size, rk_status *st) {
-    return pg_page(call, t, mode, offset, count, rows, n, size, st);
-}
-
-static int pg_around(rpc_call *call, const target *t, int64_t uid, int64_t above, int64_t below, rank_mode mode,
-                     rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
-    int rc = pg_rows(call, t, mode, rows, n, size, st);
-    if (rc != RK_OK) return rc;
-    for (size_t i = 0; i < *n; i++)
-        if ((*rows)[i].user_id == uid) {
-            slice(*rows, n, (int64_t)i - above, ((int64_t)i < above ? (int64_t)i : above) + below + 1);
-            return RK_OK;
-        }
-    free(*rows);
-    *rows = NULL;
-    return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)uid);
-}
-
-static int pg_ranks(rpc_call *call, const target *t, const int64_t *uids, size_t k, rank_mode mode, rank_row **rows,
-                    int64_t *size, rk_status *st) {
-    rank_row *all = NULL;
-    size_t n = 0;
-    int rc = pg_rows(call, t, mode, &all, &n, size, st);
-    if (rc != RK_OK) return rc;
-    rank_row *out = calloc(k ? k : 1, sizeof(*out));
-    if (out == NULL) {
-        free(all);
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    }
-    for (size_t j = 0; j < k; j++) {
-        out[j].user_id = uids[j];
-        for (size_t i = 0; i < n; i++)
-            if (all[i].user_id == uids[j]) out[j] = all[i];
-    }
-    free(all);
-    *rows = out;
     return RK_OK;
 }
 
@@ -253,44 +165,15 @@ static read_call *read_call_new(rpc_call *call) {
     return r;
 }
 
-/* A read from PostgreSQL's history (degraded.h), for when Redis cannot say. */
-static int read_pg(read_call *r, rread_result *out, rk_status *st) {
-    rpc_call *call = r->call;
-    rread_result res;
-    memset(&res, 0, sizeof(res));
-    int rc;
-    switch (r->q.kind) {
-        case RREAD_TOP: rc = pg_top(call, &r->t, r->offset, r->limit, r->mode, &res.rows, &res.n, &res.size, st); break;
-        case RREAD_AROUND:
-            rc = pg_around(call, &r->t, r->uid, r->above, r->below, r->mode, &res.rows, &res.n, &res.size, st);
-            break;
-        case RREAD_RANKS:
-            rc = pg_ranks(call, &r->t, r->ids, r->nids, r->mode, &res.rows, &res.size, st);
-            res.n = r->nids;
-            break;
-        case RREAD_COUNT:
-        default:
-            rc = pg_page(call, &r->t, RANK_COMPETITION, 0, 0, &res.rows, &res.n, &res.size, st);
-            free(res.rows);
-            res.rows = NULL;
-            res.n = 0;
-            break;
-    }
-    *out = res;
-    return rc;
-}
-
-/* The worker pool: one blocking round trip, PostgreSQL when Redis is away.
- * r->q is freed either way. */
+/* The worker pool: one blocking round trip, or the history when Redis
+ * cannot answer (ranking.h). r->q is freed either way. */
 static int read_sync(read_call *r, rread_result *out, rk_status *st) {
     rpc_call *call = r->call;
-    /* The fast lane waited as long as it could, or Redis cannot serve. */
-    if (call->skip_redis || recovery_reads(call->srv->recovery) == RECOVERY_TO_POSTGRES) {
-        rread_done(&r->q);
-        return read_pg(r, out, st);
-    }
-    int rc = rstore_read(call->w->redis, &r->q, out, st);
-    if (rc == RK_UNAVAILABLE) return read_pg(r, out, st);
+    int history = 0;
+    /* skip_redis: the fast lane waited for a rebuild as long as it could. */
+    int rc = ranking_read(call->w->redis, call->w->pg, call->srv->recovery, r->t.global ? NULL : &r->t.b, r->t.k,
+                          server_time(), &r->q, call->skip_redis ? RANKING_HISTORY_ONLY : 0, out, &history, st);
+    if (history) call->degraded = 1;
     return rc;
 }
 

@@ -46,19 +46,6 @@ int degraded_submit(pgstore *pg, const rstore_submit_in *in, size_t n, rstore_su
     return RK_OK;
 }
 
-int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, rank_mode mode, int64_t offset,
-                     int64_t limit, report_row **rows, size_t *n, int64_t *size, rk_status *st) {
-    int64_t from, to;
-    window_bounds(k, now, &from, &to);
-    report_query q = {.b = b,
-                      .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
-                      .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000,
-                      .offset = offset,
-                      .limit = limit,
-                      .mode = mode};
-    return report_run(pg, &q, rows, n, size, st);
-}
-
 int degraded_backlog_size(pgstore *pg, int64_t *n, rk_status *st) { return pgstore_backlog_size(pg, n, st); }
 
 /* The key a backlog entry is replayed under: the caller's own, so that a

@@ -5,7 +5,7 @@
  *   - a submission is written straight into PostgreSQL's history and into
  *     redis_backlog (one transaction; an idempotency key is checked against
  *     the history), and acknowledged without a rank;
- *   - a ranked query is computed from the history (report.c), so it does
+ *   - a ranked query is computed from the history (ranking.h), so it does
  *     not see submissions that Redis acknowledged but the write-behind had
  *     not copied yet when Redis went away;
  *   - every such reply carries degraded = true.
@@ -43,13 +43,6 @@
 /* Records n submissions in PostgreSQL; out[i] gets each item's status, its
  * score as submitted and replayed when the idempotency key was seen. */
 int degraded_submit(pgstore *pg, const rstore_submit_in *in, size_t n, rstore_submit_out *out, rk_status *st);
-
-/* A page of the ranking of a board's window (b NULL: global) from the
- * history: `limit` rows from `offset` (limit < 0: all of them; 0: none,
- * only *size). A page ranks only its own rows (report.c), so a top 10
- * does not rank the whole board. */
-int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, rank_mode mode, int64_t offset,
-                     int64_t limit, report_row **rows, size_t *n, int64_t *size, rk_status *st);
 
 /* Applies up to `limit` backlog entries to Redis; *applied counts them. */
 int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t retention, int limit,

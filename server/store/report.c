@@ -215,6 +215,86 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
     return RK_OK;
 }
 
+/* The places of the players $7 (a bigint[]): how many players come
+ * before each in the listing order (value, then reached, then user id as
+ * text, as Redis orders members), how many have a strictly better value,
+ * and how many distinct better values there are. The %s are the order's
+ * "better" comparison (> or <) three times, the order of the user id
+ * ("<" or ">"), and "better" once more. $4 and $5 (a page) are unused but
+ * keep the parameter list the same. */
+static const char places_sql[] =
+    "st AS (SELECT count(*) AS size FROM v) "
+    "SELECT p.user_id, coalesce(u.username, ''), p.value, (extract(epoch FROM p.reached) * 1000000)::bigint, "
+    "(SELECT count(*) FROM v WHERE v.value %1$s p.value) + 1, "
+    "(SELECT count(DISTINCT v.value) FROM v WHERE v.value %1$s p.value) + 1, "
+    "(SELECT count(*) FROM v WHERE v.value %1$s p.value OR (v.value = p.value AND (v.reached < p.reached OR "
+    "(v.reached = p.reached AND v.user_id::text COLLATE \"C\" %2$s p.user_id::text COLLATE \"C\")))) + 1, "
+    "st.size, (extract(epoch FROM coalesce(p.last, p.reached)) * 1000000)::bigint "
+    "FROM st LEFT JOIN v p ON p.user_id = ANY($7::bigint[]) LEFT JOIN users u ON u.id = p.user_id "
+    "WHERE $4::bigint IS NULL OR $5::bigint IS NULL OR true";
+
+int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, size_t n, report_row *rows,
+                  int64_t *size, rk_status *st) {
+    const board *b = q->b;
+    const char *v;
+    if (b == NULL)
+        v = "";
+    else if (b->policy == POLICY_LATEST)
+        v = v_latest;
+    else if (b->policy == POLICY_SUM)
+        v = v_sum;
+    else
+        v = b->higher_is_better ? v_best_desc : v_best_asc;
+    int desc = b == NULL || b->higher_is_better;
+    char tail[2048], sql[6144];
+    int len = snprintf(tail, sizeof(tail), places_sql, desc ? ">" : "<", desc ? ">" : "<");
+    if (len < 0 || (size_t)len >= sizeof(tail)) return rk_status_set(st, RK_INTERNAL, "places statement too long");
+    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, v, tail);
+    if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "places statement too long");
+
+    /* The ids as a bigint[] literal: digits, commas and minus signs only. */
+    char *ids = malloc(n * 24 + 3);
+    if (ids == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    size_t k = 0;
+    ids[k++] = '{';
+    for (size_t i = 0; i < n; i++) k += (size_t)sprintf(ids + k, "%s%" PRId64, i ? "," : "", user_ids[i]);
+    ids[k++] = '}';
+    ids[k] = '\0';
+    char from[24], to[24];
+    const char *params[7];
+    params[0] = b ? b->id : BOARD_GLOBAL_ID;
+    num(from, sizeof(from), q->from_us, &params[1]);
+    num(to, sizeof(to), q->to_us, &params[2]);
+    params[3] = params[4] = NULL;
+    params[5] = NULL; /* the whole history */
+    params[6] = ids;
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 7, params, &r, st);
+    free(ids);
+    if (rc != RK_OK) return rc;
+    memset(rows, 0, n * sizeof(*rows));
+    *size = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        *size = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+        if (PQgetisnull(r, i, 0)) continue; /* nobody asked has a score: st's row alone */
+        int64_t uid = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        for (size_t j = 0; j < n; j++) {
+            if (user_ids[j] != uid) continue;
+            report_row *o = &rows[j];
+            o->user_id = uid;
+            snprintf(o->username, sizeof(o->username), "%s", PQgetvalue(r, i, 1));
+            o->value = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+            o->reached_us = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+            o->last_us = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+            int64_t comp = strtoll(PQgetvalue(r, i, 4), NULL, 10), dense = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+            o->position = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+            o->rank = q->mode == RANK_DENSE ? dense : q->mode == RANK_UNIQUE ? o->position : comp;
+        }
+    }
+    PQclear(r);
+    return RK_OK;
+}
+
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
                           rk_status *st) {
     const char *sql =

@@ -53,6 +53,15 @@ typedef struct report_query {
 /* *rows is malloc'ed (caller frees); *size counts every ranked player. */
 int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size, rk_status *st);
 
+/* Where given players stand in q's period (q's offset, limit and
+ * replayed are ignored), without ranking everyone: for each of the n
+ * user ids, rows[i] holds the player's value, rank under q->mode and
+ * 1-based position, or user_id 0 when the player has no score there.
+ * *size counts every ranked player. Each player costs a few counts over
+ * the period's values, not a sort of them. */
+int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, size_t n, report_row *rows,
+                  int64_t *size, rk_status *st);
+
 /* Each player's best single score ever on a board (for the personal-best
  * record of latest and sum boards); replayed as in report_query. */
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,

@@ -448,6 +448,7 @@ void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mod
     q->kind = RREAD_TOP;
     q->mode = mode;
     q->offset = offset;
+    q->count = count;
     snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, offset);
     snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, count);
     const char *argv[] = {"FCALL_RO",
@@ -471,6 +472,8 @@ void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int6
     q->kind = RREAD_AROUND;
     q->mode = mode;
     q->user_id = user_id;
+    q->above = above;
+    q->below = below;
     snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, user_id);
     snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, above);
     snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, below);

@@ -133,9 +133,11 @@ typedef enum rread_kind { RREAD_TOP, RREAD_AROUND, RREAD_RANKS, RREAD_COUNT } rr
 typedef struct rread {
     rread_kind kind;
     rank_mode mode;
-    int64_t offset;      /* top */
-    int64_t user_id;     /* around */
-    const int64_t *uids; /* ranks */
+    int64_t offset;       /* top */
+    int64_t count;        /* top */
+    int64_t user_id;      /* around */
+    int64_t above, below; /* around */
+    const int64_t *uids;  /* ranks */
     size_t nuids;
     int argc;
     const char **argv; /* fixed, or malloc'ed for ranks */

@@ -37,7 +37,7 @@ target_link_libraries(fuzz_token PRIVATE OpenSSL::Crypto)
 rankd_fuzz(fuzz_apikey ${CMAKE_SOURCE_DIR}/server/domain/credential.c)
 rankd_fuzz(fuzz_config ${CMAKE_SOURCE_DIR}/server/base/config.c ${FUZZ_PROTO})
 rankd_fuzz(fuzz_query ${CMAKE_SOURCE_DIR}/server/domain/query.c)
-rankd_fuzz(fuzz_event ${CMAKE_SOURCE_DIR}/client/subscriber.c ${FUZZ_PROTO})
+rankd_fuzz(fuzz_event ${CMAKE_SOURCE_DIR}/client/subscriber.c ${CMAKE_SOURCE_DIR}/client/dial.c ${FUZZ_PROTO})
 target_include_directories(fuzz_event PRIVATE ${NNG_INCLUDE_DIR})
 target_link_libraries(fuzz_event PRIVATE ${NNG_LIBRARY} Threads::Threads)
 

@@ -1,0 +1,175 @@
+/*
+ * ranking.c - ranked reads, from Redis or the history (ranking.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "ranking.h"
+#include "report.h"
+
+int ranking_period(pgstore *pg, const board *b, int64_t from_us, int64_t to_us, int64_t offset, int64_t limit,
+                   rank_mode mode, rread_result *out, rk_status *st) {
+    report_query q = {.b = b, .from_us = from_us, .to_us = to_us, .offset = offset, .limit = limit, .mode = mode};
+    report_row *r = NULL;
+    size_t n = 0;
+    memset(out, 0, sizeof(*out));
+    int rc = report_run(pg, &q, &r, &n, &out->size, st);
+    if (rc != RK_OK) return rc;
+    rank_row *rows = calloc(n ? n : 1, sizeof(*rows));
+    if (rows == NULL) {
+        free(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        rows[i].user_id = r[i].user_id;
+        rows[i].score = r[i].value;
+        rows[i].rank = r[i].rank;
+        rows[i].position = r[i].position;
+        rows[i].ranked = 1;
+        snprintf(rows[i].username, sizeof(rows[i].username), "%s", r[i].username);
+    }
+    free(r);
+    out->rows = rows;
+    out->n = n;
+    return RK_OK;
+}
+
+/* A page of the ranking of the window of kind k holding `at` (limit < 0:
+ * all of it; 0: none, only *size). */
+static int history_page(pgstore *pg, const board *b, window_kind k, time_t at, rank_mode mode, int64_t offset,
+                        int64_t limit, rank_row **rows, size_t *n, int64_t *size, rk_status *st) {
+    int64_t from, to;
+    window_bounds(k, at, &from, &to);
+    rread_result res;
+    int rc = ranking_period(pg, b, k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                            k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000, offset, limit, mode, &res, st);
+    if (rc != RK_OK) return rc;
+    *rows = res.rows;
+    *n = res.n;
+    *size = res.size;
+    return RK_OK;
+}
+
+/* The window of kind k holding `at` as a report period. */
+static report_query window_query(const board *b, window_kind k, time_t at, rank_mode mode) {
+    int64_t from, to;
+    window_bounds(k, at, &from, &to);
+    return (report_query){.b = b,
+                          .from_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : from * 1000000,
+                          .to_us = k == WINDOW_ALL ? REPORT_UNBOUNDED : to * 1000000,
+                          .mode = mode};
+}
+
+static rank_row rank_row_of(const report_row *r) {
+    rank_row out = {
+        .user_id = r->user_id, .score = r->value, .rank = r->rank, .position = r->position, .ranked = r->user_id != 0};
+    snprintf(out.username, sizeof(out.username), "%s", r->username);
+    return out;
+}
+
+/* The player's place first, then the page around it: neither ranks the
+ * whole window. The page is cut as on Redis (rk_around): `above` players
+ * before, fewer at the top, and `below` after. */
+static int history_around(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                          rk_status *st) {
+    report_query rq = window_query(b, k, at, q->mode);
+    report_row me;
+    int64_t size = 0;
+    int rc = report_places(pg, &rq, &q->user_id, 1, &me, &size, st);
+    if (rc != RK_OK) return rc;
+    if (me.user_id == 0)
+        return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)q->user_id);
+    int64_t i = me.position - 1, from = i - q->above < 0 ? 0 : i - q->above;
+    return history_page(pg, b, k, at, q->mode, from, (i - from) + q->below + 1, &out->rows, &out->n, &out->size, st);
+}
+
+/* Each place costs a few scans of the window's values: for many players,
+ * ranking the window once is cheaper. */
+#define PLACES_MAX 16
+
+/* Many players: the whole ranking, each picked from it. */
+static int history_ranks_all(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                             rk_status *st) {
+    rank_row *all = NULL;
+    size_t n = 0;
+    int rc = history_page(pg, b, k, at, q->mode, 0, -1, &all, &n, &out->size, st);
+    if (rc != RK_OK) return rc;
+    rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
+    if (rows == NULL) {
+        free(all);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t j = 0; j < q->nuids; j++) {
+        rows[j].user_id = q->uids[j];
+        for (size_t i = 0; i < n; i++)
+            if (all[i].user_id == q->uids[j]) rows[j] = all[i];
+    }
+    free(all);
+    out->rows = rows;
+    out->n = q->nuids;
+    return RK_OK;
+}
+
+/* One row per asked player, in order; those without a score unranked. */
+static int history_ranks(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                         rk_status *st) {
+    if (q->nuids > PLACES_MAX) return history_ranks_all(pg, b, k, at, q, out, st);
+    report_query rq = window_query(b, k, at, q->mode);
+    report_row *places = calloc(q->nuids ? q->nuids : 1, sizeof(*places));
+    rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
+    int rc = places && rows ? report_places(pg, &rq, q->uids, q->nuids, places, &out->size, st)
+                            : rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t j = 0; rc == RK_OK && j < q->nuids; j++) {
+        rows[j] = rank_row_of(&places[j]);
+        rows[j].user_id = q->uids[j];
+    }
+    free(places);
+    if (rc != RK_OK) {
+        free(rows);
+        return rc;
+    }
+    out->rows = rows;
+    out->n = q->nuids;
+    return RK_OK;
+}
+
+static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                        rk_status *st) {
+    memset(out, 0, sizeof(*out));
+    switch (q->kind) {
+        case RREAD_TOP:
+            return history_page(pg, b, k, at, q->mode, q->offset, q->count, &out->rows, &out->n, &out->size, st);
+        case RREAD_AROUND: return history_around(pg, b, k, at, q, out, st);
+        case RREAD_RANKS: return history_ranks(pg, b, k, at, q, out, st);
+        case RREAD_COUNT:
+        default: {
+            int rc = history_page(pg, b, k, at, RANK_COMPETITION, 0, 0, &out->rows, &out->n, &out->size, st);
+            free(out->rows);
+            out->rows = NULL;
+            out->n = 0;
+            return rc;
+        }
+    }
+}
+
+int ranking_read(rstore *r, pgstore *pg, const recovery *rec, const board *b, window_kind k, time_t at, rread *q,
+                 int flags, rread_result *out, int *from_hist, rk_status *st) {
+    *from_hist = 0;
+    if (!(flags & RANKING_HISTORY_ONLY) && recovery_reads(rec) == RECOVERY_TO_REDIS) {
+        int rc = rstore_read(r, q, out, st); /* frees q */
+        if (rc == RK_OK && (flags & RANKING_HISTORY_IF_EMPTY) && q->kind == RREAD_TOP && out->size == 0) {
+            free(out->rows); /* expired from Redis: the history still has it */
+            out->rows = NULL;
+        } else if (rc != RK_UNAVAILABLE) {
+            return rc;
+        }
+    } else {
+        rread_done(q);
+    }
+    /* q's fields outlive rread_done: only what it allocated is gone. */
+    rk_status_clear(st); /* Redis's failure is answered here */
+    *from_hist = 1;
+    return from_history(pg, b, k, at, q, out, st);
+}
