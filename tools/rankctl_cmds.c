@@ -767,6 +767,9 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     ctl_kv("uptime", "%" PRId64 "d %02d:%02d:%02d", u / 86400, (int)(u % 86400 / 3600), (int)(u % 3600 / 60),
            (int)(u % 60));
     ctl_kv("backlog", "%" PRId64 " submissions not yet in PostgreSQL", s->writebehind_backlog);
+    if (s->has_writebehind_lag_ms)
+        ctl_kv("lag", "%.3f s (the oldest of them; /readyz fails above ready-max-lag-ms)",
+               (double)s->writebehind_lag_ms / 1e3);
     if (s->redis_backlog) ctl_kv("redis backlog", "%" PRId64 " submissions not yet applied to Redis", s->redis_backlog);
     if (s->has_dead_letters)
         ctl_kv("dead letters", "%" PRId64 " submissions PostgreSQL refused (table scores_dead_letter)",
