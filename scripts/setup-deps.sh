@@ -13,6 +13,11 @@ packages=(
     file man-db
     # The TLS test makes its certificates and asks the HTTPS server.
     openssl curl
+    # The monitoring test: promtool checks and tests the alert rules, and
+    # python3-yaml reads them to match their metrics against /metrics. Only
+    # promtool is used: on a machine with systemd the package also starts a
+    # Prometheus server, which `systemctl disable --now prometheus` stops.
+    prometheus python3-yaml
     chromium clang-format
     clang libclang-rt-14-dev
 )

@@ -48,7 +48,8 @@ files_present() {
         "${libdir#"$prefix"/}/pkgconfig/rankd.pc" "${libdir#"$prefix"/}/cmake/rankd/rankdConfig.cmake" \
         include/rankd/client.h include/rankd/stubs.h include/rankd/rankd.pb-c.h \
         etc/rankd/rankd.conf share/man/man8/rankd.8 share/man/man1/rankctl.1 share/man/man1/rank-bench.1 \
-        share/bash-completion/completions/rankctl lib/systemd/system/rankd.service; do
+        share/bash-completion/completions/rankctl lib/systemd/system/rankd.service \
+        share/rankd/rankd-alerts.yml share/rankd/rankd.json; do
         if [[ -e $prefix/$f ]]; then echo "present: $f"; else
             echo "missing: $f"
             rc=1
@@ -56,7 +57,7 @@ files_present() {
     done
     return $rc
 }
-check "programs, library, headers, pkg-config, CMake package, config, man pages, completion and unit installed" \
+check "programs, library, headers, pkg-config, CMake package, config, man pages, completion, unit and monitoring files installed" \
     files_present
 
 check "the installed rankd --version prints rankd $version" \

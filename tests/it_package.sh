@@ -88,7 +88,8 @@ contents() {
     local f rc=0
     for f in usr/bin/rankd usr/bin/rankctl usr/bin/rank-bench etc/rankd/rankd.conf \
         usr/lib/systemd/system/rankd.service usr/share/man/man8/rankd.8 usr/share/man/man1/rankctl.1 \
-        usr/share/man/man1/rank-bench.1 usr/share/bash-completion/completions/rankctl usr/include/rankd/client.h; do
+        usr/share/man/man1/rank-bench.1 usr/share/bash-completion/completions/rankctl usr/include/rankd/client.h \
+        usr/share/rankd/rankd-alerts.yml usr/share/rankd/rankd.json; do
         [[ -e $root/$f ]] || { echo "missing: /$f"; rc=1; }
     done
     ls "$root"/usr/lib/*/librankd.so.0 "$root"/usr/lib/*/pkgconfig/rankd.pc || rc=1

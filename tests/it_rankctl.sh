@@ -104,9 +104,10 @@ no_file() { [[ ! -e $1 ]]; }
 rk status
 check "status: a fresh server answers, redis ok, postgres ok" \
     succeeded , out_has "^version +[0-9]+\.[0-9]+" , kv redis ok , kv "redis state" up , kv postgres ok
-check "status: uptime, backlog and request count lines" \
+check "status: uptime, backlog, lag and request count lines" \
     kv uptime "[0-9]+d [0-9]{2}:[0-9]{2}:[0-9]{2}" , \
-    kv backlog "[0-9]+ submissions not yet in PostgreSQL" , kv requests "[0-9]+"
+    kv backlog "[0-9]+ submissions not yet in PostgreSQL" , kv requests "[0-9]+" , \
+    kv lag "[0-9]+\.[0-9]{3} s \(the oldest of them; /readyz fails above ready-max-lag-ms\)"
 rk --json status
 check "status --json: exit 0" succeeded
 check_json "status --json: healthy, with a version and a request count" \

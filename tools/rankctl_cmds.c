@@ -767,6 +767,9 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     ctl_kv("uptime", "%" PRId64 "d %02d:%02d:%02d", u / 86400, (int)(u % 86400 / 3600), (int)(u % 3600 / 60),
            (int)(u % 60));
     ctl_kv("backlog", "%" PRId64 " submissions not yet in PostgreSQL", s->writebehind_backlog);
+    if (s->has_writebehind_lag_ms)
+        ctl_kv("lag", "%.3f s (the oldest of them; /readyz fails above ready-max-lag-ms)",
+               (double)s->writebehind_lag_ms / 1e3);
     if (s->redis_backlog) ctl_kv("redis backlog", "%" PRId64 " submissions not yet applied to Redis", s->redis_backlog);
     if (s->has_dead_letters)
         ctl_kv("dead letters", "%" PRId64 " submissions PostgreSQL refused (table scores_dead_letter)",
@@ -778,7 +781,9 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
 }
 
 int cmd_status(ctl_ctx *cx, const ctl_args *a) {
-    (void)a;
+    if (ctl_opt(a, "--watch")) return ctl_status_watch(cx, a);
+    if (ctl_opt(a, "--interval") || ctl_opt(a, "--count"))
+        return ctl_usage(cx, "status: --interval and --count go with --watch");
     Rankd__Empty req = RANKD__EMPTY__INIT;
     Rankd__ServerStatus *reply = NULL;
     int code = rk_admin_status(cx->client, &req, &reply, NULL, &cx->st);
@@ -799,4 +804,55 @@ int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a) {
     code = rk_admin_set_role(cx->client, &req, &reply, NULL, &cx->st);
     snprintf(done, sizeof(done), "%.80s is now %s.", a->pos[0], a->pos[1]);
     return ctl_emit(cx, code, reply, human_done, done);
+}
+
+/* The fields as one line: "name=value" pairs separated by spaces, any
+ * byte that is not printable ASCII as \xNN (the row is shown so that it
+ * can be repaired; nothing in it is trusted to be text). */
+static const char *show_fields(const ProtobufCBinaryData *f, char *buf, size_t n) {
+    size_t o = 0;
+    for (size_t i = 0; i < f->len && o + 5 < n; i++) {
+        uint8_t c = f->data[i];
+        if (c == '\n') {
+            if (i + 1 < f->len) buf[o++] = ' ';
+        } else if (c >= 0x20 && c < 0x7f && c != '\\') {
+            buf[o++] = (char)c;
+        } else {
+            o += (size_t)snprintf(buf + o, n - o, "\\x%02x", c);
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static int human_dead_letters(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__DeadLettersReply *r = (const void *)m;
+    if (r->n_letters == 0) {
+        printf("No dead letters: PostgreSQL took every accepted submission.\n");
+        return RK_OK;
+    }
+    ctl_tbl t = {.ncols = 4};
+    char tb[40], fb[512];
+    int code = ctl_tbl_add(cx, &t, "ENTRY", "SET ASIDE", "FIELDS", "REASON");
+    for (size_t i = 0; code == RK_OK && i < r->n_letters; i++) {
+        const Rankd__DeadLetter *d = r->letters[i];
+        code = ctl_tbl_add(cx, &t, d->entry_id, ctl_show_time(d->dead_at, tb, sizeof(tb)),
+                           show_fields(&d->fields, fb, sizeof(fb)), d->reason);
+    }
+    if (code == RK_OK) {
+        ctl_tbl_print(&t);
+        printf("(%zu of %" PRId64 " in scores_dead_letter, oldest first)\n", r->n_letters, r->total);
+    }
+    ctl_tbl_free(&t);
+    return code;
+}
+
+int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__DeadLettersRequest req = RANKD__DEAD_LETTERS_REQUEST__INIT;
+    Rankd__DeadLettersReply *reply = NULL;
+    int code = ctl_opt_u32(cx, a, "--limit", &req.has_limit, &req.limit);
+    if (code != RK_OK) return code;
+    code = rk_admin_dead_letters(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_dead_letters, NULL);
 }

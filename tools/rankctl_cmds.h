@@ -213,6 +213,7 @@ int cmd_ranks(ctl_ctx *cx, const ctl_args *a);
 int cmd_count(ctl_ctx *cx, const ctl_args *a);
 int cmd_status(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a);
+int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_history.c */
 
@@ -221,6 +222,12 @@ int cmd_report(ctl_ctx *cx, const ctl_args *a);
 int cmd_standings(ctl_ctx *cx, const ctl_args *a);
 int cmd_snapshot(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a);
+
+/* ---------------------------------------------------------------- rankctl_top.c */
+
+/* `status --watch [--interval S] [--count N]`: refreshed until SIGINT or
+ * N refreshes; cmd_status hands over when --watch is given. */
+int ctl_status_watch(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_live.c */
 

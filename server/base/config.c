@@ -76,6 +76,9 @@ static const setting settings[] = {
     I("top-n", top_n, 1, 100, "10", "players in each top-N change event"),
     I("ready-max-lag-ms", ready_max_lag_ms, 100, 86400000, "10000",
       "/readyz fails when the write-behind lags more than this, ms"),
+    I("slow-request-ms", slow_request_ms, 0, 600000, "500",
+      "a call answered after more than this many ms is logged at warn (\"slow request\": method, code, duration, "
+      "peer); 0: never. At log-level debug every call is logged"),
     I("standings-top-n", standings_top_n, 1, 10000, "100", "players kept in the final standings of a closed window"),
     I("snapshot-interval-s", snapshot_interval_s, 0, 31536000, "3600",
       "seconds between top-N snapshots of every board; 0 disables"),

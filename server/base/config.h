@@ -59,6 +59,7 @@ typedef struct config {
     int64_t coalesce_ms;         /* at most one TopChanged per board per this */
     int64_t top_cache_ms;        /* oldest cached top-N page served; 0: no cache */
     int64_t ready_max_lag_ms;    /* /readyz fails when the write-behind lags more */
+    int64_t slow_request_ms;     /* a call slower than this is logged at warn; 0: never */
     int64_t standings_top_n;     /* players kept in a closed window's final standings */
     int64_t snapshot_interval_s; /* top-N snapshots of every board; 0: none */
     int64_t archive_interval_s;  /* how often closed windows and snapshots are looked at */

@@ -77,6 +77,27 @@ void metrics_set_writebehind(int64_t backlog, int64_t lag_ms) {
     atomic_store(&m.wb_lag_ms, lag_ms);
 }
 
+_Static_assert(BUCKETS + 1 == METRICS_LATENCY_BOUNDS, "metrics.h names one bound per bucket, and +Inf");
+
+void metrics_request_latency(metrics_latency *out) {
+    memset(out, 0, sizeof(*out));
+    /* Each row is read bucket by bucket while others add to it, so the
+     * totals may disagree by the calls answered meanwhile; a caller that
+     * takes differences over a second does not see it. */
+    for (size_t row = 0; row <= METRICS_MAX_METHODS; row++) {
+        histogram *h = &m.latency[row];
+        int64_t cum = 0;
+        for (size_t i = 0; i <= BUCKETS; i++) {
+            cum += atomic_load(&h->le[i]);
+            out->le_count[i] += cum;
+        }
+        out->count += atomic_load(&h->count);
+        out->sum_us += atomic_load(&h->sum_us);
+    }
+    for (size_t i = 0; i < BUCKETS; i++) out->le_us[i] = (int64_t)(bucket_s[i] * 1e6 + 0.5);
+    out->le_us[BUCKETS] = -1;
+}
+
 /* ---------------------------------------------------------------- rendering */
 
 typedef struct out {

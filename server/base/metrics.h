@@ -40,6 +40,18 @@ void metrics_set_dead_letters(int64_t n);
  * name, shown as rankd_redis_state{state="<name>"} 1. */
 void metrics_set_redis_state(const char *name);
 
+/* Every RPC answered so far, all methods together: how many, the sum of
+ * their latencies, and how many took at most each histogram bound
+ * (cumulative; le_us of the last is -1, +Inf). For the Status RPC, whose
+ * caller takes the difference of two answers. */
+#define METRICS_LATENCY_BOUNDS 16
+typedef struct metrics_latency {
+    int64_t count, sum_us;
+    int64_t le_us[METRICS_LATENCY_BOUNDS];
+    int64_t le_count[METRICS_LATENCY_BOUNDS];
+} metrics_latency;
+void metrics_request_latency(metrics_latency *out);
+
 /* Renders everything; *out is malloc'ed (caller frees). 0 or -1. */
 int metrics_render(char **out, size_t *len);
 

@@ -8,6 +8,7 @@
 #include "degraded.h"
 #include "auth.h"
 #include "handlers.h"
+#include "metrics.h"
 #include "rebuild.h"
 #include "recovery.h"
 #include "topcache.h"
@@ -190,6 +191,11 @@ const rpc_method rankd_methods[] = {
      .fn = h_rebuild,
      .access = ACCESS_ADMIN,
      .max_request = ID_F},
+    {.name = "rankd.Admin/DeadLetters",
+     .input = &rankd__dead_letters_request__descriptor,
+     .fn = h_dead_letters,
+     .access = ACCESS_ADMIN,
+     .max_request = INT_F},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 
@@ -213,9 +219,28 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     rep->has_now = 1;
     rep->now = (int64_t)server_time();
     if (rep->redis_ok && rstore_backlog(call->w->redis, &backlog, &ignore) == RK_OK) {
+        int64_t first = 0;
         rep->has_writebehind_backlog = 1;
         rep->writebehind_backlog = backlog;
+        /* The lag as the health check measures it: the age of the oldest
+         * entry by the wall clock, 0 with nothing waiting. */
+        rep->has_writebehind_lag_ms = 1;
+        if (backlog > 0 && rstore_wb_oldest_ms(call->w->redis, &first, &ignore) == RK_OK && first > 0)
+            rep->writebehind_lag_ms = server_wall_us() / 1000 - first;
+        if (rep->writebehind_lag_ms < 0) rep->writebehind_lag_ms = 0;
     }
+    metrics_latency lat;
+    metrics_request_latency(&lat);
+    rep->has_latency_count = rep->has_latency_sum_us = 1;
+    rep->latency_count = lat.count;
+    rep->latency_sum_us = lat.sum_us;
+    rep->n_latency_le_us = rep->n_latency_le_count = METRICS_LATENCY_BOUNDS;
+    rep->latency_le_us = ARENA_ARRAY(call, int64_t, METRICS_LATENCY_BOUNDS);
+    rep->latency_le_count = ARENA_ARRAY(call, int64_t, METRICS_LATENCY_BOUNDS);
+    if (rep->latency_le_us == NULL || rep->latency_le_count == NULL)
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(rep->latency_le_us, lat.le_us, sizeof(lat.le_us));
+    memcpy(rep->latency_le_count, lat.le_count, sizeof(lat.le_count));
     rep->has_degraded = 1;
     rep->degraded = !rep->redis_ok || recovery_degraded(call->srv->recovery);
     rep->redis_state = (char *)recovery_state_name(recovery_get(call->srv->recovery));
@@ -279,6 +304,68 @@ int h_rebuild(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
     rep->has_boards = rep->has_entries = 1;
     rep->boards = boards;
     rep->entries = entries;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- dead letters */
+
+#define DEAD_LETTERS_DEFAULT 50
+#define DEAD_LETTERS_MAX 1000
+
+typedef struct dead_list {
+    rpc_call *call;
+    Rankd__DeadLetter **items; /* cap slots in the call's arena */
+    size_t n, cap;
+    rk_status *st;
+} dead_list;
+
+/* Copies one row into the call's arena: the store's pointers die with
+ * the callback. */
+static int dead_copy(void *arg, const pg_dead_letter *d) {
+    dead_list *l = arg;
+    rpc_call *call = l->call;
+    rk_status *st = l->st;
+    if (l->n >= l->cap) return RK_OK; /* the query's LIMIT already says so */
+    NEW(call, m, Rankd__DeadLetter, rankd__dead_letter__init);
+    size_t il = strlen(d->entry_id) + 1, rl = strlen(d->reason) + 1;
+    char *id = arena_alloc(&call->w->arena, il), *why = arena_alloc(&call->w->arena, rl);
+    uint8_t *bytes = arena_alloc(&call->w->arena, d->len ? d->len : 1);
+    if (id == NULL || why == NULL || bytes == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(id, d->entry_id, il);
+    memcpy(why, d->reason, rl);
+    if (d->len) memcpy(bytes, d->fields, d->len);
+    m->entry_id = id;
+    m->reason = why;
+    m->has_fields = 1;
+    m->fields.data = bytes;
+    m->fields.len = d->len;
+    m->has_dead_at = 1;
+    m->dead_at = d->dead_at;
+    l->items[l->n++] = m;
+    return RK_OK;
+}
+
+int h_dead_letters(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__DeadLettersRequest *req = (const Rankd__DeadLettersRequest *)m;
+    int64_t limit = DEAD_LETTERS_DEFAULT, total = 0;
+    int rc;
+    if (req->has_limit) {
+        if (req->limit < 1 || req->limit > DEAD_LETTERS_MAX)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "limit must be 1 to %d, not %u", DEAD_LETTERS_MAX,
+                                 req->limit);
+        limit = req->limit;
+    }
+    NEW(call, rep, Rankd__DeadLettersReply, rankd__dead_letters_reply__init);
+    dead_list l = {
+        .call = call, .items = ARENA_ARRAY(call, Rankd__DeadLetter *, limit), .cap = (size_t)limit, .st = st};
+    if (l.items == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = pgstore_dead_letter_count(call->w->pg, &total, st)) != RK_OK) return rc;
+    if ((rc = pgstore_dead_letters_each(call->w->pg, limit, dead_copy, &l, st)) != RK_OK) return rc;
+    rep->letters = l.items;
+    rep->n_letters = l.n;
+    rep->has_total = 1;
+    rep->total = total > (int64_t)l.n ? total : (int64_t)l.n; /* a row added between the two */
     *out = &rep->base;
     return RK_OK;
 }

@@ -71,5 +71,6 @@ int h_snapshot(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_sta
 int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_rebuild(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_dead_letters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

@@ -299,10 +299,22 @@ static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *r
 static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_status *st, const ProtobufCMessage *reply,
                    int degraded) {
     degraded |= recovery_degraded(r->srv->recovery);
+    int64_t us = server_now_us() - c->received_us;
+    const char *name = method >= 0 ? r->methods[method].name : "?";
     atomic_fetch_add(&r->srv->requests, 1);
-    metrics_request(method, st->code, server_now_us() - c->received_us);
-    if (st->code == RK_INTERNAL)
-        log_warn("internal error", "method=%s error=\"%s\"", method >= 0 ? r->methods[method].name : "?", st->message);
+    metrics_request(method, st->code, us);
+    if (st->code == RK_INTERNAL) log_warn("internal error", "method=%s error=\"%s\"", name, st->message);
+    /* One line per call: at warn when it was slow, so an operator sees
+     * those without debug's firehose; else at debug (log_emit returns at
+     * once below its level, so this costs nothing at info). The duration
+     * is the one /metrics counts: from receipt to this answer. */
+    int64_t slow_ms = r->srv->cfg.slow_request_ms;
+    if (slow_ms > 0 && us > slow_ms * 1000)
+        log_warn("slow request", "method=%s code=%s us=%lld slow_request_ms=%lld peer=\"%s\"", name,
+                 rk_code_name(st->code), (long long)us, (long long)slow_ms, c->peer);
+    else
+        log_debug("request", "method=%s code=%s us=%lld peer=\"%s\"", name, rk_code_name(st->code), (long long)us,
+                  c->peer);
 
     nng_msg *out = encode(w, st, st->code == RK_OK ? reply : NULL, degraded);
     arena_reset(&w->arena);

@@ -778,6 +778,46 @@ int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st) {
     return RK_OK;
 }
 
+static int hexval(char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; }
+
+int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, const pg_dead_letter *d), void *arg,
+                              rk_status *st) {
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%" PRId64, limit);
+    const char *params[] = {lim};
+    PGresult *r = NULL;
+    /* The fields as hex, decoded here: the text form of bytea is hex too,
+     * but encode() says so in the query instead of in a server setting. */
+    int rc = q(p,
+               "SELECT entry_id, encode(fields, 'hex'), reason, extract(epoch FROM dead_at)::bigint "
+               "FROM scores_dead_letter ORDER BY dead_at, entry_id LIMIT $1::bigint",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0, rows = PQntuples(r); rc == RK_OK && i < rows; i++) {
+        const char *hex = PQgetvalue(r, i, 1);
+        size_t hl = strlen(hex), n = 0;
+        uint8_t *bytes = malloc(hl / 2 + 1);
+        if (bytes == NULL) {
+            rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            break;
+        }
+        for (size_t j = 0; j + 1 < hl; j += 2) {
+            int hi = hexval(hex[j]), lo = hexval(hex[j + 1]);
+            if (hi < 0 || lo < 0) break;
+            bytes[n++] = (uint8_t)(hi << 4 | lo);
+        }
+        pg_dead_letter d = {.entry_id = PQgetvalue(r, i, 0),
+                            .fields = bytes,
+                            .len = n,
+                            .reason = PQgetvalue(r, i, 2),
+                            .dead_at = geti(r, i, 3)};
+        rc = fn(arg, &d);
+        free(bytes);
+    }
+    PQclear(r);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- redis_backlog */
 
 int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st) {

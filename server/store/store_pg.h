@@ -141,6 +141,19 @@ int pgstore_dead_letter_add(pgstore *p, const char *entry_id, const uint8_t *fie
                             rk_status *st);
 /* How many entries were set aside so far. */
 int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st);
+/* One set-aside entry, as pgstore_dead_letters_each hands it over: every
+ * pointer is valid only during the callback (copy what you keep). */
+typedef struct pg_dead_letter {
+    const char *entry_id;
+    const uint8_t *fields;
+    size_t len;
+    const char *reason;
+    int64_t dead_at; /* Unix seconds */
+} pg_dead_letter;
+/* Calls fn for the oldest `limit` entries, oldest first; a non-zero
+ * return from fn stops and is returned. */
+int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, const pg_dead_letter *d), void *arg,
+                              rk_status *st);
 
 /* ---- the history, as rebuilds ask it */
 /* The starts (Unix s, ascending, distinct) of the `unit` ("day", "week",
