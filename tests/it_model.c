@@ -967,11 +967,24 @@ static void fault_redis_loading(void) {
     run("rk-redis-stop >/dev/null");
     atomic_store(&redis_started, 0);
     pthread_t t;
+    int64_t t0 = mono_us();
     pthread_create(&t, NULL, start_redis, NULL);
-    /* Submissions and their retries meet the loading Redis. */
-    int n = 0;
-    while (!atomic_load(&redis_started) && n++ < 4 * ops_per_step) op();
+    /* The workload waits until Redis answers LOADING, so that its
+     * submissions (and their retries) meet the loading Redis rather than
+     * a refused connection (as in it_loading). */
+    char out[256] = "";
+    while (!atomic_load(&redis_started) && strstr(out, "LOADING") == NULL && mono_us() - t0 < 20000000) {
+        redis_cli("PING", out, sizeof(out));
+        sleep_ms(5);
+    }
+    int n = 0, met = strstr(out, "LOADING") != NULL;
+    while (!atomic_load(&redis_started) && n < 4 * ops_per_step) {
+        op();
+        n++;
+    }
     pthread_join(t, NULL);
+    fprintf(stderr, "  Redis loaded in %.1f s; %d operations %s\n", (double)(mono_us() - t0) / 1e6, n,
+            met ? "after it answered LOADING" : "(it never answered LOADING)");
     ops(ops_per_step);
     check("Redis restarted while loading");
 }
