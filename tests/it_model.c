@@ -174,12 +174,21 @@ typedef struct mrow {
     int64_t v, rank;
 } mrow;
 
+static int64_t user_id[NPLAYERS];
 static int sort_lower;
 static const cell *sort_cells;
+/* Better value first; among equal values the earlier tie time; among
+ * equal times (two writers' submissions in one microsecond) Redis's byte
+ * order of the members' user ids, reversed on higher-is-better boards. */
 static int cmp_players(const void *a, const void *b) {
-    const cell *x = &sort_cells[*(const int *)a], *y = &sort_cells[*(const int *)b];
+    int pa = *(const int *)a, pb = *(const int *)b;
+    const cell *x = &sort_cells[pa], *y = &sort_cells[pb];
     if (x->v != y->v) return better(sort_lower, x->v, y->v) ? -1 : 1;
-    return x->tie < y->tie ? -1 : x->tie > y->tie;
+    if (x->tie != y->tie) return x->tie < y->tie ? -1 : 1;
+    char ua[24], ub[24];
+    snprintf(ua, sizeof(ua), "%" PRId64, user_id[pa]);
+    snprintf(ub, sizeof(ub), "%" PRId64, user_id[pb]);
+    return sort_lower ? strcmp(ua, ub) : strcmp(ub, ua);
 }
 
 /* The model's listing of cells under a rank mode; returns its length. */
@@ -218,6 +227,7 @@ typedef struct rec {
     int64_t ts_us;  /* the time the history recorded (-1: none) */
     int rows;       /* rows of it in the history */
     size_t kid;     /* its idempotency key: "m<seed>-<kid>" */
+    int writer;     /* the workload thread that sent it */
 } rec;
 
 static rec *recs;
@@ -229,22 +239,35 @@ static int epoch;
 static mstate live; /* the acknowledged submissions in the test's order */
 static int live_dirty;
 
-static int64_t user_id[NPLAYERS];
 static rk_client *c;
 static char *key;
-static uint64_t seed, rng;
+static uint64_t seed, main_rng;
+
+/* The workload runs in nwriters threads, each with its own players (p %
+ * nwriters == its number) and its own random sequence from the seed, so
+ * each player's submissions stay in one order; mu guards the model, the
+ * record and the counters, and is never held during a call. */
+#define MAX_WRITERS 4
+static int nwriters = 2;
+static uint64_t writer_rng[MAX_WRITERS];
+static __thread uint64_t *rngp = &main_rng;
+static __thread int writer;
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER, fail_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *phase = "start";
 static int redis_unsure;        /* from a Redis fault until rankd has caught up */
 static int range_without_redis; /* RANKD_MODEL_RANGE_WITHOUT_REDIS: see gen_item() */
-static long n_submits, n_batches, n_resends, n_refused, n_retries, n_internal, n_degraded_acks, n_ambiguous;
+static long n_submits, n_batches, n_resends, n_refused, n_degraded_acks, n_ambiguous;
+static atomic_long n_retries, n_internal;
 static uint32_t call_deadline_ms; /* 0: the client's */
 
 #define FAIL(...)                                                  \
     do {                                                           \
+        pthread_mutex_lock(&fail_mu);                              \
         fprintf(stderr, "  [seed %" PRIu64 ", %s] ", seed, phase); \
         fprintf(stderr, __VA_ARGS__);                              \
         fputc('\n', stderr);                                       \
         check_failures_in_test++;                                  \
+        pthread_mutex_unlock(&fail_mu);                            \
     } while (0)
 
 /* A disagreement: a failure (loud 1), or a note of one that went away
@@ -262,10 +285,12 @@ static int loud_level;
     } while (0)
 
 static uint64_t rnd(void) { /* xorshift64* */
-    rng ^= rng >> 12;
-    rng ^= rng << 25;
-    rng ^= rng >> 27;
-    return rng * 2685821657736338717ULL;
+    uint64_t r = *rngp;
+    r ^= r >> 12;
+    r ^= r << 25;
+    r ^= r >> 27;
+    *rngp = r;
+    return r * 2685821657736338717ULL;
 }
 static int64_t pick(int64_t n) { return (int64_t)(rnd() % (uint64_t)n); }
 
@@ -304,7 +329,8 @@ static rec *add_rec(int b, int p, int64_t score, int64_t seq, size_t kid) {
                .epoch = epoch,
                .est_us = rankd_now_us(),
                .ts_us = -1,
-               .kid = kid};
+               .kid = kid,
+               .writer = writer};
     rec_of[kid] = (long)(r - recs);
     return r;
 }
@@ -335,8 +361,8 @@ static int definitive(int code) {
 }
 
 static void note_transient(const rk_status *st) {
-    n_retries++;
-    if (st->code == RK_INTERNAL && n_internal++ < 5) FAIL("INTERNAL: %s", st->message);
+    atomic_fetch_add(&n_retries, 1);
+    if (st->code == RK_INTERNAL && atomic_fetch_add(&n_internal, 1) < 5) FAIL("INTERNAL: %s", st->message);
 }
 
 /* One submission, sent again with its key until rankd gives a definitive
@@ -365,6 +391,12 @@ static int submit_keyed(int b, int p, int64_t score, const char *idem, int *repl
     }
 }
 
+/* One of this writer's players. */
+static int own_player(void) {
+    int n = (NPLAYERS - writer + nwriters - 1) / nwriters;
+    return writer + nwriters * (int)pick(n);
+}
+
 static int64_t gen_score(int b, int p) {
     int edge = p >= NPLAYERS - NEDGE;
     if (edge && pick(3) == 0) {
@@ -384,7 +416,7 @@ static int64_t gen_score(int b, int p) {
 static void gen_item(const mstate *m, int *b, int *p, int64_t *score, int *refuse) {
     for (int tries = 0;; tries++) {
         *b = (int)pick(NBOARDS);
-        *p = (int)pick(NPLAYERS);
+        *p = own_player();
         *score = gen_score(*b, *p);
         *refuse = model_apply((mstate *)m, *b, *p, *score, 0, rankd_now_us(), 1) != 0;
         /* BUG (reported with this test): while Redis is away (and while
@@ -438,47 +470,60 @@ static void op_submit(void) {
     char idem[48];
     rk_status st;
     size_t kid = 0;
+    pthread_mutex_lock(&mu);
     gen_item(&live, &b, &p, &score, &refuse);
     if (refuse)
         make_key(idem, sizeof(idem), "r", (size_t)refused_keys++);
     else
         make_key(idem, sizeof(idem), "m", kid = new_kid());
+    int64_t seq = next_seq++;
+    pthread_mutex_unlock(&mu);
     int rc = submit_keyed(b, p, score, idem, &replayed, &degraded, &attempts, &st);
+    pthread_mutex_lock(&mu);
     n_submits++;
     judge(b, p, score, refuse, rc, &st, idem);
     if (rc == RK_OK && !refuse) {
         n_degraded_acks += degraded;
-        add_rec(b, p, score, next_seq, kid);
-        model_apply(&live, b, p, score, next_seq, rankd_now_us(), 0);
+        add_rec(b, p, score, seq, kid);
+        model_apply(&live, b, p, score, seq, rankd_now_us(), 0);
     }
-    next_seq++;
+    pthread_mutex_unlock(&mu);
 }
 
 static void op_out_of_bounds(void) {
-    int b = (int)pick(NBOARDS), p = (int)pick(NPLAYERS), replayed, degraded, attempts;
+    int b = (int)pick(NBOARDS), p = own_player(), replayed, degraded, attempts;
     int64_t score = pick(2) ? LIMIT + 1 : -LIMIT - 1 - pick(1000);
     char idem[48];
     rk_status st;
+    pthread_mutex_lock(&mu);
     make_key(idem, sizeof(idem), "r", (size_t)refused_keys++);
-    int rc = submit_keyed(b, p, score, idem, &replayed, &degraded, &attempts, &st);
     n_refused++;
+    pthread_mutex_unlock(&mu);
+    int rc = submit_keyed(b, p, score, idem, &replayed, &degraded, &attempts, &st);
     if (rc != RK_INVALID_ARGUMENT && rc != RK_OUT_OF_RANGE)
         FAIL("%s score %" PRId64 " beyond 2^53: %s, expected a refusal", boards[b].id, score, rk_code_name(rc));
 }
 
 /* An acknowledged key sent again by the same caller: counted once. */
 static void op_resend(void) {
-    if (nrec == 0) return;
-    rec *r = &recs[pick((int64_t)nrec)];
+    pthread_mutex_lock(&mu);
+    if (nrec == 0) {
+        pthread_mutex_unlock(&mu);
+        return;
+    }
+    rec r = recs[pick((int64_t)nrec)];
     /* Idempotency records of what Redis took live die with Redis's data
-     * (docs/ARCHITECTURE.md, "What can be lost" (2)). */
-    if (r->epoch != epoch) return;
+     * (docs/ARCHITECTURE.md, "What can be lost" (2)). Another writer's
+     * player is left to that writer. */
+    int skip = r.epoch != epoch || r.player % nwriters != writer;
+    if (!skip) n_resends++;
+    pthread_mutex_unlock(&mu);
+    if (skip) return;
     char idem[48];
     int replayed, degraded, attempts;
     rk_status st;
-    make_key(idem, sizeof(idem), "m", r->kid);
-    int rc = submit_keyed(r->board, r->player, r->score, idem, &replayed, &degraded, &attempts, &st);
-    n_resends++;
+    make_key(idem, sizeof(idem), "m", r.kid);
+    int rc = submit_keyed(r.board, r.player, r.score, idem, &replayed, &degraded, &attempts, &st);
     if (rc != RK_OK) FAIL("resend of %s: %s (%s)", idem, rk_code_name(rc), st.message);
     /* With Redis away a key Redis took but the write-behind had not copied
      * is not in the history yet: recorded again, and the replay drops the
@@ -494,6 +539,7 @@ static void op_batch(void) {
     char idem[MAX_BATCH][48];
     Rankd__BatchEntry e[MAX_BATCH], *ep[MAX_BATCH];
     mstate *tmp = malloc(sizeof(*tmp));
+    pthread_mutex_lock(&mu);
     *tmp = live;
     for (int i = 0; i < n; i++) {
         gen_item(tmp, &b[i], &p[i], &score[i], &refuse[i]);
@@ -512,6 +558,8 @@ static void op_batch(void) {
         e[i].idempotency_key = idem[i];
         ep[i] = &e[i];
     }
+    n_batches++;
+    pthread_mutex_unlock(&mu);
     free(tmp);
     Rankd__SubmitBatchRequest req = RANKD__SUBMIT_BATCH_REQUEST__INIT;
     Rankd__SubmitBatchReply *rep = NULL;
@@ -521,37 +569,44 @@ static void op_batch(void) {
     rk_call_opts o = it_opts(key, NULL);
     o.deadline_ms = call_deadline_ms;
     int rc = rk_scores_submit_batch(c, &req, &rep, &o, &st);
-    n_batches++;
     if (rc != RK_OK) note_transient(&st);
     if (rc == RK_OK && rep->n_results != (size_t)n) {
         FAIL("a batch of %d answered %zu results", n, rep->n_results);
         rc = RK_INTERNAL;
     }
     int degraded = st.degraded;
-    /* Entries in order; the ones without a definitive answer are sent again,
-     * one by one, each until it has one. */
+    /* The entries without a definitive answer are sent again, one by one
+     * in order, each until it has one; then every entry is recorded. */
+    int code[MAX_BATCH], first_try[MAX_BATCH], ambiguous[MAX_BATCH], replayed[MAX_BATCH], deg[MAX_BATCH];
+    rk_status est[MAX_BATCH];
     for (int i = 0; i < n; i++) {
-        int code = rc == RK_OK ? rep->results[i]->code : rc;
-        rk_status est = {.code = code};
+        code[i] = rc == RK_OK ? rep->results[i]->code : rc;
+        est[i] = (rk_status){.code = code[i]};
         if (rc == RK_OK && rep->results[i]->message)
-            snprintf(est.message, sizeof(est.message), "%s", rep->results[i]->message);
-        int first_try = 1, ambiguous = 0, replayed = 0, attempts = 0, deg = degraded;
-        if (!definitive(code)) {
-            if (rc == RK_OK) note_transient(&est);
-            code = submit_keyed(b[i], p[i], score[i], idem[i], &replayed, &deg, &attempts, &est);
-            first_try = 0;
+            snprintf(est[i].message, sizeof(est[i].message), "%s", rep->results[i]->message);
+        int attempts = 0;
+        first_try[i] = 1;
+        ambiguous[i] = replayed[i] = 0;
+        deg[i] = degraded;
+        if (!definitive(code[i])) {
+            if (rc == RK_OK) note_transient(&est[i]);
+            code[i] = submit_keyed(b[i], p[i], score[i], idem[i], &replayed[i], &deg[i], &attempts, &est[i]);
+            first_try[i] = 0;
             /* Replayed on the first resend: the batch took it, in its place.
              * Replayed after a resend that failed too: either took it. */
-            ambiguous = replayed && attempts > 1;
+            ambiguous[i] = replayed[i] && attempts > 1;
         }
-        judge(b[i], p[i], score[i], refuse[i], code, &est, idem[i]);
-        if (code != RK_OK || refuse[i]) continue;
-        n_degraded_acks += deg;
-        if (first_try || replayed) {
+    }
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < n; i++) {
+        judge(b[i], p[i], score[i], refuse[i], code[i], &est[i], idem[i]);
+        if (code[i] != RK_OK || refuse[i]) continue;
+        n_degraded_acks += deg[i];
+        if (first_try[i] || replayed[i]) {
             rec *r = add_rec(b[i], p[i], score[i], seq[i], kid[i]);
-            r->ambiguous = ambiguous;
-            n_ambiguous += ambiguous;
-            if (first_try)
+            r->ambiguous = ambiguous[i];
+            n_ambiguous += ambiguous[i];
+            if (first_try[i])
                 model_apply(&live, b[i], p[i], score[i], seq[i], rankd_now_us(), 0);
             else
                 live_dirty = 1;
@@ -560,8 +615,9 @@ static void op_batch(void) {
             model_apply(&live, b[i], p[i], score[i], next_seq++, rankd_now_us(), 0);
         }
     }
-    rk_reply_free(rep);
     if (live_dirty) live_rebuild();
+    pthread_mutex_unlock(&mu);
+    rk_reply_free(rep);
 }
 
 static void op(void) {
@@ -576,9 +632,32 @@ static void op(void) {
         op_out_of_bounds();
 }
 
-static void ops(int n) {
-    for (int i = 0; i < n; i++) op();
+typedef struct writer_args {
+    int w, n;
+    atomic_int *until;
+} writer_args;
+
+static void *writer_main(void *arg) {
+    writer_args *a = arg;
+    writer = a->w;
+    rngp = &writer_rng[a->w];
+    for (int done = 0; a->until ? !atomic_load(a->until) && done < 4 * a->n : done < a->n; done++) op();
+    return NULL;
 }
+
+/* n operations in each writer; with until, operations until it is set
+ * (at most 4n). */
+static void run_writers(int n, atomic_int *until) {
+    pthread_t t[MAX_WRITERS];
+    writer_args a[MAX_WRITERS];
+    for (int w = 0; w < nwriters; w++) {
+        a[w] = (writer_args){.w = w, .n = n, .until = until};
+        pthread_create(&t[w], NULL, writer_main, &a[w]);
+    }
+    for (int w = 0; w < nwriters; w++) pthread_join(t[w], NULL);
+}
+
+static void ops(int n) { run_writers(n, NULL); }
 
 /* ------------------------------------------------------------------ status */
 
@@ -705,20 +784,23 @@ static void build_expected(mstate *m) {
     for (size_t i = 0; i < nrec; i++) v[i] = &recs[i];
     /* The history's times follow the order the test sent in. */
     qsort(v, nrec, sizeof(*v), cmp_seq);
-    int64_t last = INT64_MIN;
+    int64_t last[MAX_WRITERS];
     int disorder = 0;
+    for (int w = 0; w < MAX_WRITERS; w++) last[w] = INT64_MIN;
     for (size_t i = 0; i < nrec; i++) {
         if (v[i]->ambiguous || v[i]->ts_us < 0) continue;
-        if (v[i]->ts_us <= last && disorder++ < 5)
-            FAIL("the history's time of record %zu (%" PRId64 " us) is not after the one before (%" PRId64 " us)",
-                 (size_t)(v[i] - recs), v[i]->ts_us, last);
-        last = v[i]->ts_us;
+        int w = v[i]->writer;
+        if (v[i]->ts_us <= last[w] && disorder++ < 5)
+            FAIL("the history's time of record %zu (%" PRId64 " us) is not after the writer's one before (%" PRId64
+                 " us)",
+                 (size_t)(v[i] - recs), v[i]->ts_us, last[w]);
+        last[w] = v[i]->ts_us;
     }
     qsort(v, nrec, sizeof(*v), cmp_time);
     model_reset(m);
     for (size_t i = 0; i < nrec; i++) {
         int64_t t = v[i]->ts_us >= 0 ? v[i]->ts_us : v[i]->est_us;
-        if (model_apply(m, v[i]->board, v[i]->player, v[i]->score, (int64_t)i, t, 0) != 0)
+        if (model_apply(m, v[i]->board, v[i]->player, v[i]->score, t, t, 0) != 0)
             FAIL("record %zu leaves +-2^53 in the history's order", (size_t)(v[i] - recs));
     }
     free(v);
@@ -994,7 +1076,7 @@ static void fault_kill_in_flight(void) {
      * library's. */
     call_deadline_ms = 300;
     pthread_create(&t, NULL, killer, NULL);
-    while (!atomic_load(&killer_done)) op();
+    run_writers(ops_per_step, &killer_done);
     pthread_join(t, NULL);
     call_deadline_ms = 0;
     if (atomic_load(&killer_failed)) FAIL("rankd was not killed and started again");
@@ -1049,14 +1131,12 @@ static void fault_redis_loading(void) {
         redis_cli("PING", out, sizeof(out));
         sleep_ms(5);
     }
-    int n = 0, met = strstr(out, "LOADING") != NULL;
-    while (!atomic_load(&redis_started) && n < 4 * ops_per_step) {
-        op();
-        n++;
-    }
+    int met = strstr(out, "LOADING") != NULL;
+    long before = n_submits + n_batches;
+    run_writers(ops_per_step, &redis_started);
     pthread_join(t, NULL);
-    fprintf(stderr, "  Redis loaded in %.1f s; %d operations %s\n", (double)(mono_us() - t0) / 1e6, n,
-            met ? "after it answered LOADING" : "(it never answered LOADING)");
+    fprintf(stderr, "  Redis loaded in %.1f s; %ld calls %s\n", (double)(mono_us() - t0) / 1e6,
+            n_submits + n_batches - before, met ? "after it answered LOADING" : "(it never answered LOADING)");
     ops(ops_per_step);
     check("Redis restarted while loading");
 }
@@ -1110,10 +1190,15 @@ static void model_agrees_through_faults(void) {
 int main(void) {
     const char *s = getenv("RANKD_MODEL_SEED");
     seed = s && *s ? strtoull(s, NULL, 0) : 20261201;
-    rng = seed * 0x9E3779B97F4A7C15ULL + 1;
+    main_rng = seed * 0x9E3779B97F4A7C15ULL + 1;
     if (getenv("RANKD_MODEL_OPS")) ops_per_step = atoi(getenv("RANKD_MODEL_OPS"));
+    if (getenv("RANKD_MODEL_WRITERS")) nwriters = atoi(getenv("RANKD_MODEL_WRITERS"));
+    if (nwriters < 1 || nwriters > MAX_WRITERS) nwriters = 2;
+    for (int w = 0; w < MAX_WRITERS; w++)
+        writer_rng[w] = (seed + 1000003ULL * (uint64_t)(w + 1)) * 0x9E3779B97F4A7C15ULL + 1;
     range_without_redis = getenv("RANKD_MODEL_RANGE_WITHOUT_REDIS") && atoi(getenv("RANKD_MODEL_RANGE_WITHOUT_REDIS"));
-    fprintf(stderr, "it_model: seed %" PRIu64 " (RANKD_MODEL_SEED=%" PRIu64 " repeats this run)\n", seed, seed);
+    fprintf(stderr, "it_model: seed %" PRIu64 " (RANKD_MODEL_SEED=%" PRIu64 " repeats this workload), %d writers\n",
+            seed, seed, nwriters);
 
     c = it_client();
     rk_client_set_deadline(c, 10000);
