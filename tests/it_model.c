@@ -25,16 +25,19 @@
  * that is not acknowledged (an error, a timeout) is sent again with the
  * same key until it is, so the model knows it counts exactly once.
  *
- * The model orders the acknowledged submissions by the times the history
- * recorded for them (the order the test sent them in, checked to agree
- * wherever the test knows it: a batch entry acknowledged only after a
- * retry that itself failed may have been taken by either attempt), and
- * takes each submission's windows from that time, as rankd does.
+ * The workload runs in RANKD_MODEL_WRITERS threads (default 2), each with
+ * its own players, so each player's submissions keep one order. The model
+ * orders the acknowledged submissions by the times the history recorded
+ * for them (checked to follow each writer's order wherever the test knows
+ * it: a batch entry acknowledged only after a resend that itself failed
+ * may have been taken by either attempt), and takes each submission's
+ * windows from that time, as rankd does.
  *
  * RANKD_MODEL_SEED picks the workload (printed at the start and with every
  * failure), RANKD_MODEL_ROUNDS the number of rounds of all the faults
- * (default 1), RANKD_MODEL_OPS the operations between two steps of a
- * fault (default 25; the sanitizer build runs fewer). */
+ * (default 2: the second has the crossings the first lacks),
+ * RANKD_MODEL_OPS each writer's operations between two steps of a fault
+ * (default 25; the sanitizer build runs fewer). */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -961,15 +964,16 @@ static void run(const char *cmd) {
 }
 
 /* Where rankd's clock starts at each restart (06:00 or 12:00 UTC, far
- * from any boundary): the same day, then across a day, an ISO week and a
- * month together, a day, a week, a month. */
+ * from any boundary), so that each kind of crossing happens: the first
+ * round uses the first five, the second the rest, then a day more each. */
 static const int64_t clock_plan[] = {
     1801375200, /* Sunday 2027-01-31 06:00, 2027-W04 */
     1801396800, /* Sunday 2027-01-31 12:00: the same windows */
     1801461600, /* Monday 2027-02-01 06:00: a new day, week and month */
-    1801548000, /* Tuesday 2027-02-02 06:00: a new day */
-    1802066400, /* Monday 2027-02-08 06:00: a new week */
-    1803880800, /* Monday 2027-03-01 06:00: a new month */
+    1801548000, /* Tuesday 2027-02-02 06:00: a new day only */
+    1806300000, /* Monday 2027-03-29 06:00: a new day, week and month */
+    1806559200, /* Thursday 2027-04-01 06:00: a new day and month, the same week */
+    1806904800, /* Monday 2027-04-05 06:00: a new day and week, the same month */
 };
 #define NPLAN (sizeof(clock_plan) / sizeof(clock_plan[0]))
 static size_t plan_at;
@@ -1162,7 +1166,7 @@ static void fault_redis_empty(void) {
 /* ------------------------------------------------------------------ the test */
 
 static void model_agrees_through_faults(void) {
-    int rounds = getenv("RANKD_MODEL_ROUNDS") ? atoi(getenv("RANKD_MODEL_ROUNDS")) : 1;
+    int rounds = getenv("RANKD_MODEL_ROUNDS") ? atoi(getenv("RANKD_MODEL_ROUNDS")) : 2;
     restart_rankd("TERM"); /* the first submission meets the planned clock */
     ops(ops_per_step);
     check("the first steps");
