@@ -924,6 +924,135 @@ static int compare_all(const mstate *m, int64_t now_us, int loud) {
     return bad;
 }
 
+/* ------------------------------------------------------------------ reports */
+
+/* The Unix-second bounds of a window label of kind k (see labels_of). */
+static void window_bounds(int k, int64_t label, int64_t *from, int64_t *to) {
+    if (k == 1) {
+        *from = label * DAY;
+        *to = *from + DAY;
+    } else if (k == 2) {
+        *from = (label * 7 - 3) * DAY;
+        *to = *from + 7 * DAY;
+    } else {
+        struct tm a = {.tm_year = (int)(label / 12), .tm_mon = (int)(label % 12), .tm_mday = 1};
+        struct tm z = {.tm_year = (int)((label + 1) / 12), .tm_mon = (int)((label + 1) % 12), .tm_mday = 1};
+        *from = (int64_t)timegm(&a);
+        *to = (int64_t)timegm(&z);
+    }
+}
+
+/* A report of [from, to) (has_from 0: all time) against the model's cells;
+ * want_source: "redis", "postgres" or NULL for either. */
+static long n_report_retries; /* reports answered UNAVAILABLE while both stores were up */
+static void compare_report(const char *id, int lower, const cell *cells, int has_from, int64_t from, int64_t to,
+                           int mode, const char *want_source, const char *what) {
+    mrow want[NPLAYERS];
+    size_t n = model_rank(cells, lower, mode, want);
+    Rankd__ReportRequest req = RANKD__REPORT_REQUEST__INIT;
+    Rankd__ReportReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)id;
+    req.has_from = req.has_to = has_from;
+    req.from = from;
+    req.to = to;
+    req.has_limit = req.has_rank_mode = 1;
+    req.limit = 100;
+    req.rank_mode = (Rankd__RankMode)mode;
+    int rc = rk_history_report(c, &req, &rep, NULL, &st);
+    /* After PostgreSQL restarted, each worker's connection fails the first
+     * statement it sends (UNAVAILABLE: connection lost) and reconnects for
+     * the next; a reader asks again, as any client would. */
+    for (int again = 0; rc == RK_UNAVAILABLE && again < 20; again++) {
+        if (again == 0) n_report_retries++;
+        sleep_ms(100);
+        rc = rk_history_report(c, &req, &rep, NULL, &st);
+    }
+    if (rc != RK_OK) {
+        FAIL("Report %s %s %s: %s (%s)", id, what, mode_name[mode], rk_code_name(rc), st.message);
+        return;
+    }
+    if (want_source && (rep->source == NULL || strcmp(rep->source, want_source) != 0))
+        FAIL("Report %s %s came from %s, expected %s", id, what, rep->source ? rep->source : "(none)", want_source);
+    if (rep->n_entries != n || rep->board_size != (int64_t)n)
+        FAIL("Report %s %s %s (%s): %zu entries of %" PRId64 ", the model has %zu", id, what, mode_name[mode],
+             rep->source, rep->n_entries, rep->board_size, n);
+    for (size_t i = 0; i < n && i < rep->n_entries; i++) {
+        Rankd__RankEntry *e = rep->entries[i];
+        if (e->user_id != user_id[want[i].player] || e->score != want[i].v || e->rank != want[i].rank) {
+            FAIL("Report %s %s %s (%s) place %zu: player %d score %" PRId64 " rank %" PRId64
+                 ", the model has player %d score %" PRId64 " rank %" PRId64,
+                 id, what, mode_name[mode], rep->source, i + 1, player_of(e->user_id), e->score, e->rank,
+                 want[i].player, want[i].v, want[i].rank);
+            break;
+        }
+    }
+    rk_reply_free(rep);
+}
+
+/* One window's value under the board's policy, as rk_submit computes it. */
+static void window_apply(cell *cells, int b, int p, int64_t score, int64_t tie) {
+    cell *x = &cells[p];
+    int64_t v;
+    if (boards[b].policy == RANKD__POLICY__POLICY_BEST)
+        v = !x->has || better(boards[b].lower, score, x->v) ? score : x->v;
+    else if (boards[b].policy == RANKD__POLICY__POLICY_LATEST)
+        v = score;
+    else
+        v = (x->has ? x->v : 0) + score;
+    if (!x->has || v != x->v) *x = (cell){1, v, tie};
+}
+
+static int report_round;
+
+/* Every window any acknowledged submission fell in, closed ones too, and
+ * all time: reports of exactly the window (Redis holds it) and of the same
+ * period plus a second (PostgreSQL computes it from the history) equal
+ * the model. One rank mode per check, in turn. */
+static void check_reports(const mstate *all) {
+    int mode = report_round++ % 3;
+    rec **v = malloc((nrec + 1) * sizeof(*v));
+    for (size_t i = 0; i < nrec; i++) v[i] = &recs[i];
+    qsort(v, nrec, sizeof(*v), cmp_time);
+    int64_t far = rankd_now_us() / 1000000 + 400 * DAY;
+    for (int b = 0; b < NBOARDS; b++) {
+        compare_report(boards[b].id, boards[b].lower, all->c[b][0], 0, 0, 0, mode, "redis", "all-time");
+        compare_report(boards[b].id, boards[b].lower, all->c[b][0], 1, 1, far, mode, "postgres", "all-time period");
+        for (int k = 1; k < 4; k++) {
+            if (!has_window(b, k)) continue;
+            int64_t done[64];
+            size_t ndone = 0;
+            for (size_t i = 0; i < nrec; i++) {
+                int64_t lab[4];
+                if (v[i]->board != b) continue;
+                labels_of(v[i]->ts_us >= 0 ? v[i]->ts_us : v[i]->est_us, lab);
+                int seen = 0;
+                for (size_t j = 0; j < ndone; j++) seen |= done[j] == lab[k];
+                if (seen || ndone == 64) continue;
+                done[ndone++] = lab[k];
+                cell cells[NPLAYERS];
+                memset(cells, 0, sizeof(cells));
+                for (size_t j = 0; j < nrec; j++) {
+                    int64_t lj[4];
+                    int64_t t = v[j]->ts_us >= 0 ? v[j]->ts_us : v[j]->est_us;
+                    labels_of(t, lj);
+                    if (v[j]->board == b && lj[k] == lab[k]) window_apply(cells, b, v[j]->player, v[j]->score, t);
+                }
+                int64_t from, to;
+                char what[64];
+                window_bounds(k, lab[k], &from, &to);
+                snprintf(what, sizeof(what), "%s from %" PRId64, window_name[k], from);
+                compare_report(boards[b].id, boards[b].lower, cells, 1, from, to, mode, "redis", what);
+                snprintf(what, sizeof(what), "%s from %" PRId64 " and a second", window_name[k], from);
+                compare_report(boards[b].id, boards[b].lower, cells, 1, from, to + 1, mode, "postgres", what);
+            }
+        }
+    }
+    compare_report("global", 0, all->g, 0, 0, 0, mode, "redis", "all-time");
+    compare_report("global", 0, all->g, 1, 1, far, mode, "postgres", "all-time period");
+    free(v);
+}
+
 /* After a fault: caught up, the history exact, every view as the model. */
 static void check(const char *after) {
     phase = after;
@@ -953,6 +1082,7 @@ static void check(const char *after) {
                 "  note [seed %" PRIu64 ", %s]: the boards disagreed with the model after rankd had caught up, "
                 "%s %.1f s later\n",
                 seed, after, r == 0 ? "and agreed" : "and still did", (double)(mono_us() - t0) / 1e6);
+    if (r == 0) check_reports(m);
     fprintf(stderr, "  checked after %s: %zu acknowledged submissions\n", after, nrec);
     free(m);
 }
@@ -1184,8 +1314,10 @@ static void model_agrees_through_faults(void) {
     }
     fprintf(stderr,
             "  %ld submissions, %ld batches, %ld resends, %ld refusals expected, %ld acknowledged without Redis, %ld "
-            "sent again after no answer, %ld batch entries taken by one of several attempts\n",
-            n_submits, n_batches, n_resends, n_refused, n_degraded_acks, n_retries, n_ambiguous);
+            "sent again after no answer, %ld batch entries taken by one of several attempts, %ld reports asked "
+            "again after UNAVAILABLE\n",
+            n_submits, n_batches, n_resends, n_refused, n_degraded_acks, atomic_load(&n_retries), n_ambiguous,
+            n_report_retries);
     CHECK(nrec > 0);
     CHECK(n_degraded_acks > 0); /* the faults did take submissions without Redis */
     CHECK_INT(n_internal, 0);
