@@ -370,6 +370,7 @@ static void note_transient(const rk_status *st) {
 
 /* One submission, sent again with its key until rankd gives a definitive
  * answer (or 90 s pass). *attempts counts the sends. */
+static __thread int64_t last_reply_score;
 static int submit_keyed(int b, int p, int64_t score, const char *idem, int *replayed, int *degraded, int *attempts,
                         rk_status *st) {
     int64_t until = mono_us() + 90 * 1000000LL;
@@ -387,6 +388,7 @@ static int submit_keyed(int b, int p, int64_t score, const char *idem, int *repl
         ++*attempts;
         *replayed = rc == RK_OK && rep->replayed;
         *degraded = st->degraded;
+        last_reply_score = rc == RK_OK ? rep->score : 0;
         rk_reply_free(rep);
         if (definitive(rc) || mono_us() > until) return rc;
         note_transient(st);
@@ -489,6 +491,13 @@ static void op_submit(void) {
         n_degraded_acks += degraded;
         add_rec(b, p, score, seq, kid);
         model_apply(&live, b, p, score, seq, rankd_now_us(), 0);
+        /* Taken through Redis just now: the answer's score is the player's
+         * all-time value (a latest board's only while the live model knows
+         * every order). Without Redis the answer echoes the submission. */
+        if (!replayed && !degraded && (boards[b].policy != RANKD__POLICY__POLICY_LATEST || n_ambiguous == 0) &&
+            last_reply_score != live.c[b][0][p].v)
+            FAIL("%s user %d score %" PRId64 " (%s) answered the all-time score %" PRId64 ", the model has %" PRId64,
+                 boards[b].id, p, score, idem, last_reply_score, live.c[b][0][p].v);
     }
     pthread_mutex_unlock(&mu);
 }
