@@ -1062,6 +1062,118 @@ static void check_reports(const mstate *all) {
     free(v);
 }
 
+/* ------------------------------------------------------------------ standings */
+
+/* The closed windows whose final standings matched already. */
+static struct {
+    int b, k;
+    int64_t label;
+} standing_done[512];
+static size_t nstanding_done;
+static int archive_fast; /* RANKD_ARCHIVE_INTERVAL_S is set: standings come within seconds */
+
+/* Where rankd's clock started at each restart, in order. */
+static int64_t clock_starts[256];
+static size_t nclock_starts;
+static void note_clock_start(int64_t at_s) {
+    pthread_mutex_lock(&clock_mu);
+    if (nclock_starts < sizeof(clock_starts) / sizeof(clock_starts[0])) clock_starts[nclock_starts++] = at_s;
+    pthread_mutex_unlock(&clock_mu);
+}
+
+/* The archive thread looks back from the current window this many
+ * windows of each kind (archive.c's lookback): a window further back when
+ * rankd's clock first passed its end (here: a restart that moved it weeks
+ * on) gets no standings. */
+static const int archive_lookback[4] = {0, 7, 4, 2};
+static int standings_expected(int k, int64_t label, int64_t end_s) {
+    for (size_t i = 0; i < nclock_starts; i++)
+        if (clock_starts[i] >= end_s) {
+            int64_t lab[4];
+            labels_of(clock_starts[i] * 1000000, lab);
+            return lab[k] - label <= archive_lookback[k];
+        }
+    return 0;
+}
+
+/* Every window that closed with submissions in it has final standings
+ * (the archive thread's, from Redis or the history), and they are the
+ * model's: the top N in competition ranks and the window's size. */
+static void check_standings(void) {
+    if (!archive_fast) return;
+    rec **v = malloc((nrec + 1) * sizeof(*v));
+    for (size_t i = 0; i < nrec; i++) v[i] = &recs[i];
+    qsort(v, nrec, sizeof(*v), cmp_time);
+    int64_t now_s = rankd_now_us() / 1000000;
+    for (size_t i = 0; i < nrec; i++) {
+        int64_t lab[4], t = v[i]->ts_us >= 0 ? v[i]->ts_us : v[i]->est_us;
+        int b = v[i]->board;
+        labels_of(t, lab);
+        for (int k = 1; k < 4; k++) {
+            if (!has_window(b, k)) continue;
+            int64_t from, to;
+            window_bounds(k, lab[k], &from, &to);
+            if (to > now_s - 10) continue; /* open, or closed too recently */
+            if (!standings_expected(k, lab[k], to)) continue;
+            int seen = 0;
+            for (size_t j = 0; j < nstanding_done; j++)
+                seen |= standing_done[j].b == b && standing_done[j].k == k && standing_done[j].label == lab[k];
+            if (seen || nstanding_done == sizeof(standing_done) / sizeof(standing_done[0])) continue;
+            standing_done[nstanding_done++].b = b;
+            standing_done[nstanding_done - 1].k = k;
+            standing_done[nstanding_done - 1].label = lab[k];
+
+            cell cells[NPLAYERS];
+            memset(cells, 0, sizeof(cells));
+            for (size_t j = 0; j < nrec; j++) {
+                int64_t lj[4], tj = v[j]->ts_us >= 0 ? v[j]->ts_us : v[j]->est_us;
+                labels_of(tj, lj);
+                if (v[j]->board == b && lj[k] == lab[k]) window_apply(cells, b, v[j]->player, v[j]->score, tj);
+            }
+            mrow want[NPLAYERS];
+            size_t n = model_rank(cells, boards[b].lower, 0, want);
+            char at[16];
+            time_t f = (time_t)from;
+            struct tm tm;
+            gmtime_r(&f, &tm);
+            strftime(at, sizeof(at), k == 1 ? "%Y-%m-%d" : k == 2 ? "%G-W%V" : "%Y-%m", &tm);
+
+            Rankd__StandingsRequest req = RANKD__STANDINGS_REQUEST__INIT;
+            Rankd__StandingsReply *rep = NULL;
+            rk_status st;
+            req.board_id = (char *)boards[b].id;
+            req.has_window = 1;
+            req.window = (Rankd__Window)k;
+            req.at = at;
+            int rc = RK_NOT_FOUND;
+            for (int tries = 0; tries < 100 && rc != RK_OK; tries++) { /* the archive looks every second */
+                if (tries) sleep_ms(100);
+                rc = rk_history_standings(c, &req, &rep, NULL, &st);
+                if (rc != RK_OK && rc != RK_NOT_FOUND && rc != RK_UNAVAILABLE) break;
+            }
+            if (rc != RK_OK) {
+                FAIL("Standings %s %s %s: %s (%s)", boards[b].id, window_name[k], at, rk_code_name(rc), st.message);
+                continue;
+            }
+            if (rep->n_entries != n || rep->board_size != (int64_t)n)
+                FAIL("Standings %s %s %s: %zu entries of %" PRId64 ", the model has %zu", boards[b].id, window_name[k],
+                     at, rep->n_entries, rep->board_size, n);
+            for (size_t j = 0; j < n && j < rep->n_entries; j++) {
+                Rankd__RankEntry *e = rep->entries[j];
+                if (e->user_id != user_id[want[j].player] || e->score != want[j].v || e->rank != want[j].rank) {
+                    FAIL("Standings %s %s %s place %zu: player %d score %" PRId64 " rank %" PRId64
+                         ", the model has player %d score %" PRId64 " rank %" PRId64,
+                         boards[b].id, window_name[k], at, j + 1, player_of(e->user_id), e->score, e->rank,
+                         want[j].player, want[j].v, want[j].rank);
+                    break;
+                }
+            }
+            rk_reply_free(rep);
+        }
+    }
+    free(v);
+}
+
 /* After a fault: caught up, the history exact, every view as the model. */
 static void check(const char *after) {
     phase = after;
@@ -1091,7 +1203,10 @@ static void check(const char *after) {
                 "  note [seed %" PRIu64 ", %s]: the boards disagreed with the model after rankd had caught up, "
                 "%s %.1f s later\n",
                 seed, after, r == 0 ? "and agreed" : "and still did", (double)(mono_us() - t0) / 1e6);
-    if (r == 0) check_reports(m);
+    if (r == 0) {
+        check_reports(m);
+        check_standings();
+    }
     fprintf(stderr, "  checked after %s: %zu acknowledged submissions\n", after, nrec);
     free(m);
 }
@@ -1128,6 +1243,7 @@ static void restart_rankd(const char *signal) {
     if (strcmp(signal, "TERM") == 0 && st != 0) FAIL("rankd did not stop cleanly on SIGTERM (%d)", st);
     snprintf(cmd, sizeof(cmd), "rk-rankd-start --clock-start %" PRId64 " >/dev/null", at);
     run(cmd);
+    note_clock_start(at);
     if (calibrate_clock() != 0) FAIL("rankd answers no Status");
 }
 
@@ -1143,6 +1259,7 @@ static void *killer(void *arg) {
     int64_t at = rankd_now_us() / 1000000 + 5;
     if (system("rk-rankd-stop KILL >/dev/null") < 0) atomic_store(&killer_failed, 1);
     snprintf(cmd, sizeof(cmd), "rk-rankd-start --clock-start %" PRId64 " >/dev/null", at);
+    note_clock_start(at);
     if (system(cmd) != 0 || calibrate_clock() != 0) atomic_store(&killer_failed, 1);
     atomic_store(&killer_done, 1);
     return NULL;
@@ -1327,7 +1444,9 @@ static void model_agrees_through_faults(void) {
             "again after UNAVAILABLE\n",
             n_submits, n_batches, n_resends, n_refused, n_degraded_acks, atomic_load(&n_retries), n_ambiguous,
             n_report_retries);
+    fprintf(stderr, "  %zu final standings of closed windows compared\n", nstanding_done);
     CHECK(nrec > 0);
+    CHECK(!archive_fast || nstanding_done > 0);
     CHECK(n_degraded_acks > 0); /* the faults did take submissions without Redis */
     CHECK_INT(n_internal, 0);
 }
@@ -1337,6 +1456,9 @@ int main(void) {
     seed = s && *s ? strtoull(s, NULL, 0) : 20261201;
     main_rng = seed * 0x9E3779B97F4A7C15ULL + 1;
     if (getenv("RANKD_MODEL_OPS")) ops_per_step = atoi(getenv("RANKD_MODEL_OPS"));
+    archive_fast = getenv("RANKD_ARCHIVE_INTERVAL_S") && atoi(getenv("RANKD_ARCHIVE_INTERVAL_S")) <= 2;
+    if (!archive_fast)
+        fprintf(stderr, "it_model: RANKD_ARCHIVE_INTERVAL_S is not 1 or 2: final standings are not checked\n");
     if (getenv("RANKD_MODEL_WRITERS")) nwriters = atoi(getenv("RANKD_MODEL_WRITERS"));
     if (nwriters < 1 || nwriters > MAX_WRITERS) nwriters = 2;
     for (int w = 0; w < MAX_WRITERS; w++)
