@@ -1344,6 +1344,56 @@ static void fault_kill_in_flight(void) {
     check("SIGKILL of rankd in flight");
 }
 
+/* SIGKILL, then a start with the clock running on from where it was. */
+static void kill_and_start_again(void) {
+    char cmd[128];
+    int64_t at = rankd_now_us() / 1000000 + 5;
+    if (system("rk-rankd-stop KILL >/dev/null") < 0) FAIL("rk-rankd-stop failed");
+    snprintf(cmd, sizeof(cmd), "rk-rankd-start --clock-start %" PRId64 " >/dev/null", at);
+    note_clock_start(at);
+    run(cmd);
+    if (calibrate_clock() != 0) FAIL("rankd answers no Status");
+}
+
+/* rankd killed while it holds submissions taken without Redis: the next
+ * process replays them. */
+static void fault_kill_while_degraded(void) {
+    phase = "SIGKILL of rankd without Redis";
+    ops(ops_per_step);
+    redis_unsure = 1;
+    run("rk-redis-stop >/dev/null");
+    ops(ops_per_step);
+    kill_and_start_again();
+    ops(ops_per_step);
+    run("rk-redis-start >/dev/null");
+    ops(ops_per_step);
+    check("SIGKILL of rankd without Redis");
+}
+
+/* rankd killed while it rebuilds an emptied Redis (its rebuild flags and
+ * the replay of its backlog cut short). */
+static void fault_kill_during_rebuild(void) {
+    phase = "SIGKILL of rankd during a rebuild";
+    ops(ops_per_step);
+    if (!written()) FAIL("the write-behind did not drain");
+    redis_unsure = 1;
+    run("rk-redis-stop >/dev/null");
+    ops(ops_per_step);
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s/redis/appendonlydir'", getenv("RANKD_TEST_DIR"));
+    run(cmd);
+    epoch++;
+    run("rk-redis-start >/dev/null");
+    sleep_ms(pick(400));
+    char live[64] = "";
+    redis_cli("EXISTS rk:live", live, sizeof(live));
+    kill_and_start_again();
+    fprintf(stderr, "  rankd killed %s it had restored the emptied Redis\n",
+            strcmp(live, "1") == 0 ? "after" : "before");
+    ops(ops_per_step);
+    check("SIGKILL of rankd during a rebuild");
+}
+
 static void fault_term(void) {
     phase = "rankd restarted";
     ops(ops_per_step);
@@ -1437,6 +1487,8 @@ static void model_agrees_through_faults(void) {
         fault_redis_empty();
         fault_kill();
         fault_kill_in_flight();
+        fault_kill_while_degraded();
+        fault_kill_during_rebuild();
     }
     fprintf(stderr,
             "  %ld submissions, %ld batches, %ld resends, %ld refusals expected, %ld acknowledged without Redis, %ld "
