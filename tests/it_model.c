@@ -5,6 +5,9 @@
  *   - rankd killed with SIGKILL and restarted (and stopped cleanly and
  *     restarted), each restart moving its clock (clock-start) across a day,
  *     an ISO week or a month, or within the same day;
+ *   - rankd killed with calls in flight, while Redis is away (holding
+ *     submissions taken without it), and just after an emptied Redis
+ *     returned (before it was restored);
  *   - PostgreSQL stopped, then started;
  *   - Redis stopped, then started with its data;
  *   - Redis restarted while it loads a large data set;
@@ -12,9 +15,13 @@
  * After each fault, once rankd has caught up (Status: Redis and PostgreSQL
  * up, redis_backlog and the write-behind backlog empty), every board, every
  * window it keeps, every rank mode and the global board are compared with
- * the model (Top of everything, Rank of each player), and the history
- * (`scores`) must hold each acknowledged submission exactly once and
- * nothing else.
+ * the model (Top of everything, Rank of each player), so are reports of
+ * every window any submission fell in (closed ones too; from Redis, and
+ * from PostgreSQL for the same period plus a second) and the final
+ * standings of closed windows, and the history (`scores`) must hold each
+ * acknowledged submission exactly once and nothing else. A submission
+ * Redis took answers the player's all-time value, which must be the
+ * model's too.
  *
  * The workload: single submissions and batches on best, latest and sum
  * boards of both orders, few distinct values (so ties are common),
