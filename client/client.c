@@ -24,11 +24,14 @@
 
 #include <rankd/client.h>
 
+#include "dial.h"
+
 /* Bound on asynchronous calls in flight per client: nng 1.5 arms a timer
  * per REQ request, which degrades with thousands outstanding. */
 #define RK_MAX_ASYNC 1024
 #define RK_RETRY_PAUSE_MS 50
 #define RK_POOL_MAX 64 /* idle contexts kept for blocking calls */
+#define RK_MAX_DIALERS 16
 
 /* A context and its aio, kept between blocking calls: opening both for
  * every call costs more CPU than the call's own work. */
@@ -50,6 +53,8 @@ typedef struct async_call {
 
 struct rk_client {
     nng_socket sock;
+    nng_dialer dialers[RK_MAX_DIALERS]; /* one per address, for dial_explain */
+    int ndialers;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     char *token;                /* owned; NULL when not logged in */
@@ -127,7 +132,11 @@ static int connected(rk_client *c) {
 static int map_nng_error(rk_client *c, int rv, rk_status *st) {
     switch (rv) {
         case NNG_ETIMEDOUT:
-            if (!connected(c)) return rk_status_set(st, RK_UNAVAILABLE, "rankd is not reachable");
+            if (!connected(c)) {
+                char why[512];
+                dial_explain(c->dialers, (size_t)c->ndialers, why, sizeof(why));
+                return rk_status_set(st, RK_UNAVAILABLE, "rankd is not reachable%s", why);
+            }
             return rk_status_set(st, RK_DEADLINE_EXCEEDED, "deadline exceeded before rankd replied");
         case NNG_ECONNRESET:
         case NNG_ECONNREFUSED:
@@ -204,7 +213,9 @@ static uint32_t effective_deadline(rk_client *c, const rk_call_opts *opts) {
 
 #define SETTLE_MS 200 /* see rk_client_close */
 
-int rk_client_open(rk_client **out, const char *urls, rk_status *st) {
+int rk_client_open(rk_client **out, const char *urls, rk_status *st) { return rk_client_open_tls(out, urls, NULL, st); }
+
+int rk_client_open_tls(rk_client **out, const char *urls, const rk_tls_opts *tls, rk_status *st) {
     rk_client *c = calloc(1, sizeof(*c));
     char *list = NULL;
     int rv;
@@ -240,10 +251,12 @@ int rk_client_open(rk_client **out, const char *urls, rk_status *st) {
     for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
         while (*u == ' ') u++;
         if (*u == '\0') continue;
-        if ((rv = nng_dial(c->sock, u, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-            rk_status_set(st, RK_INVALID_ARGUMENT, "cannot dial %s: %s", u, nng_strerror(rv));
+        if (c->ndialers == RK_MAX_DIALERS) {
+            rk_status_set(st, RK_INVALID_ARGUMENT, "at most %d rankd addresses", RK_MAX_DIALERS);
             goto fail;
         }
+        if (dial_start(c->sock, u, tls, &c->dialers[c->ndialers], st) != RK_OK) goto fail;
+        c->ndialers++;
         dialed++;
     }
     if (dialed == 0) {

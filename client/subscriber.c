@@ -19,6 +19,8 @@
 
 #include <rankd/subscriber.h>
 
+#include "dial.h"
+
 #define RECVBUF 1024
 #define POLL_MS 100 /* how soon close is noticed */
 
@@ -83,6 +85,11 @@ static void *recv_main(void *arg) {
 }
 
 int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, void *arg, rk_status *st) {
+    return rk_subscriber_open_tls(out, urls, NULL, cb, arg, st);
+}
+
+int rk_subscriber_open_tls(rk_subscriber **out, const char *urls, const rk_tls_opts *tls, rk_event_cb cb, void *arg,
+                           rk_status *st) {
     int rv;
     char *list = NULL, *save = NULL;
     rk_subscriber *s = calloc(1, sizeof(*s));
@@ -109,10 +116,7 @@ int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, vo
             rk_status_set(st, RK_INVALID_ARGUMENT, "at most %d event addresses", MAX_DIALERS);
             goto fail;
         }
-        if ((rv = nng_dial(s->sock, u, &s->dialers[s->ndialers], NNG_FLAG_NONBLOCK)) != 0) {
-            rk_status_set(st, RK_INVALID_ARGUMENT, "cannot dial %s: %s", u, nng_strerror(rv));
-            goto fail;
-        }
+        if (dial_start(s->sock, u, tls, &s->dialers[s->ndialers], st) != RK_OK) goto fail;
         dialed++;
         s->ndialers++;
     }

@@ -25,7 +25,7 @@ redis_dir="$dev/redis"
 pw_file="$dev/admin-password"
 conninfo="host=127.0.0.1 port=$pg_port dbname=rankd user=rankd"
 
-say() { printf 'dev: %s\n' "$*" >&2; }
+say() { printf 'dev: %s\n' "$*" >&2 2>/dev/null || true; }
 die() { say "$*"; exit 1; }
 
 alive() {
@@ -133,6 +133,11 @@ cleanup() {
     local status=$?
     set +e
     trap - EXIT INT TERM HUP
+    # Our output may be a pipe whose reader is gone (dev.sh | tee dev.log,
+    # then Ctrl-C, which ends tee too): the first line written would kill
+    # this shell with SIGPIPE and leave rankd, Redis and PostgreSQL
+    # running. Ignored, a write just fails (EPIPE), and the stopping goes on.
+    trap '' PIPE
     if [[ -n $rankd_pid ]] && alive "$rankd_pid"; then
         say "stopping rankd"
         stop_rankd "$rankd_pid"
@@ -144,7 +149,7 @@ cleanup() {
     say "stopping PostgreSQL"
     stop_pg
     rm -f "$dev/rankd.pid" "$dev/redis.pid"
-    say "stopped; data kept in .rankd-dev/"
+    say "stopped; data kept in $dev"
     exit "$status"
 }
 trap cleanup EXIT

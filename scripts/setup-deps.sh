@@ -6,8 +6,13 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config
     protobuf-c-compiler libprotobuf-c-dev libnng-dev libhiredis-dev libuv1-dev
-    libpq-dev libssl-dev libcjson-dev
+    libpq-dev libssl-dev libcjson-dev libsystemd-dev
     redis-server postgresql python3
+    # CPack's Debian generator needs `file` to find the binaries whose
+    # libraries dpkg-shlibdeps declares; it_install renders the man pages.
+    file man-db
+    # The TLS test makes its certificates and asks the HTTPS server.
+    openssl curl
     chromium clang-format
     clang libclang-rt-14-dev
 )

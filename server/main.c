@@ -5,7 +5,10 @@
  * boards), Redis (functions, user names), then the write-behind and only
  * then the RPC listeners, so no request arrives before rankd can answer it.
  * Signals are blocked in every thread and taken by sigwait() here, so a
- * SIGTERM is handled in ordinary code: drain, stop, exit 0.
+ * SIGTERM is handled in ordinary code: drain, stop, exit 0; a SIGHUP reads
+ * the settings again and applies the one that can change while running,
+ * the log level. Under systemd (Type=notify) readiness, reloading and
+ * stopping are reported with sd_notify(); elsewhere those calls do nothing.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -17,11 +20,13 @@
 #include <unistd.h>
 
 #include <rankd/rankd.pb-c.h>
+#include <systemd/sd-daemon.h>
 
 #include "archive.h"
 #include "auth.h"
 #include "degraded.h"
 #include "events.h"
+#include "tlsconf.h"
 #include "health.h"
 #include "http.h"
 #include "metrics.h"
@@ -31,6 +36,8 @@
 #include "namecache.h"
 #include "password.h"
 #include "rebuild.h"
+#include "recovery.h"
+#include "restore.h"
 #include "revset.h"
 #include "rpipe.h"
 #include "topcache.h"
@@ -119,15 +126,112 @@ static int unhex_key(const char *hex, uint8_t key[TOKEN_KEY_LEN], rk_status *st)
     return RK_OK;
 }
 
+/* What the settings table's ranges cannot say: checked before rankd
+ * starts and by --check-config, so both refuse the same files. A
+ * token-secret is decoded into key. */
+static int validate_settings(const config *cfg, uint8_t key[TOKEN_KEY_LEN], rk_status *st) {
+    int rc;
+    if (log_level_parse(cfg->log_level) < 0)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "log-level must be debug, info, warn or error, not \"%s\"",
+                             cfg->log_level);
+    if (cfg->token_secret[0] && (rc = unhex_key(cfg->token_secret, key, st)) != RK_OK) return rc;
+    if (cfg->listen[0] == '\0') return rk_status_set(st, RK_INVALID_ARGUMENT, "listen must name an address");
+    if (cfg->http[0] && cfg->events[0]) {
+        char ws[CONFIG_STR_MAX];
+        if (http_ws_url(cfg->http, ws, sizeof(ws)) != 0 || strlen(cfg->events) + strlen(ws) + 2 > sizeof(cfg->events))
+            return rk_status_set(st, RK_INVALID_ARGUMENT,
+                                 "http must be http://host:port or https://host:port, not \"%s\"", cfg->http);
+    }
+    return RK_OK;
+}
+
+/* libpq's messages end in a newline. */
+static const char *trim_end(char *s) {
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' ')) s[--n] = '\0';
+    return s;
+}
+
+/* --check-config: the settings, then both stores, each verdict on its own
+ * line so an operator sees every problem at once. Exit 0: rankd would
+ * start with these settings; 2: the settings are wrong; 1: they are
+ * valid but a store does not answer. */
+static int check_config(const config *cfg) {
+    rk_status st;
+    uint8_t key[TOKEN_KEY_LEN];
+    pgstore *pg = NULL;
+    rstore *redis = NULL;
+    int code = 0;
+    const char *file = cfg->file[0] ? cfg->file : "no config file";
+
+    rk_status_clear(&st);
+    if (validate_settings(cfg, key, &st) != RK_OK) {
+        fprintf(stderr, "rankd: %s: %s\n", file, st.message);
+        return 2;
+    }
+    printf("settings: ok (%s)\n", file);
+    /* The conninfo is not echoed: it may hold a password. */
+    int have = 0, known = 0;
+    if (pgstore_open(&pg, cfg->postgres, &st) == RK_OK && pgstore_schema_version(pg, &have, &known, &st) == RK_OK) {
+        if (have > known) {
+            fprintf(stderr,
+                    "rankd: postgres: the database is at migration %d, newer than this rankd's last (%d); run the "
+                    "release that migrated it\n",
+                    have, known);
+            code = 1;
+        } else {
+            printf("postgres: ok (schema at migration %d; this rankd applies up to %d at start)\n", have, known);
+        }
+    } else {
+        fprintf(stderr, "rankd: postgres: %s\n", trim_end(st.message));
+        code = 1;
+    }
+    pgstore_close(pg);
+    rk_status_clear(&st);
+    if (rstore_open(&redis, cfg->redis, &st) == RK_OK && rstore_ping(redis, &st) == RK_OK) {
+        printf("redis: ok (%s)\n", cfg->redis);
+    } else {
+        fprintf(stderr, "rankd: redis: %s\n", st.message);
+        code = st.code == RK_INVALID_ARGUMENT ? 2 : code ? code : 1;
+    }
+    rstore_close(redis);
+    return code;
+}
+
+/* SIGHUP: the settings again from the same sources (file, environment,
+ * flags). Only log-level is applied; a file that no longer loads leaves
+ * everything as it was, and says why. */
+static void reload(int argc, char **argv) {
+    static config next;
+    rk_status st;
+    uint8_t key[TOKEN_KEY_LEN];
+    sd_notify(0, "RELOADING=1");
+    rk_status_clear(&st);
+    if (config_load(&next, argc, argv, &st) != RK_OK || validate_settings(&next, key, &st) != RK_OK) {
+        log_error("configuration not reloaded; the running settings stay", "error=\"%s\"", st.message);
+    } else {
+        log_set_level((log_level)log_level_parse(next.log_level));
+        log_info("configuration reloaded", "log_level=%s file=\"%s\" applied=log-level", next.log_level, next.file);
+    }
+    sd_notify(0, "READY=1");
+}
+
+/* The background jobs (job.h), started in this order, stopped in reverse. */
+enum { JOB_WRITEBEHIND, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, NJOBS };
+static const job_ops *const job_table[NJOBS] = {
+    [JOB_WRITEBEHIND] = &wb_job,
+    [JOB_RECOVERY] = &restore_job,
+    [JOB_HEALTH] = &health_job,
+    [JOB_ARCHIVE] = &archive_job,
+};
+
 int main(int argc, char **argv) {
     static server srv;
     rk_status st;
     pgstore *pg = NULL;
     rstore *redis = NULL;
-    writebehind *wb = NULL;
+    job *jobs[NJOBS] = {0};
     events *ev = NULL;
-    health *hl = NULL;
-    archive *arch = NULL;
     http *web = NULL;
     static const char *method_names[METRICS_MAX_METHODS];
     rpc_server *rpc = NULL;
@@ -139,21 +243,27 @@ int main(int argc, char **argv) {
         fprintf(stderr, "rankd: %s\n", st.message);
         return 2;
     }
-    if (srv.cfg.show_help) {
-        config_usage(stdout);
-        return 0;
+    switch (srv.cfg.action) {
+        case CONFIG_HELP: config_usage(stdout); return 0;
+        case CONFIG_VERSION: printf("rankd %s\n", RANKD_VERSION); return 0;
+        case CONFIG_PRINT: config_print(stdout); return 0;
+        case CONFIG_CHECK: return check_config(&srv.cfg);
+        case CONFIG_SERVE: break;
     }
-    int level = log_level_parse(srv.cfg.log_level);
-    if (level < 0) {
-        fprintf(stderr, "rankd: log-level must be debug, info, warn or error\n");
+    if (validate_settings(&srv.cfg, srv.token_key, &st) != RK_OK) {
+        fprintf(stderr, "rankd: %s\n", st.message);
         return 2;
     }
-    log_set_level((log_level)level);
+    log_set_level((log_level)log_level_parse(srv.cfg.log_level));
     server_clock_start(srv.cfg.clock_start);
     if (srv.cfg.clock_start)
         log_warn("the clock is moved (clock-start); for tests only", "now=%" PRId64, (int64_t)server_time());
     if (check_methods(&st) != RK_OK) goto fail;
     fit_descriptors(&srv.cfg);
+    /* Read once, before anything starts: a wrong path fails the start. */
+    if ((tlsconf_any_tls(srv.cfg.listen) || tlsconf_any_tls(srv.cfg.events) || tlsconf_url_is_tls(srv.cfg.http)) &&
+        tlsconf_server(&srv.tls, srv.cfg.tls_cert, srv.cfg.tls_key, srv.cfg.tls_ca, &st) != RK_OK)
+        goto fail;
     for (size_t i = 0; i < rankd_nmethods && i < METRICS_MAX_METHODS; i++) method_names[i] = rankd_methods[i].name;
     metrics_init(method_names, rankd_nmethods);
 
@@ -161,6 +271,7 @@ int main(int argc, char **argv) {
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -170,9 +281,8 @@ int main(int argc, char **argv) {
         if (code) goto fail;
         goto done;
     }
-    if (srv.cfg.token_secret[0] ? unhex_key(srv.cfg.token_secret, srv.token_key, &st) != RK_OK
-                                : pgstore_token_key(pg, srv.token_key, &st) != RK_OK)
-        goto fail;
+    /* A token-secret setting was read into token_key by validate_settings. */
+    if (!srv.cfg.token_secret[0] && pgstore_token_key(pg, srv.token_key, &st) != RK_OK) goto fail;
     if (h_auth_init(&srv, &st) != RK_OK) goto fail;
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
@@ -183,14 +293,6 @@ int main(int argc, char **argv) {
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
     if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
-    atomic_store(&srv.catching_up, waiting > 0);
-    /* Writers first: a steady stream of submissions must not keep the
-     * replay from ever finishing. */
-    pthread_rwlockattr_t rwa;
-    pthread_rwlockattr_init(&rwa);
-    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&srv.handover, &rwa);
-    pthread_rwlockattr_destroy(&rwa);
     int rc = rstore_open(&redis, srv.cfg.redis, &st);
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
@@ -203,10 +305,16 @@ int main(int argc, char **argv) {
          * PostgreSQL until Redis comes; the write-behind thread restores
          * Redis then. */
         log_warn("Redis is unavailable; starting degraded", "error=\"%s\"", st.message);
-        atomic_store(&srv.redis_down, 1);
     } else if (rc != RK_OK) {
         goto fail;
     }
+    /* Restored above, so no RESTORING here: the recovery job takes it on. */
+    if (recovery_open(&srv.recovery,
+                      rc == RK_UNAVAILABLE ? RECOVERY_DOWN
+                      : waiting > 0        ? RECOVERY_CATCHING_UP
+                                           : RECOVERY_UP,
+                      &st) != RK_OK)
+        goto fail;
 
     srv.started = server_time();
     if (srv.cfg.redis_connections > 0 &&
@@ -215,30 +323,29 @@ int main(int argc, char **argv) {
     /* Without the events thread no other rankd's changes would reach the
      * cache: then it only keeps pages for top-cache-ms. */
     if (topcache_open(&srv.tops, srv.cfg.top_cache_ms, &st) != RK_OK) goto fail;
-    if (wb_start(&wb, &srv, &st) != RK_OK) goto fail;
-    if (health_start(&hl, &srv, &st) != RK_OK) goto fail;
-    if (archive_start(&arch, &srv, &st) != RK_OK) goto fail;
+    for (int i = 0; i < NJOBS; i++)
+        if (job_start(&jobs[i], job_table[i], &srv, &st) != RK_OK) goto fail;
     if (srv.cfg.http[0] && srv.cfg.events[0]) {
-        /* The page's WebSocket feed shares the HTTP port. */
+        /* The page's WebSocket feed shares the HTTP port (the address was
+         * checked by validate_settings). */
         char ws[CONFIG_STR_MAX];
-        if (http_ws_url(srv.cfg.http, ws, sizeof(ws)) != 0 ||
-            strlen(srv.cfg.events) + strlen(ws) + 2 > sizeof(srv.cfg.events)) {
-            rk_status_set(&st, RK_INVALID_ARGUMENT, "http must be http://host:port, not \"%s\"", srv.cfg.http);
-            goto fail;
-        }
+        http_ws_url(srv.cfg.http, ws, sizeof(ws));
         strcat(srv.cfg.events, ",");
         strcat(srv.cfg.events, ws);
     }
     if (events_start(&ev, &srv, &st) != RK_OK) goto fail;
-    if (http_start(&web, &srv, hl, ev, &st) != RK_OK) goto fail;
+    if (http_start(&web, &srv, job_state(jobs[JOB_HEALTH]), ev, &st) != RK_OK) goto fail;
     if (events_listen(ev, &st) != RK_OK) goto fail;
     if (rpc_start(&rpc, &srv, rankd_methods, rankd_nmethods, &st) != RK_OK) goto fail;
     log_info("ready", "workers=%lld contexts=%lld redis=%s", (long long)srv.cfg.workers, (long long)srv.cfg.contexts,
              srv.cfg.redis);
 
+    sd_notify(0, "READY=1");
+
     int sig = 0;
-    sigwait(&sigs, &sig);
+    while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) reload(argc, argv);
     log_info("shutting down", "signal=%d", sig);
+    sd_notify(0, "STOPPING=1");
     rpc_stop(rpc, DRAIN_MS);
     rpc = NULL;
     code = 0;
@@ -251,9 +358,7 @@ done:
     rpc_stop(rpc, 0);
     http_stop(web);
     events_stop(ev);
-    health_stop(hl);
-    archive_stop(arch);
-    wb_stop(wb);
+    for (int i = NJOBS - 1; i >= 0; i--) job_stop(jobs[i]);
     rstore_close(redis);
     rpipe_close(srv.pipe);
     topcache_close(srv.tops);
@@ -262,6 +367,8 @@ done:
     apikey_cache_close(srv.apikeys);
     namecache_close(srv.names);
     revset_close(srv.revoked);
+    recovery_close(srv.recovery);
+    if (srv.tls) nng_tls_config_free(srv.tls); /* the listeners dropped theirs */
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");
     return code;
 }

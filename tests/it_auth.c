@@ -1,8 +1,8 @@
 /* Journey 3 (a player signs up) and the roles: sign-up rules, login, token
  * expiry metadata, logout revoking at once, no hint whether a user exists,
  * repeated failures slowed down (never locked out), API keys and
- * admin-only calls, and a role change voiding the tokens the user already
- * holds. */
+ * admin-only calls, a bad credential refused even on a call anyone may
+ * make, and a role change voiding the tokens the user already holds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "it_common.h"
 
 static rk_client *c;
+static int set_role(const char *token, const char *user, Rankd__Role role, rk_status *st);
 static char *admin;
 static char *carol; /* the token carol got as an admin, void since her demotion */
 
@@ -117,6 +118,75 @@ static void bad_tokens_are_unauthenticated(void) {
     o.token = "rk_0000000000000000000000000000000000000000";
     CHECK_INT(rk_auth_who_am_i(c, &e, &me, &o, &st), RK_UNAUTHENTICATED);
     CHECK_INT(rk_auth_who_am_i(c, &e, &me, NULL, &st), RK_UNAUTHENTICATED); /* no token at all */
+}
+
+/* A call anyone may make still refuses a credential that does not hold:
+ * a caller who sends one meant to be someone, and silently serving them
+ * as nobody would hide an expired or revoked login until it mattered. */
+static int list_boards(const char *credential, rk_status *st) {
+    Rankd__ListBoardsRequest req = RANKD__LIST_BOARDS_REQUEST__INIT;
+    Rankd__ListBoardsReply *rep = NULL;
+    rk_call_opts o = it_opts(credential, NULL);
+    int rc = rk_boards_list_boards(c, &req, &rep, credential ? &o : NULL, st);
+    rk_reply_free(rep);
+    return rc;
+}
+
+static void bad_credentials_refuse_anonymous_calls(void) {
+    rk_status st;
+    CHECK_INT(list_boards(NULL, &st), RK_OK);
+    CHECK_INT(list_boards("not-a-token", &st), RK_UNAUTHENTICATED);
+    CHECK_INT(list_boards("rk_0000000000000000000000000000000000000000", &st), RK_UNAUTHENTICATED);
+    CHECK_STR(st.message, "unknown API key");
+
+    char *tok = it_login(c, "alice", "alice-password");
+    CHECK(tok != NULL);
+    if (tok == NULL) return;
+    CHECK_INT(list_boards(tok, &st), RK_OK);
+    Rankd__Empty e = RANKD__EMPTY__INIT, *out = NULL;
+    rk_call_opts o = it_opts(tok, NULL);
+    CHECK_INT(rk_auth_logout(c, &e, &out, &o, &st), RK_OK);
+    rk_reply_free(out);
+    CHECK_INT(list_boards(tok, &st), RK_UNAUTHENTICATED);
+    CHECK(strstr(st.message, "revoked") != NULL);
+    free(tok);
+
+    /* A token that expired yesterday: signed by a rankd whose clock is two
+     * days behind (same database, so the same token key). */
+    it_rankd old;
+    char arg[64];
+    snprintf(arg, sizeof(arg), "--clock-start=%lld", (long long)time(NULL) - 2 * 86400);
+    CHECK_INT(it_rankd_spawn(&old, "behind", arg), 0);
+    if (old.client == NULL) return;
+    tok = it_login(old.client, "alice", "alice-password");
+    it_rankd_stop(&old);
+    CHECK(tok != NULL);
+    if (tok == NULL) return;
+    CHECK_INT(list_boards(tok, &st), RK_UNAUTHENTICATED);
+    CHECK_STR(st.message, "token expired");
+    free(tok);
+}
+
+/* Logout is for login tokens; an API key is withdrawn with RevokeApiKey. */
+static void api_keys_do_not_log_out(void) {
+    char *key = it_api_key(c, admin, "tetris");
+    CHECK(key != NULL);
+    if (key == NULL) return;
+    Rankd__Empty e = RANKD__EMPTY__INIT, *out = NULL;
+    rk_status st;
+    rk_call_opts o = it_opts(key, NULL);
+    CHECK_INT(rk_auth_logout(c, &e, &out, &o, &st), RK_FAILED_PRECONDITION);
+    CHECK(strstr(st.message, "RevokeApiKey") != NULL);
+    rk_reply_free(out);
+    free(key);
+}
+
+/* Game servers are API keys, never users: SetRole takes player or admin. */
+static void set_role_refuses_game_server(void) {
+    rk_status st;
+    CHECK(it_sign_up(c, "dave", "dave-password") > 0);
+    CHECK_INT(set_role(admin, "dave", RANKD__ROLE__ROLE_GAME_SERVER, &st), RK_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "player or admin") != NULL);
 }
 
 static void admin_only_calls(void) {
@@ -279,6 +349,9 @@ int main(void) {
     RUN(logout_revokes_at_once);
     RUN(bad_tokens_are_unauthenticated);
     RUN(admin_only_calls);
+    RUN(bad_credentials_refuse_anonymous_calls);
+    RUN(api_keys_do_not_log_out);
+    RUN(set_role_refuses_game_server);
     /* Last: they stop and empty Redis, and restart rankd. */
     RUN(demoted_admin_token_is_void);
     RUN(void_holds_after_a_start_on_an_empty_redis);

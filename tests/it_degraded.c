@@ -80,6 +80,48 @@ static void check_board(const char *board, const int64_t *ref, int want_degraded
     rk_reply_free(rep);
 }
 
+/* A page read from PostgreSQL is exactly that slice of the whole ranking
+ * (each page is ranked on its own), in every rank mode, and Count agrees. */
+static void check_page(const char *board, uint32_t offset, uint32_t limit) {
+    static const Rankd__RankMode modes[] = {RANKD__RANK_MODE__RANK_COMPETITION, RANKD__RANK_MODE__RANK_DENSE,
+                                            RANKD__RANK_MODE__RANK_UNIQUE};
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
+        Rankd__RankListReply *all = NULL, *page = NULL;
+        rk_status st;
+        req.board_id = (char *)board;
+        req.has_limit = req.has_rank_mode = 1;
+        req.rank_mode = modes[m];
+        req.limit = 100;
+        CHECK_INT(rk_ranking_top(c, &req, &all, NULL, &st), RK_OK);
+        req.has_offset = 1;
+        req.offset = offset;
+        req.limit = limit;
+        CHECK_INT(rk_ranking_top(c, &req, &page, NULL, &st), RK_OK);
+        CHECK_INT(st.degraded, 1);
+        if (all && page) {
+            CHECK_INT(page->board_size, all->board_size);
+            size_t want = offset >= all->n_entries ? 0 : all->n_entries - offset;
+            if (want > limit) want = limit;
+            CHECK_INT(page->n_entries, want);
+            for (size_t i = 0; i < page->n_entries && i < want; i++) {
+                CHECK_INT(page->entries[i]->user_id, all->entries[offset + i]->user_id);
+                CHECK_INT(page->entries[i]->score, all->entries[offset + i]->score);
+                CHECK_INT(page->entries[i]->rank, all->entries[offset + i]->rank);
+            }
+        }
+        rk_reply_free(all);
+        rk_reply_free(page);
+    }
+    Rankd__CountRequest cr = RANKD__COUNT_REQUEST__INIT;
+    Rankd__CountReply *count = NULL;
+    rk_status st;
+    cr.board_id = (char *)board;
+    CHECK_INT(rk_ranking_count(c, &cr, &count, NULL, &st), RK_OK);
+    if (count) CHECK_INT(count->count, PLAYERS);
+    rk_reply_free(count);
+}
+
 static int64_t status_field(int which) {
     Rankd__Empty e = RANKD__EMPTY__INIT;
     Rankd__ServerStatus *s = NULL;
@@ -114,6 +156,10 @@ static void redis_down_then_back(void) {
     check_board("dg-best", best, 1);
     check_board("dg-sum", total, 1);
     check_board("dg-latest", last, 1);
+    check_page("dg-best", 3, 4);
+    check_page("dg-sum", 0, 5);
+    check_page("dg-latest", 10, 10); /* runs past the end */
+    check_page("dg-best", 50, 3);    /* starts past the end */
     CHECK_INT(status_field(1), 1);
     CHECK(status_field(2) > 0);
     /* Reads of other kinds work too. */

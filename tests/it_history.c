@@ -39,7 +39,8 @@ static int submit_many(int round, int n) {
     return acked;
 }
 
-/* Rows in the history for keys of a round, waiting up to ~20 s for them. */
+/* Rows in the history for keys of a round (stored behind their caller's
+ * scope, "k<key id>:r1-..."), waiting up to ~20 s for them. */
 static long history_rows(const char *like, long want) {
     long n = -1;
     for (int tries = 0; tries < 200; tries++) {
@@ -61,11 +62,11 @@ static long history_rows(const char *like, long want) {
 
 static void accepted_scores_reach_postgres(void) {
     CHECK_INT(submit_many(1, 50), 50);
-    CHECK_INT(history_rows("r1-%", 50), 50);
+    CHECK_INT(history_rows("%:r1-%", 50), 50);
     /* The rows hold what was submitted. */
     PGconn *pg = PQconnectdb(getenv("RANKD_POSTGRES"));
     PGresult *r =
-        PQexec(pg, "SELECT sum(score), count(DISTINCT user_id) FROM scores WHERE idempotency_key LIKE 'r1-%'");
+        PQexec(pg, "SELECT sum(score), count(DISTINCT user_id) FROM scores WHERE idempotency_key LIKE '%:r1-%'");
     if (PQresultStatus(r) == PGRES_TUPLES_OK) {
         CHECK_INT(strtoll(PQgetvalue(r, 0, 0), NULL, 10), 50 * 1000 + 49 * 50 / 2);
         CHECK_INT(strtoll(PQgetvalue(r, 0, 1), NULL, 10), 10);
@@ -78,7 +79,7 @@ static void retried_submission_is_recorded_once(void) {
     CHECK_INT(submit_many(2, 5), 5);
     CHECK_INT(submit_many(2, 5), 5); /* same keys: replayed, not recorded again */
     sleep(1);
-    CHECK_INT(history_rows("r2-%", 5), 5);
+    CHECK_INT(history_rows("%:r2-%", 5), 5);
 }
 
 static void postgres_down_then_rankd_killed_loses_nothing(void) {
@@ -88,8 +89,8 @@ static void postgres_down_then_rankd_killed_loses_nothing(void) {
     CHECK_INT(system("rk-rankd-stop KILL >/dev/null 2>&1; true"), 0);
     CHECK_INT(system("rk-pg-start"), 0);
     CHECK_INT(system("rk-rankd-start >/dev/null"), 0);
-    CHECK_INT(history_rows("r3-%", 40), 40);
-    CHECK_INT(history_rows("r1-%", 50), 50); /* nothing earlier doubled */
+    CHECK_INT(history_rows("%:r3-%", 40), 40);
+    CHECK_INT(history_rows("%:r1-%", 50), 50); /* nothing earlier doubled */
 }
 
 int main(void) {

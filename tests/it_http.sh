@@ -40,6 +40,28 @@ check "/api/boards lists the global board" "grep -q '\"id\":\"global\"' <<<\"\$o
 out=$(get '/api/top?board=BAD%20ID')
 check "/api/top refuses a bad board id with 400" "[[ \$(head -1 <<<\"\$out\") == 400 ]]"
 
+# /api/top is anonymous: what it asks for must exist, and what the events
+# thread remembers for it stays bounded however many ids are tried.
+watched() { get /metrics | sed -n 's/^rankd_events_boards_watched \([0-9]*\)$/\1/p'; }
+out=$(get '/api/top?board=no-such-board&window=all')
+check "/api/top answers 404 for a board that does not exist, and names it" \
+    "[[ \$(head -1 <<<\"\$out\") == 404 ]] && grep -q 'no board no-such-board' <<<\"\$out\""
+out=$(get '/api/top?board=global&window=all')
+check "/api/top asks for the global board's top (200)" "[[ \$(head -1 <<<\"\$out\") == 200 ]]"
+sleep 0.3 # the events thread takes asks once a tick
+before=$(watched)
+check "/metrics counts the boards the events thread watches" "[[ -n '$before' && '$before' -ge 1 ]]"
+unknown_404=0
+for i in $(seq 300); do
+    code=$(get "/api/top?board=ghost-$i&window=daily" | sed -n 1p)
+    if [[ $code == 404 ]]; then unknown_404=$((unknown_404 + 1)); fi
+done
+sleep 0.3
+after=$(watched)
+check "300 unknown board ids are all answered 404" "[[ $unknown_404 -eq 300 ]]"
+check "300 unknown board ids leave the watched boards as they were ($before -> $after)" \
+    "[[ -n '$after' && '$after' -eq '$before' ]]"
+
 rk-pg-stop fast
 sleep 1.5
 out=$(get /readyz)

@@ -8,6 +8,13 @@
  * closed. A connection beyond max-connections is closed at once, with one
  * log line, and rankd answers again when the crowd leaves.
  *
+ * Then the same crowd (1000 idle, 100 half-sent within max-message) is
+ * held for 10 s against a rankd with the default idle timeout, three
+ * times: rankd answers every second throughout, its peak (VmHWM) stays
+ * within the bound docs/SECURITY.md states, and the third crowd costs
+ * next to nothing more than the second (what a closed connection held is
+ * reused, not kept).
+ *
  * The connections are raw TCP sockets speaking just enough of the SP
  * framing (docs/PROTOCOL.md): the 8-byte header of a REQ peer, then an
  * 8-byte big-endian length and part of the body. */
@@ -47,17 +54,22 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static long rankd_rss_kb(const char *pid) {
+/* A field of /proc/<pid>/status in kB (VmRSS: resident now; VmHWM: the
+ * peak resident set since start). */
+static long rankd_status_kb(const char *pid, const char *field) {
     char path[64], line[256];
     long kb = -1;
+    size_t n = strlen(field);
     snprintf(path, sizeof(path), "/proc/%s/status", pid);
     FILE *f = fopen(path, "r");
     if (f == NULL) return -1;
     while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "VmRSS:", 6) == 0) kb = strtol(line + 6, NULL, 10);
+        if (strncmp(line, field, n) == 0 && line[n] == ':') kb = strtol(line + n + 1, NULL, 10);
     fclose(f);
     return kb;
 }
+
+static long rankd_rss_kb(const char *pid) { return rankd_status_kb(pid, "VmRSS"); }
 
 /* host and port of a tcp:// or http:// URL. */
 static int url_port(const char *url) {
@@ -225,6 +237,86 @@ static void idle_and_half_sent_are_cheap_and_closed(void) {
     CHECK(call_answers(c, 2000)); /* the client reconnects by itself */
 }
 
+/* The pid of the harness's rankd as it runs now (a restart changes it). */
+static int current_pid(char *out, size_t cap) {
+    FILE *p = popen("rk-rankd-pid", "r");
+    if (p == NULL) return -1;
+    int ok = fgets(out, (int)cap, p) != NULL;
+    pclose(p);
+    if (!ok) return -1;
+    out[strcspn(out, "\n")] = '\0';
+    return out[0] ? 0 : -1;
+}
+
+#define HOLD_S 10
+#define HELD_HALF 100 /* announce 250 KiB (within max-message), send 200 KiB */
+
+/* One crowd: IDLE idle connections and HELD_HALF half-sent messages, held
+ * HOLD_S seconds while a call and /healthz must answer every second;
+ * returns the highest VmRSS seen (kB), or -1 if rankd stopped answering. */
+static long hold_crowd(const char *pid, int port) {
+    static int idle[IDLE], half[HELD_HALF];
+    long top = rankd_rss_kb(pid);
+    int opened = 0, answered = 0, asked = 0;
+    for (int i = 0; i < IDLE; i++) opened += (idle[i] = sp_connect(port)) >= 0;
+    for (int i = 0; i < HELD_HALF; i++) {
+        half[i] = sp_connect(port);
+        opened += half[i] >= 0;
+        if (half[i] >= 0) half_send(half[i], 250u << 10, 200u << 10);
+    }
+    CHECK_INT(opened, IDLE + HELD_HALF);
+    for (int t = 0; t < HOLD_S * 2; t++) {
+        usleep(500 * 1000);
+        long rss = rankd_rss_kb(pid);
+        if (rss > top) top = rss;
+        if (t % 2 == 1) {
+            asked += 2;
+            answered += call_answers(c, 2000) + healthz_answers(2);
+        }
+    }
+    /* Still open after HOLD_S: the default idle timeout is 60 s. */
+    int open_now = 0;
+    for (int i = 0; i < IDLE; i++) open_now += idle[i] >= 0 && !closed_by_peer(idle[i]);
+    for (int i = 0; i < HELD_HALF; i++) open_now += half[i] >= 0 && !closed_by_peer(half[i]);
+    printf("  held %d s: %d of %d still open, %d of %d checks answered, VmRSS at most %ld kB\n", HOLD_S, open_now,
+           IDLE + HELD_HALF, answered, asked, top);
+    CHECK_INT(open_now, IDLE + HELD_HALF);
+    CHECK_INT(answered, asked);
+    for (int i = 0; i < IDLE; i++)
+        if (idle[i] >= 0) close(idle[i]);
+    for (int i = 0; i < HELD_HALF; i++)
+        if (half[i] >= 0) close(half[i]);
+    usleep(500 * 1000);
+    return answered == asked ? top : -1;
+}
+
+static void crowds_held_stay_within_the_bound(void) {
+    char pid[32];
+    rk_client_close(c);
+    c = NULL;
+    CHECK_INT(system("rk-rankd-stop && rk-rankd-start --idle-timeout-ms 60000 >/dev/null"), 0);
+    CHECK_INT(current_pid(pid, sizeof(pid)), 0);
+    c = it_client();
+    CHECK(call_answers(c, 3000));
+    int port = url_port(getenv("RANKD_URL"));
+    long hwm[4], rss[4], top[3];
+    hwm[0] = rankd_status_kb(pid, "VmHWM");
+    rss[0] = rankd_rss_kb(pid);
+    for (int i = 0; i < 3; i++) {
+        top[i] = hold_crowd(pid, port);
+        hwm[i + 1] = rankd_status_kb(pid, "VmHWM");
+        rss[i + 1] = rankd_rss_kb(pid);
+        CHECK(top[i] > 0);
+    }
+    printf("  VmHWM %ld -> %ld -> %ld -> %ld kB (bound +%d), VmRSS %ld -> %ld -> %ld -> %ld kB\n", hwm[0], hwm[1],
+           hwm[2], hwm[3], RSS_GROWTH_KB, rss[0], rss[1], rss[2], rss[3]);
+    CHECK(hwm[0] > 0 && hwm[3] - hwm[0] < RSS_GROWTH_KB);
+    /* Later crowds reuse what the earlier ones freed: the third costs at
+     * most 4 MB more than the second. */
+    CHECK(hwm[3] - hwm[2] < 4 * 1024);
+    CHECK(call_answers(c, 2000));
+}
+
 /* Counts lines of rankd's log containing `what`. */
 static int log_lines(const char *what) {
     char path[1024], line[2048];
@@ -264,6 +356,7 @@ int main(void) {
     raise_own_fd_limit();
     c = it_client();
     RUN(idle_and_half_sent_are_cheap_and_closed);
+    RUN(crowds_held_stay_within_the_bound);
     RUN(connections_beyond_the_cap_are_refused);
     if (c) rk_client_close(c);
     return CHECK_SUMMARY();

@@ -70,15 +70,16 @@ static uint8_t *ranks_of_envelope(size_t n, size_t *len) {
     return out;
 }
 
-/* Sends bytes on a fresh REQ socket; returns the reply envelope or NULL. */
-static Rankd__ReplyEnvelope *raw(const uint8_t *bytes, size_t len) {
+/* Sends bytes on a fresh REQ socket to url; returns the reply envelope or
+ * NULL (no answer within timeout_ms). */
+static Rankd__ReplyEnvelope *raw_to(const char *url, const uint8_t *bytes, size_t len, int timeout_ms) {
     nng_socket s;
     nng_msg *msg = NULL;
     Rankd__ReplyEnvelope *env = NULL;
     if (nng_req0_open(&s) != 0) return NULL;
-    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 20000);
+    nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout_ms);
     nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
-    if (nng_dial(s, getenv("RANKD_URL"), NULL, 0) == 0 && nng_msg_alloc(&msg, len) == 0) {
+    if (nng_dial(s, url, NULL, 0) == 0 && nng_msg_alloc(&msg, len) == 0) {
         memcpy(nng_msg_body(msg), bytes, len);
         if (nng_sendmsg(s, msg, 0) != 0)
             nng_msg_free(msg);
@@ -89,6 +90,10 @@ static Rankd__ReplyEnvelope *raw(const uint8_t *bytes, size_t len) {
     }
     nng_close(s);
     return env;
+}
+
+static Rankd__ReplyEnvelope *raw(const uint8_t *bytes, size_t len) {
+    return raw_to(getenv("RANKD_URL"), bytes, len, 20000);
 }
 
 static void oversized_ranks_of_is_resource_exhausted(void) {
@@ -219,11 +224,55 @@ static void maximal_legitimate_requests_work(void) {
     free(admin);
 }
 
+/* A Top envelope of exactly len bytes (its payload is filler); malloc'ed. */
+static uint8_t *envelope_of(size_t len) {
+    Rankd__RequestEnvelope env = RANKD__REQUEST_ENVELOPE__INIT;
+    env.method = "rankd.Ranking/Top";
+    env.has_payload = 1;
+    uint8_t *filler = calloc(len, 1);
+    env.payload.data = filler;
+    for (env.payload.len = len; env.payload.len > 0 && rankd__request_envelope__get_packed_size(&env) > len;)
+        env.payload.len--;
+    if (rankd__request_envelope__get_packed_size(&env) != len) {
+        free(filler);
+        return NULL;
+    }
+    uint8_t *out = malloc(len);
+    rankd__request_envelope__pack(&env, out);
+    free(filler);
+    return out;
+}
+
+/* max-message bounds the whole SP message, the 4-byte request id
+ * included: with max-message 2048 an envelope of 2044 bytes is answered
+ * (here RESOURCE_EXHAUSTED: far above Top's bound), one of 2045 bytes
+ * loses its connection unanswered. */
+static void max_message_counts_the_request_id(void) {
+    it_rankd small;
+    CHECK_INT(it_rankd_spawn(&small, "small", "--max-message=2048"), 0);
+    if (small.client == NULL) return;
+    uint8_t *fits = envelope_of(2044), *over = envelope_of(2045);
+    CHECK(fits != NULL && over != NULL);
+    if (fits && over) {
+        Rankd__ReplyEnvelope *r = raw_to(small.listen, fits, 2044, 5000);
+        CHECK(r != NULL);
+        if (r) CHECK_INT(r->code, RK_RESOURCE_EXHAUSTED);
+        rankd__reply_envelope__free_unpacked(r, NULL);
+        r = raw_to(small.listen, over, 2045, 3000);
+        CHECK(r == NULL);
+        rankd__reply_envelope__free_unpacked(r, NULL);
+    }
+    free(fits);
+    free(over);
+    CHECK_INT(it_rankd_stop(&small), 0);
+}
+
 int main(void) {
     c = it_client();
     RUN(maximal_legitimate_requests_work);
     RUN(oversized_ranks_of_is_resource_exhausted);
     RUN(many_oversized_at_once_stay_within_memory);
+    RUN(max_message_counts_the_request_id);
     rk_client_close(c);
     return CHECK_SUMMARY();
 }

@@ -103,7 +103,7 @@ no_file() { [[ ! -e $1 ]]; }
 
 rk status
 check "status: a fresh server answers, redis ok, postgres ok" \
-    succeeded , out_has "^version +[0-9]+\.[0-9]+" , kv redis ok , kv postgres ok
+    succeeded , out_has "^version +[0-9]+\.[0-9]+" , kv redis ok , kv "redis state" up , kv postgres ok
 check "status: uptime, backlog and request count lines" \
     kv uptime "[0-9]+d [0-9]{2}:[0-9]{2}:[0-9]{2}" , \
     kv backlog "[0-9]+ submissions not yet in PostgreSQL" , kv requests "[0-9]+"
@@ -502,6 +502,11 @@ rk top global --window weekly
 check "top global --window weekly: only all-time exists (INVALID_ARGUMENT)" \
     failed_with INVALID_ARGUMENT "the global board has only the all-time window"
 
+rk --token not-a-token top tetris
+check "top with a bad token: refused (UNAUTHENTICATED), not read anonymously" failed_with UNAUTHENTICATED
+rk --token "" top tetris
+check "top with --token \"\": read anonymously" succeeded
+
 # ------------------------------------------------------------------ usage errors (exit 2)
 
 rk
@@ -527,6 +532,12 @@ rk board create x
 check "usage: board create without --game" usage_error "board create: --game is required"
 rk board
 check "usage: a group without a subcommand" usage_error "board: missing subcommand"
+rk admin set-role alice game-server
+check "usage: set-role offers only the roles the server takes (game servers are API keys)" \
+    usage_error "role: 'game-server' is not one of player, admin"
+rk admin set-role --help
+check "help: set-role's synopsis names player and admin only" \
+    out_has '^usage: rankctl admin set-role USER player[|]admin$'
 rk --json top tetris --limit ten
 check "usage with --json: exit 2" rc_is 2
 check_json "usage with --json: one JSON document, code 3 (INVALID_ARGUMENT)" \

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include <rankd/status.h>
+#include <rankd/tls.h>
 
 #include "bench_workload.h"
 #include "hdr.h"
@@ -23,6 +24,7 @@
 
 typedef struct bench_cfg {
     const char *url;
+    rk_tls_opts tls; /* for tls+tcp:// addresses */
     unsigned threads, inflight;
     double duration_s; /* used when requests == 0 */
     uint64_t requests; /* measured requests in all; 0: run for duration_s */

@@ -28,7 +28,11 @@
 # stderr. Runs in about 15 minutes on 2 cores with the defaults (19 on a
 # heavily loaded machine).
 #
-# usage: tools/bench.sh [--json]
+# usage: tools/bench.sh [--json] [--tls]
+#
+# --tls runs only the TLS comparison instead (tools/bench_tls.sh, about 3
+# minutes): rank and submit over tcp:// and tls+tcp:// to one rankd, in
+# turn, BENCH_TLS_ROUNDS times [3], with the ratio.
 #
 # Environment (defaults in brackets):
 #   RANKD_BUILD_DIR   where rankd, rank-bench, rank-instant and tests/freeport
@@ -57,14 +61,16 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 build="${RANKD_BUILD_DIR:-$root/build}"
 json=0
+tls=0
 
 die() { printf 'bench: %s\n' "$*" >&2; exit 2; }
 
 for arg in "$@"; do
     case $arg in
         --json) json=1 ;;
+        --tls) tls=1 ;;
         -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-        *) die "unknown argument $arg (usage: tools/bench.sh [--json])" ;;
+        *) die "unknown argument $arg (usage: tools/bench.sh [--json] [--tls])" ;;
     esac
 done
 for b in rankd rank-bench rank-instant tests/freeport; do
@@ -80,4 +86,8 @@ export BENCH_JSON=$json BENCH_TOOLS="$here"
 # Both rankds get these; only the main one gets BENCH_LOOPS.
 export BENCH_RANKD_ARGS="--workers ${BENCH_WORKERS:-4} --contexts ${BENCH_CONTEXTS:-256} --scrypt-n 1024"
 export RANKD_EXTRA_ARGS="$BENCH_RANKD_ARGS${BENCH_LOOPS:+ --loops $BENCH_LOOPS}"
+if ((tls)); then
+    command -v openssl >/dev/null || die "openssl not found"
+    exec bash "$root/tests/with-services.sh" -- bash "$here/bench_tls.sh"
+fi
 exec bash "$root/tests/with-services.sh" -- bash "$here/bench_inner.sh"

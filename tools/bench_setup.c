@@ -365,7 +365,7 @@ int bench_setup(const bench_cfg *cfg, char **key, bench_tokens *tokens, rk_statu
     *key = NULL;
     tokens->token = NULL;
     tokens->n = 0;
-    if ((rc = rk_client_open(&c, cfg->url, st)) != RK_OK) return rc;
+    if ((rc = rk_client_open_tls(&c, cfg->url, &cfg->tls, st)) != RK_OK) return rc;
     rk_client_set_deadline(c, 60000); /* sign-up and big batches are slow on purpose */
 
     if ((!cfg->reuse || need_key) && (rc = admin_login(c, cfg, &admin, st)) != RK_OK) goto done;

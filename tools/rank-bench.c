@@ -427,7 +427,7 @@ static int thread_init(bthread *t, run *r, unsigned idx, rk_status *st) {
         t->slots[i].next_free = t->free;
         t->free = &t->slots[i];
     }
-    int rc = rk_client_open(&t->client, cfg->url, st);
+    int rc = rk_client_open_tls(&t->client, cfg->url, &cfg->tls, st);
     if (rc == RK_OK) rk_client_set_deadline(t->client, cfg->deadline_ms);
     return rc;
 }
@@ -592,6 +592,11 @@ static void usage(FILE *f) {
                "\n"
                "Load:\n"
                "  --url URL            rankd address(es) (default $RANKD_URL, else " DEFAULT_URL ")\n"
+               "  --tls-ca FILE        CA certificate of tls+tcp:// servers (default $RANKD_TLS_CA)\n"
+               "  --tls-cert FILE      client certificate, for servers that want one (default $RANKD_TLS_CERT)\n"
+               "  --tls-key FILE       its private key (default $RANKD_TLS_KEY)\n"
+               "  --tls-server-name N  name the server's certificate must carry (default $RANKD_TLS_SERVER_NAME,\n"
+               "                       else the address's host)\n"
                "  --threads T          bench threads, one connection each (default 2)\n"
                "  --inflight K         calls in flight per thread (default 16)\n"
                "  --duration S         measure for S seconds (default 10)\n"
@@ -682,6 +687,10 @@ enum {
     O_MAXERR,
     O_SERVERPID,
     O_IDS,
+    O_TLS_CA,
+    O_TLS_CERT,
+    O_TLS_KEY,
+    O_TLS_NAME,
     O_HELP
 };
 
@@ -719,6 +728,10 @@ static const struct option long_opts[] = {
     {"max-errors", 1, 0, O_MAXERR},
     {"server-pid", 1, 0, O_SERVERPID},
     {"ids", 1, 0, O_IDS},
+    {"tls-ca", 1, 0, O_TLS_CA},
+    {"tls-cert", 1, 0, O_TLS_CERT},
+    {"tls-key", 1, 0, O_TLS_KEY},
+    {"tls-server-name", 1, 0, O_TLS_NAME},
     {"help", 0, 0, O_HELP},
     {0, 0, 0, 0},
 };
@@ -748,7 +761,11 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
                        .admin_password = getenv("RANKD_ADMIN_PASSWORD"),
                        .token_players = 100,
                        .seed_scores = 1,
-                       .max_errors = 0.01};
+                       .max_errors = 0.01,
+                       .tls = {.ca_file = getenv("RANKD_TLS_CA"),
+                               .cert_file = getenv("RANKD_TLS_CERT"),
+                               .key_file = getenv("RANKD_TLS_KEY"),
+                               .server_name = getenv("RANKD_TLS_SERVER_NAME")}};
     int c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
@@ -763,6 +780,10 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
             case O_ADMINPW: cfg->admin_password = optarg; break;
             case O_KEY: cfg->key = optarg; break;
             case O_IDS: cfg->ids_file = optarg; break;
+            case O_TLS_CA: cfg->tls.ca_file = optarg; break;
+            case O_TLS_CERT: cfg->tls.cert_file = optarg; break;
+            case O_TLS_KEY: cfg->tls.key_file = optarg; break;
+            case O_TLS_NAME: cfg->tls.server_name = optarg; break;
             case O_REUSE: cfg->reuse = 1; break;
             case O_NOSEED: cfg->seed_scores = 0; break;
             case O_PSUBMIT: cfg->player_submit = 1; break;

@@ -201,7 +201,7 @@ static const ctl_cmd commands[] = {
     {.name = "status", .summary = "show the server's health", .run = cmd_status},
     {.group = "admin",
      .name = "set-role",
-     .synopsis = "USER player|game-server|admin",
+     .synopsis = "USER player|admin",
      .summary = "change a user's role (admin)",
      .min_pos = 2,
      .max_pos = 2,
@@ -271,12 +271,18 @@ static const ctl_cmd commands[] = {
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* Global options, split by the same parser as a command's. */
-enum { G_URL, G_TOKEN, G_JSON, G_DEADLINE };
+enum { G_URL, G_TOKEN, G_JSON, G_DEADLINE, G_TLS_CA, G_TLS_CERT, G_TLS_KEY, G_TLS_SERVER_NAME };
 static const ctl_optspec global_opts[] = {
     [G_URL] = {"--url", "URL", "rankd address; else $RANKD_URL, else " CTL_DEFAULT_URL},
     [G_TOKEN] = {"--token", "TOKEN", "token or API key; else $RANKD_TOKEN, else the token file"},
     [G_JSON] = {"--json", NULL, "print the reply as one JSON document"},
     [G_DEADLINE] = {"--deadline", "MS", "give up on a call after MS milliseconds (default 5000)"},
+    [G_TLS_CA] = {"--tls-ca", "FILE", "CA certificate (PEM) of tls+tcp:// servers; else $RANKD_TLS_CA"},
+    [G_TLS_CERT] = {"--tls-cert", "FILE", "client certificate (PEM) for servers that want one; else $RANKD_TLS_CERT"},
+    [G_TLS_KEY] = {"--tls-key", "FILE", "its private key (PEM); else $RANKD_TLS_KEY"},
+    [G_TLS_SERVER_NAME] = {"--tls-server-name", "NAME",
+                           "name the server's certificate must carry (default: the address's host); else "
+                           "$RANKD_TLS_SERVER_NAME"},
     {NULL, NULL, NULL},
 };
 
@@ -651,7 +657,7 @@ static void print_command_list(FILE *out, const char *group) {
 }
 
 static void print_global_help(FILE *out) {
-    fprintf(out, "usage: rankctl [--url URL] [--token TOKEN] [--json] [--deadline MS] COMMAND "
+    fprintf(out, "usage: rankctl [--url URL] [--token TOKEN] [--json] [--deadline MS] [--tls-ca FILE ...] COMMAND "
                  "[ARGS...]\n\nGlobal options (before the command):\n");
     print_opts(out, global_opts);
     fprintf(out, "  %-20s %s\n", "--help", "show this help");
@@ -853,7 +859,11 @@ int main(int argc, char **argv) {
 
     if (!(row->flags & CTL_CMD_ANON)) resolve_token(&cx, gval[G_TOKEN], &file_token);
     const char *url = gval[G_URL] ? gval[G_URL] : env("RANKD_URL");
-    if ((code = rk_client_open(&cx.client, url ? url : CTL_DEFAULT_URL, &cx.st)) != RK_OK) goto done;
+    cx.tls.ca_file = gval[G_TLS_CA] ? gval[G_TLS_CA] : env("RANKD_TLS_CA");
+    cx.tls.cert_file = gval[G_TLS_CERT] ? gval[G_TLS_CERT] : env("RANKD_TLS_CERT");
+    cx.tls.key_file = gval[G_TLS_KEY] ? gval[G_TLS_KEY] : env("RANKD_TLS_KEY");
+    cx.tls.server_name = gval[G_TLS_SERVER_NAME] ? gval[G_TLS_SERVER_NAME] : env("RANKD_TLS_SERVER_NAME");
+    if ((code = rk_client_open_tls(&cx.client, url ? url : CTL_DEFAULT_URL, &cx.tls, &cx.st)) != RK_OK) goto done;
     if (cx.token && (code = rk_client_set_token(cx.client, cx.token, &cx.st)) != RK_OK) goto done;
     if (deadline) rk_client_set_deadline(cx.client, deadline);
     code = row->run(&cx, &args);

@@ -50,6 +50,10 @@ static const name_map role_names[] = {{"player", RANKD__ROLE__ROLE_PLAYER},
                                       {"game-server", RANKD__ROLE__ROLE_GAME_SERVER},
                                       {"admin", RANKD__ROLE__ROLE_ADMIN},
                                       {NULL, 0}};
+/* What set-role may ask for: the server refuses game-server (that role is
+ * an API key's, never a user's), so rankctl does not offer it. */
+static const name_map settable_role_names[] = {
+    {"player", RANKD__ROLE__ROLE_PLAYER}, {"admin", RANKD__ROLE__ROLE_ADMIN}, {NULL, 0}};
 
 static int parse_name(ctl_ctx *cx, const char *what, const char *s, const name_map *map, int *out) {
     char choices[128] = "";
@@ -758,6 +762,7 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     int64_t u = s->uptime_s;
     ctl_kv("version", "%s", s->version ? s->version : "");
     ctl_kv("redis", "%s", s->redis_ok ? "ok" : "DOWN");
+    if (s->redis_state) ctl_kv("redis state", "%s", s->redis_state);
     ctl_kv("postgres", "%s", s->postgres_ok ? "ok" : "DOWN");
     ctl_kv("uptime", "%" PRId64 "d %02d:%02d:%02d", u / 86400, (int)(u % 86400 / 3600), (int)(u % 3600 / 60),
            (int)(u % 60));
@@ -786,7 +791,7 @@ int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a) {
     char done[128];
     int code, v = 0;
     if ((code = ctl_parse_username(cx, "admin set-role", a->pos[0])) != RK_OK ||
-        (code = parse_name(cx, "role", a->pos[1], role_names, &v)) != RK_OK)
+        (code = parse_name(cx, "role", a->pos[1], settable_role_names, &v)) != RK_OK)
         return code;
     req.username = a->pos[0];
     req.has_role = 1;

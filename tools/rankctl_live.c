@@ -198,7 +198,7 @@ static int live_open(ctl_ctx *cx, const ctl_args *a, live **out) {
         ts_add_ms(&lv->deadline, (int64_t)(secs * 1000 + 0.5));
         lv->has_deadline = 1;
     }
-    return rk_subscriber_open(&lv->sub, url, feed_cb, lv, &cx->st);
+    return rk_subscriber_open_tls(&lv->sub, url, &cx->tls, feed_cb, lv, &cx->st);
 }
 
 static int live_subscribe(ctl_ctx *cx, live *lv, const char *prefix) {

@@ -33,6 +33,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <rankd/rankd.pb-c.h>
 #include <rankd/status.h>
+#include <rankd/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -59,6 +60,14 @@ typedef void (*rk_call_cb)(const rk_status *st, ProtobufCMessage *reply, void *a
  * non-blocking: an unreachable server shows up as UNAVAILABLE on the first
  * call, and the socket keeps reconnecting in the background. */
 int rk_client_open(rk_client **out, const char *urls, rk_status *st);
+
+/* The same, with what tls+tcp:// addresses are checked against
+ * (rankd/tls.h); tls may be NULL when no address is a TLS one. Files are
+ * read here. An address that needs TLS without tls->ca_file is
+ * RK_INVALID_ARGUMENT; a failing handshake (wrong CA, wrong name, a
+ * client certificate wanted) shows on the calls as UNAVAILABLE "rankd is
+ * not reachable; the TLS handshake with ... failed N time(s): ...". */
+int rk_client_open_tls(rk_client **out, const char *urls, const rk_tls_opts *tls, rk_status *st);
 
 /* Waits for asynchronous calls in flight, then frees everything. A client
  * that has never connected waits until 200 ms after it was opened for its

@@ -23,6 +23,7 @@
 
 #include <rankd/rankd.pb-c.h>
 #include <rankd/status.h>
+#include <rankd/tls.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -37,6 +38,10 @@ typedef void (*rk_event_cb)(const char *topic, const Rankd__Event *ev, void *arg
 /* Dials rankd's event address(es) ("tcp://127.0.0.1:7401", comma-separated
  * for several). Nothing arrives until rk_subscriber_subscribe. */
 int rk_subscriber_open(rk_subscriber **out, const char *urls, rk_event_cb cb, void *arg, rk_status *st);
+/* The same for tls+tcp:// addresses (rankd/tls.h; tls may be NULL when no
+ * address is a TLS one). */
+int rk_subscriber_open_tls(rk_subscriber **out, const char *urls, const rk_tls_opts *tls, rk_event_cb cb, void *arg,
+                           rk_status *st);
 int rk_subscriber_subscribe(rk_subscriber *s, const char *prefix, rk_status *st);
 int rk_subscriber_unsubscribe(rk_subscriber *s, const char *prefix, rk_status *st);
 /* Stops delivery (waits for a callback in progress) and frees everything. */

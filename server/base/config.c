@@ -1,6 +1,8 @@
 /*
  * config.c - one table of settings; file, environment and flags all go
- * through config_set(), so every source is validated the same way.
+ * through config_set(), so every source is validated the same way. --help
+ * and the shipped rankd.conf (--print-config) are both printed from the
+ * table, so neither can name a setting that does not exist or miss one.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -28,7 +30,7 @@ typedef struct setting {
     { k, T_INT, offsetof(config, f), 0, lo, hi, d, h }
 
 static const setting settings[] = {
-    S("listen", listen, "tcp://127.0.0.1:7400", "RPC addresses, comma-separated (tcp://, ipc://)"),
+    S("listen", listen, "tcp://127.0.0.1:7400", "RPC addresses, comma-separated (tcp://, ipc://, tls+tcp://)"),
     S("redis", redis, "127.0.0.1:6379", "Redis address, host:port"),
     S("postgres", postgres, "host=127.0.0.1 port=5432 dbname=rankd", "PostgreSQL conninfo"),
     S("token-secret", token_secret, "",
@@ -38,9 +40,16 @@ static const setting settings[] = {
     S("create-admin", create_admin, "",
       "create or promote USER to admin (password from RANKD_ADMIN_PASSWORD), then exit"),
     S("events", events, "tcp://127.0.0.1:7401",
-      "live event PUB addresses, comma-separated (tcp://, ipc://, ws://); empty disables"),
+      "live event PUB addresses, comma-separated (tcp://, ipc://, ws://, tls+tcp://, wss://); empty disables"),
     S("http", http, "http://127.0.0.1:7480",
-      "HTTP address of the live page, /healthz, /readyz and /metrics; empty disables"),
+      "HTTP address of the live page, /healthz, /readyz and /metrics (http://, or https:// with tls-cert); empty "
+      "disables"),
+    S("tls-cert", tls_cert, "",
+      "PEM certificate (then its chain) for the TLS addresses: tls+tcp:// in listen and events, https:// in http "
+      "(whose events feed is then wss://)"),
+    S("tls-key", tls_key, "", "PEM private key of tls-cert (unencrypted; keep it mode 0600)"),
+    S("tls-ca", tls_ca, "",
+      "PEM CA certificate(s); when set, every TLS client must present a certificate signed by one of them"),
     I("loops", loops, -1, 64, "-1",
       "event loops of the fast lane (reads and submissions that need only Redis); -1: one per core; 0: none, every "
       "call runs on the workers"),
@@ -93,6 +102,84 @@ static const setting *find(const char *key, size_t len) {
     return NULL;
 }
 
+/* RANKD_<KEY>: upper case, '-' as '_'. */
+static void env_name(const setting *s, char env[64]) {
+    size_t j = 0;
+    memcpy(env, "RANKD_", 6);
+    for (; s->key[j] && j + 7 < 64; j++) env[6 + j] = s->key[j] == '-' ? '_' : (char)toupper((unsigned char)s->key[j]);
+    env[6 + j] = '\0';
+}
+
+/* Flags that are not settings: what they ask for, and whether a value
+ * follows (--config FILE; --check-config takes an optional FILE). */
+typedef struct action_flag {
+    const char *name;
+    config_action action;
+} action_flag;
+
+static const action_flag action_flags[] = {
+    {.name = "help", .action = CONFIG_HELP},
+    {.name = "version", .action = CONFIG_VERSION},
+    {.name = "print-config", .action = CONFIG_PRINT},
+    {.name = "check-config", .action = CONFIG_CHECK},
+};
+#define NACTIONS (sizeof(action_flags) / sizeof(action_flags[0]))
+
+/* ---------------------------------------------------------------- did you mean */
+
+#define NEAREST_MAX_LEN 64
+
+/* Optimal string alignment distance: insertions, deletions, substitutions
+ * and swaps of neighbours each cost one, so "lsiten" is one from "listen". */
+static size_t edit_distance(const char *a, size_t la, const char *b, size_t lb) {
+    size_t d[NEAREST_MAX_LEN + 1][NEAREST_MAX_LEN + 1];
+    for (size_t i = 0; i <= la; i++) d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++) d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cost = a[i - 1] == b[j - 1] ? 0 : 1, best = d[i - 1][j - 1] + cost;
+            if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+                best = d[i - 2][j - 2] + 1;
+            d[i][j] = best;
+        }
+    return d[la][lb];
+}
+
+const char *config_nearest(const char *word, size_t len, const char *const *words, size_t n) {
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX;
+    if (len == 0 || len > NEAREST_MAX_LEN) return NULL;
+    for (size_t i = 0; i < n; i++) {
+        size_t lw = strlen(words[i]);
+        if (lw > NEAREST_MAX_LEN) continue;
+        size_t d = edit_distance(word, len, words[i], lw);
+        if (d < best_d) best_d = d, best = words[i];
+    }
+    /* Two edits, or a third of the word for long ones: closer than that a
+     * guess helps; farther, it only confuses. */
+    size_t allowed = len / 3 > 2 ? len / 3 : 2;
+    return best_d <= allowed && best_d < len ? best : NULL;
+}
+
+/* "; did you mean PREFIXkey?" for the setting (or, for flags, the action)
+ * nearest to key, or "" when none is near. */
+static void suggest(const char *key, size_t len, int flags, char *out, size_t n) {
+    const char *words[NSETTINGS + NACTIONS + 1];
+    size_t nw = 0;
+    for (size_t i = 0; i < NSETTINGS; i++) words[nw++] = settings[i].key;
+    if (flags) {
+        for (size_t i = 0; i < NACTIONS; i++) words[nw++] = action_flags[i].name;
+        words[nw++] = "config";
+    }
+    const char *near = config_nearest(key, len, words, nw);
+    if (near)
+        snprintf(out, n, "; did you mean %s%s?", flags ? "--" : "", near);
+    else
+        out[0] = '\0';
+}
+
 static int config_set(config *cfg, const setting *s, const char *value, const char *source, rk_status *st) {
     char *base = (char *)cfg + s->offset;
     if (s->type == T_STR) {
@@ -134,9 +221,11 @@ int config_read(config *cfg, FILE *f, const char *name, rk_status *st) {
         *eq = '\0';
         char *key = trim(p), *val = trim(eq + 1);
         const setting *s = find(key, strlen(key));
-        if (s == NULL)
-            rc = rk_status_set(st, RK_INVALID_ARGUMENT, "%s: unknown setting %s", source, key);
-        else
+        if (s == NULL) {
+            char hint[NEAREST_MAX_LEN + 32];
+            suggest(key, strlen(key), 0, hint, sizeof(hint));
+            rc = rk_status_set(st, RK_INVALID_ARGUMENT, "%s: unknown setting %s%s", source, key, hint);
+        } else
             rc = config_set(cfg, s, val, source, st);
     }
     return rc;
@@ -164,31 +253,35 @@ int config_load(config *cfg, int argc, char **argv, rk_status *st) {
     const char *file = NULL;
     if ((rc = config_defaults(cfg, st)) != RK_OK) return rc;
 
-    /* The file comes first, so find --config before anything else. */
+    /* The file comes first, so find --config (or the FILE of
+     * --check-config FILE) before anything else. */
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--config=", 9) == 0)
             file = argv[i] + 9;
         else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
             file = argv[i + 1];
+        else if (strncmp(argv[i], "--check-config=", 15) == 0)
+            file = argv[i] + 15;
+        else if (strcmp(argv[i], "--check-config") == 0 && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+            file = argv[i + 1];
     }
     if (file == NULL) file = getenv("RANKD_CONFIG");
+    if (file && strlen(file) >= sizeof(cfg->file))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "config file name is too long");
     if (file && (rc = load_file(cfg, file, st)) != RK_OK) return rc;
+    if (file) strcpy(cfg->file, file);
 
     for (size_t i = 0; i < NSETTINGS; i++) {
-        char env[64] = "RANKD_";
-        for (size_t j = 0; settings[i].key[j] && j + 7 < sizeof(env); j++) {
-            char c = settings[i].key[j];
-            env[6 + j] = c == '-' ? '_' : (char)toupper((unsigned char)c);
-            env[7 + j] = '\0';
-        }
+        char env[64];
+        env_name(&settings[i], env);
         const char *v = getenv(env);
         if (v && (rc = config_set(cfg, &settings[i], v, env, st)) != RK_OK) return rc;
     }
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            cfg->show_help = 1;
+        if (strcmp(a, "-h") == 0) {
+            cfg->action = CONFIG_HELP;
             continue;
         }
         if (strncmp(a, "--", 2) != 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "unexpected argument \"%s\"", a);
@@ -198,8 +291,25 @@ int config_load(config *cfg, int argc, char **argv, rk_status *st) {
             if (!eq) i++;
             continue;
         }
+        const action_flag *act = NULL;
+        for (size_t k = 0; k < NACTIONS; k++)
+            if (strlen(action_flags[k].name) == klen && strncmp(action_flags[k].name, key, klen) == 0)
+                act = &action_flags[k];
+        if (act) {
+            /* Help wins over everything else asked for. */
+            if (cfg->action != CONFIG_HELP) cfg->action = act->action;
+            if (act->action == CONFIG_CHECK && !eq && i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+                i++; /* its FILE, read above */
+            else if (eq && act->action != CONFIG_CHECK)
+                return rk_status_set(st, RK_INVALID_ARGUMENT, "flag --%s takes no value", act->name);
+            continue;
+        }
         const setting *s = find(key, klen);
-        if (s == NULL) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown flag %s (see --help)", a);
+        if (s == NULL) {
+            char hint[NEAREST_MAX_LEN + 32];
+            suggest(key, klen, 1, hint, sizeof(hint));
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown flag --%.*s%s (see --help)", (int)klen, key, hint);
+        }
         if (eq)
             val = eq + 1;
         else if (i + 1 < argc)
@@ -212,16 +322,61 @@ int config_load(config *cfg, int argc, char **argv, rk_status *st) {
 }
 
 void config_usage(FILE *out) {
-    fprintf(out, "usage: rankd [--config FILE] [--KEY VALUE]...\n\n"
-                 "Settings come from defaults, then the config file (key = value lines),\n"
-                 "then RANKD_<KEY> environment variables, then flags; later wins.\n\n");
+    fprintf(out,
+            "usage: rankd [--config FILE] [--KEY VALUE]...\n"
+            "       rankd --check-config [FILE] [--KEY VALUE]...\n"
+            "       rankd --print-config | --version | --help\n\n"
+            "Settings come from defaults, then the config file (key = value lines),\n"
+            "then RANKD_<KEY> environment variables, then flags; later wins.\n\n"
+            "  --%-20s %s\n  --%-20s %s\n  --%-20s %s\n  --%-20s %s\n  --%-20s %s\n\n",
+            "config FILE", "read settings from FILE (env RANKD_CONFIG)", "check-config [FILE]",
+            "check the settings (and FILE) and that Redis and PostgreSQL answer; exit 0 if so", "print-config",
+            "print a commented config file with every setting at its default", "version", "print the version", "help",
+            "print this help");
     for (size_t i = 0; i < NSETTINGS; i++) {
-        char env[64] = "RANKD_";
-        size_t j = 0;
-        for (; settings[i].key[j]; j++)
-            env[6 + j] = settings[i].key[j] == '-' ? '_' : (char)toupper((unsigned char)settings[i].key[j]);
-        env[6 + j] = '\0';
+        char env[64];
+        env_name(&settings[i], env);
         fprintf(out, "  --%-20s %s\n  %-22s env %s, default \"%s\"\n", settings[i].key, settings[i].help, "", env,
                 settings[i].def);
+    }
+}
+
+/* Writes text as '#' comment lines of at most 76 columns. */
+static void comment_wrapped(FILE *out, const char *text) {
+    const size_t width = 74;
+    while (*text) {
+        size_t n = strlen(text);
+        if (n > width) {
+            n = width;
+            while (n > 0 && text[n] != ' ') n--;
+            if (n == 0) n = width;
+        }
+        fprintf(out, "# %.*s\n", (int)n, text);
+        text += n;
+        while (*text == ' ') text++;
+    }
+}
+
+void config_print(FILE *out) {
+    fprintf(out, "# rankd.conf: every setting of rankd, each at its default.\n"
+                 "#\n"
+                 "# This file is what `rankd --print-config` prints, from the same table as\n"
+                 "# `rankd --help`. Lines are \"key = value\"; a line starting with '#' is a\n"
+                 "# comment. A setting left commented out keeps its default (so a new\n"
+                 "# release's default reaches it). RANKD_<KEY> environment variables and\n"
+                 "# --key flags override this file. Check an edited file, and that Redis\n"
+                 "# and PostgreSQL answer, with `rankd --check-config FILE`.\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *s = &settings[i];
+        char env[64], line[128];
+        env_name(s, env);
+        fprintf(out, "\n");
+        comment_wrapped(out, s->help);
+        if (s->type == T_INT)
+            snprintf(line, sizeof(line), "an integer in %lld..%lld; env %s", (long long)s->min, (long long)s->max, env);
+        else
+            snprintf(line, sizeof(line), "env %s", env);
+        comment_wrapped(out, line);
+        fprintf(out, "#%s =%s%s\n", s->key, s->def[0] ? " " : "", s->def);
     }
 }

@@ -5,7 +5,10 @@
  * given by --config (lines "key = value", '#' comments), then RANKD_<KEY>
  * environment variables (upper case, '-' as '_'), then --key=value or
  * "--key value" flags. Every setting is one row of a table in config.c,
- * which is also what `rankd --help` prints.
+ * which is also what `rankd --help` prints and what `rankd --print-config`
+ * writes out as the shipped, commented rankd.conf (a test checks the two
+ * agree). A key or flag that is not in the table is an error naming the
+ * nearest one that is.
  */
 #ifndef RANKD_CONFIG_H
 #define RANKD_CONFIG_H
@@ -17,17 +20,30 @@
 
 #define CONFIG_STR_MAX 512
 
+/* What the command line asks rankd to do; every action but serving needs
+ * no store, except CONFIG_CHECK, which tries to reach both. */
+typedef enum config_action {
+    CONFIG_SERVE = 0, /* run the server */
+    CONFIG_HELP,      /* --help: print the settings and exit */
+    CONFIG_VERSION,   /* --version: print the version and exit */
+    CONFIG_PRINT,     /* --print-config: print a commented rankd.conf and exit */
+    CONFIG_CHECK,     /* --check-config [FILE]: validate, reach Redis and PostgreSQL, exit */
+} config_action;
+
 typedef struct config {
     char listen[CONFIG_STR_MAX];       /* comma-separated nng URLs */
     char redis[CONFIG_STR_MAX];        /* host:port */
     char postgres[CONFIG_STR_MAX];     /* libpq conninfo */
     char token_secret[CONFIG_STR_MAX]; /* hex; empty: kept in PostgreSQL */
     char log_level[16];
-    char node[64];               /* consumer name for the write-behind */
-    char create_admin[64];       /* set: create/promote this admin, exit */
-    char events[CONFIG_STR_MAX]; /* PUB addresses for live events; "" disables */
-    char http[CONFIG_STR_MAX];   /* page, probes and metrics; "" disables */
-    int64_t loops;               /* fast-lane event loops; -1: one per core; 0: none */
+    char node[64];                 /* consumer name for the write-behind */
+    char create_admin[64];         /* set: create/promote this admin, exit */
+    char events[CONFIG_STR_MAX];   /* PUB addresses for live events; "" disables */
+    char http[CONFIG_STR_MAX];     /* page, probes and metrics; "" disables */
+    char tls_cert[CONFIG_STR_MAX]; /* PEM file; needed by any TLS address */
+    char tls_key[CONFIG_STR_MAX];  /* PEM file of its private key */
+    char tls_ca[CONFIG_STR_MAX];   /* PEM file; set: client certificates required */
+    int64_t loops;                 /* fast-lane event loops; -1: one per core; 0: none */
     int64_t workers;
     int64_t redis_connections; /* shared pipelined connections; 0: one per worker */
     int64_t contexts;
@@ -49,7 +65,8 @@ typedef struct config {
     int64_t name_cache;          /* usernames kept in memory (namecache.h) */
     int64_t key_cache_s;         /* an unused API key is looked up again after this */
     int64_t clock_start;         /* tests: Unix seconds the clock starts at; 0: system */
-    int show_help;
+    config_action action;
+    char file[CONFIG_STR_MAX]; /* the config file read; "" when none */
 } config;
 
 /* Loads defaults, file, environment and flags into cfg. RK_INVALID_ARGUMENT
@@ -66,5 +83,14 @@ int config_read(config *cfg, FILE *f, const char *name, rk_status *st);
 
 /* Prints every setting with its default and meaning. */
 void config_usage(FILE *out);
+
+/* Prints a rankd.conf with every setting commented out at its default,
+ * each under its meaning, its range and its environment variable. */
+void config_print(FILE *out);
+
+/* The known word nearest to `word` among `words` (n of them) by edit
+ * distance (a swap of two neighbours counts as one edit), or NULL when
+ * none is close enough to be what was meant. Exposed for tests. */
+const char *config_nearest(const char *word, size_t len, const char *const *words, size_t n);
 
 #endif

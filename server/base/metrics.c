@@ -33,7 +33,9 @@ static struct {
     atomic_llong events[METRICS_EV_KINDS];
     atomic_llong coalesced;
     atomic_llong subscribers;
+    atomic_llong boards_watched;
     atomic_llong wb_backlog, wb_lag_ms, wb_dead;
+    _Atomic(const char *) redis_state;
 } m;
 
 void metrics_init(const char *const *method_names, size_t n) {
@@ -67,6 +69,8 @@ void metrics_event_coalesced(void) { atomic_fetch_add(&m.coalesced, 1); }
 void metrics_subscribers_add(int delta) { atomic_fetch_add(&m.subscribers, delta); }
 
 void metrics_set_dead_letters(int64_t n) { atomic_store(&m.wb_dead, n); }
+void metrics_set_redis_state(const char *name) { atomic_store(&m.redis_state, name); }
+void metrics_set_boards_watched(int64_t n) { atomic_store(&m.boards_watched, n); }
 
 void metrics_set_writebehind(int64_t backlog, int64_t lag_ms) {
     atomic_store(&m.wb_backlog, backlog);
@@ -169,6 +173,12 @@ int metrics_render(char **text, size_t *len) {
         "# HELP rankd_writebehind_lag_seconds Age of the oldest submission not yet in PostgreSQL.\n"
         "# TYPE rankd_writebehind_lag_seconds gauge\nrankd_writebehind_lag_seconds %.3f\n",
         (double)atomic_load(&m.wb_lag_ms) / 1000.0);
+    const char *state = atomic_load(&m.redis_state);
+    if (state)
+        put(&o,
+            "# HELP rankd_redis_state Redis as this rankd sees it: up, down, loading, restoring or catching-up.\n"
+            "# TYPE rankd_redis_state gauge\nrankd_redis_state{state=\"%s\"} 1\n",
+            state);
     put(&o,
         "# HELP rankd_event_subscribers Connected event subscribers (nng and WebSocket).\n"
         "# TYPE rankd_event_subscribers gauge\nrankd_event_subscribers %lld\n",
@@ -182,6 +192,10 @@ int metrics_render(char **text, size_t *len) {
         "# HELP rankd_events_coalesced_total Board changes folded into a later top-N event.\n"
         "# TYPE rankd_events_coalesced_total counter\nrankd_events_coalesced_total %lld\n",
         (long long)atomic_load(&m.coalesced));
+    put(&o,
+        "# HELP rankd_events_boards_watched Boards the events thread keeps coalescing state for (bounded).\n"
+        "# TYPE rankd_events_boards_watched gauge\nrankd_events_boards_watched %lld\n",
+        (long long)atomic_load(&m.boards_watched));
     if (o.oom) {
         free(o.s);
         return -1;

@@ -29,11 +29,16 @@ void metrics_event_published(metrics_event kind);
 /* A change folded into a later top-N event instead of getting its own. */
 void metrics_event_coalesced(void);
 void metrics_subscribers_add(int delta);
+/* Boards with a coalescing state in the events thread (events.c bounds it). */
+void metrics_set_boards_watched(int64_t n);
 
 /* Gauges set by the health checker. */
 void metrics_set_writebehind(int64_t backlog, int64_t lag_ms);
 /* Entries the write-behind set aside (scores_dead_letter). */
 void metrics_set_dead_letters(int64_t n);
+/* Redis's state as the recovery module sees it (recovery.h): a static
+ * name, shown as rankd_redis_state{state="<name>"} 1. */
+void metrics_set_redis_state(const char *name);
 
 /* Renders everything; *out is malloc'ed (caller frees). 0 or -1. */
 int metrics_render(char **out, size_t *len);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "query.h"
+#include "tlsconf.h"
 #include "validate.h"
 
 extern const char web_index_html[], web_app_js[], web_style_css[];
@@ -185,6 +186,16 @@ static void on_top(nng_aio *aio) {
         reply(aio, 503, "application/json", msg, strlen(msg));
         return;
     }
+    /* Only boards that exist are watched (events.c): asked of memory, as
+     * every handler here must not wait on a store. A board created through
+     * another rankd is known here once it has been used through this one. */
+    board b;
+    if (strcmp(id, BOARD_GLOBAL_ID) != 0 && boards_get(h->srv->boards, NULL, id, &b, &st) != RK_OK) {
+        char msg[BOARD_ID_MAX + 64];
+        int n = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"no board %s\"}\n", id);
+        reply(aio, 404, "application/json", msg, (size_t)n);
+        return;
+    }
     events_request_top(h->events, id, k);
     reply(aio, 200, "application/json", "{\"ok\":true}\n", 12);
 }
@@ -243,6 +254,12 @@ int http_start(http **out, server *srv, health *hl, events *ev, rk_status *st) {
             (rv = nng_http_server_add_handler(h->hs, hd)) != 0)
             return rk_status_set(st, RK_INTERNAL, "HTTP asset %s: %s", assets[i].path, nng_strerror(rv));
     }
+    if (tlsconf_url_is_tls(srv->cfg.http)) {
+        if (srv->tls == NULL)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "%s needs tls-cert and tls-key", srv->cfg.http);
+        if ((rv = nng_http_server_set_tls(h->hs, srv->tls)) != 0)
+            return rk_status_set(st, RK_INTERNAL, "cannot serve HTTPS on %s: %s", srv->cfg.http, nng_strerror(rv));
+    }
     if ((rv = nng_http_server_start(h->hs)) != 0)
         return rk_status_set(st, RK_UNAVAILABLE, "cannot serve HTTP on %s: %s", srv->cfg.http, nng_strerror(rv));
     log_info("serving HTTP", "url=%s", srv->cfg.http);
@@ -260,11 +277,15 @@ void http_stop(http *h) {
 }
 
 int http_ws_url(const char *http_url, char *out, size_t cap) {
-    if (strncmp(http_url, "http://", 7) != 0) return -1;
-    int n = snprintf(out, cap, "ws://%s", http_url + 7);
+    int n, secure = strncmp(http_url, "https://", 8) == 0;
+    if (!secure && strncmp(http_url, "http://", 7) != 0) return -1;
+    if (secure)
+        n = snprintf(out, cap, "wss://%s", http_url + 8);
+    else
+        n = snprintf(out, cap, "ws://%s", http_url + 7);
     if (n < 0 || (size_t)n >= cap) return -1;
     /* Drop a trailing path, then add ours. */
-    char *slash = strchr(out + 5, '/');
+    char *slash = strchr(out + (secure ? 6 : 5), '/');
     if (slash) *slash = '\0';
     if (strlen(out) + 8 >= cap) return -1;
     strcat(out, "/events");

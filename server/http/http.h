@@ -25,7 +25,8 @@ typedef struct http http;
 int http_start(http **out, server *srv, health *h, events *ev, rk_status *st);
 void http_stop(http *h);
 
-/* "http://host:port[/...]" -> "ws://host:port/events"; 0 or -1. */
+/* "http://host:port[/...]" -> "ws://host:port/events", "https://..." ->
+ * "wss://host:port/events"; 0 or -1. */
 int http_ws_url(const char *http_url, char *out, size_t cap);
 
 #endif

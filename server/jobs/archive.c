@@ -2,14 +2,9 @@
  * archive.c - standings and snapshots; see archive.h.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <hiredis/hiredis.h>
 
 #include "archive.h"
 #include "boards.h"
@@ -20,62 +15,12 @@
 
 static const int lookback[WINDOW_KINDS] = {0, 7, 4, 2};
 
-struct archive {
+typedef struct archive {
     server *srv;
     rstore *redis;
     pgstore *pg;
-    pthread_t thread;
-    int started;
-    atomic_int stop;
     int last_partition_day;
-};
-
-typedef struct standing {
-    int64_t user_id, score, rank;
-} standing;
-
-static int have_standings(archive *a, const board *b, int k, const char *label, int *yes, rk_status *st) {
-    char kind[8];
-    snprintf(kind, sizeof(kind), "%d", k);
-    const char *params[] = {b->id, kind, label};
-    PGresult *res = NULL;
-    int rc = pgstore_exec(
-        a->pg, "SELECT 1 FROM standings WHERE board_id = $1 AND window_kind = $2::smallint AND label = $3 LIMIT 1", 3,
-        params, &res, st);
-    if (rc != RK_OK) return rc;
-    *yes = PQntuples(res) > 0;
-    PQclear(res);
-    return RK_OK;
-}
-
-static int store_standings(archive *a, const board *b, int k, const char *label, const standing *rows, size_t n,
-                           int64_t size, rk_status *st) {
-    char kind[8], sz[24], now[24];
-    snprintf(kind, sizeof(kind), "%d", k);
-    snprintf(sz, sizeof(sz), "%" PRId64, size);
-    snprintf(now, sizeof(now), "%" PRId64, (int64_t)server_time());
-    int rc = pgstore_exec(a->pg, "BEGIN", 0, NULL, NULL, st);
-    for (size_t i = 0; rc == RK_OK && i < n; i++) {
-        char pos[24], uid[24], score[24], rank[24];
-        snprintf(pos, sizeof(pos), "%zu", i + 1);
-        snprintf(uid, sizeof(uid), "%" PRId64, rows[i].user_id);
-        snprintf(score, sizeof(score), "%" PRId64, rows[i].score);
-        snprintf(rank, sizeof(rank), "%" PRId64, rows[i].rank);
-        const char *params[] = {b->id, kind, label, rank, pos, uid, score, sz, now};
-        rc = pgstore_exec(
-            a->pg,
-            "INSERT INTO standings (board_id, window_kind, label, rank, position, user_id, score, board_size, "
-            "closed_at) VALUES ($1, $2::smallint, $3, $4::bigint, $5::integer, $6::bigint, $7::bigint, "
-            "$8::bigint, to_timestamp($9::bigint)) ON CONFLICT DO NOTHING",
-            9, params, NULL, st);
-    }
-    rk_status ignore;
-    if (rc == RK_OK)
-        rc = pgstore_exec(a->pg, "COMMIT", 0, NULL, NULL, st);
-    else
-        pgstore_exec(a->pg, "ROLLBACK", 0, NULL, NULL, &ignore);
-    return rc;
-}
+} archive;
 
 /* The final top N of one closed window: Redis if it still has the set. */
 static int close_window(archive *a, const board *b, int k, time_t inside, rk_status *st) {
@@ -83,10 +28,10 @@ static int close_window(archive *a, const board *b, int k, time_t inside, rk_sta
     int yes = 0, rc;
     window_label((window_kind)k, inside, label);
     const char *bare = strchr(label, ':') + 1;
-    if ((rc = have_standings(a, b, k, bare, &yes, st)) != RK_OK || yes) return rc;
+    if ((rc = pgstore_standings_exist(a->pg, b->id, k, bare, &yes, st)) != RK_OK || yes) return rc;
 
     int64_t n_top = a->srv->cfg.standings_top_n, size = 0, count = 0;
-    standing *rows = NULL;
+    pg_rank_row *rows = NULL;
     size_t n = 0;
     rview v;
     rstore_view(b, (window_kind)k, inside, &v);
@@ -94,7 +39,8 @@ static int close_window(archive *a, const board *b, int k, time_t inside, rk_sta
     if (rstore_count(a->redis, &v, &count, st) == RK_OK && count > 0 &&
         rstore_top(a->redis, &v, 0, n_top, RANK_COMPETITION, &live, &n, &size, st) == RK_OK) {
         rows = calloc(n ? n : 1, sizeof(*rows));
-        for (size_t i = 0; rows && i < n; i++) rows[i] = (standing){live[i].user_id, live[i].score, live[i].rank};
+        for (size_t i = 0; rows && i < n; i++)
+            rows[i] = (pg_rank_row){.user_id = live[i].user_id, .score = live[i].score, .rank = live[i].rank};
         free(live);
     } else {
         int64_t from, to;
@@ -103,11 +49,12 @@ static int close_window(archive *a, const board *b, int k, time_t inside, rk_sta
         report_query q = {.b = b, .from_us = from * 1000000, .to_us = to * 1000000, .limit = n_top};
         if ((rc = report_run(a->pg, &q, &hist, &n, &size, st)) != RK_OK) return rc;
         rows = calloc(n ? n : 1, sizeof(*rows));
-        for (size_t i = 0; rows && i < n; i++) rows[i] = (standing){hist[i].user_id, hist[i].value, hist[i].rank};
+        for (size_t i = 0; rows && i < n; i++)
+            rows[i] = (pg_rank_row){.user_id = hist[i].user_id, .score = hist[i].value, .rank = hist[i].rank};
         free(hist);
     }
     if (rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    rc = n ? store_standings(a, b, k, bare, rows, n, size, st) : RK_OK;
+    rc = n ? pgstore_standings_put(a->pg, b->id, k, bare, rows, n, size, (int64_t)server_time(), st) : RK_OK;
     if (rc == RK_OK && n) log_info("final standings stored", "board=%s window=%s players=%zu", b->id, label, n);
     free(rows);
     return rc;
@@ -142,17 +89,11 @@ static void close_windows(archive *a, time_t now) {
 static int snapshot_due(archive *a, time_t now) {
     int64_t every = a->srv->cfg.snapshot_interval_s;
     if (every <= 0) return 0;
-    char key[64], ttl[24];
+    char key[64];
     snprintf(key, sizeof(key), "rk:snapshot:%" PRId64, (int64_t)now / every);
-    snprintf(ttl, sizeof(ttl), "%" PRId64, every * 2);
     rk_status st;
-    redisContext *c = rstore_ctx(a->redis, &st);
-    if (c == NULL) return 0;
-    const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
-    redisReply *rep = redisCommandArgv(c, 6, argv, NULL);
-    int won = rep && rep->type == REDIS_REPLY_STATUS;
-    if (rep) freeReplyObject(rep);
-    return won;
+    int won = 0;
+    return rstore_lock_once(a->redis, key, every * 2, &won, &st) == RK_OK && won;
 }
 
 /* Every board's top N and size, and the global board's. */
@@ -160,8 +101,6 @@ static void take_snapshots(archive *a, time_t now) {
     board *all = NULL;
     size_t n = 0;
     rk_status st;
-    char taken[24];
-    snprintf(taken, sizeof(taken), "%" PRId64, (int64_t)now);
     if (boards_list(a->srv->boards, NULL, &all, &n, &st) != RK_OK) return;
     for (size_t i = 0; i <= n; i++) {
         const board *b = i < n ? &all[i] : NULL; /* last: the global board */
@@ -172,72 +111,51 @@ static void take_snapshots(archive *a, time_t now) {
         rstore_view(b, WINDOW_ALL, now, &v);
         if (rstore_top(a->redis, &v, 0, a->srv->cfg.standings_top_n, RANK_COMPETITION, &rows, &m, &size, &st) != RK_OK)
             continue;
-        /* One transaction per board: a reader never sees half a snapshot. */
-        int rc = pgstore_exec(a->pg, "BEGIN", 0, NULL, NULL, &st);
-        for (size_t j = 0; rc == RK_OK && j < m; j++) {
-            char pos[24], rank[24], uid[24], score[24], bsize[24];
-            snprintf(pos, sizeof(pos), "%zu", j + 1);
-            snprintf(rank, sizeof(rank), "%" PRId64, rows[j].rank);
-            snprintf(uid, sizeof(uid), "%" PRId64, rows[j].user_id);
-            snprintf(score, sizeof(score), "%" PRId64, rows[j].score);
-            snprintf(bsize, sizeof(bsize), "%" PRId64, size);
-            const char *params[] = {b ? b->id : BOARD_GLOBAL_ID, taken, pos, rank, uid, score, bsize};
-            rc = pgstore_exec(a->pg,
-                              "INSERT INTO snapshots (board_id, taken_at, position, rank, user_id, score, board_size) "
-                              "VALUES ($1, to_timestamp($2::bigint), $3::integer, $4::bigint, $5::bigint, $6::bigint, "
-                              "$7::bigint) ON CONFLICT DO NOTHING",
-                              7, params, NULL, &st);
-        }
-        rk_status ignore;
-        if (rc == RK_OK)
-            pgstore_exec(a->pg, "COMMIT", 0, NULL, NULL, &ignore);
-        else
-            pgstore_exec(a->pg, "ROLLBACK", 0, NULL, NULL, &ignore);
+        /* A board whose snapshot fails has none for this interval (the
+         * store writes each one whole or not at all); the others go on. */
+        pg_rank_row *put = calloc(m ? m : 1, sizeof(*put));
+        for (size_t j = 0; put && j < m; j++)
+            put[j] = (pg_rank_row){.user_id = rows[j].user_id, .score = rows[j].score, .rank = rows[j].rank};
+        if (put) pgstore_snapshot_put(a->pg, b ? b->id : BOARD_GLOBAL_ID, (int64_t)now, put, m, size, &st);
+        free(put);
         free(rows);
     }
     free(all);
 }
 
-static void *archive_main(void *arg) {
-    archive *a = arg;
-    int64_t next = 0;
-    while (!atomic_load(&a->stop)) {
-        int64_t now_us = server_wall_us();
-        if (now_us >= next) {
-            time_t now = (time_t)(now_us / 1000000);
-            rk_status st;
-            int day = (int)(now / 86400);
-            if (day != a->last_partition_day && pgstore_ensure_partitions(a->pg, now, &st) == RK_OK)
-                a->last_partition_day = day;
-            close_windows(a, now);
-            if (snapshot_due(a, now)) take_snapshots(a, now);
-            next = now_us + a->srv->cfg.archive_interval_s * 1000000;
-        }
-        usleep(100 * 1000);
-    }
-    return NULL;
+static int64_t archive_tick(void *state, job *self) {
+    (void)self;
+    archive *a = state;
+    time_t now = server_time();
+    rk_status st;
+    int day = (int)(now / 86400);
+    if (day != a->last_partition_day && pgstore_ensure_partitions(a->pg, now, &st) == RK_OK)
+        a->last_partition_day = day;
+    close_windows(a, now);
+    if (snapshot_due(a, now)) take_snapshots(a, now);
+    return a->srv->cfg.archive_interval_s * 1000;
 }
 
-int archive_start(archive **out, server *srv, rk_status *st) {
-    archive *a = calloc(1, sizeof(*a));
-    if (a == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    a->srv = srv;
-    *out = a;
-    rk_status ignore;
-    rstore_open(&a->redis, srv->cfg.redis, &ignore);
-    pgstore_open(&a->pg, srv->cfg.postgres, &ignore);
-    if (!a->redis || !a->pg) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if (pthread_create(&a->thread, NULL, archive_main, a) != 0)
-        return rk_status_set(st, RK_INTERNAL, "cannot start the archive thread");
-    a->started = 1;
-    return RK_OK;
-}
-
-void archive_stop(archive *a) {
-    if (a == NULL) return;
-    atomic_store(&a->stop, 1);
-    if (a->started) pthread_join(a->thread, NULL);
+static void archive_close(void *state) {
+    archive *a = state;
     rstore_close(a->redis);
     pgstore_close(a->pg);
     free(a);
 }
+
+static int archive_open(void **out, server *srv, rk_status *st) {
+    archive *a = calloc(1, sizeof(*a));
+    if (a == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    a->srv = srv;
+    rk_status ignore;
+    rstore_open(&a->redis, srv->cfg.redis, &ignore);
+    pgstore_open(&a->pg, srv->cfg.postgres, &ignore);
+    if (!a->redis || !a->pg) {
+        archive_close(a);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    *out = a;
+    return RK_OK;
+}
+
+const job_ops archive_job = {.name = "archive", .start = archive_open, .tick = archive_tick, .stop = archive_close};

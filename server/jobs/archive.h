@@ -16,11 +16,8 @@
 #ifndef RANKD_ARCHIVE_H
 #define RANKD_ARCHIVE_H
 
-#include "server.h"
+#include "job.h"
 
-typedef struct archive archive;
-
-int archive_start(archive **out, server *srv, rk_status *st);
-void archive_stop(archive *a);
+extern const job_ops archive_job;
 
 #endif

@@ -7,8 +7,17 @@
  * the coalescing interval, then look for windows that rolled over. Dirty
  * state is per process: two rankd processes each coalesce for their own
  * subscribers.
+ *
+ * The watched boards (one board_state each) are only boards that exist:
+ * GET /api/top is anonymous, so an id asked for is checked against the
+ * board cache before it gets a state, and the table is bounded both ways.
+ * A state with nothing owed is dropped after WATCH_IDLE_US untouched, and
+ * at WATCH_MAX the least recently used one makes room. A dropped board's
+ * sequence numbers must not start again at 1 (subscribers would see them
+ * go back), so every new state starts from the highest number any dropped
+ * state reached: a board's seq never decreases, and a gap after a quiet
+ * spell just makes a subscriber re-read the top, as any gap does.
  */
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,7 +25,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
 
@@ -28,15 +36,19 @@
 #include "events.h"
 #include "log.h"
 #include "metrics.h"
+#include "tlsconf.h"
 #include "topcache.h"
 
 #define TICK_MS 20
-#define CHANNEL "rk:ev"
 #define GLOBAL_GAME "@global"
 #define PASSED_MAX 10
 #define SENDBUF 1024
 /* A subscriber sends no messages; this bounds what a peer that does can hold. */
 #define SUBSCRIBER_MAX_MESSAGE 1024
+/* Boards with a coalescing state at most; beyond, the least recently used goes. */
+#define WATCH_MAX 4096
+/* A state owing nothing and untouched this long is dropped. */
+#define WATCH_IDLE_US (60 * 1000000LL)
 
 static const char *const window_names[WINDOW_KINDS] = {"all", "daily", "weekly", "monthly"};
 
@@ -45,7 +57,17 @@ typedef struct board_state {
     unsigned dirty;                /* WINDOW_BIT(k) of windows owing a TopChanged */
     int64_t last_us[WINDOW_KINDS]; /* when the last TopChanged went out */
     uint64_t seq[WINDOW_KINDS];
+    int64_t used_us; /* last change, ask or event: the LRU and idle order */
 } board_state;
+
+#define RANK_BATCH 256
+typedef struct rank_change {
+    board b;
+    int64_t ids[1 + PASSED_MAX]; /* the player, then those they passed */
+    size_t n;
+    int64_t old_rank, new_rank, old_score, new_score, at_us;
+    int has_old_score;
+} rank_change;
 
 struct events {
     server *srv;
@@ -61,7 +83,20 @@ struct events {
     atomic_int stop;
     board_state *boards;
     size_t n, cap;
+    uint64_t seq_floor; /* highest seq of a dropped state: where new ones start */
     char labels[WINDOW_KINDS][WINDOW_LABEL_MAX];
+
+    /* The rank changes of the burst being read, and the look-up of their
+     * players' names (publish_ranks). */
+    rank_change *ranks;
+    size_t nranks;
+    struct {
+        int64_t ids[RANK_BATCH * (1 + PASSED_MAX)];
+        const char *none[RANK_BATCH * (1 + PASSED_MAX)];
+        int found[RANK_BATCH * (1 + PASSED_MAX)];
+        char names[RANK_BATCH * (1 + PASSED_MAX)][RSTORE_NAME_MAX];
+    } look;
+    int64_t burst_us; /* when the burst being read was read */
 
     /* Requests from other threads (events_request_top), drained each tick. */
     pthread_mutex_t mu;
@@ -102,9 +137,32 @@ static void publish(events *ev, const char *topic, const Rankd__Event *e) {
 
 /* ---------------------------------------------------------------- dirty boards */
 
-static board_state *state_of(events *ev, const char *id) {
+/* Drops state i (the last one takes its place), keeping its seq as a floor. */
+static void drop_state(events *ev, size_t i) {
+    for (int k = 0; k < WINDOW_KINDS; k++)
+        if (ev->boards[i].seq[k] > ev->seq_floor) ev->seq_floor = ev->boards[i].seq[k];
+    ev->boards[i] = ev->boards[--ev->n];
+    metrics_set_boards_watched((int64_t)ev->n);
+}
+
+/* The least recently used state, preferring one that owes nothing. */
+static size_t lru_state(const events *ev) {
+    size_t best = 0;
+    for (size_t i = 1; i < ev->n; i++) {
+        const board_state *a = &ev->boards[i], *b = &ev->boards[best];
+        if ((!a->dirty && b->dirty) || (!a->dirty == !b->dirty && a->used_us < b->used_us)) best = i;
+    }
+    return best;
+}
+
+/* The state of an existing board (the callers checked), made if needed. */
+static board_state *state_of(events *ev, const char *id, int64_t now) {
     for (size_t i = 0; i < ev->n; i++)
-        if (strcmp(ev->boards[i].id, id) == 0) return &ev->boards[i];
+        if (strcmp(ev->boards[i].id, id) == 0) {
+            ev->boards[i].used_us = now;
+            return &ev->boards[i];
+        }
+    if (ev->n == WATCH_MAX) drop_state(ev, lru_state(ev));
     if (ev->n == ev->cap) {
         size_t cap = ev->cap ? ev->cap * 2 : 16;
         board_state *b = realloc(ev->boards, cap * sizeof(*b));
@@ -115,11 +173,23 @@ static board_state *state_of(events *ev, const char *id) {
     board_state *s = &ev->boards[ev->n++];
     memset(s, 0, sizeof(*s));
     snprintf(s->id, sizeof(s->id), "%s", id);
+    for (int k = 0; k < WINDOW_KINDS; k++) s->seq[k] = ev->seq_floor;
+    s->used_us = now;
+    metrics_set_boards_watched((int64_t)ev->n);
     return s;
 }
 
-static void mark(events *ev, const char *id, unsigned windows) {
-    board_state *s = state_of(ev, id);
+/* Drops the states that owe nothing and have been quiet for WATCH_IDLE_US. */
+static void expire_states(events *ev, int64_t now) {
+    for (size_t i = 0; i < ev->n;)
+        if (!ev->boards[i].dirty && now - ev->boards[i].used_us > WATCH_IDLE_US)
+            drop_state(ev, i); /* the last one moved to i: look at i again */
+        else
+            i++;
+}
+
+static void mark(events *ev, const char *id, unsigned windows, int64_t now) {
+    board_state *s = state_of(ev, id, now);
     if (s == NULL) return;
     if (s->dirty & windows) metrics_event_coalesced(); /* folded into the pending one */
     s->dirty |= windows;
@@ -134,10 +204,17 @@ void events_request_top(events *ev, const char *board_id, int window) {
     pthread_mutex_unlock(&ev->mu);
 }
 
-static void take_asks(events *ev) {
+static void take_asks(events *ev, int64_t now) {
     pthread_mutex_lock(&ev->mu);
     for (int i = 0; i < ev->nasks; i++) {
-        board_state *s = state_of(ev, ev->asks[i].id);
+        board b;
+        rk_status st;
+        /* http.c checked too, but the board may have gone since; memory
+         * only, as there: an id is never looked up for an anonymous ask. */
+        if (strcmp(ev->asks[i].id, BOARD_GLOBAL_ID) != 0 &&
+            boards_get(ev->srv->boards, NULL, ev->asks[i].id, &b, &st) != RK_OK)
+            continue;
+        board_state *s = state_of(ev, ev->asks[i].id, now);
         if (s == NULL) continue;
         s->dirty |= WINDOW_BIT(ev->asks[i].window);
         s->last_us[ev->asks[i].window] = 0; /* asked for: send now */
@@ -160,51 +237,80 @@ static int split(char *line, char **f, int max) {
     return n;
 }
 
-static void on_rank(events *ev, const board *b, char **f, int64_t now) {
-    int64_t ids[1 + PASSED_MAX];
-    const char *none[1 + PASSED_MAX] = {0};
-    int found[1 + PASSED_MAX];
-    char names[1 + PASSED_MAX][RSTORE_NAME_MAX];
-    size_t n = 0;
-    rk_status st;
+/* Rank changes are published a burst at a time: the players of every
+ * change a read from the channel brought are looked up in one round trip,
+ * so the thread keeps pace with Redis's pub/sub output however fast
+ * changes come (one look-up per change made it fall behind, and Redis
+ * dropped the subscription). */
+static void queue_rank(events *ev, const board *b, char **f, int64_t now);
+static void publish_ranks(events *ev);
 
-    ids[n++] = strtoll(f[2], NULL, 10);
-    for (char *p = f[7]; *p && n < 1 + PASSED_MAX;) {
-        ids[n++] = strtoll(p, &p, 10);
+static void queue_rank(events *ev, const board *b, char **f, int64_t now) {
+    rank_change *c = &ev->ranks[ev->nranks++];
+    c->b = *b;
+    c->n = 0;
+    c->ids[c->n++] = strtoll(f[2], NULL, 10);
+    for (char *p = f[7]; *p && c->n < 1 + PASSED_MAX;) {
+        c->ids[c->n++] = strtoll(p, &p, 10);
         if (*p == ',') p++;
     }
-    memset(names, 0, sizeof(names));
-    rstore_resolve_users(ev->redis, ids, none, n, found, names, &st);
+    c->old_rank = strtoll(f[5], NULL, 10);
+    c->new_rank = strtoll(f[6], NULL, 10);
+    c->has_old_score = f[3][0] != '\0';
+    c->old_score = strtoll(f[3], NULL, 10);
+    c->new_score = strtoll(f[4], NULL, 10);
+    c->at_us = now;
+    if (ev->nranks == RANK_BATCH) publish_ranks(ev);
+}
 
+static void publish_rank(events *ev, const rank_change *c, char (*names)[RSTORE_NAME_MAX]) {
     Rankd__RankChanged rc = RANKD__RANK_CHANGED__INIT;
     Rankd__RankEntry passed[PASSED_MAX], *pp[PASSED_MAX];
-    rc.board_id = (char *)b->id;
-    rc.game = (char *)b->game;
+    rc.board_id = (char *)c->b.id;
+    rc.game = (char *)c->b.game;
     rc.has_user_id = rc.has_old_rank = rc.has_new_rank = rc.has_new_score = rc.has_at_us = 1;
-    rc.user_id = ids[0];
+    rc.user_id = c->ids[0];
     rc.username = names[0];
-    rc.old_rank = strtoll(f[5], NULL, 10);
-    rc.new_rank = strtoll(f[6], NULL, 10);
-    rc.has_old_score = f[3][0] != '\0';
-    rc.old_score = strtoll(f[3], NULL, 10);
-    rc.new_score = strtoll(f[4], NULL, 10);
-    rc.at_us = now;
-    for (size_t i = 1; i < n; i++) {
+    rc.old_rank = c->old_rank;
+    rc.new_rank = c->new_rank;
+    rc.has_old_score = c->has_old_score;
+    rc.old_score = c->old_score;
+    rc.new_score = c->new_score;
+    rc.at_us = c->at_us;
+    for (size_t i = 1; i < c->n; i++) {
         rankd__rank_entry__init(&passed[i - 1]);
         passed[i - 1].has_user_id = 1;
-        passed[i - 1].user_id = ids[i];
+        passed[i - 1].user_id = c->ids[i];
         passed[i - 1].username = names[i];
         pp[i - 1] = &passed[i - 1];
     }
-    rc.n_passed = n - 1;
+    rc.n_passed = c->n - 1;
     rc.passed = pp;
 
     Rankd__Event e = RANKD__EVENT__INIT;
     e.kind_case = RANKD__EVENT__KIND_RANK;
     e.rank = &rc;
     char topic[256];
-    events_topic_player(topic, sizeof(topic), b->game, b->id, ids[0]);
+    events_topic_player(topic, sizeof(topic), c->b.game, c->b.id, c->ids[0]);
     publish(ev, topic, &e);
+}
+
+static void publish_ranks(events *ev) {
+    if (ev->nranks == 0) return;
+    size_t n = 0;
+    for (size_t i = 0; i < ev->nranks; i++)
+        for (size_t j = 0; j < ev->ranks[i].n; j++) {
+            ev->look.ids[n] = ev->ranks[i].ids[j];
+            ev->look.none[n] = NULL;
+            ev->look.names[n][0] = '\0';
+            n++;
+        }
+    rk_status st;
+    /* Names that cannot be had now (Redis away) go out empty. */
+    rstore_resolve_users(ev->redis, ev->look.ids, ev->look.none, n, ev->look.found, ev->look.names, &st);
+    for (size_t i = 0, at = 0; i < ev->nranks; at += ev->ranks[i].n, i++)
+        publish_rank(ev, &ev->ranks[i], ev->look.names + at);
+    ev->nranks = 0;
 }
 
 static void on_message(events *ev, char *line, int64_t now) {
@@ -219,11 +325,11 @@ static void on_message(events *ev, char *line, int64_t now) {
     if (b.higher_is_better) topcache_invalidate(ev->srv->tops, BOARD_GLOBAL_ID);
     if (!ev->publishing) return;
     if (f[0][0] == 'r' && nf == 8) {
-        on_rank(ev, &b, f, now);
-        mark(ev, b.id, b.windows);
-        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL));
+        queue_rank(ev, &b, f, now);
+        mark(ev, b.id, b.windows, now);
+        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     } else if (f[0][0] == 'w') {
-        mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL));
+        mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL), now);
     }
 }
 
@@ -278,19 +384,19 @@ static void send_top(events *ev, const board *b, board_state *s, int k, int64_t 
 
 static void flush(events *ev, int64_t now) {
     int64_t interval = ev->srv->cfg.coalesce_ms * 1000;
-    for (size_t i = 0; i < ev->n; i++) {
+    for (size_t i = 0; i < ev->n;) {
         board_state *s = &ev->boards[i];
-        if (!s->dirty) continue;
         board b;
         rk_status st;
         int global = strcmp(s->id, BOARD_GLOBAL_ID) == 0;
-        if (!global && boards_get(ev->srv->boards, ev->pg, s->id, &b, &st) != RK_OK) {
-            s->dirty = 0; /* deleted */
+        if (s->dirty && !global && boards_get(ev->srv->boards, ev->pg, s->id, &b, &st) != RK_OK) {
+            drop_state(ev, i); /* deleted; the last state moved to i: look at i again */
             continue;
         }
-        for (int k = 0; k < WINDOW_KINDS; k++)
+        for (int k = 0; s->dirty && k < WINDOW_KINDS; k++)
             if ((s->dirty & WINDOW_BIT(k)) && now - s->last_us[k] >= interval)
                 send_top(ev, global ? NULL : &b, s, k, now);
+        i++;
     }
 }
 
@@ -322,7 +428,7 @@ static void check_rollover(events *ev, int64_t now) {
                     char topic[256];
                     events_topic_window(topic, sizeof(topic), all[i].game, all[i].id);
                     publish(ev, topic, &e);
-                    mark(ev, all[i].id, WINDOW_BIT(k)); /* the new window starts empty */
+                    mark(ev, all[i].id, WINDOW_BIT(k), now); /* the new window starts empty */
                 }
                 free(all);
             }
@@ -332,17 +438,6 @@ static void check_rollover(events *ev, int64_t now) {
 }
 
 /* ---------------------------------------------------------------- the thread */
-
-static redisContext *subscribe(events *ev) {
-    rk_status st;
-    redisContext *c = rstore_ctx(ev->sub, &st);
-    if (c == NULL) return NULL;
-    if (redisAppendCommand(c, "SUBSCRIBE %s", CHANNEL) != REDIS_OK) return NULL;
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK) return NULL;
-    return c;
-}
 
 /* Re-reads the revocations when due; a failure (PostgreSQL away) is
  * retried a second later. */
@@ -358,20 +453,20 @@ static void sync_revocations(events *ev, int subscribed) {
     ev->next_sync_us = now + (subscribed ? AUTH_SYNC_S : AUTH_SYNC_AWAY_S) * 1000000LL;
 }
 
-static void handle_reply(events *ev, redisReply *r, int64_t now) {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING) return;
-    if (strcmp(r->element[0]->str, "message") == 0 && r->element[2]->type == REDIS_REPLY_STRING)
-        on_message(ev, r->element[2]->str, now);
-    else if (strcmp(r->element[0]->str, "subscribe") == 0)
+static void on_line(void *arg, int subscribed, char *line) {
+    events *ev = arg;
+    if (subscribed)
         ev->next_sync_us = 0; /* from here on no line is missed: catch up on those that were */
+    else
+        on_message(ev, line, ev->burst_us);
 }
 
 static void *events_main(void *arg) {
     events *ev = arg;
-    redisContext *c = NULL;
+    int subscribed = 0;
     while (!atomic_load(&ev->stop)) {
-        int64_t now = server_wall_us();
-        if (c == NULL && (c = subscribe(ev)) == NULL) {
+        rk_status st;
+        if (!subscribed && rstore_sub_open(ev->sub, &st) != RK_OK) {
             /* Redis is away: what is dirty waits; try again shortly. No
              * line reaches us meanwhile, so PostgreSQL is asked instead. */
             if (ev->next_sync_us > server_now_us() + AUTH_SYNC_AWAY_S * 1000000LL)
@@ -380,25 +475,20 @@ static void *events_main(void *arg) {
             usleep(500 * 1000);
             continue;
         }
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-        if (poll(&pfd, 1, TICK_MS) > 0) {
-            if (redisBufferRead(c) != REDIS_OK) {
-                log_warn("event subscription lost", "error=\"%s\"", c->errstr);
-                c = NULL; /* rstore_ctx reconnects it */
-                continue;
-            }
-            void *reply = NULL;
-            while (redisGetReplyFromReader(c, &reply) == REDIS_OK && reply) {
-                handle_reply(ev, reply, now);
-                freeReplyObject(reply);
-                reply = NULL;
-            }
+        subscribed = 1;
+        ev->burst_us = server_wall_us();
+        if (rstore_sub_poll(ev->sub, TICK_MS, on_line, ev, &st) != RK_OK) {
+            log_warn("event subscription lost", "error=\"%s\"", st.message);
+            subscribed = 0;
         }
+        publish_ranks(ev); /* what the burst brought, lost or not */
+        if (!subscribed) continue;
         sync_revocations(ev, 1);
         if (!ev->publishing) continue;
-        now = server_wall_us();
-        take_asks(ev);
+        int64_t now = server_wall_us();
+        take_asks(ev, now);
         flush(ev, now);
+        expire_states(ev, now);
         check_rollover(ev, now);
     }
     return NULL;
@@ -409,6 +499,10 @@ int events_start(events **out, server *srv, rk_status *st) {
     *out = NULL;
     events *ev = calloc(1, sizeof(*ev));
     if (ev == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((ev->ranks = calloc(RANK_BATCH, sizeof(*ev->ranks))) == NULL) {
+        free(ev);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
     ev->srv = srv;
     ev->publishing = srv->cfg.events[0] != '\0';
     /* main.c has just read the revocations: the first subscription's
@@ -448,7 +542,21 @@ int events_listen(events *ev, rk_status *st) {
     for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
         while (*u == ' ') u++;
         if (*u == '\0') continue;
-        if ((rv = nng_listen(ev->pub, u, NULL, 0)) != 0) {
+        nng_listener l;
+        int tls = tlsconf_url_is_tls(u);
+        if (tls && ev->srv->tls == NULL) {
+            free(list);
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "%s needs tls-cert and tls-key", u);
+        }
+        if ((rv = nng_listener_create(&l, ev->pub, u)) == 0 && tls) {
+            /* A wss:// address on the https:// port shares http.c's
+             * server, which has this configuration already and, started,
+             * refuses another (NNG_EBUSY): that is fine. */
+            rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, ev->srv->tls);
+            if (rv == NNG_EBUSY) rv = 0;
+        }
+        if (rv == 0) rv = nng_listener_start(l, 0);
+        if (rv != 0) {
             rk_status_set(st, RK_UNAVAILABLE, "cannot publish events on %s: %s", u, nng_strerror(rv));
             free(list);
             return st->code;
@@ -469,6 +577,7 @@ void events_stop(events *ev) {
     rstore_close(ev->redis);
     pgstore_close(ev->pg);
     free(ev->boards);
+    free(ev->ranks);
     pthread_mutex_destroy(&ev->mu);
     free(ev);
 }

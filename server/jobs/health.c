@@ -2,12 +2,8 @@
  * health.c - the once-a-second check behind /readyz and /metrics.
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <hiredis/hiredis.h>
 
 #include "health.h"
 #include "metrics.h"
@@ -18,37 +14,21 @@ struct health {
     server *srv;
     rstore *redis;
     pgstore *pg;
-    pthread_t thread;
-    int started;
-    atomic_int stop;
     pthread_mutex_t mu;
     health_snapshot snap;
 };
 
-/* Age of the first entry of rk:wb: its id starts with its Unix ms. */
-static int64_t oldest_ms(rstore *r) {
-    rk_status st;
-    redisContext *c = rstore_ctx(r, &st);
-    if (c == NULL) return 0;
-    redisReply *rep = redisCommand(c, "XRANGE rk:wb - + COUNT 1");
-    int64_t ms = 0;
-    if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
-        rep->element[0]->elements >= 1 && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
-        ms = strtoll(rep->element[0]->element[0]->str, NULL, 10);
-    if (rep) freeReplyObject(rep);
-    return ms;
-}
-
 static void check(health *h) {
     health_snapshot s = {0};
     rk_status st;
+    /* Only looks: what Redis's state is, and where calls go, is the
+     * recovery module's to say (recovery.h). */
     s.redis_ok = rstore_ping(h->redis, &st) == RK_OK;
-    atomic_store(&h->srv->redis_down, !s.redis_ok);
     s.postgres_ok = pgstore_ping(h->pg, &st) == RK_OK;
     s.checked_us = server_wall_us();
     if (s.redis_ok && rstore_backlog(h->redis, &s.backlog, &st) == RK_OK && s.backlog > 0) {
-        int64_t first = oldest_ms(h->redis);
-        if (first > 0) s.lag_ms = s.checked_us / 1000 - first;
+        int64_t first = 0;
+        if (rstore_wb_oldest_ms(h->redis, &first, &st) == RK_OK && first > 0) s.lag_ms = s.checked_us / 1000 - first;
         if (s.lag_ms < 0) s.lag_ms = 0;
     }
     metrics_set_writebehind(s.backlog, s.lag_ms);
@@ -59,41 +39,38 @@ static void check(health *h) {
     pthread_mutex_unlock(&h->mu);
 }
 
-static void *health_main(void *arg) {
-    health *h = arg;
-    while (!atomic_load(&h->stop)) {
-        check(h);
-        for (int i = 0; i < PERIOD_MS / 50 && !atomic_load(&h->stop); i++) usleep(50 * 1000);
-    }
-    return NULL;
+static int64_t health_tick(void *state, job *self) {
+    (void)self;
+    check(state);
+    return PERIOD_MS;
 }
 
-int health_start(health **out, server *srv, rk_status *st) {
-    health *h = calloc(1, sizeof(*h));
-    if (h == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    h->srv = srv;
-    pthread_mutex_init(&h->mu, NULL);
-    *out = h;
-    rk_status ignore;
-    rstore_open(&h->redis, srv->cfg.redis, &ignore);
-    pgstore_open(&h->pg, srv->cfg.postgres, &ignore);
-    if (!h->redis || !h->pg) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    check(h); /* the first answer is there before anyone asks */
-    if (pthread_create(&h->thread, NULL, health_main, h) != 0)
-        return rk_status_set(st, RK_INTERNAL, "cannot start the health thread");
-    h->started = 1;
-    return RK_OK;
-}
-
-void health_stop(health *h) {
-    if (h == NULL) return;
-    atomic_store(&h->stop, 1);
-    if (h->started) pthread_join(h->thread, NULL);
+static void health_close(void *state) {
+    health *h = state;
     rstore_close(h->redis);
     pgstore_close(h->pg);
     pthread_mutex_destroy(&h->mu);
     free(h);
 }
+
+static int health_open(void **out, server *srv, rk_status *st) {
+    health *h = calloc(1, sizeof(*h));
+    if (h == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    h->srv = srv;
+    pthread_mutex_init(&h->mu, NULL);
+    rk_status ignore;
+    rstore_open(&h->redis, srv->cfg.redis, &ignore);
+    pgstore_open(&h->pg, srv->cfg.postgres, &ignore);
+    if (!h->redis || !h->pg) {
+        health_close(h);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    check(h); /* the first answer is there before anyone asks */
+    *out = h;
+    return RK_OK;
+}
+
+const job_ops health_job = {.name = "health", .start = health_open, .tick = health_tick, .stop = health_close};
 
 void health_get(health *h, health_snapshot *out) {
     pthread_mutex_lock(&h->mu);

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "server.h"
+#include "job.h"
 
 typedef struct health health;
 
@@ -24,8 +24,9 @@ typedef struct health_snapshot {
     int64_t checked_us;
 } health_snapshot;
 
-int health_start(health **out, server *srv, rk_status *st);
-void health_stop(health *h);
+/* Its state (job_state) is the health the getter reads; the first check
+ * is done in start, so the first answer is there before anyone asks. */
+extern const job_ops health_job;
 void health_get(health *h, health_snapshot *out);
 
 #endif

@@ -2,87 +2,36 @@
  * writebehind.c - the stream consumer. One thread, its own connections.
  */
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
-
-#include "auth.h"
-#include "degraded.h"
 #include "log.h"
-#include "rebuild.h"
-#include "topcache.h"
 #include "writebehind.h"
 
-#define STREAM "rk:wb"
-#define GROUP "rankd"
-#define BATCH "1000"
-#define BLOCK_MS "500"
-#define CLAIM_IDLE_MS "30000"
 #define CLAIM_EVERY_US (10 * 1000000LL)
-#define BACKLOG_EVERY_US (1000000LL)
-#define LIVE_EVERY_US (1000000LL)
-#define REPLAY_CHUNK 500
+#define RETRY_MS 1000
 
-struct writebehind {
+typedef struct writebehind {
     server *srv;
     rstore *redis;
     pgstore *pg;
-    pthread_t thread;
-    atomic_int stop;
-};
-
-static int ensure_group(redisContext *c) {
-    /* From id 0: entries written before the group existed are not skipped. */
-    redisReply *r = redisCommand(c, "XGROUP CREATE %s %s 0 MKSTREAM", STREAM, GROUP);
-    if (r == NULL) return -1;
-    int ok = r->type != REDIS_REPLY_ERROR || strncmp(r->str, "BUSYGROUP", 9) == 0;
-    freeReplyObject(r);
-    return ok ? 0 : -1;
-}
-
-static const char *field(redisReply *kv, const char *name) {
-    for (size_t i = 0; i + 1 < kv->elements; i += 2)
-        if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0 &&
-            kv->element[i + 1]->type == REDIS_REPLY_STRING)
-            return kv->element[i + 1]->str;
-    return NULL;
-}
-
-/* An entry's fields as they came, "name=value\n" each, for the dead
- * letter: byte for byte, whatever they hold. *out is malloc'ed. */
-static size_t entry_bytes(redisReply *kv, uint8_t **out) {
-    size_t n = 0;
-    for (size_t i = 0; kv->type == REDIS_REPLY_ARRAY && i < kv->elements; i++)
-        if (kv->element[i]->type == REDIS_REPLY_STRING) n += kv->element[i]->len + 1;
-    uint8_t *b = malloc(n ? n : 1), *p = b;
-    if (b == NULL) return (size_t)-1;
-    for (size_t i = 0; kv->type == REDIS_REPLY_ARRAY && i < kv->elements; i++) {
-        redisReply *f = kv->element[i];
-        if (f->type != REDIS_REPLY_STRING) continue;
-        memcpy(p, f->str, f->len);
-        p += f->len;
-        *p++ = i % 2 ? '\n' : '=';
-    }
-    *out = b;
-    return n;
-}
+    int pending; /* re-read what this node took but never acked first */
+    int64_t last_claim;
+} writebehind;
 
 /* Sets one entry aside for good: PostgreSQL will never take it, and
  * retrying it would hold back every entry behind it. */
-static int dead_letter(writebehind *wb, redisReply *e, const char *reason, rk_status *st) {
+static int dead_letter(writebehind *wb, const rstore_wb_entry *e, const char *reason, rk_status *st) {
     uint8_t *bytes = NULL;
-    size_t n = entry_bytes(e->element[1], &bytes);
-    if (n == (size_t)-1) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    int rc = pgstore_dead_letter_add(wb->pg, e->element[0]->str, bytes, n, reason, st);
+    size_t n = 0;
+    int rc = rstore_wb_entry_bytes(e, &bytes, &n, st);
+    if (rc != RK_OK) return rc;
+    rc = pgstore_dead_letter_add(wb->pg, e->id, bytes, n, reason, st);
     free(bytes);
     if (rc == RK_OK)
-        log_warn("submission set aside: PostgreSQL will not take it", "id=%s reason=\"%s\"", e->element[0]->str,
-                 reason);
+        log_warn("submission set aside: PostgreSQL will not take it", "id=%s reason=\"%s\"", e->id, reason);
     return rc;
 }
 
@@ -90,7 +39,7 @@ static int dead_letter(writebehind *wb, redisReply *e, const char *reason, rk_st
  * by one and sets aside those refused. 0, or -1 when PostgreSQL cannot be
  * asked (nothing is acknowledged then; rows written stay written, and the
  * retry skips them). */
-static int isolate(writebehind *wb, const pg_score *rows, redisReply *const *src, size_t k) {
+static int isolate(writebehind *wb, const pg_score *rows, const rstore_wb_entry *const *src, size_t k) {
     for (size_t i = 0; i < k; i++) {
         rk_status st;
         int rc = pgstore_scores_insert(wb->pg, &rows[i], 1, &st);
@@ -103,262 +52,133 @@ static int isolate(writebehind *wb, const pg_score *rows, redisReply *const *src
     return 0;
 }
 
-/* Writes one array of stream entries to PostgreSQL, then acks and deletes
+/* Writes a batch of stream entries to PostgreSQL, then acks and deletes
  * them. Returns the number handled, or -1 when it must be retried. */
-static int flush(writebehind *wb, redisContext *c, redisReply *entries) {
-    size_t n = entries->elements, k = 0;
+static int flush(writebehind *wb, const rstore_wb_batch *b) {
+    size_t n = b->n, k = 0;
     if (n == 0) return 0;
     pg_score *rows = calloc(n, sizeof(*rows));
-    redisReply **src = calloc(n, sizeof(*src));
-    const char **argv = calloc(n + 3, sizeof(*argv));
+    const rstore_wb_entry **src = calloc(n, sizeof(*src));
+    const char **ids = calloc(n, sizeof(*ids));
     int rc = RK_OK, logged = 0;
     rk_status st;
-    if (!rows || !src || !argv) {
+    rk_status_clear(&st);
+    if (!rows || !src || !ids) {
         rc = rk_status_set(&st, RK_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
-        redisReply *e = entries->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) continue;
-        redisReply *kv = e->element[1];
-        argv[3 + i] = e->element[0]->str;
-        if (kv->type != REDIS_REPLY_ARRAY) continue; /* deleted meanwhile: just ack */
-        const char *b = field(kv, "b"), *u = field(kv, "u"), *s = field(kv, "s"), *t = field(kv, "t");
-        if (!b || !u || !s || !t) {
+        const rstore_wb_entry *e = &b->entries[i];
+        ids[i] = e->id;
+        if (e->gone) continue; /* deleted meanwhile: just ack */
+        if (!e->board || !e->user || !e->score || !e->ts) {
             rc = dead_letter(wb, e, "malformed entry: a field is missing", &st);
             continue;
         }
-        const char *key = field(kv, "k");
         src[k] = e;
-        rows[k++] = (pg_score){.entry_id = e->element[0]->str,
-                               .board_id = b,
-                               .user_id = strtoll(u, NULL, 10),
-                               .score = strtoll(s, NULL, 10),
-                               .ts_us = strtoll(t, NULL, 10),
-                               .idem_key = key ? key : ""};
+        rows[k++] = (pg_score){.entry_id = e->id,
+                               .board_id = e->board,
+                               .user_id = strtoll(e->user, NULL, 10),
+                               .score = strtoll(e->score, NULL, 10),
+                               .ts_us = strtoll(e->ts, NULL, 10),
+                               .idem_key = e->key ? e->key : ""};
     }
     if (rc == RK_OK && k) rc = pgstore_scores_insert(wb->pg, rows, k, &st);
     if (rc == RK_INVALID_ARGUMENT) {
         rc = isolate(wb, rows, src, k) == 0 ? RK_OK : RK_UNAVAILABLE;
         logged = 1;
     }
+    /* Committed: now the stream may forget them. If Redis went away
+     * meanwhile they are read again, and the insert skips them. */
+    if (rc == RK_OK && rstore_wb_ack(wb->redis, ids, n, &st) != RK_OK) {
+        rc = RK_UNAVAILABLE;
+        logged = 1;
+    }
 out:
     free(rows);
     free(src);
+    free(ids);
     if (rc != RK_OK) {
-        free(argv);
         if (!logged) log_warn("write-behind waiting for PostgreSQL", "error=\"%s\" pending=%zu", st.message, n);
         return -1;
     }
-    /* Committed: now the stream may forget them. */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (argv[3 + i]) argv[3 + m++] = argv[3 + i];
-    argv[0] = "XACK";
-    argv[1] = STREAM;
-    argv[2] = GROUP;
-    redisAppendCommandArgv(c, (int)(3 + m), argv, NULL);
-    argv[1] = "XDEL";
-    argv[2] = STREAM;
-    redisAppendCommandArgv(c, (int)(2 + m), argv + 1, NULL);
-    for (int i = 0; i < 2; i++) {
-        void *r = NULL;
-        if (redisGetReply(c, &r) != REDIS_OK) {
-            free(argv);
-            return -1;
-        }
-        freeReplyObject(r);
-    }
-    free(argv);
     return (int)n;
 }
 
-/* Redis is back after an absence: it may have restarted empty. Give it
- * its functions, user directory and lost boards again. (Revocations are
- * not in Redis: the events thread re-reads them from PostgreSQL when its
- * subscription comes back.) */
-static int recover(writebehind *wb, rk_status *st) {
-    int rc;
-    if ((rc = rstore_load_functions(wb->redis, st)) != RK_OK || (rc = rebuild_names(wb->redis, wb->pg, st)) != RK_OK ||
-        (rc = rebuild_missing(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.window_retention, st)) != RK_OK)
-        return rc;
-    rc = rstore_set_live(wb->redis, st);
-    topcache_invalidate_all(wb->srv->tops);
-    if (rc == RK_OK) log_info("Redis is back; live view restored", "%s", "");
-    return rc;
-}
-
-/* Replays what was accepted without Redis. Submissions keep arriving
- * (and queue behind the backlog) meanwhile, so it replays until little is
- * left, then holds them off for the last few and clears catching_up. */
-static int replay_some(writebehind *wb, int *applied, rk_status *st) {
-    if (degraded_apply_backlog(wb->redis, wb->pg, wb->srv->boards, wb->srv->cfg.idempotency_ttl,
-                               wb->srv->cfg.window_retention, REPLAY_CHUNK, applied, st) != RK_OK) {
-        log_warn("cannot replay submissions taken without Redis yet", "error=\"%s\"", st->message);
-        return -1;
-    }
-    if (*applied) log_debug("replayed submissions taken without Redis", "count=%d", *applied);
-    return 0;
-}
-
-static void replay_backlog(writebehind *wb) {
-    rk_status st;
-    int applied = 0;
-    do {
-        if (replay_some(wb, &applied, &st) != 0) return;
-    } while (applied == REPLAY_CHUNK && !atomic_load(&wb->stop));
-    if (!atomic_load(&wb->srv->catching_up)) return; /* another rankd's backlog */
-    pthread_rwlock_wrlock(&wb->srv->handover);
-    int64_t left = 0;
-    do {
-        if (replay_some(wb, &applied, &st) != 0) break;
-    } while (applied == REPLAY_CHUNK && !atomic_load(&wb->stop));
-    if (degraded_backlog_size(wb->pg, &left, &st) == RK_OK && left == 0) {
-        atomic_store(&wb->srv->catching_up, 0);
-        log_info("submissions taken without Redis are all applied", "%s", "");
-    }
-    pthread_rwlock_unlock(&wb->srv->handover);
-}
-
-/* XREADGROUP reply -> the entries array of our one stream. */
-static redisReply *entries_of(redisReply *r) {
-    if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) return NULL;
-    redisReply *s = r->element[0];
-    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 || s->element[1]->type != REDIS_REPLY_ARRAY) return NULL;
-    return s->element[1];
-}
-
-/* ---------------------------------------------------------------- the loop
- *
- * Each step below takes the connection itself (rstore_ctx) and uses it
- * only for its own commands. A context is never kept across a call into
- * wb->redis (rstore_is_live, recover, the replay): such a call may find
- * the connection broken (Redis restarted) and reconnect, freeing the
- * context a caller still held. */
-
-/* Redis answers and our consumer group exists. 0 while Redis is away,
- * including while a restarted Redis is still loading its data (it
- * answers LOADING). */
-static int group_ready(writebehind *wb) {
-    rk_status st;
-    redisContext *c = rstore_ctx(wb->redis, &st);
-    return c != NULL && ensure_group(c) == 0;
-}
+/* ---------------------------------------------------------------- the job */
 
 /* Entries a dead process read but never wrote. */
-static void claim(writebehind *wb, const char *node) {
+static int64_t claim(writebehind *wb, const char *node) {
     rk_status st;
-    redisContext *c = rstore_ctx(wb->redis, &st);
-    if (c == NULL) return;
-    redisReply *r = redisCommand(c, "XAUTOCLAIM %s %s %s %s 0-0 COUNT %s", STREAM, GROUP, node, CLAIM_IDLE_MS, BATCH);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element[1]->type == REDIS_REPLY_ARRAY &&
-        r->element[1]->elements > 0) {
-        if (flush(wb, c, r->element[1]) < 0) sleep(1);
-    }
-    if (r) freeReplyObject(r);
+    rstore_wb_batch b;
+    if (rstore_wb_claim(wb->redis, node, &b, &st) != RK_OK) return RETRY_MS;
+    int64_t wait = flush(wb, &b) < 0 ? RETRY_MS : 0;
+    rstore_wb_free(&b);
+    return wait;
 }
 
 /* Reads and writes one batch: first what this node took but never acked
- * (*pending), then new entries. */
-static void consume(writebehind *wb, const char *node, int *pending) {
+ * (wb->pending), then new entries. Returns the wait before the next. */
+static int64_t consume(writebehind *wb, const char *node) {
     rk_status st;
-    redisContext *c = rstore_ctx(wb->redis, &st);
-    if (c == NULL) {
-        sleep(1);
-        return;
-    }
-    redisReply *r = redisCommand(c, "XREADGROUP GROUP %s %s COUNT %s BLOCK %s STREAMS %s %s", GROUP, node, BATCH,
-                                 BLOCK_MS, STREAM, *pending ? "0" : ">");
-    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+    rstore_wb_batch b;
+    if (rstore_wb_read(wb->redis, node, wb->pending, &b, &st) != RK_OK) {
         /* Gone, or not serving (LOADING): our pending entries are read
          * again once it is back. */
-        if (r) freeReplyObject(r);
-        *pending = 1;
-        sleep(1);
-        return;
+        wb->pending = 1;
+        return RETRY_MS;
     }
-    redisReply *entries = entries_of(r);
-    int done = entries ? flush(wb, c, entries) : 0;
+    int done = flush(wb, &b);
+    int64_t wait = 0;
     if (done < 0) {
-        sleep(1);
-        *pending = 1;
-    } else if (*pending && done == 0) {
-        *pending = 0; /* our backlog is empty: read new entries from now on */
+        wb->pending = 1;
+        wait = RETRY_MS;
+    } else if (wb->pending && done == 0) {
+        wb->pending = 0; /* our backlog is empty: read new entries from now on */
     }
-    freeReplyObject(r);
+    rstore_wb_free(&b);
+    return wait;
 }
 
-static void *wb_main(void *arg) {
-    writebehind *wb = arg;
-    const char *node = wb->srv->cfg.node;
-    int pending = 1; /* first re-read what this node took but never acked */
-    /* rankd started without Redis (or while it was loading): restore it
-     * as soon as it answers. */
-    int redis_was_down = atomic_load(&wb->srv->redis_down);
-    int64_t last_claim = 0, last_backlog = 0, last_live = 0;
-    while (!atomic_load(&wb->stop)) {
-        rk_status st;
-        if (!group_ready(wb)) {
-            redis_was_down = 1;
-            sleep(1);
-            continue;
-        }
-        int64_t now = server_now_us();
-        if (!redis_was_down && now - last_live > LIVE_EVERY_US) {
-            /* A Redis that restarted between two of our calls looks up.
-             * One still loading answers LOADING: an error, not "lost". */
-            int live = 1;
-            last_live = now;
-            if (rstore_is_live(wb->redis, &live, &st) == RK_OK && !live) {
-                log_warn("Redis has lost its data; restoring the live view", "%s", "");
-                redis_was_down = 1;
-            }
-        }
-        if (redis_was_down) {
-            if (recover(wb, &st) != RK_OK) {
-                log_warn("Redis is back but not restored yet", "error=\"%s\"", st.message);
-                sleep(1);
-                continue;
-            }
-            redis_was_down = 0;
-            pending = 1;
-        }
-        if (now - last_backlog > BACKLOG_EVERY_US) {
-            last_backlog = now;
-            replay_backlog(wb);
-        }
-        if (now - last_claim > CLAIM_EVERY_US) {
-            last_claim = now;
-            claim(wb, node);
-            continue;
-        }
-        consume(wb, node, &pending);
+static int64_t wb_tick(void *state, job *self) {
+    (void)self;
+    writebehind *wb = state;
+    rk_status st;
+    /* Redis answers and our consumer group exists: not while Redis is
+     * away, nor while a restarted Redis is still loading its data. */
+    if (rstore_wb_group(wb->redis, &st) != RK_OK) {
+        wb->pending = 1;
+        return RETRY_MS;
     }
-    return NULL;
+    int64_t now = server_now_us();
+    if (now - wb->last_claim > CLAIM_EVERY_US) {
+        wb->last_claim = now;
+        return claim(wb, wb->srv->cfg.node);
+    }
+    return consume(wb, wb->srv->cfg.node);
 }
 
-int wb_start(writebehind **out, server *srv, rk_status *st) {
+static void wb_close(void *state) {
+    writebehind *wb = state;
+    rstore_close(wb->redis);
+    pgstore_close(wb->pg);
+    free(wb);
+}
+
+static int wb_open(void **out, server *srv, rk_status *st) {
     writebehind *wb = calloc(1, sizeof(*wb));
     if (wb == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     wb->srv = srv;
+    wb->pending = 1;
     rk_status ignore;
     rstore_open(&wb->redis, srv->cfg.redis, &ignore);
     pgstore_open(&wb->pg, srv->cfg.postgres, &ignore);
-    if (wb->redis == NULL || wb->pg == NULL || pthread_create(&wb->thread, NULL, wb_main, wb) != 0) {
-        rstore_close(wb->redis);
-        pgstore_close(wb->pg);
-        free(wb);
-        return rk_status_set(st, RK_INTERNAL, "cannot start the write-behind thread");
+    if (wb->redis == NULL || wb->pg == NULL) {
+        wb_close(wb);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     *out = wb;
     return RK_OK;
 }
 
-void wb_stop(writebehind *wb) {
-    if (wb == NULL) return;
-    atomic_store(&wb->stop, 1);
-    pthread_join(wb->thread, NULL);
-    rstore_close(wb->redis);
-    pgstore_close(wb->pg);
-    free(wb);
-}
+const job_ops wb_job = {.name = "write-behind", .start = wb_open, .tick = wb_tick, .stop = wb_close};

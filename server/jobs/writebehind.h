@@ -13,12 +13,10 @@
 #ifndef RANKD_WRITEBEHIND_H
 #define RANKD_WRITEBEHIND_H
 
-#include "server.h"
+#include "job.h"
 
-typedef struct writebehind writebehind;
-
-int wb_start(writebehind **out, server *srv, rk_status *st);
-/* Finishes the batch in hand, then stops. */
-void wb_stop(writebehind *wb);
+/* job_stop finishes the batch in hand, then stops. Restoring Redis after
+ * an absence is not this job's: see recovery.h and restore.h. */
+extern const job_ops wb_job;
 
 #endif

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "rebuild.h"
+#include "recovery.h"
 #include "topcache.h"
 #include "validate.h"
 #include "wire.h"
@@ -216,8 +217,8 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
         rep->writebehind_backlog = backlog;
     }
     rep->has_degraded = 1;
-    rep->degraded = !rep->redis_ok;
-    atomic_store(&call->srv->redis_down, !rep->redis_ok); /* fresher than the health thread's */
+    rep->degraded = !rep->redis_ok || recovery_degraded(call->srv->recovery);
+    rep->redis_state = (char *)recovery_state_name(recovery_get(call->srv->recovery));
     if (rep->postgres_ok && degraded_backlog_size(call->w->pg, &backlog, &ignore) == RK_OK) {
         rep->has_redis_backlog = 1;
         rep->redis_backlog = backlog;

@@ -2,9 +2,10 @@
  * h_history.c - a player's submissions, period reports, the final
  * standings of closed windows and the periodic snapshots, answered from
  * PostgreSQL (a report of a period that is exactly a window Redis holds
- * comes from Redis).
+ * comes from Redis). The statements are the store's (store_pg.h,
+ * report.h): each handler here only checks the request, asks the store
+ * and builds the reply.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "boards.h"
 #include "handlers.h"
+#include "idem.h"
 #include "report.h"
 #include "users.h"
 #include "validate.h"
@@ -50,59 +52,33 @@ int h_history(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
     if ((rc = users_resolve(call, uid, names, 1, &found, name, st)) != RK_OK) return rc;
     if (!found) return rk_status_set(st, RK_NOT_FOUND, "no such user");
 
-    char u[24], from[24], to[24], off[24], lim[24];
-    snprintf(u, sizeof(u), "%lld", (long long)uid[0]);
-    snprintf(from, sizeof(from), "%lld", (long long)(req->has_from ? req->from : 0));
-    snprintf(to, sizeof(to), "%lld", (long long)(req->has_to ? req->to : 0));
-    snprintf(off, sizeof(off), "%u", req->has_offset ? req->offset : 0);
-    snprintf(lim, sizeof(lim), "%u", limit);
-    const char *params[] = {b.id, u, req->has_from ? from : NULL, req->has_to ? to : NULL, off, lim};
-    PGresult *res = NULL;
-    rc = pgstore_exec(call->w->pg,
-                      "WITH h AS (SELECT score, submitted_at, idempotency_key, id FROM scores "
-                      "WHERE board_id = $1 AND user_id = $2::bigint "
-                      "AND ($3::bigint IS NULL OR submitted_at >= to_timestamp($3::bigint)) "
-                      "AND ($4::bigint IS NULL OR submitted_at < to_timestamp($4::bigint))) "
-                      "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
-                      "(SELECT count(*) FROM h) FROM h ORDER BY submitted_at DESC, id DESC "
-                      "OFFSET $5::bigint LIMIT $6::bigint",
-                      6, params, &res, st);
-    if (rc != RK_OK) return rc;
-    size_t n = (size_t)PQntuples(res);
+    pg_history_row *rows = NULL;
+    size_t n = 0;
+    int64_t total = 0;
+    if ((rc = pgstore_history_page(call->w->pg, b.id, uid[0], bound_us(req->has_from, req->from),
+                                   bound_us(req->has_to, req->to), req->has_offset ? req->offset : 0, limit, &rows, &n,
+                                   &total, st)) != RK_OK)
+        return rc;
     Rankd__HistoryReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     Rankd__HistoryEntry **list = ARENA_ARRAY(call, Rankd__HistoryEntry *, n);
     Rankd__HistoryEntry *items = ARENA_ARRAY(call, Rankd__HistoryEntry, n);
     if (!rep || !list || !items) {
-        PQclear(res);
+        free(rows);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     rankd__history_reply__init(rep);
     for (size_t i = 0; i < n; i++) {
         rankd__history_entry__init(&items[i]);
         items[i].has_score = items[i].has_submitted_at_us = 1;
-        items[i].score = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
-        items[i].submitted_at_us = strtoll(PQgetvalue(res, (int)i, 1), NULL, 10);
-        items[i].idempotency_key = arena_strdup(&call->w->arena, PQgetvalue(res, (int)i, 2));
+        items[i].score = rows[i].score;
+        items[i].submitted_at_us = rows[i].submitted_at_us;
+        /* The key as its caller sent it: the scope is ours. */
+        items[i].idempotency_key = arena_strdup(&call->w->arena, idem_unscoped(rows[i].idem_key));
         list[i] = &items[i];
     }
+    free(rows);
     rep->has_total = 1;
-    if (n > 0)
-        rep->total = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-    else {
-        /* A page past the end still reports the total. */
-        PQclear(res);
-        res = NULL;
-        const char *cp[] = {b.id, u, params[2], params[3], "0", "1"};
-        if ((rc = pgstore_exec(call->w->pg,
-                               "SELECT count(*) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
-                               "AND ($3::bigint IS NULL OR submitted_at >= to_timestamp($3::bigint)) "
-                               "AND ($4::bigint IS NULL OR submitted_at < to_timestamp($4::bigint)) "
-                               "AND $5::text IS NOT NULL AND $6::text IS NOT NULL",
-                               6, cp, &res, st)) != RK_OK)
-            return rc;
-        rep->total = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    }
-    PQclear(res);
+    rep->total = total;
     rep->n_entries = n;
     rep->entries = list;
     *out = &rep->base;
@@ -220,20 +196,19 @@ static int parse_label(int k, const char *at, char *label, size_t cap, rk_status
     return RK_OK;
 }
 
-/* Columns 0-3 of every row (user id, username, score, rank) as entries in
- * the call's arena; -1 when it is out of memory. */
-static int rank_entries(rpc_call *call, const PGresult *res, Rankd__RankEntry ***out) {
-    size_t n = (size_t)PQntuples(res);
+/* Ranked rows (which the caller still owns) as entries in the call's
+ * arena; -1 when it is out of memory. */
+static int rank_entries(rpc_call *call, const pg_rank_row *rows, size_t n, Rankd__RankEntry ***out) {
     Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
     Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
     if (!list || !items) return -1;
     for (size_t i = 0; i < n; i++) {
         rankd__rank_entry__init(&items[i]);
         items[i].has_user_id = items[i].has_score = items[i].has_rank = 1;
-        items[i].user_id = strtoll(PQgetvalue(res, (int)i, 0), NULL, 10);
-        items[i].username = arena_strdup(&call->w->arena, PQgetvalue(res, (int)i, 1));
-        items[i].score = strtoll(PQgetvalue(res, (int)i, 2), NULL, 10);
-        items[i].rank = strtoll(PQgetvalue(res, (int)i, 3), NULL, 10);
+        items[i].user_id = rows[i].user_id;
+        items[i].username = arena_strdup(&call->w->arena, rows[i].username);
+        items[i].score = rows[i].score;
+        items[i].rank = rows[i].rank;
         list[i] = &items[i];
     }
     *out = list;
@@ -243,7 +218,7 @@ static int rank_entries(rpc_call *call, const PGresult *res, Rankd__RankEntry **
 int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__StandingsRequest *req = (const Rankd__StandingsRequest *)m;
     board b;
-    char label[24], kind[8];
+    char label[24];
     int rc;
     int k = req->has_window ? (int)req->window : WINDOW_ALL;
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
@@ -251,19 +226,12 @@ int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **ou
         return rk_status_set(st, RK_INVALID_ARGUMENT, "window must be daily, weekly or monthly");
     if ((rc = parse_label(k, req->at, label, sizeof(label), st)) != RK_OK) return rc;
     if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
-    snprintf(kind, sizeof(kind), "%d", k);
-    const char *params[] = {b.id, kind, label};
-    PGresult *res = NULL;
-    if ((rc = pgstore_exec(
-             call->w->pg,
-             "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
-             "extract(epoch FROM s.closed_at)::bigint FROM standings s LEFT JOIN users u ON u.id = s.user_id "
-             "WHERE s.board_id = $1 AND s.window_kind = $2::smallint AND s.label = $3 ORDER BY s.position",
-             3, params, &res, st)) != RK_OK)
-        return rc;
-    size_t n = (size_t)PQntuples(res);
+    pg_rank_row *rows = NULL;
+    size_t n = 0;
+    int64_t size = 0, closed_at = 0;
+    if ((rc = pgstore_standings_get(call->w->pg, b.id, k, label, &rows, &n, &size, &closed_at, st)) != RK_OK) return rc;
     if (n == 0) {
-        PQclear(res);
+        free(rows);
         return rk_status_set(st, RK_NOT_FOUND,
                              "no final standings for board %s, %s window %s (not closed yet, or empty)", b.id,
                              k == WINDOW_DAY    ? "daily"
@@ -273,15 +241,15 @@ int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **ou
     }
     Rankd__StandingsReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     if (rep) rankd__standings_reply__init(rep);
-    if (rep == NULL || rank_entries(call, res, &rep->entries) != 0) {
-        PQclear(res);
+    if (rep == NULL || rank_entries(call, rows, n, &rep->entries) != 0) {
+        free(rows);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
+    free(rows);
     rep->n_entries = n;
     rep->has_board_size = rep->has_closed_at = 1;
-    rep->board_size = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-    rep->closed_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-    PQclear(res);
+    rep->board_size = size;
+    rep->closed_at = closed_at;
     *out = &rep->base;
     return RK_OK;
 }
@@ -297,26 +265,14 @@ int h_snapshot(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     if (strcmp(req->board_id, BOARD_GLOBAL_ID) != 0 &&
         (rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK)
         return rc;
-    char at[24];
-    snprintf(at, sizeof(at), "%" PRId64, req->has_at ? req->at : TIME_MAX_S);
-    const char *params[] = {req->board_id, at};
-    PGresult *res = NULL;
-    if ((rc = pgstore_exec(call->w->pg,
-                           "WITH t AS (SELECT max(taken_at) AS at FROM snapshots WHERE board_id = $1 "
-                           "AND taken_at <= to_timestamp($2::bigint)) "
-                           "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
-                           "extract(epoch FROM t.at)::bigint, "
-                           "coalesce((SELECT extract(epoch FROM max(taken_at))::bigint FROM snapshots "
-                           "WHERE board_id = $1 AND taken_at < t.at), 0), "
-                           "coalesce((SELECT extract(epoch FROM min(taken_at))::bigint FROM snapshots "
-                           "WHERE board_id = $1 AND taken_at > t.at), 0) "
-                           "FROM t JOIN snapshots s ON s.board_id = $1 AND s.taken_at = t.at "
-                           "LEFT JOIN users u ON u.id = s.user_id ORDER BY s.position",
-                           2, params, &res, st)) != RK_OK)
+    pg_snapshot snap;
+    pg_rank_row *rows = NULL;
+    size_t n = 0;
+    if ((rc = pgstore_snapshot_get(call->w->pg, req->board_id, req->has_at ? req->at : TIME_MAX_S, &snap, &rows, &n,
+                                   st)) != RK_OK)
         return rc;
-    size_t n = (size_t)PQntuples(res);
     if (n == 0) {
-        PQclear(res);
+        free(rows);
         if (req->has_at) {
             char when[32];
             time_t t = (time_t)req->at;
@@ -330,17 +286,17 @@ int h_snapshot(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     }
     Rankd__SnapshotReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     if (rep) rankd__snapshot_reply__init(rep);
-    if (rep == NULL || rank_entries(call, res, &rep->entries) != 0) {
-        PQclear(res);
+    if (rep == NULL || rank_entries(call, rows, n, &rep->entries) != 0) {
+        free(rows);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
+    free(rows);
     rep->n_entries = n;
     rep->has_board_size = rep->has_taken_at = rep->has_previous = rep->has_next = 1;
-    rep->board_size = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-    rep->taken_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
-    rep->previous = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
-    rep->next = strtoll(PQgetvalue(res, 0, 7), NULL, 10);
-    PQclear(res);
+    rep->board_size = snap.board_size;
+    rep->taken_at = snap.taken_at;
+    rep->previous = snap.previous;
+    rep->next = snap.next;
     *out = &rep->base;
     return RK_OK;
 }

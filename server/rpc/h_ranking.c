@@ -9,12 +9,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <hiredis/hiredis.h>
-
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
 #include "loop.h"
+#include "recovery.h"
 #include "store_async.h"
 #include "topcache.h"
 #include "users.h"
@@ -64,12 +63,14 @@ static int view_of(rpc_call *call, const char *board_id, int has_window, Rankd__
 
 /* ---------------------------------------------------------------- without Redis */
 
-/* The whole ranking from PostgreSQL, as rank rows (degraded.h). */
-static int pg_rows(rpc_call *call, const target *t, rank_mode mode, rank_row **rows, size_t *n, int64_t *size,
-                   rk_status *st) {
+/* A page of the ranking from PostgreSQL (limit < 0: all of it), as rank
+ * rows (degraded.h). */
+static int pg_page(rpc_call *call, const target *t, rank_mode mode, int64_t offset, int64_t limit, rank_row **rows,
+                   size_t *n, int64_t *size, rk_status *st) {
     report_row *r = NULL;
     rk_status_clear(st); /* Redis's failure is answered here */
-    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, server_time(), mode, &r, n, size, st);
+    int rc = degraded_ranking(call->w->pg, t->global ? NULL : &t->b, t->k, server_time(), mode, offset, limit, &r, n,
+                              size, st);
     if (rc != RK_OK) return rc;
     rank_row *out = calloc(*n ? *n : 1, sizeof(*out));
     if (out == NULL) {
@@ -102,11 +103,15 @@ static void slice(rank_row *rows, size_t *n, int64_t from, int64_t count) {
     *n = m;
 }
 
+/* The whole ranking: around and ranks-of need a player's place first. */
+static int pg_rows(rpc_call *call, const target *t, rank_mode mode, rank_row **rows, size_t *n, int64_t *size,
+                   rk_status *st) {
+    return pg_page(call, t, mode, 0, -1, rows, n, size, st);
+}
+
 static int pg_top(rpc_call *call, const target *t, int64_t offset, int64_t count, rank_mode mode, rank_row **rows,
                   size_t *n, int64_t *size, rk_status *st) {
-    int rc = pg_rows(call, t, mode, rows, n, size, st);
-    if (rc == RK_OK) slice(*rows, n, offset, count);
-    return rc;
+    return pg_page(call, t, mode, offset, count, rows, n, size, st);
 }
 
 static int pg_around(rpc_call *call, const target *t, int64_t uid, int64_t above, int64_t below, rank_mode mode,
@@ -265,7 +270,7 @@ static int read_pg(read_call *r, rread_result *out, rk_status *st) {
             break;
         case RREAD_COUNT:
         default:
-            rc = pg_rows(call, &r->t, RANK_COMPETITION, &res.rows, &res.n, &res.size, st);
+            rc = pg_page(call, &r->t, RANK_COMPETITION, 0, 0, &res.rows, &res.n, &res.size, st);
             free(res.rows);
             res.rows = NULL;
             res.n = 0;
@@ -279,8 +284,9 @@ static int read_pg(read_call *r, rread_result *out, rk_status *st) {
  * r->q is freed either way. */
 static int read_sync(read_call *r, rread_result *out, rk_status *st) {
     rpc_call *call = r->call;
-    if (call->skip_redis) {
-        rread_done(&r->q); /* the fast lane waited as long as it could */
+    /* The fast lane waited as long as it could, or Redis cannot serve. */
+    if (call->skip_redis || recovery_reads(call->srv->recovery) == RECOVERY_TO_POSTGRES) {
+        rread_done(&r->q);
         return read_pg(r, out, st);
     }
     int rc = rstore_read(call->w->redis, &r->q, out, st);
@@ -322,7 +328,7 @@ static void read_cb(void *arg, const struct redisReply *rep) {
     /* No answer, an error, or "not now" for too long: the workers retry or
      * ask PostgreSQL. */
     int rc = RPC_SLOW;
-    if (rep && !rread_retry_later(rep) && rep->type != REDIS_REPLY_ERROR) {
+    if (rep && !rread_retry_later(rep) && !rread_is_error(rep)) {
         rread_result res;
         rc = rread_parse(&r->q, rep, &res, &st);
         if (rc == RK_OK) rc = r->finish(r, &res, &reply, &st);
@@ -339,7 +345,8 @@ static int read_run(read_call *r, ProtobufCMessage **out, rk_status *st) {
         int rc = read_sync(r, &res, st);
         return rc == RK_OK ? r->finish(r, &res, out, st) : rc;
     }
-    if (rasync_command(call->ra, r->q.argc, r->q.argv, read_cb, r, st) != RK_OK) {
+    if (recovery_reads(call->srv->recovery) == RECOVERY_TO_POSTGRES ||
+        rasync_command(call->ra, r->q.argc, r->q.argv, read_cb, r, st) != RK_OK) {
         rread_done(&r->q);
         rk_status_clear(st);
         return RPC_SLOW;

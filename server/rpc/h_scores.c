@@ -8,12 +8,12 @@
  */
 #include <string.h>
 
-#include <hiredis/hiredis.h>
-
 #include "auth.h"
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
+#include "idem.h"
+#include "recovery.h"
 #include "store_async.h"
 #include "topcache.h"
 #include "users.h"
@@ -93,6 +93,21 @@ typedef struct submit_call {
 /* Checks every item (shape, board, bounds, player, permission) and lists
  * those that go to Redis in s->in. Items that fail keep their own status.
  * RPC_SLOW on the fast lane when a board or a player is not in memory. */
+/* The key as stored: its caller's own (idem.h). NULL without one, or
+ * when out of memory (*oom then). */
+static const char *scoped_key(rpc_call *call, const char *key, int *oom) {
+    if (key == NULL) return NULL;
+    int api = call->who.kind == WHO_APIKEY;
+    size_t cap = strlen(key) + IDEM_SCOPE_MAX + 1;
+    char *out = arena_alloc(&call->w->arena, cap);
+    if (out == NULL) {
+        *oom = 1;
+        return NULL;
+    }
+    idem_scope(out, cap, api, api ? call->who.key_id : call->who.user_id, key);
+    return out;
+}
+
 static int check_items(submit_call *s, rk_status *st) {
     rpc_call *call = s->call;
     item *items = s->items;
@@ -170,12 +185,15 @@ static int check_items(submit_call *s, rk_status *st) {
             continue;
         }
         if (auth_can_submit(&call->who, &it->b, it->user_id, &it->st) != RK_OK) continue;
+        int oom = 0;
+        const char *key = scoped_key(call, it->idem_key, &oom);
+        if (oom) {
+            rk_status_set(&it->st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            continue;
+        }
         /* One microsecond apart, so equal scores in a batch keep the batch's order. */
-        in[m] = (rstore_submit_in){.b = &it->b,
-                                   .user_id = it->user_id,
-                                   .score = it->score,
-                                   .ts_us = now + (int64_t)m,
-                                   .idem_key = it->idem_key};
+        in[m] = (rstore_submit_in){
+            .b = &it->b, .user_id = it->user_id, .score = it->score, .ts_us = now + (int64_t)m, .idem_key = key};
         idx[m++] = i;
     }
     s->in = in;
@@ -202,21 +220,21 @@ static void items_stored(submit_call *s) {
 /* The worker pool: one pipelined round trip, or PostgreSQL without Redis. */
 static int store_items(submit_call *s, rk_status *st) {
     rpc_call *call = s->call;
-    /* While submissions taken without Redis are being replayed, new ones
-     * queue behind them, so every board sees them in the order they came. */
-    pthread_rwlock_rdlock(&call->srv->handover);
-    int rc = atomic_load(&call->srv->catching_up)
-                 ? RK_UNAVAILABLE
-                 : rstore_submit(call->w->redis, s->in, s->m, call->srv->cfg.idempotency_ttl,
-                                 call->srv->cfg.window_retention, s->res, st);
+    /* While Redis cannot serve, or submissions taken without it are being
+     * replayed, new ones are recorded in PostgreSQL and queue behind them,
+     * so every board sees them in the order they came. */
+    recovery *rec = call->srv->recovery;
+    int rc = recovery_write_begin(rec) == RECOVERY_TO_REDIS
+                 ? rstore_submit(call->w->redis, s->in, s->m, call->srv->cfg.idempotency_ttl,
+                                 call->srv->cfg.window_retention, s->res, st)
+                 : RK_UNAVAILABLE;
     if (rc == RK_UNAVAILABLE) {
         /* Redis is away: PostgreSQL records the submissions durably. */
         rk_status_clear(st);
         call->degraded = 1;
         rc = degraded_submit(call->w->pg, s->in, s->m, s->res, st);
-        if (rc == RK_OK) atomic_store(&call->srv->catching_up, 1);
     }
-    pthread_rwlock_unlock(&call->srv->handover);
+    recovery_write_end(rec, call->degraded && rc == RK_OK);
     if (rc != RK_OK) return rc;
     items_stored(s);
     if (!call->degraded) recheck_unknown(call, s->items, s->outs, s->in, s->idx, s->m, s->res, st);
@@ -261,11 +279,12 @@ static void submitted(void *arg, const struct redisReply *rep) {
 static int send_items(submit_call *s, rk_status *st) {
     rpc_call *call = s->call;
     server *srv = call->srv;
-    /* Never wait for the replay here: if it holds the lock, or has rows
-     * left, the worker pool queues this behind it. */
-    if (pthread_rwlock_tryrdlock(&srv->handover) != 0) return RPC_SLOW;
+    /* Never wait for the replay here: if it holds the lock, or Redis
+     * cannot take writes, the worker pool records this behind it. */
+    recovery_route route;
+    if (recovery_write_try_begin(srv->recovery, &route) != 0) return RPC_SLOW;
     int rc = RK_OK;
-    if (atomic_load(&srv->catching_up) || !rasync_up(call->ra)) rc = RPC_SLOW;
+    if (route != RECOVERY_TO_REDIS || !rasync_up(call->ra)) rc = RPC_SLOW;
     for (size_t j = 0; rc == RK_OK && j < s->m; j++) {
         rsubmit_cmd cmd;
         rsubmit_build(&s->in[j], srv->cfg.idempotency_ttl, srv->cfg.window_retention, &cmd);
@@ -277,7 +296,7 @@ static int send_items(submit_call *s, rk_status *st) {
         }
         s->waiting++;
     }
-    pthread_rwlock_unlock(&srv->handover);
+    recovery_write_end(srv->recovery, 0);
     if (s->waiting > 0 && rc != RK_OK) {
         /* The sent ones will still answer; the rest were never sent. */
         for (size_t j = s->waiting; j < s->m; j++) s->items[s->idx[j]].st = *st;

@@ -39,7 +39,9 @@
 #include "log.h"
 #include "loop.h"
 #include "metrics.h"
+#include "recovery.h"
 #include "rpc.h"
+#include "tlsconf.h"
 #include "validate.h"
 #include "wire.h"
 
@@ -296,7 +298,7 @@ static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *r
  * which is reset), on whichever thread answered it. */
 static void answer(rpc_server *r, rpc_ctx *c, worker *w, int method, const rk_status *st, const ProtobufCMessage *reply,
                    int degraded) {
-    degraded |= atomic_load(&r->srv->redis_down);
+    degraded |= recovery_degraded(r->srv->recovery);
     atomic_fetch_add(&r->srv->requests, 1);
     metrics_request(method, st->code, server_now_us() - c->received_us);
     if (st->code == RK_INTERNAL)
@@ -419,8 +421,13 @@ static int listen_all(rpc_server *r, rk_status *st) {
         while (*u == ' ') u++;
         if (*u == '\0') continue;
         nng_listener l;
+        if (tlsconf_url_is_tls(u) && r->srv->tls == NULL) { /* main.c made it for every TLS address */
+            free(list);
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "%s needs tls-cert and tls-key", u);
+        }
         if ((rv = nng_listener_create(&l, r->sock, u)) != 0 ||
             (rv = nng_listener_set_size(l, NNG_OPT_RECVMAXSZ, (size_t)r->srv->cfg.max_message)) != 0 ||
+            (tlsconf_url_is_tls(u) && (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, r->srv->tls)) != 0) ||
             (rv = nng_listener_start(l, 0)) != 0) {
             rk_status_set(st, RK_UNAVAILABLE, "cannot listen on %s: %s", u, nng_strerror(rv));
             free(list);

@@ -44,9 +44,12 @@
  * score as submitted and replayed when the idempotency key was seen. */
 int degraded_submit(pgstore *pg, const rstore_submit_in *in, size_t n, rstore_submit_out *out, rk_status *st);
 
-/* The whole ranking of a board's window (b NULL: global) from the history. */
-int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, rank_mode mode, report_row **rows,
-                     size_t *n, int64_t *size, rk_status *st);
+/* A page of the ranking of a board's window (b NULL: global) from the
+ * history: `limit` rows from `offset` (limit < 0: all of them; 0: none,
+ * only *size). A page ranks only its own rows (report.c), so a top 10
+ * does not rank the whole board. */
+int degraded_ranking(pgstore *pg, const board *b, window_kind k, time_t now, rank_mode mode, int64_t offset,
+                     int64_t limit, report_row **rows, size_t *n, int64_t *size, rk_status *st);
 
 /* Applies up to `limit` backlog entries to Redis; *applied counts them. */
 int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t idem_ttl, int64_t retention, int limit,

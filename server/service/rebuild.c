@@ -10,49 +10,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
-
 #include "degraded.h"
 #include "log.h"
 #include "rebuild.h"
 #include "report.h"
 #include "server.h"
 
-#define LOAD_CHUNK 300
 #define DRAIN_WAIT_MS 10000
-#define FLAG_TTL "600"
+#define FLAG_TTL_S 600
 #define TMP_KEY_MAX (RSTORE_KEY_MAX + 16)
-
-typedef char num_text[24]; /* an int64 in decimal */
-
-/* One Redis command; *reply (if asked) is the caller's. The context is
- * taken afresh for each command: an earlier call may have replaced it. */
-static int cmd(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st) {
-    redisContext *c = rstore_ctx(r, st);
-    if (c == NULL) return st->code;
-    redisReply *rep = redisCommandArgv(c, argc, argv, NULL);
-    if (rep == NULL) return rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", c->errstr);
-    if (rep->type == REDIS_REPLY_ERROR) {
-        int rc = rstore_reply_error(rep, st);
-        freeReplyObject(rep);
-        return rc;
-    }
-    if (reply)
-        *reply = rep;
-    else
-        freeReplyObject(rep);
-    return RK_OK;
-}
-
-static int64_t int_reply(rstore *r, int argc, const char **argv, rk_status *st, int *rc) {
-    redisReply *rep = NULL;
-    int64_t v = 0;
-    if ((*rc = cmd(r, argc, argv, &rep, st)) == RK_OK) {
-        v = rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-        freeReplyObject(rep);
-    }
-    return v;
-}
 
 /* RK_DEADLINE_EXCEEDED once deadline_us (CLOCK_MONOTONIC; 0: none) has
  * passed, saying what the rebuild was doing. */
@@ -75,10 +41,9 @@ static void pause_until(int64_t deadline_us) {
 
 /* Waits until the write-behind has copied everything to PostgreSQL. */
 static int drain(rstore *r, int64_t deadline_us, rk_status *st) {
-    const char *argv[] = {"XLEN", "rk:wb"};
     for (int64_t start = server_now_us();;) {
-        int rc;
-        int64_t n = int_reply(r, 2, argv, st, &rc);
+        int64_t n = 0;
+        int rc = rstore_backlog(r, &n, st);
         if (rc != RK_OK) return rc;
         if (n == 0) return RK_OK;
         if ((rc = past(deadline_us, "waiting for the write-behind to catch up", st)) != RK_OK) return rc;
@@ -93,44 +58,30 @@ static int drain(rstore *r, int64_t deadline_us, rk_status *st) {
 /* Writes rows into a temporary sorted set and member hash. */
 static int load(rstore *r, const char *zkey, const char *mkey, int desc, const report_row *rows, size_t n,
                 rk_status *st) {
-    const char **argv = calloc(6 + 4 * LOAD_CHUNK, sizeof(*argv));
-    num_text *nums = calloc(4 * LOAD_CHUNK, sizeof(*nums));
-    int rc = RK_OK;
-    if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
-        size_t m = n - at < LOAD_CHUNK ? n - at : LOAD_CHUNK, argc = 0;
-        argv[argc++] = "FCALL";
-        argv[argc++] = "rk_load";
-        argv[argc++] = "2";
-        argv[argc++] = zkey;
-        argv[argc++] = mkey;
-        argv[argc++] = desc ? "1" : "0";
-        for (size_t i = 0; i < m; i++) {
-            const report_row *row = &rows[at + i];
-            snprintf(nums[4 * i], 24, "%" PRId64, row->user_id);
-            snprintf(nums[4 * i + 1], 24, "%" PRId64, row->value);
-            snprintf(nums[4 * i + 2], 24, "%" PRId64, row->reached_us);
-            snprintf(nums[4 * i + 3], 24, "%" PRId64, row->last_us);
-            for (int f = 0; f < 4; f++) argv[argc++] = nums[4 * i + f];
-        }
-        rc = cmd(r, (int)argc, argv, NULL, st);
-    }
-    free(argv);
-    free(nums);
+    rstore_load_row *lr = calloc(n + 1, sizeof(*lr));
+    if (lr == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        lr[i] = (rstore_load_row){.user_id = rows[i].user_id,
+                                  .value = rows[i].value,
+                                  .reached_us = rows[i].reached_us,
+                                  .last_us = rows[i].last_us};
+    int rc = rstore_load(r, zkey, mkey, desc, lr, n, st);
+    free(lr);
     return rc;
 }
 
 /* The keys of one rebuild: temporary and live pairs, swapped together. */
+#define SWAP_PAIRS (1 + 2 * 120) /* pb + (zset, hash) per window */
 typedef struct swap_set {
-    char keys[2 * (1 + 2 * 120)][TMP_KEY_MAX]; /* pb + (zset, hash) per window */
-    char ttls[1 + 2 * 120][24];
+    char keys[2 * SWAP_PAIRS][TMP_KEY_MAX];
+    int64_t ttls[SWAP_PAIRS];
     size_t n; /* pairs */
 } swap_set;
 
 static void add_pair(swap_set *s, const char *tmp, const char *live, int64_t ttl) {
     snprintf(s->keys[2 * s->n], TMP_KEY_MAX, "%s", tmp);
     snprintf(s->keys[2 * s->n + 1], TMP_KEY_MAX, "%s", live);
-    snprintf(s->ttls[s->n], 24, "%" PRId64, ttl > 0 ? ttl : 0);
+    s->ttls[s->n] = ttl > 0 ? ttl : 0;
     s->n++;
 }
 
@@ -139,24 +90,17 @@ static void add_pair(swap_set *s, const char *tmp, const char *live, int64_t ttl
 static void discard(rstore *r, const swap_set *s) {
     rk_status ignore;
     for (size_t i = 0; i < s->n; i++) {
-        const char *argv[] = {"DEL", s->keys[2 * i]};
-        cmd(r, 2, argv, NULL, &ignore);
+        const char *key = s->keys[2 * i];
+        rstore_del(r, &key, 1, &ignore);
     }
 }
 
 static int swap(rstore *r, swap_set *s, rk_status *st) {
-    const char **argv = calloc(3 + 3 * s->n, sizeof(*argv));
-    char nkeys[16];
-    if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    size_t argc = 0;
-    snprintf(nkeys, sizeof(nkeys), "%zu", 2 * s->n);
-    argv[argc++] = "FCALL";
-    argv[argc++] = "rk_swap";
-    argv[argc++] = nkeys;
-    for (size_t i = 0; i < 2 * s->n; i++) argv[argc++] = s->keys[i];
-    for (size_t i = 0; i < s->n; i++) argv[argc++] = s->ttls[i];
-    int rc = cmd(r, (int)argc, argv, NULL, st);
-    free(argv);
+    const char **keys = calloc(2 * s->n + 1, sizeof(*keys));
+    if (keys == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < 2 * s->n; i++) keys[i] = s->keys[i];
+    int rc = rstore_swap(r, keys, s->ttls, s->n, st);
+    free(keys);
     return rc;
 }
 
@@ -184,8 +128,8 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
     free(rows);
     if (rc != RK_OK) {
         rk_status ignore;
-        const char *argv[] = {"DEL", tz, tm};
-        cmd(r, 3, argv, NULL, &ignore);
+        const char *keys[] = {tz, tm};
+        rstore_del(r, keys, 2, &ignore);
         return rc;
     }
     int64_t ttl = k == WINDOW_ALL ? 0 : to + retention_s - (int64_t)server_time();
@@ -200,34 +144,23 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
 static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t retention_s, int64_t **out, size_t *n,
                          rk_status *st) {
     static const char *const units[] = {"", "day", "week", "month"};
-    char ret[24], now[24];
-    snprintf(ret, sizeof(ret), "%" PRId64, retention_s);
-    snprintf(now, sizeof(now), "%" PRId64, (int64_t)server_time());
-    const char *params[] = {b->id, ret, units[k], now};
-    PGresult *res = NULL;
-    int rc = pgstore_exec(pg,
-                          "SELECT DISTINCT extract(epoch FROM date_trunc($3, submitted_at AT TIME ZONE 'UTC'))::bigint "
-                          "FROM scores WHERE board_id = $1 "
-                          "AND submitted_at >= to_timestamp($4::bigint) - $2::bigint * interval '1 second'",
-                          4, params, &res, st);
+    int64_t *found = NULL, cur, end;
+    size_t m = 0;
+    int rc = pgstore_window_starts(pg, b->id, units[k], retention_s, (int64_t)server_time(), &found, &m, st);
     if (rc != RK_OK) return rc;
-    int rows = PQntuples(res);
-    int64_t *starts = calloc((size_t)rows + 1, sizeof(*starts));
+    int64_t *starts = calloc(m + 1, sizeof(*starts));
     if (starts == NULL) {
-        PQclear(res);
+        free(found);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
-    int64_t cur, end;
     window_bounds(k, server_time(), &cur, &end);
-    size_t m = 0;
-    starts[m++] = cur;
-    for (int i = 0; i < rows; i++) {
-        int64_t v = strtoll(PQgetvalue(res, i, 0), NULL, 10);
-        if (v != cur) starts[m++] = v;
-    }
-    PQclear(res);
+    size_t j = 0;
+    starts[j++] = cur;
+    for (size_t i = 0; i < m; i++)
+        if (found[i] != cur) starts[j++] = found[i];
+    free(found);
     *out = starts;
-    *n = m;
+    *n = j;
     return RK_OK;
 }
 
@@ -239,17 +172,11 @@ static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t ret
 static int set_flag(rstore *r, const board *b, int on, const char *owner, int64_t deadline_us, rk_status *st) {
     char flag[RSTORE_KEY_MAX];
     rstore_rebuild_flag(b, flag, sizeof(flag));
-    if (!on) {
-        const char *argv[] = {"FCALL", "rk_unflag", "1", flag, owner};
-        return cmd(r, 5, argv, NULL, st);
-    }
+    if (!on) return rstore_flag_clear(r, flag, owner, st);
     for (int64_t start = server_now_us();;) {
-        redisReply *rep = NULL;
-        const char *argv[] = {"SET", flag, owner, "NX", "EX", FLAG_TTL};
-        int rc = cmd(r, 6, argv, &rep, st);
+        int won = 0;
+        int rc = rstore_flag_take(r, flag, owner, FLAG_TTL_S, &won, st);
         if (rc != RK_OK) return rc;
-        int won = rep->type == REDIS_REPLY_STATUS;
-        freeReplyObject(rep);
         if (won) return RK_OK;
         if ((rc = past(deadline_us, "waiting for another rebuild of the board", st)) != RK_OK) return rc;
         if (server_now_us() - start >= LOCK_WAIT_MS * 1000LL)
@@ -312,13 +239,16 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
         snprintf(live, sizeof(live), "rk:{%s}:pb", b->id);
         snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
         if ((rc = report_personal_bests(pg, b, replayed, &rows, &n, st)) == RK_OK) {
+            /* A few hundred players per command, not one each. */
+            int64_t *ids = calloc(n + 1, sizeof(*ids)), *vals = calloc(n + 1, sizeof(*vals));
+            if (!ids || !vals) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
             for (size_t i = 0; rc == RK_OK && i < n; i++) {
-                char u[24], v[24];
-                snprintf(u, sizeof(u), "%" PRId64, rows[i].user_id);
-                snprintf(v, sizeof(v), "%" PRId64, rows[i].value);
-                const char *argv[] = {"HSET", tmp, u, v};
-                rc = cmd(r, 4, argv, NULL, st);
+                ids[i] = rows[i].user_id;
+                vals[i] = rows[i].value;
             }
+            if (rc == RK_OK) rc = rstore_hset_ints(r, tmp, ids, vals, n, st);
+            free(ids);
+            free(vals);
             add_pair(s, tmp, live, 0);
         }
         free(rows);
@@ -360,13 +290,43 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries
     return rc;
 }
 
-static int add_name(void *arg, int64_t id, const char *name) {
+/* The user directory goes back a chunk of users at a time (two commands
+ * per chunk), not two round trips per user. */
+#define NAMES_CHUNK 1000
+typedef struct names_batch {
+    rstore *r;
+    size_t n;
+    int64_t ids[NAMES_CHUNK];
+    char names[NAMES_CHUNK][PG_NAME_MAX];
+    char *ptrs[NAMES_CHUNK];
     rk_status st;
-    char *n = (char *)name;
-    return rstore_set_names(arg, &id, &n, 1, &st);
+} names_batch;
+
+static int names_flush(names_batch *nb) {
+    int rc = rstore_set_names(nb->r, nb->ids, nb->ptrs, nb->n, &nb->st);
+    nb->n = 0;
+    return rc;
 }
 
-int rebuild_names(rstore *r, pgstore *pg, rk_status *st) { return pgstore_users_each(pg, add_name, r, st); }
+static int add_name(void *arg, int64_t id, const char *name) {
+    names_batch *nb = arg;
+    nb->ids[nb->n] = id;
+    snprintf(nb->names[nb->n], sizeof(nb->names[0]), "%s", name);
+    nb->ptrs[nb->n] = nb->names[nb->n];
+    return ++nb->n == NAMES_CHUNK ? names_flush(nb) : RK_OK;
+}
+
+int rebuild_names(rstore *r, pgstore *pg, rk_status *st) {
+    names_batch *nb = calloc(1, sizeof(*nb));
+    if (nb == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    nb->r = r;
+    rk_status_clear(&nb->st);
+    int rc = pgstore_users_each(pg, add_name, nb, st);
+    if (rc == RK_OK && nb->n > 0) rc = names_flush(nb);
+    if (rc != RK_OK && nb->st.code != RK_OK) *st = nb->st; /* Redis's error, not the walk's */
+    free(nb);
+    return rc;
+}
 
 int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t deadline_us, int64_t *nboards,
                 int64_t *entries, rk_status *st) {
@@ -385,20 +345,6 @@ int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s
     return rc;
 }
 
-static int has_history(pgstore *pg, const char *board_id, int *yes, rk_status *st) {
-    const char *params[] = {board_id};
-    PGresult *res = NULL;
-    int rc = pgstore_exec(pg,
-                          board_id ? "SELECT 1 FROM scores WHERE board_id = $1 LIMIT 1"
-                                   : "SELECT 1 FROM scores s JOIN boards b ON b.id = s.board_id "
-                                     "WHERE b.higher_is_better AND $1::text IS NULL LIMIT 1",
-                          1, params, &res, st);
-    if (rc != RK_OK) return rc;
-    *yes = PQntuples(res) > 0;
-    PQclear(res);
-    return RK_OK;
-}
-
 int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, rk_status *st) {
     board *all = NULL;
     size_t n = 0;
@@ -407,11 +353,10 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
         rview v;
         int history = 0;
+        int present = 0;
         rstore_view(&all[i], WINDOW_ALL, 0, &v);
-        const char *argv[] = {"EXISTS", v.zkey};
-        int64_t present = int_reply(r, 2, argv, st, &rc);
-        if (rc != RK_OK || present) continue;
-        if ((rc = has_history(pg, all[i].id, &history, st)) != RK_OK || !history) continue;
+        if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) continue;
+        if ((rc = pgstore_has_history(pg, all[i].id, &history, st)) != RK_OK || !history) continue;
         log_warn("Redis has lost a board; rebuilding it from PostgreSQL", "board=%s", all[i].id);
         rc = rebuild_board(r, pg, &all[i], retention_s, 0, &entries, st);
         rebuilt++;
@@ -420,12 +365,11 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
     if (rc != RK_OK) return rc;
     rview g;
     int history = 0;
+    int present = 0;
     rstore_view(NULL, WINDOW_ALL, 0, &g);
-    const char *argv[] = {"EXISTS", g.zkey};
-    int64_t present = int_reply(r, 2, argv, st, &rc);
-    if (rc != RK_OK) return rc;
+    if ((rc = rstore_exists(r, g.zkey, &present, st)) != RK_OK) return rc;
     if (rebuilt || !present) {
-        if ((rc = has_history(pg, NULL, &history, st)) != RK_OK) return rc;
+        if ((rc = pgstore_has_history(pg, NULL, &history, st)) != RK_OK) return rc;
         if (rebuilt || history) rc = rebuild_global(r, pg, 0, &entries, st);
     }
     if (rc == RK_OK && (rebuilt || entries)) log_info("rebuild done", "boards=%d entries=%" PRId64, rebuilt, entries);

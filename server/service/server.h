@@ -28,9 +28,11 @@
 typedef struct boards_cache boards_cache;
 struct rpipe;
 struct topcache;
+struct nng_tls_config;
 typedef struct apikey_cache apikey_cache;
 typedef struct namecache namecache;
 typedef struct revset revset;
+typedef struct recovery recovery;
 
 /* Process-wide state, shared by all workers; read-only after start except
  * where a lock or an atomic says otherwise. */
@@ -43,14 +45,12 @@ typedef struct server {
     revset *revoked;  /* what voids a token; filled at start, kept by events.c */
     time_t started;
     atomic_llong requests;
-    struct rpipe *pipe;     /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
-    struct topcache *tops;  /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
-    atomic_int redis_down;  /* set while Redis does not answer (health.c) */
-    atomic_int catching_up; /* redis_backlog is not empty: new submissions queue behind it */
-    /* Submissions hold it shared from the catching_up check until they are
-     * stored; the replay takes it exclusively to apply the last of the
-     * backlog and clear catching_up, so none slips in between. */
-    pthread_rwlock_t handover;
+    struct nng_tls_config *tls; /* tls-cert and friends (tlsconf.h), or NULL: no TLS address */
+    struct rpipe *pipe;         /* shared Redis pipeline, or NULL (cfg.redis_connections 0) */
+    struct topcache *tops;      /* cached top-N pages, or NULL (cfg.top_cache_ms 0) */
+    /* Redis's state: where reads and writes go (recovery.h); only the
+     * recovery job and stored-without-Redis submissions move it. */
+    recovery *recovery;
 } server;
 
 /* What one worker thread owns. */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pg_exec.h"
 #include "report.h"
 
 /* For rebuilds: the live view leaves out what redis_backlog still has to

@@ -22,7 +22,7 @@
 #include "ranks.h"
 #include "store_pg.h"
 
-#define REPORT_UNBOUNDED INT64_MIN
+#define REPORT_UNBOUNDED PG_UNBOUNDED /* the same open end as the store's */
 
 typedef struct report_row {
     int64_t user_id;

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "clock.h"
-#include "store_pg.h"
+#include "pg_exec.h"
 
 struct pgstore {
     PGconn *conn;
@@ -271,6 +271,13 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
     if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK) goto fail;
     int have = (int)geti(r, 0, 0);
     PQclear(r);
+    if (have > NMIGRATIONS) {
+        rc = rk_status_set(st, RK_FAILED_PRECONDITION,
+                           "the database is at migration %d, newer than this rankd's last (%d): a newer release "
+                           "migrated it; run that release (going back means restoring a backup)",
+                           have, NMIGRATIONS);
+        goto fail;
+    }
     for (int v = have + 1; v <= NMIGRATIONS; v++) {
         char ver[16];
         const char *params[] = {ver};
@@ -290,6 +297,21 @@ int pgstore_migrate(pgstore *p, rk_status *st) {
 fail:
     PQclear(PQexec(p->conn, "ROLLBACK"));
     return rc;
+}
+
+int pgstore_schema_version(pgstore *p, int *have, int *known, rk_status *st) {
+    PGresult *r = NULL;
+    int rc;
+    *known = NMIGRATIONS;
+    *have = 0;
+    if ((rc = q(p, "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL, &r, st)) != RK_OK) return rc;
+    int exists = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    if (!exists) return RK_OK;
+    if ((rc = q(p, "SELECT coalesce(max(version), 0) FROM schema_migrations", 0, NULL, &r, st)) != RK_OK) return rc;
+    *have = (int)geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
 }
 
 int pgstore_token_key(pgstore *p, uint8_t key[32], rk_status *st) {
@@ -754,4 +776,361 @@ int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st) {
     *n = geti(r, 0, 0);
     PQclear(r);
     return RK_OK;
+}
+
+/* ---------------------------------------------------------------- redis_backlog */
+
+int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st) {
+    char uid[24], score[24], ts[24];
+    int rc, keyed = row->idem_key[0] != '\0';
+    *seen = 0;
+    if (keyed) {
+        /* Each statement of a READ COMMITTED transaction sees what was
+         * committed before it began: the second of two callers waits for
+         * the lock, then finds the first one's row. */
+        const char *params[] = {row->board_id, row->idem_key};
+        PGresult *r = NULL;
+        if ((rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
+        if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", 2, params, NULL,
+                    st)) != RK_OK ||
+            (rc = q(p, "SELECT 1 FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2, params, &r,
+                    st)) != RK_OK)
+            goto out;
+        *seen = PQntuples(r) > 0;
+        PQclear(r);
+        if (*seen) goto out;
+    }
+    snprintf(uid, sizeof(uid), "%" PRId64, row->user_id);
+    snprintf(score, sizeof(score), "%" PRId64, row->score);
+    snprintf(ts, sizeof(ts), "%" PRId64, row->ts_us);
+    const char *params[] = {row->entry_id, row->board_id, uid, score, ts, row->idem_key};
+    rc = q(p,
+           "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
+           "VALUES ($1, $2, $3::bigint, $4::bigint, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6)) "
+           "INSERT INTO redis_backlog (entry_id, board_id, user_id, score, ts_us, idempotency_key) "
+           "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6)",
+           6, params, NULL, st);
+out:
+    if (keyed) {
+        rk_status ignore;
+        if (rc == RK_OK) rc = q(p, "COMMIT", 0, NULL, NULL, st);
+        if (rc != RK_OK) q(p, "ROLLBACK", 0, NULL, NULL, &ignore);
+    }
+    return rc;
+}
+
+int pgstore_backlog_list(pgstore *p, const char *board_id, int limit, int by_board, pg_backlog_row **rows, size_t *n,
+                         rk_status *st) {
+    char lim[16];
+    snprintf(lim, sizeof(lim), "%d", limit);
+    const char *params[] = {board_id, limit < 0 ? NULL : lim};
+    PGresult *r = NULL;
+    int rc = q(p,
+               by_board ? "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key FROM redis_backlog "
+                          "WHERE $1::text IS NULL OR board_id = $1 ORDER BY board_id, ts_us, entry_id LIMIT $2::integer"
+                        : "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key FROM redis_backlog "
+                          "WHERE $1::text IS NULL OR board_id = $1 ORDER BY ts_us, entry_id LIMIT $2::integer",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    pg_backlog_row *out = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) {
+        int row = (int)i;
+        snprintf(out[i].entry_id, sizeof(out[i].entry_id), "%s", PQgetvalue(r, row, 0));
+        snprintf(out[i].board_id, sizeof(out[i].board_id), "%s", PQgetvalue(r, row, 1));
+        out[i].user_id = geti(r, row, 2);
+        out[i].score = geti(r, row, 3);
+        out[i].ts_us = geti(r, row, 4);
+        snprintf(out[i].idem_key, sizeof(out[i].idem_key), "%s", PQgetvalue(r, row, 5));
+    }
+    PQclear(r);
+    *rows = out;
+    *n = m;
+    return RK_OK;
+}
+
+/* A text[] literal of the ids whose flag is set (flags NULL: all); entry
+ * ids are "pg-" and hex digits, so nothing needs escaping. malloc'ed. */
+static char *id_array(const char *const *ids, const int *flags, size_t n) {
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++) cap += strlen(ids[i]) + 3;
+    char *out = malloc(cap);
+    if (out == NULL) return NULL;
+    size_t k = 0;
+    out[k++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (flags && !flags[i]) continue;
+        if (k > 1) out[k++] = ',';
+        k += (size_t)sprintf(out + k, "\"%s\"", ids[i]);
+    }
+    out[k++] = '}';
+    out[k] = '\0';
+    return out;
+}
+
+int pgstore_backlog_done(pgstore *p, const char *const *entry_ids, const int *twice, size_t n, rk_status *st) {
+    if (n == 0) return RK_OK;
+    char *all = id_array(entry_ids, NULL, n), *dup = id_array(entry_ids, twice, n);
+    int rc = all && dup ? RK_OK : rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    const char *params[] = {all, dup};
+    if (rc == RK_OK)
+        rc = q(p,
+               "WITH h AS (DELETE FROM scores WHERE entry_id = ANY($2::text[])) "
+               "DELETE FROM redis_backlog WHERE entry_id = ANY($1::text[])",
+               2, params, NULL, st);
+    free(all);
+    free(dup);
+    return rc;
+}
+
+int pgstore_backlog_size(pgstore *p, int64_t *n, rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT count(*) FROM redis_backlog", 0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    *n = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- the history, for rebuilds */
+
+int pgstore_window_starts(pgstore *p, const char *board_id, const char *unit, int64_t retention_s, int64_t now,
+                          int64_t **starts, size_t *n, rk_status *st) {
+    char ret[24], at[24];
+    snprintf(ret, sizeof(ret), "%" PRId64, retention_s);
+    snprintf(at, sizeof(at), "%" PRId64, now);
+    const char *params[] = {board_id, ret, unit, at};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT DISTINCT extract(epoch FROM date_trunc($3, submitted_at AT TIME ZONE 'UTC'))::bigint AS s "
+               "FROM scores WHERE board_id = $1 "
+               "AND submitted_at >= to_timestamp($4::bigint) - $2::bigint * interval '1 second' ORDER BY s",
+               4, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    int64_t *out = calloc(m + 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) out[i] = geti(r, (int)i, 0);
+    PQclear(r);
+    *starts = out;
+    *n = m;
+    return RK_OK;
+}
+
+int pgstore_has_history(pgstore *p, const char *board_id, int *yes, rk_status *st) {
+    const char *params[] = {board_id};
+    PGresult *r = NULL;
+    int rc = q(p,
+               board_id ? "SELECT 1 FROM scores WHERE board_id = $1 LIMIT 1"
+                        : "SELECT 1 FROM scores s JOIN boards b ON b.id = s.board_id "
+                          "WHERE b.higher_is_better AND $1::text IS NULL LIMIT 1",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *yes = PQntuples(r) > 0;
+    PQclear(r);
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- reading the history */
+
+/* A bound of a period as a parameter: SQL NULL when open. */
+static const char *bound(char *buf, size_t cap, int64_t us) {
+    if (us == PG_UNBOUNDED) return NULL;
+    snprintf(buf, cap, "%" PRId64, us);
+    return buf;
+}
+
+int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int64_t from_us, int64_t to_us,
+                         int64_t offset, int64_t limit, pg_history_row **rows, size_t *n, int64_t *total,
+                         rk_status *st) {
+    char uid[24], from[24], to[24], off[24], lim[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(off, sizeof(off), "%" PRId64, offset);
+    snprintf(lim, sizeof(lim), "%" PRId64, limit);
+    const char *params[] = {board_id, uid, bound(from, sizeof(from), from_us), bound(to, sizeof(to), to_us), off, lim};
+    PGresult *r = NULL;
+    int rc =
+        q(p,
+          "WITH h AS (SELECT score, submitted_at, idempotency_key, id FROM scores "
+          "WHERE board_id = $1 AND user_id = $2::bigint "
+          "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond') "
+          "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond')) "
+          "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
+          "(SELECT count(*) FROM h) FROM h ORDER BY submitted_at DESC, id DESC "
+          "OFFSET $5::bigint LIMIT $6::bigint",
+          6, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    pg_history_row *out = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) {
+        out[i].score = geti(r, (int)i, 0);
+        out[i].submitted_at_us = geti(r, (int)i, 1);
+        gets_(r, (int)i, 2, out[i].idem_key, sizeof(out[i].idem_key));
+    }
+    *total = m > 0 ? geti(r, 0, 3) : 0;
+    PQclear(r);
+    if (m == 0) {
+        /* A page past the end still reports the total. */
+        if ((rc = q(p,
+                    "SELECT count(*) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
+                    "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 "
+                    "microsecond') "
+                    "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 "
+                    "microsecond')",
+                    4, params, &r, st)) != RK_OK) {
+            free(out);
+            return rc;
+        }
+        *total = geti(r, 0, 0);
+        PQclear(r);
+    }
+    *rows = out;
+    *n = m;
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- standings and snapshots */
+
+/* Rows of user id, username, score, rank (columns 0-3) from r. */
+static int rank_rows(PGresult *r, pg_rank_row **rows, size_t *n, rk_status *st) {
+    size_t m = (size_t)PQntuples(r);
+    pg_rank_row *out = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < m; i++) {
+        out[i].user_id = geti(r, (int)i, 0);
+        gets_(r, (int)i, 1, out[i].username, sizeof(out[i].username));
+        out[i].score = geti(r, (int)i, 2);
+        out[i].rank = geti(r, (int)i, 3);
+    }
+    *rows = out;
+    *n = m;
+    return RK_OK;
+}
+
+/* Ends a transaction begun for a statement per row: COMMIT when every
+ * statement went through (rc RK_OK), else ROLLBACK. */
+static int end_tx(pgstore *p, int rc, rk_status *st) {
+    rk_status ignore;
+    if (rc == RK_OK) return q(p, "COMMIT", 0, NULL, NULL, st);
+    q(p, "ROLLBACK", 0, NULL, NULL, &ignore);
+    return rc;
+}
+
+int pgstore_standings_exist(pgstore *p, const char *board_id, int kind, const char *label, int *yes, rk_status *st) {
+    char k[8];
+    snprintf(k, sizeof(k), "%d", kind);
+    const char *params[] = {board_id, k, label};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT 1 FROM standings WHERE board_id = $1 AND window_kind = $2::smallint AND label = $3 LIMIT 1",
+               3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *yes = PQntuples(r) > 0;
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_standings_put(pgstore *p, const char *board_id, int kind, const char *label, const pg_rank_row *rows,
+                          size_t n, int64_t board_size, int64_t closed_at, rk_status *st) {
+    char k[8], size[24], closed[24];
+    snprintf(k, sizeof(k), "%d", kind);
+    snprintf(size, sizeof(size), "%" PRId64, board_size);
+    snprintf(closed, sizeof(closed), "%" PRId64, closed_at);
+    int rc = q(p, "BEGIN", 0, NULL, NULL, st);
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        char pos[24], uid[24], score[24], rank[24];
+        snprintf(pos, sizeof(pos), "%zu", i + 1);
+        snprintf(uid, sizeof(uid), "%" PRId64, rows[i].user_id);
+        snprintf(score, sizeof(score), "%" PRId64, rows[i].score);
+        snprintf(rank, sizeof(rank), "%" PRId64, rows[i].rank);
+        const char *params[] = {board_id, k, label, rank, pos, uid, score, size, closed};
+        rc = q(p,
+               "INSERT INTO standings (board_id, window_kind, label, rank, position, user_id, score, board_size, "
+               "closed_at) VALUES ($1, $2::smallint, $3, $4::bigint, $5::integer, $6::bigint, $7::bigint, "
+               "$8::bigint, to_timestamp($9::bigint)) ON CONFLICT DO NOTHING",
+               9, params, NULL, st);
+    }
+    return end_tx(p, rc, st);
+}
+
+int pgstore_standings_get(pgstore *p, const char *board_id, int kind, const char *label, pg_rank_row **rows, size_t *n,
+                          int64_t *board_size, int64_t *closed_at, rk_status *st) {
+    char k[8];
+    snprintf(k, sizeof(k), "%d", kind);
+    const char *params[] = {board_id, k, label};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
+               "extract(epoch FROM s.closed_at)::bigint FROM standings s LEFT JOIN users u ON u.id = s.user_id "
+               "WHERE s.board_id = $1 AND s.window_kind = $2::smallint AND s.label = $3 ORDER BY s.position",
+               3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if ((rc = rank_rows(r, rows, n, st)) == RK_OK) {
+        *board_size = *n ? geti(r, 0, 4) : 0;
+        *closed_at = *n ? geti(r, 0, 5) : 0;
+    }
+    PQclear(r);
+    return rc;
+}
+
+int pgstore_snapshot_put(pgstore *p, const char *board_id, int64_t taken_at, const pg_rank_row *rows, size_t n,
+                         int64_t board_size, rk_status *st) {
+    char taken[24], size[24];
+    snprintf(taken, sizeof(taken), "%" PRId64, taken_at);
+    snprintf(size, sizeof(size), "%" PRId64, board_size);
+    int rc = q(p, "BEGIN", 0, NULL, NULL, st);
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        char pos[24], rank[24], uid[24], score[24];
+        snprintf(pos, sizeof(pos), "%zu", i + 1);
+        snprintf(rank, sizeof(rank), "%" PRId64, rows[i].rank);
+        snprintf(uid, sizeof(uid), "%" PRId64, rows[i].user_id);
+        snprintf(score, sizeof(score), "%" PRId64, rows[i].score);
+        const char *params[] = {board_id, taken, pos, rank, uid, score, size};
+        rc = q(p,
+               "INSERT INTO snapshots (board_id, taken_at, position, rank, user_id, score, board_size) "
+               "VALUES ($1, to_timestamp($2::bigint), $3::integer, $4::bigint, $5::bigint, $6::bigint, "
+               "$7::bigint) ON CONFLICT DO NOTHING",
+               7, params, NULL, st);
+    }
+    return end_tx(p, rc, st);
+}
+
+int pgstore_snapshot_get(pgstore *p, const char *board_id, int64_t at, pg_snapshot *snap, pg_rank_row **rows, size_t *n,
+                         rk_status *st) {
+    char when[24];
+    snprintf(when, sizeof(when), "%" PRId64, at);
+    const char *params[] = {board_id, when};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "WITH t AS (SELECT max(taken_at) AS at FROM snapshots WHERE board_id = $1 "
+               "AND taken_at <= to_timestamp($2::bigint)) "
+               "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, s.board_size, "
+               "extract(epoch FROM t.at)::bigint, "
+               "coalesce((SELECT extract(epoch FROM max(taken_at))::bigint FROM snapshots "
+               "WHERE board_id = $1 AND taken_at < t.at), 0), "
+               "coalesce((SELECT extract(epoch FROM min(taken_at))::bigint FROM snapshots "
+               "WHERE board_id = $1 AND taken_at > t.at), 0) "
+               "FROM t JOIN snapshots s ON s.board_id = $1 AND s.taken_at = t.at "
+               "LEFT JOIN users u ON u.id = s.user_id ORDER BY s.position",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if ((rc = rank_rows(r, rows, n, st)) == RK_OK) {
+        int some = *n > 0;
+        *snap = (pg_snapshot){.board_size = some ? geti(r, 0, 4) : 0,
+                              .taken_at = some ? geti(r, 0, 5) : 0,
+                              .previous = some ? geti(r, 0, 6) : 0,
+                              .next = some ? geti(r, 0, 7) : 0};
+    }
+    PQclear(r);
+    return rc;
 }

@@ -20,8 +20,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include <libpq-fe.h>
-
 #include <rankd/status.h>
 
 #include "board.h"
@@ -36,12 +34,15 @@ typedef struct pgstore pgstore;
 int pgstore_open(pgstore **out, const char *conninfo, rk_status *st);
 void pgstore_close(pgstore *p);
 int pgstore_ping(pgstore *p, rk_status *st);
+/* Applies the migrations the database lacks. A database migrated past the
+ * last migration this rankd knows (by a newer release) is
+ * RK_FAILED_PRECONDITION, and nothing is changed: an older rankd must not
+ * write a schema it does not know. */
 int pgstore_migrate(pgstore *p, rk_status *st);
 
-/* Runs one parameterised statement (text format). On RK_OK *res, when
- * given, is the caller's to PQclear. For modules with queries of their own
- * (report.c); the error mapping is the one described above. */
-int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res, rk_status *st);
+/* The last migration applied to the database (*have; 0 for a new one) and
+ * the last this rankd knows (*known), without changing anything. */
+int pgstore_schema_version(pgstore *p, int *have, int *known, rk_status *st);
 
 /* Creates the monthly partitions of the score history for the month of
  * `now` and the two after it, if missing. */
@@ -140,5 +141,102 @@ int pgstore_dead_letter_add(pgstore *p, const char *entry_id, const uint8_t *fie
                             rk_status *st);
 /* How many entries were set aside so far. */
 int pgstore_dead_letter_count(pgstore *p, int64_t *n, rk_status *st);
+
+/* ---- the history, as rebuilds ask it */
+/* The starts (Unix s, ascending, distinct) of the `unit` ("day", "week",
+ * "month") windows of a board that have submissions since now -
+ * retention_s. *starts is malloc'ed. */
+int pgstore_window_starts(pgstore *p, const char *board_id, const char *unit, int64_t retention_s, int64_t now,
+                          int64_t **starts, size_t *n, rk_status *st);
+/* Whether a board (NULL: any board that counts toward the global board)
+ * has any submission in the history. */
+int pgstore_has_history(pgstore *p, const char *board_id, int *yes, rk_status *st);
+
+/* ---- redis_backlog: submissions taken without Redis (degraded.h) */
+#define PG_ENTRY_MAX 48
+#define PG_KEY_MAX 192 /* a stored (scoped) idempotency key */
+typedef struct pg_backlog_row {
+    char entry_id[PG_ENTRY_MAX]; /* "pg-" and 32 hex digits */
+    char board_id[BOARD_ID_MAX + 1];
+    int64_t user_id, score, ts_us;
+    char idem_key[PG_KEY_MAX]; /* "" when none */
+} pg_backlog_row;
+
+/* Records one submission in the history and the backlog, in one
+ * statement. With an idempotency key, inside a transaction under an
+ * advisory lock on (board, key), so callers retrying one key at once on
+ * any number of rankd processes record it once: *seen is then 1 and
+ * nothing is written when the history already has the key. */
+int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st);
+/* Up to limit rows (-1: all), of one board (NULL: every board), in
+ * submission order (by_board: grouped by board instead). *rows is
+ * malloc'ed; the caller frees it. */
+int pgstore_backlog_list(pgstore *p, const char *board_id, int limit, int by_board, pg_backlog_row **rows, size_t *n,
+                         rk_status *st);
+/* Drops n applied rows from the backlog in one statement, and with them
+ * from the history those whose twice[i] is set (Redis had taken them
+ * already, with a stream entry of its own). */
+int pgstore_backlog_done(pgstore *p, const char *const *entry_ids, const int *twice, size_t n, rk_status *st);
+int pgstore_backlog_size(pgstore *p, int64_t *n, rk_status *st);
+
+/* ---- reading the history (History) */
+#define PG_UNBOUNDED INT64_MIN /* a period's open end */
+
+typedef struct pg_history_row {
+    int64_t score;
+    int64_t submitted_at_us;
+    char idem_key[PG_KEY_MAX]; /* as stored (scoped, idem.h); "" when none */
+} pg_history_row;
+
+/* One player's submissions to a board in [from_us, to_us) (either end
+ * PG_UNBOUNDED), newest first, offset rows skipped and at most limit
+ * returned. *total counts every submission of the period, also for a page
+ * past its end. *rows is malloc'ed (also when *n is 0); the caller frees
+ * it. */
+int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int64_t from_us, int64_t to_us,
+                         int64_t offset, int64_t limit, pg_history_row **rows, size_t *n, int64_t *total,
+                         rk_status *st);
+
+/* ---- standings and snapshots (archive.h): final and periodic top N */
+typedef struct pg_rank_row {
+    int64_t user_id;
+    int64_t score;
+    int64_t rank;
+    char username[PG_NAME_MAX]; /* read back only; "" for a user gone since */
+} pg_rank_row;
+
+/* Whether a closed window (kind: window_kind, label without the board's
+ * prefix, "2026-11-23") has final standings. */
+int pgstore_standings_exist(pgstore *p, const char *board_id, int kind, const char *label, int *yes, rk_status *st);
+/* Stores a window's final top N in one transaction, rows in listing order
+ * (their position is their place in rows; usernames are not read). Rows
+ * already stored are kept as they were, so several rankd processes may
+ * store the same window at once. */
+int pgstore_standings_put(pgstore *p, const char *board_id, int kind, const char *label, const pg_rank_row *rows,
+                          size_t n, int64_t board_size, int64_t closed_at, rk_status *st);
+/* A window's final top N, in listing order, with the board's size then
+ * and when it was closed (Unix seconds); *n is 0 when the window has
+ * none. *rows is malloc'ed (also then); the caller frees it. */
+int pgstore_standings_get(pgstore *p, const char *board_id, int kind, const char *label, pg_rank_row **rows, size_t *n,
+                          int64_t *board_size, int64_t *closed_at, rk_status *st);
+
+/* Stores one board's (BOARD_GLOBAL_ID: the global board's) top N taken at
+ * taken_at (Unix seconds) in one transaction, so a reader never sees half
+ * a snapshot; usernames are not read. */
+int pgstore_snapshot_put(pgstore *p, const char *board_id, int64_t taken_at, const pg_rank_row *rows, size_t n,
+                         int64_t board_size, rk_status *st);
+
+typedef struct pg_snapshot {
+    int64_t board_size;
+    int64_t taken_at; /* Unix seconds */
+    int64_t previous; /* the snapshot before, or 0 */
+    int64_t next;     /* the snapshot after, or 0 */
+} pg_snapshot;
+
+/* The latest snapshot of a board taken at or before at (Unix seconds),
+ * rows in listing order; *n is 0 when there is none. *rows is malloc'ed
+ * (also then); the caller frees it. */
+int pgstore_snapshot_get(pgstore *p, const char *board_id, int64_t at, pg_snapshot *snap, pg_rank_row **rows, size_t *n,
+                         rk_status *st);
 
 #endif

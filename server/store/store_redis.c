@@ -7,6 +7,7 @@
  * context so the next call reconnects.
  */
 #include <errno.h>
+#include <poll.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +92,6 @@ void rstore_close(rstore *r) {
     if (r->ctx) redisFree(r->ctx);
     free(r);
 }
-
-redisContext *rstore_ctx(rstore *r, rk_status *st) { return reconnect(r, st) == RK_OK ? r->ctx : NULL; }
 
 /* ---------------------------------------------------------------- error replies */
 
@@ -208,6 +207,25 @@ int rstore_is_live(rstore *r, int *live, rk_status *st) {
         freeReplyObject(rep);
     }
     return rc;
+}
+
+rstore_probe_result rstore_probe(rstore *r) {
+    rk_status st;
+    if (r->pipe || reconnect(r, &st) != RK_OK) return RSTORE_GONE;
+    redisReply *rep = redisCommand(r->ctx, "EXISTS %s", LIVE_KEY);
+    if (rep == NULL) {
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RSTORE_GONE;
+    }
+    rstore_probe_result out = RSTORE_GONE;
+    if (rep->type == REDIS_REPLY_INTEGER)
+        out = rep->integer ? RSTORE_LIVE : RSTORE_EMPTY;
+    else if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "LOADING", 7) == 0)
+        out = RSTORE_LOADING;
+    /* Any other refusal (BUSY, MASTERDOWN): not serving, as if away. */
+    freeReplyObject(rep);
+    return out;
 }
 
 int rstore_load_functions(rstore *r, rk_status *st) {
@@ -521,6 +539,8 @@ int rread_retry_later(const redisReply *rep) {
            (strstr(rep->str, "REBUILDING") != NULL || strstr(rep->str, "Function not found") != NULL);
 }
 
+int rread_is_error(const redisReply *rep) { return rep->type == REDIS_REPLY_ERROR; }
+
 static int parse_top(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_top");
@@ -821,6 +841,20 @@ int rstore_backlog(rstore *r, int64_t *n, rk_status *st) {
     return rc;
 }
 
+int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st) {
+    num_text ttl;
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    const char *argv[] = {"SET", key, "1", "NX", "EX", ttl};
+    redisReply *rep = NULL;
+    *taken = 0;
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *taken = rep->type == REDIS_REPLY_STATUS; /* "OK"; nil when someone holds it */
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
 int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys, size_t n, int *present,
                         rk_status *st) {
     enum { CHUNK = 500 };
@@ -845,4 +879,325 @@ int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys
     free(argv);
     free(names);
     return rc;
+}
+
+/* ---------------------------------------------------------------- rebuild primitives */
+
+#define LOAD_CHUNK 300
+
+int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const rstore_load_row *rows, size_t n,
+                rk_status *st) {
+    const char **argv = calloc(6 + 4 * LOAD_CHUNK, sizeof(*argv));
+    num_text *nums = calloc(4 * LOAD_CHUNK, sizeof(*nums));
+    int rc = RK_OK;
+    if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
+        size_t m = n - at < LOAD_CHUNK ? n - at : LOAD_CHUNK, argc = 0;
+        argv[argc++] = "FCALL";
+        argv[argc++] = "rk_load";
+        argv[argc++] = "2";
+        argv[argc++] = zkey;
+        argv[argc++] = mkey;
+        argv[argc++] = desc ? "1" : "0";
+        for (size_t i = 0; i < m; i++) {
+            const rstore_load_row *row = &rows[at + i];
+            snprintf(nums[4 * i], sizeof(nums[0]), "%" PRId64, row->user_id);
+            snprintf(nums[4 * i + 1], sizeof(nums[0]), "%" PRId64, row->value);
+            snprintf(nums[4 * i + 2], sizeof(nums[0]), "%" PRId64, row->reached_us);
+            snprintf(nums[4 * i + 3], sizeof(nums[0]), "%" PRId64, row->last_us);
+            for (int f = 0; f < 4; f++) argv[argc++] = nums[4 * i + f];
+        }
+        rc = simple(r, (int)argc, argv, st);
+    }
+    free(argv);
+    free(nums);
+    return rc;
+}
+
+int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n,
+                     rk_status *st) {
+    const char **argv = calloc(2 + 2 * LOAD_CHUNK, sizeof(*argv));
+    num_text *nums = calloc(2 * LOAD_CHUNK, sizeof(*nums));
+    int rc = RK_OK;
+    if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
+        size_t m = n - at < LOAD_CHUNK ? n - at : LOAD_CHUNK, argc = 0;
+        argv[argc++] = "HSET";
+        argv[argc++] = key;
+        for (size_t i = 0; i < m; i++) {
+            snprintf(nums[2 * i], sizeof(nums[0]), "%" PRId64, fields[at + i]);
+            snprintf(nums[2 * i + 1], sizeof(nums[0]), "%" PRId64, values[at + i]);
+            argv[argc++] = nums[2 * i];
+            argv[argc++] = nums[2 * i + 1];
+        }
+        rc = simple(r, (int)argc, argv, st);
+    }
+    free(argv);
+    free(nums);
+    return rc;
+}
+
+int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st) {
+    const char **argv = calloc(3 + 3 * npairs, sizeof(*argv));
+    num_text *ttls = calloc(npairs + 1, sizeof(*ttls));
+    char nkeys[24];
+    int rc = RK_OK;
+    if (!argv || !ttls) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (rc == RK_OK) {
+        size_t argc = 0;
+        snprintf(nkeys, sizeof(nkeys), "%zu", 2 * npairs);
+        argv[argc++] = "FCALL";
+        argv[argc++] = "rk_swap";
+        argv[argc++] = nkeys;
+        for (size_t i = 0; i < 2 * npairs; i++) argv[argc++] = keys[i];
+        for (size_t i = 0; i < npairs; i++) {
+            snprintf(ttls[i], sizeof(ttls[i]), "%" PRId64, ttl_s[i] > 0 ? ttl_s[i] : 0);
+            argv[argc++] = ttls[i];
+        }
+        rc = simple(r, (int)argc, argv, st);
+    }
+    free(argv);
+    free(ttls);
+    return rc;
+}
+
+int rstore_del(rstore *r, const char *const *keys, size_t n, rk_status *st) {
+    if (n == 0) return RK_OK;
+    const char **argv = calloc(n + 1, sizeof(*argv));
+    if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    argv[0] = "DEL";
+    memcpy(argv + 1, keys, n * sizeof(*keys));
+    int rc = simple(r, (int)(n + 1), argv, st);
+    free(argv);
+    return rc;
+}
+
+int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st) {
+    const char *argv[] = {"EXISTS", key};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *yes = rep->type == REDIS_REPLY_INTEGER && rep->integer != 0;
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl_s, int *won, rk_status *st) {
+    char ttl[24];
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    const char *argv[] = {"SET", flag, owner, "NX", "EX", ttl};
+    redisReply *rep = NULL;
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc == RK_OK) {
+        *won = rep->type == REDIS_REPLY_STATUS; /* OK; nil when taken */
+        freeReplyObject(rep);
+    }
+    return rc;
+}
+
+int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st) {
+    const char *argv[] = {"FCALL", "rk_unflag", "1", flag, owner};
+    return simple(r, 5, argv, st);
+}
+
+/* ---------------------------------------------------------------- the write-behind's stream */
+
+#define WB_GROUP "rankd"
+#define WB_BATCH "1000"
+#define WB_BLOCK_MS "500"
+#define WB_CLAIM_IDLE_MS "30000"
+
+int rstore_wb_group(rstore *r, rk_status *st) {
+    /* From id 0: entries written before the group existed are not skipped. */
+    const char *argv[] = {"XGROUP", "CREATE", STREAM_KEY, WB_GROUP, "0", "MKSTREAM"};
+    int rc = simple(r, 6, argv, st);
+    if (rc == RK_INTERNAL && strstr(st->message, "BUSYGROUP")) {
+        rk_status_clear(st);
+        return RK_OK;
+    }
+    return rc;
+}
+
+static const char *wb_field(const redisReply *kv, const char *name) {
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0 &&
+            kv->element[i + 1]->type == REDIS_REPLY_STRING)
+            return kv->element[i + 1]->str;
+    return NULL;
+}
+
+/* An array of [id, [field, value...]] entries -> b (which takes rep). */
+static int wb_batch(redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk_status *st) {
+    memset(b, 0, sizeof(*b));
+    b->reply_ = rep;
+    size_t n = entries ? entries->elements : 0;
+    b->entries = calloc(n ? n : 1, sizeof(*b->entries));
+    if (b->entries == NULL) {
+        rstore_wb_free(b);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *e = entries->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING) continue;
+        rstore_wb_entry *w = &b->entries[b->n++];
+        redisReply *kv = e->element[1];
+        w->id = e->element[0]->str;
+        if (kv->type != REDIS_REPLY_ARRAY) {
+            w->gone = 1;
+            continue;
+        }
+        w->fields_ = kv;
+        w->board = wb_field(kv, "b");
+        w->user = wb_field(kv, "u");
+        w->score = wb_field(kv, "s");
+        w->ts = wb_field(kv, "t");
+        w->key = wb_field(kv, "k");
+    }
+    return RK_OK;
+}
+
+int rstore_wb_read(rstore *r, const char *node, int pending, rstore_wb_batch *b, rk_status *st) {
+    const char *argv[] = {"XREADGROUP", "GROUP",    WB_GROUP,           node, "COUNT", WB_BATCH, "BLOCK", WB_BLOCK_MS,
+                          "STREAMS",    STREAM_KEY, pending ? "0" : ">"};
+    redisReply *rep = NULL;
+    memset(b, 0, sizeof(*b));
+    int rc = command(r, 11, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    /* [[stream, entries]], or nil when nothing came in the wait. */
+    redisReply *entries = NULL;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1) {
+        redisReply *s0 = rep->element[0];
+        if (s0->type == REDIS_REPLY_ARRAY && s0->elements == 2 && s0->element[1]->type == REDIS_REPLY_ARRAY)
+            entries = s0->element[1];
+    }
+    return wb_batch(rep, entries, b, st);
+}
+
+int rstore_wb_claim(rstore *r, const char *node, rstore_wb_batch *b, rk_status *st) {
+    const char *argv[] = {"XAUTOCLAIM", STREAM_KEY, WB_GROUP, node, WB_CLAIM_IDLE_MS, "0-0", "COUNT", WB_BATCH};
+    redisReply *rep = NULL;
+    memset(b, 0, sizeof(*b));
+    int rc = command(r, 8, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    redisReply *entries =
+        rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 && rep->element[1]->type == REDIS_REPLY_ARRAY
+            ? rep->element[1]
+            : NULL;
+    return wb_batch(rep, entries, b, st);
+}
+
+int rstore_wb_entry_bytes(const rstore_wb_entry *e, uint8_t **out, size_t *len, rk_status *st) {
+    const redisReply *kv = e->fields_;
+    size_t n = 0, m = kv ? kv->elements : 0;
+    for (size_t i = 0; i < m; i++)
+        if (kv->element[i]->type == REDIS_REPLY_STRING) n += kv->element[i]->len + 1;
+    uint8_t *buf = malloc(n ? n : 1), *p = buf;
+    if (buf == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < m; i++) {
+        const redisReply *f = kv->element[i];
+        if (f->type != REDIS_REPLY_STRING) continue;
+        memcpy(p, f->str, f->len);
+        p += f->len;
+        *p++ = i % 2 ? '\n' : '=';
+    }
+    *out = buf;
+    *len = n;
+    return RK_OK;
+}
+
+void rstore_wb_free(rstore_wb_batch *b) {
+    if (b->reply_) freeReplyObject(b->reply_);
+    free(b->entries);
+    memset(b, 0, sizeof(*b));
+}
+
+int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st) {
+    if (n == 0) return RK_OK;
+    const char **argv = calloc(n + 3, sizeof(*argv));
+    if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(argv + 3, ids, n * sizeof(*ids));
+    int rc = reconnect(r, st);
+    if (rc == RK_OK) {
+        argv[0] = "XACK";
+        argv[1] = STREAM_KEY;
+        argv[2] = WB_GROUP;
+        redisAppendCommandArgv(r->ctx, (int)(3 + n), argv, NULL);
+        argv[1] = "XDEL";
+        argv[2] = STREAM_KEY;
+        redisAppendCommandArgv(r->ctx, (int)(2 + n), argv + 1, NULL);
+        for (int i = 0; rc == RK_OK && i < 2; i++) {
+            void *rep = NULL;
+            if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
+                rc = rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+                redisFree(r->ctx);
+                r->ctx = NULL;
+                break;
+            }
+            if (((redisReply *)rep)->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(rep, st);
+            freeReplyObject(rep);
+        }
+    }
+    free(argv);
+    return rc;
+}
+
+int rstore_wb_oldest_ms(rstore *r, int64_t *ms, rk_status *st) {
+    const char *argv[] = {"XRANGE", STREAM_KEY, "-", "+", "COUNT", "1"};
+    redisReply *rep = NULL;
+    *ms = 0;
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    /* An entry id starts with its Unix ms. */
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+        rep->element[0]->elements >= 1 && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
+        *ms = strtoll(rep->element[0]->element[0]->str, NULL, 10);
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- the events channel */
+
+#define EVENTS_CHANNEL "rk:ev" /* see rankd.lua */
+
+int rstore_sub_open(rstore *r, rk_status *st) {
+    int rc = reconnect(r, st);
+    if (rc != RK_OK) return rc;
+    int done = 0;
+    if (redisAppendCommand(r->ctx, "SUBSCRIBE %s", EVENTS_CHANNEL) != REDIS_OK) done = -1;
+    while (done == 0)
+        if (redisBufferWrite(r->ctx, &done) != REDIS_OK) done = -1;
+    if (done < 0) {
+        rk_status_set(st, RK_UNAVAILABLE, "cannot subscribe: %s", r->ctx->errstr);
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    return RK_OK;
+}
+
+int rstore_sub_poll(rstore *r, int timeout_ms, void (*fn)(void *arg, int subscribed, char *line), void *arg,
+                    rk_status *st) {
+    if (r->ctx == NULL) return rk_status_set(st, RK_UNAVAILABLE, "not subscribed");
+    struct pollfd pfd = {.fd = r->ctx->fd, .events = POLLIN};
+    if (poll(&pfd, 1, timeout_ms) <= 0) return RK_OK;
+    if (redisBufferRead(r->ctx) != REDIS_OK) {
+        rk_status_set(st, RK_UNAVAILABLE, "%s", r->ctx->errstr);
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    void *p = NULL;
+    while (redisGetReplyFromReader(r->ctx, &p) == REDIS_OK && p) {
+        redisReply *m = p;
+        if (m->type == REDIS_REPLY_ARRAY && m->elements == 3 && m->element[0]->type == REDIS_REPLY_STRING) {
+            if (strcmp(m->element[0]->str, "message") == 0 && m->element[2]->type == REDIS_REPLY_STRING)
+                fn(arg, 0, m->element[2]->str);
+            else if (strcmp(m->element[0]->str, "subscribe") == 0)
+                fn(arg, 1, NULL);
+        }
+        freeReplyObject(m);
+        p = NULL;
+    }
+    return RK_OK;
 }

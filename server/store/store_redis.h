@@ -46,8 +46,7 @@ void rstore_view(const board *b, window_kind k, time_t now, rview *v);
 int rstore_open(rstore **out, const char *addr, rk_status *st);
 
 /* A handle whose commands go through a shared pipeline (rpipe.h) instead
- * of a connection of its own, so concurrent callers share round trips.
- * rstore_ctx() still opens a private connection when asked. */
+ * of a connection of its own, so concurrent callers share round trips. */
 struct rpipe;
 int rstore_open_piped(rstore **out, struct rpipe *pipe, const char *addr, rk_status *st);
 void rstore_close(rstore *r);
@@ -60,6 +59,11 @@ int rstore_load_functions(rstore *r, rk_status *st);
  * RK_UNAVAILABLE, until a rankd has restored it and calls rstore_set_live. */
 int rstore_set_live(rstore *r, rk_status *st);
 int rstore_is_live(rstore *r, int *live, rk_status *st);
+
+/* One look at Redis for the recovery module: does it answer, is it still
+ * loading its data set, does it hold the live view? r must not be piped. */
+typedef enum rstore_probe_result { RSTORE_GONE = 0, RSTORE_LOADING, RSTORE_EMPTY, RSTORE_LIVE } rstore_probe_result;
+rstore_probe_result rstore_probe(rstore *r);
 
 typedef struct rstore_submit_in {
     const board *b;
@@ -160,6 +164,9 @@ int rread_parse(const rread *q, const struct redisReply *rep, rread_result *out,
 /* 1 when the reply says "not now": the board is being rebuilt, or Redis
  * restarted empty and has no functions yet. */
 int rread_retry_later(const struct redisReply *rep);
+/* 1 when the reply is an error reply of any kind, so that a caller
+ * holding one need not look inside hiredis's reply itself. */
+int rread_is_error(const struct redisReply *rep);
 
 /* Removes every key of a board, taking its all-time scores out of the
  * global board first. */
@@ -207,12 +214,79 @@ int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys
 /* Submissions accepted but not yet written to PostgreSQL. */
 int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
 
-/* The raw connection, for the write-behind's stream commands; NULL (and
- * st set) when Redis cannot be reached. r owns it. It is valid only until
- * the next call on r: any rstore_* call (and rstore_ctx itself) may find
- * the connection broken and reconnect, freeing the old context. So take
- * it again after every such call, never keep it across one. */
-struct redisContext *rstore_ctx(rstore *r, rk_status *st);
+/* Takes key for ttl_s seconds if nobody holds it (SET NX EX): *taken is 1
+ * for the one caller, of any rankd process, that set it, 0 for everyone
+ * else until it expires. Never released early: a lock per interval (the
+ * archive's snapshots) lets one process do the interval's work once. */
+int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st);
+
+/* ---- the write-behind's stream rk:wb, read through the consumer group
+ * "rankd" (writebehind.h) */
+typedef struct rstore_wb_entry {
+    const char *id;
+    /* The fields rk_submit wrote; NULL when missing (a malformed entry). */
+    const char *board, *user, *score, *ts, *key;
+    int gone; /* deleted from the stream meanwhile: only to be acknowledged */
+    const struct redisReply *fields_;
+} rstore_wb_entry;
+
+typedef struct rstore_wb_batch {
+    rstore_wb_entry *entries;
+    size_t n;
+    struct redisReply *reply_;
+} rstore_wb_batch;
+
+/* Creates the consumer group (from the stream's start) unless it exists. */
+int rstore_wb_group(rstore *r, rk_status *st);
+/* Up to 1000 entries for node: with pending, those it read before and
+ * never acknowledged, else new ones (waiting up to half a second). */
+int rstore_wb_read(rstore *r, const char *node, int pending, rstore_wb_batch *b, rk_status *st);
+/* Entries another consumer read and left unacknowledged for 30 s. */
+int rstore_wb_claim(rstore *r, const char *node, rstore_wb_batch *b, rk_status *st);
+/* An entry's fields as they came, "name=value\n" each, byte for byte
+ * (for the dead letter); *out is malloc'ed. */
+int rstore_wb_entry_bytes(const rstore_wb_entry *e, uint8_t **out, size_t *len, rk_status *st);
+void rstore_wb_free(rstore_wb_batch *b);
+/* Acknowledges and deletes n entries, in one round trip. */
+int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st);
+/* The Unix ms of the oldest entry (0: none). */
+int rstore_wb_oldest_ms(rstore *r, int64_t *ms, rk_status *st);
+
+/* ---- rebuild primitives (rebuild.h): keys built aside, then swapped in */
+
+/* One ranked entry as rk_load takes it. */
+typedef struct rstore_load_row {
+    int64_t user_id, value, reached_us, last_us;
+} rstore_load_row;
+
+/* Loads n rows into a temporary sorted set and member hash, a few hundred
+ * per command. desc: higher is better. */
+int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const rstore_load_row *rows, size_t n,
+                rk_status *st);
+/* HSET key field value..., n pairs, a few hundred per command. */
+int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n, rk_status *st);
+/* Renames npairs temporary keys onto their live ones at once (rk_swap):
+ * keys[2i] onto keys[2i+1], with ttl_s[i] (0: none). */
+int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st);
+int rstore_del(rstore *r, const char *const *keys, size_t n, rk_status *st);
+int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st);
+/* The rebuild flag as a lock: *won when it was free and is now owner's
+ * for ttl_s; clearing removes it only if owner still holds it. */
+int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl_s, int *won, rk_status *st);
+int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st);
+
+/* ---- the events channel rk:ev (events.h), on a handle used for nothing
+ * else */
+
+/* Connects if needed and subscribes to the channel. */
+int rstore_sub_open(rstore *r, rk_status *st);
+/* Waits up to timeout_ms for what the channel sends and hands each of it
+ * to fn in order: a published line (subscribed 0; fn may change it in
+ * place), or the subscription's confirmation (subscribed 1, line NULL).
+ * RK_OK also when nothing came; RK_UNAVAILABLE when the connection is
+ * lost (open it again). */
+int rstore_sub_poll(rstore *r, int timeout_ms, void (*fn)(void *arg, int subscribed, char *line), void *arg,
+                    rk_status *st);
 
 /* Sets st from an error reply (rep->type == REDIS_REPLY_ERROR) and returns
  * its canonical code: Redis's "not now" errors (LOADING while a restarted

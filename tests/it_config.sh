@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# rankd --check-config as an operator uses it: the shipped rankd.conf,
+# edited to point at the harness's Redis and PostgreSQL, passes (exit 0);
+# with either store stopped it fails (exit 1) saying which; a typo in a
+# key or a flag fails (exit 2) with the line and the nearest real name;
+# and rankd really starts from such a file.
+set -uo pipefail
+: "${RANKD_BIN:?run under tests/with-services.sh}" "${RANKD_SHIPPED_CONF:?}" "${RANKD_TEST_DIR:?}"
+passed=0 failed=0
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    sed 's/^/    /' "$work/out" >&2
+}
+# expect NAME STATUS PATTERN CMD...: CMD exits STATUS and its output matches PATTERN.
+expect() {
+    local name=$1 want=$2 pattern=$3 rc=0
+    shift 3
+    "$@" >"$work/out" 2>&1 || rc=$?
+    if ((rc == want)) && grep -qE -- "$pattern" "$work/out"; then ok "$name"; else not_ok "$name (exit $rc)"; fi
+}
+
+work="$RANKD_TEST_DIR/config"
+mkdir -p "$work"
+conf="$work/rankd.conf"
+
+# The shipped file with the stores' lines filled in, the way the operations
+# page says to edit it.
+sed -e "s|^#redis = .*|redis = $RANKD_REDIS_HOST:$RANKD_REDIS_PORT|" \
+    -e "s|^#postgres = .*|postgres = $RANKD_POSTGRES|" \
+    -e "s|^#listen = .*|listen = tcp://127.0.0.1:0|" \
+    "$RANKD_SHIPPED_CONF" >"$conf"
+
+expect "the edited shipped file checks out against both stores" 0 '^redis: ok' "$RANKD_BIN" --check-config "$conf"
+expect "check-config names the file it read" 0 "^settings: ok \\($conf\\)" "$RANKD_BIN" --check-config "$conf"
+expect "check-config also takes the file from --config" 0 '^postgres: ok' \
+    "$RANKD_BIN" --config "$conf" --check-config
+
+# Every default, uncommented, is valid (only the stores' lines changed).
+sed -e 's/^#\([a-z][a-z-]* =\)/\1/' "$conf" >"$work/all.conf"
+expect "every setting uncommented at its default is valid" 0 '^settings: ok' "$RANKD_BIN" --check-config "$work/all.conf"
+
+printf 'workers = 4\nredis-conections = 2\n' >>"$work/all.conf"
+lines=$(wc -l <"$work/all.conf")
+expect "an unknown key fails with its line and a hint" 2 \
+    "all.conf:$lines: unknown setting redis-conections; did you mean redis-connections\\?" \
+    "$RANKD_BIN" --check-config "$work/all.conf"
+expect "a bad value fails naming the key and its range" 2 'workers must be an integer in 1..256, not "0"' \
+    "$RANKD_BIN" --check-config "$conf" --workers 0
+expect "an invalid log level fails" 2 'log-level must be debug, info, warn or error, not "loud"' \
+    "$RANKD_BIN" --check-config "$conf" --log-level loud
+expect "an unknown flag fails with a hint" 2 'unknown flag --postgress; did you mean --postgres\?' \
+    "$RANKD_BIN" --postgress x
+expect "a mistyped --check-config is itself caught" 2 'did you mean --check-config\?' \
+    "$RANKD_BIN" --check-confg "$conf"
+expect "a missing file fails" 2 'cannot open config file' "$RANKD_BIN" --check-config "$work/nope.conf"
+
+rk-redis-stop
+expect "with Redis stopped: exit 1, Redis named" 1 '^rankd: redis: Redis at .* is unreachable' \
+    "$RANKD_BIN" --check-config "$conf"
+rk-redis-start
+rk-pg-stop fast
+expect "with PostgreSQL stopped: exit 1, PostgreSQL named" 1 '^rankd: postgres: PostgreSQL is unreachable' \
+    "$RANKD_BIN" --check-config "$conf"
+if grep -q "$RANKD_POSTGRES" "$work/out"; then
+    not_ok "the conninfo (which may hold a password) is not printed"
+else
+    ok "the conninfo (which may hold a password) is not printed"
+fi
+rk-pg-start
+
+# rankd itself starts from the edited file: the harness's rankd is stopped
+# and one runs with nothing but --config (and ports of its own).
+rk-rankd-stop
+eval "set -- $RANKD_ARGS"
+listen=$2 events=$4 http=$6
+sed -i -e "s|^listen = .*|listen = $listen|" -e "s|^#events = .*|events = $events|" \
+    -e "s|^#http = .*|http = $http|" "$conf"
+"$RANKD_BIN" --config "$conf" >"$work/rankd.log" 2>&1 &
+pid=$!
+hostport=${listen#tcp://}
+up=0
+for _ in $(seq 100); do
+    if (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null; then up=1; break; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+if ((up)) && "$RANKCTL_BIN" --url "$listen" status >"$work/out" 2>&1; then
+    ok "rankd started from the file answers a status call"
+else
+    cp "$work/rankd.log" "$work/out"
+    not_ok "rankd started from the file answers a status call"
+fi
+kill -TERM "$pid" 2>/dev/null
+rc=0
+wait "$pid" || rc=$?
+if ((rc == 0)); then ok "and stops with 0 on SIGTERM"; else not_ok "and stops with 0 on SIGTERM (exit $rc)"; fi
+rk-rankd-start >/dev/null
+
+echo "$passed passed, $failed failed"
+((failed == 0))
