@@ -757,8 +757,19 @@ static void check_history(void) {
     }
     for (size_t i = 0; i < nrec; i++) recs[i].rows = 0, recs[i].ts_us = -1;
     int bad = 0;
+    char scope[32] = "";
     for (int i = 0; i < PQntuples(res); i++) {
         const char *k = PQgetvalue(res, i, 0), *board = PQgetvalue(res, i, 1);
+        /* The history keeps a key scoped to its caller ("k<API key id>:"):
+         * every submission here has the one caller. */
+        const char *colon = strchr(k, ':');
+        if (colon && (k[0] == 'k' || k[0] == 'u')) {
+            size_t n = (size_t)(colon - k) + 1;
+            if (!scope[0] && n < sizeof(scope)) memcpy(scope, k, n);
+            if (strncmp(k, scope, n) != 0 || scope[n] != '\0')
+                if (bad++ < 10) FAIL("history holds key '%s' of another caller than '%s'", k, scope);
+            k = colon + 1;
+        }
         int64_t uid = strtoll(PQgetvalue(res, i, 2), NULL, 10), score = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         size_t at = key_index(k);
         char want[48];
