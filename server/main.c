@@ -297,24 +297,26 @@ int main(int argc, char **argv) {
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
         /* An empty Redis (restarted without its data) gets its boards
-         * back before the first request is taken. */
-        (rc = rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, &st)) == RK_OK)
+         * back before the first request is taken; a board another process
+         * holds the rebuild flag of is not waited for (it may be a dead
+         * one's, there for minutes): the recovery job takes it on. */
+        (rc = rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, 0, &st)) == RK_OK)
         rc = rstore_set_live(redis, &st);
+    recovery_state initial = waiting > 0 ? RECOVERY_CATCHING_UP : RECOVERY_UP;
     if (rc == RK_UNAVAILABLE) {
         /* Unreachable, or still loading its data set: rankd serves from
-         * PostgreSQL until Redis comes; the write-behind thread restores
-         * Redis then. */
+         * PostgreSQL until Redis comes; the recovery job restores Redis
+         * then. */
         log_warn("Redis is unavailable; starting degraded", "error=\"%s\"", st.message);
+        initial = RECOVERY_DOWN;
+    } else if (rc == RK_ABORTED) {
+        log_warn("a board is being rebuilt by someone else; starting degraded until it is restored", "error=\"%s\"",
+                 st.message);
+        initial = RECOVERY_RESTORING;
     } else if (rc != RK_OK) {
         goto fail;
     }
-    /* Restored above, so no RESTORING here: the recovery job takes it on. */
-    if (recovery_open(&srv.recovery,
-                      rc == RK_UNAVAILABLE ? RECOVERY_DOWN
-                      : waiting > 0        ? RECOVERY_CATCHING_UP
-                                           : RECOVERY_UP,
-                      &st) != RK_OK)
-        goto fail;
+    if (recovery_open(&srv.recovery, initial, &st) != RK_OK) goto fail;
 
     srv.started = server_time();
     if (srv.cfg.redis_connections > 0 &&

@@ -304,6 +304,51 @@ static void empty_redis_is_rebuilt_at_start(void) {
     CHECK(same(before, after, "after restart on an empty Redis"));
 }
 
+/* A rankd killed while it rebuilt a board leaves the board's rebuild flag
+ * (its lock) behind for its time to live. A rankd started meanwhile on an
+ * emptied Redis must not wait for it, let alone fail to start: it starts
+ * at once, serves from PostgreSQL while it cannot restore the board
+ * (Redis's state "restoring"), and restores it once the flag is gone. */
+static void a_dead_rebuilds_flag_does_not_stop_a_start(void) {
+    char cmd[256];
+    CHECK_INT(system("rk-rankd-stop >/dev/null"), 0);
+    flush_redis();
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %s SET 'rk:{rb-best}:rebuilding' 'killed:1:1' EX 600 >/dev/null",
+             getenv("RANKD_REDIS_PORT"));
+    CHECK_INT(system(cmd), 0);
+    /* rk-rankd-start waits at most 20 s for rankd to listen. */
+    CHECK_INT(system("rk-rankd-start >/dev/null"), 0);
+    Rankd__Empty e = RANKD__EMPTY__INIT;
+    Rankd__ServerStatus *s = NULL;
+    rk_call_opts o = it_opts(admin, NULL);
+    rk_status st;
+    CHECK_INT(rk_admin_status(c, &e, &s, &o, &st), RK_OK);
+    if (s) {
+        CHECK_STR(s->redis_state, "restoring");
+        CHECK_INT(s->degraded, 1);
+    }
+    rk_reply_free(s);
+    /* Reads are answered meanwhile, from PostgreSQL. */
+    ranking during[NVIEWS];
+    capture(during);
+    CHECK(same(before, during, "while the flag of a dead rebuild is there"));
+    /* The flag goes (its time to live, here cut short): the board is
+     * restored and Redis serves again. */
+    snprintf(cmd, sizeof(cmd), "redis-cli -p %s DEL 'rk:{rb-best}:rebuilding' >/dev/null", getenv("RANKD_REDIS_PORT"));
+    CHECK_INT(system(cmd), 0);
+    int up = 0;
+    for (int i = 0; i < 100 && !up; i++) {
+        s = NULL;
+        up = rk_admin_status(c, &e, &s, &o, &st) == RK_OK && s->redis_state && strcmp(s->redis_state, "up") == 0;
+        rk_reply_free(s);
+        if (!up) usleep(100000);
+    }
+    CHECK(up);
+    ranking after[NVIEWS];
+    capture(after);
+    CHECK(same(before, after, "once the flag is gone"));
+}
+
 static void closed_windows_get_final_standings(void) {
     /* Yesterday's games, written straight into the history. */
     time_t y = time(NULL) - 86400;
@@ -488,6 +533,7 @@ int main(void) {
     RUN(history_lists_every_submission);
     RUN(rebuild_on_request_restores_every_rank);
     RUN(empty_redis_is_rebuilt_at_start);
+    RUN(a_dead_rebuilds_flag_does_not_stop_a_start);
     RUN(closed_windows_get_final_standings);
     RUN(snapshots_are_taken_and_read_back);
     RUN(times_out_of_range_are_invalid_argument);

@@ -14,6 +14,8 @@
 #define RETRY_MS 1000
 #define OTHERS_EVERY_US 1000000LL
 #define REPLAY_CHUNK 500
+/* How long a tick waits for a board another process is rebuilding. */
+#define RESTORE_LOCK_WAIT_MS 1000
 
 typedef struct restorer {
     server *srv;
@@ -30,7 +32,8 @@ static int64_t restore(restorer *rs, job *self) {
     rk_status st;
     server *srv = rs->srv;
     if (rstore_load_functions(rs->redis, &st) != RK_OK || rebuild_names(rs->redis, rs->pg, &st) != RK_OK ||
-        rebuild_missing(rs->redis, rs->pg, srv->boards, srv->cfg.window_retention, &st) != RK_OK ||
+        rebuild_missing(rs->redis, rs->pg, srv->boards, srv->cfg.window_retention, RESTORE_LOCK_WAIT_MS, &st) !=
+            RK_OK ||
         rstore_set_live(rs->redis, &st) != RK_OK) {
         log_warn("Redis is back but not restored yet", "error=\"%s\"", st.message);
         return RETRY_MS;

@@ -123,7 +123,11 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
     report_row *rows = NULL;
     size_t n = 0;
     int64_t size = 0;
-    int rc = report_run(pg, &q, &rows, &n, &size, st);
+    /* Temporary keys left by a rebuild that died half-way (its process
+     * killed) must not be built on. */
+    const char *tmp_keys[] = {tz, tm};
+    int rc = rstore_del(r, tmp_keys, 2, st);
+    if (rc == RK_OK) rc = report_run(pg, &q, &rows, &n, &size, st);
     if (rc == RK_OK) rc = load(r, tz, tm, live.desc, rows, n, st);
     free(rows);
     if (rc != RK_OK) {
@@ -169,7 +173,8 @@ static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t ret
  * the same temporary keys and swap each other's halves in. The second one
  * waits for the first to finish, then does its own. */
 #define LOCK_WAIT_MS 120000
-static int set_flag(rstore *r, const board *b, int on, const char *owner, int64_t deadline_us, rk_status *st) {
+static int set_flag(rstore *r, const board *b, int on, const char *owner, int64_t deadline_us, int64_t wait_ms,
+                    rk_status *st) {
     char flag[RSTORE_KEY_MAX];
     rstore_rebuild_flag(b, flag, sizeof(flag));
     if (!on) return rstore_flag_clear(r, flag, owner, st);
@@ -179,7 +184,7 @@ static int set_flag(rstore *r, const board *b, int on, const char *owner, int64_
         if (rc != RK_OK) return rc;
         if (won) return RK_OK;
         if ((rc = past(deadline_us, "waiting for another rebuild of the board", st)) != RK_OK) return rc;
-        if (server_now_us() - start >= LOCK_WAIT_MS * 1000LL)
+        if (server_now_us() - start >= wait_ms * 1000LL)
             return rk_status_set(st, RK_ABORTED, "board %s is being rebuilt by someone else",
                                  b ? b->id : BOARD_GLOBAL_ID);
         pause_until(deadline_us);
@@ -195,15 +200,15 @@ static void owner_name(char *out, size_t cap) {
 /* The deadline is kept until the first swap: up to there giving up
  * leaves the board as it was (its temporary keys deleted); once part of
  * it is swapped in, the rest is built and swapped too, however late. */
-int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us, int64_t *entries,
-                  rk_status *st) {
+static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us, int64_t wait_ms,
+                    int64_t *entries, rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
     char owner[64], *replayed = NULL;
     const char *building = "while the board was being built";
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     owner_name(owner, sizeof(owner));
-    if ((rc = set_flag(r, b, 1, owner, deadline_us, st)) != RK_OK) goto out;
+    if ((rc = set_flag(r, b, 1, owner, deadline_us, wait_ms, st)) != RK_OK) goto out;
     if ((rc = drain(r, deadline_us, st)) != RK_OK) goto unflag;
     /* Under the flag, so no replay can change the answer meanwhile. */
     if ((rc = degraded_replayed(r, pg, b->id, &replayed, st)) != RK_OK) goto unflag;
@@ -238,7 +243,9 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
         char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX];
         snprintf(live, sizeof(live), "rk:{%s}:pb", b->id);
         snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
-        if ((rc = report_personal_bests(pg, b, replayed, &rows, &n, st)) == RK_OK) {
+        const char *tmp_key = tmp;
+        if ((rc = rstore_del(r, &tmp_key, 1, st)) == RK_OK &&
+            (rc = report_personal_bests(pg, b, replayed, &rows, &n, st)) == RK_OK) {
             /* A few hundred players per command, not one each. */
             int64_t *ids = calloc(n + 1, sizeof(*ids)), *vals = calloc(n + 1, sizeof(*vals));
             if (!ids || !vals) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -259,21 +266,26 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
     if (rc != RK_OK) discard(r, s);
 unflag:;
     rk_status ignore;
-    set_flag(r, b, 0, owner, 0, rc == RK_OK ? st : &ignore);
+    set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
 out:
     free(replayed);
     free(s);
     return rc;
 }
 
-int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries, rk_status *st) {
+int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us, int64_t *entries,
+                  rk_status *st) {
+    return board_ex(r, pg, b, retention_s, deadline_us, LOCK_WAIT_MS, entries, st);
+}
+
+static int global_ex(rstore *r, pgstore *pg, int64_t deadline_us, int64_t wait_ms, int64_t *entries, rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
     char owner[64];
     int rc;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     owner_name(owner, sizeof(owner));
     char *replayed = NULL;
-    if ((rc = set_flag(r, NULL, 1, owner, deadline_us, st)) == RK_OK) {
+    if ((rc = set_flag(r, NULL, 1, owner, deadline_us, wait_ms, st)) == RK_OK) {
         /* The global flag holds off every submission, so every board's
          * replays too. */
         if ((rc = drain(r, deadline_us, st)) == RK_OK &&
@@ -283,11 +295,15 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries
             rc = swap(r, s, st);
         if (rc != RK_OK) discard(r, s);
         rk_status ignore;
-        set_flag(r, NULL, 0, owner, 0, rc == RK_OK ? st : &ignore);
+        set_flag(r, NULL, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
     }
     free(replayed);
     free(s);
     return rc;
+}
+
+int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries, rk_status *st) {
+    return global_ex(r, pg, deadline_us, LOCK_WAIT_MS, entries, st);
 }
 
 /* The user directory goes back a chunk of users at a time (two commands
@@ -345,7 +361,7 @@ int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s
     return rc;
 }
 
-int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, rk_status *st) {
+int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t wait_ms, rk_status *st) {
     board *all = NULL;
     size_t n = 0;
     int rc = boards_list(cache, NULL, &all, &n, st), rebuilt = 0;
@@ -358,7 +374,7 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
         if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) continue;
         if ((rc = pgstore_has_history(pg, all[i].id, &history, st)) != RK_OK || !history) continue;
         log_warn("Redis has lost a board; rebuilding it from PostgreSQL", "board=%s", all[i].id);
-        rc = rebuild_board(r, pg, &all[i], retention_s, 0, &entries, st);
+        rc = board_ex(r, pg, &all[i], retention_s, 0, wait_ms, &entries, st);
         rebuilt++;
     }
     free(all);
@@ -370,7 +386,7 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
     if ((rc = rstore_exists(r, g.zkey, &present, st)) != RK_OK) return rc;
     if (rebuilt || !present) {
         if ((rc = pgstore_has_history(pg, NULL, &history, st)) != RK_OK) return rc;
-        if (rebuilt || history) rc = rebuild_global(r, pg, 0, &entries, st);
+        if (rebuilt || history) rc = global_ex(r, pg, 0, wait_ms, &entries, st);
     }
     if (rc == RK_OK && (rebuilt || entries)) log_info("rebuild done", "boards=%d entries=%" PRId64, rebuilt, entries);
     return rc;

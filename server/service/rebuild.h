@@ -51,7 +51,11 @@ int rebuild_all(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s
 
 /* At start: rebuilds the boards whose all-time set Redis has lost while
  * PostgreSQL has history for them (a restarted, empty Redis), and the
- * global board if any was rebuilt or it is missing. */
-int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, rk_status *st);
+ * global board if any was rebuilt or it is missing. A board whose rebuild
+ * flag another holds is waited for up to wait_ms, then RK_ABORTED: the
+ * flag of a rankd killed while it rebuilt stays until its time to live,
+ * and whoever restores Redis must not hang on it (the recovery job asks
+ * again each second, serving from PostgreSQL meanwhile). */
+int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retention_s, int64_t wait_ms, rk_status *st);
 
 #endif
