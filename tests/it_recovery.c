@@ -349,6 +349,30 @@ static void a_dead_rebuilds_flag_does_not_stop_a_start(void) {
     CHECK(same(before, after, "once the flag is gone"));
 }
 
+/* PostgreSQL restarted: every worker's connection to it is dead, and the
+ * first statement each sends finds out. A read-only statement is tried
+ * once more on a new connection, reports (which begin with WITH) as much
+ * as plain SELECTs, so no caller sees the restart. */
+static void reports_right_after_postgres_restarts(void) {
+    CHECK_INT(system("rk-pg-stop >/dev/null"), 0);
+    CHECK_INT(system("rk-pg-start >/dev/null"), 0);
+    int failed = 0;
+    for (int i = 0; i < 40; i++) {
+        Rankd__ReportRequest req = RANKD__REPORT_REQUEST__INIT;
+        Rankd__ReportReply *rep = NULL;
+        rk_status st;
+        req.board_id = "rb-best";
+        req.has_from = req.has_to = 1;
+        req.from = 1; /* a period no window is: PostgreSQL answers */
+        req.to = (int64_t)time(NULL) + 3600;
+        if (rk_history_report(c, &req, &rep, NULL, &st) != RK_OK) {
+            if (failed++ == 0) fprintf(stderr, "  report: %s\n", st.message);
+        }
+        rk_reply_free(rep);
+    }
+    CHECK_INT(failed, 0);
+}
+
 static void closed_windows_get_final_standings(void) {
     /* Yesterday's games, written straight into the history. */
     time_t y = time(NULL) - 86400;
@@ -534,6 +558,7 @@ int main(void) {
     RUN(rebuild_on_request_restores_every_rank);
     RUN(empty_redis_is_rebuilt_at_start);
     RUN(a_dead_rebuilds_flag_does_not_stop_a_start);
+    RUN(reports_right_after_postgres_restarts);
     RUN(closed_windows_get_final_standings);
     RUN(snapshots_are_taken_and_read_back);
     RUN(times_out_of_range_are_invalid_argument);

@@ -139,8 +139,17 @@ static int conn_ok(pgstore *p, rk_status *st) {
  * A SELECT that finds the connection broken (PostgreSQL restarted since the
  * last call) is retried once on a fresh connection; anything that writes is
  * not, since it may have run before the connection broke. */
+/* A statement that writes nothing, so that sending it again on a new
+ * connection after the old one turned out dead cannot apply anything
+ * twice: a SELECT, or a WITH ... SELECT (reports) with no data-modifying
+ * part. */
+static int read_only(const char *sql) {
+    if (strncmp(sql, "SELECT", 6) == 0) return 1;
+    return strncmp(sql, "WITH", 4) == 0 && !strstr(sql, "INSERT") && !strstr(sql, "UPDATE") && !strstr(sql, "DELETE");
+}
+
 int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res, rk_status *st) {
-    int rc, tries = strncmp(sql, "SELECT", 6) == 0 ? 2 : 1;
+    int rc, tries = read_only(sql) ? 2 : 1;
     for (;;) {
         if ((rc = conn_ok(p, st)) != RK_OK) return rc;
         int64_t t0 = server_now_us();
