@@ -275,6 +275,49 @@ static void redis_down_then_back(void) {
     check_board("dg-latest", last, 0);
 }
 
+/* R7 without Redis: a sum that would leave +-2^53 is refused OUT_OF_RANGE
+ * while Redis is away too, as rk_submit refuses it, so the history never
+ * holds a total the live board cannot. */
+static int submit_big(int64_t score, const char *idem, rk_status *st) {
+    Rankd__SubmitRequest req = RANKD__SUBMIT_REQUEST__INIT;
+    Rankd__SubmitReply *rep = NULL;
+    req.board_id = "dg-big";
+    req.has_user_id = req.has_score = 1;
+    req.user_id = uid[0];
+    req.score = score;
+    rk_call_opts o = it_opts(key, idem);
+    int rc = rk_scores_submit(c, &req, &rep, &o, st);
+    rk_reply_free(rep);
+    return rc;
+}
+
+static void sums_past_the_limit_are_refused_without_redis(void) {
+    rk_status st;
+    CHECK_INT(submit_big(9007199254740991LL, "big-1", &st), RK_OK);
+    CHECK_INT(submit_big(2, "big-2", &st), RK_OUT_OF_RANGE);              /* with Redis */
+    for (int i = 0; i < 100 && status_field(0) != 0; i++) usleep(100000); /* history written */
+    CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
+    CHECK_INT(submit_big(2, "big-3", &st), RK_OUT_OF_RANGE);
+    CHECK_INT(submit_big(-5, "big-4", &st), RK_OK); /* back inside is fine */
+    CHECK_INT(st.degraded, 1);
+    CHECK_INT(submit_big(7, "big-5", &st), RK_OUT_OF_RANGE); /* 2^53 + 1 */
+    CHECK_INT(system("rk-redis-start >/dev/null"), 0);
+    int caught_up = 0;
+    for (int i = 0; i < 300 && !caught_up; i++) {
+        caught_up = status_field(1) == 0 && status_field(2) == 0;
+        if (!caught_up) usleep(100000);
+    }
+    CHECK(caught_up);
+    Rankd__RankRequest rr = RANKD__RANK_REQUEST__INIT;
+    Rankd__RankReply *rank = NULL;
+    rr.board_id = "dg-big";
+    rr.has_user_id = 1;
+    rr.user_id = uid[0];
+    CHECK_INT(rk_ranking_rank(c, &rr, &rank, NULL, &st), RK_OK);
+    if (rank && rank->entry) CHECK_INT(rank->entry->score, 9007199254740991LL - 5);
+    rk_reply_free(rank);
+}
+
 int main(void) {
     c = it_client();
     rk_client_set_deadline(c, 15000);
@@ -282,6 +325,8 @@ int main(void) {
     it_create_board(c, admin, "dg-best", "dg", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
     it_create_board(c, admin, "dg-sum", "dg", 0, RANKD__POLICY__POLICY_SUM, 0, 0);
     it_create_board(c, admin, "dg-latest", "dg", 0, RANKD__POLICY__POLICY_LATEST, 0, 0);
+    /* Lower is better: outside the global board, whose total is not the point here. */
+    it_create_board(c, admin, "dg-big", "dg", 1, RANKD__POLICY__POLICY_SUM, 0, 0);
     key = it_api_key(c, admin, "dg");
     for (int p = 0; p < PLAYERS; p++) {
         char name[16];
@@ -289,6 +334,7 @@ int main(void) {
         uid[p] = it_sign_up(c, name, "password-123");
     }
     RUN(redis_down_then_back);
+    RUN(sums_past_the_limit_are_refused_without_redis);
     free(admin);
     free(key);
     rk_client_close(c);

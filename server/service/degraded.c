@@ -16,7 +16,8 @@
 /* Records one submission (store_pg.c holds the statement and the lock
  * that make a key retried at once by many callers count once). */
 static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out *o, rk_status *st) {
-    pg_backlog_row row = {.user_id = in->user_id, .score = in->score, .ts_us = in->ts_us};
+    pg_backlog_row row = {
+        .user_id = in->user_id, .score = in->score, .ts_us = in->ts_us, .sum_limited = in->b->policy == POLICY_SUM};
     uint8_t raw[16];
     memset(o, 0, sizeof(*o));
     if (in->idem_key && strlen(in->idem_key) >= sizeof(row.idem_key))

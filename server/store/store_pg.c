@@ -21,6 +21,7 @@
 
 struct pgstore {
     PGconn *conn;
+    int in_txn; /* between a BEGIN and its COMMIT or ROLLBACK */
 };
 
 /* ---------------------------------------------------------------- migrations */
@@ -149,7 +150,10 @@ static int read_only(const char *sql) {
 }
 
 int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, PGresult **res, rk_status *st) {
-    int rc, tries = read_only(sql) ? 2 : 1;
+    /* Inside a transaction nothing is sent again: a new connection would
+     * run the statement outside it. */
+    int rc, tries = read_only(sql) && !p->in_txn ? 2 : 1;
+    if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0) p->in_txn = 0;
     for (;;) {
         if ((rc = conn_ok(p, st)) != RK_OK) return rc;
         int64_t t0 = server_now_us();
@@ -157,6 +161,7 @@ int pgstore_exec(pgstore *p, const char *sql, int n, const char *const *params, 
         metrics_pg_call(server_now_us() - t0);
         ExecStatusType s = PQresultStatus(r);
         if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+            if (strcmp(sql, "BEGIN") == 0) p->in_txn = 1;
             if (res)
                 *res = r;
             else
@@ -831,15 +836,38 @@ int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, co
 
 int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st) {
     char uid[24], score[24], ts[24];
-    int rc, keyed = row->idem_key[0] != '\0';
+    int rc, keyed = row->idem_key[0] != '\0', txn = keyed || row->sum_limited;
     *seen = 0;
+    snprintf(uid, sizeof(uid), "%" PRId64, row->user_id);
+    snprintf(score, sizeof(score), "%" PRId64, row->score);
+    snprintf(ts, sizeof(ts), "%" PRId64, row->ts_us);
+    if (txn && (rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
+    if (row->sum_limited) {
+        /* The player's total stays within +-2^53, as rk_submit decides it
+         * with Redis: checked in exact numeric arithmetic, under a lock on
+         * (board, player) so two submissions cannot both pass. */
+        const char *params[] = {row->board_id, uid, score};
+        PGresult *r = NULL;
+        if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || 'u' || $2, 0))", 2, params, NULL,
+                    st)) != RK_OK ||
+            (rc = q(p,
+                    "SELECT abs(coalesce(sum(score), 0)::numeric + $3::numeric) <= 9007199254740992 FROM scores "
+                    "WHERE board_id = $1 AND user_id = $2::bigint",
+                    3, params, &r, st)) != RK_OK)
+            goto out;
+        int within = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+        if (!within) {
+            rc = rk_status_set(st, RK_OUT_OF_RANGE, "the total would leave the exact range of +-2^53");
+            goto out;
+        }
+    }
     if (keyed) {
         /* Each statement of a READ COMMITTED transaction sees what was
          * committed before it began: the second of two callers waits for
          * the lock, then finds the first one's row. */
         const char *params[] = {row->board_id, row->idem_key};
         PGresult *r = NULL;
-        if ((rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
         if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", 2, params, NULL,
                     st)) != RK_OK ||
             (rc = q(p, "SELECT 1 FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2, params, &r,
@@ -849,9 +877,6 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
         PQclear(r);
         if (*seen) goto out;
     }
-    snprintf(uid, sizeof(uid), "%" PRId64, row->user_id);
-    snprintf(score, sizeof(score), "%" PRId64, row->score);
-    snprintf(ts, sizeof(ts), "%" PRId64, row->ts_us);
     const char *params[] = {row->entry_id, row->board_id, uid, score, ts, row->idem_key};
     rc = q(p,
            "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
@@ -860,7 +885,7 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
            "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6)",
            6, params, NULL, st);
 out:
-    if (keyed) {
+    if (txn) {
         rk_status ignore;
         if (rc == RK_OK) rc = q(p, "COMMIT", 0, NULL, NULL, st);
         if (rc != RK_OK) q(p, "ROLLBACK", 0, NULL, NULL, &ignore);

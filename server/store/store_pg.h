@@ -173,13 +173,16 @@ typedef struct pg_backlog_row {
     char board_id[BOARD_ID_MAX + 1];
     int64_t user_id, score, ts_us;
     char idem_key[PG_KEY_MAX]; /* "" when none */
+    int sum_limited;           /* a sum board: the player's total must stay within +-2^53 */
 } pg_backlog_row;
 
 /* Records one submission in the history and the backlog, in one
  * statement. With an idempotency key, inside a transaction under an
  * advisory lock on (board, key), so callers retrying one key at once on
  * any number of rankd processes record it once: *seen is then 1 and
- * nothing is written when the history already has the key. */
+ * nothing is written when the history already has the key. With
+ * sum_limited, RK_OUT_OF_RANGE (nothing written) when the player's total
+ * would leave +-2^53. */
 int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st);
 /* Up to limit rows (-1: all), of one board (NULL: every board), in
  * submission order (by_board: grouped by board instead). *rows is
