@@ -842,10 +842,27 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
     snprintf(score, sizeof(score), "%" PRId64, row->score);
     snprintf(ts, sizeof(ts), "%" PRId64, row->ts_us);
     if (txn && (rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
+    if (keyed) {
+        /* Each statement of a READ COMMITTED transaction sees what was
+         * committed before it began: the second of two callers waits for
+         * the lock, then finds the first one's row. */
+        const char *params[] = {row->board_id, row->idem_key};
+        PGresult *r = NULL;
+        if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", 2, params, NULL,
+                    st)) != RK_OK ||
+            (rc = q(p, "SELECT 1 FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2, params, &r,
+                    st)) != RK_OK)
+            goto out;
+        *seen = PQntuples(r) > 0;
+        PQclear(r);
+        if (*seen) goto out;
+    }
     if (row->sum_limited) {
         /* The player's total stays within +-2^53, as rk_submit decides it
          * with Redis: checked in exact numeric arithmetic, under a lock on
-         * (board, player) so two submissions cannot both pass. */
+         * (board, player) so two submissions cannot both pass. After the
+         * key: a retry of a recorded submission is its replay, not a
+         * second amount. */
         const char *params[] = {row->board_id, uid, score};
         PGresult *r = NULL;
         if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || 'u' || $2, 0))", 2, params, NULL,
@@ -861,21 +878,6 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
             rc = rk_status_set(st, RK_OUT_OF_RANGE, "the total would leave the exact range of +-2^53");
             goto out;
         }
-    }
-    if (keyed) {
-        /* Each statement of a READ COMMITTED transaction sees what was
-         * committed before it began: the second of two callers waits for
-         * the lock, then finds the first one's row. */
-        const char *params[] = {row->board_id, row->idem_key};
-        PGresult *r = NULL;
-        if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", 2, params, NULL,
-                    st)) != RK_OK ||
-            (rc = q(p, "SELECT 1 FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2, params, &r,
-                    st)) != RK_OK)
-            goto out;
-        *seen = PQntuples(r) > 0;
-        PQclear(r);
-        if (*seen) goto out;
     }
     const char *params[] = {row->entry_id, row->board_id, uid, score, ts, row->idem_key};
     rc = q(p,
