@@ -192,3 +192,30 @@ int it_rankd_stop(it_rankd *r) {
     r->pid = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+int it_redis_cli(const char *args, char *out, size_t cap) {
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s %s 2>&1", getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"),
+             args);
+    FILE *p = popen(cmd, "r");
+    if (p == NULL) return -1;
+    out[0] = '\0';
+    if (fgets(out, (int)cap, p) != NULL) out[strcspn(out, "\r\n")] = '\0';
+    char rest[256];
+    while (fgets(rest, sizeof(rest), p) != NULL) {
+    }
+    return pclose(p) == 0 ? 0 : -1;
+}
+
+long it_redis_info_field(const char *section, const char *name) {
+    char cmd[512], line[256];
+    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s INFO %s", getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"),
+             section);
+    FILE *p = popen(cmd, "r");
+    long v = -1;
+    size_t n = strlen(name);
+    while (p && fgets(line, sizeof(line), p) != NULL)
+        if (strncmp(line, name, n) == 0 && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
+    if (p) pclose(p);
+    return v;
+}

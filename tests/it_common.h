@@ -49,4 +49,10 @@ int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg);
 /* SIGTERM, then waits; returns its exit status (0: a clean stop). */
 int it_rankd_stop(it_rankd *r);
 
+/* Runs redis-cli ARGS against the harness's Redis: the first line of its
+ * output goes to out (cap bytes). 0 when redis-cli exited 0. */
+int it_redis_cli(const char *args, char *out, size_t cap);
+/* One numeric field of an INFO section ("persistence", ...), or -1. */
+long it_redis_info_field(const char *section, const char *name);
+
 #endif

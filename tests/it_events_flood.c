@@ -30,24 +30,10 @@ static atomic_long changes, rank_events;
 static atomic_int last_seen; /* the change sent after the flood has come */
 #define LAST_SCORE 1000000000
 
-static int redis_cli(const char *args, char *out, size_t cap) {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s %s 2>&1", getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"),
-             args);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) return -1;
-    out[0] = '\0';
-    if (fgets(out, (int)cap, p) != NULL) out[strcspn(out, "\r\n")] = '\0';
-    char rest[256];
-    while (fgets(rest, sizeof(rest), p) != NULL) {
-    }
-    return pclose(p) == 0 ? 0 : -1;
-}
-
 /* The Redis client id of rankd's subscription ("id=N ..."), or -1. */
 static long subscriber_id(void) {
     char out[512];
-    if (redis_cli("CLIENT LIST TYPE pubsub", out, sizeof(out)) != 0 || strncmp(out, "id=", 3) != 0) return -1;
+    if (it_redis_cli("CLIENT LIST TYPE pubsub", out, sizeof(out)) != 0 || strncmp(out, "id=", 3) != 0) return -1;
     return atol(out + 3);
 }
 
@@ -99,7 +85,7 @@ static int log_says(const char *what) {
 
 static void subscription_survives_a_flood(void) {
     char out[256];
-    CHECK_INT(redis_cli("CONFIG SET client-output-buffer-limit \"pubsub 256kb 128kb 1\"", out, sizeof(out)), 0);
+    CHECK_INT(it_redis_cli("CONFIG SET client-output-buffer-limit \"pubsub 256kb 128kb 1\"", out, sizeof(out)), 0);
     CHECK_STR(out, "OK");
     long before = subscriber_id();
     CHECK(before > 0);

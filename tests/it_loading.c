@@ -51,45 +51,19 @@ static void sleep_ms(long ms) {
 
 /* Runs redis-cli against the harness's Redis; its first line of output in
  * out. Returns 0 when it ran. */
-static int redis_cli(const char *args, char *out, size_t cap) {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s %s 2>&1", getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"),
-             args);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) return -1;
-    out[0] = '\0';
-    if (fgets(out, (int)cap, p) != NULL) out[strcspn(out, "\r\n")] = '\0';
-    char rest[256];
-    while (fgets(rest, sizeof(rest), p) != NULL) {
-    }
-    return pclose(p) == 0 ? 0 : -1;
-}
-
-/* INFO persistence's value of one field, as a number (-1: not found). */
-static long persistence_field(const char *name) {
-    char cmd[512], line[256];
-    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s INFO persistence", getenv("RANKD_REDIS_HOST"),
-             getenv("RANKD_REDIS_PORT"));
-    FILE *p = popen(cmd, "r");
-    long v = -1;
-    size_t n = strlen(name);
-    while (p && fgets(line, sizeof(line), p) != NULL)
-        if (strncmp(line, name, n) == 0 && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
-    if (p) pclose(p);
-    return v;
-}
 
 /* A data set that takes Redis a while to load, compacted into the AOF's
  * base file so that a restart loads exactly that. */
 static void fill_redis(void) {
     char out[256];
-    CHECK_INT(redis_cli("DEBUG POPULATE " FILL_KEYS " " FILL_PREFIX " 32", out, sizeof(out)), 0);
+    CHECK_INT(it_redis_cli("DEBUG POPULATE " FILL_KEYS " " FILL_PREFIX " 32", out, sizeof(out)), 0);
     CHECK_STR(out, "OK");
-    CHECK_INT(redis_cli("BGREWRITEAOF", out, sizeof(out)), 0);
+    CHECK_INT(it_redis_cli("BGREWRITEAOF", out, sizeof(out)), 0);
     int done = 0;
     for (int i = 0; i < 300 && !done; i++) {
         sleep_ms(100);
-        done = persistence_field("aof_rewrite_in_progress") == 0 && persistence_field("aof_rewrite_scheduled") == 0;
+        done = it_redis_info_field("persistence", "aof_rewrite_in_progress") == 0 &&
+               it_redis_info_field("persistence", "aof_rewrite_scheduled") == 0;
     }
     CHECK(done);
 }
@@ -330,7 +304,7 @@ static void restarts_while_loading(void) {
     fprintf(stderr, "  the board was right after %.1f s\n", now_s() - t1);
     /* And the filler is still there: Redis did reload its data. */
     char out[64];
-    CHECK_INT(redis_cli("EXISTS " FILL_PREFIX ":0", out, sizeof(out)), 0);
+    CHECK_INT(it_redis_cli("EXISTS " FILL_PREFIX ":0", out, sizeof(out)), 0);
     CHECK_STR(out, "1");
 }
 

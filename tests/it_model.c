@@ -1293,44 +1293,19 @@ static void *killer(void *arg) {
     return NULL;
 }
 
-static int redis_cli(const char *args, char *out, size_t cap) {
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s %s 2>&1", getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"),
-             args);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) return -1;
-    out[0] = '\0';
-    if (fgets(out, (int)cap, p) != NULL) out[strcspn(out, "\r\n")] = '\0';
-    char rest[256];
-    while (fgets(rest, sizeof(rest), p) != NULL) {
-    }
-    return pclose(p) == 0 ? 0 : -1;
-}
-
-static long persistence_field(const char *name) {
-    char cmd[512], line[256];
-    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s INFO persistence", getenv("RANKD_REDIS_HOST"),
-             getenv("RANKD_REDIS_PORT"));
-    FILE *p = popen(cmd, "r");
-    long v = -1;
-    size_t n = strlen(name);
-    while (p && fgets(line, sizeof(line), p) != NULL)
-        if (strncmp(line, name, n) == 0 && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
-    if (p) pclose(p);
-    return v;
-}
-
 /* A data set under keys rankd never uses, compacted into the AOF's base
  * file, so that a restart takes a while to load it (as in it_loading). */
 static void fill_redis(void) {
     char out[256];
-    if (redis_cli("DEBUG POPULATE " FILL_KEYS " " FILL_PREFIX " 32", out, sizeof(out)) != 0 || strcmp(out, "OK") != 0)
+    if (it_redis_cli("DEBUG POPULATE " FILL_KEYS " " FILL_PREFIX " 32", out, sizeof(out)) != 0 ||
+        strcmp(out, "OK") != 0)
         FAIL("DEBUG POPULATE: %s", out);
-    if (redis_cli("BGREWRITEAOF", out, sizeof(out)) != 0) FAIL("BGREWRITEAOF: %s", out);
+    if (it_redis_cli("BGREWRITEAOF", out, sizeof(out)) != 0) FAIL("BGREWRITEAOF: %s", out);
     int done = 0;
     for (int i = 0; i < 600 && !done; i++) {
         sleep_ms(100);
-        done = persistence_field("aof_rewrite_in_progress") == 0 && persistence_field("aof_rewrite_scheduled") == 0;
+        done = it_redis_info_field("persistence", "aof_rewrite_in_progress") == 0 &&
+               it_redis_info_field("persistence", "aof_rewrite_scheduled") == 0;
     }
     if (!done) FAIL("the AOF rewrite did not finish");
 }
@@ -1421,9 +1396,9 @@ static void fault_kill_after_restore(void) {
     int seen = 0;
     for (int64_t t0 = mono_us(); !seen && mono_us() - t0 < 30000000;) {
         if (kill_in_rebuild)
-            seen = redis_cli("--scan --pattern 'rk:*:rebuilding'", out, sizeof(out)) == 0 && out[0] != '\0';
+            seen = it_redis_cli("--scan --pattern 'rk:*:rebuilding'", out, sizeof(out)) == 0 && out[0] != '\0';
         else
-            seen = redis_cli("EXISTS rk:live", out, sizeof(out)) == 0 && strcmp(out, "1") == 0;
+            seen = it_redis_cli("EXISTS rk:live", out, sizeof(out)) == 0 && strcmp(out, "1") == 0;
     }
     kill_and_start_again();
     if (kill_in_rebuild)
@@ -1478,7 +1453,7 @@ static void fault_redis_loading(void) {
      * a refused connection (as in it_loading). */
     char out[256] = "";
     while (!atomic_load(&redis_started) && strstr(out, "LOADING") == NULL && mono_us() - t0 < 20000000) {
-        redis_cli("PING", out, sizeof(out));
+        it_redis_cli("PING", out, sizeof(out));
         sleep_ms(5);
     }
     int met = strstr(out, "LOADING") != NULL;

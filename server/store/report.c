@@ -133,17 +133,18 @@ static void num(char *buf, size_t cap, int64_t v, const char **param) {
     *param = buf;
 }
 
+/* The "v" part of a board's statement (one value per player, by its
+ * policy and order); the global board's comes with sv_global. */
+static const char *values_of(const board *b) {
+    if (b == NULL) return "";
+    if (b->policy == POLICY_LATEST) return v_latest;
+    if (b->policy == POLICY_SUM) return v_sum;
+    return b->higher_is_better ? v_best_desc : v_best_asc;
+}
+
 int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size, rk_status *st) {
     const board *b = q->b;
-    const char *v;
-    if (b == NULL)
-        v = "";
-    else if (b->policy == POLICY_LATEST)
-        v = v_latest;
-    else if (b->policy == POLICY_SUM)
-        v = v_sum;
-    else
-        v = b->higher_is_better ? v_best_desc : v_best_asc;
+    const char *v = values_of(b);
     int desc = b == NULL || b->higher_is_better;
 
     char sql[6144], tail[2048];
@@ -236,15 +237,7 @@ static const char places_sql[] =
 int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, size_t n, report_row *rows,
                   int64_t *size, rk_status *st) {
     const board *b = q->b;
-    const char *v;
-    if (b == NULL)
-        v = "";
-    else if (b->policy == POLICY_LATEST)
-        v = v_latest;
-    else if (b->policy == POLICY_SUM)
-        v = v_sum;
-    else
-        v = b->higher_is_better ? v_best_desc : v_best_asc;
+    const char *v = values_of(b);
     int desc = b == NULL || b->higher_is_better;
     char tail[2048], sql[6144];
     int len = snprintf(tail, sizeof(tail), places_sql, desc ? ">" : "<", desc ? ">" : "<");
