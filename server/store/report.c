@@ -142,6 +142,20 @@ static const char *values_of(const board *b) {
     return b->higher_is_better ? v_best_desc : v_best_asc;
 }
 
+/* One row of a report or places result: user id, name, value, reached,
+ * competition rank, dense rank, position, size, last (columns 0-8), the
+ * rank taken under mode. */
+static void read_row(PGresult *r, int i, rank_mode mode, report_row *o) {
+    o->user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    snprintf(o->username, sizeof(o->username), "%s", PQgetvalue(r, i, 1));
+    o->value = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+    o->reached_us = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+    o->last_us = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+    int64_t comp = strtoll(PQgetvalue(r, i, 4), NULL, 10), dense = strtoll(PQgetvalue(r, i, 5), NULL, 10);
+    o->position = strtoll(PQgetvalue(r, i, 6), NULL, 10);
+    o->rank = mode == RANK_DENSE ? dense : mode == RANK_UNIQUE ? o->position : comp;
+}
+
 int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size, rk_status *st) {
     const board *b = q->b;
     const char *v = values_of(b);
@@ -186,15 +200,7 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
     for (int i = 0; i < count; i++) {
         *size = strtoll(PQgetvalue(r, i, 7), NULL, 10);
         if (PQgetisnull(r, i, 0)) continue; /* an empty page's row of NULLs */
-        report_row *o = &out[k++];
-        o->user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-        snprintf(o->username, sizeof(o->username), "%s", PQgetvalue(r, i, 1));
-        o->value = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-        o->reached_us = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-        o->last_us = strtoll(PQgetvalue(r, i, 8), NULL, 10);
-        int64_t comp = strtoll(PQgetvalue(r, i, 4), NULL, 10), dense = strtoll(PQgetvalue(r, i, 5), NULL, 10);
-        o->position = strtoll(PQgetvalue(r, i, 6), NULL, 10);
-        o->rank = q->mode == RANK_DENSE ? dense : q->mode == RANK_UNIQUE ? o->position : comp;
+        read_row(r, i, q->mode, &out[k++]);
     }
     PQclear(r);
     if (k == 0 && q->offset > 0 && q->limit < 0) {
@@ -273,15 +279,7 @@ int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, s
         int64_t uid = strtoll(PQgetvalue(r, i, 0), NULL, 10);
         for (size_t j = 0; j < n; j++) {
             if (user_ids[j] != uid) continue;
-            report_row *o = &rows[j];
-            o->user_id = uid;
-            snprintf(o->username, sizeof(o->username), "%s", PQgetvalue(r, i, 1));
-            o->value = strtoll(PQgetvalue(r, i, 2), NULL, 10);
-            o->reached_us = strtoll(PQgetvalue(r, i, 3), NULL, 10);
-            o->last_us = strtoll(PQgetvalue(r, i, 8), NULL, 10);
-            int64_t comp = strtoll(PQgetvalue(r, i, 4), NULL, 10), dense = strtoll(PQgetvalue(r, i, 5), NULL, 10);
-            o->position = strtoll(PQgetvalue(r, i, 6), NULL, 10);
-            o->rank = q->mode == RANK_DENSE ? dense : q->mode == RANK_UNIQUE ? o->position : comp;
+            read_row(r, i, q->mode, &rows[j]);
         }
     }
     PQclear(r);
