@@ -31,6 +31,8 @@
 #include "http.h"
 #include "metrics.h"
 #include "boards.h"
+#include "counters.h"
+#include "fold.h"
 #include "handlers.h"
 #include "log.h"
 #include "namecache.h"
@@ -217,12 +219,10 @@ static void reload(int argc, char **argv) {
 }
 
 /* The background jobs (job.h), started in this order, stopped in reverse. */
-enum { JOB_WRITEBEHIND, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, NJOBS };
+enum { JOB_WRITEBEHIND, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, JOB_FOLD, NJOBS };
 static const job_ops *const job_table[NJOBS] = {
-    [JOB_WRITEBEHIND] = &wb_job,
-    [JOB_RECOVERY] = &restore_job,
-    [JOB_HEALTH] = &health_job,
-    [JOB_ARCHIVE] = &archive_job,
+    [JOB_WRITEBEHIND] = &wb_job,  [JOB_RECOVERY] = &restore_job, [JOB_HEALTH] = &health_job,
+    [JOB_ARCHIVE] = &archive_job, [JOB_FOLD] = &fold_job,
 };
 
 int main(int argc, char **argv) {
@@ -285,6 +285,7 @@ int main(int argc, char **argv) {
     if (!srv.cfg.token_secret[0] && pgstore_token_key(pg, srv.token_key, &st) != RK_OK) goto fail;
     if (h_auth_init(&srv, &st) != RK_OK) goto fail;
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
+    if (counters_open(&srv.counters, &st) != RK_OK || counters_load(srv.counters, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
     if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK) goto fail;
     /* Token checks read only memory: fill it before any request. */
@@ -300,7 +301,8 @@ int main(int argc, char **argv) {
          * back before the first request is taken; a board another process
          * holds the rebuild flag of is not waited for (it may be a dead
          * one's, there for minutes): the recovery job takes it on. */
-        (rc = rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, 0, &st)) == RK_OK)
+        (rc = rebuild_missing(redis, pg, srv.boards, srv.cfg.window_retention, 0, &st)) == RK_OK &&
+        (rc = counters_restore(srv.counters, redis, pg, srv.cfg.window_retention, &st)) == RK_OK)
         rc = rstore_set_live(redis, &st);
     recovery_state initial = waiting > 0 ? RECOVERY_CATCHING_UP : RECOVERY_UP;
     if (rc == RK_UNAVAILABLE) {
@@ -366,6 +368,7 @@ done:
     topcache_close(srv.tops);
     pgstore_close(pg);
     boards_close(srv.boards);
+    counters_close(srv.counters);
     apikey_cache_close(srv.apikeys);
     namecache_close(srv.names);
     revset_close(srv.revoked);

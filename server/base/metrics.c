@@ -204,7 +204,7 @@ int metrics_render(char **text, size_t *len) {
         "# HELP rankd_event_subscribers Connected event subscribers (nng and WebSocket).\n"
         "# TYPE rankd_event_subscribers gauge\nrankd_event_subscribers %lld\n",
         (long long)atomic_load(&m.subscribers));
-    static const char *const kinds[] = {"top", "rank", "window"};
+    static const char *const kinds[METRICS_EV_KINDS] = {"top", "rank", "window", "counter"};
     put(&o, "# HELP rankd_events_published_total Events published, by kind.\n"
             "# TYPE rankd_events_published_total counter\n");
     for (int k = 0; k < METRICS_EV_KINDS; k++)

@@ -24,7 +24,13 @@ void metrics_to_workers(int method);
 void metrics_redis_call(int64_t micros);
 void metrics_pg_call(int64_t micros);
 
-typedef enum metrics_event { METRICS_EV_TOP = 0, METRICS_EV_RANK, METRICS_EV_WINDOW, METRICS_EV_KINDS } metrics_event;
+typedef enum metrics_event {
+    METRICS_EV_TOP = 0,
+    METRICS_EV_RANK,
+    METRICS_EV_WINDOW,
+    METRICS_EV_COUNTER,
+    METRICS_EV_KINDS
+} metrics_event;
 void metrics_event_published(metrics_event kind);
 /* A change folded into a later top-N event instead of getting its own. */
 void metrics_event_coalesced(void);

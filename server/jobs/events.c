@@ -32,9 +32,11 @@
 #include "auth.h"
 #include "boards.h"
 #include "conns.h"
+#include "counters.h"
 #include "events.h"
 #include "log.h"
 #include "ranking.h"
+#include "recovery.h"
 #include "metrics.h"
 #include "tlsconf.h"
 #include "topcache.h"
@@ -89,7 +91,8 @@ struct events {
         int found[RANK_BATCH * (1 + PASSED_MAX)];
         char names[RANK_BATCH * (1 + PASSED_MAX)][RSTORE_NAME_MAX];
     } look;
-    int64_t burst_us; /* when the burst being read was read */
+    int64_t burst_us;    /* when the burst being read was read */
+    int64_t counters_us; /* when the counters were last read */
 
     /* Requests from other threads (events_request_top), drained each tick. */
     pthread_mutex_t mu;
@@ -110,9 +113,20 @@ void events_topic_player(char *out, size_t cap, const char *game, const char *bo
     snprintf(out, cap, "%s/%s/player/%lld/", game, board, (long long)uid);
 }
 
+void events_topic_counter(char *out, size_t cap, const char *game, const char *name) {
+    snprintf(out, cap, "%s/#counter/%s/", game, name);
+}
+
 void events_topic_window(char *out, size_t cap, const char *game, const char *board) {
     snprintf(out, cap, "%s/%s/window/", game, board);
 }
+
+static const metrics_event kind_metric[] = {
+    [RANKD__EVENT__KIND_TOP] = METRICS_EV_TOP,
+    [RANKD__EVENT__KIND_RANK] = METRICS_EV_RANK,
+    [RANKD__EVENT__KIND_ROLLED] = METRICS_EV_WINDOW,
+    [RANKD__EVENT__KIND_COUNTER] = METRICS_EV_COUNTER,
+};
 
 static void publish(events *ev, const char *topic, const Rankd__Event *e) {
     size_t tl = strlen(topic) + 1, n = rankd__event__get_packed_size(e);
@@ -123,9 +137,7 @@ static void publish(events *ev, const char *topic, const Rankd__Event *e) {
     if (nng_sendmsg(ev->pub, m, 0) != 0)
         nng_msg_free(m);
     else
-        metrics_event_published(e->kind_case == RANKD__EVENT__KIND_TOP    ? METRICS_EV_TOP
-                                : e->kind_case == RANKD__EVENT__KIND_RANK ? METRICS_EV_RANK
-                                                                          : METRICS_EV_WINDOW);
+        metrics_event_published(kind_metric[e->kind_case]);
 }
 
 /* ---------------------------------------------------------------- dirty boards */
@@ -366,6 +378,51 @@ static void flush(events *ev, int64_t now) {
     }
 }
 
+/* ---------------------------------------------------------------- counters */
+
+/* Increments publish nothing (a hot counter would flood rk:ev): every
+ * coalesce-ms the totals are read and what changed is published, so a
+ * subscriber sees at most one CounterChanged per counter per interval. */
+static void on_counter(void *arg, const counter *c, const counter_totals *t) {
+    events *ev = arg;
+    Rankd__CounterValue values[WINDOW_KINDS], *vp[WINDOW_KINDS];
+    char labels[WINDOW_KINDS][WINDOW_LABEL_MAX];
+    counter copy = *c;
+    for (int k = 0; k < WINDOW_KINDS; k++) {
+        rankd__counter_value__init(&values[k]);
+        memcpy(labels[k], t->label[k], WINDOW_LABEL_MAX);
+        values[k].game = copy.game;
+        values[k].name = copy.name;
+        values[k].has_window = values[k].has_total = values[k].has_read_at_us = 1;
+        values[k].window = (Rankd__Window)k;
+        values[k].label = labels[k];
+        values[k].total = t->total[k];
+        values[k].read_at_us = t->read_at_us;
+        vp[k] = &values[k];
+    }
+    Rankd__CounterChanged cc = RANKD__COUNTER_CHANGED__INIT;
+    cc.game = copy.game;
+    cc.name = copy.name;
+    cc.n_values = WINDOW_KINDS;
+    cc.values = vp;
+    cc.has_at_us = 1;
+    cc.at_us = t->read_at_us;
+    Rankd__Event e = RANKD__EVENT__INIT;
+    e.kind_case = RANKD__EVENT__KIND_COUNTER;
+    e.counter = &cc;
+    char topic[2 * BOARD_ID_MAX + 16];
+    events_topic_counter(topic, sizeof(topic), copy.game, copy.name);
+    publish(ev, topic, &e);
+}
+
+static void publish_counters(events *ev, int64_t now) {
+    if (now - ev->counters_us < ev->srv->cfg.coalesce_ms * 1000) return;
+    ev->counters_us = now;
+    if (recovery_reads(ev->srv->recovery) != RECOVERY_TO_REDIS) return;
+    rk_status st;
+    counters_changed(ev->srv->counters, ev->redis, on_counter, ev, &st);
+}
+
 /* ---------------------------------------------------------------- rollover */
 
 static void check_rollover(events *ev, int64_t now) {
@@ -454,6 +511,7 @@ static void *events_main(void *arg) {
         int64_t now = server_wall_us();
         take_asks(ev, now);
         flush(ev, now);
+        publish_counters(ev, now);
         expire_states(ev, now);
         check_rollover(ev, now);
     }

@@ -10,7 +10,9 @@
  *   - TopChanged for each window of a changed board (and the global board),
  *     coalesced: at most one per board and window per cfg.coalesce_ms, and
  *     always read fresh from Redis when sent, so it carries the latest state;
- *   - WindowRolled when a daily, weekly or monthly window ends.
+ *   - WindowRolled when a daily, weekly or monthly window ends;
+ *   - CounterChanged for each counter whose totals changed, at most one
+ *     per counter per cfg.coalesce_ms (counters.h).
  * One thread does all of it with its own connections; PUB never blocks, and
  * nng drops messages for subscribers that do not keep up (the per-board
  * sequence numbers in TopChanged let them notice).
@@ -42,5 +44,8 @@ void events_request_top(events *ev, const char *board_id, int window);
 void events_topic_top(char *out, size_t cap, const char *game, const char *board, int window);
 void events_topic_player(char *out, size_t cap, const char *game, const char *board, int64_t uid);
 void events_topic_window(char *out, size_t cap, const char *game, const char *board);
+/* "<game>/#counter/<name>/": "#" is in no board id, so no board's topics
+ * start this way. */
+void events_topic_counter(char *out, size_t cap, const char *game, const char *name);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include <stdlib.h>
 
+#include "counters.h"
 #include "degraded.h"
 #include "log.h"
 #include "rebuild.h"
@@ -34,6 +35,7 @@ static int64_t restore(restorer *rs, job *self) {
     if (rstore_load_functions(rs->redis, &st) != RK_OK || rebuild_names(rs->redis, rs->pg, &st) != RK_OK ||
         rebuild_missing(rs->redis, rs->pg, srv->boards, srv->cfg.window_retention, RESTORE_LOCK_WAIT_MS, &st) !=
             RK_OK ||
+        counters_restore(srv->counters, rs->redis, rs->pg, srv->cfg.window_retention, &st) != RK_OK ||
         rstore_set_live(rs->redis, &st) != RK_OK) {
         log_warn("Redis is back but not restored yet", "error=\"%s\"", st.message);
         return RETRY_MS;

@@ -54,6 +54,9 @@
 #define REPORT_MAX_REQ (ID_F + 5 * INT_F)
 #define STANDINGS_MAX_REQ (ID_F + INT_F + LABEL_F)
 #define SET_ROLE_MAX (USER_F + INT_F)
+/* game, name, shards, stale_ms, created_at */
+#define CREATE_COUNTER_MAX WIRE_MSG_FIELD(2 * ID_F + 3 * INT_F)
+#define COUNTER_REQ_MAX (2 * ID_F + INT_F)
 
 /* Adding a method to the schema means adding its row here; rankd refuses
  * to start if the schema has a method this table lacks, or names another
@@ -196,12 +199,32 @@ const rpc_method rankd_methods[] = {
      .fn = h_dead_letters,
      .access = ACCESS_ADMIN,
      .max_request = INT_F},
+    {.name = "rankd.Counters/CreateCounter",
+     .input = &rankd__create_counter_request__descriptor,
+     .fn = h_create_counter,
+     .access = ACCESS_ADMIN,
+     .max_request = CREATE_COUNTER_MAX},
+    {.name = "rankd.Counters/ListCounters",
+     .input = &rankd__list_counters_request__descriptor,
+     .fn = h_list_counters,
+     .access = ACCESS_ANYONE,
+     .max_request = ID_F},
+    {.name = "rankd.Counters/Incr",
+     .input = &rankd__incr_request__descriptor,
+     .fn = h_incr,
+     .access = ACCESS_AUTHED,
+     .max_request = COUNTER_REQ_MAX},
+    {.name = "rankd.Counters/GetCounter",
+     .input = &rankd__get_counter_request__descriptor,
+     .fn = h_get_counter,
+     .access = ACCESS_ANYONE,
+     .max_request = COUNTER_REQ_MAX},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 
 const ProtobufCServiceDescriptor *const rankd_services[] = {
-    &rankd__auth__descriptor,    &rankd__boards__descriptor,  &rankd__scores__descriptor,
-    &rankd__ranking__descriptor, &rankd__history__descriptor, &rankd__admin__descriptor,
+    &rankd__auth__descriptor,    &rankd__boards__descriptor, &rankd__scores__descriptor,   &rankd__ranking__descriptor,
+    &rankd__history__descriptor, &rankd__admin__descriptor,  &rankd__counters__descriptor,
 };
 const size_t rankd_nservices = sizeof(rankd_services) / sizeof(rankd_services[0]);
 

@@ -67,6 +67,11 @@ int h_history(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_stat
 int h_report(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_standings(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_snapshot(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Counters */
+int h_create_counter(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_list_counters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_incr(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_get_counter(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* Admin */
 int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);

@@ -264,3 +264,17 @@ int auth_can_submit(const principal *who, const board *b, int64_t user_id, rk_st
             return RK_OK;
     }
 }
+
+int auth_can_count(const principal *who, const char *game, rk_status *st) {
+    switch (who->kind) {
+        case WHO_ANONYMOUS: return rk_status_set(st, RK_UNAUTHENTICATED, "incrementing a counter needs an API key");
+        case WHO_APIKEY:
+            if (strcmp(who->game, game) != 0)
+                return rk_status_set(st, RK_PERMISSION_DENIED, "this API key is for game %s, not %s", who->game, game);
+            return RK_OK;
+        case WHO_USER:
+        default:
+            if (who->role == 3) return RK_OK; /* ROLE_ADMIN */
+            return rk_status_set(st, RK_PERMISSION_DENIED, "counters are incremented by game servers and admins");
+    }
+}

@@ -81,5 +81,8 @@ void auth_key_hash(const char *key, char hash[65]);
 /* RK_OK when `who` may submit to board b for user_id; else
  * RK_PERMISSION_DENIED (or RK_UNAUTHENTICATED for anonymous). */
 int auth_can_submit(const principal *who, const board *b, int64_t user_id, rk_status *st);
+/* May who increment a counter of game? Game-server keys of that game and
+ * admins may; players may not (a player's client is not trusted to count). */
+int auth_can_count(const principal *who, const char *game, rk_status *st);
 
 #endif

@@ -33,6 +33,7 @@ typedef struct apikey_cache apikey_cache;
 typedef struct namecache namecache;
 typedef struct revset revset;
 typedef struct recovery recovery;
+typedef struct counters counters;
 
 /* Process-wide state, shared by all workers; read-only after start except
  * where a lock or an atomic says otherwise. */
@@ -51,6 +52,7 @@ typedef struct server {
     /* Redis's state: where reads and writes go (recovery.h); only the
      * recovery job and stored-without-Redis submissions move it. */
     recovery *recovery;
+    counters *counters; /* counter definitions and cached totals (counters.h) */
 } server;
 
 /* What one worker thread owns. */

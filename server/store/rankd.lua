@@ -516,6 +516,74 @@ local function login_ok(keys, args)
   return 0
 end
 
+--[[
+Counters (counter_store.c): a counter's value in one window is the sum of
+its sub-keys rk:{c:<game>:<name>:<i>}:<label>, i in 0..shards-1 (plain
+integers, so INCRBY is exact); an increment touches one sub-key of each
+window, so a hot counter spreads over several keys (and, on a cluster,
+slots). Increments publish nothing: each rankd reads the totals every
+coalesce-ms and publishes the changes itself.
+]]
+
+-- KEYS: rk:live, the idempotency record (used only with ARGV[2] == '1'),
+-- then the sub-key of each window: all-time, day, week, month.
+-- ARGV: delta, has_idem, idem_ttl, then the Unix second each periodic
+-- window's key expires at (its end plus the retention).
+-- Returns 1 when answered from the idempotency record, else 0.
+local function counter_incr(keys, args)
+  if redis.call('EXISTS', keys[1]) == 0 then
+    return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
+  end
+  if args[2] == '1' and redis.call('EXISTS', keys[2]) == 1 then return 1 end
+  local delta = tonumber(args[1])
+  -- Refuse before writing anything: a script is not rolled back.
+  for i = 3, 6 do
+    if exact_sum(tonumber(redis.call('GET', keys[i]) or '0'), delta) == nil then
+      return redis.error_reply('OUT_OF_RANGE the counter would leave the exact range of +-2^53')
+    end
+  end
+  for i = 3, 6 do
+    redis.call('INCRBY', keys[i], args[1])
+    if i > 3 then redis.call('EXPIREAT', keys[i], args[i]) end
+  end
+  if args[2] == '1' then redis.call('SET', keys[2], '1', 'EX', args[3]) end
+  return 0
+end
+
+-- KEYS: rk:live, then sub-keys. Returns each sub-key's value, false for a
+-- missing one, so a caller can tell "never counted (or expired)" from 0.
+local function counter_read(keys, args)
+  if redis.call('EXISTS', keys[1]) == 0 then
+    return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
+  end
+  local out = {}
+  for i = 2, #keys do out[i - 1] = redis.call('GET', keys[i]) end
+  return out
+end
+
+-- Puts a window's total back after Redis lost it: KEYS are the window's
+-- sub-keys; ARGV: total, expire-at (0: never). Only when every sub-key is
+-- missing (anything there is newer than PostgreSQL's copy). 1 when set.
+local function counter_restore(keys, args)
+  for i = 1, #keys do
+    if redis.call('EXISTS', keys[i]) == 1 then return 0 end
+  end
+  redis.call('SET', keys[1], args[1])
+  if args[2] ~= '0' then redis.call('EXPIREAT', keys[1], args[2]) end
+  return 1
+end
+
+-- Adds what was counted without Redis, once: KEYS: the replay's marker,
+-- the window's first sub-key; ARGV: delta, the marker's ttl, expire-at
+-- (0: never). 1 when added, 0 when the marker says it was already.
+local function counter_add(keys, args)
+  if redis.call('EXISTS', keys[1]) == 1 then return 0 end
+  redis.call('INCRBY', keys[2], args[1])
+  if args[3] ~= '0' then redis.call('EXPIREAT', keys[2], args[3]) end
+  redis.call('SET', keys[1], '1', 'EX', args[2])
+  return 1
+end
+
 redis.register_function('rk_submit', submit)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)
@@ -527,3 +595,7 @@ redis.register_function{function_name = 'rk_count', callback = count, flags = {'
 redis.register_function('rk_drop_board', drop_board)
 redis.register_function('rk_login_try', login_try)
 redis.register_function('rk_login_ok', login_ok)
+redis.register_function('rk_counter_incr', counter_incr)
+redis.register_function{function_name = 'rk_counter_read', callback = counter_read, flags = {'no-writes'}}
+redis.register_function('rk_counter_restore', counter_restore)
+redis.register_function('rk_counter_add', counter_add)

@@ -124,6 +124,33 @@ static const char *const migrations[] = {
     /* 5: usernames differ by more than case ("Alice" is "alice"'s), so one
      * cannot pass for another */
     "CREATE UNIQUE INDEX users_username_lower ON users (lower(username));",
+    /* 6: counters (counter_store.h): definitions, per window what Redis
+     * had at the last fold and what was counted without Redis, and the
+     * idempotency keys of increments counted without Redis */
+    "CREATE TABLE counters ("
+    "  game text NOT NULL,"
+    "  name text NOT NULL,"
+    "  shards integer NOT NULL,"
+    "  stale_ms integer NOT NULL,"
+    "  created_at timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (game, name));"
+    "CREATE TABLE counter_totals ("
+    "  game text NOT NULL,"
+    "  name text NOT NULL,"
+    "  label text NOT NULL,"
+    "  folded bigint NOT NULL DEFAULT 0,"
+    "  pending bigint NOT NULL DEFAULT 0,"
+    "  gen bigint NOT NULL DEFAULT 0,"
+    "  expire_at bigint NOT NULL DEFAULT 0,"
+    "  updated_at timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (game, name, label),"
+    "  FOREIGN KEY (game, name) REFERENCES counters ON DELETE CASCADE);"
+    "CREATE TABLE counter_idem ("
+    "  game text NOT NULL,"
+    "  name text NOT NULL,"
+    "  key text NOT NULL,"
+    "  at timestamptz NOT NULL DEFAULT now(),"
+    "  PRIMARY KEY (game, name, key));",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "rpipe.h"
 #include "clock.h"
+#include "redis_exec.h"
 #include "store_redis.h"
 #include "validate.h"
 
@@ -162,6 +163,10 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
     }
     *reply = rep;
     return RK_OK;
+}
+
+int rstore_command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st) {
+    return command(r, argc, argv, lens, reply, st);
 }
 
 /* A ranked read. While its board is being rebuilt it waits (up to

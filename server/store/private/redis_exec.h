@@ -1,0 +1,23 @@
+/*
+ * redis_exec.h - the store's own way into its Redis connections, for its
+ * modules only (store_redis.c, counter_store.c).
+ *
+ * Every command of the store goes through rstore_command, so connection
+ * handling, the shared pipeline and the meaning of error replies are in
+ * one place.
+ */
+#ifndef RANKD_REDIS_EXEC_H
+#define RANKD_REDIS_EXEC_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "store_redis.h"
+
+/* Runs one command (lens NULL: argv are C strings); *reply is the caller's
+ * to freeReplyObject on RK_OK. An error reply becomes the code
+ * rstore_reply_error gives it; a lost connection is RK_UNAVAILABLE. */
+int rstore_command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st);
+
+#endif
