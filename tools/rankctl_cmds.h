@@ -237,4 +237,11 @@ int ctl_status_watch(ctl_ctx *cx, const ctl_args *a);
 int cmd_events(ctl_ctx *cx, const ctl_args *a);
 int cmd_watch(ctl_ctx *cx, const ctl_args *a);
 
+/* ---------------------------------------------------------------- rankctl_counters.c */
+
+int cmd_counter_create(ctl_ctx *cx, const ctl_args *a);
+int cmd_counter_list(ctl_ctx *cx, const ctl_args *a);
+int cmd_counter_incr(ctl_ctx *cx, const ctl_args *a);
+int cmd_counter_get(ctl_ctx *cx, const ctl_args *a);
+
 #endif
