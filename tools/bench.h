@@ -31,8 +31,9 @@ typedef struct bench_cfg {
     double warmup_s;
     double rate; /* requests per second in all; 0: as fast as possible */
     bw_mix mix;
-    unsigned batch_size; /* scores per SubmitBatch */
-    unsigned list_size;  /* players per RanksOf */
+    unsigned batch_size;     /* scores per SubmitBatch */
+    unsigned list_size;      /* players per RanksOf */
+    unsigned counter_shards; /* sub-keys of the counter incr increments */
     uint64_t players;
     unsigned boards;
     double zipf;
@@ -91,6 +92,9 @@ int bench_setup(const bench_cfg *cfg, char **key, bench_tokens *tokens, rk_statu
 void bench_player_name(const bench_cfg *cfg, uint64_t i, char *buf, size_t cap);
 /* The id of board i ("bench-0") into buf. */
 void bench_board_id(const bench_cfg *cfg, unsigned i, char *buf, size_t cap);
+/* The counter incr increments: "<board_prefix>s<counter_shards>", so runs
+ * with different shard counts never share one. */
+void bench_counter_name(const bench_cfg *cfg, char *buf, size_t cap);
 
 /* ---------------------------------------------------------------- report (bench_report.c) */
 

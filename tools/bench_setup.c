@@ -41,6 +41,10 @@ void bench_board_id(const bench_cfg *cfg, unsigned i, char *buf, size_t cap) {
     snprintf(buf, cap, "%s%u", cfg->board_prefix, i);
 }
 
+void bench_counter_name(const bench_cfg *cfg, char *buf, size_t cap) {
+    snprintf(buf, cap, "%ss%u", cfg->board_prefix, cfg->counter_shards);
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -286,6 +290,25 @@ static int create_key(rk_client *c, const char *admin_token, const char *game, c
     return RK_OK;
 }
 
+/* The counter of the incr operation; one made by an earlier run is fine. */
+static int create_counter(rk_client *c, const bench_cfg *cfg, const char *admin_token, rk_status *st) {
+    Rankd__CreateCounterRequest req = RANKD__CREATE_COUNTER_REQUEST__INIT;
+    Rankd__Counter def = RANKD__COUNTER__INIT;
+    Rankd__CounterReply *rep = NULL;
+    rk_call_opts o = {.token = admin_token};
+    char name[128];
+    bench_counter_name(cfg, name, sizeof(name));
+    def.game = (char *)cfg->game;
+    def.name = name;
+    def.has_shards = 1;
+    def.shards = cfg->counter_shards;
+    req.counter = &def;
+    int rc = rk_counters_create_counter(c, &req, &rep, &o, st);
+    rk_reply_free(rep);
+    if (rc == RK_ALREADY_EXISTS) rk_status_clear(st);
+    return rc == RK_ALREADY_EXISTS ? RK_OK : rc;
+}
+
 /* Batch results are per entry: the call is OK even when entries fail. */
 static void on_seed(const rk_status *st, Rankd__SubmitBatchReply *reply, void *arg) {
     rk_status item = *st;
@@ -359,7 +382,7 @@ int bench_setup(const bench_cfg *cfg, char **key, bench_tokens *tokens, rk_statu
     rk_client *c = NULL;
     char *admin = NULL;
     int rc;
-    int writes = cfg->mix.weight[BW_SUBMIT] || cfg->mix.weight[BW_BATCH];
+    int writes = cfg->mix.weight[BW_SUBMIT] || cfg->mix.weight[BW_BATCH] || cfg->mix.weight[BW_INCR];
     int seeding = !cfg->reuse && cfg->seed_scores && cfg->players > 0 && cfg->boards > 0;
     int need_key = cfg->key == NULL && (writes || seeding);
     *key = NULL;
@@ -368,7 +391,9 @@ int bench_setup(const bench_cfg *cfg, char **key, bench_tokens *tokens, rk_statu
     if ((rc = rk_client_open_tls(&c, cfg->url, &cfg->tls, st)) != RK_OK) return rc;
     rk_client_set_deadline(c, 60000); /* sign-up and big batches are slow on purpose */
 
-    if ((!cfg->reuse || need_key) && (rc = admin_login(c, cfg, &admin, st)) != RK_OK) goto done;
+    int counting = cfg->mix.weight[BW_INCR] != 0;
+    if ((!cfg->reuse || need_key || counting) && (rc = admin_login(c, cfg, &admin, st)) != RK_OK) goto done;
+    if (counting && (rc = create_counter(c, cfg, admin, st)) != RK_OK) goto done;
     if (!cfg->reuse) {
         if ((rc = create_boards(c, cfg, admin, st)) != RK_OK) goto done;
         if (!cfg->quiet) fprintf(stderr, "rank-bench: %u boards ready\n", cfg->boards);

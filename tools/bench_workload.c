@@ -17,7 +17,7 @@
 
 static const char *const op_names[BW_NOPS] = {
     [BW_SUBMIT] = "submit", [BW_PSUBMIT] = "psubmit", [BW_BATCH] = "batch", [BW_TOP] = "top",       [BW_RANK] = "rank",
-    [BW_AROUND] = "around", [BW_RANKS] = "ranks",     [BW_COUNT] = "count", [BW_REPORT] = "report",
+    [BW_AROUND] = "around", [BW_RANKS] = "ranks",     [BW_COUNT] = "count", [BW_REPORT] = "report", [BW_INCR] = "incr",
 };
 
 const char *bw_op_name(bw_op op) { return (unsigned)op < BW_NOPS ? op_names[op] : "?"; }
@@ -128,10 +128,10 @@ int bw_mix_parse(bw_mix *m, const char *text, rk_status *st) {
         for (int i = 0; i < BW_NOPS; i++)
             if (strlen(op_names[i]) == (size_t)(eq - p) && strncmp(op_names[i], p, (size_t)(eq - p)) == 0) op = i;
         if (op < 0)
-            return rk_status_set(
-                st, RK_INVALID_ARGUMENT,
-                "mix: unknown operation \"%.*s\" (known: submit, batch, top, rank, around, ranks, count, report)",
-                (int)(eq - p), p);
+            return rk_status_set(st, RK_INVALID_ARGUMENT,
+                                 "mix: unknown operation \"%.*s\" (known: submit, psubmit, batch, top, rank, around, "
+                                 "ranks, count, report, incr)",
+                                 (int)(eq - p), p);
         char *end;
         unsigned long w = strtoul(eq + 1, &end, 10);
         if (end == eq + 1 || end != comma || w > 1000000)

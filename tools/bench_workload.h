@@ -26,6 +26,7 @@ typedef enum bw_op {
     BW_RANKS,   /* Ranking/RanksOf a list of players */
     BW_COUNT,   /* Ranking/Count */
     BW_REPORT,  /* History/Report of the last 24 hours, the first 10 */
+    BW_INCR,    /* Counters/Incr of the counter bench_counter_name names, by 1 */
     BW_NOPS
 } bw_op;
 

@@ -173,6 +173,11 @@ static void on_report(const rk_status *st, Rankd__ReportReply *reply, void *arg)
     complete(arg, st->code, 0);
 }
 
+static void on_incr(const rk_status *st, Rankd__IncrReply *reply, void *arg) {
+    rk_reply_free(reply);
+    complete(arg, st->code, 0);
+}
+
 /* ---------------------------------------------------------------- requests */
 
 static char *pick_player(bthread *t, char *buf) {
@@ -314,10 +319,25 @@ static int issue_report(bthread *t, bslot *s, char *board) {
     return rk_history_report_async(t->client, &req, NULL, on_report, s);
 }
 
+/* One hot counter of the game, whatever the board: the load this
+ * measures is many game servers counting the same thing. */
+static int issue_incr(bthread *t, bslot *s, char *board) {
+    (void)board;
+    Rankd__IncrRequest req = RANKD__INCR_REQUEST__INIT;
+    char name[NAME_MAX_LEN];
+    rk_call_opts o = {.token = t->r->key};
+    bench_counter_name(t->r->cfg, name, sizeof(name));
+    req.game = (char *)t->r->cfg->game;
+    req.name = name;
+    req.has_delta = 1;
+    req.delta = 1;
+    return rk_counters_incr_async(t->client, &req, &o, on_incr, s);
+}
+
 static const issue_fn issuers[BW_NOPS] = {
-    [BW_SUBMIT] = issue_submit, [BW_PSUBMIT] = issue_psubmit, [BW_BATCH] = issue_batch,
-    [BW_TOP] = issue_top,       [BW_RANK] = issue_rank,       [BW_AROUND] = issue_around,
-    [BW_RANKS] = issue_ranks,   [BW_COUNT] = issue_count,     [BW_REPORT] = issue_report,
+    [BW_SUBMIT] = issue_submit, [BW_PSUBMIT] = issue_psubmit, [BW_BATCH] = issue_batch, [BW_TOP] = issue_top,
+    [BW_RANK] = issue_rank,     [BW_AROUND] = issue_around,   [BW_RANKS] = issue_ranks, [BW_COUNT] = issue_count,
+    [BW_REPORT] = issue_report, [BW_INCR] = issue_incr,
 };
 
 static void issue(bthread *t, bslot *s) {
@@ -607,8 +627,10 @@ static void usage(FILE *f) {
                "  --deadline-ms MS     per-call deadline (default 5000)\n"
                "Workload:\n"
                "  --mix LIST           weights, default " DEFAULT_MIX "\n"
-               "                       (operations: submit psubmit batch top rank around ranks count report;\n"
-               "                       psubmit is submit with the player's own login token)\n"
+               "                       (operations: submit psubmit batch top rank around ranks count report\n"
+               "                       incr; psubmit is submit with the player's own login token, incr adds\n"
+               "                       1 to the counter bench-s<N> of the game, N its --counter-shards)\n"
+               "  --counter-shards N   sub-keys of the counter incr increments, 1..64 (default 1)\n"
                "  --batch-size N       scores per batch submit (default 100)\n"
                "  --list-size N        players per ranks-of call (default 10)\n"
                "  --players N          players bench-p0.. (default 1000)\n"
@@ -664,6 +686,7 @@ enum {
     O_MIX,
     O_BATCH,
     O_LIST,
+    O_COUNTER_SHARDS,
     O_PLAYERS,
     O_BOARDS,
     O_ZIPF,
@@ -705,6 +728,7 @@ static const struct option long_opts[] = {
     {"mix", 1, 0, O_MIX},
     {"batch-size", 1, 0, O_BATCH},
     {"list-size", 1, 0, O_LIST},
+    {"counter-shards", 1, 0, O_COUNTER_SHARDS},
     {"players", 1, 0, O_PLAYERS},
     {"boards", 1, 0, O_BOARDS},
     {"zipf", 1, 0, O_ZIPF},
@@ -748,6 +772,7 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
                        .warmup_s = 1,
                        .batch_size = 100,
                        .list_size = 10,
+                       .counter_shards = 1,
                        .players = 1000,
                        .boards = 1,
                        .score_max = 1000000,
@@ -815,6 +840,10 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
                 if (num("--rate", optarg, 0, 1e8, &d)) return -1;
                 cfg->rate = d;
                 break;
+            case O_COUNTER_SHARDS:
+                if (num("--counter-shards", optarg, 1, 64, &d)) return -1;
+                cfg->counter_shards = (unsigned)d;
+                break;
             case O_BATCH:
                 if (num("--batch-size", optarg, 1, 1000, &d)) return -1;
                 cfg->batch_size = (unsigned)d;
@@ -873,7 +902,8 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
     if (cfg->players == 0) {
         int needs_players = 0;
         for (int op = 0; op < BW_NOPS; op++)
-            if (op != BW_TOP && op != BW_COUNT && op != BW_REPORT && cfg->mix.weight[op]) needs_players = 1;
+            if (op != BW_TOP && op != BW_COUNT && op != BW_REPORT && op != BW_INCR && cfg->mix.weight[op])
+                needs_players = 1;
         if (needs_players && !cfg->setup_only) {
             fprintf(stderr, "rank-bench: --players 0 leaves nobody to submit or rank\n");
             return -1;

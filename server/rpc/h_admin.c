@@ -212,11 +212,13 @@ const rpc_method rankd_methods[] = {
     {.name = "rankd.Counters/Incr",
      .input = &rankd__incr_request__descriptor,
      .fn = h_incr,
+     .fast = f_incr,
      .access = ACCESS_AUTHED,
      .max_request = COUNTER_REQ_MAX},
     {.name = "rankd.Counters/GetCounter",
      .input = &rankd__get_counter_request__descriptor,
      .fn = h_get_counter,
+     .fast = f_get_counter,
      .access = ACCESS_ANYONE,
      .max_request = COUNTER_REQ_MAX},
 };

@@ -72,6 +72,8 @@ int h_create_counter(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, 
 int h_list_counters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_incr(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_get_counter(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_incr(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_get_counter(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* Admin */
 int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boards.h" /* RK_WOULD_BLOCK */
 #include "clock.h"
 #include "counter_store.h"
 #include "counters.h"
@@ -113,6 +114,7 @@ int counters_get(counters *c, pgstore *pg, const char *game, const char *name, c
     if (found) *out = c->items[i].def;
     pthread_mutex_unlock(&c->lock);
     if (found) return RK_OK;
+    if (pg == NULL) return RK_WOULD_BLOCK;
     int rc = cstore_pg_get(pg, game, name, out, st);
     if (rc == RK_OK) put(c, out);
     return rc;
@@ -129,6 +131,15 @@ static int shard_of(counters *c, const counter *def, const char *idem) {
 }
 
 static int redis_serves(const recovery *rec) { return recovery_reads(rec) == RECOVERY_TO_REDIS; }
+
+int counters_incr_prepare(counters *c, const recovery *rec, const counter *def, int64_t delta, const char *idem,
+                          int64_t idem_ttl, int64_t retention, cincr_cmd *cmd) {
+    if (!redis_serves(rec)) return RK_WOULD_BLOCK;
+    cstore_window now4[CSTORE_FOLD_WINDOWS];
+    cstore_windows(server_time(), retention, 0, now4);
+    cstore_incr_build(def, shard_of(c, def, idem), delta, idem, idem_ttl, now4, cmd);
+    return RK_OK;
+}
 
 int counters_incr(counters *c, recovery *rec, rstore *r, pgstore *pg, const counter *def, int64_t delta,
                   const char *idem, int64_t idem_ttl, int64_t retention, int *replayed, int *degraded, rk_status *st) {
@@ -164,22 +175,27 @@ static int read_redis(rstore *r, const counter *def, counter_totals *out, rk_sta
     return RK_OK;
 }
 
+int counters_cached(counters *c, const recovery *rec, const counter *def, counter_totals *out) {
+    if (!redis_serves(rec)) return 0;
+    int found;
+    char label[WINDOW_LABEL_MAX];
+    window_label(WINDOW_DAY, server_time(), label);
+    pthread_mutex_lock(&c->lock);
+    size_t i = find(c, def->game, def->name, &found);
+    /* A cached day of yesterday is not today's, however fresh. */
+    int fresh = found && c->items[i].cached.read_at_us > 0 &&
+                server_wall_us() - c->items[i].cached.read_at_us <= (int64_t)def->stale_ms * 1000 &&
+                strcmp(c->items[i].cached.label[WINDOW_DAY], label) == 0;
+    if (fresh) *out = c->items[i].cached;
+    pthread_mutex_unlock(&c->lock);
+    return fresh;
+}
+
 int counters_read(counters *c, recovery *rec, rstore *r, pgstore *pg, const counter *def, counter_totals *out,
                   int *degraded, rk_status *st) {
     *degraded = 0;
     if (redis_serves(rec)) {
-        int found;
-        char label[WINDOW_LABEL_MAX];
-        window_label(WINDOW_DAY, server_time(), label);
-        pthread_mutex_lock(&c->lock);
-        size_t i = find(c, def->game, def->name, &found);
-        /* A cached day of yesterday is not today's, however fresh. */
-        int fresh = found && c->items[i].cached.read_at_us > 0 &&
-                    server_wall_us() - c->items[i].cached.read_at_us <= (int64_t)def->stale_ms * 1000 &&
-                    strcmp(c->items[i].cached.label[WINDOW_DAY], label) == 0;
-        if (fresh) *out = c->items[i].cached;
-        pthread_mutex_unlock(&c->lock);
-        if (fresh) return RK_OK;
+        if (counters_cached(c, rec, def, out)) return RK_OK;
         int rc = read_redis(r, def, out, st);
         if (rc == RK_OK) cache(c, def, out);
         return rc;

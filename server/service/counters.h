@@ -37,13 +37,26 @@ int counters_load(counters *c, pgstore *pg, rk_status *st);
 
 /* Creates def in PostgreSQL (RK_ALREADY_EXISTS when it is) and caches it. */
 int counters_create(counters *c, pgstore *pg, counter *def, rk_status *st);
-/* The definition, from memory or PostgreSQL; RK_NOT_FOUND when none. */
+/* The definition, from memory or PostgreSQL; RK_NOT_FOUND when none.
+ * With pg NULL only memory is asked: a miss is RK_WOULD_BLOCK (st
+ * untouched). */
 int counters_get(counters *c, pgstore *pg, const char *game, const char *name, counter *out, rk_status *st);
 
 /* Adds delta. idem: the scoped idempotency key, or NULL. *degraded is 1
  * when it was counted in PostgreSQL (Redis could not serve). */
 int counters_incr(counters *c, struct recovery *rec, rstore *r, pgstore *pg, const counter *def, int64_t delta,
                   const char *idem, int64_t idem_ttl, int64_t retention, int *replayed, int *degraded, rk_status *st);
+
+/* The event loops' half of counters_incr: the command to send, or
+ * RK_WOULD_BLOCK when Redis does not serve (the workers count it in
+ * PostgreSQL). */
+struct cincr_cmd;
+int counters_incr_prepare(counters *c, const struct recovery *rec, const counter *def, int64_t delta, const char *idem,
+                          int64_t idem_ttl, int64_t retention, struct cincr_cmd *cmd);
+
+/* 1 with *out set when totals no older than def->stale_ms are in memory
+ * (and Redis serves), so a read needs no round trip. */
+int counters_cached(counters *c, const struct recovery *rec, const counter *def, counter_totals *out);
 
 /* The four totals of now, at most def->stale_ms old (from PostgreSQL,
  * *degraded 1, while Redis cannot serve). */

@@ -10,9 +10,7 @@
 #include "pg_exec.h"
 #include "redis_exec.h"
 
-/* Game and name are at most 64 bytes each, a scoped idempotency key at
- * most 128 plus its scope: keys stay far below this. */
-#define CKEY_MAX 512
+#define CKEY_MAX CSTORE_KEY_MAX
 #define LIVE_KEY "rk:live" /* rankd.lua */
 /* A replay's marker outlives any retry of the replay. */
 #define REPLAY_MARK_TTL_S "604800"
@@ -46,34 +44,48 @@ static void i64(char out[24], int64_t v) { snprintf(out, 24, "%" PRId64, v); }
 
 /* ---------------------------------------------------------------- Redis */
 
+void cstore_incr_build(const counter *c, int shard, int64_t delta, const char *idem, int64_t idem_ttl,
+                       const cstore_window *now4, cincr_cmd *cmd) {
+    int argc = 0;
+    snprintf(cmd->keys[0], CKEY_MAX, "%s", LIVE_KEY);
+    if (idem)
+        snprintf(cmd->keys[1], CKEY_MAX, "rk:{c:%s:%s:%d}:idem:%s", c->game, c->name, shard, idem);
+    else
+        sub_key(c, shard, "idem", cmd->keys[1]); /* never read: has_idem is 0 */
+    for (int k = 0; k < WINDOW_KINDS; k++) sub_key(c, shard, now4[k].label, cmd->keys[2 + k]);
+    i64(cmd->nums[0], delta);
+    i64(cmd->nums[1], idem_ttl > 0 ? idem_ttl : 1);
+    for (int k = 1; k < WINDOW_KINDS; k++) i64(cmd->nums[1 + k], now4[k].expire_at);
+    cmd->argv[argc++] = "FCALL";
+    cmd->argv[argc++] = "rk_counter_incr";
+    cmd->argv[argc++] = "6";
+    for (int i = 0; i < 2 + WINDOW_KINDS; i++) cmd->argv[argc++] = cmd->keys[i];
+    cmd->argv[argc++] = cmd->nums[0];
+    cmd->argv[argc++] = idem ? "1" : "0";
+    cmd->argv[argc++] = cmd->nums[1];
+    for (int k = 1; k < WINDOW_KINDS; k++) cmd->argv[argc++] = cmd->nums[1 + k];
+    cmd->argc = argc;
+}
+
+int cstore_incr_parse(const redisReply *rep, int *replayed, rk_status *st) {
+    if (rep->type == REDIS_REPLY_ERROR) return rstore_reply_error(rep, st);
+    if (rep->type != REDIS_REPLY_INTEGER) return rk_status_set(st, RK_INTERNAL, "rk_counter_incr answered no integer");
+    *replayed = rep->integer == 1;
+    return RK_OK;
+}
+
 int cstore_incr(rstore *r, const counter *c, int shard, int64_t delta, const char *idem, int64_t idem_ttl,
                 const cstore_window *now4, int *replayed, rk_status *st) {
-    char keys[2 + WINDOW_KINDS][CKEY_MAX], nums[3 + WINDOW_KINDS][24];
-    const char *argv[3 + 2 + WINDOW_KINDS + 3 + WINDOW_KINDS];
-    int argc = 0;
-    snprintf(keys[0], CKEY_MAX, "%s", LIVE_KEY);
-    if (idem)
-        snprintf(keys[1], CKEY_MAX, "rk:{c:%s:%s:%d}:idem:%s", c->game, c->name, shard, idem);
-    else
-        sub_key(c, shard, "idem", keys[1]); /* never read: has_idem is 0 */
-    for (int k = 0; k < WINDOW_KINDS; k++) sub_key(c, shard, now4[k].label, keys[2 + k]);
-    i64(nums[0], delta);
-    i64(nums[1], idem_ttl > 0 ? idem_ttl : 1);
-    for (int k = 1; k < WINDOW_KINDS; k++) i64(nums[1 + k], now4[k].expire_at);
-    argv[argc++] = "FCALL";
-    argv[argc++] = "rk_counter_incr";
-    argv[argc++] = "6";
-    for (int i = 0; i < 2 + WINDOW_KINDS; i++) argv[argc++] = keys[i];
-    argv[argc++] = nums[0];
-    argv[argc++] = idem ? "1" : "0";
-    argv[argc++] = nums[1];
-    for (int k = 1; k < WINDOW_KINDS; k++) argv[argc++] = nums[1 + k];
+    cincr_cmd *cmd = malloc(sizeof(*cmd));
+    if (cmd == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    cstore_incr_build(c, shard, delta, idem, idem_ttl, now4, cmd);
     redisReply *rep = NULL;
-    int rc = rstore_command(r, argc, argv, NULL, &rep, st);
+    int rc = rstore_command(r, cmd->argc, cmd->argv, NULL, &rep, st);
+    free(cmd);
     if (rc != RK_OK) return rc;
-    *replayed = rep->type == REDIS_REPLY_INTEGER && rep->integer == 1;
+    rc = cstore_incr_parse(rep, replayed, st);
     freeReplyObject(rep);
-    return RK_OK;
+    return rc;
 }
 
 int cstore_read(rstore *r, const counter *c, const cstore_window *w, size_t n, int64_t *total, int *present,

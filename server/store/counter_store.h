@@ -38,10 +38,28 @@ size_t cstore_windows(time_t now, int64_t retention, int fold, cstore_window *ou
 
 /* ---- Redis */
 
+/* Game and name are at most 64 bytes each, a scoped idempotency key at
+ * most 128 plus its scope: keys stay far below this. */
+#define CSTORE_KEY_MAX 512
+
+/* One increment's FCALL, with the storage its argv points into, so that
+ * both lanes send the same (the event loops through store_async.h). */
+typedef struct cincr_cmd {
+    char keys[2 + WINDOW_KINDS][CSTORE_KEY_MAX];
+    char nums[1 + WINDOW_KINDS][24];
+    const char *argv[3 + 2 + WINDOW_KINDS + 2 + WINDOW_KINDS];
+    int argc;
+} cincr_cmd;
+
 /* Adds delta to shard `shard` of every window of now. idem (NULL: none)
- * is the scoped idempotency key: a repeat within idem_ttl sets *replayed
- * and counts nothing. RK_OUT_OF_RANGE when a sub-key would leave +-2^53,
- * RK_UNAVAILABLE when Redis is away or lost its data (nothing counted). */
+ * is the scoped idempotency key: a repeat within idem_ttl counts nothing
+ * and reads back as replayed. */
+void cstore_incr_build(const counter *c, int shard, int64_t delta, const char *idem, int64_t idem_ttl,
+                       const cstore_window *now4, cincr_cmd *cmd);
+/* Its reply: RK_OUT_OF_RANGE when a sub-key would leave +-2^53,
+ * RK_UNAVAILABLE when Redis lost its data (nothing counted then). */
+int cstore_incr_parse(const struct redisReply *rep, int *replayed, rk_status *st);
+/* Both, with a blocking round trip. */
 int cstore_incr(rstore *r, const counter *c, int shard, int64_t delta, const char *idem, int64_t idem_ttl,
                 const cstore_window *now4, int *replayed, rk_status *st);
 
