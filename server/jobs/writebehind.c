@@ -12,12 +12,16 @@
 
 #define CLAIM_EVERY_US (10 * 1000000LL)
 #define RETRY_MS 1000
+/* PostgreSQL refused or was away: try again soon, so that the stream
+ * starts draining within a fraction of a second of its return. */
+#define PG_RETRY_MS 200
 
 typedef struct writebehind {
     server *srv;
     rstore *redis;
     pgstore *pg;
     int pending; /* re-read what this node took but never acked first */
+    int grouped; /* the consumer group was there at the last read */
     int64_t last_claim;
 } writebehind;
 
@@ -126,13 +130,14 @@ static int64_t consume(writebehind *wb, const char *node) {
         /* Gone, or not serving (LOADING): our pending entries are read
          * again once it is back. */
         wb->pending = 1;
+        wb->grouped = 0;
         return RETRY_MS;
     }
     int done = flush(wb, &b);
     int64_t wait = 0;
     if (done < 0) {
         wb->pending = 1;
-        wait = RETRY_MS;
+        wait = PG_RETRY_MS;
     } else if (wb->pending && done == 0) {
         wb->pending = 0; /* our backlog is empty: read new entries from now on */
     }
@@ -145,11 +150,14 @@ static int64_t wb_tick(void *state, job *self) {
     writebehind *wb = state;
     rk_status st;
     /* Redis answers and our consumer group exists: not while Redis is
-     * away, nor while a restarted Redis is still loading its data. */
-    if (rstore_wb_group(wb->redis, &st) != RK_OK) {
+     * away, nor while a restarted Redis is still loading its data. Asked
+     * again only after a read failed (a Redis that restarted empty lost
+     * the group), not once per batch. */
+    if (!wb->grouped && rstore_wb_group(wb->redis, &st) != RK_OK) {
         wb->pending = 1;
         return RETRY_MS;
     }
+    wb->grouped = 1;
     int64_t now = server_now_us();
     if (now - wb->last_claim > CLAIM_EVERY_US) {
         wb->last_claim = now;
