@@ -8,6 +8,7 @@
  * Redis or PostgreSQL: nng runs handlers on its own threads, which must not
  * block.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <nng/supplemental/http/http.h>
 
 #include "boards.h"
+#include "counters.h"
 #include "events.h"
 #include "health.h"
 #include "http.h"
@@ -200,6 +202,57 @@ static void on_top(nng_aio *aio) {
     reply(aio, 200, "application/json", "{\"ok\":true}\n", 12);
 }
 
+/* GET /api/counters?game=G: the game's counters and their latest totals,
+ * from memory (the events thread reads them every coalesce-ms; the page
+ * then follows CounterChanged events). */
+static void on_counters(nng_aio *aio) {
+    http *h = self(aio);
+    nng_http_req *req = nng_aio_get_input(aio, 0);
+    char game[BOARD_ID_MAX + 2];
+    rk_status st;
+    query_value(nng_http_req_get_uri(req), "game", game, sizeof(game));
+    if (game[0] && validate_id("game", game, &st) != RK_OK) {
+        const char *msg = "{\"ok\":false,\"error\":\"game must be [a-z0-9_-]{1,64}\"}\n";
+        reply(aio, 400, "application/json", msg, strlen(msg));
+        return;
+    }
+    counter *defs = NULL;
+    counter_totals *tot = NULL;
+    int *has = NULL;
+    size_t nc = 0, n = 0;
+    if (counters_seen(h->srv->counters, game, &defs, &tot, &has, &nc, &st) != RK_OK) {
+        reply(aio, 500, "text/plain", "out of memory\n", 14);
+        return;
+    }
+    size_t cap = 64 + nc * (4 * BOARD_ID_MAX + 4 * (WINDOW_LABEL_MAX + 64) + 128);
+    char *out = malloc(cap);
+    int bad = out == NULL;
+    if (!bad) n = (size_t)snprintf(out, cap, "{\"counters\":[");
+    for (size_t i = 0; !bad && i < nc; i++) {
+        n += (size_t)snprintf(out + n, cap - n, "%s{\"game\":", i ? "," : "");
+        bad = json_str(out, cap, &n, defs[i].game);
+        if (!bad) n += (size_t)snprintf(out + n, cap - n, ",\"name\":");
+        bad = bad || json_str(out, cap, &n, defs[i].name);
+        if (!bad && has[i]) {
+            n += (size_t)snprintf(out + n, cap - n, ",\"read_at_us\":%" PRId64 ",\"totals\":{", tot[i].read_at_us);
+            for (int k = 0; k < WINDOW_KINDS; k++)
+                n += (size_t)snprintf(out + n, cap - n, "%s\"%s\":%" PRId64, k ? "," : "", window_names[k],
+                                      tot[i].total[k]);
+            n += (size_t)snprintf(out + n, cap - n, "}");
+        }
+        if (!bad) n += (size_t)snprintf(out + n, cap - n, "}");
+    }
+    if (!bad) n += (size_t)snprintf(out + n, cap - n, "]}\n");
+    free(defs);
+    free(tot);
+    free(has);
+    if (bad)
+        reply(aio, 500, "text/plain", "cannot list counters\n", 21);
+    else
+        reply(aio, 200, "application/json", out, n);
+    free(out);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 typedef struct route {
@@ -209,7 +262,7 @@ typedef struct route {
 
 static const route routes[] = {
     {"/healthz", on_healthz},   {"/readyz", on_readyz}, {"/metrics", on_metrics},
-    {"/api/boards", on_boards}, {"/api/top", on_top},
+    {"/api/boards", on_boards}, {"/api/top", on_top},   {"/api/counters", on_counters},
 };
 
 typedef struct asset {

@@ -208,6 +208,35 @@ int counters_read(counters *c, recovery *rec, rstore *r, pgstore *pg, const coun
     return cstore_pg_totals(pg, def, w, WINDOW_KINDS, out->total, st);
 }
 
+int counters_seen(counters *c, const char *game, counter **defs, counter_totals **totals, int **has, size_t *n,
+                  rk_status *st) {
+    pthread_mutex_lock(&c->lock);
+    size_t cap = c->n ? c->n : 1, k = 0;
+    *defs = malloc(cap * sizeof(**defs));
+    *totals = malloc(cap * sizeof(**totals));
+    *has = malloc(cap * sizeof(**has));
+    if (*defs && *totals && *has)
+        for (size_t i = 0; i < c->n; i++) {
+            const slot *s = &c->items[i];
+            if (game && game[0] && strcmp(s->def.game, game) != 0) continue;
+            (*defs)[k] = s->def;
+            /* The freshest of what the events thread and the readers saw. */
+            (*has)[k] = s->cached.read_at_us > 0 || s->seen_valid;
+            (*totals)[k] = s->cached.read_at_us >= s->seen.read_at_us ? s->cached : s->seen;
+            k++;
+        }
+    pthread_mutex_unlock(&c->lock);
+    *n = k;
+    if (*defs && *totals && *has) return RK_OK;
+    free(*defs);
+    free(*totals);
+    free(*has);
+    *defs = NULL;
+    *totals = NULL;
+    *has = NULL;
+    return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+}
+
 /* A malloc'ed copy of every definition, so the jobs hold no lock across
  * their round trips. */
 static int snapshot(counters *c, counter **out, size_t *n, rk_status *st) {

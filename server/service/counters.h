@@ -63,6 +63,12 @@ int counters_cached(counters *c, const struct recovery *rec, const counter *def,
 int counters_read(counters *c, struct recovery *rec, rstore *r, pgstore *pg, const counter *def, counter_totals *out,
                   int *degraded, rk_status *st);
 
+/* Memory only, never a round trip (the HTTP handlers): the counters of
+ * game ("" or NULL: all), sorted, with the totals this process last read
+ * of each (has[i] 0: none read yet). The three arrays are malloc'ed. */
+int counters_seen(counters *c, const char *game, counter **defs, counter_totals **totals, int **has, size_t *n,
+                  rk_status *st);
+
 /* ---- for the jobs */
 
 /* Every counter's windows put back into a Redis that lost them (the

@@ -126,11 +126,26 @@ const decodeRolled = (buf) => decode(buf, { board_id: "", game: "", window: 0, c
   6: field(V, (r, m) => (m.at_us = r.int64())),
 });
 
+const decodeValue = (buf) => decode(buf, { window: 0, label: "", total: 0, read_at_us: 0 }, {
+  3: field(V, (r, m) => (m.window = r.uint64())),
+  4: field(LEN, (r, m) => (m.label = r.string())),
+  5: field(V, (r, m) => (m.total = r.int64())),
+  6: field(V, (r, m) => (m.read_at_us = r.int64())),
+});
+
+const decodeCounter = (buf) => decode(buf, { game: "", name: "", values: [], at_us: 0 }, {
+  1: field(LEN, (r, m) => (m.game = r.string())),
+  2: field(LEN, (r, m) => (m.name = r.string())),
+  3: field(LEN, (r, m) => m.values.push(decodeValue(r.bytes()))),
+  4: field(V, (r, m) => (m.at_us = r.int64())),
+});
+
 // rankd.Event: a oneof; the last kind on the wire wins.
 const decodeEvent = (buf) => decode(buf, {}, {
   1: field(LEN, (r, m) => (m.top = decodeTop(r.bytes()))),
   2: field(LEN, (r, m) => (m.rank = decodeRank(r.bytes()))),
   3: field(LEN, (r, m) => (m.rolled = decodeRolled(r.bytes()))),
+  4: field(LEN, (r, m) => (m.counter = decodeCounter(r.bytes()))),
 });
 
 // ---------------------------------------------------------------- state
@@ -151,10 +166,12 @@ const state = {
   opened: false,     // the socket was open before: reconnects reload the boards
   retryMs: 0,
   retryTimer: 0,
+  counters: new Map(), // name -> { all, daily, weekly, monthly, at_us } of the board's game
 };
 
 const topicTop = () => `${state.board.game}/${state.board.id}/top/${state.window}/`;
 const topicBoard = () => `${state.board.game}/${state.board.id}/`;
+const topicCounters = () => `${state.board.game}/#counter/`;
 
 // ---------------------------------------------------------------- rendering
 
@@ -203,6 +220,58 @@ function renderTop(flash = false) {
   $("size").dataset.size = n;
   const at = new Date(top.at_us / 1000);
   $("updated").textContent = "updated " + at.toLocaleTimeString();
+}
+
+// The game's counters: all-time and today, as the latest CounterChanged
+// (or /api/counters, at first) says.
+function renderCounters() {
+  const list = $("counters");
+  list.replaceChildren();
+  const names = [...state.counters.keys()].sort();
+  $("counters-card").hidden = names.length === 0;
+  for (const name of names) {
+    const c = state.counters.get(name);
+    const li = document.createElement("li");
+    li.dataset.counter = name;
+    li.dataset.total = c.all === undefined ? "" : c.all;
+    const label = document.createElement("span");
+    label.className = "name";
+    label.textContent = name;
+    const total = document.createElement("span");
+    total.className = "total";
+    total.textContent = c.all === undefined ? "…" : fmt.format(c.all);
+    const today = document.createElement("span");
+    today.className = "today";
+    today.textContent = c.daily === undefined ? "" : `${fmt.format(c.daily)} today`;
+    li.append(label, total, today);
+    list.append(li);
+  }
+}
+
+function onCounter(cc) {
+  const c = {};
+  for (const v of cc.values) c[WINDOWS[v.window]] = v.total;
+  c.at_us = cc.at_us;
+  const old = state.counters.get(cc.name);
+  if (old && old.at_us > c.at_us) return; // an older read, from another rankd
+  state.counters.set(cc.name, c);
+  renderCounters();
+}
+
+async function loadCounters() {
+  state.counters = new Map();
+  renderCounters();
+  if (!state.board || state.board.id === "global") return;
+  try {
+    const res = await fetch("/api/counters?" + new URLSearchParams({ game: state.board.game }), { cache: "no-store" });
+    for (const c of (await res.json()).counters || []) {
+      if (state.counters.has(c.name)) continue; // an event came first: it is newer
+      state.counters.set(c.name, c.totals ? { ...c.totals, at_us: c.read_at_us } : { at_us: 0 });
+    }
+  } catch (err) {
+    return;
+  }
+  renderCounters();
 }
 
 function renderBoardHead() {
@@ -277,6 +346,15 @@ function onFrame(data) {
   const nul = bytes.indexOf(0);
   if (nul < 0 || !state.board) return;
   const topic = utf8.decode(bytes.subarray(0, nul));
+  if (topic.startsWith(topicCounters())) {
+    try {
+      const ev = decodeEvent(bytes.subarray(nul + 1));
+      if (ev.counter) onCounter(ev.counter);
+    } catch (err) {
+      console.warn("rankd: undecodable event on", topic, err);
+    }
+    return;
+  }
   if (!topic.startsWith(topicBoard())) return; // not our board: rankd sends everything
   let ev;
   try {
@@ -363,6 +441,7 @@ function pick(boardId, win) {
     document.title = `${state.board.title} · rankd live`;
   }
   requestTop();
+  loadCounters();
 }
 
 // (Re)loads the board list. Keeps the board on screen if it still exists;

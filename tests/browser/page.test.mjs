@@ -8,9 +8,10 @@
 // movement arrows, board size and a "passed" line in the recent changes. The
 // protobuf decoder reads negative and 2^53 scores and skips unknown fields;
 // a sequence gap makes the page re-sync; after rankd restarts the page
-// reconnects by itself and is live again. It fetches nothing but rankd's own
-// URLs, raises no errors, and fits a 360 px phone without sideways
-// scrolling. Screenshots go to $RANKD_TEST_ARTIFACTS (default: a temp dir).
+// reconnects by itself and is live again. The game's counters appear with
+// their totals as they are incremented, and again after a reload. It
+// fetches nothing but rankd's own URLs, raises no errors, and fits a 360 px
+// phone without sideways scrolling. Screenshots go to $RANKD_TEST_ARTIFACTS (default: a temp dir).
 //
 // Environment: RANKD_HTTP_URL, RANKD_URL, RANKD_ADMIN_USER,
 // RANKD_ADMIN_PASSWORD, RANKCTL_BIN; CHROMIUM_BIN (default /usr/bin/chromium).
@@ -242,11 +243,33 @@ try {
   latencies.push(ms);
   check(ms !== null && ms <= LATENCY_MAX_MS, `after the reconnect a new leader is on the page ${fmtMs(ms)} after the submission`, await rowsOf(page));
 
-  // 8. Pictures, and a phone.
+  // 8. The game's counters: a new one appears with its total as game
+  // servers count, and a reload shows the total at once (/api/counters).
+  await rankctl(["counter", "create", game, "goals", "--shards", "4"]);
+  t0 = performance.now();
+  for (let i = 0; i < 3; i++) await rankctl(["counter", "incr", game, "goals", "5"], { RANKD_TOKEN: key });
+  const counterShown = (want) => page.waitForFunction((w) => {
+    const li = document.querySelector('#counters li[data-counter="goals"]');
+    return li !== null && li.dataset.total === String(w) && !document.getElementById("counters-card").hidden;
+  }, want, { timeout: 5000 }).then(() => performance.now() - t0, () => null);
+  ms = await counterShown(15);
+  check(ms !== null && ms <= 2000, `a counter incremented three times shows 15 on the page ${fmtMs(ms)} after the first increment`,
+    await page.textContent("#counters-card"));
+  await page.reload();
+  t0 = performance.now();
+  ms = await counterShown(15);
+  check(ms !== null, "after a reload the counter's total is there before any new increment", await page.textContent("#counters-card"));
+  const today = await page.textContent('#counters li[data-counter="goals"] .today');
+  check(today === "15 today", "the counter shows today's total too", today);
+  const bad = await fetch(HTTP + "/api/counters?game=No%20Such").then((r) => r.status, () => 0);
+  check(bad === 400, "/api/counters with a game that is not an id is 400", bad);
+
+  // 9. Pictures, and a phone.
   await page.waitForTimeout(1700); // let the change highlight fade
   const shot = path.join(artifacts, "page.png");
   await page.screenshot({ path: shot, fullPage: true });
-  check(true, `screenshot written: ${shot}`);
+  const shotSize = await fs.stat(shot).then((s) => s.size, () => 0);
+  check(shotSize > 1000, `screenshot written: ${shot} (${shotSize} bytes)`);
   await page.setViewportSize({ width: 360, height: 740 });
   await page.waitForTimeout(100);
   const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth,
