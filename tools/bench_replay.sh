@@ -41,6 +41,10 @@ backlog() {
 RANKD_PASSWORD="$RANKD_ADMIN_PASSWORD" "$ctl" --url "$RANKD_URL" login "$RANKD_ADMIN_USER" >/dev/null
 eval "set -- $RANKD_ARGS"
 args=("$@")
+# A rankd this script started must not outlive it, whatever ends it: one
+# left behind keeps reconnecting to whatever takes its Redis's port next.
+pid=""
+trap '[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
 printf '%-40s %8s %8s %10s\n' binary rows seconds rows/s
 for bin in "${bins[@]}"; do
     rk-redis-stop >/dev/null
@@ -61,6 +65,7 @@ for bin in "${bins[@]}"; do
     t1="$(date +%s.%N)"
     kill -TERM "$pid"
     wait "$pid" || true
+    pid=""
     [[ $left == 0 ]] || { echo "bench_replay: $bin did not catch up" >&2; exit 1; }
     rk-rankd-start >/dev/null
     python3 -c 'import sys; b, r, t0, t1 = sys.argv[1:]; s = float(t1) - float(t0)

@@ -44,6 +44,10 @@ key="$("$ctl" --url "$RANKD_URL" apikey create bench --label bench-wb 2>/dev/nul
 eval "set -- $RANKD_ARGS"
 args=("$@")
 rk-rankd-stop >/dev/null
+# A rankd this script started must not outlive it, whatever ends it: one
+# left behind keeps reconnecting to whatever takes its Redis's port next.
+pid=""
+trap '[[ -n $pid ]] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
 results="$RANKD_TEST_DIR/wb.tsv"
 : >"$results"
 printf '%-4s %-6s %10s %9s %10s\n' bin round rows seconds rows/s
@@ -72,6 +76,7 @@ for ((r = 1; r <= rounds; r++)); do
         t1="$(now)"
         kill -TERM "$pid"
         wait "$pid" || true
+        pid=""
         [[ $left == 0 ]] || { echo "bench_wb: $bin did not drain the stream" >&2; exit 1; }
         python3 -c 'import sys; l, r, b, t0, t1 = sys.argv[1:]; s = float(t1) - float(t0)
 print("%-4s %-6s %10d %9.2f %10.0f" % (l, r, int(b), s, int(b) / s))' "$label" "$r" "$rows" "$t0" "$t1" |
