@@ -402,6 +402,7 @@ static int human_submit(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     ctl_kv("user id", "%" PRId64, r->user_id);
     ctl_kv("score", "%" PRId64, r->score);
     ctl_kv("rank", "%" PRId64 " of %" PRId64, r->rank, r->board_size);
+    if (r->has_previous_rank) ctl_kv("before", "rank %" PRId64 ", score %" PRId64, r->previous_rank, r->previous_score);
     ctl_kv("personal best", "%s", r->personal_best ? "yes" : "no");
     if (r->replayed) ctl_kv("replayed", "yes (answered from the idempotency record)");
     return RK_OK;

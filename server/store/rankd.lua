@@ -144,6 +144,16 @@ local function distinct_better(zkey, desc, score)
   end
 end
 
+-- Where the player stood on the all-time set before a submission, as
+-- {score text, competition rank}: {'', 0} when they had no score there.
+-- old_rank is the rank already counted for the event (0 when it was not,
+-- because the value does not change: then the rank is the same after).
+local function previous_place(zkey, desc, old, old_rank)
+  if old == nil then return '', 0 end
+  if old_rank > 0 then return fmt(old), old_rank end
+  return fmt(old), count_better(zkey, desc, old) + 1
+end
+
 local function new_score(policy, cur, score, desc)
   if policy == 'best' then
     if cur == nil or better(desc, score, cur) then return score end
@@ -191,7 +201,8 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       Redis was away): no stream entry then, 13.. the end (Unix s) of each
       window after all-time, in KEYS order: a window's set expires
       retention seconds after its end.
-Returns {score, rank, personal_best, board_size, replayed, entry id}.
+Returns {score, rank, personal_best, board_size, replayed, entry id,
+previous score ('' when none), previous rank (0 when none)}.
 ]]
 local function submit(keys, args)
   local uid, score, ts = args[1], tonumber(args[2]), tonumber(args[3])
@@ -213,7 +224,8 @@ local function submit(keys, args)
     local rec = redis.call('GET', keys[2])
     if rec then
       local r = cjson.decode(rec)
-      return {r[1], r[2], r[3], r[4], 1, r[5]}
+      -- A record written before previous places were kept has none.
+      return {r[1], r[2], r[3], r[4], 1, r[5], r[6] or '', r[7] or 0}
     end
   end
 
@@ -240,6 +252,7 @@ local function submit(keys, args)
   local old_all, new_all = plan[0][3], plan[0][4]
   local old_rank = 0
   if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[10], desc, old_all) + 1 end
+  local prev_score, prev_rank = previous_place(keys[10], desc, old_all, old_rank)
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
@@ -299,9 +312,10 @@ local function submit(keys, args)
       end
     end
   end
-  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id}
+  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id, prev_score, prev_rank}
   if has_idem then
-    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id}), 'EX', idem_ttl)
+    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id, prev_score, prev_rank}), 'EX',
+               idem_ttl)
   end
   return out
 end

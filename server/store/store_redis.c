@@ -279,7 +279,7 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
                                  "Redis has lost its data; the live view is being restored");
         return rstore_reply_error(rep, &o->status);
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6)
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 8)
         return rk_status_set(&o->status, RK_INTERNAL, "unexpected reply from rk_submit");
     o->score = as_int(rep->element[0]);
     o->rank = as_int(rep->element[1]);
@@ -287,6 +287,8 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
     o->board_size = as_int(rep->element[3]);
     o->replayed = as_int(rep->element[4]) != 0;
     as_str(rep->element[5], o->entry_id, sizeof(o->entry_id));
+    o->previous_rank = as_int(rep->element[7]);
+    o->previous_score = o->previous_rank > 0 ? as_int(rep->element[6]) : 0;
     return RK_OK;
 }
 

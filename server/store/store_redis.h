@@ -81,6 +81,8 @@ typedef struct rstore_submit_out {
     int64_t board_size;
     int personal_best;
     int replayed;                       /* answered from the idempotency record */
+    int64_t previous_rank;              /* all-time rank before it; 0: not on the board, or not known */
+    int64_t previous_score;             /* all-time score before it, when previous_rank > 0 */
     char entry_id[RSTORE_ENTRY_ID_MAX]; /* write-behind stream entry */
 } rstore_submit_out;
 
