@@ -1,6 +1,7 @@
 /* Journey 13 (where do I stand?): a submission says where the player stood
- * before it, so a game can say "you climbed from 48th to 12th"; a replay
- * says it again, exactly. */
+ * before it, so a game can say "you climbed from 48th to 12th", and a
+ * replay says it again, exactly; the players around anyone fill their
+ * page, the leader's and the last one's included. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +10,13 @@
 #include "check.h"
 #include "it_common.h"
 
-#define PLAYERS 8
+#define PLAYERS 12
 
 static rk_client *c;
 static char *admin, *key;
 static int64_t uid[PLAYERS];
-static const char *const names[PLAYERS] = {"st-ann", "st-bob", "st-cat", "st-dan",
-                                           "st-eve", "st-fay", "st-gus", "st-hal"};
+static const char *const names[PLAYERS] = {"st-ann", "st-bob", "st-cat", "st-dan", "st-eve", "st-fay",
+                                           "st-gus", "st-hal", "st-ivy", "st-jon", "st-kim", "st-lee"};
 
 /* One submission; the reply is the caller's (rk_reply_free). */
 static Rankd__SubmitReply *submit(const char *board, int who, int64_t score, const char *idem, rk_status *st) {
@@ -28,6 +29,21 @@ static Rankd__SubmitReply *submit(const char *board, int who, int64_t score, con
     req.score = score;
     rk_scores_submit(c, &req, &rep, &o, st);
     return rep;
+}
+
+/* Until rankd answers from Redis again, after rk-redis-start. */
+static void wait_for_redis(void) {
+    int up = 0;
+    for (int i = 0; i < 300 && !up; i++) {
+        Rankd__CountRequest req = RANKD__COUNT_REQUEST__INIT;
+        Rankd__CountReply *rep = NULL;
+        rk_status st;
+        req.board_id = "st-prev";
+        up = rk_ranking_count(c, &req, &rep, NULL, &st) == RK_OK && !st.degraded;
+        rk_reply_free(rep);
+        if (!up) usleep(100000);
+    }
+    CHECK(up);
 }
 
 /* ---------------------------------------------------------------- previous rank */
@@ -124,26 +140,128 @@ static void degraded_submit_leaves_the_previous_place_out(void) {
     }
     rk_reply_free(r);
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
-    /* Wait until rankd has caught up before the next tests. */
-    int up = 0;
-    for (int i = 0; i < 300 && !up; i++) {
-        r = submit("st-prev", 1, 1, NULL, &st);
-        up = st.code == RK_OK && !st.degraded;
-        rk_reply_free(r);
-        if (!up) usleep(100000);
+    wait_for_redis();
+}
+
+/* ---------------------------------------------------------------- around */
+
+static Rankd__RankListReply *top_all(const char *board, Rankd__RankMode mode) {
+    Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
+    Rankd__RankListReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)board;
+    req.has_limit = req.has_rank_mode = 1;
+    req.limit = 1000;
+    req.rank_mode = mode;
+    rk_ranking_top(c, &req, &rep, NULL, &st);
+    return rep;
+}
+
+/* Around every player of the whole ranking, for a few page shapes: the
+ * page holds above + below + 1 players wherever the board has that many,
+ * a window cut short at one end taking the missing ones from the other. */
+static void check_around_everyone(const char *board, int want_degraded) {
+    static const uint32_t shapes[][2] = {{5, 5}, {2, 3}, {0, 4}, {3, 0}, {0, 0}, {100, 100}};
+    Rankd__RankListReply *all = top_all(board, RANKD__RANK_MODE__RANK_COMPETITION);
+    CHECK(all != NULL && all->n_entries >= 10);
+    if (all == NULL) return;
+    size_t n = all->n_entries;
+    for (size_t sh = 0; sh < sizeof(shapes) / sizeof(shapes[0]); sh++)
+        for (size_t a = 0; a < n; a++) {
+            Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
+            Rankd__RankListReply *page = NULL;
+            rk_status st;
+            req.board_id = (char *)board;
+            req.has_user_id = req.has_above = req.has_below = 1;
+            req.user_id = all->entries[a]->user_id;
+            req.above = shapes[sh][0];
+            req.below = shapes[sh][1];
+            CHECK_INT(rk_ranking_around(c, &req, &page, NULL, &st), RK_OK);
+            CHECK_INT(st.degraded, want_degraded);
+            if (page == NULL) continue;
+            size_t want = shapes[sh][0] + shapes[sh][1] + 1;
+            if (want > n) want = n;
+            size_t from = a < shapes[sh][0] ? 0 : a - shapes[sh][0];
+            if (from + want > n) from = n - want;
+            CHECK_INT(page->n_entries, want);
+            for (size_t i = 0; i < page->n_entries && i < want; i++) {
+                CHECK_INT(page->entries[i]->user_id, all->entries[from + i]->user_id);
+                CHECK_INT(page->entries[i]->rank, all->entries[from + i]->rank);
+            }
+            CHECK_INT(page->board_size, (int64_t)n);
+            rk_reply_free(page);
+        }
+    rk_reply_free(all);
+}
+
+/* st-around: 12 players, scores 10, 20, ..., with a tie at 50. */
+static void seed_around(void) {
+    rk_status st;
+    for (int p = 0; p < PLAYERS; p++) rk_reply_free(submit("st-around", p, p == 5 ? 50 : 10 * (p + 1), NULL, &st));
+}
+
+static void around_the_leader_and_the_last_keeps_the_page_full(void) {
+    Rankd__RankListReply *all = top_all("st-around", RANKD__RANK_MODE__RANK_COMPETITION);
+    CHECK(all && all->n_entries == PLAYERS);
+    if (all == NULL || all->n_entries != PLAYERS) {
+        rk_reply_free(all);
+        return;
     }
-    CHECK(up);
+    /* The leader asking for 5 above and 5 below gets the 10 below. */
+    Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
+    Rankd__RankListReply *page = NULL;
+    rk_status st;
+    req.board_id = "st-around";
+    req.has_user_id = req.has_above = req.has_below = 1;
+    req.user_id = all->entries[0]->user_id;
+    req.above = req.below = 5;
+    CHECK_INT(rk_ranking_around(c, &req, &page, NULL, &st), RK_OK);
+    if (page) {
+        CHECK_INT(page->n_entries, 11);
+        if (page->n_entries == 11) {
+            CHECK_INT(page->entries[0]->rank, 1);
+            CHECK_INT(page->entries[10]->user_id, all->entries[10]->user_id);
+        }
+    }
+    rk_reply_free(page);
+    page = NULL;
+    /* The last one gets the 10 above. */
+    req.user_id = all->entries[PLAYERS - 1]->user_id;
+    CHECK_INT(rk_ranking_around(c, &req, &page, NULL, &st), RK_OK);
+    if (page) {
+        CHECK_INT(page->n_entries, 11);
+        if (page->n_entries == 11) {
+            CHECK_INT(page->entries[0]->user_id, all->entries[PLAYERS - 11]->user_id);
+            CHECK_INT(page->entries[10]->user_id, all->entries[PLAYERS - 1]->user_id);
+        }
+    }
+    rk_reply_free(page);
+    rk_reply_free(all);
+    check_around_everyone("st-around", 0);
+}
+
+static void around_from_the_history_keeps_the_page_full(void) {
+    CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
+    check_around_everyone("st-around", 1);
+    CHECK_INT(system("rk-redis-start >/dev/null"), 0);
+    wait_for_redis();
 }
 
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
     it_create_board(c, admin, "st-prev", "stand", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
+    it_create_board(c, admin, "st-around", "stand", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
     key = it_api_key(c, admin, "stand");
     for (int i = 0; i < PLAYERS; i++) uid[i] = it_sign_up(c, names[i], "password-123");
     RUN(submit_says_where_the_player_was);
     RUN(batch_items_say_where_each_player_was);
+    seed_around();
+    RUN(around_the_leader_and_the_last_keeps_the_page_full);
+    /* Without Redis, last: right after Redis returns, a read can still
+     * meet a connection not yet back and be answered from the history. */
     RUN(degraded_submit_leaves_the_previous_place_out);
+    RUN(around_from_the_history_keeps_the_page_full);
     free(admin);
     free(key);
     rk_client_close(c);

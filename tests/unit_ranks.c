@@ -49,11 +49,39 @@ static void all_equal(void) {
     CHECK_INT(r[2], 1);
 }
 
+static void around_page_stays_full_at_both_ends(void) {
+    int64_t first, count;
+    /* 12 players: the leader asking for 5 and 5 gets the 10 below. */
+    ranks_around_page(0, 12, 5, 5, &first, &count);
+    CHECK_INT(first, 0);
+    CHECK_INT(count, 11);
+    /* The last one, the 10 above. */
+    ranks_around_page(11, 12, 5, 5, &first, &count);
+    CHECK_INT(first, 1);
+    CHECK_INT(count, 11);
+    /* In the middle: exactly 5 each side. */
+    ranks_around_page(6, 12, 5, 5, &first, &count);
+    CHECK_INT(first, 1);
+    CHECK_INT(count, 11);
+    /* Second from the top: one above, the rest below. */
+    ranks_around_page(1, 12, 5, 5, &first, &count);
+    CHECK_INT(first, 0);
+    /* A board smaller than the page: all of it. */
+    ranks_around_page(2, 4, 5, 5, &first, &count);
+    CHECK_INT(first, 0);
+    CHECK_INT(count, 4);
+    /* Nothing asked either way: the player alone. */
+    ranks_around_page(7, 12, 0, 0, &first, &count);
+    CHECK_INT(first, 7);
+    CHECK_INT(count, 1);
+}
+
 int main(void) {
     RUN(competition_shares_and_skips);
     RUN(dense_shares_without_gaps);
     RUN(unique_is_the_position);
     RUN(page_starting_inside_a_tie);
     RUN(all_equal);
+    RUN(around_page_stays_full_at_both_ends);
     return CHECK_SUMMARY();
 }

@@ -15,3 +15,13 @@ void ranks_assign(const int64_t *scores, size_t n, rank_mode mode, int64_t offse
         }
     }
 }
+
+void ranks_around_page(int64_t pos, int64_t size, int64_t above, int64_t below, int64_t *first, int64_t *count) {
+    int64_t want = above + below + 1;
+    if (want > size) want = size;
+    int64_t from = pos - above;
+    if (from + want > size) from = size - want; /* short below: take more above */
+    if (from < 0) from = 0;                     /* short above: more below */
+    *first = from;
+    *count = want;
+}

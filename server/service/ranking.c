@@ -70,8 +70,8 @@ static rank_row rank_row_of(const report_row *r) {
 }
 
 /* The player's place first, then the page around it: neither ranks the
- * whole window. The page is cut as on Redis (rk_around): `above` players
- * before, fewer at the top, and `below` after. */
+ * whole window. The page is cut as on Redis (rk_around), by
+ * ranks_around_page: full at the ends of the board too. */
 static int history_around(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                           rk_status *st) {
     report_query rq = window_query(b, k, at, q->mode);
@@ -81,8 +81,9 @@ static int history_around(pgstore *pg, const board *b, window_kind k, time_t at,
     if (rc != RK_OK) return rc;
     if (me.user_id == 0)
         return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)q->user_id);
-    int64_t i = me.position - 1, from = i - q->above < 0 ? 0 : i - q->above;
-    return history_page(pg, b, k, at, q->mode, from, (i - from) + q->below + 1, &out->rows, &out->n, &out->size, st);
+    int64_t from, count;
+    ranks_around_page(me.position - 1, size, q->above, q->below, &from, &count);
+    return history_page(pg, b, k, at, q->mode, from, count, &out->rows, &out->n, &out->size, st);
 }
 
 /* Each place costs a few scans of the window's values: for many players,

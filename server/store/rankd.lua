@@ -367,9 +367,22 @@ local function top(keys, args)
                  args[4] == '1')
 end
 
+-- The page around 0-based position pos of a set of size members: above
+-- before and below after, a page cut short at one end taking the missing
+-- members from the other side, so it stays full where the set allows (the
+-- same rule as ranks_around_page in ranks.c). Returns offset, count.
+local function around_page(pos, size, above, below)
+  local want = math.min(above + below + 1, size)
+  local offset = pos - above
+  if offset + want > size then offset = size - want end
+  if offset < 0 then offset = 0 end
+  return offset, want
+end
+
 --[[ rk_around  KEYS: zset, member hash, names, rebuild flag, rk:live
 ARGV: desc, uid, above, below, dense
-Returns a listing centred on uid, or {size, -1} when uid is not ranked. ]]
+Returns a listing around uid, kept full at the ends of the set (around_page),
+or {size, -1} when uid is not ranked. ]]
 local function around(keys, args)
   local busy = check_rebuild(keys[4], keys[5])
   if busy then return busy end
@@ -377,10 +390,8 @@ local function around(keys, args)
   local m = redis.call('HGET', keys[2], args[2])
   local pos = m and (desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m))
   if not pos then return {redis.call('ZCARD', keys[1]), -1} end
-  local above, below = tonumber(args[3]), tonumber(args[4])
-  local offset = pos - above
-  if offset < 0 then offset = 0 end
-  local out = listing(keys[1], keys[3], desc, offset, pos - offset + below + 1, args[5] == '1')
+  local offset, n = around_page(pos, redis.call('ZCARD', keys[1]), tonumber(args[3]), tonumber(args[4]))
+  local out = listing(keys[1], keys[3], desc, offset, n, args[5] == '1')
   table.insert(out, 2, offset)
   return out
 end
