@@ -240,9 +240,157 @@ static void around_the_leader_and_the_last_keeps_the_page_full(void) {
     check_around_everyone("st-around", 0);
 }
 
-static void around_from_the_history_keeps_the_page_full(void) {
+/* ---------------------------------------------------------------- by score */
+
+typedef struct bounds {
+    int has_min, has_max;
+    int64_t min, max;
+} bounds;
+
+static const bounds ranges[] = {
+    {1, 0, 50, 0},       /* 50 or more */
+    {0, 1, 0, 50},       /* 50 or less */
+    {1, 1, 40, 90},      /* a middle run, ties inside */
+    {1, 1, 55, 65},      /* nobody */
+    {1, 1, 120, 120},    /* one score */
+    {1, 1, -1000, 1000}, /* everyone */
+    {0, 0, 0, 0},        /* no bounds: the whole board */
+};
+
+static int in_bounds(const bounds *b, int64_t score) {
+    return (!b->has_min || score >= b->min) && (!b->has_max || score <= b->max);
+}
+
+/* Count and ScoreRange of each range against the whole ranking: the
+ * count, the players in board order with their ranks on the whole board,
+ * and a page from inside the range. */
+static void check_ranges(const char *board, int want_degraded) {
+    static const Rankd__RankMode modes[] = {RANKD__RANK_MODE__RANK_COMPETITION, RANKD__RANK_MODE__RANK_DENSE};
+    for (size_t m = 0; m < 2; m++) {
+        Rankd__RankListReply *all = top_all(board, modes[m]);
+        CHECK(all != NULL && all->n_entries == PLAYERS);
+        if (all == NULL) continue;
+        for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
+            const bounds *b = &ranges[i];
+            size_t want[PLAYERS], nwant = 0;
+            for (size_t a = 0; a < all->n_entries; a++)
+                if (in_bounds(b, all->entries[a]->score)) want[nwant++] = a;
+            rk_status st;
+            Rankd__CountRequest cr = RANKD__COUNT_REQUEST__INIT;
+            Rankd__CountReply *count = NULL;
+            cr.board_id = (char *)board;
+            cr.has_min_score = b->has_min;
+            cr.min_score = b->min;
+            cr.has_max_score = b->has_max;
+            cr.max_score = b->max;
+            CHECK_INT(rk_ranking_count(c, &cr, &count, NULL, &st), RK_OK);
+            CHECK_INT(st.degraded, want_degraded);
+            if (count) CHECK_INT(count->count, nwant);
+            rk_reply_free(count);
+            /* The whole range, then a page of two from its second player. */
+            for (int paged = 0; paged < 2; paged++) {
+                Rankd__ScoreRangeRequest rr = RANKD__SCORE_RANGE_REQUEST__INIT;
+                Rankd__RankListReply *page = NULL;
+                rr.board_id = (char *)board;
+                rr.has_min_score = b->has_min;
+                rr.min_score = b->min;
+                rr.has_max_score = b->has_max;
+                rr.max_score = b->max;
+                rr.has_offset = rr.has_limit = rr.has_rank_mode = 1;
+                rr.offset = paged ? 1 : 0;
+                rr.limit = paged ? 2 : 1000;
+                rr.rank_mode = modes[m];
+                CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_OK);
+                CHECK_INT(st.degraded, want_degraded);
+                if (page == NULL) continue;
+                size_t from = rr.offset < nwant ? rr.offset : nwant;
+                size_t n = nwant - from < rr.limit ? nwant - from : rr.limit;
+                CHECK_INT(page->total, nwant);
+                CHECK_INT(page->board_size, PLAYERS);
+                CHECK_INT(page->n_entries, n);
+                for (size_t e = 0; e < page->n_entries && e < n; e++) {
+                    const Rankd__RankEntry *w = all->entries[want[from + e]];
+                    CHECK_INT(page->entries[e]->user_id, w->user_id);
+                    CHECK_INT(page->entries[e]->score, w->score);
+                    CHECK_INT(page->entries[e]->rank, w->rank);
+                }
+                rk_reply_free(page);
+            }
+        }
+        rk_reply_free(all);
+    }
+}
+
+/* st-around (higher is better) and st-time (lower is better) hold the
+ * same scores: 10, 20, 30, 40, 50, 50, 70, ..., 120. */
+static void seed_time(void) {
+    rk_status st;
+    for (int p = 0; p < PLAYERS; p++) rk_reply_free(submit("st-time", p, p == 5 ? 50 : 10 * (p + 1), NULL, &st));
+}
+
+static void counts_and_pages_by_score(void) {
+    check_ranges("st-around", 0);
+    check_ranges("st-time", 0);
+}
+
+static void counts_by_score_refuse_bad_bounds(void) {
+    rk_status st;
+    Rankd__CountRequest cr = RANKD__COUNT_REQUEST__INIT;
+    Rankd__CountReply *count = NULL;
+    cr.board_id = "st-around";
+    cr.has_min_score = cr.has_max_score = 1;
+    cr.min_score = 90;
+    cr.max_score = 10;
+    CHECK_INT(rk_ranking_count(c, &cr, &count, NULL, &st), RK_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "min_score 90 is above max_score 10") != NULL);
+    cr.min_score = -9007199254740993LL;
+    CHECK_INT(rk_ranking_count(c, &cr, &count, NULL, &st), RK_INVALID_ARGUMENT);
+    cr.board_id = "st-nope";
+    cr.min_score = 0;
+    CHECK_INT(rk_ranking_count(c, &cr, &count, NULL, &st), RK_NOT_FOUND);
+
+    Rankd__ScoreRangeRequest rr = RANKD__SCORE_RANGE_REQUEST__INIT;
+    Rankd__RankListReply *page = NULL;
+    rr.board_id = "st-around";
+    rr.has_min_score = rr.has_max_score = 1;
+    rr.min_score = 5;
+    rr.max_score = 4;
+    CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_INVALID_ARGUMENT);
+    rr.max_score = 9007199254740993LL;
+    CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_INVALID_ARGUMENT);
+    rr.max_score = 100;
+    rr.has_limit = 1;
+    rr.limit = 1001;
+    CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_INVALID_ARGUMENT);
+    rr.limit = 10;
+    rr.has_window = 1;
+    rr.window = RANKD__WINDOW__WINDOW_DAILY; /* a window the board does not keep */
+    CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_FAILED_PRECONDITION);
+    rr.has_window = 0;
+    rr.board_id = "st-nope";
+    CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_NOT_FOUND);
+    rr.board_id = "Bad Id";
+    CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_INVALID_ARGUMENT);
+    /* Past the end of the range: an empty page, with the range's size. */
+    rr.board_id = "st-around";
+    rr.has_offset = 1;
+    rr.offset = 50;
+    CHECK_INT(rk_ranking_score_range(c, &rr, &page, NULL, &st), RK_OK);
+    if (page) {
+        CHECK_INT(page->n_entries, 0);
+        CHECK_INT(page->total, 10);
+    }
+    rk_reply_free(page);
+}
+
+/* ---------------------------------------------------------------- without Redis */
+
+static void reads_from_the_history_agree(void) {
     CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
     check_around_everyone("st-around", 1);
+    /* And every other read of journey 13, the same from the history. */
+    check_ranges("st-around", 1);
+    check_ranges("st-time", 1);
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
     wait_for_redis();
 }
@@ -252,16 +400,20 @@ int main(void) {
     admin = it_admin_token(c);
     it_create_board(c, admin, "st-prev", "stand", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
     it_create_board(c, admin, "st-around", "stand", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
+    it_create_board(c, admin, "st-time", "stand", 1, RANKD__POLICY__POLICY_BEST, 0, 0);
     key = it_api_key(c, admin, "stand");
     for (int i = 0; i < PLAYERS; i++) uid[i] = it_sign_up(c, names[i], "password-123");
     RUN(submit_says_where_the_player_was);
     RUN(batch_items_say_where_each_player_was);
     seed_around();
     RUN(around_the_leader_and_the_last_keeps_the_page_full);
+    seed_time();
+    RUN(counts_and_pages_by_score);
+    RUN(counts_by_score_refuse_bad_bounds);
     /* Without Redis, last: right after Redis returns, a read can still
      * meet a connection not yet back and be answered from the history. */
     RUN(degraded_submit_leaves_the_previous_place_out);
-    RUN(around_from_the_history_keeps_the_page_full);
+    RUN(reads_from_the_history_agree);
     free(admin);
     free(key);
     rk_client_close(c);

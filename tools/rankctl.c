@@ -50,6 +50,10 @@
     { "--window", "W", "all, daily, weekly or monthly (default all)" }
 #define OPT_RANK_MODE \
     { "--rank-mode", "M", "competition (1,2,2,4), dense (1,2,2,3) or unique (1,2,3,4)" }
+#define OPT_MIN \
+    { "--min", "S", "lowest score counted, inclusive (default: no bound)" }
+#define OPT_MAX \
+    { "--max", "S", "highest score counted, inclusive (default: no bound)" }
 #define OPT_PASSWORD \
     { "--password", "P", "the password; else $RANKD_PASSWORD, else asked for (stdin if not a tty)" }
 #define OPT_OFFSET \
@@ -192,12 +196,24 @@ static const ctl_cmd commands[] = {
      .opts = {OPT_WINDOW, OPT_RANK_MODE},
      .run = cmd_ranks},
     {.name = "count",
-     .synopsis = "BOARD [--window W]",
-     .summary = "count the players on a board",
+     .synopsis = "BOARD [--window W] [--min S] [--max S]",
+     .summary = "count the players on a board, or those with a score in [--min, --max]",
      .min_pos = 1,
      .max_pos = 1,
-     .opts = {OPT_WINDOW},
+     .opts = {OPT_WINDOW, OPT_MIN, OPT_MAX},
      .run = cmd_count},
+    {.name = "score-range",
+     .synopsis = "BOARD [--min S] [--max S] [--offset N] [--limit N] [--window W] [--rank-mode M]",
+     .summary = "show the players with a score in [--min, --max], with their ranks",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_MIN,
+              OPT_MAX,
+              {"--offset", "N", "skip the first N players of the range"},
+              {"--limit", "N", "show at most N players (server default 10)"},
+              OPT_WINDOW,
+              OPT_RANK_MODE},
+     .run = cmd_score_range},
     {.name = "status",
      .synopsis = "[--watch [--interval S] [--count N]]",
      .summary = "show the server's health; --watch: refreshed, with rates and latencies",

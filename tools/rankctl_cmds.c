@@ -750,7 +750,9 @@ int cmd_count(ctl_ctx *cx, const ctl_args *a) {
     Rankd__CountReply *reply = NULL;
     int code;
     req.board_id = a->pos[0];
-    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK) return code;
+    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_bounds(cx, a, &req.has_min_score, &req.min_score, &req.has_max_score, &req.max_score)) != RK_OK)
+        return code;
     code = rk_ranking_count(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_count, NULL);
 }

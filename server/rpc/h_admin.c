@@ -49,7 +49,11 @@
 #define AROUND_MAX_REQ (ID_F + 5 * INT_F + USER_F)
 /* 1000 players, each an id (11 bytes) or a username (35): 35,089 bytes. */
 #define RANKS_OF_BOUND (ID_F + 2 * INT_F + RANKS_OF_MAX * USER_F)
-#define COUNT_MAX_REQ (ID_F + INT_F)
+/* board_id, window, and the score bounds of a range count. */
+#define COUNT_MAX_REQ (ID_F + 3 * INT_F)
+#define SNAPSHOT_MAX_REQ (ID_F + INT_F)
+/* board_id, window, bounds, offset, limit, rank_mode. */
+#define SCORE_RANGE_MAX_REQ (ID_F + 6 * INT_F)
 #define HISTORY_MAX_REQ (ID_F + 5 * INT_F + USER_F)
 #define REPORT_MAX_REQ (ID_F + 5 * INT_F)
 #define STANDINGS_MAX_REQ (ID_F + INT_F + LABEL_F)
@@ -156,6 +160,12 @@ const rpc_method rankd_methods[] = {
      .fast = f_count,
      .access = ACCESS_ANYONE,
      .max_request = COUNT_MAX_REQ},
+    {.name = "rankd.Ranking/ScoreRange",
+     .input = &rankd__score_range_request__descriptor,
+     .fn = h_score_range,
+     .fast = f_score_range,
+     .access = ACCESS_ANYONE,
+     .max_request = SCORE_RANGE_MAX_REQ},
     {.name = "rankd.History/History",
      .input = &rankd__history_request__descriptor,
      .fn = h_history,
@@ -175,7 +185,7 @@ const rpc_method rankd_methods[] = {
      .input = &rankd__snapshot_request__descriptor,
      .fn = h_snapshot,
      .access = ACCESS_ANYONE,
-     .max_request = COUNT_MAX_REQ},
+     .max_request = SNAPSHOT_MAX_REQ},
     {.name = "rankd.Admin/Status",
      .input = &rankd__empty__descriptor,
      .fn = h_status,

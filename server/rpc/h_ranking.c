@@ -1,6 +1,7 @@
 /*
  * h_ranking.c - ranked reads: top N, one player's rank, the players around
- * a player, the ranks of a list of players, and the number of players.
+ * a player, the ranks of a list of players, the number of players (in a
+ * score range, too) and the players in a score range.
  *
  * Reads are open to anyone (spectators need no account). Each is one
  * FCALL_RO round trip; ranks follow ranks.h's tie rules.
@@ -389,7 +390,21 @@ static int ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage 
     return read_run(r, out, st);
 }
 
-/* ---- Count */
+/* ---- Count and ScoreRange */
+
+/* Inclusive score bounds as a request gives them, either optional: each
+ * within +-2^53 (no stored score lies beyond), min at most max. */
+static int range_of(int has_min, int64_t min, int has_max, int64_t max, score_bounds *out, rk_status *st) {
+    if (has_min && (min < -SCORE_LIMIT || min > SCORE_LIMIT))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is outside +-2^53", (long long)min);
+    if (has_max && (max < -SCORE_LIMIT || max > SCORE_LIMIT))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "max_score %lld is outside +-2^53", (long long)max);
+    if (has_min && has_max && min > max)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is above max_score %lld", (long long)min,
+                             (long long)max);
+    *out = (score_bounds){.has_min = has_min, .has_max = has_max, .min = min, .max = max};
+    return RK_OK;
+}
 
 static int count_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
     free(res->rows);
@@ -397,7 +412,7 @@ static int count_finish(read_call *r, rread_result *res, ProtobufCMessage **out,
     if (rep == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     rankd__count_reply__init(rep);
     rep->has_count = 1;
-    rep->count = res->size;
+    rep->count = r->q.kind == RREAD_RANGE ? res->in_range : res->size;
     *out = &rep->base;
     return RK_OK;
 }
@@ -407,9 +422,43 @@ static int count(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **o
     read_call *r = read_call_new(call);
     int rc;
     if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    score_bounds range;
+    if ((rc = range_of(req->has_min_score, req->min_score, req->has_max_score, req->max_score, &range, st)) != RK_OK)
+        return rc;
     if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
-    rread_count(&r->q, &r->t.v);
+    if (range.has_min || range.has_max)
+        rread_range(&r->q, &r->t.v, &range, 0, 0, RANK_COMPETITION); /* only the counts */
+    else
+        rread_count(&r->q, &r->t.v);
     r->finish = count_finish;
+    return read_run(r, out, st);
+}
+
+static int score_range_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    int rc = list_reply(r->call, res->rows, res->n, res->size, out, st);
+    if (rc == RK_OK) {
+        Rankd__RankListReply *rep = (Rankd__RankListReply *)*out;
+        rep->has_total = 1;
+        rep->total = res->in_range;
+    }
+    return rc;
+}
+
+static int score_range(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__ScoreRangeRequest *req = (const Rankd__ScoreRangeRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    uint32_t limit = req->has_limit && req->limit ? req->limit : TOP_DEFAULT;
+    if (limit > TOP_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, TOP_MAX);
+    score_bounds range;
+    if ((rc = range_of(req->has_min_score, req->min_score, req->has_max_score, req->max_score, &range, st)) != RK_OK)
+        return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &r->mode, st)) != RK_OK) return rc;
+    rread_range(&r->q, &r->t.v, &range, req->has_offset ? req->offset : 0, limit, r->mode);
+    r->finish = score_range_finish;
     return read_run(r, out, st);
 }
 
@@ -434,3 +483,9 @@ int f_ranks_of(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_
 }
 int h_count(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return count(c, m, o, st); }
 int f_count(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return count(c, m, o, st); }
+int h_score_range(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return score_range(c, m, o, st);
+}
+int f_score_range(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return score_range(c, m, o, st);
+}

@@ -136,6 +136,24 @@ static int history_ranks(pgstore *pg, const board *b, window_kind k, time_t at, 
     return RK_OK;
 }
 
+/* The range's counts first, then its page as the board's page from the
+ * players before it: the range is one run of the board's order. */
+static int history_range(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                         rk_status *st) {
+    report_query rq = window_query(b, k, at, q->mode);
+    const score_bounds *r = &q->range;
+    int64_t size = 0, inside = 0, before = 0;
+    int rc = report_span(pg, &rq, r->has_min, r->min, r->has_max, r->max, &size, &inside, &before, st);
+    if (rc != RK_OK) return rc;
+    int64_t count = q->count;
+    if (q->offset + count > inside) count = inside - q->offset;
+    if (count > 0) rc = history_page(pg, b, k, at, q->mode, before + q->offset, count, &out->rows, &out->n, &size, st);
+    out->size = size;
+    out->in_range = inside;
+    out->before = before;
+    return rc;
+}
+
 static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                         rk_status *st) {
     memset(out, 0, sizeof(*out));
@@ -144,6 +162,7 @@ static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, c
             return history_page(pg, b, k, at, q->mode, q->offset, q->count, &out->rows, &out->n, &out->size, st);
         case RREAD_AROUND: return history_around(pg, b, k, at, q, out, st);
         case RREAD_RANKS: return history_ranks(pg, b, k, at, q, out, st);
+        case RREAD_RANGE: return history_range(pg, b, k, at, q, out, st);
         case RREAD_COUNT:
         default: {
             int rc = history_page(pg, b, k, at, RANK_COMPETITION, 0, 0, &out->rows, &out->n, &out->size, st);

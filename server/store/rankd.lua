@@ -430,6 +430,31 @@ local function ranks(keys, args)
   return out
 end
 
+--[[ rk_range  KEYS: zset, names, rebuild flag, rk:live
+ARGV: desc, min, max (inclusive score bounds, '-inf' / '+inf' when open),
+offset, count, dense
+The players with a score in [min, max], in board order: {size, players in
+the range, players before the range, then a listing of count of them from
+offset: first competition rank, first dense rank, uid, score, name...}.
+The range is one run of the board's order, so its page is the board's
+page from (players before it) + offset; count 0 only counts. ]]
+local function range(keys, args)
+  local busy = check_rebuild(keys[3], keys[4])
+  if busy then return busy end
+  local desc, lo, hi = args[1] == '1', args[2], args[3]
+  local inside = redis.call('ZCOUNT', keys[1], lo, hi)
+  local before = 0
+  if desc and hi ~= '+inf' then before = redis.call('ZCOUNT', keys[1], '(' .. hi, '+inf') end
+  if not desc and lo ~= '-inf' then before = redis.call('ZCOUNT', keys[1], '-inf', '(' .. lo) end
+  local offset, count = tonumber(args[4]), tonumber(args[5])
+  if offset + count > inside then count = inside - offset end
+  local out = {redis.call('ZCARD', keys[1]), 0, 0}
+  if count > 0 then out = listing(keys[1], keys[2], desc, before + offset, count, args[6] == '1') end
+  table.insert(out, 2, inside)
+  table.insert(out, 3, before)
+  return out
+end
+
 --[[ rk_unflag  KEYS: a rebuild flag  ARGV: its owner
 Ends a rebuild: clears the flag only if this rebuild still holds it. ]]
 local function unflag(keys, args)
@@ -549,6 +574,7 @@ redis.register_function{function_name = 'rk_top', callback = top, flags = {'no-w
 redis.register_function{function_name = 'rk_around', callback = around, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_range', callback = range, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
 redis.register_function('rk_login_try', login_try)
 redis.register_function('rk_login_ok', login_ok)

@@ -286,6 +286,45 @@ int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, s
     return RK_OK;
 }
 
+/* The counts of report_span: $4 and $5 are the bounds (NULL: open); the
+ * %s is "before the range" under the board's order. "x" only closes the
+ * WITH list the values' part leaves open. */
+static const char span_sql[] =
+    "x AS (SELECT 1) SELECT count(*), count(*) FILTER (WHERE ($4::bigint IS NULL OR v.value >= $4::bigint) AND "
+    "($5::bigint IS NULL OR v.value <= $5::bigint)), count(*) FILTER (WHERE %s) FROM v";
+
+int report_span(pgstore *pg, const report_query *q, int has_min, int64_t min, int has_max, int64_t max, int64_t *size,
+                int64_t *inside, int64_t *before, rk_status *st) {
+    const board *b = q->b;
+    int desc = b == NULL || b->higher_is_better;
+    char tail[512], sql[6144];
+    int len = snprintf(tail, sizeof(tail), span_sql,
+                       desc ? "$5::bigint IS NOT NULL AND v.value > $5::bigint"
+                            : "$4::bigint IS NOT NULL AND v.value < $4::bigint");
+    if (len < 0 || (size_t)len >= sizeof(tail)) return rk_status_set(st, RK_INTERNAL, "span statement too long");
+    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, values_of(b), tail);
+    if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "span statement too long");
+    char from[24], to[24], lo[24], hi[24];
+    const char *params[6];
+    params[0] = b ? b->id : BOARD_GLOBAL_ID;
+    num(from, sizeof(from), q->from_us, &params[1]);
+    num(to, sizeof(to), q->to_us, &params[2]);
+    num(lo, sizeof(lo), has_min ? min : REPORT_UNBOUNDED, &params[3]);
+    num(hi, sizeof(hi), has_max ? max : REPORT_UNBOUNDED, &params[4]);
+    params[5] = NULL; /* the whole history */
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 6, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *size = *inside = *before = 0;
+    if (PQntuples(r) == 1) {
+        *size = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        *inside = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        *before = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    }
+    PQclear(r);
+    return RK_OK;
+}
+
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
                           rk_status *st) {
     const char *sql =

@@ -62,6 +62,14 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
 int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, size_t n, report_row *rows,
                   int64_t *size, rk_status *st);
 
+/* How q's period splits around an inclusive score range [min, max] (an
+ * open end: has_min or has_max 0): *size players in all, *inside with a
+ * value in the range, *before ranked before every one of those (a better
+ * value than the range's best end). One scan of the period's values; q's
+ * offset, limit and replayed are ignored. */
+int report_span(pgstore *pg, const report_query *q, int has_min, int64_t min, int has_max, int64_t max, int64_t *size,
+                int64_t *inside, int64_t *before, rk_status *st);
+
 /* Each player's best single score ever on a board (for the personal-best
  * record of latest and sum boards); replayed as in report_query. */
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,

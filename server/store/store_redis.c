@@ -544,6 +544,42 @@ void rread_count(rread *q, const rview *v) {
     q->argv = q->fixed;
 }
 
+void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset, int64_t count, rank_mode mode) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_RANGE;
+    q->mode = mode;
+    q->range = *r;
+    q->offset = offset;
+    q->count = count;
+    /* Whole numbers within +-2^53: exact as Redis's doubles. */
+    if (r->has_min)
+        snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, r->min);
+    else
+        snprintf(q->nums[0], sizeof(q->nums[0]), "-inf");
+    if (r->has_max)
+        snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, r->max);
+    else
+        snprintf(q->nums[1], sizeof(q->nums[1]), "+inf");
+    snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, offset);
+    snprintf(q->nums[3], sizeof(q->nums[3]), "%" PRId64, count);
+    const char *argv[] = {"FCALL_RO",
+                          "rk_range",
+                          "4",
+                          v->zkey,
+                          NAMES_KEY,
+                          v->flag,
+                          LIVE_KEY,
+                          v->desc ? "1" : "0",
+                          q->nums[0],
+                          q->nums[1],
+                          q->nums[2],
+                          q->nums[3],
+                          mode == RANK_DENSE ? "1" : "0"};
+    q->argc = 13;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
 int rread_retry_later(const redisReply *rep) {
     /* No functions: Redis restarted empty, and rankd has not yet loaded
      * them again (rk:live is missing too, then). */
@@ -572,6 +608,18 @@ static int parse_around(const redisReply *rep, const rread *q, rread_result *out
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
     int rc = parse_rows(rep, 4, &out->rows, &out->n, st);
     if (rc == RK_OK) assign(out->rows, out->n, q->mode, offset, as_int(rep->element[2]), as_int(rep->element[3]));
+    return rc;
+}
+
+static int parse_range(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 || (rep->elements - 5) % 3)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_range");
+    out->size = as_int(rep->element[0]);
+    out->in_range = as_int(rep->element[1]);
+    out->before = as_int(rep->element[2]);
+    int rc = parse_rows(rep, 5, &out->rows, &out->n, st);
+    if (rc == RK_OK)
+        assign(out->rows, out->n, q->mode, out->before + q->offset, as_int(rep->element[3]), as_int(rep->element[4]));
     return rc;
 }
 
@@ -605,6 +653,7 @@ int rread_parse(const rread *q, const redisReply *rep, rread_result *out, rk_sta
         case RREAD_AROUND: return parse_around(rep, q, out, st);
         case RREAD_RANKS: return parse_ranks(rep, q, out, st);
         case RREAD_COUNT: out->size = as_int(rep); return RK_OK;
+        case RREAD_RANGE: return parse_range(rep, q, out, st);
     }
     return rk_status_set(st, RK_INTERNAL, "unknown read");
 }

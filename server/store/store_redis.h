@@ -130,7 +130,13 @@ int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st);
  * rread_* fill q with the command (argv points into q and into uids,
  * which must outlive q); rread_parse reads the reply; rread_done frees
  * what q holds. */
-typedef enum rread_kind { RREAD_TOP, RREAD_AROUND, RREAD_RANKS, RREAD_COUNT } rread_kind;
+typedef enum rread_kind { RREAD_TOP, RREAD_AROUND, RREAD_RANKS, RREAD_COUNT, RREAD_RANGE } rread_kind;
+
+/* Inclusive score bounds, either open (range reads). */
+typedef struct score_bounds {
+    int has_min, has_max;
+    int64_t min, max;
+} score_bounds;
 
 typedef struct rread {
     rread_kind kind;
@@ -141,23 +147,29 @@ typedef struct rread {
     int64_t above, below; /* around */
     const int64_t *uids;  /* ranks */
     size_t nuids;
+    score_bounds range; /* range: the bounds; offset and count its page */
     int argc;
     const char **argv; /* fixed, or malloc'ed for ranks */
     const char *fixed[16];
-    char nums[3][24];
+    char nums[4][24];
     char (*heap_nums)[24];
 } rread;
 
 typedef struct rread_result {
     rank_row *rows; /* malloc'ed, the caller's; ranks: one per uid, in order */
     size_t n;
-    int64_t size; /* the board's size; for count, the count */
+    int64_t size;     /* the board's size; for count, the count */
+    int64_t in_range; /* range: players with a score in the range */
+    int64_t before;   /* range: players ranked before the range */
 } rread_result;
 
 void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode);
 void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode);
 int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rk_status *st);
 void rread_count(rread *q, const rview *v);
+/* The players with a score in r, `count` of them from `offset` (0: only
+ * the counts), in board order, ranked under mode. */
+void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset, int64_t count, rank_mode mode);
 void rread_done(rread *q);
 /* Sends q with a blocking round trip (waiting out a rebuild as the
  * rstore_* reads do), reads its reply into *out, and frees q. */
