@@ -1,7 +1,10 @@
 /* Journey 13 (where do I stand?): a submission says where the player stood
  * before it, so a game can say "you climbed from 48th to 12th", and a
  * replay says it again, exactly; the players around anyone fill their
- * page, the leader's and the last one's included. */
+ * page, the leader's and the last one's included; players are counted and
+ * listed by score; every ranked entry says "top x%", and a board answers
+ * "what score is the top 10%", "what percentile is this score" and "how
+ * are the scores spread". Everything again without Redis. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +386,210 @@ static void counts_by_score_refuse_bad_bounds(void) {
     rk_reply_free(page);
 }
 
+/* ---------------------------------------------------------------- percentiles */
+
+static int near(double a, double b) { return a - b < 1e-9 && b - a < 1e-9; }
+
+/* Players strictly better than score, on a board of that order. */
+static int64_t better_than(const Rankd__RankListReply *all, int desc, int64_t score) {
+    int64_t n = 0;
+    for (size_t i = 0; i < all->n_entries; i++)
+        n += desc ? all->entries[i]->score > score : all->entries[i]->score < score;
+    return n;
+}
+
+/* Every listing's entries carry 100 * competition rank / board size, in
+ * every rank mode; Percentile answers both questions as the whole ranking
+ * says. */
+static void check_percentiles(const char *board, int desc, int want_degraded) {
+    Rankd__RankListReply *all = top_all(board, RANKD__RANK_MODE__RANK_COMPETITION);
+    Rankd__RankListReply *dense = top_all(board, RANKD__RANK_MODE__RANK_DENSE);
+    CHECK(all && dense && all->n_entries == PLAYERS && dense->n_entries == PLAYERS);
+    if (!all || !dense || all->n_entries != PLAYERS || dense->n_entries != PLAYERS) goto out;
+    for (size_t i = 0; i < all->n_entries; i++) {
+        double want = 100.0 * (double)all->entries[i]->rank / PLAYERS;
+        CHECK_INT(all->entries[i]->has_percentile, 1);
+        CHECK(near(all->entries[i]->percentile, want));
+        CHECK(near(dense->entries[i]->percentile, want)); /* the mode does not change it */
+    }
+    /* One player's Rank says the same. */
+    Rankd__RankRequest rr = RANKD__RANK_REQUEST__INIT;
+    Rankd__RankReply *rank = NULL;
+    rk_status st;
+    rr.board_id = (char *)board;
+    rr.has_user_id = 1;
+    rr.user_id = all->entries[4]->user_id;
+    CHECK_INT(rk_ranking_rank(c, &rr, &rank, NULL, &st), RK_OK);
+    if (rank && rank->entry) CHECK(near(rank->entry->percentile, all->entries[4]->percentile));
+    rk_reply_free(rank);
+
+    /* The percentile of a score: every one on the board, and some nobody has. */
+    int64_t scores[PLAYERS + 4];
+    size_t ns = 0;
+    for (size_t i = 0; i < all->n_entries; i++) scores[ns++] = all->entries[i]->score;
+    scores[ns++] = 5;
+    scores[ns++] = 55;
+    scores[ns++] = 1000;
+    scores[ns++] = -9007199254740992LL;
+    for (size_t i = 0; i < ns; i++) {
+        Rankd__PercentileRequest pr = RANKD__PERCENTILE_REQUEST__INIT;
+        Rankd__PercentileReply *p = NULL;
+        pr.board_id = (char *)board;
+        pr.has_score = 1;
+        pr.score = scores[i];
+        CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_OK);
+        CHECK_INT(st.degraded, want_degraded);
+        if (p == NULL) continue;
+        int64_t want = better_than(all, desc, scores[i]) + 1;
+        CHECK_INT(p->score, scores[i]);
+        CHECK_INT(p->rank, want);
+        CHECK_INT(p->board_size, PLAYERS);
+        CHECK(near(p->percentile, 100.0 * (double)want / PLAYERS));
+        rk_reply_free(p);
+    }
+    /* The score at a percentile: the lowest still in the top p%. */
+    static const double pcts[] = {0.001, 10, 25, 50, 99.9, 100};
+    for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++) {
+        Rankd__PercentileRequest pr = RANKD__PERCENTILE_REQUEST__INIT;
+        Rankd__PercentileReply *p = NULL;
+        pr.board_id = (char *)board;
+        pr.has_percentile = 1;
+        pr.percentile = pcts[i];
+        CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_OK);
+        CHECK_INT(st.degraded, want_degraded);
+        if (p == NULL) continue;
+        int64_t place = (int64_t)(pcts[i] * PLAYERS / 100);
+        if (place < 1) place = 1;
+        CHECK_INT(p->score, all->entries[place - 1]->score);
+        CHECK_INT(p->rank, all->entries[place - 1]->rank);
+        CHECK(p->percentile <= pcts[i] || place == 1);
+        rk_reply_free(p);
+    }
+out:
+    rk_reply_free(all);
+    rk_reply_free(dense);
+}
+
+/* A histogram against the whole ranking: the edges by the documented
+ * rule, each count by counting. */
+static void check_histogram(const char *board, const bounds *b, uint32_t buckets, int want_degraded) {
+    Rankd__RankListReply *all = top_all(board, RANKD__RANK_MODE__RANK_COMPETITION);
+    CHECK(all != NULL);
+    if (all == NULL) return;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < all->n_entries; i++) {
+        if (all->entries[i]->score < lo) lo = all->entries[i]->score;
+        if (all->entries[i]->score > hi) hi = all->entries[i]->score;
+    }
+    if (b->has_min) lo = b->min;
+    if (b->has_max) hi = b->max;
+    int64_t span = hi - lo + 1, w = (span + buckets - 1) / buckets, n = (span + w - 1) / w;
+    Rankd__DistributionRequest dr = RANKD__DISTRIBUTION_REQUEST__INIT;
+    Rankd__DistributionReply *d = NULL;
+    rk_status st;
+    dr.board_id = (char *)board;
+    dr.has_buckets = 1;
+    dr.buckets = buckets;
+    dr.has_min_score = b->has_min;
+    dr.min_score = b->min;
+    dr.has_max_score = b->has_max;
+    dr.max_score = b->max;
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_OK);
+    CHECK_INT(st.degraded, want_degraded);
+    if (d) {
+        CHECK_INT(d->board_size, all->n_entries);
+        CHECK_INT(d->n_buckets, n);
+        for (size_t i = 0; i < d->n_buckets && (int64_t)i < n; i++) {
+            int64_t a = lo + (int64_t)i * w, z = a + w - 1 < hi ? a + w - 1 : hi, count = 0;
+            for (size_t e = 0; e < all->n_entries; e++)
+                count += all->entries[e]->score >= a && all->entries[e]->score <= z;
+            CHECK_INT(d->buckets[i]->min_score, a);
+            CHECK_INT(d->buckets[i]->max_score, z);
+            CHECK_INT(d->buckets[i]->count, count);
+        }
+    }
+    rk_reply_free(d);
+    rk_reply_free(all);
+}
+
+static void check_histograms(const char *board, int want_degraded) {
+    static const bounds whole = {0, 0, 0, 0}, decade = {1, 1, 0, 99}, from45 = {1, 0, 45, 0};
+    check_histogram(board, &whole, 10, want_degraded);  /* 10..120: width 12 */
+    check_histogram(board, &whole, 100, want_degraded); /* width 2: 56 buckets */
+    check_histogram(board, &whole, 1, want_degraded);
+    check_histogram(board, &decade, 10, want_degraded);
+    check_histogram(board, &from45, 7, want_degraded);
+}
+
+static void percentiles_and_histograms(void) {
+    check_percentiles("st-around", 1, 0);
+    check_percentiles("st-time", 0, 0);
+    check_histograms("st-around", 0);
+    check_histograms("st-time", 0);
+}
+
+static void percentiles_and_histograms_refuse_bad_input(void) {
+    rk_status st;
+    Rankd__PercentileRequest pr = RANKD__PERCENTILE_REQUEST__INIT;
+    Rankd__PercentileReply *p = NULL;
+    pr.board_id = "st-around";
+    CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_INVALID_ARGUMENT); /* neither */
+    pr.has_percentile = pr.has_score = 1;
+    pr.percentile = 50;
+    CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_INVALID_ARGUMENT); /* both */
+    pr.has_score = 0;
+    static const double bad[] = {0, -1, 100.5};
+    for (size_t i = 0; i < 3; i++) {
+        pr.percentile = bad[i];
+        CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_INVALID_ARGUMENT);
+    }
+    pr.percentile = 0.0 / 0.0; /* NaN */
+    CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_INVALID_ARGUMENT);
+    pr.has_percentile = 0;
+    pr.has_score = 1;
+    pr.score = 9007199254740993LL;
+    CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_INVALID_ARGUMENT);
+    pr.score = 1;
+    pr.board_id = "st-nope";
+    CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_NOT_FOUND);
+    pr.board_id = "st-empty";
+    CHECK_INT(rk_ranking_percentile(c, &pr, &p, NULL, &st), RK_FAILED_PRECONDITION);
+    CHECK(strstr(st.message, "no players") != NULL);
+
+    Rankd__DistributionRequest dr = RANKD__DISTRIBUTION_REQUEST__INIT;
+    Rankd__DistributionReply *d = NULL;
+    dr.board_id = "st-around";
+    dr.has_buckets = 1;
+    dr.buckets = 0;
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_INVALID_ARGUMENT);
+    dr.buckets = 101;
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "between 1 and 100") != NULL);
+    dr.buckets = 10;
+    dr.has_min_score = dr.has_max_score = 1;
+    dr.min_score = 10;
+    dr.max_score = 9;
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_INVALID_ARGUMENT);
+    dr.has_min_score = dr.has_max_score = 0;
+    dr.board_id = "st-nope";
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_NOT_FOUND);
+    /* An empty board: no buckets, nobody on it. */
+    dr.board_id = "st-empty";
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_OK);
+    if (d) {
+        CHECK_INT(d->n_buckets, 0);
+        CHECK_INT(d->board_size, 0);
+    }
+    rk_reply_free(d);
+    d = NULL;
+    /* The default: ten buckets. */
+    dr.board_id = "st-around";
+    dr.has_buckets = 0;
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_OK);
+    if (d) CHECK_INT(d->n_buckets, 10);
+    rk_reply_free(d);
+}
+
 /* ---------------------------------------------------------------- without Redis */
 
 static void reads_from_the_history_agree(void) {
@@ -391,6 +598,10 @@ static void reads_from_the_history_agree(void) {
     /* And every other read of journey 13, the same from the history. */
     check_ranges("st-around", 1);
     check_ranges("st-time", 1);
+    check_percentiles("st-around", 1, 1);
+    check_percentiles("st-time", 0, 1);
+    check_histograms("st-around", 1);
+    check_histograms("st-time", 1);
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
     wait_for_redis();
 }
@@ -401,6 +612,7 @@ int main(void) {
     it_create_board(c, admin, "st-prev", "stand", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
     it_create_board(c, admin, "st-around", "stand", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
     it_create_board(c, admin, "st-time", "stand", 1, RANKD__POLICY__POLICY_BEST, 0, 0);
+    it_create_board(c, admin, "st-empty", "stand", 0, RANKD__POLICY__POLICY_BEST, 0, 0);
     key = it_api_key(c, admin, "stand");
     for (int i = 0; i < PLAYERS; i++) uid[i] = it_sign_up(c, names[i], "password-123");
     RUN(submit_says_where_the_player_was);
@@ -410,6 +622,8 @@ int main(void) {
     seed_time();
     RUN(counts_and_pages_by_score);
     RUN(counts_by_score_refuse_bad_bounds);
+    RUN(percentiles_and_histograms);
+    RUN(percentiles_and_histograms_refuse_bad_input);
     /* Without Redis, last: right after Redis returns, a read can still
      * meet a connection not yet back and be answered from the history. */
     RUN(degraded_submit_leaves_the_previous_place_out);

@@ -668,6 +668,7 @@ static int human_rank(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
         ctl_kv("user id", "%" PRId64, e->user_id);
         ctl_kv("rank", "%" PRId64, e->rank);
         ctl_kv("score", "%" PRId64, e->score);
+        if (e->has_percentile) ctl_kv("percentile", "top %.4g%%", e->percentile);
     }
     if (r->has_board_size) ctl_kv("board size", "%" PRId64, r->board_size);
     return RK_OK;

@@ -232,6 +232,8 @@ int ctl_opt_bounds(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has_min, 
                    protobuf_c_boolean *has_max, int64_t *max);
 
 int cmd_score_range(ctl_ctx *cx, const ctl_args *a);
+int cmd_percentile(ctl_ctx *cx, const ctl_args *a);
+int cmd_distribution(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_top.c */
 

@@ -1,5 +1,6 @@
 /*
- * rankctl_stand.c - where a player stands: the players in a score range.
+ * rankctl_stand.c - where a player stands: the players in a score range,
+ * percentiles and the spread of a board's scores.
  *
  * Design. Like every command file: build the request from already-split
  * arguments, make the call, hand the reply to ctl_emit() with a printer
@@ -10,6 +11,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rankctl_cmds.h"
@@ -72,4 +74,82 @@ int cmd_score_range(ctl_ctx *cx, const ctl_args *a) {
         return code;
     code = rk_ranking_score_range(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_range, NULL);
+}
+
+/* ---------------------------------------------------------------- percentile */
+
+static int human_percentile(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx, (void)arg;
+    const Rankd__PercentileReply *r = (const void *)m;
+    ctl_kv("score", "%" PRId64, r->score);
+    ctl_kv("rank", "%" PRId64 " of %" PRId64, r->rank, r->board_size);
+    ctl_kv("percentile", "top %.4g%%", r->percentile);
+    return RK_OK;
+}
+
+int cmd_percentile(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__PercentileRequest req = RANKD__PERCENTILE_REQUEST__INIT;
+    Rankd__PercentileReply *reply = NULL;
+    const char *top = ctl_opt(a, "--top");
+    int code;
+    req.board_id = a->pos[0];
+    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_score(cx, a, "--score", &req.has_score, &req.score)) != RK_OK)
+        return code;
+    if ((top == NULL) == !req.has_score) return ctl_usage(cx, "percentile: give exactly one of --top and --score");
+    if (top) {
+        char *end;
+        req.percentile = strtod(top, &end);
+        if (*top == '\0' || *end != '\0' || !(req.percentile > 0 && req.percentile <= 100))
+            return ctl_usage(cx, "--top: '%s' is not a percentage in (0, 100]", top);
+        req.has_percentile = 1;
+    }
+    code = rk_ranking_percentile(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_percentile, NULL);
+}
+
+/* ---------------------------------------------------------------- distribution */
+
+/* A bar of up to 40 characters, scaled to the fullest bucket. */
+static void bar(char *buf, size_t cap, int64_t count, int64_t most) {
+    size_t n = most > 0 ? (size_t)((count * 40 + most - 1) / most) : 0;
+    if (n >= cap) n = cap - 1;
+    memset(buf, '#', n);
+    buf[n] = '\0';
+}
+
+static int human_distribution(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__DistributionReply *r = (const void *)m;
+    ctl_tbl t = {.ncols = 4, .right = 1u << 0 | 1u << 1 | 1u << 2};
+    char lb[24], hb[24], cb[24], bb[48];
+    int64_t most = 0;
+    for (size_t i = 0; i < r->n_buckets; i++)
+        if (r->buckets[i]->count > most) most = r->buckets[i]->count;
+    int code = ctl_tbl_add(cx, &t, "FROM", "TO", "PLAYERS", "");
+    for (size_t i = 0; code == RK_OK && i < r->n_buckets; i++) {
+        const Rankd__Bucket *b = r->buckets[i];
+        bar(bb, sizeof(bb), b->count, most);
+        code = ctl_tbl_add(cx, &t, ctl_show_i64(b->min_score, lb, sizeof(lb)),
+                           ctl_show_i64(b->max_score, hb, sizeof(hb)), ctl_show_i64(b->count, cb, sizeof(cb)), bb);
+    }
+    if (code == RK_OK) {
+        ctl_tbl_print(&t);
+        printf("(%" PRId64 " player%s on the board)\n", r->board_size, r->board_size == 1 ? "" : "s");
+    }
+    ctl_tbl_free(&t);
+    return code;
+}
+
+int cmd_distribution(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__DistributionRequest req = RANKD__DISTRIBUTION_REQUEST__INIT;
+    Rankd__DistributionReply *reply = NULL;
+    int code;
+    req.board_id = a->pos[0];
+    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--buckets", &req.has_buckets, &req.buckets)) != RK_OK ||
+        (code = ctl_opt_bounds(cx, a, &req.has_min_score, &req.min_score, &req.has_max_score, &req.max_score)) != RK_OK)
+        return code;
+    code = rk_ranking_distribution(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_distribution, NULL);
 }

@@ -25,3 +25,14 @@ void ranks_around_page(int64_t pos, int64_t size, int64_t above, int64_t below, 
     *first = from;
     *count = want;
 }
+
+double ranks_percentile(int64_t competition, int64_t size) {
+    return size > 0 ? 100.0 * (double)competition / (double)size : 0.0;
+}
+
+void ranks_buckets(int64_t lo, int64_t hi, int64_t n, int64_t *width, int64_t *count) {
+    int64_t span = hi - lo + 1; /* scores lie within +-2^53: no overflow */
+    int64_t w = span / n + (span % n != 0);
+    *width = w;
+    *count = span / w + (span % w != 0);
+}

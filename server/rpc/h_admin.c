@@ -54,6 +54,10 @@
 #define SNAPSHOT_MAX_REQ (ID_F + INT_F)
 /* board_id, window, bounds, offset, limit, rank_mode. */
 #define SCORE_RANGE_MAX_REQ (ID_F + 6 * INT_F)
+/* board_id, window, a percentile (a double: tag and 8 bytes), a score. */
+#define PERCENTILE_MAX_REQ (ID_F + INT_F + 9 + INT_F)
+/* board_id, window, buckets, bounds. */
+#define DISTRIBUTION_MAX_REQ (ID_F + 4 * INT_F)
 #define HISTORY_MAX_REQ (ID_F + 5 * INT_F + USER_F)
 #define REPORT_MAX_REQ (ID_F + 5 * INT_F)
 #define STANDINGS_MAX_REQ (ID_F + INT_F + LABEL_F)
@@ -166,6 +170,18 @@ const rpc_method rankd_methods[] = {
      .fast = f_score_range,
      .access = ACCESS_ANYONE,
      .max_request = SCORE_RANGE_MAX_REQ},
+    {.name = "rankd.Ranking/Percentile",
+     .input = &rankd__percentile_request__descriptor,
+     .fn = h_percentile,
+     .fast = f_percentile,
+     .access = ACCESS_ANYONE,
+     .max_request = PERCENTILE_MAX_REQ},
+    {.name = "rankd.Ranking/Distribution",
+     .input = &rankd__distribution_request__descriptor,
+     .fn = h_distribution,
+     .fast = f_distribution,
+     .access = ACCESS_ANYONE,
+     .max_request = DISTRIBUTION_MAX_REQ},
     {.name = "rankd.History/History",
      .input = &rankd__history_request__descriptor,
      .fn = h_history,

@@ -90,7 +90,8 @@ static int player_of(rpc_call *call, int has_id, int64_t id, const char *name, i
     return RK_OK;
 }
 
-static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r) {
+/* An entry of a board of `size` players. */
+static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r, int64_t size) {
     Rankd__RankEntry *e = arena_alloc(&call->w->arena, sizeof(*e));
     if (e == NULL) return NULL;
     rankd__rank_entry__init(e);
@@ -101,6 +102,10 @@ static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r) {
         e->has_score = e->has_rank = 1;
         e->score = r->score;
         e->rank = r->rank;
+        if (size > 0 && r->competition > 0) {
+            e->has_percentile = 1;
+            e->percentile = ranks_percentile(r->competition, size);
+        }
     }
     return e;
 }
@@ -114,7 +119,7 @@ static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, Pr
     if (rep == NULL || entries == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
         if (!rows[i].ranked) continue;
-        if ((entries[k++] = entry_of(call, &rows[i])) == NULL)
+        if ((entries[k++] = entry_of(call, &rows[i], size)) == NULL)
             rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     free(rows);
@@ -305,7 +310,7 @@ static int rank_finish(read_call *r, rread_result *res, ProtobufCMessage **out, 
     Rankd__RankReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
     if (rep) {
         rankd__rank_reply__init(rep);
-        rep->entry = entry_of(r->call, &rows[0]);
+        rep->entry = entry_of(r->call, &rows[0], res->size);
     }
     free(rows);
     if (rep == NULL || rep->entry == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -462,6 +467,96 @@ static int score_range(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessa
     return read_run(r, out, st);
 }
 
+/* ---- Percentile and Distribution */
+
+#define BUCKETS_DEFAULT 10
+#define BUCKETS_MAX 100
+
+static int percentile_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    rank_row *rows = res->rows;
+    if (res->n == 0 || res->size == 0) {
+        free(rows);
+        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s has no players in this window", r->board_id);
+    }
+    Rankd__PercentileReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
+    if (rep == NULL) {
+        free(rows);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    rankd__percentile_reply__init(rep);
+    rep->has_score = rep->has_rank = rep->has_percentile = rep->has_board_size = 1;
+    rep->score = rows[0].score;
+    rep->rank = rows[0].competition;
+    rep->percentile = ranks_percentile(rows[0].competition, res->size);
+    rep->board_size = res->size;
+    free(rows);
+    *out = &rep->base;
+    return RK_OK;
+}
+
+static int percentile(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__PercentileRequest *req = (const Rankd__PercentileRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (req->has_percentile == req->has_score)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "give exactly one of percentile and score");
+    /* Written so that NaN fails too. */
+    if (req->has_percentile && !(req->percentile > 0 && req->percentile <= 100))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "percentile %g is not in (0, 100]", req->percentile);
+    if (req->has_score && (req->score < -SCORE_LIMIT || req->score > SCORE_LIMIT))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is outside +-2^53", (long long)req->score);
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    r->board_id = req->board_id;
+    rread_percentile(&r->q, &r->t.v, req->has_score, req->score, req->percentile);
+    r->finish = percentile_finish;
+    return read_run(r, out, st);
+}
+
+static int distribution_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    free(res->rows);
+    Rankd__DistributionReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
+    Rankd__Bucket **list = ARENA_ARRAY(r->call, Rankd__Bucket *, res->nbuckets);
+    Rankd__Bucket *items = ARENA_ARRAY(r->call, Rankd__Bucket, res->nbuckets);
+    if (rep == NULL || list == NULL || items == NULL) {
+        free(res->buckets);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    rankd__distribution_reply__init(rep);
+    for (size_t i = 0; i < res->nbuckets; i++) {
+        rankd__bucket__init(&items[i]);
+        items[i].has_min_score = items[i].has_max_score = items[i].has_count = 1;
+        items[i].min_score = res->buckets[i].min;
+        items[i].max_score = res->buckets[i].max;
+        items[i].count = res->buckets[i].count;
+        list[i] = &items[i];
+    }
+    free(res->buckets);
+    rep->n_buckets = res->nbuckets;
+    rep->buckets = list;
+    rep->has_board_size = 1;
+    rep->board_size = res->size;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+static int distribution(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__DistributionRequest *req = (const Rankd__DistributionRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    uint32_t n = req->has_buckets ? req->buckets : BUCKETS_DEFAULT;
+    if (n < 1 || n > BUCKETS_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "buckets %u is not between 1 and %d", n, BUCKETS_MAX);
+    score_bounds range;
+    if ((rc = range_of(req->has_min_score, req->min_score, req->has_max_score, req->max_score, &range, st)) != RK_OK)
+        return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    rread_histogram(&r->q, &r->t.v, &range, n);
+    r->finish = distribution_finish;
+    return read_run(r, out, st);
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 /* The same bodies serve both lanes: the call says which it is on. */
@@ -488,4 +583,16 @@ int h_score_range(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, 
 }
 int f_score_range(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
     return score_range(c, m, o, st);
+}
+int h_percentile(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return percentile(c, m, o, st);
+}
+int f_percentile(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return percentile(c, m, o, st);
+}
+int h_distribution(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return distribution(c, m, o, st);
+}
+int f_distribution(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return distribution(c, m, o, st);
 }

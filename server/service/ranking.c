@@ -27,6 +27,7 @@ int ranking_period(pgstore *pg, const board *b, int64_t from_us, int64_t to_us, 
         rows[i].score = r[i].value;
         rows[i].rank = r[i].rank;
         rows[i].position = r[i].position;
+        rows[i].competition = r[i].competition;
         rows[i].ranked = 1;
         snprintf(rows[i].username, sizeof(rows[i].username), "%s", r[i].username);
     }
@@ -63,8 +64,12 @@ static report_query window_query(const board *b, window_kind k, time_t at, rank_
 }
 
 static rank_row rank_row_of(const report_row *r) {
-    rank_row out = {
-        .user_id = r->user_id, .score = r->value, .rank = r->rank, .position = r->position, .ranked = r->user_id != 0};
+    rank_row out = {.user_id = r->user_id,
+                    .score = r->value,
+                    .rank = r->rank,
+                    .position = r->position,
+                    .competition = r->competition,
+                    .ranked = r->user_id != 0};
     snprintf(out.username, sizeof(out.username), "%s", r->username);
     return out;
 }
@@ -154,6 +159,61 @@ static int history_range(pgstore *pg, const board *b, window_kind k, time_t at, 
     return rc;
 }
 
+/* A percentile as rk_percentile answers it: the board's size and, for a
+ * score, the players better than it; at a percentile, the page of one at
+ * its place. */
+static int history_percentile(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                              rk_status *st) {
+    report_query rq = window_query(b, k, at, RANK_COMPETITION);
+    int desc = b == NULL || b->higher_is_better;
+    int64_t size = 0, inside = 0, before = 0;
+    /* Players better than the score: before a range that ends at it. */
+    int rc = report_span(pg, &rq, q->by_score && !desc, q->score, q->by_score && desc, q->score, &size, &inside,
+                         &before, st);
+    if (rc != RK_OK) return rc;
+    out->size = size;
+    if (size == 0) return RK_OK;
+    if (!q->by_score) {
+        int64_t place = (int64_t)(q->pct * (double)size / 100); /* floor: both are positive */
+        if (place < 1) place = 1;
+        rc = history_page(pg, b, k, at, RANK_COMPETITION, place - 1, 1, &out->rows, &out->n, &size, st);
+        if (rc == RK_OK && out->n == 1) out->rows[0].rank = out->rows[0].competition;
+        return rc;
+    }
+    out->rows = calloc(1, sizeof(*out->rows));
+    if (out->rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    out->n = 1;
+    out->rows[0] = (rank_row){.score = q->score, .rank = before + 1, .competition = before + 1, .ranked = 1};
+    return RK_OK;
+}
+
+/* A histogram as rk_histogram answers it, its bucket edges by
+ * ranks_buckets. */
+static int history_histogram(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                             rk_status *st) {
+    report_query rq = window_query(b, k, at, RANK_COMPETITION);
+    const score_bounds *r = &q->range;
+    int64_t lo = 0, hi = 0, size = 0, width = 1, n = 0;
+    int empty = 1;
+    int64_t *counts = calloc((size_t)q->nbuckets, sizeof(*counts));
+    if (counts == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    int rc = report_histogram(pg, &rq, r->has_min, r->min, r->has_max, r->max, q->nbuckets, &lo, &hi, counts, &size,
+                              &empty, st);
+    out->size = size;
+    if (rc == RK_OK && !empty && lo <= hi) {
+        ranks_buckets(lo, hi, q->nbuckets, &width, &n);
+        out->buckets = calloc((size_t)n, sizeof(*out->buckets));
+        if (out->buckets == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        for (int64_t i = 0; rc == RK_OK && i < n; i++) {
+            int64_t a = lo + i * width, z = a + width - 1;
+            out->buckets[i] = (rread_bucket){.min = a, .max = z < hi ? z : hi, .count = counts[i]};
+        }
+        if (rc == RK_OK) out->nbuckets = (size_t)n;
+    }
+    free(counts);
+    return rc;
+}
+
 static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                         rk_status *st) {
     memset(out, 0, sizeof(*out));
@@ -163,6 +223,8 @@ static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, c
         case RREAD_AROUND: return history_around(pg, b, k, at, q, out, st);
         case RREAD_RANKS: return history_ranks(pg, b, k, at, q, out, st);
         case RREAD_RANGE: return history_range(pg, b, k, at, q, out, st);
+        case RREAD_PERCENTILE: return history_percentile(pg, b, k, at, q, out, st);
+        case RREAD_HISTOGRAM: return history_histogram(pg, b, k, at, q, out, st);
         case RREAD_COUNT:
         default: {
             int rc = history_page(pg, b, k, at, RANK_COMPETITION, 0, 0, &out->rows, &out->n, &out->size, st);

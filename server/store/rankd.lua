@@ -455,6 +455,66 @@ local function range(keys, args)
   return out
 end
 
+--[[ rk_percentile  KEYS: zset, rebuild flag, rk:live
+ARGV: desc, then 'p' and a percentile in (0, 100], or 's' and a score
+Returns {size, score, its competition rank}: for 'p' the score of the
+player at place max(1, floor(p * size / 100)), the lowest still in the
+top p%; for 's' the score itself (the rank a player with it has, or would
+have). {0} on an empty set. ]]
+local function percentile(keys, args)
+  local busy = check_rebuild(keys[2], keys[3])
+  if busy then return busy end
+  local desc = args[1] == '1'
+  local size = redis.call('ZCARD', keys[1])
+  if size == 0 then return {0} end
+  local score = tonumber(args[3])
+  if args[2] == 'p' then
+    local k = math.max(1, math.floor(score * size / 100))
+    local r
+    if desc then
+      r = redis.call('ZREVRANGE', keys[1], k - 1, k - 1, 'WITHSCORES')
+    else
+      r = redis.call('ZRANGE', keys[1], k - 1, k - 1, 'WITHSCORES')
+    end
+    score = tonumber(r[2])
+  end
+  return {size, fmt(score), count_better(keys[1], desc, score) + 1}
+end
+
+-- The buckets of a histogram of [lo, hi] in at most n of equal width, as
+-- ranks_buckets in ranks.c: width, count.
+local function buckets(lo, hi, n)
+  local span = hi - lo + 1
+  local w = math.ceil(span / n)
+  return w, math.ceil(span / w)
+end
+
+--[[ rk_histogram  KEYS: zset, rebuild flag, rk:live
+ARGV: lo, hi (inclusive; '' for the set's lowest and highest score), n
+Returns {size, then per bucket, lowest first: min, max, count}; {size}
+alone when the set is empty and a bound was left to it. ]]
+local function histogram(keys, args)
+  local busy = check_rebuild(keys[2], keys[3])
+  if busy then return busy end
+  local z = keys[1]
+  local size = redis.call('ZCARD', z)
+  local lo, hi = tonumber(args[1]), tonumber(args[2])
+  if (lo == nil or hi == nil) and size == 0 then return {0} end
+  if lo == nil then lo = tonumber(redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')[2]) end
+  if hi == nil then hi = tonumber(redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')[2]) end
+  local out = {size}
+  if lo > hi then return out end -- a bound given beyond every score
+  local w, n = buckets(lo, hi, tonumber(args[3]))
+  for i = 0, n - 1 do
+    local a = lo + i * w
+    local b = math.min(a + w - 1, hi)
+    out[#out + 1] = fmt(a)
+    out[#out + 1] = fmt(b)
+    out[#out + 1] = redis.call('ZCOUNT', z, fmt(a), fmt(b))
+  end
+  return out
+end
+
 --[[ rk_unflag  KEYS: a rebuild flag  ARGV: its owner
 Ends a rebuild: clears the flag only if this rebuild still holds it. ]]
 local function unflag(keys, args)
@@ -575,6 +635,8 @@ redis.register_function{function_name = 'rk_around', callback = around, flags = 
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_range', callback = range, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_percentile', callback = percentile, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_histogram', callback = histogram, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
 redis.register_function('rk_login_try', login_try)
 redis.register_function('rk_login_ok', login_ok)

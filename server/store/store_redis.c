@@ -428,16 +428,19 @@ static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_
 }
 
 static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int64_t comp, int64_t dense) {
-    int64_t *scores = calloc(2 * (n ? n : 1), sizeof(*scores));
+    int64_t *scores = calloc(3 * (n ? n : 1), sizeof(*scores));
     if (scores == NULL) {
-        for (size_t i = 0; i < n; i++) rows[i].rank = offset + (int64_t)i + 1; /* degrade to unique */
+        for (size_t i = 0; i < n; i++) /* degrade to unique */
+            rows[i].rank = rows[i].competition = offset + (int64_t)i + 1;
         return;
     }
-    int64_t *ranks = scores + n;
+    int64_t *ranks = scores + n, *comps = scores + 2 * n;
     for (size_t i = 0; i < n; i++) scores[i] = rows[i].score;
     ranks_assign(scores, n, mode, offset, comp, dense, ranks);
+    ranks_assign(scores, n, RANK_COMPETITION, offset, comp, dense, comps);
     for (size_t i = 0; i < n; i++) {
         rows[i].rank = ranks[i];
+        rows[i].competition = comps[i];
         rows[i].position = offset + (int64_t)i + 1;
     }
     free(scores);
@@ -580,6 +583,38 @@ void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset
     q->argv = q->fixed;
 }
 
+void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, double pct) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_PERCENTILE;
+    q->by_score = by_score;
+    q->score = score;
+    q->pct = pct;
+    if (by_score)
+        snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, score);
+    else
+        snprintf(q->nums[0], sizeof(q->nums[0]), "%.17g", pct); /* the double itself, read back exactly */
+    const char *argv[] = {"FCALL_RO",          "rk_percentile",      "3",       v->zkey, v->flag, LIVE_KEY,
+                          v->desc ? "1" : "0", by_score ? "s" : "p", q->nums[0]};
+    q->argc = 9;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
+void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_HISTOGRAM;
+    q->range = *r;
+    q->nbuckets = n;
+    if (r->has_min) snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, r->min);
+    if (r->has_max) snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, r->max);
+    snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, n);
+    const char *argv[] = {"FCALL_RO", "rk_histogram", "3",        v->zkey,   v->flag,
+                          LIVE_KEY,   q->nums[0],     q->nums[1], q->nums[2]};
+    q->argc = 9;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
 int rread_retry_later(const redisReply *rep) {
     /* No functions: Redis restarted empty, and rankd has not yet loaded
      * them again (rk:live is missing too, then). */
@@ -623,6 +658,37 @@ static int parse_range(const redisReply *rep, const rread *q, rread_result *out,
     return rc;
 }
 
+static int parse_percentile(const redisReply *rep, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || (rep->elements != 1 && rep->elements != 3))
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_percentile");
+    out->size = as_int(rep->element[0]);
+    out->rows = calloc(1, sizeof(*out->rows));
+    if (out->rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (rep->elements == 3) {
+        out->n = 1;
+        out->rows[0].ranked = 1;
+        out->rows[0].score = as_int(rep->element[1]);
+        out->rows[0].rank = out->rows[0].competition = as_int(rep->element[2]);
+    }
+    return RK_OK;
+}
+
+static int parse_histogram(const redisReply *rep, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || (rep->elements - 1) % 3)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_histogram");
+    out->size = as_int(rep->element[0]);
+    size_t n = (rep->elements - 1) / 3;
+    out->buckets = calloc(n ? n : 1, sizeof(*out->buckets));
+    if (out->buckets == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        out->buckets[i].min = as_int(rep->element[1 + 3 * i]);
+        out->buckets[i].max = as_int(rep->element[2 + 3 * i]);
+        out->buckets[i].count = as_int(rep->element[3 + 3 * i]);
+    }
+    out->nbuckets = n;
+    return RK_OK;
+}
+
 static int parse_ranks(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * q->nuids)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_ranks");
@@ -636,6 +702,7 @@ static int parse_ranks(const redisReply *rep, const rread *q, rread_result *out,
         if (rows[i].ranked) {
             rows[i].score = as_int(e[1]);
             rows[i].position = as_int(e[4]);
+            rows[i].competition = as_int(e[2]);
             rows[i].rank = q->mode == RANK_DENSE ? as_int(e[3]) : q->mode == RANK_UNIQUE ? as_int(e[4]) : as_int(e[2]);
         }
         as_str(e[5], rows[i].username, sizeof(rows[i].username));
@@ -654,6 +721,8 @@ int rread_parse(const rread *q, const redisReply *rep, rread_result *out, rk_sta
         case RREAD_RANKS: return parse_ranks(rep, q, out, st);
         case RREAD_COUNT: out->size = as_int(rep); return RK_OK;
         case RREAD_RANGE: return parse_range(rep, q, out, st);
+        case RREAD_PERCENTILE: return parse_percentile(rep, out, st);
+        case RREAD_HISTOGRAM: return parse_histogram(rep, out, st);
     }
     return rk_status_set(st, RK_INTERNAL, "unknown read");
 }
