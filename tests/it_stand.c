@@ -4,7 +4,8 @@
  * page, the leader's and the last one's included; players are counted and
  * listed by score; every ranked entry says "top x%", and a board answers
  * "what score is the top 10%", "what percentile is this score" and "how
- * are the scores spread". Everything again without Redis. */
+ * are the scores spread"; one call says where a player stands on every
+ * board. Everything again without Redis. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,6 +591,124 @@ static void percentiles_and_histograms_refuse_bad_input(void) {
     rk_reply_free(d);
 }
 
+/* ---------------------------------------------------------------- all my boards */
+
+static Rankd__StandingReply *standing(int64_t user, const char *game, uint32_t offset, uint32_t limit, rk_status *st) {
+    Rankd__StandingRequest req = RANKD__STANDING_REQUEST__INIT;
+    Rankd__StandingReply *rep = NULL;
+    req.has_user_id = 1;
+    req.user_id = user;
+    req.game = (char *)game;
+    req.has_offset = req.has_limit = 1;
+    req.offset = offset;
+    req.limit = limit;
+    rk_ranking_standing(c, &req, &rep, NULL, st);
+    return rep;
+}
+
+/* Every line says what Rank says on that board. */
+static void check_line(const Rankd__BoardStanding *line, int64_t user, const char *board) {
+    CHECK_STR(line->board_id, board);
+    Rankd__RankRequest rr = RANKD__RANK_REQUEST__INIT;
+    Rankd__RankReply *rank = NULL;
+    rk_status st;
+    rr.board_id = (char *)board;
+    rr.has_user_id = 1;
+    rr.user_id = user;
+    CHECK_INT(rk_ranking_rank(c, &rr, &rank, NULL, &st), RK_OK);
+    if (rank && rank->entry && line->entry) {
+        CHECK_INT(line->entry->user_id, user);
+        CHECK_INT(line->entry->score, rank->entry->score);
+        CHECK_INT(line->entry->rank, rank->entry->rank);
+        CHECK(near(line->entry->percentile, rank->entry->percentile));
+        CHECK_INT(line->entry->has_percentile, 1);
+        CHECK_INT(line->board_size, rank->board_size);
+    } else {
+        CHECK(!"rank or standing missing");
+    }
+    rk_reply_free(rank);
+}
+
+/* st-ann is on st-prev, st-around and st-time (not st-empty), and so on
+ * the global board. */
+static void check_standing(int want_degraded) {
+    static const char *const boards[] = {"global", "st-around", "st-prev", "st-time"};
+    rk_status st;
+    Rankd__StandingReply *r = standing(uid[0], NULL, 0, 0, &st);
+    CHECK_CODE(st, RK_OK);
+    CHECK_INT(st.degraded, want_degraded);
+    if (r) {
+        CHECK_INT(r->total, 4);
+        CHECK_INT(r->n_boards, 4);
+        for (size_t i = 0; i < r->n_boards && i < 4; i++) check_line(r->boards[i], uid[0], boards[i]);
+        if (r->n_boards == 4) CHECK_STR(r->boards[1]->game, "stand");
+    }
+    rk_reply_free(r);
+    /* Paged. */
+    r = standing(uid[0], NULL, 1, 2, &st);
+    CHECK_CODE(st, RK_OK);
+    if (r) {
+        CHECK_INT(r->total, 4);
+        CHECK_INT(r->n_boards, 2);
+        for (size_t i = 0; i < r->n_boards && i < 2; i++) check_line(r->boards[i], uid[0], boards[1 + i]);
+    }
+    rk_reply_free(r);
+    /* One game's boards: not the global board. */
+    r = standing(uid[0], "stand", 0, 0, &st);
+    CHECK_CODE(st, RK_OK);
+    if (r) {
+        CHECK_INT(r->total, 3);
+        if (r->n_boards == 3) CHECK_STR(r->boards[0]->board_id, "st-around");
+    }
+    rk_reply_free(r);
+}
+
+static void one_call_for_every_board(void) {
+    check_standing(0);
+    rk_status st;
+    /* A player without a score anywhere: nothing, and no error. */
+    Rankd__StandingReply *r = standing(uid[PLAYERS - 1] + 1000, NULL, 0, 0, &st);
+    CHECK_CODE(st, RK_OK);
+    if (r) CHECK_INT(r->total, 0);
+    rk_reply_free(r);
+    r = standing(uid[0], "no-such-game", 0, 0, &st);
+    CHECK_CODE(st, RK_OK);
+    if (r) CHECK_INT(r->total, 0);
+    rk_reply_free(r);
+    /* A window these boards do not keep: none of them, nor the global board. */
+    Rankd__StandingRequest req = RANKD__STANDING_REQUEST__INIT;
+    req.has_user_id = req.has_window = 1;
+    req.user_id = uid[0];
+    req.window = RANKD__WINDOW__WINDOW_WEEKLY;
+    CHECK_INT(rk_ranking_standing(c, &req, &r, NULL, &st), RK_OK);
+    if (r) CHECK_INT(r->total, 0);
+    rk_reply_free(r);
+    r = NULL;
+    /* Errors. */
+    req.has_window = 0;
+    req.has_user_id = 0;
+    req.username = "st-nobody";
+    CHECK_INT(rk_ranking_standing(c, &req, &r, NULL, &st), RK_NOT_FOUND);
+    req.username = NULL;
+    CHECK_INT(rk_ranking_standing(c, &req, &r, NULL, &st), RK_INVALID_ARGUMENT);
+    req.username = "st-ann";
+    req.has_limit = 1;
+    req.limit = 1001;
+    CHECK_INT(rk_ranking_standing(c, &req, &r, NULL, &st), RK_INVALID_ARGUMENT);
+    req.has_limit = 0;
+    req.has_window = 1;
+    req.window = 9;
+    CHECK_INT(rk_ranking_standing(c, &req, &r, NULL, &st), RK_INVALID_ARGUMENT);
+    req.has_window = 0;
+    req.game = "Not A Game";
+    CHECK_INT(rk_ranking_standing(c, &req, &r, NULL, &st), RK_INVALID_ARGUMENT);
+    /* By name, the same as by id. */
+    req.game = NULL;
+    CHECK_INT(rk_ranking_standing(c, &req, &r, NULL, &st), RK_OK);
+    if (r) CHECK_INT(r->total, 4);
+    rk_reply_free(r);
+}
+
 /* ---------------------------------------------------------------- without Redis */
 
 static void reads_from_the_history_agree(void) {
@@ -602,6 +721,7 @@ static void reads_from_the_history_agree(void) {
     check_percentiles("st-time", 0, 1);
     check_histograms("st-around", 1);
     check_histograms("st-time", 1);
+    check_standing(1);
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
     wait_for_redis();
 }
@@ -624,6 +744,7 @@ int main(void) {
     RUN(counts_by_score_refuse_bad_bounds);
     RUN(percentiles_and_histograms);
     RUN(percentiles_and_histograms_refuse_bad_input);
+    RUN(one_call_for_every_board);
     /* Without Redis, last: right after Redis returns, a read can still
      * meet a connection not yet back and be answered from the history. */
     RUN(degraded_submit_leaves_the_previous_place_out);

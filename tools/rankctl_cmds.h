@@ -234,6 +234,7 @@ int ctl_opt_bounds(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has_min, 
 int cmd_score_range(ctl_ctx *cx, const ctl_args *a);
 int cmd_percentile(ctl_ctx *cx, const ctl_args *a);
 int cmd_distribution(ctl_ctx *cx, const ctl_args *a);
+int cmd_standing(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_top.c */
 

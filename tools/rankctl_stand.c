@@ -1,6 +1,7 @@
 /*
  * rankctl_stand.c - where a player stands: the players in a score range,
- * percentiles and the spread of a board's scores.
+ * percentiles, the spread of a board's scores, and one player on every
+ * board.
  *
  * Design. Like every command file: build the request from already-split
  * arguments, make the call, hand the reply to ctl_emit() with a printer
@@ -152,4 +153,46 @@ int cmd_distribution(ctl_ctx *cx, const ctl_args *a) {
         return code;
     code = rk_ranking_distribution(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_distribution, NULL);
+}
+
+/* ---------------------------------------------------------------- standing */
+
+static int human_standing(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__StandingReply *r = (const void *)m;
+    ctl_tbl t = {.ncols = 5, .right = 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4};
+    char rb[24], sb[24], pb[24], nb[24];
+    int code = ctl_tbl_add(cx, &t, "BOARD", "RANK", "SCORE", "TOP %", "PLAYERS");
+    for (size_t i = 0; code == RK_OK && i < r->n_boards; i++) {
+        const Rankd__BoardStanding *b = r->boards[i];
+        const Rankd__RankEntry *e = b->entry;
+        snprintf(pb, sizeof(pb), "%.4g", e ? e->percentile : 0.0);
+        code = ctl_tbl_add(cx, &t, b->board_id, e ? ctl_show_i64(e->rank, rb, sizeof(rb)) : "-",
+                           e ? ctl_show_i64(e->score, sb, sizeof(sb)) : "-", pb,
+                           ctl_show_i64(b->board_size, nb, sizeof(nb)));
+    }
+    if (code == RK_OK) {
+        ctl_tbl_print(&t);
+        printf("(on %" PRId64 " board%s)\n", r->total, r->total == 1 ? "" : "s");
+    }
+    ctl_tbl_free(&t);
+    return code;
+}
+
+int cmd_standing(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__StandingRequest req = RANKD__STANDING_REQUEST__INIT;
+    Rankd__StandingReply *reply = NULL;
+    const char *name;
+    int code;
+    if ((code = ctl_parse_user(cx, "USER", a->pos[0], &req.user_id, &name)) != RK_OK ||
+        (code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--offset", &req.has_offset, &req.offset)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--limit", &req.has_limit, &req.limit)) != RK_OK)
+        return code;
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
+    req.game = (char *)ctl_opt(a, "--game");
+    code = rk_ranking_standing(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_standing, NULL);
 }

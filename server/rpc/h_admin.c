@@ -58,6 +58,8 @@
 #define PERCENTILE_MAX_REQ (ID_F + INT_F + 9 + INT_F)
 /* board_id, window, buckets, bounds. */
 #define DISTRIBUTION_MAX_REQ (ID_F + 4 * INT_F)
+/* user_id, username, window, offset, limit, rank_mode, game. */
+#define STANDING_MAX_REQ (INT_F + USER_F + 4 * INT_F + ID_F)
 #define HISTORY_MAX_REQ (ID_F + 5 * INT_F + USER_F)
 #define REPORT_MAX_REQ (ID_F + 5 * INT_F)
 #define STANDINGS_MAX_REQ (ID_F + INT_F + LABEL_F)
@@ -182,6 +184,12 @@ const rpc_method rankd_methods[] = {
      .fast = f_distribution,
      .access = ACCESS_ANYONE,
      .max_request = DISTRIBUTION_MAX_REQ},
+    /* One read per board: the workers take it (the loops would hold a turn). */
+    {.name = "rankd.Ranking/Standing",
+     .input = &rankd__standing_request__descriptor,
+     .fn = h_standing,
+     .access = ACCESS_ANYONE,
+     .max_request = STANDING_MAX_REQ},
     {.name = "rankd.History/History",
      .input = &rankd__history_request__descriptor,
      .fn = h_history,

@@ -1,7 +1,8 @@
 /*
  * h_ranking.c - ranked reads: top N, one player's rank, the players around
  * a player, the ranks of a list of players, the number of players (in a
- * score range, too) and the players in a score range.
+ * score range, too), the players in a score range, percentiles, the spread
+ * of the scores, and one player on every board.
  *
  * Reads are open to anyone (spectators need no account). Each is one
  * FCALL_RO round trip; ranks follow ranks.h's tie rules.
@@ -557,6 +558,81 @@ static int distribution(rpc_call *call, const ProtobufCMessage *m, ProtobufCMess
     return read_run(r, out, st);
 }
 
+/* ---- Standing: one player on every board */
+
+#define STANDING_DEFAULT 50
+#define STANDING_MAX 1000
+
+/* One board's line of a StandingReply, or NULL when out of memory. */
+static Rankd__BoardStanding *standing_of(rpc_call *call, const board *b, const rank_row *row, int64_t size) {
+    Rankd__BoardStanding *s = arena_alloc(&call->w->arena, sizeof(*s));
+    if (s == NULL) return NULL;
+    rankd__board_standing__init(s);
+    s->board_id = arena_strdup(&call->w->arena, b ? b->id : BOARD_GLOBAL_ID);
+    s->game = arena_strdup(&call->w->arena, b ? b->game : "");
+    s->entry = entry_of(call, row, size);
+    s->has_board_size = 1;
+    s->board_size = size;
+    return s->board_id && s->game && s->entry ? s : NULL;
+}
+
+/* The workers only: one ranked read per board (each from Redis, or the
+ * history when Redis cannot answer), the global board first. */
+static int standing(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__StandingRequest *req = (const Rankd__StandingRequest *)m;
+    int rc;
+    rank_mode mode = RANK_COMPETITION;
+    int64_t uid = 0;
+    uint32_t limit = req->has_limit && req->limit ? req->limit : STANDING_DEFAULT;
+    int k = req->has_window ? (int)req->window : WINDOW_ALL;
+    int one_game = req->game && req->game[0];
+    if (limit > STANDING_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, STANDING_MAX);
+    if (k < 0 || k >= WINDOW_KINDS) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown window %d", k);
+    if (one_game && (rc = validate_id("game", req->game, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
+    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
+    board *list = NULL;
+    size_t nb = 0;
+    if ((rc = boards_list(call->srv->boards, one_game ? req->game : NULL, &list, &nb, st)) != RK_OK) return rc;
+    Rankd__StandingReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    Rankd__BoardStanding **lines = ARENA_ARRAY(call, Rankd__BoardStanding *, nb + 1);
+    if (rep == NULL || lines == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    uint32_t offset = req->has_offset ? req->offset : 0;
+    int64_t total = 0;
+    size_t n = 0;
+    /* i == -1: the global board, which keeps only all time. */
+    for (ptrdiff_t i = one_game || k != WINDOW_ALL ? 0 : -1; rc == RK_OK && i < (ptrdiff_t)nb; i++) {
+        const board *b = i < 0 ? NULL : &list[i];
+        if (b && !(b->windows & WINDOW_BIT(k))) continue;
+        rview v;
+        rread q;
+        rread_result res;
+        int history = 0;
+        rstore_view(b, (window_kind)k, server_time(), &v);
+        if ((rc = rread_ranks(&q, &v, &uid, 1, mode, st)) != RK_OK) break;
+        rc = ranking_read(call->w->redis, call->w->pg, call->srv->recovery, b, (window_kind)k, server_time(), &q, 0,
+                          &res, &history, st);
+        if (history) call->degraded = 1;
+        if (rc != RK_OK) break;
+        if (res.n == 1 && res.rows[0].ranked) {
+            if (total >= offset && n < limit && (lines[n++] = standing_of(call, b, &res.rows[0], res.size)) == NULL)
+                rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            total++;
+        }
+        free(res.rows);
+    }
+    free(list);
+    if (rc != RK_OK) return rc;
+    rankd__standing_reply__init(rep);
+    rep->n_boards = n;
+    rep->boards = lines;
+    rep->has_total = 1;
+    rep->total = total;
+    *out = &rep->base;
+    return RK_OK;
+}
+
 /* ---------------------------------------------------------------- entry points */
 
 /* The same bodies serve both lanes: the call says which it is on. */
@@ -595,4 +671,7 @@ int h_distribution(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o,
 }
 int f_distribution(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
     return distribution(c, m, o, st);
+}
+int h_standing(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return standing(c, m, o, st);
 }

@@ -60,6 +60,7 @@ int h_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status
 int h_score_range(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_percentile(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_distribution(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_standing(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_top(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_rank(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_around(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
