@@ -6,6 +6,7 @@
  * "what score is the top 10%", "what percentile is this score" and "how
  * are the scores spread"; one call says where a player stands on every
  * board. Everything again without Redis. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -709,6 +710,68 @@ static void one_call_for_every_board(void) {
     rk_reply_free(r);
 }
 
+/* ---------------------------------------------------------------- request bounds */
+
+/* Each new method's largest legitimate request (every field present, at
+ * its longest: a 64-character board id or game, a 32-character username,
+ * negative numbers as 10-byte varints) is within its method's bound: it
+ * gets an answer about its contents, never RESOURCE_EXHAUSTED. */
+static void largest_requests_are_within_their_bounds(void) {
+    char board[65], user[33];
+    memset(board, 'b', 64);
+    board[64] = '\0';
+    memset(user, 'u', 32);
+    user[32] = '\0';
+    rk_status st;
+    Rankd__CountRequest cr = RANKD__COUNT_REQUEST__INIT;
+    Rankd__CountReply *count = NULL;
+    cr.board_id = board;
+    cr.has_window = cr.has_min_score = cr.has_max_score = 1;
+    cr.window = -1;
+    cr.min_score = cr.max_score = -9007199254740992LL;
+    rk_ranking_count(c, &cr, &count, NULL, &st);
+    CHECK(st.code != RK_OK && st.code != RK_RESOURCE_EXHAUSTED);
+    Rankd__ScoreRangeRequest rr = RANKD__SCORE_RANGE_REQUEST__INIT;
+    Rankd__RankListReply *page = NULL;
+    rr.board_id = board;
+    rr.has_window = rr.has_min_score = rr.has_max_score = rr.has_offset = rr.has_limit = rr.has_rank_mode = 1;
+    rr.window = -1;
+    rr.rank_mode = -1;
+    rr.min_score = rr.max_score = -9007199254740992LL;
+    rr.offset = rr.limit = UINT32_MAX;
+    rk_ranking_score_range(c, &rr, &page, NULL, &st);
+    CHECK(st.code != RK_OK && st.code != RK_RESOURCE_EXHAUSTED);
+    Rankd__PercentileRequest pr = RANKD__PERCENTILE_REQUEST__INIT;
+    Rankd__PercentileReply *p = NULL;
+    pr.board_id = board;
+    pr.has_window = pr.has_percentile = pr.has_score = 1;
+    pr.window = -1;
+    pr.percentile = 50;
+    pr.score = -9007199254740992LL;
+    rk_ranking_percentile(c, &pr, &p, NULL, &st);
+    CHECK(st.code != RK_OK && st.code != RK_RESOURCE_EXHAUSTED);
+    Rankd__DistributionRequest dr = RANKD__DISTRIBUTION_REQUEST__INIT;
+    Rankd__DistributionReply *d = NULL;
+    dr.board_id = board;
+    dr.has_window = dr.has_buckets = dr.has_min_score = dr.has_max_score = 1;
+    dr.window = -1;
+    dr.buckets = UINT32_MAX;
+    dr.min_score = dr.max_score = -9007199254740992LL;
+    rk_ranking_distribution(c, &dr, &d, NULL, &st);
+    CHECK(st.code != RK_OK && st.code != RK_RESOURCE_EXHAUSTED);
+    Rankd__StandingRequest sr = RANKD__STANDING_REQUEST__INIT;
+    Rankd__StandingReply *s = NULL;
+    sr.has_user_id = sr.has_window = sr.has_offset = sr.has_limit = sr.has_rank_mode = 1;
+    sr.user_id = -1;
+    sr.username = user;
+    sr.window = -1;
+    sr.rank_mode = -1;
+    sr.offset = sr.limit = UINT32_MAX;
+    sr.game = board;
+    rk_ranking_standing(c, &sr, &s, NULL, &st);
+    CHECK(st.code != RK_OK && st.code != RK_RESOURCE_EXHAUSTED);
+}
+
 /* ---------------------------------------------------------------- without Redis */
 
 static void reads_from_the_history_agree(void) {
@@ -745,6 +808,7 @@ int main(void) {
     RUN(percentiles_and_histograms);
     RUN(percentiles_and_histograms_refuse_bad_input);
     RUN(one_call_for_every_board);
+    RUN(largest_requests_are_within_their_bounds);
     /* Without Redis, last: right after Redis returns, a read can still
      * meet a connection not yet back and be answered from the history. */
     RUN(degraded_submit_leaves_the_previous_place_out);
