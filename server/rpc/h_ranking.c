@@ -605,6 +605,8 @@ static int standing(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage 
     for (ptrdiff_t i = one_game || k != WINDOW_ALL ? 0 : -1; rc == RK_OK && i < (ptrdiff_t)nb; i++) {
         const board *b = i < 0 ? NULL : &list[i];
         if (b && !(b->windows & WINDOW_BIT(k))) continue;
+        /* Many boards take many reads: stop at the deadline, not after it. */
+        if ((rc = server_check_deadline(call, st)) != RK_OK) break;
         rview v;
         rread q;
         rread_result res;
