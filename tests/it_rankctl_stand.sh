@@ -6,9 +6,10 @@
 # P%" and "what percentile is this score"; distribution draws the
 # histogram; standing shows one player on every board at once. Tables and
 # --json, and the errors (bad bounds, percentages and bucket counts, an
-# empty board, an unknown player).
+# empty board, an unknown player); and the pure Redis reads stay on the
+# event loops.
 #
-# Environment: RANKCTL_BIN, RANKD_URL, RANKD_ADMIN_USER,
+# Environment: RANKCTL_BIN, RANKD_URL, RANKD_HTTP_URL, RANKD_ADMIN_USER,
 # RANKD_ADMIN_PASSWORD. Prints "ok - ..." or "not ok - ..." per check.
 set -euo pipefail
 
@@ -142,6 +143,19 @@ rk --json standing '#1' --offset 5
 check "standing --json past the end: no boards" succeeded , json_true 'd.get("boards", []) == []'
 rk standing nobody
 check "standing: an unknown player is NOT_FOUND" failed_with NOT_FOUND "user nobody not found"
+
+# ------------------------------------------------------------------ lanes
+# Percentile and Distribution are pure Redis reads: the event loops answer
+# them, and none reached the worker pool. (ScoreRange's call on the unknown
+# board "nope" did: a board not in memory is looked up there.)
+metrics="$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1] + "/metrics").read().decode())' "${RANKD_HTTP_URL:?}")"
+to_workers() {
+    grep -E "^rankd_requests_to_workers_total\{method=\"rankd.Ranking/($1)\"\}" <<<"$metrics" |
+        awk '{ s += $2 } END { print s + 0 }'
+}
+check "percentile and distribution ran on the event loops" equal "$(to_workers 'Percentile|Distribution')" 0
+check "score-range too, but for the unknown board" equal "$(to_workers ScoreRange)" 1
 
 echo "$passed passed, $failed failed"
 ((failed == 0))
