@@ -521,6 +521,8 @@ static void check_histograms(const char *board, int want_degraded) {
     check_histogram(board, &whole, 1, want_degraded);
     check_histogram(board, &decade, 10, want_degraded);
     check_histogram(board, &from45, 7, want_degraded);
+    /* The global board's totals, summed from the higher-is-better boards. */
+    check_histogram("global", &whole, 10, want_degraded);
 }
 
 static void percentiles_and_histograms(void) {

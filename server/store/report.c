@@ -334,7 +334,7 @@ static const char histogram_sql[] =
     "e AS (SELECT coalesce($4::bigint, min(value)) AS lo, coalesce($5::bigint, max(value)) AS hi, count(*) AS size "
     "FROM v) SELECT e.lo, e.hi, e.size, floor((v.value::numeric - e.lo) / ceil((e.hi::numeric - e.lo + 1) / "
     "$7::numeric))::bigint AS b, count(v.value) FROM e LEFT JOIN v ON v.value >= e.lo AND v.value <= e.hi "
-    "WHERE $6::text[] IS NULL GROUP BY 1, 2, 3, 4 ORDER BY 4";
+    "GROUP BY 1, 2, 3, 4 ORDER BY 4";
 
 int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_in, int has_hi, int64_t hi_in,
                      int64_t n, int64_t *lo, int64_t *hi, int64_t *counts, int64_t *size, int *empty, rk_status *st) {
