@@ -127,6 +127,10 @@ check "distribution --buckets 5: 200..600 in buckets of 81" succeeded , \
 rk --json distribution arena --min 0 --max 999 --buckets 10
 check "distribution --json with bounds: ten buckets of 100" succeeded , \
     json_true '[b.get("count", 0) for b in d["buckets"]] == [0, 0, 1, 3, 0, 1, 1, 0, 0, 0] and d["buckets"][3]["min_score"] == 300'
+rk distribution arena --buckets 5 --user pl1
+check "distribution --user: the player's bucket marked, and where they stand" succeeded , \
+    rows_are "200 280 1 ##############" "281 361 3 ######################################## <" "362 442 0" \
+    "443 523 1 ##############" "524 600 1 ##############" , last_line_is "(<: the player, score 350, rank 3, top 50%)"
 rk distribution arena --buckets 101
 check "distribution --buckets 101: INVALID_ARGUMENT" failed_with INVALID_ARGUMENT "buckets 101 is not between 1 and 100"
 rk distribution quiet

@@ -496,8 +496,25 @@ static void check_histogram(const char *board, const bounds *b, uint32_t buckets
     dr.min_score = b->min;
     dr.has_max_score = b->has_max;
     dr.max_score = b->max;
+    dr.has_user_id = 1; /* st-ann, marked on it */
+    dr.user_id = uid[0];
     CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_OK);
     CHECK_INT(st.degraded, want_degraded);
+    const Rankd__RankEntry *me = NULL;
+    for (size_t e = 0; e < all->n_entries; e++)
+        if (all->entries[e]->user_id == uid[0]) me = all->entries[e];
+    CHECK(me != NULL);
+    if (d && me) {
+        CHECK(d->player != NULL);
+        if (d->player) {
+            CHECK_INT(d->player->score, me->score);
+            CHECK_INT(d->player->rank, me->rank);
+            CHECK(near(d->player->percentile, me->percentile));
+        }
+        int64_t want = me->score < lo || me->score > hi ? -1 : (me->score - lo) / w;
+        CHECK_INT(d->has_player_bucket, 1);
+        CHECK_INT(d->player_bucket, want);
+    }
     if (d) {
         CHECK_INT(d->board_size, all->n_entries);
         CHECK_INT(d->n_buckets, n);
@@ -577,6 +594,21 @@ static void percentiles_and_histograms_refuse_bad_input(void) {
     dr.has_min_score = dr.has_max_score = 0;
     dr.board_id = "st-nope";
     CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_NOT_FOUND);
+    dr.board_id = "st-around";
+    dr.username = "st-nobody";
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_NOT_FOUND);
+    dr.username = NULL;
+    /* A player who is not on the board: the histogram, nobody marked. */
+    dr.has_user_id = 1;
+    dr.user_id = uid[PLAYERS - 1] + 1000;
+    CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_OK);
+    if (d) {
+        CHECK(d->player == NULL);
+        CHECK_INT(d->has_player_bucket, 0);
+    }
+    rk_reply_free(d);
+    d = NULL;
+    dr.has_user_id = 0;
     /* An empty board: no buckets, nobody on it. */
     dr.board_id = "st-empty";
     CHECK_INT(rk_ranking_distribution(c, &dr, &d, NULL, &st), RK_OK);
@@ -759,6 +791,9 @@ static void largest_requests_are_within_their_bounds(void) {
     dr.window = -1;
     dr.buckets = UINT32_MAX;
     dr.min_score = dr.max_score = -9007199254740992LL;
+    dr.has_user_id = 1;
+    dr.user_id = -1;
+    dr.username = user;
     rk_ranking_distribution(c, &dr, &d, NULL, &st);
     CHECK(st.code != RK_OK && st.code != RK_RESOURCE_EXHAUSTED);
     Rankd__StandingRequest sr = RANKD__STANDING_REQUEST__INIT;

@@ -131,12 +131,20 @@ static int human_distribution(ctl_ctx *cx, const ProtobufCMessage *m, const void
     for (size_t i = 0; code == RK_OK && i < r->n_buckets; i++) {
         const Rankd__Bucket *b = r->buckets[i];
         bar(bb, sizeof(bb), b->count, most);
+        if (r->player && r->has_player_bucket && r->player_bucket == (int32_t)i) {
+            /* The player asked for with --user: marked on their bucket. */
+            size_t used = strlen(bb);
+            snprintf(bb + used, sizeof(bb) - used, "%s<", used ? " " : "");
+        }
         code = ctl_tbl_add(cx, &t, ctl_show_i64(b->min_score, lb, sizeof(lb)),
                            ctl_show_i64(b->max_score, hb, sizeof(hb)), ctl_show_i64(b->count, cb, sizeof(cb)), bb);
     }
     if (code == RK_OK) {
         ctl_tbl_print(&t);
         printf("(%" PRId64 " player%s on the board)\n", r->board_size, r->board_size == 1 ? "" : "s");
+        if (r->player)
+            printf("(<: the player, score %" PRId64 ", rank %" PRId64 ", top %.4g%%)\n", r->player->score,
+                   r->player->rank, r->player->percentile);
     }
     ctl_tbl_free(&t);
     return code;
@@ -146,7 +154,11 @@ int cmd_distribution(ctl_ctx *cx, const ctl_args *a) {
     Rankd__DistributionRequest req = RANKD__DISTRIBUTION_REQUEST__INIT;
     Rankd__DistributionReply *reply = NULL;
     int code;
+    const char *user = ctl_opt(a, "--user"), *name = NULL;
     req.board_id = a->pos[0];
+    if (user && (code = ctl_parse_user(cx, "--user", user, &req.user_id, &name)) != RK_OK) return code;
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
     if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
         (code = ctl_opt_u32(cx, a, "--buckets", &req.has_buckets, &req.buckets)) != RK_OK ||
         (code = ctl_opt_bounds(cx, a, &req.has_min_score, &req.min_score, &req.has_max_score, &req.max_score)) != RK_OK)

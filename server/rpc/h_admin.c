@@ -56,8 +56,8 @@
 #define SCORE_RANGE_MAX_REQ (ID_F + 6 * INT_F)
 /* board_id, window, a percentile (a double: tag and 8 bytes), a score. */
 #define PERCENTILE_MAX_REQ (ID_F + INT_F + 9 + INT_F)
-/* board_id, window, buckets, bounds. */
-#define DISTRIBUTION_MAX_REQ (ID_F + 4 * INT_F)
+/* board_id, window, buckets, bounds, the player to mark. */
+#define DISTRIBUTION_MAX_REQ (ID_F + 4 * INT_F + INT_F + USER_F)
 /* user_id, username, window, offset, limit, rank_mode, game. */
 #define STANDING_MAX_REQ (INT_F + USER_F + 4 * INT_F + ID_F)
 #define HISTORY_MAX_REQ (ID_F + 5 * INT_F + USER_F)

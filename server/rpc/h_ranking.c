@@ -532,11 +532,24 @@ static int distribution_finish(read_call *r, rread_result *res, ProtobufCMessage
         items[i].count = res->buckets[i].count;
         list[i] = &items[i];
     }
-    free(res->buckets);
     rep->n_buckets = res->nbuckets;
     rep->buckets = list;
     rep->has_board_size = 1;
     rep->board_size = res->size;
+    if (res->marked.ranked) {
+        /* Where the game draws the player: their bucket, if any holds them. */
+        rep->has_player_bucket = 1;
+        rep->player_bucket = -1;
+        for (size_t i = 0; i < res->nbuckets; i++)
+            if (res->buckets[i].min <= res->marked.score && res->marked.score <= res->buckets[i].max)
+                rep->player_bucket = (int32_t)i;
+        if ((rep->player = entry_of(r->call, &res->marked, res->size)) == NULL) {
+            free(res->buckets);
+            return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        rep->player->username = NULL; /* the caller named them; Redis's answer carries no name */
+    }
+    free(res->buckets);
     *out = &rep->base;
     return RK_OK;
 }
@@ -553,7 +566,10 @@ static int distribution(rpc_call *call, const ProtobufCMessage *m, ProtobufCMess
     if ((rc = range_of(req->has_min_score, req->min_score, req->has_max_score, req->max_score, &range, st)) != RK_OK)
         return rc;
     if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
-    rread_histogram(&r->q, &r->t.v, &range, n);
+    int64_t uid = 0;
+    if ((req->has_user_id && req->user_id != 0) || (req->username && req->username[0]))
+        if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
+    rread_histogram(&r->q, &r->t.v, &range, n, uid);
     r->finish = distribution_finish;
     return read_run(r, out, st);
 }

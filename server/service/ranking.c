@@ -200,6 +200,16 @@ static int history_histogram(pgstore *pg, const board *b, window_kind k, time_t 
     int rc = report_histogram(pg, &rq, r->has_min, r->min, r->has_max, r->max, q->nbuckets, &lo, &hi, counts, &size,
                               &empty, st);
     out->size = size;
+    out->marked.user_id = q->mark_uid;
+    if (rc == RK_OK && q->mark_uid > 0) {
+        report_row me;
+        int64_t ignore = 0;
+        rc = report_places(pg, &rq, &q->mark_uid, 1, &me, &ignore, st);
+        if (rc == RK_OK && me.user_id != 0) {
+            out->marked = rank_row_of(&me);
+            out->marked.rank = me.competition;
+        }
+    }
     if (rc == RK_OK && !empty && lo <= hi) {
         ranks_buckets(lo, hi, q->nbuckets, &width, &n);
         out->buckets = calloc((size_t)n, sizeof(*out->buckets));

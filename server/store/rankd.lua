@@ -489,20 +489,27 @@ local function buckets(lo, hi, n)
   return w, math.ceil(span / w)
 end
 
---[[ rk_histogram  KEYS: zset, rebuild flag, rk:live
-ARGV: lo, hi (inclusive; '' for the set's lowest and highest score), n
-Returns {size, then per bucket, lowest first: min, max, count}; {size}
-alone when the set is empty and a bound was left to it. ]]
+--[[ rk_histogram  KEYS: zset, rebuild flag, rk:live, member hash
+ARGV: lo, hi (inclusive; '' for the set's lowest and highest score), n,
+a player to mark ('' for none), desc
+Returns {size, the player's score and competition rank ('' and 0 when
+not on the set), then per bucket, lowest first: min, max, count}; no
+bucket when the set is empty and a bound was left to it. ]]
 local function histogram(keys, args)
   local busy = check_rebuild(keys[2], keys[3])
   if busy then return busy end
   local z = keys[1]
   local size = redis.call('ZCARD', z)
+  local mine, my_rank = '', 0
+  if args[4] ~= '' then
+    local s = current(z, keys[4], args[4])
+    if s ~= nil then mine, my_rank = fmt(s), count_better(z, args[5] == '1', s) + 1 end
+  end
   local lo, hi = tonumber(args[1]), tonumber(args[2])
-  if (lo == nil or hi == nil) and size == 0 then return {0} end
+  if (lo == nil or hi == nil) and size == 0 then return {0, mine, my_rank} end
   if lo == nil then lo = tonumber(redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')[2]) end
   if hi == nil then hi = tonumber(redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')[2]) end
-  local out = {size}
+  local out = {size, mine, my_rank}
   if lo > hi then return out end -- a bound given beyond every score
   local w, n = buckets(lo, hi, tonumber(args[3]))
   for i = 0, n - 1 do

@@ -600,17 +600,19 @@ void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, dou
     q->argv = q->fixed;
 }
 
-void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n) {
+void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n, int64_t mark_uid) {
     memset(q, 0, sizeof(*q));
     q->kind = RREAD_HISTOGRAM;
     q->range = *r;
     q->nbuckets = n;
+    q->mark_uid = mark_uid;
     if (r->has_min) snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, r->min);
     if (r->has_max) snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, r->max);
     snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, n);
-    const char *argv[] = {"FCALL_RO", "rk_histogram", "3",        v->zkey,   v->flag,
-                          LIVE_KEY,   q->nums[0],     q->nums[1], q->nums[2]};
-    q->argc = 9;
+    if (mark_uid > 0) snprintf(q->nums[3], sizeof(q->nums[3]), "%" PRId64, mark_uid);
+    const char *argv[] = {"FCALL_RO", "rk_histogram", "4",        v->zkey,    v->flag,    LIVE_KEY,
+                          v->mkey,    q->nums[0],     q->nums[1], q->nums[2], q->nums[3], v->desc ? "1" : "0"};
+    q->argc = 12;
     memcpy(q->fixed, argv, sizeof(argv));
     q->argv = q->fixed;
 }
@@ -673,17 +675,23 @@ static int parse_percentile(const redisReply *rep, rread_result *out, rk_status 
     return RK_OK;
 }
 
-static int parse_histogram(const redisReply *rep, rread_result *out, rk_status *st) {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 || (rep->elements - 1) % 3)
+static int parse_histogram(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_histogram");
     out->size = as_int(rep->element[0]);
-    size_t n = (rep->elements - 1) / 3;
+    out->marked.user_id = q->mark_uid;
+    if (as_int(rep->element[2]) > 0) {
+        out->marked.ranked = 1;
+        out->marked.score = as_int(rep->element[1]);
+        out->marked.rank = out->marked.competition = as_int(rep->element[2]);
+    }
+    size_t n = (rep->elements - 3) / 3;
     out->buckets = calloc(n ? n : 1, sizeof(*out->buckets));
     if (out->buckets == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        out->buckets[i].min = as_int(rep->element[1 + 3 * i]);
-        out->buckets[i].max = as_int(rep->element[2 + 3 * i]);
-        out->buckets[i].count = as_int(rep->element[3 + 3 * i]);
+        out->buckets[i].min = as_int(rep->element[3 + 3 * i]);
+        out->buckets[i].max = as_int(rep->element[4 + 3 * i]);
+        out->buckets[i].count = as_int(rep->element[5 + 3 * i]);
     }
     out->nbuckets = n;
     return RK_OK;
@@ -722,7 +730,7 @@ int rread_parse(const rread *q, const redisReply *rep, rread_result *out, rk_sta
         case RREAD_COUNT: out->size = as_int(rep); return RK_OK;
         case RREAD_RANGE: return parse_range(rep, q, out, st);
         case RREAD_PERCENTILE: return parse_percentile(rep, out, st);
-        case RREAD_HISTOGRAM: return parse_histogram(rep, out, st);
+        case RREAD_HISTOGRAM: return parse_histogram(rep, q, out, st);
     }
     return rk_status_set(st, RK_INTERNAL, "unknown read");
 }

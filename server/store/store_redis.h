@@ -167,6 +167,7 @@ typedef struct rread {
     int64_t score;
     double pct;
     int64_t nbuckets; /* histogram: at most this many */
+    int64_t mark_uid; /* histogram: the player to mark (0: none) */
     int argc;
     const char **argv; /* fixed, or malloc'ed for ranks */
     const char *fixed[16];
@@ -182,6 +183,7 @@ typedef struct rread_result {
     int64_t before;        /* range: players ranked before the range */
     rread_bucket *buckets; /* histogram: malloc'ed, the caller's */
     size_t nbuckets;
+    rank_row marked; /* histogram: the player to mark (ranked 0: not on the board) */
 } rread_result;
 
 void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode);
@@ -196,8 +198,9 @@ void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset
  * (score, competition rank), none on an empty board. */
 void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, double pct);
 /* A histogram of at most n buckets over r's bounds (an open end: the
- * board's lowest or highest score), ranks_buckets' rule. */
-void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n);
+ * board's lowest or highest score), ranks_buckets' rule; with mark_uid
+ * > 0, that player's score and competition rank in out->marked. */
+void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n, int64_t mark_uid);
 void rread_done(rread *q);
 /* Sends q with a blocking round trip (waiting out a rebuild as the
  * rstore_* reads do), reads its reply into *out, and frees q. */
