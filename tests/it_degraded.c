@@ -124,7 +124,8 @@ static void check_page(const char *board, uint32_t offset, uint32_t limit) {
 
 /* Around and RanksOf from PostgreSQL find each player's place without
  * ranking the window (report_places), then read a page: both must agree
- * with the whole ranking, ties included, in every rank mode. */
+ * with the whole ranking, ties included, in every rank mode, and Around's
+ * page stays full at the ends of the board. */
 static void check_places(const char *board) {
     static const Rankd__RankMode modes[] = {RANKD__RANK_MODE__RANK_COMPETITION, RANKD__RANK_MODE__RANK_DENSE,
                                             RANKD__RANK_MODE__RANK_UNIQUE};
@@ -151,7 +152,11 @@ static void check_places(const char *board) {
             CHECK_INT(rk_ranking_around(c, &ar, &page, NULL, &st), RK_OK);
             CHECK_INT(st.degraded, 1);
             if (page == NULL) continue;
-            size_t from = a < 2 ? 0 : a - 2, to = a + 3 < all->n_entries ? a + 3 : all->n_entries - 1;
+            /* Six players wherever the board has them: a window cut short
+             * at one end takes the missing ones from the other. */
+            size_t n = all->n_entries, want = n < 6 ? n : 6, from = a < 2 ? 0 : a - 2;
+            if (from + want > n) from = n - want;
+            size_t to = from + want - 1;
             CHECK_INT(page->n_entries, to - from + 1);
             for (size_t i = 0; i < page->n_entries && from + i <= to; i++) {
                 CHECK_INT(page->entries[i]->user_id, all->entries[from + i]->user_id);

@@ -459,7 +459,8 @@ check "around --above 2 --below 2: the two players each side" succeeded , \
 rk around tetris p32
 check "around: five above and five below by default" succeeded , body_lines 11 , body_line 6 "34 p32 32000"
 rk around tetris p64 --above 3 --below 1
-check "around the leader: nobody above" rows_are "1 p64 64000" "2 p63 63000"
+check "around the leader: nobody above, so the page slides down and stays full" \
+    succeeded , body_lines 5 , body_line 1 "1 p64 64000" , body_line 2 "2 p63 63000"
 rk --json around tetris alice --above 1 --below 1
 check "around --json: exit 0" succeeded
 check_json "around --json: p02, alice, p01" \

@@ -164,10 +164,10 @@ static void players_around(void) {
     }
     rk_reply_free(rep);
     rep = NULL;
-    req.username = "ann"; /* at the top: nothing above */
+    req.username = "ann"; /* at the top: nothing above, so one more below */
     CHECK_INT(rk_ranking_around(c, &req, &rep, NULL, &st), RK_OK);
     if (rep) {
-        CHECK_INT(rep->n_entries, 3);
+        CHECK_INT(rep->n_entries, 4);
         CHECK_INT(rep->entries[0]->rank, 1);
     }
     rk_reply_free(rep);

@@ -402,6 +402,7 @@ static int human_submit(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     ctl_kv("user id", "%" PRId64, r->user_id);
     ctl_kv("score", "%" PRId64, r->score);
     ctl_kv("rank", "%" PRId64 " of %" PRId64, r->rank, r->board_size);
+    if (r->has_previous_rank) ctl_kv("before", "rank %" PRId64 ", score %" PRId64, r->previous_rank, r->previous_score);
     ctl_kv("personal best", "%s", r->personal_best ? "yes" : "no");
     if (r->replayed) ctl_kv("replayed", "yes (answered from the idempotency record)");
     return RK_OK;
@@ -667,6 +668,7 @@ static int human_rank(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
         ctl_kv("user id", "%" PRId64, e->user_id);
         ctl_kv("rank", "%" PRId64, e->rank);
         ctl_kv("score", "%" PRId64, e->score);
+        if (e->has_percentile) ctl_kv("percentile", "top %.4g%%", e->percentile);
     }
     if (r->has_board_size) ctl_kv("board size", "%" PRId64, r->board_size);
     return RK_OK;
@@ -749,7 +751,9 @@ int cmd_count(ctl_ctx *cx, const ctl_args *a) {
     Rankd__CountReply *reply = NULL;
     int code;
     req.board_id = a->pos[0];
-    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK) return code;
+    if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
+        (code = ctl_opt_bounds(cx, a, &req.has_min_score, &req.min_score, &req.has_max_score, &req.max_score)) != RK_OK)
+        return code;
     code = rk_ranking_count(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_count, NULL);
 }

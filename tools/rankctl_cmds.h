@@ -223,6 +223,19 @@ int cmd_standings(ctl_ctx *cx, const ctl_args *a);
 int cmd_snapshot(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a);
 
+/* ---------------------------------------------------------------- rankctl_stand.c */
+
+/* An optional score option (--min, --max): within +-2^53. */
+int ctl_opt_score(ctl_ctx *cx, const ctl_args *a, const char *opt, protobuf_c_boolean *has, int64_t *out);
+/* --min and --max, inclusive, into a request's bounds; --min <= --max. */
+int ctl_opt_bounds(ctl_ctx *cx, const ctl_args *a, protobuf_c_boolean *has_min, int64_t *min,
+                   protobuf_c_boolean *has_max, int64_t *max);
+
+int cmd_score_range(ctl_ctx *cx, const ctl_args *a);
+int cmd_percentile(ctl_ctx *cx, const ctl_args *a);
+int cmd_distribution(ctl_ctx *cx, const ctl_args *a);
+int cmd_standing(ctl_ctx *cx, const ctl_args *a);
+
 /* ---------------------------------------------------------------- rankctl_top.c */
 
 /* `status --watch [--interval S] [--count N]`: refreshed until SIGINT or

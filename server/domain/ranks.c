@@ -15,3 +15,24 @@ void ranks_assign(const int64_t *scores, size_t n, rank_mode mode, int64_t offse
         }
     }
 }
+
+void ranks_around_page(int64_t pos, int64_t size, int64_t above, int64_t below, int64_t *first, int64_t *count) {
+    int64_t want = above + below + 1;
+    if (want > size) want = size;
+    int64_t from = pos - above;
+    if (from + want > size) from = size - want; /* short below: take more above */
+    if (from < 0) from = 0;                     /* short above: more below */
+    *first = from;
+    *count = want;
+}
+
+double ranks_percentile(int64_t competition, int64_t size) {
+    return size > 0 ? 100.0 * (double)competition / (double)size : 0.0;
+}
+
+void ranks_buckets(int64_t lo, int64_t hi, int64_t n, int64_t *width, int64_t *count) {
+    int64_t span = hi - lo + 1; /* scores lie within +-2^53: no overflow */
+    int64_t w = span / n + (span % n != 0);
+    *width = w;
+    *count = span / w + (span % w != 0);
+}

@@ -49,7 +49,17 @@
 #define AROUND_MAX_REQ (ID_F + 5 * INT_F + USER_F)
 /* 1000 players, each an id (11 bytes) or a username (35): 35,089 bytes. */
 #define RANKS_OF_BOUND (ID_F + 2 * INT_F + RANKS_OF_MAX * USER_F)
-#define COUNT_MAX_REQ (ID_F + INT_F)
+/* board_id, window, and the score bounds of a range count. */
+#define COUNT_MAX_REQ (ID_F + 3 * INT_F)
+#define SNAPSHOT_MAX_REQ (ID_F + INT_F)
+/* board_id, window, bounds, offset, limit, rank_mode. */
+#define SCORE_RANGE_MAX_REQ (ID_F + 6 * INT_F)
+/* board_id, window, a percentile (a double: tag and 8 bytes), a score. */
+#define PERCENTILE_MAX_REQ (ID_F + INT_F + 9 + INT_F)
+/* board_id, window, buckets, bounds, the player to mark. */
+#define DISTRIBUTION_MAX_REQ (ID_F + 4 * INT_F + INT_F + USER_F)
+/* user_id, username, window, offset, limit, rank_mode, game. */
+#define STANDING_MAX_REQ (INT_F + USER_F + 4 * INT_F + ID_F)
 #define HISTORY_MAX_REQ (ID_F + 5 * INT_F + USER_F)
 #define REPORT_MAX_REQ (ID_F + 5 * INT_F)
 #define STANDINGS_MAX_REQ (ID_F + INT_F + LABEL_F)
@@ -159,6 +169,30 @@ const rpc_method rankd_methods[] = {
      .fast = f_count,
      .access = ACCESS_ANYONE,
      .max_request = COUNT_MAX_REQ},
+    {.name = "rankd.Ranking/ScoreRange",
+     .input = &rankd__score_range_request__descriptor,
+     .fn = h_score_range,
+     .fast = f_score_range,
+     .access = ACCESS_ANYONE,
+     .max_request = SCORE_RANGE_MAX_REQ},
+    {.name = "rankd.Ranking/Percentile",
+     .input = &rankd__percentile_request__descriptor,
+     .fn = h_percentile,
+     .fast = f_percentile,
+     .access = ACCESS_ANYONE,
+     .max_request = PERCENTILE_MAX_REQ},
+    {.name = "rankd.Ranking/Distribution",
+     .input = &rankd__distribution_request__descriptor,
+     .fn = h_distribution,
+     .fast = f_distribution,
+     .access = ACCESS_ANYONE,
+     .max_request = DISTRIBUTION_MAX_REQ},
+    /* One read per board: the workers take it (the loops would hold a turn). */
+    {.name = "rankd.Ranking/Standing",
+     .input = &rankd__standing_request__descriptor,
+     .fn = h_standing,
+     .access = ACCESS_ANYONE,
+     .max_request = STANDING_MAX_REQ},
     {.name = "rankd.History/History",
      .input = &rankd__history_request__descriptor,
      .fn = h_history,
@@ -178,7 +212,7 @@ const rpc_method rankd_methods[] = {
      .input = &rankd__snapshot_request__descriptor,
      .fn = h_snapshot,
      .access = ACCESS_ANYONE,
-     .max_request = COUNT_MAX_REQ},
+     .max_request = SNAPSHOT_MAX_REQ},
     {.name = "rankd.Admin/Status",
      .input = &rankd__empty__descriptor,
      .fn = h_status,

@@ -112,6 +112,10 @@ static int report_reply(rpc_call *call, Rankd__ReportReply *rep, const rank_row 
         items[i].username = arena_strdup(&call->w->arena, rows[i].username);
         items[i].score = rows[i].score;
         items[i].rank = rows[i].rank;
+        if (size > 0 && rows[i].competition > 0) {
+            items[i].has_percentile = 1;
+            items[i].percentile = ranks_percentile(rows[i].competition, size);
+        }
         list[i] = &items[i];
     }
     rep->entries = list;
@@ -186,7 +190,8 @@ static int parse_label(int k, const char *at, char *label, size_t cap, rk_status
 
 /* Ranked rows (which the caller still owns) as entries in the call's
  * arena; -1 when it is out of memory. */
-static int rank_entries(rpc_call *call, const pg_rank_row *rows, size_t n, Rankd__RankEntry ***out) {
+/* Standings and snapshots hold competition ranks of a board of `size`. */
+static int rank_entries(rpc_call *call, const pg_rank_row *rows, size_t n, int64_t size, Rankd__RankEntry ***out) {
     Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
     Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
     if (!list || !items) return -1;
@@ -197,6 +202,10 @@ static int rank_entries(rpc_call *call, const pg_rank_row *rows, size_t n, Rankd
         items[i].username = arena_strdup(&call->w->arena, rows[i].username);
         items[i].score = rows[i].score;
         items[i].rank = rows[i].rank;
+        if (size > 0 && rows[i].rank > 0) {
+            items[i].has_percentile = 1;
+            items[i].percentile = ranks_percentile(rows[i].rank, size);
+        }
         list[i] = &items[i];
     }
     *out = list;
@@ -229,7 +238,7 @@ int h_standings(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **ou
     }
     Rankd__StandingsReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     if (rep) rankd__standings_reply__init(rep);
-    if (rep == NULL || rank_entries(call, rows, n, &rep->entries) != 0) {
+    if (rep == NULL || rank_entries(call, rows, n, size, &rep->entries) != 0) {
         free(rows);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
@@ -274,7 +283,7 @@ int h_snapshot(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     }
     Rankd__SnapshotReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
     if (rep) rankd__snapshot_reply__init(rep);
-    if (rep == NULL || rank_entries(call, rows, n, &rep->entries) != 0) {
+    if (rep == NULL || rank_entries(call, rows, n, snap.board_size, &rep->entries) != 0) {
         free(rows);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }

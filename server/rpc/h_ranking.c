@@ -1,6 +1,8 @@
 /*
  * h_ranking.c - ranked reads: top N, one player's rank, the players around
- * a player, the ranks of a list of players, and the number of players.
+ * a player, the ranks of a list of players, the number of players (in a
+ * score range, too), the players in a score range, percentiles, the spread
+ * of the scores, and one player on every board.
  *
  * Reads are open to anyone (spectators need no account). Each is one
  * FCALL_RO round trip; ranks follow ranks.h's tie rules.
@@ -89,7 +91,8 @@ static int player_of(rpc_call *call, int has_id, int64_t id, const char *name, i
     return RK_OK;
 }
 
-static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r) {
+/* An entry of a board of `size` players. */
+static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r, int64_t size) {
     Rankd__RankEntry *e = arena_alloc(&call->w->arena, sizeof(*e));
     if (e == NULL) return NULL;
     rankd__rank_entry__init(e);
@@ -100,6 +103,10 @@ static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r) {
         e->has_score = e->has_rank = 1;
         e->score = r->score;
         e->rank = r->rank;
+        if (size > 0 && r->competition > 0) {
+            e->has_percentile = 1;
+            e->percentile = ranks_percentile(r->competition, size);
+        }
     }
     return e;
 }
@@ -113,7 +120,7 @@ static int list_reply(rpc_call *call, rank_row *rows, size_t n, int64_t size, Pr
     if (rep == NULL || entries == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
         if (!rows[i].ranked) continue;
-        if ((entries[k++] = entry_of(call, &rows[i])) == NULL)
+        if ((entries[k++] = entry_of(call, &rows[i], size)) == NULL)
             rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     free(rows);
@@ -304,7 +311,7 @@ static int rank_finish(read_call *r, rread_result *res, ProtobufCMessage **out, 
     Rankd__RankReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
     if (rep) {
         rankd__rank_reply__init(rep);
-        rep->entry = entry_of(r->call, &rows[0]);
+        rep->entry = entry_of(r->call, &rows[0], res->size);
     }
     free(rows);
     if (rep == NULL || rep->entry == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -389,7 +396,21 @@ static int ranks_of(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage 
     return read_run(r, out, st);
 }
 
-/* ---- Count */
+/* ---- Count and ScoreRange */
+
+/* Inclusive score bounds as a request gives them, either optional: each
+ * within +-2^53 (no stored score lies beyond), min at most max. */
+static int range_of(int has_min, int64_t min, int has_max, int64_t max, score_bounds *out, rk_status *st) {
+    if (has_min && (min < -SCORE_LIMIT || min > SCORE_LIMIT))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is outside +-2^53", (long long)min);
+    if (has_max && (max < -SCORE_LIMIT || max > SCORE_LIMIT))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "max_score %lld is outside +-2^53", (long long)max);
+    if (has_min && has_max && min > max)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is above max_score %lld", (long long)min,
+                             (long long)max);
+    *out = (score_bounds){.has_min = has_min, .has_max = has_max, .min = min, .max = max};
+    return RK_OK;
+}
 
 static int count_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
     free(res->rows);
@@ -397,7 +418,7 @@ static int count_finish(read_call *r, rread_result *res, ProtobufCMessage **out,
     if (rep == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     rankd__count_reply__init(rep);
     rep->has_count = 1;
-    rep->count = res->size;
+    rep->count = r->q.kind == RREAD_RANGE ? res->in_range : res->size;
     *out = &rep->base;
     return RK_OK;
 }
@@ -407,10 +428,227 @@ static int count(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **o
     read_call *r = read_call_new(call);
     int rc;
     if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    score_bounds range;
+    if ((rc = range_of(req->has_min_score, req->min_score, req->has_max_score, req->max_score, &range, st)) != RK_OK)
+        return rc;
     if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
-    rread_count(&r->q, &r->t.v);
+    if (range.has_min || range.has_max)
+        rread_range(&r->q, &r->t.v, &range, 0, 0, RANK_COMPETITION); /* only the counts */
+    else
+        rread_count(&r->q, &r->t.v);
     r->finish = count_finish;
     return read_run(r, out, st);
+}
+
+static int score_range_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    int rc = list_reply(r->call, res->rows, res->n, res->size, out, st);
+    if (rc == RK_OK) {
+        Rankd__RankListReply *rep = (Rankd__RankListReply *)*out;
+        rep->has_total = 1;
+        rep->total = res->in_range;
+    }
+    return rc;
+}
+
+static int score_range(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__ScoreRangeRequest *req = (const Rankd__ScoreRangeRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    uint32_t limit = req->has_limit && req->limit ? req->limit : TOP_DEFAULT;
+    if (limit > TOP_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, TOP_MAX);
+    score_bounds range;
+    if ((rc = range_of(req->has_min_score, req->min_score, req->has_max_score, req->max_score, &range, st)) != RK_OK)
+        return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &r->mode, st)) != RK_OK) return rc;
+    rread_range(&r->q, &r->t.v, &range, req->has_offset ? req->offset : 0, limit, r->mode);
+    r->finish = score_range_finish;
+    return read_run(r, out, st);
+}
+
+/* ---- Percentile and Distribution */
+
+#define BUCKETS_DEFAULT 10
+#define BUCKETS_MAX 100
+
+static int percentile_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    rank_row *rows = res->rows;
+    if (res->n == 0 || res->size == 0) {
+        free(rows);
+        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s has no players in this window", r->board_id);
+    }
+    Rankd__PercentileReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
+    if (rep == NULL) {
+        free(rows);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    rankd__percentile_reply__init(rep);
+    rep->has_score = rep->has_rank = rep->has_percentile = rep->has_board_size = 1;
+    rep->score = rows[0].score;
+    rep->rank = rows[0].competition;
+    rep->percentile = ranks_percentile(rows[0].competition, res->size);
+    rep->board_size = res->size;
+    free(rows);
+    *out = &rep->base;
+    return RK_OK;
+}
+
+static int percentile(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__PercentileRequest *req = (const Rankd__PercentileRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (req->has_percentile == req->has_score)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "give exactly one of percentile and score");
+    /* Written so that NaN fails too. */
+    if (req->has_percentile && !(req->percentile > 0 && req->percentile <= 100))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "percentile %g is not in (0, 100]", req->percentile);
+    if (req->has_score && (req->score < -SCORE_LIMIT || req->score > SCORE_LIMIT))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score %lld is outside +-2^53", (long long)req->score);
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    r->board_id = req->board_id;
+    rread_percentile(&r->q, &r->t.v, req->has_score, req->score, req->percentile);
+    r->finish = percentile_finish;
+    return read_run(r, out, st);
+}
+
+static int distribution_finish(read_call *r, rread_result *res, ProtobufCMessage **out, rk_status *st) {
+    free(res->rows);
+    Rankd__DistributionReply *rep = arena_alloc(&r->call->w->arena, sizeof(*rep));
+    Rankd__Bucket **list = ARENA_ARRAY(r->call, Rankd__Bucket *, res->nbuckets);
+    Rankd__Bucket *items = ARENA_ARRAY(r->call, Rankd__Bucket, res->nbuckets);
+    if (rep == NULL || list == NULL || items == NULL) {
+        free(res->buckets);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    rankd__distribution_reply__init(rep);
+    for (size_t i = 0; i < res->nbuckets; i++) {
+        rankd__bucket__init(&items[i]);
+        items[i].has_min_score = items[i].has_max_score = items[i].has_count = 1;
+        items[i].min_score = res->buckets[i].min;
+        items[i].max_score = res->buckets[i].max;
+        items[i].count = res->buckets[i].count;
+        list[i] = &items[i];
+    }
+    rep->n_buckets = res->nbuckets;
+    rep->buckets = list;
+    rep->has_board_size = 1;
+    rep->board_size = res->size;
+    if (res->marked.ranked) {
+        /* Where the game draws the player: their bucket, if any holds them. */
+        rep->has_player_bucket = 1;
+        rep->player_bucket = -1;
+        for (size_t i = 0; i < res->nbuckets; i++)
+            if (res->buckets[i].min <= res->marked.score && res->marked.score <= res->buckets[i].max)
+                rep->player_bucket = (int32_t)i;
+        if ((rep->player = entry_of(r->call, &res->marked, res->size)) == NULL) {
+            free(res->buckets);
+            return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        rep->player->username = NULL; /* the caller named them; Redis's answer carries no name */
+    }
+    free(res->buckets);
+    *out = &rep->base;
+    return RK_OK;
+}
+
+static int distribution(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__DistributionRequest *req = (const Rankd__DistributionRequest *)m;
+    read_call *r = read_call_new(call);
+    int rc;
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    uint32_t n = req->has_buckets ? req->buckets : BUCKETS_DEFAULT;
+    if (n < 1 || n > BUCKETS_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "buckets %u is not between 1 and %d", n, BUCKETS_MAX);
+    score_bounds range;
+    if ((rc = range_of(req->has_min_score, req->min_score, req->has_max_score, req->max_score, &range, st)) != RK_OK)
+        return rc;
+    if ((rc = view_of(call, req->board_id, req->has_window, req->window, &r->t, st)) != RK_OK) return rc;
+    int64_t uid = 0;
+    if ((req->has_user_id && req->user_id != 0) || (req->username && req->username[0]))
+        if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
+    rread_histogram(&r->q, &r->t.v, &range, n, uid);
+    r->finish = distribution_finish;
+    return read_run(r, out, st);
+}
+
+/* ---- Standing: one player on every board */
+
+#define STANDING_DEFAULT 50
+#define STANDING_MAX 1000
+
+/* One board's line of a StandingReply, or NULL when out of memory. */
+static Rankd__BoardStanding *standing_of(rpc_call *call, const board *b, const rank_row *row, int64_t size) {
+    Rankd__BoardStanding *s = arena_alloc(&call->w->arena, sizeof(*s));
+    if (s == NULL) return NULL;
+    rankd__board_standing__init(s);
+    s->board_id = arena_strdup(&call->w->arena, b ? b->id : BOARD_GLOBAL_ID);
+    s->game = arena_strdup(&call->w->arena, b ? b->game : "");
+    s->entry = entry_of(call, row, size);
+    s->has_board_size = 1;
+    s->board_size = size;
+    return s->board_id && s->game && s->entry ? s : NULL;
+}
+
+/* The workers only: one ranked read per board (each from Redis, or the
+ * history when Redis cannot answer), the global board first. */
+static int standing(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__StandingRequest *req = (const Rankd__StandingRequest *)m;
+    int rc;
+    rank_mode mode = RANK_COMPETITION;
+    int64_t uid = 0;
+    uint32_t limit = req->has_limit && req->limit ? req->limit : STANDING_DEFAULT;
+    int k = req->has_window ? (int)req->window : WINDOW_ALL;
+    int one_game = req->game && req->game[0];
+    if (limit > STANDING_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "limit %u is above the maximum %d", limit, STANDING_MAX);
+    if (k < 0 || k >= WINDOW_KINDS) return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown window %d", k);
+    if (one_game && (rc = validate_id("game", req->game, st)) != RK_OK) return rc;
+    if ((rc = mode_of(req->has_rank_mode, req->rank_mode, &mode, st)) != RK_OK) return rc;
+    if ((rc = player_of(call, req->has_user_id, req->user_id, req->username, &uid, st)) != RK_OK) return rc;
+    board *list = NULL;
+    size_t nb = 0;
+    if ((rc = boards_list(call->srv->boards, one_game ? req->game : NULL, &list, &nb, st)) != RK_OK) return rc;
+    Rankd__StandingReply *rep = arena_alloc(&call->w->arena, sizeof(*rep));
+    Rankd__BoardStanding **lines = ARENA_ARRAY(call, Rankd__BoardStanding *, nb + 1);
+    if (rep == NULL || lines == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    uint32_t offset = req->has_offset ? req->offset : 0;
+    int64_t total = 0;
+    size_t n = 0;
+    /* i == -1: the global board, which keeps only all time. */
+    for (ptrdiff_t i = one_game || k != WINDOW_ALL ? 0 : -1; rc == RK_OK && i < (ptrdiff_t)nb; i++) {
+        const board *b = i < 0 ? NULL : &list[i];
+        if (b && !(b->windows & WINDOW_BIT(k))) continue;
+        /* Many boards take many reads: stop at the deadline, not after it. */
+        if ((rc = server_check_deadline(call, st)) != RK_OK) break;
+        rview v;
+        rread q;
+        rread_result res;
+        int history = 0;
+        rstore_view(b, (window_kind)k, server_time(), &v);
+        if ((rc = rread_ranks(&q, &v, &uid, 1, mode, st)) != RK_OK) break;
+        rc = ranking_read(call->w->redis, call->w->pg, call->srv->recovery, b, (window_kind)k, server_time(), &q, 0,
+                          &res, &history, st);
+        if (history) call->degraded = 1;
+        if (rc != RK_OK) break;
+        if (res.n == 1 && res.rows[0].ranked) {
+            if (total >= offset && n < limit && (lines[n++] = standing_of(call, b, &res.rows[0], res.size)) == NULL)
+                rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+            total++;
+        }
+        free(res.rows);
+    }
+    free(list);
+    if (rc != RK_OK) return rc;
+    rankd__standing_reply__init(rep);
+    rep->n_boards = n;
+    rep->boards = lines;
+    rep->has_total = 1;
+    rep->total = total;
+    *out = &rep->base;
+    return RK_OK;
 }
 
 /* ---------------------------------------------------------------- entry points */
@@ -434,3 +672,24 @@ int f_ranks_of(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_
 }
 int h_count(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return count(c, m, o, st); }
 int f_count(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) { return count(c, m, o, st); }
+int h_score_range(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return score_range(c, m, o, st);
+}
+int f_score_range(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return score_range(c, m, o, st);
+}
+int h_percentile(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return percentile(c, m, o, st);
+}
+int f_percentile(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return percentile(c, m, o, st);
+}
+int h_distribution(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return distribution(c, m, o, st);
+}
+int f_distribution(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return distribution(c, m, o, st);
+}
+int h_standing(rpc_call *c, const ProtobufCMessage *m, ProtobufCMessage **o, rk_status *st) {
+    return standing(c, m, o, st);
+}

@@ -327,6 +327,12 @@ static Rankd__SubmitReply *reply_of(rpc_call *call, const item *it, const rstore
     r->board_size = o->board_size;
     r->replayed = o->replayed;
     r->user_id = it->user_id;
+    /* Left out when the player was not on the board, or Redis was away. */
+    if (o->previous_rank > 0) {
+        r->has_previous_rank = r->has_previous_score = 1;
+        r->previous_rank = o->previous_rank;
+        r->previous_score = o->previous_score;
+    }
     return r;
 }
 

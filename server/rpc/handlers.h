@@ -57,11 +57,18 @@ int h_rank(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status 
 int h_around(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_ranks_of(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_score_range(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_percentile(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_distribution(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_standing(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_top(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_rank(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_around(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_ranks_of(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int f_count(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_score_range(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_percentile(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int f_distribution(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* History */
 int h_history(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_report(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);

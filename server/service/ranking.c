@@ -27,6 +27,7 @@ int ranking_period(pgstore *pg, const board *b, int64_t from_us, int64_t to_us, 
         rows[i].score = r[i].value;
         rows[i].rank = r[i].rank;
         rows[i].position = r[i].position;
+        rows[i].competition = r[i].competition;
         rows[i].ranked = 1;
         snprintf(rows[i].username, sizeof(rows[i].username), "%s", r[i].username);
     }
@@ -63,15 +64,19 @@ static report_query window_query(const board *b, window_kind k, time_t at, rank_
 }
 
 static rank_row rank_row_of(const report_row *r) {
-    rank_row out = {
-        .user_id = r->user_id, .score = r->value, .rank = r->rank, .position = r->position, .ranked = r->user_id != 0};
+    rank_row out = {.user_id = r->user_id,
+                    .score = r->value,
+                    .rank = r->rank,
+                    .position = r->position,
+                    .competition = r->competition,
+                    .ranked = r->user_id != 0};
     snprintf(out.username, sizeof(out.username), "%s", r->username);
     return out;
 }
 
 /* The player's place first, then the page around it: neither ranks the
- * whole window. The page is cut as on Redis (rk_around): `above` players
- * before, fewer at the top, and `below` after. */
+ * whole window. The page is cut as on Redis (rk_around), by
+ * ranks_around_page: full at the ends of the board too. */
 static int history_around(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                           rk_status *st) {
     report_query rq = window_query(b, k, at, q->mode);
@@ -81,8 +86,9 @@ static int history_around(pgstore *pg, const board *b, window_kind k, time_t at,
     if (rc != RK_OK) return rc;
     if (me.user_id == 0)
         return rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)q->user_id);
-    int64_t i = me.position - 1, from = i - q->above < 0 ? 0 : i - q->above;
-    return history_page(pg, b, k, at, q->mode, from, (i - from) + q->below + 1, &out->rows, &out->n, &out->size, st);
+    int64_t from, count;
+    ranks_around_page(me.position - 1, size, q->above, q->below, &from, &count);
+    return history_page(pg, b, k, at, q->mode, from, count, &out->rows, &out->n, &out->size, st);
 }
 
 /* Each place costs a few scans of the window's values: for many players,
@@ -135,6 +141,89 @@ static int history_ranks(pgstore *pg, const board *b, window_kind k, time_t at, 
     return RK_OK;
 }
 
+/* The range's counts first, then its page as the board's page from the
+ * players before it: the range is one run of the board's order. */
+static int history_range(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                         rk_status *st) {
+    report_query rq = window_query(b, k, at, q->mode);
+    const score_bounds *r = &q->range;
+    int64_t size = 0, inside = 0, before = 0;
+    int rc = report_span(pg, &rq, r->has_min, r->min, r->has_max, r->max, &size, &inside, &before, st);
+    if (rc != RK_OK) return rc;
+    int64_t count = q->count;
+    if (q->offset + count > inside) count = inside - q->offset;
+    if (count > 0) rc = history_page(pg, b, k, at, q->mode, before + q->offset, count, &out->rows, &out->n, &size, st);
+    out->size = size;
+    out->in_range = inside;
+    out->before = before;
+    return rc;
+}
+
+/* A percentile as rk_percentile answers it: the board's size and, for a
+ * score, the players better than it; at a percentile, the page of one at
+ * its place. */
+static int history_percentile(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                              rk_status *st) {
+    report_query rq = window_query(b, k, at, RANK_COMPETITION);
+    int desc = b == NULL || b->higher_is_better;
+    int64_t size = 0, inside = 0, before = 0;
+    /* Players better than the score: before a range that ends at it. */
+    int rc = report_span(pg, &rq, q->by_score && !desc, q->score, q->by_score && desc, q->score, &size, &inside,
+                         &before, st);
+    if (rc != RK_OK) return rc;
+    out->size = size;
+    if (size == 0) return RK_OK;
+    if (!q->by_score) {
+        int64_t place = (int64_t)(q->pct * (double)size / 100); /* floor: both are positive */
+        if (place < 1) place = 1;
+        rc = history_page(pg, b, k, at, RANK_COMPETITION, place - 1, 1, &out->rows, &out->n, &size, st);
+        if (rc == RK_OK && out->n == 1) out->rows[0].rank = out->rows[0].competition;
+        return rc;
+    }
+    out->rows = calloc(1, sizeof(*out->rows));
+    if (out->rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    out->n = 1;
+    out->rows[0] = (rank_row){.score = q->score, .rank = before + 1, .competition = before + 1, .ranked = 1};
+    return RK_OK;
+}
+
+/* A histogram as rk_histogram answers it, its bucket edges by
+ * ranks_buckets. */
+static int history_histogram(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                             rk_status *st) {
+    report_query rq = window_query(b, k, at, RANK_COMPETITION);
+    const score_bounds *r = &q->range;
+    int64_t lo = 0, hi = 0, size = 0, width = 1, n = 0;
+    int empty = 1;
+    int64_t *counts = calloc((size_t)q->nbuckets, sizeof(*counts));
+    if (counts == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    int rc = report_histogram(pg, &rq, r->has_min, r->min, r->has_max, r->max, q->nbuckets, &lo, &hi, counts, &size,
+                              &empty, st);
+    out->size = size;
+    out->marked.user_id = q->mark_uid;
+    if (rc == RK_OK && q->mark_uid > 0) {
+        report_row me;
+        int64_t ignore = 0;
+        rc = report_places(pg, &rq, &q->mark_uid, 1, &me, &ignore, st);
+        if (rc == RK_OK && me.user_id != 0) {
+            out->marked = rank_row_of(&me);
+            out->marked.rank = me.competition;
+        }
+    }
+    if (rc == RK_OK && !empty && lo <= hi) {
+        ranks_buckets(lo, hi, q->nbuckets, &width, &n);
+        out->buckets = calloc((size_t)n, sizeof(*out->buckets));
+        if (out->buckets == NULL) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        for (int64_t i = 0; rc == RK_OK && i < n; i++) {
+            int64_t a = lo + i * width, z = a + width - 1;
+            out->buckets[i] = (rread_bucket){.min = a, .max = z < hi ? z : hi, .count = counts[i]};
+        }
+        if (rc == RK_OK) out->nbuckets = (size_t)n;
+    }
+    free(counts);
+    return rc;
+}
+
 static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                         rk_status *st) {
     memset(out, 0, sizeof(*out));
@@ -143,6 +232,9 @@ static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, c
             return history_page(pg, b, k, at, q->mode, q->offset, q->count, &out->rows, &out->n, &out->size, st);
         case RREAD_AROUND: return history_around(pg, b, k, at, q, out, st);
         case RREAD_RANKS: return history_ranks(pg, b, k, at, q, out, st);
+        case RREAD_RANGE: return history_range(pg, b, k, at, q, out, st);
+        case RREAD_PERCENTILE: return history_percentile(pg, b, k, at, q, out, st);
+        case RREAD_HISTOGRAM: return history_histogram(pg, b, k, at, q, out, st);
         case RREAD_COUNT:
         default: {
             int rc = history_page(pg, b, k, at, RANK_COMPETITION, 0, 0, &out->rows, &out->n, &out->size, st);

@@ -144,6 +144,16 @@ local function distinct_better(zkey, desc, score)
   end
 end
 
+-- Where the player stood on the all-time set before a submission, as
+-- {score text, competition rank}: {'', 0} when they had no score there.
+-- old_rank is the rank already counted for the event (0 when it was not,
+-- because the value does not change: then the rank is the same after).
+local function previous_place(zkey, desc, old, old_rank)
+  if old == nil then return '', 0 end
+  if old_rank > 0 then return fmt(old), old_rank end
+  return fmt(old), count_better(zkey, desc, old) + 1
+end
+
 local function new_score(policy, cur, score, desc)
   if policy == 'best' then
     if cur == nil or better(desc, score, cur) then return score end
@@ -191,7 +201,8 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       Redis was away): no stream entry then, 13.. the end (Unix s) of each
       window after all-time, in KEYS order: a window's set expires
       retention seconds after its end.
-Returns {score, rank, personal_best, board_size, replayed, entry id}.
+Returns {score, rank, personal_best, board_size, replayed, entry id,
+previous score ('' when none), previous rank (0 when none)}.
 ]]
 local function submit(keys, args)
   local uid, score, ts = args[1], tonumber(args[2]), tonumber(args[3])
@@ -213,7 +224,8 @@ local function submit(keys, args)
     local rec = redis.call('GET', keys[2])
     if rec then
       local r = cjson.decode(rec)
-      return {r[1], r[2], r[3], r[4], 1, r[5]}
+      -- A record written before previous places were kept has none.
+      return {r[1], r[2], r[3], r[4], 1, r[5], r[6] or '', r[7] or 0}
     end
   end
 
@@ -240,6 +252,7 @@ local function submit(keys, args)
   local old_all, new_all = plan[0][3], plan[0][4]
   local old_rank = 0
   if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[10], desc, old_all) + 1 end
+  local prev_score, prev_rank = previous_place(keys[10], desc, old_all, old_rank)
   local gcur, gnew
   if in_global and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
@@ -299,9 +312,10 @@ local function submit(keys, args)
       end
     end
   end
-  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id}
+  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id, prev_score, prev_rank}
   if has_idem then
-    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id}), 'EX', idem_ttl)
+    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id, prev_score, prev_rank}), 'EX',
+               idem_ttl)
   end
   return out
 end
@@ -353,9 +367,22 @@ local function top(keys, args)
                  args[4] == '1')
 end
 
+-- The page around 0-based position pos of a set of size members: above
+-- before and below after, a page cut short at one end taking the missing
+-- members from the other side, so it stays full where the set allows (the
+-- same rule as ranks_around_page in ranks.c). Returns offset, count.
+local function around_page(pos, size, above, below)
+  local want = math.min(above + below + 1, size)
+  local offset = pos - above
+  if offset + want > size then offset = size - want end
+  if offset < 0 then offset = 0 end
+  return offset, want
+end
+
 --[[ rk_around  KEYS: zset, member hash, names, rebuild flag, rk:live
 ARGV: desc, uid, above, below, dense
-Returns a listing centred on uid, or {size, -1} when uid is not ranked. ]]
+Returns a listing around uid, kept full at the ends of the set (around_page),
+or {size, -1} when uid is not ranked. ]]
 local function around(keys, args)
   local busy = check_rebuild(keys[4], keys[5])
   if busy then return busy end
@@ -363,10 +390,8 @@ local function around(keys, args)
   local m = redis.call('HGET', keys[2], args[2])
   local pos = m and (desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m))
   if not pos then return {redis.call('ZCARD', keys[1]), -1} end
-  local above, below = tonumber(args[3]), tonumber(args[4])
-  local offset = pos - above
-  if offset < 0 then offset = 0 end
-  local out = listing(keys[1], keys[3], desc, offset, pos - offset + below + 1, args[5] == '1')
+  local offset, n = around_page(pos, redis.call('ZCARD', keys[1]), tonumber(args[3]), tonumber(args[4]))
+  local out = listing(keys[1], keys[3], desc, offset, n, args[5] == '1')
   table.insert(out, 2, offset)
   return out
 end
@@ -401,6 +426,98 @@ local function ranks(keys, args)
       out[#out + 1] = 0
       out[#out + 1] = ''
     end
+  end
+  return out
+end
+
+--[[ rk_range  KEYS: zset, names, rebuild flag, rk:live
+ARGV: desc, min, max (inclusive score bounds, '-inf' / '+inf' when open),
+offset, count, dense
+The players with a score in [min, max], in board order: {size, players in
+the range, players before the range, then a listing of count of them from
+offset: first competition rank, first dense rank, uid, score, name...}.
+The range is one run of the board's order, so its page is the board's
+page from (players before it) + offset; count 0 only counts. ]]
+local function range(keys, args)
+  local busy = check_rebuild(keys[3], keys[4])
+  if busy then return busy end
+  local desc, lo, hi = args[1] == '1', args[2], args[3]
+  local inside = redis.call('ZCOUNT', keys[1], lo, hi)
+  local before = 0
+  if desc and hi ~= '+inf' then before = redis.call('ZCOUNT', keys[1], '(' .. hi, '+inf') end
+  if not desc and lo ~= '-inf' then before = redis.call('ZCOUNT', keys[1], '-inf', '(' .. lo) end
+  local offset, count = tonumber(args[4]), tonumber(args[5])
+  if offset + count > inside then count = inside - offset end
+  local out = {redis.call('ZCARD', keys[1]), 0, 0}
+  if count > 0 then out = listing(keys[1], keys[2], desc, before + offset, count, args[6] == '1') end
+  table.insert(out, 2, inside)
+  table.insert(out, 3, before)
+  return out
+end
+
+--[[ rk_percentile  KEYS: zset, rebuild flag, rk:live
+ARGV: desc, then 'p' and a percentile in (0, 100], or 's' and a score
+Returns {size, score, its competition rank}: for 'p' the score of the
+player at place max(1, floor(p * size / 100)), the lowest still in the
+top p%; for 's' the score itself (the rank a player with it has, or would
+have). {0} on an empty set. ]]
+local function percentile(keys, args)
+  local busy = check_rebuild(keys[2], keys[3])
+  if busy then return busy end
+  local desc = args[1] == '1'
+  local size = redis.call('ZCARD', keys[1])
+  if size == 0 then return {0} end
+  local score = tonumber(args[3])
+  if args[2] == 'p' then
+    local k = math.max(1, math.floor(score * size / 100))
+    local r
+    if desc then
+      r = redis.call('ZREVRANGE', keys[1], k - 1, k - 1, 'WITHSCORES')
+    else
+      r = redis.call('ZRANGE', keys[1], k - 1, k - 1, 'WITHSCORES')
+    end
+    score = tonumber(r[2])
+  end
+  return {size, fmt(score), count_better(keys[1], desc, score) + 1}
+end
+
+-- The buckets of a histogram of [lo, hi] in at most n of equal width, as
+-- ranks_buckets in ranks.c: width, count.
+local function buckets(lo, hi, n)
+  local span = hi - lo + 1
+  local w = math.ceil(span / n)
+  return w, math.ceil(span / w)
+end
+
+--[[ rk_histogram  KEYS: zset, rebuild flag, rk:live, member hash
+ARGV: lo, hi (inclusive; '' for the set's lowest and highest score), n,
+a player to mark ('' for none), desc
+Returns {size, the player's score and competition rank ('' and 0 when
+not on the set), then per bucket, lowest first: min, max, count}; no
+bucket when the set is empty and a bound was left to it. ]]
+local function histogram(keys, args)
+  local busy = check_rebuild(keys[2], keys[3])
+  if busy then return busy end
+  local z = keys[1]
+  local size = redis.call('ZCARD', z)
+  local mine, my_rank = '', 0
+  if args[4] ~= '' then
+    local s = current(z, keys[4], args[4])
+    if s ~= nil then mine, my_rank = fmt(s), count_better(z, args[5] == '1', s) + 1 end
+  end
+  local lo, hi = tonumber(args[1]), tonumber(args[2])
+  if (lo == nil or hi == nil) and size == 0 then return {0, mine, my_rank} end
+  if lo == nil then lo = tonumber(redis.call('ZRANGE', z, 0, 0, 'WITHSCORES')[2]) end
+  if hi == nil then hi = tonumber(redis.call('ZRANGE', z, -1, -1, 'WITHSCORES')[2]) end
+  local out = {size, mine, my_rank}
+  if lo > hi then return out end -- a bound given beyond every score
+  local w, n = buckets(lo, hi, tonumber(args[3]))
+  for i = 0, n - 1 do
+    local a = lo + i * w
+    local b = math.min(a + w - 1, hi)
+    out[#out + 1] = fmt(a)
+    out[#out + 1] = fmt(b)
+    out[#out + 1] = redis.call('ZCOUNT', z, fmt(a), fmt(b))
   end
   return out
 end
@@ -592,6 +709,9 @@ redis.register_function{function_name = 'rk_top', callback = top, flags = {'no-w
 redis.register_function{function_name = 'rk_around', callback = around, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_range', callback = range, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_percentile', callback = percentile, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_histogram', callback = histogram, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
 redis.register_function('rk_login_try', login_try)
 redis.register_function('rk_login_ok', login_ok)

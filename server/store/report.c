@@ -154,6 +154,7 @@ static void read_row(PGresult *r, int i, rank_mode mode, report_row *o) {
     int64_t comp = strtoll(PQgetvalue(r, i, 4), NULL, 10), dense = strtoll(PQgetvalue(r, i, 5), NULL, 10);
     o->position = strtoll(PQgetvalue(r, i, 6), NULL, 10);
     o->rank = mode == RANK_DENSE ? dense : mode == RANK_UNIQUE ? o->position : comp;
+    o->competition = comp;
 }
 
 int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n, int64_t *size, rk_status *st) {
@@ -282,6 +283,92 @@ int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, s
             read_row(r, i, q->mode, &rows[j]);
         }
     }
+    PQclear(r);
+    return RK_OK;
+}
+
+/* The counts of report_span: $4 and $5 are the bounds (NULL: open); the
+ * %s is "before the range" under the board's order. "x" only closes the
+ * WITH list the values' part leaves open. */
+static const char span_sql[] =
+    "x AS (SELECT 1) SELECT count(*), count(*) FILTER (WHERE ($4::bigint IS NULL OR v.value >= $4::bigint) AND "
+    "($5::bigint IS NULL OR v.value <= $5::bigint)), count(*) FILTER (WHERE %s) FROM v";
+
+int report_span(pgstore *pg, const report_query *q, int has_min, int64_t min, int has_max, int64_t max, int64_t *size,
+                int64_t *inside, int64_t *before, rk_status *st) {
+    const board *b = q->b;
+    int desc = b == NULL || b->higher_is_better;
+    char tail[512], sql[6144];
+    int len = snprintf(tail, sizeof(tail), span_sql,
+                       desc ? "$5::bigint IS NOT NULL AND v.value > $5::bigint"
+                            : "$4::bigint IS NOT NULL AND v.value < $4::bigint");
+    if (len < 0 || (size_t)len >= sizeof(tail)) return rk_status_set(st, RK_INTERNAL, "span statement too long");
+    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, values_of(b), tail);
+    if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "span statement too long");
+    char from[24], to[24], lo[24], hi[24];
+    const char *params[6];
+    params[0] = b ? b->id : BOARD_GLOBAL_ID;
+    num(from, sizeof(from), q->from_us, &params[1]);
+    num(to, sizeof(to), q->to_us, &params[2]);
+    num(lo, sizeof(lo), has_min ? min : REPORT_UNBOUNDED, &params[3]);
+    num(hi, sizeof(hi), has_max ? max : REPORT_UNBOUNDED, &params[4]);
+    params[5] = NULL; /* the whole history */
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 6, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *size = *inside = *before = 0;
+    if (PQntuples(r) == 1) {
+        *size = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        *inside = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        *before = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+    }
+    PQclear(r);
+    return RK_OK;
+}
+
+/* The counts of report_histogram: $4 and $5 the bounds (NULL: the
+ * values' own), $7 the number of buckets; bucket b of width
+ * ceil((hi - lo + 1) / n), in exact numeric arithmetic. A period without
+ * values gives one row of NULLs. */
+static const char histogram_sql[] =
+    "e AS (SELECT coalesce($4::bigint, min(value)) AS lo, coalesce($5::bigint, max(value)) AS hi, count(*) AS size "
+    "FROM v) SELECT e.lo, e.hi, e.size, floor((v.value::numeric - e.lo) / ceil((e.hi::numeric - e.lo + 1) / "
+    "$7::numeric))::bigint AS b, count(v.value) FROM e LEFT JOIN v ON v.value >= e.lo AND v.value <= e.hi "
+    "GROUP BY 1, 2, 3, 4 ORDER BY 4";
+
+int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_in, int has_hi, int64_t hi_in,
+                     int64_t n, int64_t *lo, int64_t *hi, int64_t *counts, int64_t *size, int *empty, rk_status *st) {
+    const board *b = q->b;
+    char sql[6144];
+    int len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, values_of(b), histogram_sql);
+    if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "histogram statement too long");
+    char from[24], to[24], a[24], z[24], nb[24];
+    const char *params[7];
+    params[0] = b ? b->id : BOARD_GLOBAL_ID;
+    num(from, sizeof(from), q->from_us, &params[1]);
+    num(to, sizeof(to), q->to_us, &params[2]);
+    num(a, sizeof(a), has_lo ? lo_in : REPORT_UNBOUNDED, &params[3]);
+    num(z, sizeof(z), has_hi ? hi_in : REPORT_UNBOUNDED, &params[4]);
+    params[5] = NULL; /* the whole history */
+    snprintf(nb, sizeof(nb), "%" PRId64, n);
+    params[6] = nb;
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 7, params, &r, st);
+    if (rc != RK_OK) return rc;
+    memset(counts, 0, (size_t)n * sizeof(*counts));
+    *size = 0;
+    *empty = 1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetisnull(r, i, 0) || PQgetisnull(r, i, 1)) break; /* no values to take a bound from */
+        *empty = 0;
+        *lo = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        *hi = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        *size = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        if (PQgetisnull(r, i, 3)) continue; /* nobody inside the bounds */
+        int64_t k = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        if (k >= 0 && k < n) counts[k] = strtoll(PQgetvalue(r, i, 4), NULL, 10);
+    }
+    if (*empty && PQntuples(r) > 0) *size = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
     PQclear(r);
     return RK_OK;
 }

@@ -28,11 +28,12 @@ typedef struct report_row {
     int64_t user_id;
     char username[PG_NAME_MAX];
     int64_t value;
-    int64_t reached_us; /* when the player reached the value, Unix µs */
-    int64_t last_us;    /* latest boards: the last submission, Unix µs;
+    int64_t reached_us;  /* when the player reached the value, Unix µs */
+    int64_t last_us;     /* latest boards: the last submission, Unix µs;
                          * elsewhere reached_us */
-    int64_t rank;       /* under the requested mode */
-    int64_t position;   /* 1-based place in the listing */
+    int64_t rank;        /* under the requested mode */
+    int64_t competition; /* competition rank, whatever the mode */
+    int64_t position;    /* 1-based place in the listing */
 } report_row;
 
 typedef struct report_query {
@@ -61,6 +62,22 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
  * the period's values, not a sort of them. */
 int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, size_t n, report_row *rows,
                   int64_t *size, rk_status *st);
+
+/* How q's period splits around an inclusive score range [min, max] (an
+ * open end: has_min or has_max 0): *size players in all, *inside with a
+ * value in the range, *before ranked before every one of those (a better
+ * value than the range's best end). One scan of the period's values; q's
+ * offset, limit and replayed are ignored. */
+int report_span(pgstore *pg, const report_query *q, int has_min, int64_t min, int has_max, int64_t max, int64_t *size,
+                int64_t *inside, int64_t *before, rk_status *st);
+
+/* A histogram of q's period over [lo, hi] (an open end: the period's
+ * lowest or highest value) in at most n buckets of ranks_buckets' width:
+ * *lo and *hi the bounds used (*lo > *hi: no bucket), counts[i] (n
+ * entries, zeroed here) the players in bucket i, *size every player.
+ * *empty when a bound was left to an empty period. */
+int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_in, int has_hi, int64_t hi_in,
+                     int64_t n, int64_t *lo, int64_t *hi, int64_t *counts, int64_t *size, int *empty, rk_status *st);
 
 /* Each player's best single score ever on a board (for the personal-best
  * record of latest and sum boards); replayed as in report_query. */

@@ -284,7 +284,7 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
                                  "Redis has lost its data; the live view is being restored");
         return rstore_reply_error(rep, &o->status);
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6)
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 8)
         return rk_status_set(&o->status, RK_INTERNAL, "unexpected reply from rk_submit");
     o->score = as_int(rep->element[0]);
     o->rank = as_int(rep->element[1]);
@@ -292,6 +292,8 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
     o->board_size = as_int(rep->element[3]);
     o->replayed = as_int(rep->element[4]) != 0;
     as_str(rep->element[5], o->entry_id, sizeof(o->entry_id));
+    o->previous_rank = as_int(rep->element[7]);
+    o->previous_score = o->previous_rank > 0 ? as_int(rep->element[6]) : 0;
     return RK_OK;
 }
 
@@ -431,16 +433,19 @@ static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_
 }
 
 static void assign(rank_row *rows, size_t n, rank_mode mode, int64_t offset, int64_t comp, int64_t dense) {
-    int64_t *scores = calloc(2 * (n ? n : 1), sizeof(*scores));
+    int64_t *scores = calloc(3 * (n ? n : 1), sizeof(*scores));
     if (scores == NULL) {
-        for (size_t i = 0; i < n; i++) rows[i].rank = offset + (int64_t)i + 1; /* degrade to unique */
+        for (size_t i = 0; i < n; i++) /* degrade to unique */
+            rows[i].rank = rows[i].competition = offset + (int64_t)i + 1;
         return;
     }
-    int64_t *ranks = scores + n;
+    int64_t *ranks = scores + n, *comps = scores + 2 * n;
     for (size_t i = 0; i < n; i++) scores[i] = rows[i].score;
     ranks_assign(scores, n, mode, offset, comp, dense, ranks);
+    ranks_assign(scores, n, RANK_COMPETITION, offset, comp, dense, comps);
     for (size_t i = 0; i < n; i++) {
         rows[i].rank = ranks[i];
+        rows[i].competition = comps[i];
         rows[i].position = offset + (int64_t)i + 1;
     }
     free(scores);
@@ -547,6 +552,76 @@ void rread_count(rread *q, const rview *v) {
     q->argv = q->fixed;
 }
 
+void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset, int64_t count, rank_mode mode) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_RANGE;
+    q->mode = mode;
+    q->range = *r;
+    q->offset = offset;
+    q->count = count;
+    /* Whole numbers within +-2^53: exact as Redis's doubles. */
+    if (r->has_min)
+        snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, r->min);
+    else
+        snprintf(q->nums[0], sizeof(q->nums[0]), "-inf");
+    if (r->has_max)
+        snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, r->max);
+    else
+        snprintf(q->nums[1], sizeof(q->nums[1]), "+inf");
+    snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, offset);
+    snprintf(q->nums[3], sizeof(q->nums[3]), "%" PRId64, count);
+    const char *argv[] = {"FCALL_RO",
+                          "rk_range",
+                          "4",
+                          v->zkey,
+                          NAMES_KEY,
+                          v->flag,
+                          LIVE_KEY,
+                          v->desc ? "1" : "0",
+                          q->nums[0],
+                          q->nums[1],
+                          q->nums[2],
+                          q->nums[3],
+                          mode == RANK_DENSE ? "1" : "0"};
+    q->argc = 13;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
+void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, double pct) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_PERCENTILE;
+    q->by_score = by_score;
+    q->score = score;
+    q->pct = pct;
+    if (by_score)
+        snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, score);
+    else
+        snprintf(q->nums[0], sizeof(q->nums[0]), "%.17g", pct); /* the double itself, read back exactly */
+    const char *argv[] = {"FCALL_RO",          "rk_percentile",      "3",       v->zkey, v->flag, LIVE_KEY,
+                          v->desc ? "1" : "0", by_score ? "s" : "p", q->nums[0]};
+    q->argc = 9;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
+void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n, int64_t mark_uid) {
+    memset(q, 0, sizeof(*q));
+    q->kind = RREAD_HISTOGRAM;
+    q->range = *r;
+    q->nbuckets = n;
+    q->mark_uid = mark_uid;
+    if (r->has_min) snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, r->min);
+    if (r->has_max) snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, r->max);
+    snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, n);
+    if (mark_uid > 0) snprintf(q->nums[3], sizeof(q->nums[3]), "%" PRId64, mark_uid);
+    const char *argv[] = {"FCALL_RO", "rk_histogram", "4",        v->zkey,    v->flag,    LIVE_KEY,
+                          v->mkey,    q->nums[0],     q->nums[1], q->nums[2], q->nums[3], v->desc ? "1" : "0"};
+    q->argc = 12;
+    memcpy(q->fixed, argv, sizeof(argv));
+    q->argv = q->fixed;
+}
+
 int rread_retry_later(const redisReply *rep) {
     /* No functions: Redis restarted empty, and rankd has not yet loaded
      * them again (rk:live is missing too, then). */
@@ -578,6 +653,55 @@ static int parse_around(const redisReply *rep, const rread *q, rread_result *out
     return rc;
 }
 
+static int parse_range(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 || (rep->elements - 5) % 3)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_range");
+    out->size = as_int(rep->element[0]);
+    out->in_range = as_int(rep->element[1]);
+    out->before = as_int(rep->element[2]);
+    int rc = parse_rows(rep, 5, &out->rows, &out->n, st);
+    if (rc == RK_OK)
+        assign(out->rows, out->n, q->mode, out->before + q->offset, as_int(rep->element[3]), as_int(rep->element[4]));
+    return rc;
+}
+
+static int parse_percentile(const redisReply *rep, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || (rep->elements != 1 && rep->elements != 3))
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_percentile");
+    out->size = as_int(rep->element[0]);
+    out->rows = calloc(1, sizeof(*out->rows));
+    if (out->rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if (rep->elements == 3) {
+        out->n = 1;
+        out->rows[0].ranked = 1;
+        out->rows[0].score = as_int(rep->element[1]);
+        out->rows[0].rank = out->rows[0].competition = as_int(rep->element[2]);
+    }
+    return RK_OK;
+}
+
+static int parse_histogram(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3)
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_histogram");
+    out->size = as_int(rep->element[0]);
+    out->marked.user_id = q->mark_uid;
+    if (as_int(rep->element[2]) > 0) {
+        out->marked.ranked = 1;
+        out->marked.score = as_int(rep->element[1]);
+        out->marked.rank = out->marked.competition = as_int(rep->element[2]);
+    }
+    size_t n = (rep->elements - 3) / 3;
+    out->buckets = calloc(n ? n : 1, sizeof(*out->buckets));
+    if (out->buckets == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        out->buckets[i].min = as_int(rep->element[3 + 3 * i]);
+        out->buckets[i].max = as_int(rep->element[4 + 3 * i]);
+        out->buckets[i].count = as_int(rep->element[5 + 3 * i]);
+    }
+    out->nbuckets = n;
+    return RK_OK;
+}
+
 static int parse_ranks(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * q->nuids)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_ranks");
@@ -591,6 +715,7 @@ static int parse_ranks(const redisReply *rep, const rread *q, rread_result *out,
         if (rows[i].ranked) {
             rows[i].score = as_int(e[1]);
             rows[i].position = as_int(e[4]);
+            rows[i].competition = as_int(e[2]);
             rows[i].rank = q->mode == RANK_DENSE ? as_int(e[3]) : q->mode == RANK_UNIQUE ? as_int(e[4]) : as_int(e[2]);
         }
         as_str(e[5], rows[i].username, sizeof(rows[i].username));
@@ -608,6 +733,9 @@ int rread_parse(const rread *q, const redisReply *rep, rread_result *out, rk_sta
         case RREAD_AROUND: return parse_around(rep, q, out, st);
         case RREAD_RANKS: return parse_ranks(rep, q, out, st);
         case RREAD_COUNT: out->size = as_int(rep); return RK_OK;
+        case RREAD_RANGE: return parse_range(rep, q, out, st);
+        case RREAD_PERCENTILE: return parse_percentile(rep, out, st);
+        case RREAD_HISTOGRAM: return parse_histogram(rep, q, out, st);
     }
     return rk_status_set(st, RK_INTERNAL, "unknown read");
 }

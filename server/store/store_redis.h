@@ -81,6 +81,8 @@ typedef struct rstore_submit_out {
     int64_t board_size;
     int personal_best;
     int replayed;                       /* answered from the idempotency record */
+    int64_t previous_rank;              /* all-time rank before it; 0: not on the board, or not known */
+    int64_t previous_score;             /* all-time score before it, when previous_rank > 0 */
     char entry_id[RSTORE_ENTRY_ID_MAX]; /* write-behind stream entry */
 } rstore_submit_out;
 
@@ -107,8 +109,9 @@ typedef struct rank_row {
     int64_t user_id;
     int64_t score;
     int64_t rank;
-    int64_t position; /* 1-based place in the board's order (unique rank) */
-    int ranked;       /* 0: the player has no score on this board */
+    int64_t position;    /* 1-based place in the board's order (unique rank) */
+    int64_t competition; /* competition rank whatever the mode: percentiles count it */
+    int ranked;          /* 0: the player has no score on this board */
     char username[RSTORE_NAME_MAX];
 } rank_row;
 
@@ -128,7 +131,27 @@ int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st);
  * rread_* fill q with the command (argv points into q and into uids,
  * which must outlive q); rread_parse reads the reply; rread_done frees
  * what q holds. */
-typedef enum rread_kind { RREAD_TOP, RREAD_AROUND, RREAD_RANKS, RREAD_COUNT } rread_kind;
+typedef enum rread_kind {
+    RREAD_TOP,
+    RREAD_AROUND,
+    RREAD_RANKS,
+    RREAD_COUNT,
+    RREAD_RANGE,
+    RREAD_PERCENTILE,
+    RREAD_HISTOGRAM
+} rread_kind;
+
+/* One bucket of a histogram: the scores in [min, max], and how many
+ * players have one. */
+typedef struct rread_bucket {
+    int64_t min, max, count;
+} rread_bucket;
+
+/* Inclusive score bounds, either open (range reads). */
+typedef struct score_bounds {
+    int has_min, has_max;
+    int64_t min, max;
+} score_bounds;
 
 typedef struct rread {
     rread_kind kind;
@@ -139,23 +162,45 @@ typedef struct rread {
     int64_t above, below; /* around */
     const int64_t *uids;  /* ranks */
     size_t nuids;
+    score_bounds range; /* range, histogram: the bounds; offset and count a range's page */
+    int by_score;       /* percentile: of `score` (else at `pct`) */
+    int64_t score;
+    double pct;
+    int64_t nbuckets; /* histogram: at most this many */
+    int64_t mark_uid; /* histogram: the player to mark (0: none) */
     int argc;
     const char **argv; /* fixed, or malloc'ed for ranks */
     const char *fixed[16];
-    char nums[3][24];
+    char nums[4][24];
     char (*heap_nums)[24];
 } rread;
 
 typedef struct rread_result {
     rank_row *rows; /* malloc'ed, the caller's; ranks: one per uid, in order */
     size_t n;
-    int64_t size; /* the board's size; for count, the count */
+    int64_t size;          /* the board's size; for count, the count */
+    int64_t in_range;      /* range: players with a score in the range */
+    int64_t before;        /* range: players ranked before the range */
+    rread_bucket *buckets; /* histogram: malloc'ed, the caller's */
+    size_t nbuckets;
+    rank_row marked; /* histogram: the player to mark (ranked 0: not on the board) */
 } rread_result;
 
 void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode);
 void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode);
 int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rk_status *st);
 void rread_count(rread *q, const rview *v);
+/* The players with a score in r, `count` of them from `offset` (0: only
+ * the counts), in board order, ranked under mode. */
+void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset, int64_t count, rank_mode mode);
+/* A percentile: the score at `pct` (in (0, 100]: the lowest still in the
+ * top pct%), or with by_score the place of `score`. The result is one row
+ * (score, competition rank), none on an empty board. */
+void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, double pct);
+/* A histogram of at most n buckets over r's bounds (an open end: the
+ * board's lowest or highest score), ranks_buckets' rule; with mark_uid
+ * > 0, that player's score and competition rank in out->marked. */
+void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n, int64_t mark_uid);
 void rread_done(rread *q);
 /* Sends q with a blocking round trip (waiting out a rebuild as the
  * rstore_* reads do), reads its reply into *out, and frees q. */
