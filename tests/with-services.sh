@@ -111,6 +111,23 @@ pick_port() {
     printf '%s\n' "$p"
 }
 
+# rankd's three ports from one freeport call: ports picked one call at a
+# time can repeat (the kernel may hand back the port it just freed), and a
+# rankd given the same port for --listen and --events cannot start.
+pick_rankd_ports() {
+    local ports
+    if [[ -n ${FREEPORT_BIN:-} ]]; then
+        ports="$("$FREEPORT_BIN" 3)"
+    elif command -v freeport >/dev/null; then
+        ports="$(freeport 3)"
+    else
+        die "FREEPORT_BIN is not set"
+    fi
+    { read -r rankd_port; read -r events_port; read -r http_port; } <<<"$ports"
+    [[ $rankd_port =~ ^[0-9]+$ && $events_port =~ ^[0-9]+$ && $http_port =~ ^[0-9]+$ ]] ||
+        die "freeport printed '$ports'"
+}
+
 write_state() {
     local v tmp="$DIR/state.env.tmp"
     {
@@ -452,9 +469,7 @@ if ! "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U rankd rankd >>"$DIR/pg_ctl
     die "createdb failed"
 fi
 
-rankd_port="$(pick_port)"
-events_port="$(pick_port)"
-http_port="$(pick_port)"
+pick_rankd_ports
 set_rankd_args
 write_state
 
@@ -476,14 +491,12 @@ rankd_pid=""
 if ((!no_rankd)); then
     for attempt in 1 2 3; do
         rankd_start && break
-        # Retry only when another process took the port picked for rankd.
-        if ((attempt == 3)) || ! port_open "$rankd_port"; then
+        # Retry only when another process took a port picked for rankd.
+        if ((attempt == 3)) || ! { port_open "$rankd_port" || port_open "$events_port" || port_open "$http_port"; }; then
             die "could not start rankd"
         fi
         log "port $rankd_port was taken; retrying with another"
-        rankd_port="$(pick_port)"
-        events_port="$(pick_port)"
-        http_port="$(pick_port)"
+        pick_rankd_ports
         set_rankd_args
         write_state
     done
