@@ -39,6 +39,7 @@
 #include "recovery.h"
 #include "restore.h"
 #include "revset.h"
+#include "rnode.h"
 #include "rpipe.h"
 #include "topcache.h"
 #include "rpc.h"
@@ -293,7 +294,14 @@ int main(int argc, char **argv) {
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
     if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
-    int rc = rstore_open(&redis, srv.cfg.redis, &st);
+    int rc = rstore_open(&redis, srv.cfg.redis, &st), cluster = 0;
+    if (rc == RK_OK && (rc = rstore_cluster_enabled(redis, &cluster, &st)) == RK_OK && cluster) {
+        /* Its calls would be answered MOVED or CROSSSLOT one by one. */
+        char at[RNODE_HOST_MAX + 8];
+        rstore_addr(redis, at, sizeof(at));
+        rc = rk_status_set(&st, RK_FAILED_PRECONDITION,
+                           "Redis at %s is a node of a Redis Cluster, which this rankd does not route to", at);
+    }
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
         /* An empty Redis (restarted without its data) gets its boards

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "rnode.h"
 #include "rpipe.h"
 #include "clock.h"
 
@@ -41,8 +42,9 @@ typedef struct conn {
 } conn;
 
 struct rpipe {
-    char host[256];
-    int port;
+    rnode seeds[RNODE_SEEDS_MAX]; /* tried in turn, from the one that answered last */
+    size_t nseeds;
+    atomic_size_t cur;
     conn *conns;
     int nconns;
     atomic_uint next;
@@ -50,16 +52,22 @@ struct rpipe {
 };
 
 static redisContext *connect_redis(rpipe *p, char *err, size_t cap) {
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout(p->host, p->port, tv);
-    if (c == NULL || c->err) {
-        snprintf(err, cap, "Redis at %s:%d is unreachable: %s", p->host, p->port, c ? c->errstr : "out of memory");
-        if (c) redisFree(c);
-        return NULL;
+    size_t cur = atomic_load(&p->cur);
+    for (size_t i = 0; i < p->nseeds; i++) {
+        const rnode *n = &p->seeds[(cur + i) % p->nseeds];
+        struct timeval tv = {2, 0};
+        redisContext *c = redisConnectWithTimeout(n->host, n->port, tv);
+        if (c == NULL || c->err) {
+            snprintf(err, cap, "Redis at %s:%d is unreachable: %s", n->host, n->port, c ? c->errstr : "out of memory");
+            if (c) redisFree(c);
+            continue;
+        }
+        struct timeval io = {5, 0};
+        redisSetTimeout(c, io);
+        atomic_store(&p->cur, (cur + i) % p->nseeds);
+        return c;
     }
-    struct timeval io = {5, 0};
-    redisSetTimeout(c, io);
-    return c;
+    return NULL;
 }
 
 /* One round trip for every group in `batch`. */
@@ -134,14 +142,12 @@ static void *conn_main(void *arg) {
 
 int rpipe_open(rpipe **out, const char *addr, int conns, rk_status *st) {
     rpipe *p = calloc(1, sizeof(*p));
-    const char *colon = strrchr(addr, ':');
     if (p == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(p->host) || atoi(colon + 1) <= 0) {
+    int rc = rnode_parse_list(addr, p->seeds, &p->nseeds, st);
+    if (rc != RK_OK) {
         free(p);
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+        return rc;
     }
-    memcpy(p->host, addr, (size_t)(colon - addr));
-    p->port = atoi(colon + 1);
     p->conns = calloc((size_t)conns, sizeof(*p->conns));
     if (p->conns == NULL) {
         free(p);

@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "clock.h"
+#include "rnode.h"
 #include "store_async.h"
 
 #define STALL_TICK_MS 50
@@ -39,8 +40,9 @@ struct rasync {
     uv_loop_t *loop;
     redisAsyncContext *ac;
     int up;
-    char host[256];
-    int port;
+    rnode seeds[RNODE_SEEDS_MAX];
+    size_t nseeds;
+    size_t cur; /* the seed connected to; the next one is tried after a failure */
     int64_t stall_us;
     int64_t next_try_us;
     uv_timer_t timer;
@@ -107,10 +109,11 @@ static void on_connect(const redisAsyncContext *ac, int status) {
     if (status != REDIS_OK) {
         a->ac = NULL; /* hiredis frees it */
         a->up = 0;
+        a->cur = (a->cur + 1) % a->nseeds;
         return;
     }
     a->up = 1;
-    log_debug("event loop connected to Redis", "host=%s port=%d", a->host, a->port);
+    log_debug("event loop connected to Redis", "host=%s port=%d", a->seeds[a->cur].host, a->seeds[a->cur].port);
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status) {
@@ -121,10 +124,12 @@ static void on_disconnect(const redisAsyncContext *ac, int status) {
 }
 
 static void try_connect(rasync *a) {
-    redisAsyncContext *ac = redisAsyncConnect(a->host, a->port);
+    const rnode *n = &a->seeds[a->cur];
+    redisAsyncContext *ac = redisAsyncConnect(n->host, n->port);
     if (ac == NULL) return;
     if (ac->err) {
         redisAsyncFree(ac);
+        a->cur = (a->cur + 1) % a->nseeds;
         return;
     }
     ac->data = a;
@@ -183,13 +188,11 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata) {
 int rasync_open(rasync **out, uv_loop_t *loop, const char *addr, int64_t stall_ms, rk_status *st) {
     rasync *a = calloc(1, sizeof(*a));
     if (a == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(a->host) || atoi(colon + 1) <= 0) {
+    int rc = rnode_parse_list(addr, a->seeds, &a->nseeds, st);
+    if (rc != RK_OK) {
         free(a);
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+        return rc;
     }
-    memcpy(a->host, addr, (size_t)(colon - addr));
-    a->port = atoi(colon + 1);
     a->loop = loop;
     a->stall_us = stall_ms * 1000;
     uv_timer_init(loop, &a->timer);

@@ -18,6 +18,7 @@
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
+#include "rnode.h"
 #include "rpipe.h"
 #include "clock.h"
 #include "store_redis.h"
@@ -37,56 +38,58 @@ typedef char num_text[24]; /* an int64 in decimal */
 struct rstore {
     redisContext *ctx; /* own connection: always without a pipe, on demand with one */
     rpipe *pipe;       /* shared pipeline, or NULL */
-    char host[256];
-    int port;
+    rnode seeds[RNODE_SEEDS_MAX];
+    size_t nseeds;
+    size_t cur; /* the seed connected to, or tried first next time */
 };
 
 /* ---------------------------------------------------------------- connection */
 
+/* Connects to the seed that answered last, else to the next that does: a
+ * list of one is exactly one address, as always. */
 static int reconnect(rstore *r, rk_status *st) {
     if (r->ctx && !r->ctx->err) return RK_OK;
     if (r->ctx) redisFree(r->ctx);
-    struct timeval tv = {2, 0};
-    r->ctx = redisConnectWithTimeout(r->host, r->port, tv);
-    if (r->ctx == NULL || r->ctx->err) {
-        rk_status_set(st, RK_UNAVAILABLE, "Redis at %s:%d is unreachable: %s", r->host, r->port,
-                      r->ctx ? r->ctx->errstr : "out of memory");
-        if (r->ctx) redisFree(r->ctx);
-        r->ctx = NULL;
-        return RK_UNAVAILABLE;
+    r->ctx = NULL;
+    for (size_t i = 0; i < r->nseeds; i++) {
+        const rnode *n = &r->seeds[(r->cur + i) % r->nseeds];
+        struct timeval tv = {2, 0};
+        redisContext *c = redisConnectWithTimeout(n->host, n->port, tv);
+        if (c == NULL || c->err) {
+            rk_status_set(st, RK_UNAVAILABLE, "Redis at %s:%d is unreachable: %s", n->host, n->port,
+                          c ? c->errstr : "out of memory");
+            if (c) redisFree(c);
+            continue;
+        }
+        struct timeval ct = {CALL_TIMEOUT_S, 0};
+        redisSetTimeout(c, ct);
+        r->ctx = c;
+        r->cur = (r->cur + i) % r->nseeds;
+        return RK_OK;
     }
-    struct timeval ct = {CALL_TIMEOUT_S, 0};
-    redisSetTimeout(r->ctx, ct);
+    return RK_UNAVAILABLE;
+}
+
+static int open_handle(rstore **out, rpipe *pipe, const char *addr, rk_status *st) {
+    rstore *r = calloc(1, sizeof(*r));
+    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    int rc = rnode_parse_list(addr, r->seeds, &r->nseeds, st);
+    if (rc != RK_OK) {
+        free(r);
+        return rc;
+    }
+    r->pipe = pipe;
+    *out = r;
     return RK_OK;
 }
 
 int rstore_open(rstore **out, const char *addr, rk_status *st) {
-    rstore *r = calloc(1, sizeof(*r));
-    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(r->host) || atoi(colon + 1) <= 0) {
-        free(r);
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
-    }
-    memcpy(r->host, addr, (size_t)(colon - addr));
-    r->port = atoi(colon + 1);
-    *out = r;
-    return reconnect(r, st) == RK_OK ? RK_OK : st->code;
+    int rc = open_handle(out, NULL, addr, st);
+    return rc == RK_OK ? reconnect(*out, st) : rc;
 }
 
 int rstore_open_piped(rstore **out, rpipe *pipe, const char *addr, rk_status *st) {
-    rstore *r = calloc(1, sizeof(*r));
-    const char *colon = strrchr(addr, ':');
-    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(r->host)) {
-        free(r);
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
-    }
-    memcpy(r->host, addr, (size_t)(colon - addr));
-    r->port = atoi(colon + 1);
-    r->pipe = pipe;
-    *out = r;
-    return RK_OK;
+    return open_handle(out, pipe, addr, st);
 }
 
 void rstore_close(rstore *r) {
@@ -107,11 +110,20 @@ static const struct reply_error {
     const char *word;
     int code;
     const char *message; /* NULL: the reply's text after the word */
+    const char *prefix;  /* set: this, then the reply's whole text */
 } reply_errors[] = {
     {.word = "LOADING", .code = RK_UNAVAILABLE, .message = "Redis is loading its data set; retry shortly"},
     {.word = "BUSY", .code = RK_UNAVAILABLE, .message = "Redis is busy running a script; retry shortly"},
     {.word = "MASTERDOWN", .code = RK_UNAVAILABLE, .message = "Redis has lost its link to its master; retry shortly"},
     {.word = "TRYAGAIN", .code = RK_UNAVAILABLE, .message = "Redis is moving the keys of a slot; retry shortly"},
+    /* A Redis Cluster's own refusals. A redirection reaching a caller
+     * means the call went to a node that does not serve its keys' slot. */
+    {.word = "MOVED", .code = RK_FAILED_PRECONDITION, .prefix = "Redis Cluster: another node serves the keys: "},
+    {.word = "ASK", .code = RK_FAILED_PRECONDITION, .prefix = "Redis Cluster: another node serves the keys: "},
+    {.word = "CROSSSLOT",
+     .code = RK_FAILED_PRECONDITION,
+     .prefix = "Redis Cluster refused a call whose keys are in different slots: "},
+    {.word = "CLUSTERDOWN", .code = RK_UNAVAILABLE, .prefix = "Redis Cluster is down: "},
     {.word = "UNAVAILABLE", .code = RK_UNAVAILABLE},
     {.word = "OUT_OF_RANGE", .code = RK_OUT_OF_RANGE},
     {.word = "NO_USER", .code = RK_NOT_FOUND},
@@ -124,6 +136,7 @@ int rstore_reply_error(const redisReply *rep, rk_status *st) {
         const struct reply_error *e = &reply_errors[i];
         if (strlen(e->word) != len || strncmp(text, e->word, len) != 0) continue;
         if (e->message) return rk_status_set(st, e->code, "%s", e->message);
+        if (e->prefix) return rk_status_set(st, e->code, "%s%s", e->prefix, text);
         return rk_status_set(st, e->code, "%s", text[len] ? text + len + 1 : text);
     }
     return rk_status_set(st, RK_INTERNAL, "Redis: %s", text);
@@ -194,6 +207,18 @@ int rstore_ping(rstore *r, rk_status *st) {
     const char *argv[] = {"PING"};
     return simple(r, 1, argv, st);
 }
+
+int rstore_cluster_enabled(rstore *r, int *yes, rk_status *st) {
+    const char *argv[] = {"INFO", "cluster"};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    *yes = rep->type == REDIS_REPLY_STRING && strstr(rep->str, "cluster_enabled:1") != NULL;
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
+void rstore_addr(const rstore *r, char *out, size_t cap) { rnode_format(&r->seeds[r->cur], out, cap); }
 
 int rstore_set_live(rstore *r, rk_status *st) {
     const char *argv[] = {"SET", LIVE_KEY, "1"};

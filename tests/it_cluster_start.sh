@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# rankd pointed at a Redis Cluster (the harness's, RANKD_TEST_REDIS=cluster):
+# through one node, and through the masters as a seed list. Until every
+# call of rankd's can run on a cluster, rankd either serves or refuses to
+# start; when it refuses, its last line says what is wrong with the Redis
+# it was given (the cluster, in words), never an empty error, a bare
+# MOVED, or a seed list looked up as one host name.
+set -uo pipefail
+: "${RANKD_BIN:?run under tests/with-services.sh}" "${RANKD_TEST_DIR:?}" "${RANKD_REDIS_SEEDS:?}" "${RANKD_ARGS:?}"
+passed=0 failed=0
+work="$RANKD_TEST_DIR/cluster-start"
+mkdir -p "$work"
+ok() { echo "ok - $1"; passed=$((passed + 1)); }
+not_ok() {
+    echo "not ok - $1"
+    failed=$((failed + 1))
+    sed 's/^/    /' "$work/out" >&2
+}
+
+# run_against ADDR: rankd with --redis ADDR, for at most 15 s (a rankd that
+# serves is stopped then); sets rc (124: it was serving).
+run_against() {
+    local addr=$1 args=() a=0 i
+    eval "set -- $RANKD_ARGS"
+    args=("$@")
+    for i in "${!args[@]}"; do [[ ${args[$i]} == --redis ]] && a=$((i + 1)); done
+    args[$a]=$addr
+    rc=0
+    timeout 15 "$RANKD_BIN" "${args[@]}" >"$work/out" 2>&1 || rc=$?
+}
+
+# says_what_is_wrong: rankd served with Redis (until the timeout), or its
+# cannot-start line carries a non-empty error that names the cluster.
+says_what_is_wrong() {
+    if ((rc == 124)) && grep -q 'msg="ready"' "$work/out" && ! grep -q 'starting degraded' "$work/out"; then
+        return 0
+    fi
+    ((rc != 0)) || return 1
+    grep -Eq 'msg="rankd cannot start" error="[^"]*Redis Cluster[^"]*" code=[A-Z_]+' "$work/out" &&
+        ! grep -q 'code=OK' "$work/out"
+}
+
+first=${RANKD_REDIS_SEEDS%%,*}
+run_against "$first"
+if says_what_is_wrong; then ok "one node of a cluster: served, or refused in words"; else
+    not_ok "one node of a cluster: served, or refused in words (exit $rc)"; fi
+
+run_against "$RANKD_REDIS_SEEDS"
+if says_what_is_wrong && ! grep -q 'Name or service not known' "$work/out"; then
+    ok "the masters as a seed list: served, or refused in words"
+else
+    not_ok "the masters as a seed list: served, or refused in words (exit $rc)"
+fi
+
+echo "# $passed passed, $failed failed"
+((failed == 0))
