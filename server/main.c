@@ -39,7 +39,6 @@
 #include "recovery.h"
 #include "restore.h"
 #include "revset.h"
-#include "rnode.h"
 #include "rpipe.h"
 #include "topcache.h"
 #include "rpc.h"
@@ -295,13 +294,9 @@ int main(int argc, char **argv) {
     int64_t waiting = 0;
     if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
     int rc = rstore_open(&redis, srv.cfg.redis, &st), cluster = 0;
-    if (rc == RK_OK && (rc = rstore_cluster_enabled(redis, &cluster, &st)) == RK_OK && cluster) {
-        /* Its calls would be answered MOVED or CROSSSLOT one by one. */
-        char at[RNODE_HOST_MAX + 8];
-        rstore_addr(redis, at, sizeof(at));
-        rc = rk_status_set(&st, RK_FAILED_PRECONDITION,
-                           "Redis at %s is a node of a Redis Cluster, which this rankd does not route to", at);
-    }
+    if (rc == RK_OK && (rc = rstore_cluster_enabled(redis, &cluster, &st)) == RK_OK && cluster)
+        log_info("Redis is a Redis Cluster; each command goes to the master of its keys' slot", "redis=%s",
+                 srv.cfg.redis);
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
         /* An empty Redis (restarted without its data) gets its boards

@@ -1,9 +1,11 @@
 /*
  * it_cluster.c - the store on a real Redis Cluster (the harness's,
- * RANKD_TEST_REDIS=cluster): slots as the cluster computes them.
+ * RANKD_TEST_REDIS=cluster): slots as the cluster computes them, and the
+ * store's calls routed to the master of their key's slot, through a slot
+ * being migrated (ASK) and a slot whose master changed (MOVED).
  *
- * The cluster is asked directly over hiredis, as a test may: the answers
- * checked are Redis's own, not the store's.
+ * The cluster is set up and asked directly over hiredis, as a test may:
+ * the answers checked are Redis's own, not the store's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +15,12 @@
 
 #include "check.h"
 #include "rslot.h"
+#include "store_redis.h"
 
 static char first_host[256] = "127.0.0.1";
 static int first_port;
+static const char *seeds;
+static int ports[3]; /* the masters' */
 
 static redisContext *node(int port) {
     struct timeval tv = {2, 0};
@@ -57,14 +62,173 @@ static void slots_agree_with_cluster_keyslot(void) {
     redisFree(c);
 }
 
+static redisReply *ask(int port, const char *fmt, const char *a, const char *b) {
+    redisContext *c = node(port);
+    redisReply *r = redisCommand(c, fmt, a, b);
+    redisFree(c);
+    return r;
+}
+
+static long long ask_int(int port, const char *fmt, const char *a, const char *b) {
+    redisReply *r = ask(port, fmt, a, b);
+    long long v = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+static void ask_ok(int port, const char *fmt, const char *a, const char *b) {
+    redisReply *r = ask(port, fmt, a, b);
+    int ok = r && r->type == REDIS_REPLY_STATUS;
+    if (!ok) fprintf(stderr, "  port %d: %s %s: %s\n", port, fmt, a, r && r->str ? r->str : "no reply");
+    CHECK(ok);
+    if (r) freeReplyObject(r);
+}
+
+/* The master (index into ports) that serves key, by its own word. */
+static int master_of(const char *key) {
+    for (int i = 0; i < 3; i++) {
+        redisReply *r = ask(ports[i], "EXISTS %s", key, NULL);
+        int here = r && r->type == REDIS_REPLY_INTEGER;
+        if (r) freeReplyObject(r);
+        if (here) return i;
+    }
+    return -1;
+}
+
+static void node_id(int port, char *out, size_t cap) {
+    redisReply *r = ask(port, "CLUSTER MYID", NULL, NULL);
+    snprintf(out, cap, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
+    if (r) freeReplyObject(r);
+}
+
+/* A store opened on the seed list finds the cluster and reaches keys of
+ * every master, one call at a time. */
+static void calls_reach_every_master(void) {
+    rstore *r = NULL;
+    rk_status st;
+    CHECK_INT(rstore_open(&r, seeds, &st), RK_OK);
+    int cluster = 0;
+    CHECK_INT(rstore_cluster_enabled(r, &cluster, &st), RK_OK);
+    CHECK_INT(cluster, 1);
+    int served[3] = {0, 0, 0}, wrong = 0;
+    for (int i = 0; i < 300; i++) {
+        char key[64];
+        int won = 0, yes = 0;
+        snprintf(key, sizeof(key), "rk:{route%d}:rebuilding", i);
+        if (rstore_flag_take(r, key, "it", 60, &won, &st) != RK_OK || !won) wrong++;
+        if (rstore_exists(r, key, &yes, &st) != RK_OK || !yes) wrong++;
+        int m = master_of(key);
+        if (m >= 0 && ask_int(ports[m], "EXISTS %s", key, NULL) == 1) served[m]++;
+    }
+    CHECK_INT(wrong, 0);
+    CHECK_INT(served[0] + served[1] + served[2], 300);
+    CHECK(served[0] > 0 && served[1] > 0 && served[2] > 0);
+    rstore_close(r);
+}
+
+/* FUNCTION LOAD reaches every master: functions are each node's own. */
+static void functions_reach_every_master(void) {
+    rstore *r = NULL;
+    rk_status st;
+    CHECK_INT(rstore_open(&r, seeds, &st), RK_OK);
+    for (int i = 0; i < 3; i++) {
+        redisReply *x = ask(ports[i], "FUNCTION FLUSH", NULL, NULL);
+        if (x) freeReplyObject(x);
+    }
+    CHECK_INT(rstore_load_functions(r, &st), RK_OK);
+    for (int i = 0; i < 3; i++) {
+        redisReply *x = ask(ports[i], "FUNCTION LIST LIBRARYNAME %s", "rankd", NULL);
+        CHECK(x && x->type == REDIS_REPLY_ARRAY && x->elements == 1);
+        if (x) freeReplyObject(x);
+    }
+    rstore_close(r);
+}
+
+/* A call whose keys sit in two slots is refused by the cluster: the
+ * store's error says so in Redis's words, never an empty message. */
+static void crossslot_is_a_clear_error(void) {
+    rstore *r = NULL;
+    rk_status st;
+    CHECK_INT(rstore_open(&r, seeds, &st), RK_OK);
+    const char *keys[] = {"rk:{a}:x", "rk:{b}:x"};
+    rk_status_clear(&st);
+    int rc = rstore_del(r, keys, 2, &st);
+    CHECK_INT(rc, RK_FAILED_PRECONDITION);
+    CHECK(strstr(st.message, "CROSSSLOT") != NULL);
+    CHECK(strstr(st.message, "Redis Cluster") != NULL);
+    rstore_close(r);
+}
+
+/* A slot on its way from one master to another: a key already moved is
+ * found behind ASK (ASKING, then the call, on the importing master); once
+ * the slot belongs to the new master, the old one answers MOVED and the
+ * same handle follows it. */
+static void migrating_slot_then_moved(void) {
+    rstore *r = NULL;
+    rk_status st;
+    CHECK_INT(rstore_open(&r, seeds, &st), RK_OK);
+    const char *moved = "rk:{mig}:moved", *stays = "rk:{mig}:stays";
+    int won = 0, yes = 0;
+    CHECK_INT(rstore_flag_take(r, moved, "it", 600, &won, &st), RK_OK);
+    CHECK_INT(rstore_flag_take(r, stays, "it", 600, &won, &st), RK_OK);
+    int from = master_of(moved), to = (from + 1) % 3;
+    CHECK(from >= 0);
+    if (from < 0) return;
+    char slot[16], from_id[64], to_id[64], port_text[16];
+    snprintf(slot, sizeof(slot), "%d", rslot_of(moved, strlen(moved)));
+    snprintf(port_text, sizeof(port_text), "%d", ports[to]);
+    node_id(ports[from], from_id, sizeof(from_id));
+    node_id(ports[to], to_id, sizeof(to_id));
+    ask_ok(ports[to], "CLUSTER SETSLOT %s IMPORTING %s", slot, from_id);
+    ask_ok(ports[from], "CLUSTER SETSLOT %s MIGRATING %s", slot, to_id);
+    redisContext *c = node(ports[from]);
+    redisReply *x = redisCommand(c, "MIGRATE %s %s %s 0 5000", first_host, port_text, moved);
+    CHECK(x && x->type == REDIS_REPLY_STATUS);
+    if (x) freeReplyObject(x);
+    redisFree(c);
+
+    /* ASK: the moved key is on the importing master only. */
+    CHECK_INT(ask_int(ports[from], "EXISTS %s", moved, NULL) == 1, 0);
+    CHECK_INT(rstore_exists(r, moved, &yes, &st), RK_OK);
+    CHECK_INT(yes, 1);
+    CHECK_INT(rstore_exists(r, stays, &yes, &st), RK_OK);
+    CHECK_INT(yes, 1);
+    /* A new key of the migrating slot is written where the slot goes. */
+    CHECK_INT(rstore_flag_take(r, "rk:{mig}:new", "it", 600, &won, &st), RK_OK);
+    CHECK_INT(won, 1);
+
+    /* MOVED: the slot is the new master's now, its last key moved too. */
+    c = node(ports[from]);
+    x = redisCommand(c, "MIGRATE %s %s %s 0 5000", first_host, port_text, stays);
+    CHECK(x && x->type == REDIS_REPLY_STATUS);
+    if (x) freeReplyObject(x);
+    redisFree(c);
+    for (int i = 0; i < 3; i++) ask_ok(ports[i], "CLUSTER SETSLOT %s NODE %s", slot, to_id);
+    x = ask(ports[from], "EXISTS %s", stays, NULL);
+    CHECK(x && x->type == REDIS_REPLY_ERROR && strncmp(x->str, "MOVED", 5) == 0);
+    if (x) freeReplyObject(x);
+    rk_status_clear(&st);
+    CHECK_INT(rstore_exists(r, stays, &yes, &st), RK_OK);
+    CHECK_INT(yes, 1);
+    CHECK_INT(rstore_exists(r, "rk:{mig}:new", &yes, &st), RK_OK);
+    CHECK_INT(yes, 1);
+    CHECK_INT(ask_int(ports[to], "EXISTS %s", "rk:{mig}:new", NULL), 1);
+    rstore_close(r);
+}
+
 int main(void) {
-    const char *seeds = getenv("RANKD_REDIS_SEEDS");
+    seeds = getenv("RANKD_REDIS_SEEDS");
     const char *nodes = getenv("RANKD_REDIS_NODES");
     if (seeds == NULL || nodes == NULL || !*nodes) {
         fprintf(stderr, "run under tests/with-services.sh with RANKD_TEST_REDIS=cluster\n");
         return 1;
     }
-    first_port = atoi(nodes);
+    if (sscanf(nodes, "%d %d %d", &ports[0], &ports[1], &ports[2]) != 3) return 1;
+    first_port = ports[0];
     RUN(slots_agree_with_cluster_keyslot);
+    RUN(calls_reach_every_master);
+    RUN(functions_reach_every_master);
+    RUN(crossslot_is_a_clear_error);
+    RUN(migrating_slot_then_moved);
     return CHECK_SUMMARY();
 }

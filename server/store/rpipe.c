@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "rnode.h"
 #include "rpipe.h"
+#include "rroute.h"
 #include "clock.h"
 
 #define ROUND_MAX 512 /* commands written in one round trip, at most */
@@ -39,7 +40,11 @@ typedef struct conn {
     group *head, *tail;
     atomic_size_t queued; /* groups waiting: pick the least busy connection */
     redisContext *ctx;
+    int asked;     /* INFO cluster answered on this connection's first link */
+    rroute *route; /* a Redis Cluster: a connection per master instead of ctx */
 } conn;
+
+#define ROUTE_BUDGET_MS 5000 /* as long as a standalone round trip may take */
 
 struct rpipe {
     rnode seeds[RNODE_SEEDS_MAX]; /* tried in turn, from the one that answered last */
@@ -70,11 +75,74 @@ static redisContext *connect_redis(rpipe *p, char *err, size_t cap) {
     return NULL;
 }
 
+/* Once per connection thread, at its first link: on a cluster the thread
+ * routes from then on; a standalone Redis sees this one INFO. */
+static void ask_cluster(conn *c) {
+    redisReply *rep = redisCommand(c->ctx, "INFO cluster");
+    if (rep && rep->type == REDIS_REPLY_STRING) {
+        rk_status st;
+        c->asked = 1;
+        if (strstr(rep->str, "cluster_enabled:1") &&
+            rroute_open(&c->route, c->pipe->seeds, c->pipe->nseeds, ROUTE_BUDGET_MS, &st) != RK_OK) {
+            rroute_close(c->route);
+            c->route = NULL;
+            c->asked = 0;
+        }
+    }
+    if (rep) freeReplyObject(rep);
+}
+
+/* The batch over a cluster: each command to its slot's master. */
+static void routed_trip(conn *c, group *batch) {
+    size_t n = 0;
+    for (group *g = batch; g; g = g->next) n += g->n;
+    int *argc = calloc(n ? n : 1, sizeof(*argc));
+    const char *const **argv = calloc(n ? n : 1, sizeof(*argv));
+    redisReply **replies = calloc(n ? n : 1, sizeof(*replies));
+    rk_status st;
+    int rc = argc && argv && replies ? RK_OK : rk_status_set(&st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    size_t k = 0;
+    for (group *g = batch; rc == RK_OK && g; g = g->next)
+        for (size_t i = 0; i < g->n; i++, k++) {
+            argc[k] = g->argc[i];
+            argv[k] = g->argv[i];
+        }
+    if (rc == RK_OK) rc = rroute_exec(c->route, n, argc, argv, NULL, replies, &st);
+    pthread_mutex_lock(&c->mu);
+    k = 0;
+    for (group *g = batch; g; g = g->next) {
+        for (size_t i = 0; i < g->n; i++, k++) g->replies[i] = rc == RK_OK ? replies[k] : NULL;
+        if (rc != RK_OK) {
+            g->code = rc;
+            snprintf(g->message, sizeof(g->message), "%s", st.message);
+        }
+        g->done = 1;
+        pthread_cond_signal(&g->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(argc);
+    free(argv);
+    free(replies);
+}
+
 /* One round trip for every group in `batch`. */
 static void round_trip(conn *c, group *batch) {
     char err[512] = "";
     int ok = 1;
+    if (c->route) {
+        routed_trip(c, batch);
+        return;
+    }
     if (c->ctx == NULL && (c->ctx = connect_redis(c->pipe, err, sizeof(err))) == NULL) ok = 0;
+    if (ok && !c->asked) {
+        ask_cluster(c);
+        if (c->route) {
+            redisFree(c->ctx);
+            c->ctx = NULL;
+            routed_trip(c, batch);
+            return;
+        }
+    }
     int64_t t0 = server_now_us();
     for (group *g = batch; ok && g; g = g->next)
         for (size_t i = 0; ok && i < g->n; i++)
@@ -137,6 +205,7 @@ static void *conn_main(void *arg) {
         round_trip(c, batch);
     }
     if (c->ctx) redisFree(c->ctx);
+    rroute_close(c->route);
     return NULL;
 }
 

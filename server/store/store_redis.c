@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "rnode.h"
 #include "rpipe.h"
+#include "rroute.h"
 #include "clock.h"
 #include "store_redis.h"
 #include "validate.h"
@@ -40,10 +41,40 @@ struct rstore {
     rpipe *pipe;       /* shared pipeline, or NULL */
     rnode seeds[RNODE_SEEDS_MAX];
     size_t nseeds;
-    size_t cur; /* the seed connected to, or tried first next time */
+    size_t cur;    /* the seed connected to, or tried first next time */
+    int asked;     /* INFO cluster has been answered once */
+    rroute *route; /* a Redis Cluster: commands go by slot (ctx is then only for SUBSCRIBE) */
 };
 
+/* A call's retries on a cluster (redirections, TRYAGAIN, a failover) end
+ * where a standalone call's socket timeout would. */
+#define ROUTE_BUDGET_MS (CALL_TIMEOUT_S * 1000)
+
 /* ---------------------------------------------------------------- connection */
+
+/* Once per handle, at its first connection: a cluster node's handle
+ * routes from then on. A standalone Redis sees this one INFO and nothing
+ * else changes. */
+static int ask_cluster(rstore *r, rk_status *st) {
+    redisReply *rep = redisCommand(r->ctx, "INFO cluster");
+    if (rep == NULL) {
+        rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    int cluster = rep->type == REDIS_REPLY_STRING && strstr(rep->str, "cluster_enabled:1") != NULL;
+    int answered = rep->type == REDIS_REPLY_STRING;
+    freeReplyObject(rep);
+    if (!answered) return RK_OK; /* asked again at the next connection */
+    if (cluster && rroute_open(&r->route, r->seeds, r->nseeds, ROUTE_BUDGET_MS, st) != RK_OK) {
+        rroute_close(r->route);
+        r->route = NULL;
+        return RK_UNAVAILABLE;
+    }
+    r->asked = 1;
+    return RK_OK;
+}
 
 /* Connects to the seed that answered last, else to the next that does: a
  * list of one is exactly one address, as always. */
@@ -65,7 +96,7 @@ static int reconnect(rstore *r, rk_status *st) {
         redisSetTimeout(c, ct);
         r->ctx = c;
         r->cur = (r->cur + i) % r->nseeds;
-        return RK_OK;
+        return r->asked ? RK_OK : ask_cluster(r, st);
     }
     return RK_UNAVAILABLE;
 }
@@ -94,6 +125,7 @@ int rstore_open_piped(rstore **out, rpipe *pipe, const char *addr, rk_status *st
 
 void rstore_close(rstore *r) {
     if (r == NULL) return;
+    rroute_close(r->route);
     if (r->ctx) redisFree(r->ctx);
     free(r);
 }
@@ -142,6 +174,28 @@ int rstore_reply_error(const redisReply *rep, rk_status *st) {
     return rk_status_set(st, RK_INTERNAL, "Redis: %s", text);
 }
 
+/* One command over a cluster. FUNCTION commands go to every master:
+ * each node keeps its own functions. */
+static int routed(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st) {
+    if (strcmp(argv[0], "FUNCTION") == 0) {
+        int rc = rroute_each_master(r->route, argc, argv, lens, st);
+        *reply = NULL;
+        return rc;
+    }
+    const char *const *av = argv;
+    const size_t *const lv[] = {lens};
+    redisReply *rep = NULL;
+    int rc = rroute_exec(r->route, 1, &argc, &av, lens ? lv : NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        rc = rstore_reply_error(rep, st);
+        freeReplyObject(rep);
+        return rc;
+    }
+    *reply = rep;
+    return RK_OK;
+}
+
 /* Runs one command; *reply is owned by the caller on RK_OK. An error
  * reply becomes the code rstore_reply_error gives it. */
 static int command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st) {
@@ -158,7 +212,8 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
         *reply = rep;
         return RK_OK;
     }
-    if ((rc = reconnect(r, st)) != RK_OK) return rc;
+    if (r->route == NULL && (rc = reconnect(r, st)) != RK_OK) return rc;
+    if (r->route) return routed(r, argc, argv, lens, reply, st);
     int64_t t0 = server_now_us();
     redisReply *rep = redisCommandArgv(r->ctx, argc, argv, lens);
     metrics_redis_call(server_now_us() - t0);
@@ -238,9 +293,14 @@ int rstore_is_live(rstore *r, int *live, rk_status *st) {
 
 rstore_probe_result rstore_probe(rstore *r) {
     rk_status st;
-    if (r->pipe || reconnect(r, &st) != RK_OK) return RSTORE_GONE;
-    redisReply *rep = redisCommand(r->ctx, "EXISTS %s", LIVE_KEY);
-    if (rep == NULL) {
+    if (r->pipe || (r->route == NULL && reconnect(r, &st) != RK_OK)) return RSTORE_GONE;
+    redisReply *rep = NULL;
+    if (r->route) {
+        const char *argv[] = {"EXISTS", LIVE_KEY};
+        const char *const *av = argv;
+        int argc = 2;
+        if (rroute_exec(r->route, 1, &argc, &av, NULL, &rep, &st) != RK_OK) return RSTORE_GONE;
+    } else if ((rep = redisCommand(r->ctx, "EXISTS %s", LIVE_KEY)) == NULL) {
         redisFree(r->ctx);
         r->ctx = NULL;
         return RSTORE_GONE;
@@ -401,8 +461,10 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
     if (r->pipe) {
         /* One group: the whole batch goes in one round trip. */
         if ((rc = rpipe_exec(r->pipe, n, argcs, argvs, replies, st)) != RK_OK) goto done;
+    } else if (r->route || (rc = reconnect(r, st)) != RK_OK || r->route) {
+        /* A cluster: one round trip per master the batch reaches. */
+        if (rc != RK_OK || (rc = rroute_exec(r->route, n, argcs, argvs, NULL, replies, st)) != RK_OK) goto done;
     } else {
-        if ((rc = reconnect(r, st)) != RK_OK) goto done;
         int64_t t0 = server_now_us();
         for (size_t i = 0; i < n; i++)
             if (redisAppendCommandArgv(r->ctx, argcs[i], (const char **)argvs[i], NULL) != REDIS_OK) {
@@ -1147,13 +1209,37 @@ void rstore_wb_free(rstore_wb_batch *b) {
     memset(b, 0, sizeof(*b));
 }
 
+/* XACK and XDEL of the same entries, both to the stream's master. */
+static int wb_ack_routed(rstore *r, const char **argv, size_t n, rk_status *st) {
+    const char **del = calloc(n + 2, sizeof(*del));
+    if (del == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    argv[0] = "XACK";
+    argv[1] = STREAM_KEY;
+    argv[2] = WB_GROUP;
+    del[0] = "XDEL";
+    del[1] = STREAM_KEY;
+    memcpy(del + 2, argv + 3, n * sizeof(*del));
+    int argcs[] = {(int)(3 + n), (int)(2 + n)};
+    const char *const *argvs[] = {argv, del};
+    redisReply *reps[2] = {NULL, NULL};
+    int rc = rroute_exec(r->route, 2, argcs, argvs, NULL, reps, st);
+    for (int i = 0; i < 2 && rc == RK_OK; i++)
+        if (reps[i]->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(reps[i], st);
+    for (int i = 0; i < 2; i++)
+        if (reps[i]) freeReplyObject(reps[i]);
+    free(del);
+    return rc;
+}
+
 int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **argv = calloc(n + 3, sizeof(*argv));
     if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     memcpy(argv + 3, ids, n * sizeof(*ids));
-    int rc = reconnect(r, st);
-    if (rc == RK_OK) {
+    int rc = r->route ? RK_OK : reconnect(r, st);
+    if (rc == RK_OK && r->route) {
+        rc = wb_ack_routed(r, argv, n, st);
+    } else if (rc == RK_OK) {
         argv[0] = "XACK";
         argv[1] = STREAM_KEY;
         argv[2] = WB_GROUP;
