@@ -12,11 +12,13 @@
 #include <string.h>
 
 #include <hiredis/hiredis.h>
+#include <uv.h>
 
 #include "check.h"
 #include "clock.h"
 #include "rpipe.h"
 #include "rslot.h"
+#include "store_async.h"
 #include "store_redis.h"
 
 static char first_host[256] = "127.0.0.1";
@@ -274,6 +276,126 @@ static void a_failed_over_master_is_found_again(void) {
     rstore_close(r);
 }
 
+/* ---------------------------------------------------------------- the event loops' connections */
+
+typedef struct async_run {
+    int n, answered, in_order;
+    char first_error[128];
+} async_run;
+
+typedef struct async_cmd {
+    async_run *run;
+    int index;
+} async_cmd;
+
+static void async_done(void *arg, const struct redisReply *rep) {
+    async_cmd *c = arg;
+    async_run *r = c->run;
+    if (c->index != r->answered) r->in_order = 0;
+    r->answered++;
+    if ((rep == NULL || rep->type == REDIS_REPLY_ERROR) && !r->first_error[0])
+        snprintf(r->first_error, sizeof(r->first_error), "%s", rep ? rep->str : "(no reply)");
+}
+
+/* Runs the loop until cond(arg) or about 5 s. */
+static int loop_until(uv_loop_t *loop, int (*cond)(void *), void *arg) {
+    for (int i = 0; i < 500; i++) {
+        if (cond(arg)) return 1;
+        uv_run(loop, UV_RUN_NOWAIT);
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return cond(arg);
+}
+
+static int is_up(void *a) { return rasync_up(a); }
+static int all_answered(void *r) { return ((async_run *)r)->answered == ((async_run *)r)->n; }
+
+/* Sends n commands "CMD <key i> [extra]" in one loop turn; every reply
+ * must be a success, handed over in the order sent. */
+static void async_batch(uv_loop_t *loop, rasync *a, const char *cmd, const char *fmt, const char *extra, int n,
+                        async_run *run) {
+    static async_cmd cmds[400];
+    static char keys[400][64];
+    *run = (async_run){.n = n, .in_order = 1};
+    rk_status st;
+    for (int i = 0; i < n; i++) {
+        snprintf(keys[i], sizeof(keys[i]), fmt, i);
+        cmds[i] = (async_cmd){.run = run, .index = i};
+        const char *argv[] = {cmd, keys[i], extra};
+        if (rasync_command(a, extra ? 3 : 2, argv, async_done, &cmds[i], &st) != RK_OK) {
+            fprintf(stderr, "  command %d refused: %s\n", i, st.message);
+            run->n = i;
+            break;
+        }
+    }
+    loop_until(loop, all_answered, run);
+}
+
+/* One async connection per master: a loop turn's commands reach every
+ * master; replies come back in the order sent; a slot migrated (ASK) and
+ * then reassigned (MOVED) is followed without going back to the caller. */
+static void loop_connections_route(void) {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rasync *a = NULL;
+    rk_status st;
+    CHECK_INT(rasync_open(&a, &loop, seeds, 2000, &st), RK_OK);
+    CHECK(loop_until(&loop, is_up, a));
+    async_run run;
+    async_batch(&loop, a, "SET", "rk:{async%d}:x", "1", 300, &run);
+    CHECK_INT(run.n, 300);
+    CHECK_INT(run.answered, 300);
+    CHECK(run.in_order);
+    CHECK_STR(run.first_error, "");
+    int served[3] = {0, 0, 0};
+    for (int i = 0; i < 300; i++) {
+        char key[64];
+        snprintf(key, sizeof(key), "rk:{async%d}:x", i);
+        int m = master_of(key);
+        if (m >= 0 && ask_int(ports[m], "EXISTS %s", key, NULL) == 1) served[m]++;
+    }
+    CHECK_INT(served[0] + served[1] + served[2], 300);
+    CHECK(served[0] > 0 && served[1] > 0 && served[2] > 0);
+
+    /* The slot of rk:{amig}:...: two keys moved to another master. */
+    const char *moved = "rk:{amig}:0";
+    async_batch(&loop, a, "SET", "rk:{amig}:%d", "1", 3, &run);
+    int from = master_of(moved), to = (from + 1) % 3;
+    CHECK(from >= 0);
+    if (from < 0) return;
+    char slot[16], from_id[64], to_id[64], port_text[16];
+    snprintf(slot, sizeof(slot), "%d", rslot_of(moved, strlen(moved)));
+    snprintf(port_text, sizeof(port_text), "%d", ports[to]);
+    node_id(ports[from], from_id, sizeof(from_id));
+    node_id(ports[to], to_id, sizeof(to_id));
+    ask_ok(ports[to], "CLUSTER SETSLOT %s IMPORTING %s", slot, from_id);
+    ask_ok(ports[from], "CLUSTER SETSLOT %s MIGRATING %s", slot, to_id);
+    redisContext *c = node(ports[from]);
+    redisReply *x = redisCommand(c, "MIGRATE %s %s %s 0 5000 KEYS rk:{amig}:0 rk:{amig}:1", first_host, port_text, "");
+    CHECK(x && x->type == REDIS_REPLY_STATUS);
+    if (x) freeReplyObject(x);
+    redisFree(c);
+    async_batch(&loop, a, "GET", "rk:{amig}:%d", NULL, 3, &run); /* 0, 1 behind ASK; 2 still at home */
+    CHECK_INT(run.answered, 3);
+    CHECK(run.in_order);
+    CHECK_STR(run.first_error, "");
+    c = node(ports[from]);
+    x = redisCommand(c, "MIGRATE %s %s rk:{amig}:2 0 5000", first_host, port_text);
+    if (x) freeReplyObject(x);
+    redisFree(c);
+    for (int i = 0; i < 3; i++) ask_ok(ports[i], "CLUSTER SETSLOT %s NODE %s", slot, to_id);
+    async_batch(&loop, a, "GET", "rk:{amig}:%d", NULL, 3, &run); /* MOVED */
+    CHECK_INT(run.answered, 3);
+    CHECK_STR(run.first_error, "");
+    async_batch(&loop, a, "GET", "rk:{amig}:%d", NULL, 3, &run); /* the map knows now */
+    CHECK_STR(run.first_error, "");
+
+    rasync_close(a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+}
+
 int main(int argc, char **argv) {
     seeds = getenv("RANKD_REDIS_SEEDS");
     const char *nodes = getenv("RANKD_REDIS_NODES");
@@ -293,5 +415,6 @@ int main(int argc, char **argv) {
     RUN(functions_reach_every_master);
     RUN(crossslot_is_a_clear_error);
     RUN(migrating_slot_then_moved);
+    RUN(loop_connections_route);
     return CHECK_SUMMARY();
 }

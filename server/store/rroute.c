@@ -10,7 +10,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
@@ -121,39 +120,6 @@ void rroute_close(rroute *r) {
 
 /* ---------------------------------------------------------------- keys */
 
-/* Where a command's first key is. Every command rankd sends is in this
- * table or has its key first, as most Redis commands do. */
-enum { KEY_NONE = -1, KEY_FCALL = -2, KEY_STREAMS = -3 };
-static const struct key_rule {
-    const char *cmd;
-    int at; /* argv index, or one of the KEY_ rules */
-} key_rules[] = {
-    {.cmd = "FCALL", .at = KEY_FCALL},   {.cmd = "FCALL_RO", .at = KEY_FCALL}, {.cmd = "XREADGROUP", .at = KEY_STREAMS},
-    {.cmd = "XGROUP", .at = 2},          {.cmd = "PING", .at = KEY_NONE},      {.cmd = "INFO", .at = KEY_NONE},
-    {.cmd = "PUBLISH", .at = KEY_NONE}, /* a cluster delivers it to every node */
-    {.cmd = "FUNCTION", .at = KEY_NONE}, {.cmd = "CLUSTER", .at = KEY_NONE},
-};
-
-static size_t arg_len(const char *const *argv, const size_t *lens, int i) { return lens ? lens[i] : strlen(argv[i]); }
-
-/* The slot of the command's first key, or -1 for a command without keys. */
-static int command_slot(int argc, const char *const *argv, const size_t *lens) {
-    int at = 1;
-    for (size_t i = 0; i < sizeof(key_rules) / sizeof(key_rules[0]); i++)
-        if (strcasecmp(argv[0], key_rules[i].cmd) == 0) at = key_rules[i].at;
-    if (at == KEY_FCALL) at = argc > 3 && atoi(argv[2]) > 0 ? 3 : KEY_NONE;
-    if (at == KEY_STREAMS) {
-        at = KEY_NONE;
-        for (int i = 1; i + 1 < argc; i++)
-            if (strcasecmp(argv[i], "STREAMS") == 0) {
-                at = i + 1;
-                break;
-            }
-    }
-    if (at < 0 || at >= argc) return -1;
-    return rslot_of(argv[at], arg_len(argv, lens, at));
-}
-
 void rroute_owner_of(rroute *r, const char *key, size_t len, char *out, size_t cap) {
     const rnode *n = rmap_owner(&r->map, rslot_of(key, len));
     if (n)
@@ -196,7 +162,7 @@ int rroute_exec(rroute *r, size_t n, const int *argc, const char *const *const *
                 redisReply **replies, rk_status *st) {
     job *jobs = calloc(n ? n : 1, sizeof(*jobs));
     if (jobs == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    for (size_t i = 0; i < n; i++) jobs[i].slot = command_slot(argc[i], argv[i], lens ? lens[i] : NULL);
+    for (size_t i = 0; i < n; i++) jobs[i].slot = rslot_of_command(argc[i], argv[i], lens ? lens[i] : NULL);
     int64_t deadline = server_now_us() + r->budget_us, backoff = BACKOFF_MIN_MS;
     int rc = RK_OK;
     for (;;) {

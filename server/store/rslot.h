@@ -24,4 +24,11 @@ uint16_t rslot_crc16(const void *buf, size_t len);
 /* The slot (0..RSLOT_COUNT-1) of key[0..len), hash tag rule included. */
 int rslot_of(const char *key, size_t len);
 
+/* The slot of a command's first key, or -1 for a command without keys
+ * (PING, INFO, PUBLISH, FUNCTION, CLUSTER, an FCALL of no keys). The key
+ * of FCALL and FCALL_RO is the first after numkeys, of XREADGROUP the
+ * first after STREAMS, of XGROUP its third word; of any other command
+ * its second. lens NULL: argv's strings end with a NUL. */
+int rslot_of_command(int argc, const char *const *argv, const size_t *lens);
+
 #endif
