@@ -4,7 +4,9 @@
 # with Redis (not degraded) and says it routes by slot. Had it refused,
 # its last line would have to say what is wrong with the Redis it was
 # given, never an empty error, a bare MOVED, or a seed list looked up as
-# one host name.
+# one host name. Then, served by that rankd, a submission and a ranked
+# read either work or fail with a message that names the cluster's
+# refusal (CROSSSLOT, while rankd's calls span slots), never an empty one.
 set -uo pipefail
 : "${RANKD_BIN:?run under tests/with-services.sh}" "${RANKD_TEST_DIR:?}" "${RANKD_REDIS_SEEDS:?}" "${RANKD_ARGS:?}"
 passed=0 failed=0
@@ -45,6 +47,33 @@ if serves_routed && ! grep -q 'Name or service not known' "$work/out"; then
     ok "the masters as a seed list: rankd serves, routing"
 else
     not_ok "the masters as a seed list: rankd serves, routing (exit $rc)"
+fi
+
+# works_or_names_the_cluster DESCRIPTION RANKCTL-ARGS...
+works_or_names_the_cluster() {
+    local what=$1 rc=0
+    shift
+    "$RANKCTL_BIN" "$@" >"$work/out" 2>&1 </dev/null || rc=$?
+    if ((rc == 0)) || grep -Eq '^rankctl: [A-Z_]+: .*Redis Cluster.+' "$work/out"; then ok "$what"; else
+        not_ok "$what (exit $rc)"; fi
+}
+
+if pid="$(rk-rankd-start)"; then
+    : "$pid"
+    export RANKD_URL XDG_CONFIG_HOME
+    if RANKD_PASSWORD="$RANKD_ADMIN_PASSWORD" "$RANKCTL_BIN" login "$RANKD_ADMIN_USER" >"$work/out" 2>&1; then
+        ok "a login through a rankd on the cluster"
+    else
+        not_ok "a login through a rankd on the cluster"
+    fi
+    "$RANKCTL_BIN" board create tetris --game tetris --title Tetris --order higher --policy best >/dev/null 2>&1
+    works_or_names_the_cluster "a submission works, or its error names the cluster's refusal" \
+        submit tetris --user "$RANKD_ADMIN_USER" 100
+    works_or_names_the_cluster "a ranked read works, or its error names the cluster's refusal" top tetris
+    rk-rankd-stop
+else
+    echo "not ok - rankd did not start under the harness"
+    failed=$((failed + 1))
 fi
 
 echo "# $passed passed, $failed failed"
