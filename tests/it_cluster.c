@@ -7,6 +7,7 @@
  * The cluster is set up and asked directly over hiredis, as a test may:
  * the answers checked are Redis's own, not the store's.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,77 @@ static void migrating_slot_then_moved(void) {
     rstore_close(r);
 }
 
+/* A slot half migrated: its keys are set apart (MIGRATING on from,
+ * IMPORTING on to), and those named are moved to the new master. */
+typedef struct migration {
+    int from, to;
+    char slot[16], from_id[64], to_id[64], port_text[16];
+} migration;
+
+static void migration_start(migration *m, const char *key) {
+    m->from = master_of(key);
+    m->to = (m->from + 1) % 3;
+    snprintf(m->slot, sizeof(m->slot), "%d", rslot_of(key, strlen(key)));
+    snprintf(m->port_text, sizeof(m->port_text), "%d", ports[m->to]);
+    node_id(ports[m->from], m->from_id, sizeof(m->from_id));
+    node_id(ports[m->to], m->to_id, sizeof(m->to_id));
+    ask_ok(ports[m->to], "CLUSTER SETSLOT %s IMPORTING %s", m->slot, m->from_id);
+    ask_ok(ports[m->from], "CLUSTER SETSLOT %s MIGRATING %s", m->slot, m->to_id);
+}
+
+static void migration_move(migration *m, const char *key) {
+    redisContext *c = node(ports[m->from]);
+    redisReply *x = redisCommand(c, "MIGRATE %s %s %s 0 5000", first_host, m->port_text, key);
+    CHECK(x && x->type == REDIS_REPLY_STATUS);
+    if (x) freeReplyObject(x);
+    redisFree(c);
+}
+
+static void migration_end(migration *m) {
+    for (int i = 0; i < 3; i++) ask_ok(ports[i], "CLUSTER SETSLOT %s NODE %s", m->slot, m->to_id);
+}
+
+static void *finish_later(void *arg) {
+    migration *m = arg;
+    struct timespec ts = {0, 300 * 1000000L};
+    nanosleep(&ts, NULL);
+    migration_move(m, "rk:{try}:b");
+    migration_end(m);
+    return NULL;
+}
+
+/* A call of two keys of one slot while only one of them has moved is
+ * refused TRYAGAIN; the store waits and sends it again, and once the slot
+ * has moved (MOVED) the call is answered, within its budget. */
+static void tryagain_is_waited_out(void) {
+    rstore *r = NULL;
+    rk_status st;
+    CHECK_INT(rstore_open(&r, seeds, &st), RK_OK);
+    int won = 0;
+    CHECK_INT(rstore_flag_take(r, "rk:{try}:a", "it", 600, &won, &st), RK_OK);
+    CHECK_INT(rstore_flag_take(r, "rk:{try}:b", "it", 600, &won, &st), RK_OK);
+    static migration m;
+    migration_start(&m, "rk:{try}:a");
+    migration_move(&m, "rk:{try}:a");
+    redisReply *x = ask(ports[m.from], "DEL %s %s", "rk:{try}:a", "rk:{try}:b");
+    CHECK(x && x->type == REDIS_REPLY_ERROR && strncmp(x->str, "TRYAGAIN", 8) == 0);
+    if (x) freeReplyObject(x);
+    pthread_t t;
+    pthread_create(&t, NULL, finish_later, &m);
+    int64_t t0 = server_now_us();
+    const char *keys[] = {"rk:{try}:a", "rk:{try}:b"};
+    rk_status_clear(&st);
+    int rc = rstore_del(r, keys, 2, &st);
+    int64_t ms = (server_now_us() - t0) / 1000;
+    pthread_join(t, NULL);
+    if (rc != RK_OK) fprintf(stderr, "  %s\n", st.message);
+    CHECK_INT(rc, RK_OK);
+    CHECK(ms >= 250);
+    CHECK(ms < 5000);
+    CHECK_INT(ask_int(ports[m.to], "EXISTS %s %s", "rk:{try}:a", "rk:{try}:b"), 0);
+    rstore_close(r);
+}
+
 /* The workers' shared pipeline threads route the same way. */
 static void piped_calls_reach_every_master(void) {
     rpipe *p = NULL;
@@ -415,6 +487,7 @@ int main(int argc, char **argv) {
     RUN(functions_reach_every_master);
     RUN(crossslot_is_a_clear_error);
     RUN(migrating_slot_then_moved);
+    RUN(tryagain_is_waited_out);
     RUN(loop_connections_route);
     return CHECK_SUMMARY();
 }
