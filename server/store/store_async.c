@@ -77,7 +77,8 @@ typedef struct acluster {
     alink links[RMAP_NODES_MAX];
     int nlinks;
     int reading; /* a CLUSTER SLOTS is in flight */
-    int stale;   /* read the map again when the first connection is up */
+    int64_t reading_since_us;
+    int stale; /* read the map again when the first connection is up */
     pending *sent_head, *sent_tail;
 } acluster;
 
@@ -387,6 +388,7 @@ static void read_map(rasync *a) {
     if (cl->reading || !a->up || a->ac == NULL) return;
     if (redisAsyncCommand(a->ac, on_slots, a, "CLUSTER SLOTS") != REDIS_OK) return;
     cl->reading = 1;
+    cl->reading_since_us = server_now_us();
     cl->stale = 0;
 }
 
@@ -426,6 +428,9 @@ static void cluster_tick(rasync *a, int64_t now) {
         alink *l = link_for(cl, a, &masters[i]);
         if (l && l->ac == NULL) link_connect(l);
     }
+    /* A seed that does not answer the map's question is dropped like
+     * one that does not answer a command (on_slots then sees NULL). */
+    if (cl->reading && now - cl->reading_since_us > a->stall_us) drop(a);
     if (cl->stale) read_map(a);
 }
 
