@@ -79,17 +79,19 @@ static redisContext *connect_redis(rpipe *p, char *err, size_t cap) {
  * routes from then on; a standalone Redis sees this one INFO. */
 static void ask_cluster(conn *c) {
     redisReply *rep = redisCommand(c->ctx, "INFO cluster");
-    if (rep && rep->type == REDIS_REPLY_STRING) {
-        rk_status st;
-        c->asked = 1;
-        if (strstr(rep->str, "cluster_enabled:1") &&
-            rroute_open(&c->route, c->pipe->seeds, c->pipe->nseeds, ROUTE_BUDGET_MS, &st) != RK_OK) {
-            rroute_close(c->route);
-            c->route = NULL;
-            c->asked = 0;
-        }
+    if (rep == NULL) return; /* the round trip finds the connection broken */
+    rk_status st;
+    c->asked = 1; /* a refused INFO (renamed) is no cluster's: as before */
+    if (rep->type == REDIS_REPLY_STRING && strstr(rep->str, "cluster_enabled:1") &&
+        rroute_open(&c->route, c->pipe->seeds, c->pipe->nseeds, ROUTE_BUDGET_MS, &st) != RK_OK) {
+        rroute_close(c->route);
+        c->route = NULL;
+        c->asked = 0;
+        /* Asked again with the next connection, not used unrouted. */
+        redisFree(c->ctx);
+        c->ctx = NULL;
     }
-    if (rep) freeReplyObject(rep);
+    freeReplyObject(rep);
 }
 
 /* The batch over a cluster: each command to its slot's master. */
@@ -141,6 +143,10 @@ static void round_trip(conn *c, group *batch) {
             c->ctx = NULL;
             routed_trip(c, batch);
             return;
+        }
+        if (c->ctx == NULL) {
+            snprintf(err, sizeof(err), "Redis Cluster: no node answers with the slot map");
+            ok = 0;
         }
     }
     int64_t t0 = server_now_us();

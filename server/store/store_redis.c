@@ -63,13 +63,15 @@ static int ask_cluster(rstore *r, rk_status *st) {
         r->ctx = NULL;
         return RK_UNAVAILABLE;
     }
+    /* A refused INFO (a Redis that renamed it) is no cluster's: as before. */
     int cluster = rep->type == REDIS_REPLY_STRING && strstr(rep->str, "cluster_enabled:1") != NULL;
-    int answered = rep->type == REDIS_REPLY_STRING;
     freeReplyObject(rep);
-    if (!answered) return RK_OK; /* asked again at the next connection */
     if (cluster && rroute_open(&r->route, r->seeds, r->nseeds, ROUTE_BUDGET_MS, st) != RK_OK) {
         rroute_close(r->route);
         r->route = NULL;
+        /* Asked again with the next connection, not used unrouted. */
+        redisFree(r->ctx);
+        r->ctx = NULL;
         return RK_UNAVAILABLE;
     }
     r->asked = 1;
