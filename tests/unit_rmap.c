@@ -106,6 +106,11 @@ static void moved_updates_one_slot(void) {
     rnode masters[8];
     CHECK_INT(rmap_masters(&m, masters, 8), 4);
     CHECK(!rmap_set(&m, RSLOT_COUNT, &to));
+    /* A master that lost every slot is no master of the map any more. */
+    rnode first = *rmap_owner(&m, 0);
+    for (int s = 0; s <= 5460; s++) rmap_set(&m, s, &to);
+    CHECK_INT(rmap_masters(&m, masters, 8), 3);
+    for (int i = 0; i < 3; i++) CHECK(!rnode_same(&masters[i], &first));
 }
 
 static void redirections(void) {

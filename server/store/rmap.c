@@ -17,6 +17,7 @@
 void rmap_init(rmap *m) {
     m->nnodes = 0;
     memset(m->owner, -1, sizeof(m->owner));
+    memset(m->nslots, 0, sizeof(m->nslots));
 }
 
 static int node_index(rmap *m, const rnode *n) {
@@ -64,7 +65,11 @@ int rmap_parse_slots(rmap *m, const redisReply *rep, const rnode *from, rk_statu
             goto done;
         }
         int at = node_index(next, &n);
-        for (long long s = lo; at >= 0 && s <= hi; s++) next->owner[s] = (int8_t)at;
+        for (long long s = lo; at >= 0 && s <= hi; s++) {
+            if (next->owner[s] >= 0) next->nslots[next->owner[s]]--; /* listed twice: the last entry wins */
+            next->owner[s] = (int8_t)at;
+            next->nslots[at]++;
+        }
     }
     memcpy(m, next, sizeof(*m));
 done:
@@ -80,7 +85,9 @@ const rnode *rmap_owner(const rmap *m, int slot) {
 int rmap_set(rmap *m, int slot, const rnode *node) {
     if (slot < 0 || slot >= RSLOT_COUNT) return 0;
     int at = node_index(m, node);
+    if (m->owner[slot] >= 0) m->nslots[m->owner[slot]]--;
     m->owner[slot] = (int8_t)at;
+    if (at >= 0) m->nslots[at]++;
     return at >= 0;
 }
 
@@ -89,11 +96,7 @@ size_t rmap_masters(const rmap *m, rnode *out, size_t cap) {
     /* Only the masters that serve a slot: one that lost all of them to
      * a failover is a replica now, or gone. */
     for (int i = 0; i < m->nnodes && n < cap; i++)
-        for (int s = 0; s < RSLOT_COUNT; s++)
-            if (m->owner[s] == i) {
-                out[n++] = m->nodes[i];
-                break;
-            }
+        if (m->nslots[i] > 0) out[n++] = m->nodes[i];
     return n;
 }
 

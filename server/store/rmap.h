@@ -27,7 +27,8 @@ struct redisReply;
 typedef struct rmap {
     rnode nodes[RMAP_NODES_MAX]; /* the masters met, in the order met */
     int nnodes;
-    int8_t owner[RSLOT_COUNT]; /* index into nodes, or -1: not known */
+    int8_t owner[RSLOT_COUNT];  /* index into nodes, or -1: not known */
+    int nslots[RMAP_NODES_MAX]; /* slots each node serves: rmap_masters in O(nodes) */
 } rmap;
 
 /* An empty map: every slot unknown. */
