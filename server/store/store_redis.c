@@ -151,9 +151,10 @@ static const struct reply_error {
     {.word = "MASTERDOWN", .code = RK_UNAVAILABLE, .message = "Redis has lost its link to its master; retry shortly"},
     {.word = "TRYAGAIN", .code = RK_UNAVAILABLE, .message = "Redis is moving the keys of a slot; retry shortly"},
     /* A Redis Cluster's own refusals. A redirection reaching a caller
-     * means the call went to a node that does not serve its keys' slot. */
-    {.word = "MOVED", .code = RK_FAILED_PRECONDITION, .prefix = "Redis Cluster: another node serves the keys: "},
-    {.word = "ASK", .code = RK_FAILED_PRECONDITION, .prefix = "Redis Cluster: another node serves the keys: "},
+     * (the right master not connected yet, or a slot bouncing between
+     * nodes) was not run: it may be sent again once the map settles. */
+    {.word = "MOVED", .code = RK_UNAVAILABLE, .prefix = "Redis Cluster: another node serves the keys: "},
+    {.word = "ASK", .code = RK_UNAVAILABLE, .prefix = "Redis Cluster: another node serves the keys: "},
     {.word = "CROSSSLOT",
      .code = RK_FAILED_PRECONDITION,
      .prefix = "Redis Cluster refused a call whose keys are in different slots: "},
