@@ -294,7 +294,10 @@ int main(int argc, char **argv) {
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
     if (degraded_backlog_size(pg, &waiting, &st) != RK_OK) goto fail;
-    int rc = rstore_open(&redis, srv.cfg.redis, &st);
+    int rc = rstore_open(&redis, srv.cfg.redis, &st), cluster = 0;
+    if (rc == RK_OK && (rc = rstore_cluster_enabled(redis, &cluster, &st)) == RK_OK && cluster)
+        log_info("Redis is a Redis Cluster; each command goes to the master of its keys' slot", "redis=%s",
+                 srv.cfg.redis);
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
         /* An empty Redis (restarted without its data) gets its boards

@@ -13,10 +13,24 @@
 #   RANKD_EXTRA_ARGS   extra rankd arguments, split on whitespace
 #   RANKD_KEEP_TEST_DIR=1        keep the temp dir even when CMD succeeds
 #   RANKD_IGNORE_EXIT_STATUS=1   don't fail when rankd exits non-zero at teardown
+#   RANKD_TEST_REDIS   which Redis to start (default: standalone, one redis-server):
+#       cluster           a 3-master Redis Cluster on loopback (no replicas)
+#       cluster-replicas  the same with one replica per master (failover tests)
+#     Each node has its own directory under redis/ and its own client and
+#     cluster-bus ports (cluster-port, so port+10000 need not be free). The
+#     harness waits until every node says cluster_state:ok and every
+#     replica's link to its master is up. rankd is given the masters as a
+#     comma-separated --redis list.
 #
 # Environment for CMD:
 #   RANKD_URL RANKD_EVENTS_URL RANKD_HTTP_URL RANKD_REDIS_HOST RANKD_REDIS_PORT RANKD_PG_PORT RANKD_POSTGRES
 #   RANKD_TEST_DIR RANKD_ADMIN_USER RANKD_ADMIN_PASSWORD RANKD_PID
+#   RANKD_REDIS_SEEDS  what rankd's --redis is given: host:port, or on a
+#               cluster the masters as host:port,host:port,host:port
+#               (RANKD_REDIS_HOST/PORT are then the first master's)
+#   RANKD_REDIS_NODES  on a cluster: every node's client port, masters first
+#               (1 2 3), then their replicas in the same order (4 5 6);
+#               node N is the Nth word
 #   RANKD_ARGS  rankd's arguments (without the binary), shell-quoted:
 #               eval "set -- $RANKD_ARGS"; "$RANKD_BIN" "$@"
 #   XDG_CONFIG_HOME=$RANKD_TEST_DIR/config, where rankctl keeps its login
@@ -24,6 +38,10 @@
 #   until it is done:
 #     rk-redis-stop [SIGNAL]   SHUTDOWN NOSAVE (or send SIGNAL), wait for exit
 #     rk-redis-start           start Redis again (same port and data), wait for PONG
+#     rk-redis-node-stop N [SIGNAL]  cluster only: stop node N (SHUTDOWN NOSAVE,
+#                              or send SIGNAL), wait for exit
+#     rk-redis-node-start N    cluster only: start node N again (same ports,
+#                              data and nodes.conf), wait for PONG
 #     rk-pg-stop [MODE]        pg_ctl stop -m MODE (fast|smart|immediate; default fast)
 #     rk-pg-start              start PostgreSQL again (same port and data)
 #     rk-rankd-stop [SIGNAL]   send SIGNAL (default TERM), SIGKILL after 10 s;
@@ -131,9 +149,15 @@ pick_rankd_ports() {
 write_state() {
     local v tmp="$DIR/state.env.tmp"
     {
-        for v in DIR pg_bin pg_data pg_port redis_dir redis_port rankd_bin rankd_port events_port http_port; do
+        for v in DIR pg_bin pg_data pg_port redis_dir redis_port redis_mode redis_seeds rankd_bin rankd_port events_port \
+            http_port; do
             printf '%s=%q\n' "$v" "${!v}"
         done
+        printf 'node_ports=('
+        if ((${#node_ports[@]})); then printf '%q ' "${node_ports[@]}"; fi
+        printf ')\nbus_ports=('
+        if ((${#bus_ports[@]})); then printf '%q ' "${bus_ports[@]}"; fi
+        printf ')\n'
         printf 'rankd_args=('
         if ((${#rankd_args[@]})); then printf '%q ' "${rankd_args[@]}"; fi
         printf ')\n'
@@ -149,7 +173,7 @@ set_rankd_args() {
     rankd_args=(--listen "tcp://127.0.0.1:$rankd_port"
                 --events "tcp://127.0.0.1:$events_port"
                 --http "http://127.0.0.1:$http_port"
-                --redis "127.0.0.1:$redis_port"
+                --redis "$redis_seeds"
                 --postgres "host=127.0.0.1 port=$pg_port dbname=rankd user=rankd")
     if ((${#extra[@]})); then rankd_args+=("${extra[@]}"); fi
 }
@@ -198,6 +222,107 @@ redis_stop() {
         fi
     fi
     rm -f "$DIR/redis.pid"
+}
+
+
+# ------------------------------------------------------------------ redis cluster
+
+# node_start N: starts cluster node N (1-based) on its ports, waits for PONG.
+node_start() {
+    local n=$1 port=${node_ports[$(($1 - 1))]} bus=${bus_ports[$(($1 - 1))]} d="$redis_dir/node-$1" pid i reply
+    mkdir -p "$d"
+    setsid redis-server --port "$port" --cluster-port "$bus" --bind 127.0.0.1 --dir "$d" \
+        --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+        --appendonly yes --appendfsync everysec --save '' --daemonize no \
+        --enable-debug-command local --logfile "$d/redis.log" \
+        </dev/null >>"$d/redis.out" 2>&1 &
+    pid=$!
+    echo "$pid" >"$DIR/redis-node-$n.pid"
+    for ((i = 0; i < 200; i++)); do
+        if ! alive "$pid"; then
+            log "cluster node $n exited during start; tail of $d/redis.log:"
+            tail -n 20 "$d/redis.log" >&2 2>/dev/null || true
+            rm -f "$DIR/redis-node-$n.pid"
+            return 1
+        fi
+        reply="$(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" || true
+        [[ $reply == PONG ]] && return 0
+        sleep 0.1
+    done
+    log "cluster node $n did not answer PING within 20 s"
+    return 1
+}
+
+# node_stop N [SIGNAL]
+node_stop() {
+    local n=$1 sig=${2:-} port=${node_ports[$(($1 - 1))]} pid
+    pid="$(cat "$DIR/redis-node-$n.pid" 2>/dev/null)" || return 0
+    if alive "$pid"; then
+        if [[ -n $sig ]]; then
+            kill -s "$sig" "$pid" 2>/dev/null || true
+        elif ! redis-cli -h 127.0.0.1 -p "$port" shutdown nosave >/dev/null 2>&1; then
+            kill -s TERM "$pid" 2>/dev/null || true
+        fi
+        if ! wait_gone "$pid" 100; then
+            kill -s KILL "$pid" 2>/dev/null || true
+            wait_gone "$pid" 50 || true
+        fi
+    fi
+    rm -f "$DIR/redis-node-$n.pid"
+}
+
+cluster_stop() {
+    local i
+    for ((i = 1; i <= ${#node_ports[@]}; i++)); do node_stop "$i" || true; done
+}
+
+# cluster_wait_ok: every running node says cluster_state:ok and sees all
+# of the nodes; every replica's link to its master is up.
+cluster_wait_ok() {
+    local i n port info ok
+    for ((i = 0; i < 300; i++)); do
+        ok=1
+        for ((n = 1; n <= ${#node_ports[@]}; n++)); do
+            port=${node_ports[$((n - 1))]}
+            info="$(redis-cli -h 127.0.0.1 -p "$port" cluster info 2>/dev/null)" || { ok=0; break; }
+            grep -q '^cluster_state:ok' <<<"$info" || { ok=0; break; }
+            grep -q "^cluster_known_nodes:${#node_ports[@]}" <<<"$info" || { ok=0; break; }
+            if ((n > 3)); then
+                redis-cli -h 127.0.0.1 -p "$port" info replication 2>/dev/null |
+                    grep -q '^master_link_status:up' || { ok=0; break; }
+            fi
+        done
+        ((ok)) && return 0
+        sleep 0.1
+    done
+    log "the cluster did not reach cluster_state:ok within 30 s"
+    return 1
+}
+
+# cluster_start: nodes 1-3 become the masters (slots split evenly by
+# redis-cli), nodes 4-6 (cluster-replicas) replicate 1-3 in that order.
+cluster_start() {
+    local n i nodes=() id port master
+    for ((n = 1; n <= ${#node_ports[@]}; n++)); do node_start "$n" || return 1; done
+    for ((n = 1; n <= 3; n++)); do nodes+=("127.0.0.1:${node_ports[$((n - 1))]}"); done
+    if ! redis-cli --cluster create "${nodes[@]}" --cluster-replicas 0 --cluster-yes \
+        >"$redis_dir/cluster-create.log" 2>&1; then
+        cat "$redis_dir/cluster-create.log" >&2
+        return 1
+    fi
+    for ((n = 4; n <= ${#node_ports[@]}; n++)); do
+        port=${node_ports[$((n - 1))]}
+        master=${node_ports[$((n - 4))]}
+        id="$(redis-cli -h 127.0.0.1 -p "$master" cluster myid)"
+        redis-cli -h 127.0.0.1 -p "$port" cluster meet 127.0.0.1 "$master" "${bus_ports[$((n - 4))]}" >/dev/null
+        # REPLICATE needs the master known to the new node first.
+        for ((i = 0; i < 100; i++)); do
+            redis-cli -h 127.0.0.1 -p "$port" cluster nodes 2>/dev/null | grep -q "^$id " && break
+            sleep 0.1
+        done
+        redis-cli -h 127.0.0.1 -p "$port" cluster replicate "$id" >/dev/null || return 1
+    done
+    cluster_wait_ok
 }
 
 # ------------------------------------------------------------------ postgres
@@ -325,7 +450,7 @@ rankd_stop() {
 stop_services() {
     local st=0
     rankd_stop TERM || st=$?
-    redis_stop || true
+    if [[ ${redis_mode:-standalone} == standalone ]]; then redis_stop || true; else cluster_stop || true; fi
     pg_stop fast || true
     return "$st"
 }
@@ -341,6 +466,8 @@ if [[ ${1:-} == --helper ]]; then
     case $name in
         redis-start) redis_start ;;
         redis-stop) redis_stop "$@" ;;
+        redis-node-start) node_start "$@" ;;
+        redis-node-stop) node_stop "$@" ;;
         pg-start) pg_start ;;
         pg-stop) pg_stop "$@" ;;
         rankd-start) rankd_start "$@" && cat "$DIR/rankd.pid" ;;
@@ -389,6 +516,12 @@ DIR="$(mktemp -d "${TMPDIR:-/tmp}/rankd-test.XXXXXXXX")"
 chmod 755 "$DIR"
 pg_data="$DIR/pg/data"
 redis_dir="$DIR/redis"
+redis_mode=${RANKD_TEST_REDIS:-standalone}
+case $redis_mode in
+    standalone | cluster | cluster-replicas) ;;
+    *) die "RANKD_TEST_REDIS must be standalone, cluster or cluster-replicas, not '$redis_mode'" ;;
+esac
+node_ports=() bus_ports=() redis_seeds=""
 pg_port=0 redis_port=0 rankd_port=0 events_port=0 http_port=0
 rankd_args=()
 cmd_pid=""
@@ -441,7 +574,7 @@ trap 'on_signal TERM 15' TERM
 trap 'on_signal HUP 1' HUP
 
 mkdir -p "$DIR/bin"
-for h in redis-start redis-stop pg-start pg-stop rankd-start rankd-stop rankd-pid; do
+for h in redis-start redis-stop redis-node-start redis-node-stop pg-start pg-stop rankd-start rankd-stop rankd-pid; do
     printf '#!/usr/bin/env bash\nexec bash %q --helper %q %q "$@"\n' "$self" "$h" "$DIR" >"$DIR/bin/rk-$h"
     chmod +x "$DIR/bin/rk-$h"
 done
@@ -450,12 +583,32 @@ write_state
 setsid bash "$self" --helper watchdog "$DIR" "$$" </dev/null >/dev/null 2>&1 &
 wd_pid=$!
 
-for attempt in 1 2 3; do
-    redis_port="$(pick_port)"
-    write_state
-    redis_start && break
-    ((attempt < 3)) || die "could not start redis-server"
-done
+if [[ $redis_mode == standalone ]]; then
+    for attempt in 1 2 3; do
+        redis_port="$(pick_port)"
+        redis_seeds="127.0.0.1:$redis_port"
+        write_state
+        redis_start && break
+        ((attempt < 3)) || die "could not start redis-server"
+    done
+else
+    nnodes=3
+    [[ $redis_mode == cluster-replicas ]] && nnodes=6
+    for attempt in 1 2 3; do
+        # Every node's client and bus ports from one freeport call, so
+        # no two of them are the same (see pick_rankd_ports).
+        mapfile -t ports < <("${FREEPORT_BIN:-freeport}" "$((2 * nnodes))")
+        ((${#ports[@]} == 2 * nnodes)) || die "freeport printed ${#ports[@]} ports, not $((2 * nnodes))"
+        node_ports=("${ports[@]:0:nnodes}") bus_ports=("${ports[@]:nnodes}")
+        redis_port=${node_ports[0]}
+        redis_seeds="127.0.0.1:${node_ports[0]},127.0.0.1:${node_ports[1]},127.0.0.1:${node_ports[2]}"
+        write_state
+        cluster_start && break
+        cluster_stop
+        rm -rf "$redis_dir"
+        ((attempt < 3)) || die "could not start the Redis Cluster"
+    done
+fi
 
 pg_init
 for attempt in 1 2 3; do
@@ -480,7 +633,7 @@ if [[ -n $rankd_bin ]]; then
     admin_password="$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
     if ! RANKD_ADMIN_PASSWORD="$admin_password" timeout 60 "$rankd_bin" \
         --postgres "host=127.0.0.1 port=$pg_port dbname=rankd user=rankd" \
-        --redis "127.0.0.1:$redis_port" --create-admin "$admin_user" \
+        --redis "$redis_seeds" --create-admin "$admin_user" \
         </dev/null >"$DIR/create-admin.log" 2>&1; then
         cat "$DIR/create-admin.log" >&2
         die "rankd --create-admin failed"
@@ -509,6 +662,9 @@ export RANKD_EVENTS_URL="tcp://127.0.0.1:$events_port"
 export RANKD_HTTP_URL="http://127.0.0.1:$http_port"
 export RANKD_REDIS_HOST=127.0.0.1
 export RANKD_REDIS_PORT="$redis_port"
+export RANKD_REDIS_SEEDS="$redis_seeds"
+if ((${#node_ports[@]})); then RANKD_REDIS_NODES="${node_ports[*]}"; else RANKD_REDIS_NODES=""; fi
+export RANKD_REDIS_NODES
 export RANKD_PG_PORT="$pg_port"
 export RANKD_POSTGRES="host=127.0.0.1 port=$pg_port dbname=rankd user=rankd"
 export RANKD_TEST_DIR="$DIR"

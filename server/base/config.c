@@ -31,7 +31,7 @@ typedef struct setting {
 
 static const setting settings[] = {
     S("listen", listen, "tcp://127.0.0.1:7400", "RPC addresses, comma-separated (tcp://, ipc://, tls+tcp://)"),
-    S("redis", redis, "127.0.0.1:6379", "Redis address, host:port"),
+    S("redis", redis, "127.0.0.1:6379", "Redis address, host:port; a Redis Cluster as host:port,host:port,..."),
     S("postgres", postgres, "host=127.0.0.1 port=5432 dbname=rankd", "PostgreSQL conninfo"),
     S("token-secret", token_secret, "",
       "token signing key, 64 hex chars (default: generated once, kept in PostgreSQL)"),

@@ -32,7 +32,7 @@ typedef enum config_action {
 
 typedef struct config {
     char listen[CONFIG_STR_MAX];       /* comma-separated nng URLs */
-    char redis[CONFIG_STR_MAX];        /* host:port */
+    char redis[CONFIG_STR_MAX];        /* host:port, or a cluster's seeds host:port,host:port,... */
     char postgres[CONFIG_STR_MAX];     /* libpq conninfo */
     char token_secret[CONFIG_STR_MAX]; /* hex; empty: kept in PostgreSQL */
     char log_level[16];

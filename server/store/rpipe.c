@@ -13,7 +13,9 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "rnode.h"
 #include "rpipe.h"
+#include "rroute.h"
 #include "clock.h"
 
 #define ROUND_MAX 512 /* commands written in one round trip, at most */
@@ -38,11 +40,16 @@ typedef struct conn {
     group *head, *tail;
     atomic_size_t queued; /* groups waiting: pick the least busy connection */
     redisContext *ctx;
+    int asked;     /* INFO cluster answered on this connection's first link */
+    rroute *route; /* a Redis Cluster: a connection per master instead of ctx */
 } conn;
 
+#define ROUTE_BUDGET_MS 5000 /* as long as a standalone round trip may take */
+
 struct rpipe {
-    char host[256];
-    int port;
+    rnode seeds[RNODE_SEEDS_MAX]; /* tried in turn, from the one that answered last */
+    size_t nseeds;
+    atomic_size_t cur;
     conn *conns;
     int nconns;
     atomic_uint next;
@@ -50,23 +57,98 @@ struct rpipe {
 };
 
 static redisContext *connect_redis(rpipe *p, char *err, size_t cap) {
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout(p->host, p->port, tv);
-    if (c == NULL || c->err) {
-        snprintf(err, cap, "Redis at %s:%d is unreachable: %s", p->host, p->port, c ? c->errstr : "out of memory");
-        if (c) redisFree(c);
-        return NULL;
+    size_t cur = atomic_load(&p->cur);
+    for (size_t i = 0; i < p->nseeds; i++) {
+        const rnode *n = &p->seeds[(cur + i) % p->nseeds];
+        struct timeval tv = {2, 0};
+        redisContext *c = redisConnectWithTimeout(n->host, n->port, tv);
+        if (c == NULL || c->err) {
+            snprintf(err, cap, "Redis at %s:%d is unreachable: %s", n->host, n->port, c ? c->errstr : "out of memory");
+            if (c) redisFree(c);
+            continue;
+        }
+        struct timeval io = {5, 0};
+        redisSetTimeout(c, io);
+        atomic_store(&p->cur, (cur + i) % p->nseeds);
+        return c;
     }
-    struct timeval io = {5, 0};
-    redisSetTimeout(c, io);
-    return c;
+    return NULL;
+}
+
+/* Once per connection thread, at its first link: on a cluster the thread
+ * routes from then on; a standalone Redis sees this one INFO. */
+static void ask_cluster(conn *c) {
+    redisReply *rep = redisCommand(c->ctx, "INFO cluster");
+    if (rep == NULL) return; /* the round trip finds the connection broken */
+    rk_status st;
+    c->asked = 1; /* a refused INFO (renamed) is no cluster's: as before */
+    if (rep->type == REDIS_REPLY_STRING && strstr(rep->str, "cluster_enabled:1") &&
+        rroute_open(&c->route, c->pipe->seeds, c->pipe->nseeds, ROUTE_BUDGET_MS, &st) != RK_OK) {
+        rroute_close(c->route);
+        c->route = NULL;
+        c->asked = 0;
+        /* Asked again with the next connection, not used unrouted. */
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+    freeReplyObject(rep);
+}
+
+/* The batch over a cluster: each command to its slot's master. */
+static void routed_trip(conn *c, group *batch) {
+    size_t n = 0;
+    for (group *g = batch; g; g = g->next) n += g->n;
+    int *argc = calloc(n ? n : 1, sizeof(*argc));
+    const char *const **argv = calloc(n ? n : 1, sizeof(*argv));
+    redisReply **replies = calloc(n ? n : 1, sizeof(*replies));
+    rk_status st;
+    int rc = argc && argv && replies ? RK_OK : rk_status_set(&st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    size_t k = 0;
+    for (group *g = batch; rc == RK_OK && g; g = g->next)
+        for (size_t i = 0; i < g->n; i++, k++) {
+            argc[k] = g->argc[i];
+            argv[k] = g->argv[i];
+        }
+    if (rc == RK_OK) rc = rroute_exec(c->route, n, argc, argv, NULL, replies, &st);
+    pthread_mutex_lock(&c->mu);
+    k = 0;
+    for (group *g = batch; g; g = g->next) {
+        for (size_t i = 0; i < g->n; i++, k++) g->replies[i] = rc == RK_OK ? replies[k] : NULL;
+        if (rc != RK_OK) {
+            g->code = rc;
+            snprintf(g->message, sizeof(g->message), "%s", st.message);
+        }
+        g->done = 1;
+        pthread_cond_signal(&g->cv);
+    }
+    pthread_mutex_unlock(&c->mu);
+    free(argc);
+    free(argv);
+    free(replies);
 }
 
 /* One round trip for every group in `batch`. */
 static void round_trip(conn *c, group *batch) {
     char err[512] = "";
     int ok = 1;
+    if (c->route) {
+        routed_trip(c, batch);
+        return;
+    }
     if (c->ctx == NULL && (c->ctx = connect_redis(c->pipe, err, sizeof(err))) == NULL) ok = 0;
+    if (ok && !c->asked) {
+        ask_cluster(c);
+        if (c->route) {
+            redisFree(c->ctx);
+            c->ctx = NULL;
+            routed_trip(c, batch);
+            return;
+        }
+        if (c->ctx == NULL) {
+            snprintf(err, sizeof(err), "Redis Cluster: no node answers with the slot map");
+            ok = 0;
+        }
+    }
     int64_t t0 = server_now_us();
     for (group *g = batch; ok && g; g = g->next)
         for (size_t i = 0; ok && i < g->n; i++)
@@ -129,19 +211,18 @@ static void *conn_main(void *arg) {
         round_trip(c, batch);
     }
     if (c->ctx) redisFree(c->ctx);
+    rroute_close(c->route);
     return NULL;
 }
 
 int rpipe_open(rpipe **out, const char *addr, int conns, rk_status *st) {
     rpipe *p = calloc(1, sizeof(*p));
-    const char *colon = strrchr(addr, ':');
     if (p == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(p->host) || atoi(colon + 1) <= 0) {
+    int rc = rnode_parse_list(addr, p->seeds, &p->nseeds, st);
+    if (rc != RK_OK) {
         free(p);
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+        return rc;
     }
-    memcpy(p->host, addr, (size_t)(colon - addr));
-    p->port = atoi(colon + 1);
     p->conns = calloc((size_t)conns, sizeof(*p->conns));
     if (p->conns == NULL) {
         free(p);

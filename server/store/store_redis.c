@@ -18,7 +18,9 @@
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
+#include "rnode.h"
 #include "rpipe.h"
+#include "rroute.h"
 #include "clock.h"
 #include "redis_exec.h"
 #include "store_redis.h"
@@ -38,60 +40,95 @@ typedef char num_text[24]; /* an int64 in decimal */
 struct rstore {
     redisContext *ctx; /* own connection: always without a pipe, on demand with one */
     rpipe *pipe;       /* shared pipeline, or NULL */
-    char host[256];
-    int port;
+    rnode seeds[RNODE_SEEDS_MAX];
+    size_t nseeds;
+    size_t cur;    /* the seed connected to, or tried first next time */
+    int asked;     /* INFO cluster has been answered once */
+    rroute *route; /* a Redis Cluster: commands go by slot (ctx is then only for SUBSCRIBE) */
 };
+
+/* A call's retries on a cluster (redirections, TRYAGAIN, a failover) end
+ * where a standalone call's socket timeout would. */
+#define ROUTE_BUDGET_MS (CALL_TIMEOUT_S * 1000)
 
 /* ---------------------------------------------------------------- connection */
 
-static int reconnect(rstore *r, rk_status *st) {
-    if (r->ctx && !r->ctx->err) return RK_OK;
-    if (r->ctx) redisFree(r->ctx);
-    struct timeval tv = {2, 0};
-    r->ctx = redisConnectWithTimeout(r->host, r->port, tv);
-    if (r->ctx == NULL || r->ctx->err) {
-        rk_status_set(st, RK_UNAVAILABLE, "Redis at %s:%d is unreachable: %s", r->host, r->port,
-                      r->ctx ? r->ctx->errstr : "out of memory");
-        if (r->ctx) redisFree(r->ctx);
+/* Once per handle, at its first connection: a cluster node's handle
+ * routes from then on. A standalone Redis sees this one INFO and nothing
+ * else changes. */
+static int ask_cluster(rstore *r, rk_status *st) {
+    redisReply *rep = redisCommand(r->ctx, "INFO cluster");
+    if (rep == NULL) {
+        rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+        redisFree(r->ctx);
         r->ctx = NULL;
         return RK_UNAVAILABLE;
     }
-    struct timeval ct = {CALL_TIMEOUT_S, 0};
-    redisSetTimeout(r->ctx, ct);
+    /* A refused INFO (a Redis that renamed it) is no cluster's: as before. */
+    int cluster = rep->type == REDIS_REPLY_STRING && strstr(rep->str, "cluster_enabled:1") != NULL;
+    freeReplyObject(rep);
+    if (cluster && rroute_open(&r->route, r->seeds, r->nseeds, ROUTE_BUDGET_MS, st) != RK_OK) {
+        rroute_close(r->route);
+        r->route = NULL;
+        /* Asked again with the next connection, not used unrouted. */
+        redisFree(r->ctx);
+        r->ctx = NULL;
+        return RK_UNAVAILABLE;
+    }
+    r->asked = 1;
     return RK_OK;
 }
 
-int rstore_open(rstore **out, const char *addr, rk_status *st) {
-    rstore *r = calloc(1, sizeof(*r));
-    if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(r->host) || atoi(colon + 1) <= 0) {
-        free(r);
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+/* Connects to the seed that answered last, else to the next that does: a
+ * list of one is exactly one address, as always. */
+static int reconnect(rstore *r, rk_status *st) {
+    if (r->ctx && !r->ctx->err) return RK_OK;
+    if (r->ctx) redisFree(r->ctx);
+    r->ctx = NULL;
+    for (size_t i = 0; i < r->nseeds; i++) {
+        const rnode *n = &r->seeds[(r->cur + i) % r->nseeds];
+        struct timeval tv = {2, 0};
+        redisContext *c = redisConnectWithTimeout(n->host, n->port, tv);
+        if (c == NULL || c->err) {
+            rk_status_set(st, RK_UNAVAILABLE, "Redis at %s:%d is unreachable: %s", n->host, n->port,
+                          c ? c->errstr : "out of memory");
+            if (c) redisFree(c);
+            continue;
+        }
+        struct timeval ct = {CALL_TIMEOUT_S, 0};
+        redisSetTimeout(c, ct);
+        r->ctx = c;
+        r->cur = (r->cur + i) % r->nseeds;
+        return r->asked ? RK_OK : ask_cluster(r, st);
     }
-    memcpy(r->host, addr, (size_t)(colon - addr));
-    r->port = atoi(colon + 1);
-    *out = r;
-    return reconnect(r, st) == RK_OK ? RK_OK : st->code;
+    return RK_UNAVAILABLE;
 }
 
-int rstore_open_piped(rstore **out, rpipe *pipe, const char *addr, rk_status *st) {
+static int open_handle(rstore **out, rpipe *pipe, const char *addr, rk_status *st) {
     rstore *r = calloc(1, sizeof(*r));
-    const char *colon = strrchr(addr, ':');
     if (r == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    if (colon == NULL || (size_t)(colon - addr) >= sizeof(r->host)) {
+    int rc = rnode_parse_list(addr, r->seeds, &r->nseeds, st);
+    if (rc != RK_OK) {
         free(r);
-        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis address must be host:port, not \"%s\"", addr);
+        return rc;
     }
-    memcpy(r->host, addr, (size_t)(colon - addr));
-    r->port = atoi(colon + 1);
     r->pipe = pipe;
     *out = r;
     return RK_OK;
 }
 
+int rstore_open(rstore **out, const char *addr, rk_status *st) {
+    int rc = open_handle(out, NULL, addr, st);
+    return rc == RK_OK ? reconnect(*out, st) : rc;
+}
+
+int rstore_open_piped(rstore **out, rpipe *pipe, const char *addr, rk_status *st) {
+    return open_handle(out, pipe, addr, st);
+}
+
 void rstore_close(rstore *r) {
     if (r == NULL) return;
+    rroute_close(r->route);
     if (r->ctx) redisFree(r->ctx);
     free(r);
 }
@@ -108,11 +145,21 @@ static const struct reply_error {
     const char *word;
     int code;
     const char *message; /* NULL: the reply's text after the word */
+    const char *prefix;  /* set: this, then the reply's whole text */
 } reply_errors[] = {
     {.word = "LOADING", .code = RK_UNAVAILABLE, .message = "Redis is loading its data set; retry shortly"},
     {.word = "BUSY", .code = RK_UNAVAILABLE, .message = "Redis is busy running a script; retry shortly"},
     {.word = "MASTERDOWN", .code = RK_UNAVAILABLE, .message = "Redis has lost its link to its master; retry shortly"},
     {.word = "TRYAGAIN", .code = RK_UNAVAILABLE, .message = "Redis is moving the keys of a slot; retry shortly"},
+    /* A Redis Cluster's own refusals. A redirection reaching a caller
+     * (the right master not connected yet, or a slot bouncing between
+     * nodes) was not run: it may be sent again once the map settles. */
+    {.word = "MOVED", .code = RK_UNAVAILABLE, .prefix = "Redis Cluster: another node serves the keys: "},
+    {.word = "ASK", .code = RK_UNAVAILABLE, .prefix = "Redis Cluster: another node serves the keys: "},
+    {.word = "CROSSSLOT",
+     .code = RK_FAILED_PRECONDITION,
+     .prefix = "Redis Cluster refused a call whose keys are in different slots: "},
+    {.word = "CLUSTERDOWN", .code = RK_UNAVAILABLE, .prefix = "Redis Cluster is down: "},
     {.word = "UNAVAILABLE", .code = RK_UNAVAILABLE},
     {.word = "OUT_OF_RANGE", .code = RK_OUT_OF_RANGE},
     {.word = "NO_USER", .code = RK_NOT_FOUND},
@@ -125,9 +172,32 @@ int rstore_reply_error(const redisReply *rep, rk_status *st) {
         const struct reply_error *e = &reply_errors[i];
         if (strlen(e->word) != len || strncmp(text, e->word, len) != 0) continue;
         if (e->message) return rk_status_set(st, e->code, "%s", e->message);
+        if (e->prefix) return rk_status_set(st, e->code, "%s%s", e->prefix, text);
         return rk_status_set(st, e->code, "%s", text[len] ? text + len + 1 : text);
     }
     return rk_status_set(st, RK_INTERNAL, "Redis: %s", text);
+}
+
+/* One command over a cluster. FUNCTION commands go to every master:
+ * each node keeps its own functions. */
+static int routed(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st) {
+    if (strcmp(argv[0], "FUNCTION") == 0) {
+        int rc = rroute_each_master(r->route, argc, argv, lens, st);
+        *reply = NULL;
+        return rc;
+    }
+    const char *const *av = argv;
+    const size_t *const lv[] = {lens};
+    redisReply *rep = NULL;
+    int rc = rroute_exec(r->route, 1, &argc, &av, lens ? lv : NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    if (rep->type == REDIS_REPLY_ERROR) {
+        rc = rstore_reply_error(rep, st);
+        freeReplyObject(rep);
+        return rc;
+    }
+    *reply = rep;
+    return RK_OK;
 }
 
 /* Runs one command; *reply is owned by the caller on RK_OK. An error
@@ -146,7 +216,8 @@ static int command(rstore *r, int argc, const char **argv, const size_t *lens, r
         *reply = rep;
         return RK_OK;
     }
-    if ((rc = reconnect(r, st)) != RK_OK) return rc;
+    if (r->route == NULL && (rc = reconnect(r, st)) != RK_OK) return rc;
+    if (r->route) return routed(r, argc, argv, lens, reply, st);
     int64_t t0 = server_now_us();
     redisReply *rep = redisCommandArgv(r->ctx, argc, argv, lens);
     metrics_redis_call(server_now_us() - t0);
@@ -200,6 +271,18 @@ int rstore_ping(rstore *r, rk_status *st) {
     return simple(r, 1, argv, st);
 }
 
+int rstore_cluster_enabled(rstore *r, int *yes, rk_status *st) {
+    const char *argv[] = {"INFO", "cluster"};
+    redisReply *rep = NULL;
+    int rc = command(r, 2, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    *yes = rep->type == REDIS_REPLY_STRING && strstr(rep->str, "cluster_enabled:1") != NULL;
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
+void rstore_addr(const rstore *r, char *out, size_t cap) { rnode_format(&r->seeds[r->cur], out, cap); }
+
 int rstore_set_live(rstore *r, rk_status *st) {
     const char *argv[] = {"SET", LIVE_KEY, "1"};
     return simple(r, 3, argv, st);
@@ -218,9 +301,14 @@ int rstore_is_live(rstore *r, int *live, rk_status *st) {
 
 rstore_probe_result rstore_probe(rstore *r) {
     rk_status st;
-    if (r->pipe || reconnect(r, &st) != RK_OK) return RSTORE_GONE;
-    redisReply *rep = redisCommand(r->ctx, "EXISTS %s", LIVE_KEY);
-    if (rep == NULL) {
+    if (r->pipe || (r->route == NULL && reconnect(r, &st) != RK_OK)) return RSTORE_GONE;
+    redisReply *rep = NULL;
+    if (r->route) {
+        const char *argv[] = {"EXISTS", LIVE_KEY};
+        const char *const *av = argv;
+        int argc = 2;
+        if (rroute_exec(r->route, 1, &argc, &av, NULL, &rep, &st) != RK_OK) return RSTORE_GONE;
+    } else if ((rep = redisCommand(r->ctx, "EXISTS %s", LIVE_KEY)) == NULL) {
         redisFree(r->ctx);
         r->ctx = NULL;
         return RSTORE_GONE;
@@ -383,8 +471,10 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
     if (r->pipe) {
         /* One group: the whole batch goes in one round trip. */
         if ((rc = rpipe_exec(r->pipe, n, argcs, argvs, replies, st)) != RK_OK) goto done;
+    } else if (r->route || (rc = reconnect(r, st)) != RK_OK || r->route) {
+        /* A cluster: one round trip per master the batch reaches. */
+        if (rc != RK_OK || (rc = rroute_exec(r->route, n, argcs, argvs, NULL, replies, st)) != RK_OK) goto done;
     } else {
-        if ((rc = reconnect(r, st)) != RK_OK) goto done;
         int64_t t0 = server_now_us();
         for (size_t i = 0; i < n; i++)
             if (redisAppendCommandArgv(r->ctx, argcs[i], (const char **)argvs[i], NULL) != REDIS_OK) {
@@ -1255,13 +1345,37 @@ void rstore_wb_free(rstore_wb_batch *b) {
     memset(b, 0, sizeof(*b));
 }
 
+/* XACK and XDEL of the same entries, both to the stream's master. */
+static int wb_ack_routed(rstore *r, const char **argv, size_t n, rk_status *st) {
+    const char **del = calloc(n + 2, sizeof(*del));
+    if (del == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    argv[0] = "XACK";
+    argv[1] = STREAM_KEY;
+    argv[2] = WB_GROUP;
+    del[0] = "XDEL";
+    del[1] = STREAM_KEY;
+    memcpy(del + 2, argv + 3, n * sizeof(*del));
+    int argcs[] = {(int)(3 + n), (int)(2 + n)};
+    const char *const *argvs[] = {argv, del};
+    redisReply *reps[2] = {NULL, NULL};
+    int rc = rroute_exec(r->route, 2, argcs, argvs, NULL, reps, st);
+    for (int i = 0; i < 2 && rc == RK_OK; i++)
+        if (reps[i]->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(reps[i], st);
+    for (int i = 0; i < 2; i++)
+        if (reps[i]) freeReplyObject(reps[i]);
+    free(del);
+    return rc;
+}
+
 int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **argv = calloc(n + 3, sizeof(*argv));
     if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     memcpy(argv + 3, ids, n * sizeof(*ids));
-    int rc = reconnect(r, st);
-    if (rc == RK_OK) {
+    int rc = r->route ? RK_OK : reconnect(r, st);
+    if (rc == RK_OK && r->route) {
+        rc = wb_ack_routed(r, argv, n, st);
+    } else if (rc == RK_OK) {
         argv[0] = "XACK";
         argv[1] = STREAM_KEY;
         argv[2] = WB_GROUP;

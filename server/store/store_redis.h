@@ -43,6 +43,9 @@ void rstore_rebuild_flag(const board *b, char *out, size_t cap);
 /* b == NULL names the global board (all-time only). */
 void rstore_view(const board *b, window_kind k, time_t now, rview *v);
 
+/* addr is one "host:port" or a comma-separated list of them (rnode.h):
+ * the first that answers is used, and a lost connection tries them all
+ * again, starting with the one that answered last. */
 int rstore_open(rstore **out, const char *addr, rk_status *st);
 
 /* A handle whose commands go through a shared pipeline (rpipe.h) instead
@@ -51,6 +54,13 @@ struct rpipe;
 int rstore_open_piped(rstore **out, struct rpipe *pipe, const char *addr, rk_status *st);
 void rstore_close(rstore *r);
 int rstore_ping(rstore *r, rk_status *st);
+
+/* *yes = 1 when the Redis answering is a node of a Redis Cluster
+ * (INFO cluster says cluster_enabled:1). */
+int rstore_cluster_enabled(rstore *r, int *yes, rk_status *st);
+
+/* The "host:port" in use (or tried next), for messages. */
+void rstore_addr(const rstore *r, char *out, size_t cap);
 int rstore_load_functions(rstore *r, rk_status *st);
 
 /* rk:live marks a Redis that holds every board. A Redis that restarted
