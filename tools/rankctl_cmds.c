@@ -228,6 +228,7 @@ int cmd_apikey_create(ctl_ctx *cx, const ctl_args *a) {
     Rankd__CreateApiKeyReply *reply = NULL;
     req.game = a->pos[0];
     req.label = (char *)ctl_opt(a, "--label");
+    req.reason = (char *)ctl_opt(a, "--reason");
     int code = rk_auth_create_api_key(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_apikey_create, NULL);
 }
@@ -270,6 +271,7 @@ int cmd_apikey_revoke(ctl_ctx *cx, const ctl_args *a) {
     int code = ctl_parse_i64(cx, "KEY_ID", a->pos[0], 1, INT64_MAX, &req.key_id);
     if (code != RK_OK) return code;
     req.has_key_id = 1;
+    req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_auth_revoke_api_key(cx->client, &req, &reply, NULL, &cx->st);
     snprintf(done, sizeof(done), "Revoked API key %" PRId64 ".", req.key_id);
     return ctl_emit(cx, code, reply, human_done, done);
@@ -347,6 +349,7 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
         return ctl_usage(cx, "board create: --min is above --max");
     b.has_player_submit = b.player_submit = ctl_opt(a, "--player-submit") != NULL;
     req.board = &b;
+    req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_boards_create_board(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_board, NULL);
 }
@@ -389,6 +392,7 @@ int cmd_board_delete(ctl_ctx *cx, const ctl_args *a) {
     Rankd__Empty *reply = NULL;
     char done[128];
     req.board_id = a->pos[0];
+    req.reason = (char *)ctl_opt(a, "--reason");
     int code = rk_boards_delete_board(cx->client, &req, &reply, NULL, &cx->st);
     snprintf(done, sizeof(done), "Deleted board %.100s.", a->pos[0]);
     return ctl_emit(cx, code, reply, human_done, done);
@@ -801,6 +805,7 @@ int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a) {
     req.username = a->pos[0];
     req.has_role = 1;
     req.role = (Rankd__Role)v;
+    req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_admin_set_role(cx->client, &req, &reply, NULL, &cx->st);
     snprintf(done, sizeof(done), "%.80s is now %s.", a->pos[0], a->pos[1]);
     return ctl_emit(cx, code, reply, human_done, done);
@@ -855,4 +860,50 @@ int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a) {
     if (code != RK_OK) return code;
     code = rk_admin_dead_letters(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_dead_letters, NULL);
+}
+
+/* ---------------------------------------------------------------- moderation */
+
+static int human_audit(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__AuditReply *r = (const void *)m;
+    if (r->n_entries == 0) {
+        printf("No audit entries%s.\n", r->next_before_id ? " on this page" : "");
+        return RK_OK;
+    }
+    ctl_tbl t = {.ncols = 7, .right = 1u << 0};
+    char ib[24], tb[48], pb[48];
+    int code = ctl_tbl_add(cx, &t, "ID", "WHEN", "WHO", "ACTION", "TARGET", "DETAIL", "REASON");
+    for (size_t i = 0; code == RK_OK && i < r->n_entries; i++) {
+        const Rankd__AuditEntry *e = r->entries[i];
+        code =
+            ctl_tbl_add(cx, &t, ctl_show_i64(e->id, ib, sizeof(ib)), ctl_show_time(e->at_us / 1000000, tb, sizeof(tb)),
+                        ctl_show_player(e->actor_id, e->actor, pb, sizeof(pb)), e->action, e->target, e->detail,
+                        e->reason && e->reason[0] ? e->reason : "-");
+    }
+    if (code == RK_OK) {
+        ctl_tbl_print(&t);
+        if (r->next_before_id)
+            printf("(newest first; older entries: --before %" PRId64 ")\n", r->next_before_id);
+        else
+            printf("(newest first; no older entries)\n");
+    }
+    ctl_tbl_free(&t);
+    return code;
+}
+
+int cmd_audit(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__AuditRequest req = RANKD__AUDIT_REQUEST__INIT;
+    Rankd__AuditReply *reply = NULL;
+    const char *s;
+    int code = ctl_opt_u32(cx, a, "--limit", &req.has_limit, &req.limit);
+    if (code != RK_OK) return code;
+    if ((s = ctl_opt(a, "--before")) != NULL) {
+        if ((code = ctl_parse_i64(cx, "--before", s, 1, INT64_MAX, &req.before_id)) != RK_OK) return code;
+        req.has_before_id = 1;
+    }
+    req.action = (char *)ctl_opt(a, "--action");
+    req.target = (char *)ctl_opt(a, "--target");
+    code = rk_moderation_audit(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_audit, NULL);
 }

@@ -273,6 +273,7 @@ int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a) {
         req.board_id = a->pos[0];
         if (*req.board_id == '\0') return ctl_usage(cx, "admin rebuild: empty board id (leave it out for every board)");
     }
+    req.reason = (char *)ctl_opt(a, "--reason");
     int code = rk_admin_rebuild(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_rebuild, NULL);
 }

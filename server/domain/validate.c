@@ -44,6 +44,13 @@ int validate_password(const char *pw, rk_status *st) {
     return RK_OK;
 }
 
+int validate_reason(const char *reason, rk_status *st) {
+    size_t n = reason ? strlen(reason) : 0;
+    if (n > REASON_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "reason must be at most %d bytes, not %zu", REASON_MAX, n);
+    return RK_OK;
+}
+
 int validate_time(const char *field, int64_t s, rk_status *st) {
     if (s < 0 || s > TIME_MAX_S)
         return rk_status_set(st, RK_INVALID_ARGUMENT,

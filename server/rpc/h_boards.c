@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "boards.h"
 #include "handlers.h"
 #include "log.h"
@@ -33,9 +34,18 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     board b;
     int rc;
     if ((rc = validate_board(req->board, &b, st)) != RK_OK) return rc;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
     log_info("board created", "board=%s game=%s", b.id, b.game);
+    if ((rc = audit_record(
+             call, AUDIT_BOARD_CREATE, b.id, req->reason, st, "game %s, %s is better, policy %s, scores %lld to %lld%s",
+             b.game, b.higher_is_better ? "higher" : "lower",
+             b.policy == POLICY_SUM      ? "sum"
+             : b.policy == POLICY_LATEST ? "latest"
+                                         : "best",
+             (long long)b.min_score, (long long)b.max_score, b.player_submit ? ", players may submit" : "")) != RK_OK)
+        return rc;
     return board_reply(call, &b, out, st);
 }
 
@@ -76,12 +86,14 @@ int h_delete_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     board b;
     int rc;
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
     /* Redis first: if it fails, the board still exists everywhere. */
     if ((rc = rstore_drop_board(call->w->redis, &b, st)) != RK_OK) return rc;
     if ((rc = pgstore_board_delete(call->w->pg, b.id, st)) != RK_OK) return rc;
     boards_remove(call->srv->boards, b.id);
     log_info("board deleted", "board=%s", b.id);
+    if ((rc = audit_record(call, AUDIT_BOARD_DELETE, b.id, req->reason, st, "game %s", b.game)) != RK_OK) return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;

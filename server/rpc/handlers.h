@@ -72,5 +72,7 @@ int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_statu
 int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_rebuild(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_dead_letters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Moderation */
+int h_audit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

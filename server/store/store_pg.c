@@ -124,6 +124,20 @@ static const char *const migrations[] = {
     /* 5: usernames differ by more than case ("Alice" is "alice"'s), so one
      * cannot pass for another */
     "CREATE UNIQUE INDEX users_username_lower ON users (lower(username));",
+    /* 6: moderation. The audit log: one row per admin action, with the
+     * admin's username as it was then (users can be renamed by nobody
+     * today, but a log must not change when a row elsewhere does). */
+    "CREATE TABLE audit_log ("
+    "  id bigserial PRIMARY KEY,"
+    "  at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+    "  actor_id bigint NOT NULL,"
+    "  actor text NOT NULL,"
+    "  action text NOT NULL,"
+    "  target text NOT NULL DEFAULT '',"
+    "  detail text NOT NULL DEFAULT '',"
+    "  reason text NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_log_action ON audit_log (action, id);"
+    "CREATE INDEX audit_log_target ON audit_log (target, id);",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -827,6 +841,47 @@ int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, co
                             .dead_at = geti(r, i, 3)};
         rc = fn(arg, &d);
         free(bytes);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- audit log */
+
+int pgstore_audit_add(pgstore *p, const pg_audit *a, rk_status *st) {
+    char actor[24];
+    snprintf(actor, sizeof(actor), "%" PRId64, a->actor_id);
+    const char *params[] = {actor, a->action, a->target ? a->target : "", a->detail ? a->detail : "",
+                            a->reason ? a->reason : ""};
+    return q(p,
+             "INSERT INTO audit_log (actor_id, actor, action, target, detail, reason) "
+             "SELECT $1::bigint, coalesce((SELECT username FROM users WHERE id = $1::bigint), ''), $2, $3, $4, $5",
+             5, params, NULL, st);
+}
+
+int pgstore_audit_each(pgstore *p, const pg_audit_query *aq, int (*fn)(void *arg, const pg_audit *a), void *arg,
+                       rk_status *st) {
+    char before[24], lim[24];
+    snprintf(before, sizeof(before), "%" PRId64, aq->before_id > 0 ? aq->before_id : INT64_MAX);
+    snprintf(lim, sizeof(lim), "%" PRId64, aq->limit);
+    const char *params[] = {before, lim, aq->action ? aq->action : "", aq->target ? aq->target : ""};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, actor_id, actor, action, target, detail, "
+               "reason FROM audit_log WHERE id < $1::bigint AND ($3 = '' OR action = $3) "
+               "AND ($4 = '' OR target = $4) ORDER BY id DESC LIMIT $2::bigint",
+               4, params, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0, rows = PQntuples(r); rc == RK_OK && i < rows; i++) {
+        pg_audit a = {.id = geti(r, i, 0),
+                      .at_us = geti(r, i, 1),
+                      .actor_id = geti(r, i, 2),
+                      .actor = PQgetvalue(r, i, 3),
+                      .action = PQgetvalue(r, i, 4),
+                      .target = PQgetvalue(r, i, 5),
+                      .detail = PQgetvalue(r, i, 6),
+                      .reason = PQgetvalue(r, i, 7)};
+        rc = fn(arg, &a);
     }
     PQclear(r);
     return rc;

@@ -155,6 +155,29 @@ typedef struct pg_dead_letter {
 int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, const pg_dead_letter *d), void *arg,
                               rk_status *st);
 
+/* ---- the audit log: one row per admin action */
+/* One row; the strings are read only during the call (add) or the
+ * callback (each). actor is filled from users by add, ignored there. */
+typedef struct pg_audit {
+    int64_t id;
+    int64_t at_us; /* Unix microseconds */
+    int64_t actor_id;
+    const char *actor, *action, *target, *detail, *reason;
+} pg_audit;
+/* Which rows pgstore_audit_each reads: newest first, ids below before_id
+ * (0: from the newest), at most limit, action and target "" or NULL for
+ * any. */
+typedef struct pg_audit_query {
+    int64_t before_id, limit;
+    const char *action, *target;
+} pg_audit_query;
+/* Appends a row (id and time are PostgreSQL's). */
+int pgstore_audit_add(pgstore *p, const pg_audit *a, rk_status *st);
+/* Calls fn for each matching row, newest first; a non-zero return from fn
+ * stops and is returned. */
+int pgstore_audit_each(pgstore *p, const pg_audit_query *aq, int (*fn)(void *arg, const pg_audit *a), void *arg,
+                       rk_status *st);
+
 /* ---- the history, as rebuilds ask it */
 /* The starts (Unix s, ascending, distinct) of the `unit` ("day", "week",
  * "month") windows of a board that have submissions since now -
