@@ -907,3 +907,26 @@ int cmd_audit(ctl_ctx *cx, const ctl_args *a) {
     code = rk_moderation_audit(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_audit, NULL);
 }
+
+static int human_remove(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx;
+    const Rankd__RemoveEntryReply *r = (const void *)m;
+    const ctl_args *a = arg;
+    printf("Removed %s's entry from %s (%" PRId64 " submission%s kept in the history, marked removed).\n", a->pos[1],
+           a->pos[0], r->removed_submissions, r->removed_submissions == 1 ? "" : "s");
+    return RK_OK;
+}
+
+int cmd_remove(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__RemoveEntryRequest req = RANKD__REMOVE_ENTRY_REQUEST__INIT;
+    Rankd__RemoveEntryReply *reply = NULL;
+    const char *name = NULL;
+    int code = ctl_parse_user(cx, "USER", a->pos[1], &req.user_id, &name);
+    if (code != RK_OK) return code;
+    req.board_id = a->pos[0];
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    code = rk_moderation_remove_entry(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_remove, a);
+}

@@ -291,6 +291,10 @@ static void on_message(events *ev, char *line, int64_t now) {
         if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     } else if (f[0][0] == 'w') {
         mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL), now);
+    } else if (f[0][0] == 'd') {
+        /* An entry removed: every window, and the global total. */
+        mark(ev, b.id, b.windows, now);
+        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     }
 }
 

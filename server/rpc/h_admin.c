@@ -61,6 +61,8 @@
 #define ID_REASON_MAX (ID_F + REASON_F)
 /* before_id, limit, action and target (at most 64 bytes each). */
 #define AUDIT_MAX_REQ (2 * INT_F + 2 * WIRE_LEN_FIELD(64))
+/* board_id, user_id, username, reason (field 4: a one-byte tag). */
+#define REMOVE_ENTRY_MAX (ID_F + INT_F + USER_F + WIRE_LEN_FIELD(REASON_MAX))
 
 /* Adding a method to the schema means adding its row here; rankd refuses
  * to start if the schema has a method this table lacks, or names another
@@ -208,6 +210,11 @@ const rpc_method rankd_methods[] = {
      .fn = h_audit,
      .access = ACCESS_ADMIN,
      .max_request = AUDIT_MAX_REQ},
+    {.name = "rankd.Moderation/RemoveEntry",
+     .input = &rankd__remove_entry_request__descriptor,
+     .fn = h_remove_entry,
+     .access = ACCESS_ADMIN,
+     .max_request = REMOVE_ENTRY_MAX},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 

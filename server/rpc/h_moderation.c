@@ -2,9 +2,17 @@
  * h_moderation.c - the rankd.Moderation service: the audit log read back
  * (admins only).
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
+#include "boards.h"
+#include "degraded.h"
 #include "handlers.h"
+#include "rebuild.h"
+#include "recovery.h"
+#include "topcache.h"
+#include "users.h"
 #include "validate.h"
 
 #define AUDIT_DEFAULT 50
@@ -82,6 +90,86 @@ int h_audit(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     }
     rep->entries = l.items;
     rep->n_entries = l.n;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- removing an entry */
+
+/* Moderation changes Redis and PostgreSQL together; without Redis, or
+ * while submissions taken without it are still being applied, the two
+ * cannot be made to agree now. */
+static int moderation_ready(rpc_call *call, rk_status *st) {
+    int64_t backlog = 0;
+    int rc;
+    if (recovery_get(call->srv->recovery) != RECOVERY_UP)
+        return rk_status_set(st, RK_UNAVAILABLE, "Redis is %s; retry once it is up",
+                             recovery_state_name(recovery_get(call->srv->recovery)));
+    if ((rc = degraded_backlog_size(call->w->pg, &backlog, st)) != RK_OK) return rc;
+    if (backlog > 0)
+        return rk_status_set(st, RK_UNAVAILABLE,
+                             "%lld submissions taken without Redis are still being applied; retry shortly",
+                             (long long)backlog);
+    return RK_OK;
+}
+
+/* The player a moderation request names, by id or username: *uid, and
+ * their username in name. */
+static int moderation_player(rpc_call *call, int has_id, int64_t id, const char *username, int64_t *uid,
+                             char name[USER_NAME_MAX], rk_status *st) {
+    int64_t ids[1] = {has_id ? id : 0};
+    const char *names[1] = {username};
+    char out[1][USER_NAME_MAX];
+    int found = 0, rc;
+    if (has_id && id <= 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "user_id must be positive");
+    if (!has_id) {
+        if (username == NULL || username[0] == '\0')
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "user_id or username is required");
+        if ((rc = validate_username(username, st)) != RK_OK) return rc;
+    }
+    if ((rc = users_resolve(call, ids, names, 1, &found, out, st)) != RK_OK) return rc;
+    if (!found) {
+        if (has_id) return rk_status_set(st, RK_NOT_FOUND, "no user with id %lld", (long long)id);
+        return rk_status_set(st, RK_NOT_FOUND, "no user named %s", username);
+    }
+    *uid = ids[0];
+    snprintf(name, USER_NAME_MAX, "%s", out[0]);
+    return RK_OK;
+}
+
+int h_remove_entry(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__RemoveEntryRequest *req = (const Rankd__RemoveEntryRequest *)m;
+    board b;
+    int64_t uid = 0, marked = 0;
+    int found = 0, rc;
+    char name[USER_NAME_MAX];
+    if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if (strcmp(req->board_id, BOARD_GLOBAL_ID) == 0)
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "the global board holds sums of other boards: remove the entry from those");
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
+    if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+    if ((rc = moderation_player(call, req->has_user_id, req->user_id, req->username, &uid, name, st)) != RK_OK)
+        return rc;
+    if ((rc = moderation_ready(call, st)) != RK_OK) return rc;
+    rebuild_removal rm = {.b = &b,
+                          .user_id = uid,
+                          .actor_id = call->who.user_id,
+                          .reason = req->reason,
+                          .retention_s = call->srv->cfg.window_retention,
+                          .deadline_us = call->deadline_us};
+    rc = rebuild_remove_entry(call->w->redis, call->w->pg, call->srv->boards, &rm, &marked, &found, st);
+    topcache_invalidate(call->srv->tops, b.id);
+    if (b.higher_is_better) topcache_invalidate(call->srv->tops, BOARD_GLOBAL_ID);
+    if (rc != RK_OK) return rc;
+    if (marked == 0 && !found) return rk_status_set(st, RK_NOT_FOUND, "%s has no entry on board %s", name, b.id);
+    if ((rc = audit_record(call, AUDIT_ENTRY_REMOVE, name, req->reason, st, "board %s, %lld submissions", b.id,
+                           (long long)marked)) != RK_OK)
+        return rc;
+    NEW(call, rep, Rankd__RemoveEntryReply, rankd__remove_entry_reply__init);
+    rep->has_removed_submissions = rep->has_user_id = 1;
+    rep->removed_submissions = marked;
+    rep->user_id = uid;
     *out = &rep->base;
     return RK_OK;
 }

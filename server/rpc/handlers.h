@@ -74,5 +74,6 @@ int h_rebuild(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_stat
 int h_dead_letters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* Moderation */
 int h_audit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_remove_entry(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

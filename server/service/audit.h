@@ -20,6 +20,7 @@
 #define AUDIT_APIKEY_CREATE "apikey.create"
 #define AUDIT_APIKEY_REVOKE "apikey.revoke"
 #define AUDIT_REBUILD "rebuild"
+#define AUDIT_ENTRY_REMOVE "entry.remove"
 
 /* Appends one row for the caller (call->who) with `reason` (NULL: none)
  * and a detail formatted from fmt. RK_OK, or RK_UNAVAILABLE saying that

@@ -306,6 +306,83 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries
     return global_ex(r, pg, deadline_us, LOCK_WAIT_MS, entries, st);
 }
 
+/* ---------------------------------------------------------------- one player's entry */
+
+/* Every window key of the board a player may hold an entry in: all-time,
+ * and each kept window's periods within the retention (the ones a
+ * rebuild writes). *views is malloc'ed, all-time first. */
+#define MAX_VIEWS (sizeof(((swap_set *)0)->ttls) / sizeof(((swap_set *)0)->ttls[0]))
+static int board_views(pgstore *pg, const board *b, int64_t retention_s, rview **views, size_t *n, rk_status *st) {
+    rview *v = calloc(MAX_VIEWS, sizeof(*v));
+    size_t m = 0;
+    int rc = RK_OK;
+    if (v == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    rstore_view(b, WINDOW_ALL, 0, &v[m++]);
+    for (int k = 1; rc == RK_OK && k < WINDOW_KINDS; k++) {
+        if (!(b->windows & WINDOW_BIT(k))) continue;
+        int64_t *starts = NULL;
+        size_t ns = 0;
+        if ((rc = window_starts(pg, b, (window_kind)k, retention_s, &starts, &ns, st)) != RK_OK) break;
+        for (size_t i = 0; i < ns && m < MAX_VIEWS; i++) rstore_view(b, (window_kind)k, (time_t)starts[i], &v[m++]);
+        free(starts);
+    }
+    if (rc != RK_OK) {
+        free(v);
+        return rc;
+    }
+    *views = v;
+    *n = m;
+    return RK_OK;
+}
+
+/* The boards other than b that feed the global board (higher is better). */
+static int global_feeders(boards_cache *cache, const board *b, board **out, size_t *n, rk_status *st) {
+    board *all = NULL;
+    size_t m = 0, k = 0;
+    int rc = boards_list(cache, NULL, &all, &m, st);
+    if (rc != RK_OK) return rc;
+    for (size_t i = 0; i < m; i++)
+        if (all[i].higher_is_better && strcmp(all[i].id, b->id) != 0) all[k++] = all[i];
+    *out = all;
+    *n = k;
+    return RK_OK;
+}
+
+int rebuild_remove_entry(rstore *r, pgstore *pg, boards_cache *cache, const rebuild_removal *rm, int64_t *marked,
+                         int *found, rk_status *st) {
+    const board *b = rm->b;
+    char owner[64];
+    rview *views = NULL;
+    board *others = NULL;
+    size_t nviews = 0, nothers = 0;
+    int64_t removal_id = 0;
+    int rc;
+    *marked = 0;
+    *found = 0;
+    owner_name(owner, sizeof(owner));
+    /* Under the board's flag no submission to it is taken, and once the
+     * write-behind has drained, PostgreSQL holds every one taken before:
+     * what is marked removed there is exactly what leaves Redis. */
+    if ((rc = set_flag(r, b, 1, owner, rm->deadline_us, LOCK_WAIT_MS, st)) != RK_OK) return rc;
+    if ((rc = drain(r, rm->deadline_us, st)) != RK_OK) goto unflag;
+    if ((rc = board_views(pg, b, rm->retention_s, &views, &nviews, st)) != RK_OK) goto unflag;
+    if ((rc = global_feeders(cache, b, &others, &nothers, st)) != RK_OK) goto unflag;
+    /* PostgreSQL first: if Redis then fails, a retry finds the rows marked
+     * and takes the entry out of Redis; a rebuild meanwhile leaves it out. */
+    if ((rc = pgstore_remove_entry(pg, b->id, rm->user_id, rm->actor_id, rm->reason, &removal_id, marked, st)) != RK_OK)
+        goto unflag;
+    rc = rstore_remove_entry(r, b, views, nviews, others, nothers, rm->user_id, found, st);
+    if (rc == RK_OK)
+        log_info("entry removed", "board=%s user_id=%" PRId64 " submissions=%" PRId64 " removal=%" PRId64, b->id,
+                 rm->user_id, *marked, removal_id);
+unflag:;
+    rk_status ignore;
+    set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+    free(views);
+    free(others);
+    return rc;
+}
+
 /* The user directory goes back a chunk of users at a time (two commands
  * per chunk), not two round trips per user. */
 #define NAMES_CHUNK 1000

@@ -30,6 +30,8 @@ can tell its subscribers:
       passed_uids: up to 10 comma-separated ids of players overtaken
   "w" board
       only a daily, weekly or monthly window changed
+  "d" board uid
+      an admin took the player's entry off the board (every window)
 rankd itself (not these functions) publishes the revocations, after
 PostgreSQL has them, so each rankd's memory-only credential checks hear of
 them (rankd re-reads PostgreSQL whenever it may have missed a line):
@@ -440,6 +442,56 @@ local function drop_board(keys, args)
   return n
 end
 
+--[[ rk_remove
+KEYS: 1 global zset, 2 global member hash, 3 personal-best hash, 4 rk:live,
+      5.. (zset, member hash) for each window, all-time first, then the
+      all-time member hash of every other board that counts toward global.
+ARGV: 1 user id, 2 windows (pairs in KEYS), 3 counts toward global (1/0),
+      4 board id
+Takes the player's entry off every window of the board at once, and their
+all-time score out of their global total. The global entry keeps its tie
+time (the player's other boards did not change); a player left on no
+board that counts toward global leaves the global board, as a rebuild
+would have it. Returns {found (1/0), the all-time score taken or ''}. ]]
+local function remove_entry(keys, args)
+  local uid, nwin, in_global = args[1], tonumber(args[2]), args[3] == '1'
+  if redis.call('EXISTS', keys[4]) == 0 then
+    return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
+  end
+  local old_all = current(keys[5], keys[6], uid)
+  local found = false
+  for i = 0, nwin - 1 do
+    local z, m = keys[5 + 2 * i], keys[6 + 2 * i]
+    local member = redis.call('HGET', m, uid)
+    if member then
+      redis.call('ZREM', z, member)
+      redis.call('HDEL', m, uid, 't' .. uid)
+      found = true
+    end
+  end
+  redis.call('HDEL', keys[3], uid)
+  if in_global and old_all ~= nil then
+    local g, gm = current(keys[1], keys[2], uid)
+    if g ~= nil then
+      local elsewhere = false
+      for i = 5 + 2 * nwin, #keys do
+        if redis.call('HEXISTS', keys[i], uid) == 1 then
+          elsewhere = true
+          break
+        end
+      end
+      if not elsewhere then
+        redis.call('ZREM', keys[1], gm)
+        redis.call('HDEL', keys[2], uid)
+      elseif old_all ~= 0 then
+        redis.call('ZADD', keys[1], fmt(exact_sum(g, -old_all) or g), gm)
+      end
+    end
+  end
+  if found then redis.call('PUBLISH', 'rk:ev', table.concat({'d', args[4], uid}, '\t')) end
+  return {found and 1 or 0, old_all and fmt(old_all) or ''}
+end
+
 --[[ rk_load  KEYS: zset, member hash
 ARGV: desc, then (uid, score, tie time us, last submission us)...
 Writes rebuilt entries (into the temporary keys of a rebuild); a last
@@ -525,5 +577,6 @@ redis.register_function{function_name = 'rk_around', callback = around, flags = 
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
+redis.register_function('rk_remove', remove_entry)
 redis.register_function('rk_login_try', login_try)
 redis.register_function('rk_login_ok', login_ok)

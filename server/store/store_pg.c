@@ -137,7 +137,19 @@ static const char *const migrations[] = {
     "  detail text NOT NULL DEFAULT '',"
     "  reason text NOT NULL DEFAULT '');"
     "CREATE INDEX audit_log_action ON audit_log (action, id);"
-    "CREATE INDEX audit_log_target ON audit_log (target, id);",
+    "CREATE INDEX audit_log_target ON audit_log (target, id);"
+    /* A player's entry taken off a board by an admin: the submissions
+     * stay in the history, pointing at the removal that took them out of
+     * every ranking (who and why are here). A column without a default
+     * costs nothing on a big partitioned table. */
+    "CREATE TABLE removals ("
+    "  id bigserial PRIMARY KEY,"
+    "  board_id text NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  actor_id bigint NOT NULL,"
+    "  reason text NOT NULL DEFAULT '',"
+    "  at timestamptz NOT NULL DEFAULT now());"
+    "ALTER TABLE scores ADD COLUMN removal_id bigint;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -887,6 +899,32 @@ int pgstore_audit_each(pgstore *p, const pg_audit_query *aq, int (*fn)(void *arg
     return rc;
 }
 
+/* ---------------------------------------------------------------- removals */
+
+int pgstore_remove_entry(pgstore *p, const char *board_id, int64_t user_id, int64_t actor_id, const char *reason,
+                         int64_t *removal_id, int64_t *marked, rk_status *st) {
+    char uid[24], actor[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(actor, sizeof(actor), "%" PRId64, actor_id);
+    const char *params[] = {board_id, uid, actor, reason ? reason : ""};
+    PGresult *r = NULL;
+    /* One statement: the removal row exists exactly when rows point at it
+     * (a retry after the rows were marked adds none). */
+    int rc = q(p,
+               "WITH r AS (INSERT INTO removals (board_id, user_id, actor_id, reason) "
+               "SELECT $1, $2::bigint, $3::bigint, $4 WHERE EXISTS (SELECT 1 FROM scores WHERE board_id = $1 "
+               "AND user_id = $2::bigint AND removal_id IS NULL) RETURNING id), "
+               "u AS (UPDATE scores s SET removal_id = r.id FROM r WHERE s.board_id = $1 AND s.user_id = $2::bigint "
+               "AND s.removal_id IS NULL RETURNING 1) "
+               "SELECT coalesce((SELECT id FROM r), 0), (SELECT count(*) FROM u)",
+               4, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *removal_id = geti(r, 0, 0);
+    *marked = geti(r, 0, 1);
+    PQclear(r);
+    return RK_OK;
+}
+
 /* ---------------------------------------------------------------- redis_backlog */
 
 int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st) {
@@ -924,7 +962,7 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
                     st)) != RK_OK ||
             (rc = q(p,
                     "SELECT abs(coalesce(sum(score), 0)::numeric + $3::numeric) <= 9007199254740992 FROM scores "
-                    "WHERE board_id = $1 AND user_id = $2::bigint",
+                    "WHERE board_id = $1 AND user_id = $2::bigint AND removal_id IS NULL",
                     3, params, &r, st)) != RK_OK)
             goto out;
         int within = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -1089,12 +1127,12 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
     PGresult *r = NULL;
     int rc =
         q(p,
-          "WITH h AS (SELECT score, submitted_at, idempotency_key, id FROM scores "
+          "WITH h AS (SELECT score, submitted_at, idempotency_key, id, removal_id FROM scores "
           "WHERE board_id = $1 AND user_id = $2::bigint "
           "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond') "
           "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond')) "
           "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
-          "(SELECT count(*) FROM h) FROM h ORDER BY submitted_at DESC, id DESC "
+          "(SELECT count(*) FROM h), coalesce(removal_id, 0) FROM h ORDER BY submitted_at DESC, id DESC "
           "OFFSET $5::bigint LIMIT $6::bigint",
           6, params, &r, st);
     if (rc != RK_OK) return rc;
@@ -1108,6 +1146,7 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
         out[i].score = geti(r, (int)i, 0);
         out[i].submitted_at_us = geti(r, (int)i, 1);
         gets_(r, (int)i, 2, out[i].idem_key, sizeof(out[i].idem_key));
+        out[i].removal_id = geti(r, (int)i, 4);
     }
     *total = m > 0 ? geti(r, 0, 3) : 0;
     PQclear(r);

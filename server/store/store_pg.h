@@ -155,6 +155,14 @@ typedef struct pg_dead_letter {
 int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, const pg_dead_letter *d), void *arg,
                               rk_status *st);
 
+/* ---- removals: a player's entry taken off a board, the history kept */
+/* Marks every counted submission of the player to the board as removed
+ * by a new removal row (who, why), in one statement. *marked is how many
+ * rows it marked (0: none left to mark, and no removal row is added),
+ * *removal_id the new row's id (0 then). */
+int pgstore_remove_entry(pgstore *p, const char *board_id, int64_t user_id, int64_t actor_id, const char *reason,
+                         int64_t *removal_id, int64_t *marked, rk_status *st);
+
 /* ---- the audit log: one row per admin action */
 /* One row; the strings are read only during the call (add) or the
  * callback (each). actor is filled from users by add, ignored there. */
@@ -225,6 +233,7 @@ typedef struct pg_history_row {
     int64_t score;
     int64_t submitted_at_us;
     char idem_key[PG_KEY_MAX]; /* as stored (scoped, idem.h); "" when none */
+    int64_t removal_id;        /* removed by an admin (removals.id); 0: counted */
 } pg_history_row;
 
 /* One player's submissions to a board in [from_us, to_us) (either end

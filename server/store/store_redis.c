@@ -700,6 +700,55 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     return rc;
 }
 
+int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nviews, const board *others,
+                        size_t nothers, int64_t user_id, int *found, rk_status *st) {
+    rview g;
+    char uid[24], nwin[24], pb[RSTORE_KEY_MAX], nkeys[24];
+    size_t nk = 4 + 2 * nviews + nothers, at = 0;
+    rview *all = calloc(nothers + 1, sizeof(*all));
+    const char **argv = calloc(3 + nk + 4, sizeof(*argv));
+    int rc;
+    if (all == NULL || argv == NULL) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    rstore_view(NULL, WINDOW_ALL, 0, &g);
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(nwin, sizeof(nwin), "%zu", nviews);
+    snprintf(pb, sizeof(pb), "rk:{%s}:pb", b->id);
+    snprintf(nkeys, sizeof(nkeys), "%zu", nk);
+    argv[at++] = "FCALL";
+    argv[at++] = "rk_remove";
+    argv[at++] = nkeys;
+    argv[at++] = g.zkey;
+    argv[at++] = g.mkey;
+    argv[at++] = pb;
+    argv[at++] = LIVE_KEY;
+    for (size_t i = 0; i < nviews; i++) {
+        argv[at++] = views[i].zkey;
+        argv[at++] = views[i].mkey;
+    }
+    for (size_t i = 0; i < nothers; i++) {
+        rstore_view(&others[i], WINDOW_ALL, 0, &all[i]);
+        argv[at++] = all[i].mkey;
+    }
+    argv[at++] = uid;
+    argv[at++] = nwin;
+    argv[at++] = b->higher_is_better ? "1" : "0";
+    argv[at++] = b->id;
+    redisReply *rep = NULL;
+    if ((rc = command(r, (int)at, argv, NULL, &rep, st)) != RK_OK) goto out;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER)
+        rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_remove");
+    else
+        *found = rep->element[0]->integer != 0;
+    freeReplyObject(rep);
+out:
+    free(all);
+    free(argv);
+    return rc;
+}
+
 int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **a = calloc(2 + 2 * n, sizeof(*a)), **b = calloc(2 + 2 * n, sizeof(*b));

@@ -173,6 +173,13 @@ int rread_is_error(const struct redisReply *rep);
 /* Removes every key of a board, taking its all-time scores out of the
  * global board first. */
 int rstore_drop_board(rstore *r, const board *b, rk_status *st);
+/* Takes a player's entry off the board's windows `views` (all-time
+ * first) and their all-time score out of the global board, in one
+ * rk_remove. `others` are the other boards that count toward global: a
+ * player on none of them leaves the global board. *found: the player had
+ * an entry in one of the views. */
+int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nviews, const board *others,
+                        size_t nothers, int64_t user_id, int *found, rk_status *st);
 
 /* rk:names (user id -> username, read by listings) and rk:uids (username
  * -> user id): the user directory the hot path reads instead of
