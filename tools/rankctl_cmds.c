@@ -930,3 +930,45 @@ int cmd_remove(ctl_ctx *cx, const ctl_args *a) {
     code = rk_moderation_remove_entry(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_remove, a);
 }
+
+static int human_ban(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx;
+    const Rankd__BanReply *r = (const void *)m;
+    printf("Banned %s: their entries left %" PRId64 " board%s and the global board.\n", (const char *)arg, r->boards,
+           r->boards == 1 ? "" : "s");
+    return RK_OK;
+}
+
+static int human_unban(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx;
+    const Rankd__UnbanReply *r = (const void *)m;
+    printf("Unbanned %s: %" PRId64 " entr%s put back as they were.\n", (const char *)arg, r->entries,
+           r->entries == 1 ? "y" : "ies");
+    return RK_OK;
+}
+
+int cmd_ban(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__BanRequest req = RANKD__BAN_REQUEST__INIT;
+    Rankd__BanReply *reply = NULL;
+    const char *name = NULL;
+    int code = ctl_parse_user(cx, "USER", a->pos[0], &req.user_id, &name);
+    if (code != RK_OK) return code;
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    code = rk_moderation_ban(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_ban, a->pos[0]);
+}
+
+int cmd_unban(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__UnbanRequest req = RANKD__UNBAN_REQUEST__INIT;
+    Rankd__UnbanReply *reply = NULL;
+    const char *name = NULL;
+    int code = ctl_parse_user(cx, "USER", a->pos[0], &req.user_id, &name);
+    if (code != RK_OK) return code;
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    code = rk_moderation_unban(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_unban, a->pos[0]);
+}

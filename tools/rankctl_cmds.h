@@ -216,6 +216,8 @@ int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a);
 int cmd_audit(ctl_ctx *cx, const ctl_args *a);
 int cmd_remove(ctl_ctx *cx, const ctl_args *a);
+int cmd_ban(ctl_ctx *cx, const ctl_args *a);
+int cmd_unban(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_history.c */
 

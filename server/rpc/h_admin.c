@@ -63,6 +63,8 @@
 #define AUDIT_MAX_REQ (2 * INT_F + 2 * WIRE_LEN_FIELD(64))
 /* board_id, user_id, username, reason (field 4: a one-byte tag). */
 #define REMOVE_ENTRY_MAX (ID_F + INT_F + USER_F + WIRE_LEN_FIELD(REASON_MAX))
+/* user_id, username, reason. */
+#define BAN_MAX (INT_F + USER_F + WIRE_LEN_FIELD(REASON_MAX))
 
 /* Adding a method to the schema means adding its row here; rankd refuses
  * to start if the schema has a method this table lacks, or names another
@@ -215,6 +217,16 @@ const rpc_method rankd_methods[] = {
      .fn = h_remove_entry,
      .access = ACCESS_ADMIN,
      .max_request = REMOVE_ENTRY_MAX},
+    {.name = "rankd.Moderation/Ban",
+     .input = &rankd__ban_request__descriptor,
+     .fn = h_ban,
+     .access = ACCESS_ADMIN,
+     .max_request = BAN_MAX},
+    {.name = "rankd.Moderation/Unban",
+     .input = &rankd__unban_request__descriptor,
+     .fn = h_unban,
+     .access = ACCESS_ADMIN,
+     .max_request = BAN_MAX},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 

@@ -24,6 +24,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "banset.h"
 #include "handlers.h"
 #include "log.h"
 #include "password.h"
@@ -97,6 +98,11 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     if (rc == RK_UNAUTHENTICATED) return rk_status_set(st, RK_UNAUTHENTICATED, "invalid username or password");
     if (rc != RK_OK) return rc;
     rstore_login_ok(call->w->redis, req->username, call->peer, &ignore);
+    /* Told only after the right password: a ban says nothing to a guesser. */
+    char why[BANSET_REASON_MAX + 1];
+    if (banset_check(call->srv->bans, u.id, why, sizeof(why)))
+        return rk_status_set(st, RK_PERMISSION_DENIED, "%s is banned: %s", u.username,
+                             why[0] ? why : "no reason given");
     if (password_outdated(u.password_hash, (uint64_t)call->srv->cfg.scrypt_n)) {
         /* The password is at hand only now: store it at today's cost. */
         char hash[PASSWORD_HASH_MAX];

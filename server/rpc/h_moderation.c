@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "audit.h"
+#include "auth.h"
+#include "banset.h"
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
@@ -170,6 +172,79 @@ int h_remove_entry(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     rep->has_removed_submissions = rep->has_user_id = 1;
     rep->removed_submissions = marked;
     rep->user_id = uid;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- bans */
+
+int h_ban(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__BanRequest *req = (const Rankd__BanRequest *)m;
+    int64_t uid = 0, gen = 0, boards = 0;
+    int changed = 0, rc;
+    char name[USER_NAME_MAX];
+    pg_user u;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
+    if ((rc = moderation_player(call, req->has_user_id, req->user_id, req->username, &uid, name, st)) != RK_OK)
+        return rc;
+    if ((rc = pgstore_user_by_id(call->w->pg, uid, &u, st)) != RK_OK) return rc;
+    if (u.role == RANKD__ROLE__ROLE_ADMIN)
+        return rk_status_set(st, RK_FAILED_PRECONDITION, "%s is an admin; make them a player first (SetRole)", name);
+    if ((rc = moderation_ready(call, st)) != RK_OK) return rc;
+    if ((rc = pgstore_user_ban(call->w->pg, uid, 1, req->reason, &gen, &changed, st)) != RK_OK) return rc;
+    if (changed && (rc = auth_ban_changed(call, uid, gen, 1, req->reason, st)) != RK_OK) return rc;
+    /* Already banned: the entries are taken off again all the same, so a
+     * ban that failed half-way is finished by asking again. */
+    rc = rebuild_ban_player(call->w->redis, call->w->pg, call->srv->boards, uid, call->srv->cfg.window_retention,
+                            call->deadline_us, &boards, st);
+    topcache_invalidate_all(call->srv->tops);
+    if (rc != RK_OK) return rc;
+    if (!changed) return rk_status_set(st, RK_FAILED_PRECONDITION, "%s is already banned", name);
+    if ((rc = audit_record(call, AUDIT_PLAYER_BAN, name, req->reason, st, "entries left %lld boards",
+                           (long long)boards)) != RK_OK)
+        return rc;
+    NEW(call, rep, Rankd__BanReply, rankd__ban_reply__init);
+    rep->has_user_id = rep->has_boards = 1;
+    rep->user_id = uid;
+    rep->boards = boards;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+int h_unban(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__UnbanRequest *req = (const Rankd__UnbanRequest *)m;
+    int64_t uid = 0, gen = 0, entries = 0;
+    int changed = 0, rc;
+    char name[USER_NAME_MAX];
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
+    if ((rc = moderation_player(call, req->has_user_id, req->user_id, req->username, &uid, name, st)) != RK_OK)
+        return rc;
+    if ((rc = moderation_ready(call, st)) != RK_OK) return rc;
+    if ((rc = pgstore_user_ban(call->w->pg, uid, 0, NULL, &gen, &changed, st)) != RK_OK) return rc;
+    if (!changed) {
+        /* PostgreSQL says not banned. If this rankd still holds the ban,
+         * an unban failed after PostgreSQL had it: finish that one. */
+        pg_user u;
+        if (!banset_check(call->srv->bans, uid, NULL, 0))
+            return rk_status_set(st, RK_FAILED_PRECONDITION, "%s is not banned", name);
+        if ((rc = pgstore_user_by_id(call->w->pg, uid, &u, st)) != RK_OK) return rc;
+        gen = u.token_gen;
+    }
+    /* The entries go back before any rankd lets the player submit again
+     * (every one still holds the ban in memory), so no new submission
+     * can meet a half-restored board. */
+    rc = rebuild_restore_player(call->w->redis, call->w->pg, call->srv->boards, uid, call->srv->cfg.window_retention,
+                                call->deadline_us, &entries, st);
+    topcache_invalidate_all(call->srv->tops);
+    if (rc != RK_OK) return rc;
+    if ((rc = auth_ban_changed(call, uid, gen, 0, NULL, st)) != RK_OK) return rc;
+    if ((rc = audit_record(call, AUDIT_PLAYER_UNBAN, name, req->reason, st, "%lld entries put back",
+                           (long long)entries)) != RK_OK)
+        return rc;
+    NEW(call, rep, Rankd__UnbanReply, rankd__unban_reply__init);
+    rep->has_user_id = rep->has_entries = 1;
+    rep->user_id = uid;
+    rep->entries = entries;
     *out = &rep->base;
     return RK_OK;
 }

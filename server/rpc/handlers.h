@@ -75,5 +75,7 @@ int h_dead_letters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk
 /* Moderation */
 int h_audit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_remove_entry(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_ban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_unban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

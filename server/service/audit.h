@@ -21,6 +21,8 @@
 #define AUDIT_APIKEY_REVOKE "apikey.revoke"
 #define AUDIT_REBUILD "rebuild"
 #define AUDIT_ENTRY_REMOVE "entry.remove"
+#define AUDIT_PLAYER_BAN "player.ban"
+#define AUDIT_PLAYER_UNBAN "player.unban"
 
 /* Appends one row for the caller (call->who) with `reason` (NULL: none)
  * and a detail formatted from fmt. RK_OK, or RK_UNAVAILABLE saying that

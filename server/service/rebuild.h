@@ -64,6 +64,22 @@ typedef struct rebuild_removal {
 int rebuild_remove_entry(rstore *r, pgstore *pg, boards_cache *cache, const rebuild_removal *rm, int64_t *marked,
                          int *found, rk_status *st);
 
+/* A banned player's entries leave every board (each under its flag, as
+ * rebuild_remove_entry) and the global board; the history keeps them,
+ * counted nowhere while the ban lasts (report.c). *boards counts the
+ * boards Redis held an entry on. */
+int rebuild_ban_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user_id, int64_t retention_s,
+                       int64_t deadline_us, int64_t *boards, rk_status *st);
+
+/* An unbanned player's entries back on every board they have history on
+ * and on the global board, computed from the history as a rebuild would
+ * (values, tie times, personal bests), once the write-behind has
+ * drained. Call it after PostgreSQL has lifted the ban and before the
+ * player may submit again. *entries counts the (board, window) entries
+ * written. */
+int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user_id, int64_t retention_s,
+                           int64_t deadline_us, int64_t *entries, rk_status *st);
+
 /* Refills the user directory (rk:names, rk:uids) from PostgreSQL. */
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st);
 

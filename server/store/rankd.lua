@@ -31,7 +31,8 @@ can tell its subscribers:
   "w" board
       only a daily, weekly or monthly window changed
   "d" board uid
-      an admin took the player's entry off the board (every window)
+      an admin took the player's entry off the board (every window), or
+      put it back (an unban)
 rankd itself (not these functions) publishes the revocations, after
 PostgreSQL has them, so each rankd's memory-only credential checks hear of
 them (rankd re-reads PostgreSQL whenever it may have missed a line):
@@ -492,6 +493,26 @@ local function remove_entry(keys, args)
   return {found and 1 or 0, old_all and fmt(old_all) or ''}
 end
 
+--[[ rk_restore  KEYS: zset, member hash
+ARGV: desc, uid, value, tie time us, last submission us, ttl s (0: none),
+      board id to announce ('' for none)
+Puts one player's entry back as a rebuild computes it from the history
+(an unban): the value, the tie time it was reached, and on latest boards
+the last submission when later. ]]
+local function restore_entry(keys, args)
+  local uid = args[2]
+  place(keys[1], keys[2], uid, tonumber(args[3]), args[1] == '1', tonumber(args[4]))
+  redis.call('HDEL', keys[2], 't' .. uid)
+  if args[5] ~= args[4] then redis.call('HSET', keys[2], 't' .. uid, args[5]) end
+  local ttl = tonumber(args[6])
+  if ttl > 0 then
+    redis.call('EXPIRE', keys[1], ttl)
+    redis.call('EXPIRE', keys[2], ttl)
+  end
+  if args[7] ~= '' then redis.call('PUBLISH', 'rk:ev', table.concat({'d', args[7], uid}, '\t')) end
+  return 1
+end
+
 --[[ rk_load  KEYS: zset, member hash
 ARGV: desc, then (uid, score, tie time us, last submission us)...
 Writes rebuilt entries (into the temporary keys of a rebuild); a last
@@ -578,5 +599,6 @@ redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
 redis.register_function('rk_remove', remove_entry)
+redis.register_function('rk_restore', restore_entry)
 redis.register_function('rk_login_try', login_try)
 redis.register_function('rk_login_ok', login_ok)

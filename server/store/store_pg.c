@@ -149,7 +149,12 @@ static const char *const migrations[] = {
     "  actor_id bigint NOT NULL,"
     "  reason text NOT NULL DEFAULT '',"
     "  at timestamptz NOT NULL DEFAULT now());"
-    "ALTER TABLE scores ADD COLUMN removal_id bigint;",
+    "ALTER TABLE scores ADD COLUMN removal_id bigint;"
+    /* A banned player: their submissions are refused and count nowhere
+     * while banned_at is set; ban_reason stays ('' after an unban) so a
+     * re-read knows whom a ban ever touched. */
+    "ALTER TABLE users ADD COLUMN banned_at timestamptz, ADD COLUMN ban_reason text;"
+    "CREATE INDEX users_banned ON users (id) WHERE banned_at IS NOT NULL;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -856,6 +861,85 @@ int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, co
     }
     PQclear(r);
     return rc;
+}
+
+/* ---------------------------------------------------------------- bans */
+
+int pgstore_user_ban(pgstore *p, int64_t user_id, int banned, const char *reason, int64_t *token_gen, int *changed,
+                     rk_status *st) {
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[] = {uid, reason ? reason : ""};
+    PGresult *r = NULL;
+    /* The generation rises with the change, in the same statement: every
+     * token signed before it is void, and every rankd's ban set orders
+     * the changes by it. */
+    int rc = q(p,
+               banned ? "UPDATE users SET banned_at = now(), ban_reason = $2, token_gen = token_gen + 1 "
+                        "WHERE id = $1::bigint AND banned_at IS NULL RETURNING token_gen"
+                      : "UPDATE users SET banned_at = NULL, ban_reason = '', token_gen = token_gen + 1 "
+                        "WHERE id = $1::bigint AND banned_at IS NOT NULL RETURNING token_gen",
+               banned ? 2 : 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *changed = PQntuples(r) == 1;
+    *token_gen = *changed ? geti(r, 0, 0) : 0;
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_bans_each(pgstore *p, int (*fn)(void *arg, int64_t id, int64_t gen, int banned, const char *reason),
+                      void *arg, rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT id, token_gen, banned_at IS NOT NULL, coalesce(ban_reason, '') FROM users "
+               "WHERE ban_reason IS NOT NULL ORDER BY id",
+               0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < PQntuples(r) && rc == RK_OK; i++)
+        rc = fn(arg, geti(r, i, 0), geti(r, i, 1), strcmp(PQgetvalue(r, i, 2), "t") == 0, PQgetvalue(r, i, 3));
+    PQclear(r);
+    return rc;
+}
+
+int pgstore_player_boards(pgstore *p, int64_t user_id, char (**ids)[BOARD_ID_MAX + 1], size_t *n, rk_status *st) {
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[] = {uid};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT DISTINCT board_id FROM scores WHERE user_id = $1::bigint AND removal_id IS NULL "
+               "ORDER BY board_id",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    char(*out)[BOARD_ID_MAX + 1] = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) gets_(r, (int)i, 0, out[i], sizeof(out[i]));
+    PQclear(r);
+    *ids = out;
+    *n = m;
+    return RK_OK;
+}
+
+int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *found, int64_t *best, rk_status *st) {
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[] = {b->id, uid};
+    PGresult *r = NULL;
+    int rc = q(p,
+               b->higher_is_better ? "SELECT max(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
+                                     "AND removal_id IS NULL"
+                                   : "SELECT min(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
+                                     "AND removal_id IS NULL",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *found = !PQgetisnull(r, 0, 0);
+    *best = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
 }
 
 /* ---------------------------------------------------------------- audit log */

@@ -163,6 +163,21 @@ int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, co
 int pgstore_remove_entry(pgstore *p, const char *board_id, int64_t user_id, int64_t actor_id, const char *reason,
                          int64_t *removal_id, int64_t *marked, rk_status *st);
 
+/* ---- bans */
+/* Bans (banned 1, with reason) or unbans (0) the user, raising their token
+ * generation in the same statement; *token_gen is the new one. *changed 0:
+ * the user was already so (or does not exist), nothing was written. */
+int pgstore_user_ban(pgstore *p, int64_t user_id, int banned, const char *reason, int64_t *token_gen, int *changed,
+                     rk_status *st);
+/* Calls fn for every user a ban ever touched: id, token generation,
+ * whether banned now, and the reason ("" when not). */
+int pgstore_bans_each(pgstore *p, int (*fn)(void *arg, int64_t id, int64_t gen, int banned, const char *reason),
+                      void *arg, rk_status *st);
+/* The boards the user has counted submissions on; *ids is malloc'ed. */
+int pgstore_player_boards(pgstore *p, int64_t user_id, char (**ids)[BOARD_ID_MAX + 1], size_t *n, rk_status *st);
+/* The user's best single counted score on the board (*found 0: none). */
+int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *found, int64_t *best, rk_status *st);
+
 /* ---- the audit log: one row per admin action */
 /* One row; the strings are read only during the call (add) or the
  * callback (each). actor is filled from users by add, ignored there. */

@@ -749,6 +749,19 @@ out:
     return rc;
 }
 
+int rstore_restore_entry(rstore *r, const rview *v, const char *announce, const rstore_load_row *row, int64_t ttl_s,
+                         rk_status *st) {
+    char uid[24], val[24], tie[24], last[24], ttl[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, row->user_id);
+    snprintf(val, sizeof(val), "%" PRId64, row->value);
+    snprintf(tie, sizeof(tie), "%" PRId64, row->reached_us);
+    snprintf(last, sizeof(last), "%" PRId64, row->last_us);
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s > 0 ? ttl_s : 0);
+    const char *argv[] = {"FCALL", "rk_restore", "2", v->zkey, v->mkey, v->desc ? "1" : "0",
+                          uid,     val,          tie, last,    ttl,     announce ? announce : ""};
+    return simple(r, 12, argv, st);
+}
+
 int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **a = calloc(2 + 2 * n, sizeof(*a)), **b = calloc(2 + 2 * n, sizeof(*b));

@@ -274,6 +274,11 @@ int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const r
                 rk_status *st);
 /* HSET key field value..., n pairs, a few hundred per command. */
 int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n, rk_status *st);
+/* Puts one player's entry (row) back into the window v, as a rebuild
+ * would write it, with the window's time to live (0: none); announce
+ * names the board on rk:ev ("d"), NULL for none. */
+int rstore_restore_entry(rstore *r, const rview *v, const char *announce, const rstore_load_row *row, int64_t ttl_s,
+                         rk_status *st);
 /* Renames npairs temporary keys onto their live ones at once (rk_swap):
  * keys[2i] onto keys[2i+1], with ttl_s[i] (0: none). */
 int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st);
