@@ -112,7 +112,8 @@ static const ctl_cmd commands[] = {
      .name = "create",
      .synopsis = "ID --game G [--title T] [--order higher|lower] [--policy best|latest|sum]\n"
                  "                    [--windows daily,weekly,monthly] [--min N] [--max N]"
-                 " [--player-submit] [--reason WHY]",
+                 " [--player-submit]\n"
+                 "                    [--rate-limit N] [--max-step N] [--max-rate N] [--reason WHY]",
      .summary = "create a leaderboard",
      .min_pos = 1,
      .max_pos = 1,
@@ -124,6 +125,9 @@ static const ctl_cmd commands[] = {
               {"--min", "N", "lowest score accepted"},
               {"--max", "N", "highest score accepted"},
               {"--player-submit", NULL, "let players submit their own scores"},
+              {"--rate-limit", "N", "at most N submissions per player a minute (0: none)"},
+              {"--max-step", "N", "hold for review a submission improving a player's score by more than N"},
+              {"--max-rate", "N", "hold one improving it faster than N a second since their previous one"},
               OPT_REASON},
      .run = cmd_board_create},
     {.group = "board",

@@ -303,6 +303,12 @@ static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
     ctl_kv("min score", "%s", b->has_min_score ? ctl_show_i64(b->min_score, nb, sizeof(nb)) : "-");
     ctl_kv("max score", "%s", b->has_max_score ? ctl_show_i64(b->max_score, nb, sizeof(nb)) : "-");
     ctl_kv("player submit", "%s", b->player_submit ? "yes" : "no");
+    if (b->rate_limit) ctl_kv("rate limit", "%u submissions per player a minute", b->rate_limit);
+    if (b->max_step)
+        ctl_kv("max step", "%s (larger improvements are held for review)", ctl_show_i64(b->max_step, nb, sizeof(nb)));
+    if (b->max_rate)
+        ctl_kv("max rate", "%s a second (faster improvements are held for review)",
+               ctl_show_i64(b->max_rate, nb, sizeof(nb)));
     ctl_kv("created at", "%s", ctl_show_time(b->created_at, tb, sizeof(tb)));
     return RK_OK;
 }
@@ -348,6 +354,10 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
     if (b.has_min_score && b.has_max_score && b.min_score > b.max_score)
         return ctl_usage(cx, "board create: --min is above --max");
     b.has_player_submit = b.player_submit = ctl_opt(a, "--player-submit") != NULL;
+    if ((code = ctl_opt_u32(cx, a, "--rate-limit", &b.has_rate_limit, &b.rate_limit)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-step", &b.has_max_step, &b.max_step)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-rate", &b.has_max_rate, &b.max_rate)) != RK_OK)
+        return code;
     req.board = &b;
     req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_boards_create_board(cx->client, &req, &reply, NULL, &cx->st);

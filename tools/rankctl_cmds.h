@@ -30,7 +30,7 @@
 #define CTL_PRINTED_FAILURE (-2)
 
 /* Options a command accepts; at most this many per command. */
-#define CTL_MAX_OPTS 12
+#define CTL_MAX_OPTS 16
 
 /* Everything a command may use. Owned by main; commands only read it,
  * apart from `st`, where a failing command leaves its reason. */

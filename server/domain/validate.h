@@ -52,6 +52,9 @@ int validate_score(const board *b, int64_t score, rk_status *st);
  * submit. The id "global" is reserved. */
 int validate_board(const Rankd__Board *in, board *out, rk_status *st);
 
+/* The anti-cheat settings of in (each only if present) into out. */
+int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st);
+
 /* Converts back for replies; strings point into b (no copies). */
 void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf);
 

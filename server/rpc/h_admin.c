@@ -40,8 +40,9 @@
 #define SIGN_UP_MAX (USER_F + WIRE_LEN_FIELD(PASSWORD_MAX))
 #define API_KEY_MAX (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + REASON_F)
 /* id, game, title, order, policy, each window once, bounds, player_submit,
- * created_at. */
-#define BOARD_MSG (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F)
+ * created_at, rate_limit, max_step, max_rate. */
+#define BOARD_MSG \
+    (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F + 3 * INT_F)
 #define CREATE_BOARD_MAX (WIRE_MSG_FIELD(BOARD_MSG) + REASON_F)
 #define SUBMIT_MAX (ID_F + INT_F + USER_F + INT_F)
 /* board_id, user_id, username, score, idempotency_key: 255 bytes. */

@@ -12,6 +12,11 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
   rk:{b}:pb           hash user id -> best score ever submitted
                       (latest and sum boards; best boards read all-time)
   rk:{b}:idem:<key>   the first answer to an idempotent submission
+  rk:{b}:rl:<uid>     sorted set: the times (us) of the player's last
+                      submissions, for the board's rate limit (gone a
+                      minute after the last)
+  rk:{b}:ls           hash user id -> time (us) of the player's previous
+                      submission, for the board's max_rate rule
   rk:wb               stream of accepted submissions, drained to PostgreSQL
   rk:names            hash user id -> username
   rk:live             set by rankd once Redis holds every board; a Redis
@@ -58,6 +63,7 @@ string.format('%d') so no digit is lost to Lua's %.14g.
 ]]
 
 local LIMIT = 9007199254740992 -- 2^53
+local MOD_KEYS = 2 -- moderation's keys at the end of rk_submit's
 local SPLIT = 134217728 -- 2^27
 local HALF = 67108864 -- 2^26: LIMIT is HALF * SPLIT
 
@@ -179,13 +185,35 @@ local function publish_rank(zkey, board, uid, old, new, old_rank, new_rank, desc
     old_rank, new_rank, table.concat(passed, ',')}, '\t'))
 end
 
+-- Moderation's part of rk_submit: the board's submission limit. At most
+-- `limit` submissions per player in any 60 s, by the submission times
+-- kept in the player's set; nil when this one may go, else the seconds
+-- until the oldest of them leaves the minute. Inside the function, so the
+-- check and the count cannot be split by another submission.
+local MINUTE_US = 60000000
+local function limit_wait(key, limit, ts)
+  if limit <= 0 then return nil end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(ts - MINUTE_US))
+  if redis.call('ZCARD', key) < limit then return nil end
+  local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  return math.max(1, math.ceil((oldest + MINUTE_US - ts) / 1000000))
+end
+
+-- Counts a submission that was taken against the limit.
+local function limit_count(key, limit, ts)
+  if limit <= 0 then return end
+  redis.call('ZADD', key, fmt(ts), fmt(ts) .. ':' .. redis.call('ZCARD', key))
+  redis.call('PEXPIRE', key, MINUTE_US / 1000 + 1000)
+end
+
 --[[
 rk_submit
 KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       4 global member hash, 5 personal-best hash, 6 the board's rebuild
       flag, 7 the global board's rebuild flag, 8 rk:names (the player must
       be in it), 9 rk:live, 10.. (zset, member hash) for each window,
-      all-time first.
+      all-time first, then the MOD_KEYS moderation keys: the player's
+      rate-limit set, the board's previous-submission hash.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
@@ -193,7 +221,9 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       PostgreSQL's history already (a replay of what was accepted while
       Redis was away): no stream entry then, 13.. the end (Unix s) of each
       window after all-time, in KEYS order: a window's set expires
-      retention seconds after its end.
+      retention seconds after its end; then the moderation arguments:
+      rate limit (submissions per player per minute, 0: none), max_step,
+      max_rate (0: none).
 Returns {score, rank, personal_best, board_size, replayed, entry id}.
 ]]
 local function submit(keys, args)
@@ -222,7 +252,8 @@ local function submit(keys, args)
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 9) / 2
+  local nwin = (#keys - 9 - MOD_KEYS) / 2
+  local mod = {key = 10 + 2 * nwin, arg = 12 + nwin}
   for i = 0, nwin - 1 do
     local z, m = keys[10 + 2 * i], keys[11 + 2 * i]
     local cur, member = current(z, m, uid)
@@ -255,6 +286,14 @@ local function submit(keys, args)
       end
     end
   end
+
+  local rlimit = tonumber(args[mod.arg])
+  local wait = limit_wait(keys[mod.key], rlimit, ts)
+  if wait then
+    return redis.error_reply('RATE_LIMITED at most ' .. rlimit .. ' submissions a minute per player on board ' ..
+      args[8] .. '; retry in ' .. wait .. ' s')
+  end
+  limit_count(keys[mod.key], rlimit, ts)
 
   -- Phase 2: write.
   for i = 0, nwin - 1 do

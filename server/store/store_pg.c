@@ -154,7 +154,10 @@ static const char *const migrations[] = {
      * while banned_at is set; ban_reason stays ('' after an unban) so a
      * re-read knows whom a ban ever touched. */
     "ALTER TABLE users ADD COLUMN banned_at timestamptz, ADD COLUMN ban_reason text;"
-    "CREATE INDEX users_banned ON users (id) WHERE banned_at IS NOT NULL;",
+    "CREATE INDEX users_banned ON users (id) WHERE banned_at IS NOT NULL;"
+    /* Anti-cheat settings of a board (0: off). */
+    "ALTER TABLE boards ADD COLUMN rate_limit integer NOT NULL DEFAULT 0,"
+    "  ADD COLUMN max_step bigint NOT NULL DEFAULT 0, ADD COLUMN max_rate bigint NOT NULL DEFAULT 0;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -614,7 +617,7 @@ int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
 
 #define BOARD_COLS                                                                              \
     "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, " \
-    "extract(epoch FROM created_at)::bigint"
+    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate"
 
 static void fill_board(PGresult *r, int row, board *b) {
     memset(b, 0, sizeof(*b));
@@ -628,22 +631,30 @@ static void fill_board(PGresult *r, int row, board *b) {
     b->max_score = geti(r, row, 7);
     b->player_submit = PQgetvalue(r, row, 8)[0] == 't';
     b->created_at = geti(r, row, 9);
+    b->rate_limit = geti(r, row, 10);
+    b->max_step = geti(r, row, 11);
+    b->max_rate = geti(r, row, 12);
 }
 
 int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
-    char pol[8], win[8], mn[24], mx[24];
+    char pol[8], win[8], mn[24], mx[24], rl[24], ms[24], mr[24];
+    snprintf(rl, sizeof(rl), "%" PRId64, b->rate_limit);
+    snprintf(ms, sizeof(ms), "%" PRId64, b->max_step);
+    snprintf(mr, sizeof(mr), "%" PRId64, b->max_rate);
     snprintf(pol, sizeof(pol), "%d", (int)b->policy);
     snprintf(win, sizeof(win), "%u", b->windows);
     snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
     snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
     const char *params[] = {b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol,
-                            win,   mn,      mx,       b->player_submit ? "t" : "f"};
+                            win,   mn,      mx,       b->player_submit ? "t" : "f",    rl,
+                            ms,    mr};
     PGresult *r = NULL;
     int rc = q(p,
                "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
-               "max_score, player_submit) VALUES ($1, $2, $3, $4::boolean, $5::smallint, "
-               "$6::integer, $7::bigint, $8::bigint, $9::boolean) RETURNING " BOARD_COLS,
-               9, params, &r, st);
+               "max_score, player_submit, rate_limit, max_step, max_rate) VALUES ($1, $2, $3, $4::boolean, "
+               "$5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, $10::integer, $11::bigint, "
+               "$12::bigint) RETURNING " BOARD_COLS,
+               12, params, &r, st);
     if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "board %s already exists", b->id);
     if (rc != RK_OK) return rc;
     fill_board(r, 0, b);

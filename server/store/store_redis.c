@@ -115,6 +115,7 @@ static const struct reply_error {
     {.word = "UNAVAILABLE", .code = RK_UNAVAILABLE},
     {.word = "OUT_OF_RANGE", .code = RK_OUT_OF_RANGE},
     {.word = "NO_USER", .code = RK_NOT_FOUND},
+    {.word = "RATE_LIMITED", .code = RK_RESOURCE_EXHAUSTED},
 };
 
 int rstore_reply_error(const redisReply *rep, rk_status *st) {
@@ -324,6 +325,9 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
         memcpy(c->keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
         memcpy(c->keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
     }
+    /* Moderation's keys (RSUBMIT_MOD_KEYS), after the windows. */
+    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, b->id, s->user_id);
+    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
     snprintf(c->nums[0], 32, "%d", nkeys);
     snprintf(c->nums[1], 32, "%" PRId64, s->user_id);
     snprintf(c->nums[2], 32, "%" PRId64, s->score);
@@ -354,6 +358,14 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
         snprintf(c->nums[e], 32, "%" PRId64, end);
         c->argv[argc++] = c->nums[e++];
     }
+    /* Moderation's arguments: a submission already taken (a replay of
+     * what PostgreSQL took without Redis) is neither limited again nor
+     * held. */
+    int again = s->history_done;
+    snprintf(c->mods[0], 32, "%" PRId64, again ? 0 : b->rate_limit);
+    snprintf(c->mods[1], 32, "%" PRId64, again ? 0 : b->max_step);
+    snprintf(c->mods[2], 32, "%" PRId64, again ? 0 : b->max_rate);
+    for (int i = 0; i < RSUBMIT_MOD_ARGS; i++) c->argv[argc++] = c->mods[i];
     c->argc = argc;
 }
 

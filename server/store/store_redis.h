@@ -94,10 +94,14 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
 /* One submission's FCALL, with the storage its argv points into, for
  * callers that send it themselves; rsubmit_parse reads its reply into
  * o->status and the rest of o (an error reply is o's status too). */
+/* rk_submit's keys and arguments for moderation, after the windows'. */
+#define RSUBMIT_MOD_KEYS 2
+#define RSUBMIT_MOD_ARGS 3
 typedef struct rsubmit_cmd {
-    char keys[9 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS][RSTORE_KEY_MAX];
     char nums[6 + WINDOW_KINDS][32];
-    const char *argv[3 + 9 + 2 * WINDOW_KINDS + 12 + WINDOW_KINDS];
+    char mods[RSUBMIT_MOD_ARGS][32];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + 12 + WINDOW_KINDS + RSUBMIT_MOD_ARGS];
     int argc;
 } rsubmit_cmd;
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
