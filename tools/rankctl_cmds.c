@@ -418,6 +418,7 @@ static int human_submit(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     ctl_kv("rank", "%" PRId64 " of %" PRId64, r->rank, r->board_size);
     ctl_kv("personal best", "%s", r->personal_best ? "yes" : "no");
     if (r->replayed) ctl_kv("replayed", "yes (answered from the idempotency record)");
+    if (r->held) ctl_kv("held", "yes: the board's plausibility rule holds it for review; it counts once approved");
     return RK_OK;
 }
 
@@ -535,6 +536,7 @@ static int human_batch(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
         const Rankd__BatchEntry *e = &b->lines[i].entry;
         const Rankd__SubmitReply *ok = res->code == RK_OK ? res->reply : NULL;
         const char *note = res->code != RK_OK        ? res->message
+                           : ok && ok->held          ? "held for review"
                            : ok && ok->replayed      ? "replayed"
                            : ok && ok->personal_best ? "personal best"
                                                      : "";
@@ -982,3 +984,63 @@ int cmd_unban(ctl_ctx *cx, const ctl_args *a) {
     code = rk_moderation_unban(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_unban, a->pos[0]);
 }
+
+static int human_held(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__HeldReply *r = (const void *)m;
+    if (r->n_held == 0) {
+        printf("No submissions are held for review.\n");
+        return RK_OK;
+    }
+    ctl_tbl t = {.ncols = 6, .right = 1u << 3};
+    char tb[48], pb[48], sb[24];
+    int code = ctl_tbl_add(cx, &t, "ENTRY", "SUBMITTED", "BOARD", "SCORE", "PLAYER", "RULE");
+    for (size_t i = 0; code == RK_OK && i < r->n_held; i++) {
+        const Rankd__HeldSubmission *h = r->held[i];
+        code = ctl_tbl_add(cx, &t, h->entry_id, ctl_show_time_us(h->submitted_at_us, tb, sizeof(tb)), h->board_id,
+                           ctl_show_i64(h->score, sb, sizeof(sb)),
+                           ctl_show_player(h->user_id, h->username, pb, sizeof(pb)), h->rule);
+    }
+    if (code == RK_OK) {
+        ctl_tbl_print(&t);
+        printf("(%zu of %" PRId64 " held for review, oldest first)\n", r->n_held, r->total);
+    }
+    ctl_tbl_free(&t);
+    return code;
+}
+
+int cmd_review_list(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__HeldRequest req = RANKD__HELD_REQUEST__INIT;
+    Rankd__HeldReply *reply = NULL;
+    int code = ctl_opt_u32(cx, a, "--limit", &req.has_limit, &req.limit);
+    if (code != RK_OK) return code;
+    req.board_id = (char *)ctl_opt(a, "--board");
+    code = rk_moderation_held(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_held, NULL);
+}
+
+static int human_review(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx, (void)arg;
+    const Rankd__ReviewReply *r = (const void *)m;
+    const Rankd__HeldSubmission *h = r->submission;
+    char pb[48];
+    if (h == NULL) return rk_status_set(&cx->st, RK_INTERNAL, "rankd sent no submission");
+    printf("%s %s: %" PRId64 " by %s on %s %s.\n", r->approved ? "Approved" : "Rejected", h->entry_id, h->score,
+           ctl_show_player(h->user_id, h->username, pb, sizeof(pb)), h->board_id,
+           r->approved ? "now counts" : "will never count");
+    return RK_OK;
+}
+
+static int review(ctl_ctx *cx, const ctl_args *a, int approve) {
+    Rankd__ReviewRequest req = RANKD__REVIEW_REQUEST__INIT;
+    Rankd__ReviewReply *reply = NULL;
+    req.entry_id = a->pos[0];
+    req.has_approve = 1;
+    req.approve = approve;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    int code = rk_moderation_review(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_review, NULL);
+}
+
+int cmd_review_approve(ctl_ctx *cx, const ctl_args *a) { return review(cx, a, 1); }
+int cmd_review_reject(ctl_ctx *cx, const ctl_args *a) { return review(cx, a, 0); }

@@ -218,6 +218,9 @@ int cmd_audit(ctl_ctx *cx, const ctl_args *a);
 int cmd_remove(ctl_ctx *cx, const ctl_args *a);
 int cmd_ban(ctl_ctx *cx, const ctl_args *a);
 int cmd_unban(ctl_ctx *cx, const ctl_args *a);
+int cmd_review_list(ctl_ctx *cx, const ctl_args *a);
+int cmd_review_approve(ctl_ctx *cx, const ctl_args *a);
+int cmd_review_reject(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_history.c */
 

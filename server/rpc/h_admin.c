@@ -66,6 +66,8 @@
 #define REMOVE_ENTRY_MAX (ID_F + INT_F + USER_F + WIRE_LEN_FIELD(REASON_MAX))
 /* user_id, username, reason. */
 #define BAN_MAX (INT_F + USER_F + WIRE_LEN_FIELD(REASON_MAX))
+/* An entry id (at most 64 bytes), approve, reason. */
+#define REVIEW_MAX (WIRE_LEN_FIELD(64) + INT_F + WIRE_LEN_FIELD(REASON_MAX))
 
 /* Adding a method to the schema means adding its row here; rankd refuses
  * to start if the schema has a method this table lacks, or names another
@@ -213,6 +215,16 @@ const rpc_method rankd_methods[] = {
      .fn = h_audit,
      .access = ACCESS_ADMIN,
      .max_request = AUDIT_MAX_REQ},
+    {.name = "rankd.Moderation/Held",
+     .input = &rankd__held_request__descriptor,
+     .fn = h_held,
+     .access = ACCESS_ADMIN,
+     .max_request = ID_F + INT_F},
+    {.name = "rankd.Moderation/Review",
+     .input = &rankd__review_request__descriptor,
+     .fn = h_review,
+     .access = ACCESS_ADMIN,
+     .max_request = REVIEW_MAX},
     {.name = "rankd.Moderation/RemoveEntry",
      .input = &rankd__remove_entry_request__descriptor,
      .fn = h_remove_entry,

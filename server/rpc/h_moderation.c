@@ -248,3 +248,104 @@ int h_unban(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     *out = &rep->base;
     return RK_OK;
 }
+
+/* ---------------------------------------------------------------- held submissions */
+
+#define HELD_DEFAULT 50
+#define HELD_MAX 1000
+/* Stream entry ids ("1796126569775-0") and the history's own ("pg-..."). */
+#define ENTRY_ID_MAX 64
+
+typedef struct held_list {
+    rpc_call *call;
+    Rankd__HeldSubmission **items;
+    size_t n, cap;
+    rk_status *st;
+} held_list;
+
+static Rankd__HeldSubmission *held_message(rpc_call *call, const pg_held *h) {
+    Rankd__HeldSubmission *m = arena_alloc(&call->w->arena, sizeof(*m));
+    if (m == NULL) return NULL;
+    rankd__held_submission__init(m);
+    m->entry_id = dup_arena(call, h->entry_id);
+    m->board_id = dup_arena(call, h->board_id);
+    m->username = dup_arena(call, h->username);
+    m->rule = dup_arena(call, h->rule);
+    if (!m->entry_id || !m->board_id || !m->username || !m->rule) return NULL;
+    m->has_user_id = m->has_score = m->has_submitted_at_us = 1;
+    m->user_id = h->user_id;
+    m->score = h->score;
+    m->submitted_at_us = h->submitted_at_us;
+    return m;
+}
+
+static int held_copy(void *arg, const pg_held *h) {
+    held_list *l = arg;
+    if (l->n >= l->cap) return RK_OK;
+    if ((l->items[l->n] = held_message(l->call, h)) == NULL)
+        return rk_status_set(l->st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    l->n++;
+    return RK_OK;
+}
+
+int h_held(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__HeldRequest *req = (const Rankd__HeldRequest *)m;
+    int64_t limit = HELD_DEFAULT, total = 0;
+    board b;
+    int rc;
+    if (req->has_limit) {
+        if (req->limit < 1 || req->limit > HELD_MAX)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "limit must be 1 to %d, not %u", HELD_MAX, req->limit);
+        limit = req->limit;
+    }
+    if (req->board_id && req->board_id[0]) {
+        if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+        if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+    }
+    NEW(call, rep, Rankd__HeldReply, rankd__held_reply__init);
+    held_list l = {
+        .call = call, .items = ARENA_ARRAY(call, Rankd__HeldSubmission *, limit), .cap = (size_t)limit, .st = st};
+    if (l.items == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    if ((rc = pgstore_held_each(call->w->pg, req->board_id, limit, held_copy, &l, &total, st)) != RK_OK) return rc;
+    rep->held = l.items;
+    rep->n_held = l.n;
+    rep->has_total = 1;
+    rep->total = total > (int64_t)l.n ? total : (int64_t)l.n;
+    *out = &rep->base;
+    return RK_OK;
+}
+
+int h_review(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__ReviewRequest *req = (const Rankd__ReviewRequest *)m;
+    int approve = req->has_approve && req->approve;
+    int64_t entries = 0;
+    pg_held h;
+    int rc;
+    if (req->entry_id == NULL || req->entry_id[0] == '\0')
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "entry_id is required (Held lists them)");
+    if (strlen(req->entry_id) > ENTRY_ID_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "entry_id is longer than %d bytes", ENTRY_ID_MAX);
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
+    if ((rc = pgstore_held_get(call->w->pg, req->entry_id, &h, st)) != RK_OK) return rc;
+    if (approve) {
+        if ((rc = moderation_ready(call, st)) != RK_OK) return rc;
+        rc = rebuild_approve_held(call->w->redis, call->w->pg, call->srv->boards, &h, call->srv->cfg.window_retention,
+                                  call->deadline_us, &entries, st);
+        topcache_invalidate(call->srv->tops, h.board_id);
+        topcache_invalidate(call->srv->tops, BOARD_GLOBAL_ID);
+    } else {
+        rc = pgstore_held_decide(call->w->pg, h.entry_id, 0, st);
+    }
+    if (rc != RK_OK) return rc;
+    if ((rc = audit_record(call, approve ? AUDIT_HELD_APPROVE : AUDIT_HELD_REJECT, h.entry_id, req->reason, st,
+                           "board %s, %s, score %lld (%s)", h.board_id, h.username, (long long)h.score, h.rule)) !=
+        RK_OK)
+        return rc;
+    NEW(call, rep, Rankd__ReviewReply, rankd__review_reply__init);
+    if ((rep->submission = held_message(call, &h)) == NULL)
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    rep->has_approved = 1;
+    rep->approved = approve;
+    *out = &rep->base;
+    return RK_OK;
+}

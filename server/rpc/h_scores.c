@@ -334,6 +334,7 @@ static Rankd__SubmitReply *reply_of(rpc_call *call, const item *it, const rstore
     r->board_size = o->board_size;
     r->replayed = o->replayed;
     r->user_id = it->user_id;
+    if (o->held) r->has_held = r->held = 1;
     return r;
 }
 

@@ -77,5 +77,7 @@ int h_audit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status
 int h_remove_entry(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_ban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_unban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_held(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_review(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

@@ -23,6 +23,8 @@
 #define AUDIT_ENTRY_REMOVE "entry.remove"
 #define AUDIT_PLAYER_BAN "player.ban"
 #define AUDIT_PLAYER_UNBAN "player.unban"
+#define AUDIT_HELD_APPROVE "held.approve"
+#define AUDIT_HELD_REJECT "held.reject"
 
 /* Appends one row for the caller (call->who) with `reason` (NULL: none)
  * and a detail formatted from fmt. RK_OK, or RK_UNAVAILABLE saying that

@@ -438,8 +438,8 @@ int rebuild_ban_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user
 }
 
 /* One view's entry of the player from the history, put back in Redis. */
-static int restore_view(rstore *r, pgstore *pg, const board *b, const rview *v, const view_at *at, int64_t user_id,
-                        int64_t retention_s, int64_t *entries, rk_status *st) {
+static int restore_view(rstore *r, pgstore *pg, const board *b, const rview *v, const rview *global, const view_at *at,
+                        int64_t user_id, int64_t retention_s, int64_t *entries, rk_status *st) {
     int64_t from = 0, to = 0, size = 0, ttl = 0;
     report_row row;
     report_query q = {.b = b, .from_us = REPORT_UNBOUNDED, .to_us = REPORT_UNBOUNDED, .limit = -1};
@@ -453,7 +453,7 @@ static int restore_view(rstore *r, pgstore *pg, const board *b, const rview *v, 
     int rc = report_places(pg, &q, &user_id, 1, &row, &size, st);
     if (rc != RK_OK || row.user_id == 0) return rc;
     rstore_load_row lr = {.user_id = user_id, .value = row.value, .reached_us = row.reached_us, .last_us = row.last_us};
-    if ((rc = rstore_restore_entry(r, v, b ? b->id : NULL, &lr, ttl, st)) == RK_OK) (*entries)++;
+    if ((rc = rstore_restore_entry(r, v, global, b ? b->id : NULL, &lr, ttl, st)) == RK_OK) (*entries)++;
     return rc;
 }
 
@@ -476,7 +476,7 @@ int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
         if (boards_get(cache, pg, ids[i], &b, &ignore) != RK_OK) continue; /* deleted since */
         if ((rc = board_views(pg, &b, retention_s, &views, &at, &nviews, st)) != RK_OK) break;
         for (size_t j = 0; rc == RK_OK && j < nviews; j++)
-            rc = restore_view(r, pg, &b, &views[j], &at[j], user_id, retention_s, entries, st);
+            rc = restore_view(r, pg, &b, &views[j], NULL, &at[j], user_id, retention_s, entries, st);
         free(views);
         free(at);
         if (rc == RK_OK && b.policy != POLICY_BEST) {
@@ -493,8 +493,52 @@ int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
         rview g;
         view_at all = {.k = WINDOW_ALL};
         rstore_view(NULL, WINDOW_ALL, 0, &g);
-        rc = restore_view(r, pg, NULL, &g, &all, user_id, 0, entries, st);
+        rc = restore_view(r, pg, NULL, &g, NULL, &all, user_id, 0, entries, st);
     }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- an approved submission */
+
+int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_held *h, int64_t retention_s,
+                         int64_t deadline_us, int64_t *entries, rk_status *st) {
+    board b;
+    char owner[64];
+    rview *views = NULL;
+    view_at *at = NULL;
+    size_t nviews = 0;
+    int rc;
+    *entries = 0;
+    if ((rc = boards_get(cache, pg, h->board_id, &b, st)) != RK_OK) return rc;
+    owner_name(owner, sizeof(owner));
+    /* Under the board's flag with the write-behind drained, PostgreSQL
+     * holds every submission of the player's to the board, so the entry
+     * computed from it with the approved one counted is the whole truth;
+     * the global total moves by the change, as a submission moves it. */
+    if ((rc = set_flag(r, &b, 1, owner, deadline_us, LOCK_WAIT_MS, st)) != RK_OK) return rc;
+    if ((rc = drain(r, deadline_us, st)) != RK_OK) goto unflag;
+    if ((rc = board_views(pg, &b, retention_s, &views, &at, &nviews, st)) != RK_OK) goto unflag;
+    /* PostgreSQL first: if Redis fails now, a rebuild of the board puts
+     * the approved submission where it belongs. */
+    if ((rc = pgstore_held_decide(pg, h->entry_id, 1, st)) != RK_OK) goto unflag;
+    rview g;
+    rstore_view(NULL, WINDOW_ALL, 0, &g);
+    for (size_t j = 0; rc == RK_OK && j < nviews; j++)
+        rc = restore_view(r, pg, &b, &views[j], at[j].k == WINDOW_ALL && b.higher_is_better ? &g : NULL, &at[j],
+                          h->user_id, retention_s, entries, st);
+    if (rc == RK_OK && b.policy != POLICY_BEST) {
+        int found = 0;
+        int64_t best = 0;
+        char pb[RSTORE_KEY_MAX];
+        snprintf(pb, sizeof(pb), "rk:{%s}:pb", b.id);
+        if ((rc = pgstore_personal_best(pg, &b, h->user_id, &found, &best, st)) == RK_OK && found)
+            rc = rstore_hset_ints(r, pb, &h->user_id, &best, 1, st);
+    }
+unflag:;
+    rk_status ignore;
+    set_flag(r, &b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+    free(views);
+    free(at);
     return rc;
 }
 

@@ -80,6 +80,15 @@ int rebuild_ban_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user
 int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user_id, int64_t retention_s,
                            int64_t deadline_us, int64_t *entries, rk_status *st);
 
+/* Approves the held submission h: it counts from now on in PostgreSQL,
+ * and the player's entry on its board is computed again from the
+ * history with it (every window a rebuild would write, the personal
+ * best) and written back, the global total moving by the change; under
+ * the board's flag once the write-behind has drained. RK_NOT_FOUND when
+ * it waits for review no more. *entries counts the entries written. */
+int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_held *h, int64_t retention_s,
+                         int64_t deadline_us, int64_t *entries, rk_status *st);
+
 /* Refills the user directory (rk:names, rk:uids) from PostgreSQL. */
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st);
 

@@ -206,6 +206,49 @@ local function limit_count(key, limit, ts)
   redis.call('PEXPIRE', key, MINUTE_US / 1000 + 1000)
 end
 
+-- Moderation's plausibility rule: the gain this submission would make on
+-- the player's all-time value, in the board's direction (a first score on
+-- a higher-is-better board gains on 0; a first time on a lower-is-better
+-- board is not judged). Returns the rule it breaks ('max_step': more than
+-- that in one submission; 'max_rate': more than that per second since the
+-- player's previous submission that counted), or nil.
+local function implausible(desc, old, new, ts, max_step, max_rate, lskey, uid)
+  if max_step <= 0 and max_rate <= 0 then return nil end
+  local gain
+  if desc then
+    gain = new - (old or 0)
+  elseif old ~= nil then
+    gain = old - new
+  else
+    return nil
+  end
+  if gain <= 0 then return nil end
+  if max_step > 0 and gain > max_step then return 'max_step' end
+  if max_rate > 0 then
+    local prev = redis.call('HGET', lskey, uid)
+    if prev and gain > max_rate * ((ts - tonumber(prev)) / 1000000) then return 'max_rate' end
+  end
+  return nil
+end
+
+-- A held submission: recorded (its stream entry carries the rule, so the
+-- history keeps it as held) and acknowledged, but no board changes until
+-- an admin approves it. The reply is the player's standing as it was,
+-- with held set.
+local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl)
+  local id = ''
+  if args[12] ~= '1' then
+    id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(tonumber(args[2])), 't', fmt(ts),
+                    'k', args[10], 'h', rule)
+  end
+  local rank = 0
+  if old_all ~= nil then rank = count_better(keys[10], desc, old_all) + 1 end
+  local size = redis.call('ZCARD', keys[10])
+  local cur = old_all and fmt(old_all) or '0'
+  if has_idem then redis.call('SET', keys[2], cjson.encode({cur, rank, 0, size, id, 1}), 'EX', idem_ttl) end
+  return {cur, rank, 0, size, 0, id, 1}
+end
+
 --[[
 rk_submit
 KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
@@ -224,7 +267,7 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       retention seconds after its end; then the moderation arguments:
       rate limit (submissions per player per minute, 0: none), max_step,
       max_rate (0: none).
-Returns {score, rank, personal_best, board_size, replayed, entry id}.
+Returns {score, rank, personal_best, board_size, replayed, entry id, held}.
 ]]
 local function submit(keys, args)
   local uid, score, ts = args[1], tonumber(args[2]), tonumber(args[3])
@@ -246,7 +289,7 @@ local function submit(keys, args)
     local rec = redis.call('GET', keys[2])
     if rec then
       local r = cjson.decode(rec)
-      return {r[1], r[2], r[3], r[4], 1, r[5]}
+      return {r[1], r[2], r[3], r[4], 1, r[5], r[6] or 0}
     end
   end
 
@@ -294,6 +337,10 @@ local function submit(keys, args)
       args[8] .. '; retry in ' .. wait .. ' s')
   end
   limit_count(keys[mod.key], rlimit, ts)
+  local max_rate = tonumber(args[mod.arg + 2])
+  local rule = implausible(desc, old_all, new_all, ts, tonumber(args[mod.arg + 1]), max_rate, keys[mod.key + 1], uid)
+  if rule then return hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl) end
+  if max_rate > 0 then redis.call('HSET', keys[mod.key + 1], uid, fmt(ts)) end
 
   -- Phase 2: write.
   for i = 0, nwin - 1 do
@@ -341,7 +388,7 @@ local function submit(keys, args)
       end
     end
   end
-  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id}
+  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id, 0}
   if has_idem then
     redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id}), 'EX', idem_ttl)
   end
@@ -532,15 +579,29 @@ local function remove_entry(keys, args)
   return {found and 1 or 0, old_all and fmt(old_all) or ''}
 end
 
---[[ rk_restore  KEYS: zset, member hash
+--[[ rk_restore  KEYS: zset, member hash[, global zset, global member hash]
 ARGV: desc, uid, value, tie time us, last submission us, ttl s (0: none),
       board id to announce ('' for none)
 Puts one player's entry back as a rebuild computes it from the history
-(an unban): the value, the tie time it was reached, and on latest boards
-the last submission when later. ]]
+(an unban, an approval): the value, the tie time it was reached, and on
+latest boards the last submission when later. With the global keys (an
+all-time entry), the global total moves by the change, as rk_submit
+moves it. ]]
 local function restore_entry(keys, args)
   local uid = args[2]
-  place(keys[1], keys[2], uid, tonumber(args[3]), args[1] == '1', tonumber(args[4]))
+  local old = current(keys[1], keys[2], uid)
+  local new = tonumber(args[3])
+  if keys[4] then
+    local g = current(keys[3], keys[4], uid)
+    if g == nil or new ~= (old or 0) then
+      local total = exact_sum(g or 0, new, -(old or 0))
+      if total == nil then
+        return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
+      end
+      place(keys[3], keys[4], uid, total, true, tonumber(args[4]))
+    end
+  end
+  place(keys[1], keys[2], uid, new, args[1] == '1', tonumber(args[4]))
   redis.call('HDEL', keys[2], 't' .. uid)
   if args[5] ~= args[4] then redis.call('HSET', keys[2], 't' .. uid, args[5]) end
   local ttl = tonumber(args[6])

@@ -26,11 +26,12 @@
     " AND (" p "::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM redis_backlog rb WHERE rb.entry_id = " \
     "s.entry_id AND rb.entry_id <> ALL(" p "::text[])))"
 
-/* Submissions an admin removed (scores.removal_id), and those of a banned
- * player while the ban lasts, count nowhere. */
-#define COUNTED                                                                                                     \
-    " AND s.removal_id IS NULL AND NOT EXISTS (SELECT 1 FROM users bu WHERE bu.id = s.user_id AND bu.banned_at IS " \
-    "NOT NULL)"
+/* Submissions an admin removed (scores.removal_id), those held for review
+ * and not approved (scores.held), and those of a banned player while the
+ * ban lasts, count nowhere. */
+#define COUNTED                                                                            \
+    " AND s.removal_id IS NULL AND s.held IS NULL AND NOT EXISTS (SELECT 1 FROM users bu " \
+    "WHERE bu.id = s.user_id AND bu.banned_at IS NOT NULL)"
 
 #define TIME_FILTER                                                                                              \
     " AND ($2::bigint IS NULL OR s.submitted_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond')" \

@@ -157,7 +157,11 @@ static const char *const migrations[] = {
     "CREATE INDEX users_banned ON users (id) WHERE banned_at IS NOT NULL;"
     /* Anti-cheat settings of a board (0: off). */
     "ALTER TABLE boards ADD COLUMN rate_limit integer NOT NULL DEFAULT 0,"
-    "  ADD COLUMN max_step bigint NOT NULL DEFAULT 0, ADD COLUMN max_rate bigint NOT NULL DEFAULT 0;",
+    "  ADD COLUMN max_step bigint NOT NULL DEFAULT 0, ADD COLUMN max_rate bigint NOT NULL DEFAULT 0;"
+    /* A submission held by a board's plausibility rule: held 1 waits for
+     * review, 2 was rejected; NULL counts (an approval clears it). */
+    "ALTER TABLE scores ADD COLUMN held smallint, ADD COLUMN held_rule text;"
+    "CREATE INDEX scores_held ON scores (submitted_at, entry_id) WHERE held = 1;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -771,9 +775,9 @@ int pgstore_ensure_partitions(pgstore *p, time_t now, rk_status *st) {
 }
 
 int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st) {
-    sbuf a[6] = {{0}};
+    sbuf a[7] = {{0}};
     int rc = RK_OK;
-    for (int c = 0; c < 6; c++) sb_putc(&a[c], '{');
+    for (int c = 0; c < 7; c++) sb_putc(&a[c], '{');
     for (size_t i = 0; i < n; i++) {
         arr_elem(&a[0], rows[i].entry_id);
         arr_elem(&a[1], rows[i].board_id);
@@ -781,22 +785,26 @@ int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status 
         arr_int(&a[3], rows[i].score);
         arr_int(&a[4], rows[i].ts_us);
         arr_elem(&a[5], rows[i].idem_key ? rows[i].idem_key : "");
+        arr_elem(&a[6], rows[i].held_rule ? rows[i].held_rule : "");
     }
-    for (int c = 0; c < 6; c++) {
+    for (int c = 0; c < 7; c++) {
         sb_putc(&a[c], '}');
         if (a[c].oom) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     if (rc == RK_OK) {
-        const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s};
+        const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s, a[6].s};
+        /* A held submission (h: its rule) waits for review: held 1. */
         rc = q(p,
-               "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
-               "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k FROM unnest($1::text[], "
+               "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key, held, "
+               "held_rule) "
+               "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k, "
+               "CASE WHEN h = '' THEN NULL ELSE 1 END, nullif(h, '') FROM unnest($1::text[], "
                "$2::text[], "
-               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS x(e, b, u, s, t, k) "
+               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS x(e, b, u, s, t, k, h) "
                "ON CONFLICT (entry_id, submitted_at) DO NOTHING",
-               6, params, NULL, st);
+               7, params, NULL, st);
     }
-    for (int c = 0; c < 6; c++) free(a[c].s);
+    for (int c = 0; c < 7; c++) free(a[c].s);
     return rc;
 }
 
@@ -917,10 +925,11 @@ int pgstore_player_boards(pgstore *p, int64_t user_id, char (**ids)[BOARD_ID_MAX
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     const char *params[] = {uid};
     PGresult *r = NULL;
-    int rc = q(p,
-               "SELECT DISTINCT board_id FROM scores WHERE user_id = $1::bigint AND removal_id IS NULL "
-               "ORDER BY board_id",
-               1, params, &r, st);
+    int rc =
+        q(p,
+          "SELECT DISTINCT board_id FROM scores WHERE user_id = $1::bigint AND removal_id IS NULL AND held IS NULL "
+          "ORDER BY board_id",
+          1, params, &r, st);
     if (rc != RK_OK) return rc;
     size_t m = (size_t)PQntuples(r);
     char(*out)[BOARD_ID_MAX + 1] = calloc(m ? m : 1, sizeof(*out));
@@ -942,15 +951,84 @@ int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *foun
     PGresult *r = NULL;
     int rc = q(p,
                b->higher_is_better ? "SELECT max(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
-                                     "AND removal_id IS NULL"
+                                     "AND removal_id IS NULL AND held IS NULL"
                                    : "SELECT min(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
-                                     "AND removal_id IS NULL",
+                                     "AND removal_id IS NULL AND held IS NULL",
                2, params, &r, st);
     if (rc != RK_OK) return rc;
     *found = !PQgetisnull(r, 0, 0);
     *best = geti(r, 0, 0);
     PQclear(r);
     return RK_OK;
+}
+
+/* ---------------------------------------------------------------- held submissions */
+
+static void fill_held(PGresult *r, int i, pg_held *h) {
+    memset(h, 0, sizeof(*h));
+    gets_(r, i, 0, h->entry_id, sizeof(h->entry_id));
+    gets_(r, i, 1, h->board_id, sizeof(h->board_id));
+    h->user_id = geti(r, i, 2);
+    gets_(r, i, 3, h->username, sizeof(h->username));
+    h->score = geti(r, i, 4);
+    h->submitted_at_us = geti(r, i, 5);
+    gets_(r, i, 6, h->rule, sizeof(h->rule));
+}
+
+#define HELD_COLS                                                                                      \
+    "s.entry_id, s.board_id, s.user_id, coalesce(u.username, ''), s.score, "                           \
+    "(extract(epoch FROM s.submitted_at) * 1000000)::bigint, coalesce(s.held_rule, '') FROM scores s " \
+    "LEFT JOIN users u ON u.id = s.user_id"
+
+int pgstore_held_each(pgstore *p, const char *board_id, int64_t limit, int (*fn)(void *arg, const pg_held *h),
+                      void *arg, int64_t *total, rk_status *st) {
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%" PRId64, limit);
+    const char *params[] = {board_id ? board_id : "", lim};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT " HELD_COLS " WHERE s.held = 1 AND ($1 = '' OR s.board_id = $1) "
+               "ORDER BY s.submitted_at, s.entry_id LIMIT $2::bigint",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; rc == RK_OK && i < PQntuples(r); i++) {
+        pg_held h;
+        fill_held(r, i, &h);
+        rc = fn(arg, &h);
+    }
+    PQclear(r);
+    if (rc != RK_OK) return rc;
+    if ((rc = q(p, "SELECT count(*) FROM scores WHERE held = 1 AND ($1 = '' OR board_id = $1)", 1, params, &r, st)) !=
+        RK_OK)
+        return rc;
+    *total = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_held_get(pgstore *p, const char *entry_id, pg_held *h, rk_status *st) {
+    const char *params[] = {entry_id};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " HELD_COLS " WHERE s.entry_id = $1 AND s.held = 1", 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int n = PQntuples(r);
+    if (n == 1) fill_held(r, 0, h);
+    PQclear(r);
+    return n == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "no submission %s is held for review", entry_id);
+}
+
+int pgstore_held_decide(pgstore *p, const char *entry_id, int approve, rk_status *st) {
+    const char *params[] = {entry_id};
+    PGresult *r = NULL;
+    /* held = 1 in the WHERE: a decision is made once. */
+    int rc = q(p,
+               approve ? "UPDATE scores SET held = NULL WHERE entry_id = $1 AND held = 1 RETURNING 1"
+                       : "UPDATE scores SET held = 2 WHERE entry_id = $1 AND held = 1 RETURNING 1",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int n = PQntuples(r);
+    PQclear(r);
+    return n > 0 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "no submission %s is held for review", entry_id);
 }
 
 /* ---------------------------------------------------------------- audit log */
@@ -1057,7 +1135,7 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
                     st)) != RK_OK ||
             (rc = q(p,
                     "SELECT abs(coalesce(sum(score), 0)::numeric + $3::numeric) <= 9007199254740992 FROM scores "
-                    "WHERE board_id = $1 AND user_id = $2::bigint AND removal_id IS NULL",
+                    "WHERE board_id = $1 AND user_id = $2::bigint AND removal_id IS NULL AND held IS NULL",
                     3, params, &r, st)) != RK_OK)
             goto out;
         int within = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;

@@ -127,7 +127,8 @@ typedef struct pg_score {
     int64_t user_id;
     int64_t score;
     int64_t ts_us;
-    const char *idem_key; /* "" when none */
+    const char *idem_key;  /* "" when none */
+    const char *held_rule; /* "" or NULL: it counts; else the rule that held it for review */
 } pg_score;
 
 /* Inserts n rows in one statement; rows already present are skipped.
@@ -177,6 +178,27 @@ int pgstore_bans_each(pgstore *p, int (*fn)(void *arg, int64_t id, int64_t gen, 
 int pgstore_player_boards(pgstore *p, int64_t user_id, char (**ids)[BOARD_ID_MAX + 1], size_t *n, rk_status *st);
 /* The user's best single counted score on the board (*found 0: none). */
 int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *found, int64_t *best, rk_status *st);
+
+/* ---- held submissions: kept by a board's plausibility rule for review */
+typedef struct pg_held {
+    char entry_id[64];
+    char board_id[BOARD_ID_MAX + 1];
+    int64_t user_id;
+    char username[PG_NAME_MAX];
+    int64_t score;
+    int64_t submitted_at_us;
+    char rule[16]; /* max_step or max_rate */
+} pg_held;
+/* Calls fn for the oldest `limit` submissions waiting for review (of
+ * board_id, or every board for NULL or ""), oldest first; *total counts
+ * every one waiting. */
+int pgstore_held_each(pgstore *p, const char *board_id, int64_t limit, int (*fn)(void *arg, const pg_held *h),
+                      void *arg, int64_t *total, rk_status *st);
+/* The submission entry_id if it waits for review, else RK_NOT_FOUND. */
+int pgstore_held_get(pgstore *p, const char *entry_id, pg_held *h, rk_status *st);
+/* Approves (it counts from now on) or rejects (it never will) a waiting
+ * submission, once: RK_NOT_FOUND when it waits no more. */
+int pgstore_held_decide(pgstore *p, const char *entry_id, int approve, rk_status *st);
 
 /* ---- the audit log: one row per admin action */
 /* One row; the strings are read only during the call (add) or the

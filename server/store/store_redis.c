@@ -280,7 +280,7 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
                                  "Redis has lost its data; the live view is being restored");
         return rstore_reply_error(rep, &o->status);
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6)
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 7)
         return rk_status_set(&o->status, RK_INTERNAL, "unexpected reply from rk_submit");
     o->score = as_int(rep->element[0]);
     o->rank = as_int(rep->element[1]);
@@ -288,6 +288,7 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
     o->board_size = as_int(rep->element[3]);
     o->replayed = as_int(rep->element[4]) != 0;
     as_str(rep->element[5], o->entry_id, sizeof(o->entry_id));
+    o->held = as_int(rep->element[6]) != 0;
     return RK_OK;
 }
 
@@ -761,17 +762,33 @@ out:
     return rc;
 }
 
-int rstore_restore_entry(rstore *r, const rview *v, const char *announce, const rstore_load_row *row, int64_t ttl_s,
-                         rk_status *st) {
+int rstore_restore_entry(rstore *r, const rview *v, const rview *global, const char *announce,
+                         const rstore_load_row *row, int64_t ttl_s, rk_status *st) {
     char uid[24], val[24], tie[24], last[24], ttl[24];
     snprintf(uid, sizeof(uid), "%" PRId64, row->user_id);
     snprintf(val, sizeof(val), "%" PRId64, row->value);
     snprintf(tie, sizeof(tie), "%" PRId64, row->reached_us);
     snprintf(last, sizeof(last), "%" PRId64, row->last_us);
     snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s > 0 ? ttl_s : 0);
-    const char *argv[] = {"FCALL", "rk_restore", "2", v->zkey, v->mkey, v->desc ? "1" : "0",
-                          uid,     val,          tie, last,    ttl,     announce ? announce : ""};
-    return simple(r, 12, argv, st);
+    const char *argv[14];
+    int argc = 0;
+    argv[argc++] = "FCALL";
+    argv[argc++] = "rk_restore";
+    argv[argc++] = global ? "4" : "2";
+    argv[argc++] = v->zkey;
+    argv[argc++] = v->mkey;
+    if (global) {
+        argv[argc++] = global->zkey;
+        argv[argc++] = global->mkey;
+    }
+    argv[argc++] = v->desc ? "1" : "0";
+    argv[argc++] = uid;
+    argv[argc++] = val;
+    argv[argc++] = tie;
+    argv[argc++] = last;
+    argv[argc++] = ttl;
+    argv[argc++] = announce ? announce : "";
+    return simple(r, argc, argv, st);
 }
 
 int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st) {
@@ -1137,6 +1154,7 @@ static int wb_batch(redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk
         w->score = wb_field(kv, "s");
         w->ts = wb_field(kv, "t");
         w->key = wb_field(kv, "k");
+        w->held = wb_field(kv, "h");
     }
     return RK_OK;
 }

@@ -82,6 +82,7 @@ typedef struct rstore_submit_out {
     int personal_best;
     int replayed;                       /* answered from the idempotency record */
     char entry_id[RSTORE_ENTRY_ID_MAX]; /* write-behind stream entry */
+    int held;                           /* held for review by the board's plausibility rule: counts nowhere yet */
 } rstore_submit_out;
 
 /* Applies n submissions in one pipelined round trip; out[i] gets each
@@ -239,7 +240,8 @@ typedef struct rstore_wb_entry {
     const char *id;
     /* The fields rk_submit wrote; NULL when missing (a malformed entry). */
     const char *board, *user, *score, *ts, *key;
-    int gone; /* deleted from the stream meanwhile: only to be acknowledged */
+    const char *held; /* the rule that held it for review (rk_submit's "h"); NULL: it counts */
+    int gone;         /* deleted from the stream meanwhile: only to be acknowledged */
     const struct redisReply *fields_;
 } rstore_wb_entry;
 
@@ -280,9 +282,10 @@ int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const r
 int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n, rk_status *st);
 /* Puts one player's entry (row) back into the window v, as a rebuild
  * would write it, with the window's time to live (0: none); announce
- * names the board on rk:ev ("d"), NULL for none. */
-int rstore_restore_entry(rstore *r, const rview *v, const char *announce, const rstore_load_row *row, int64_t ttl_s,
-                         rk_status *st);
+ * names the board on rk:ev ("d"), NULL for none. With global (v an
+ * all-time view), the player's global total moves by the change. */
+int rstore_restore_entry(rstore *r, const rview *v, const rview *global, const char *announce,
+                         const rstore_load_row *row, int64_t ttl_s, rk_status *st);
 /* Renames npairs temporary keys onto their live ones at once (rk_swap):
  * keys[2i] onto keys[2i+1], with ttl_s[i] (0: none). */
 int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st);
