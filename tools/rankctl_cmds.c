@@ -364,6 +364,39 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
     return ctl_emit(cx, code, reply, human_board, NULL);
 }
 
+int cmd_board_update(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__UpdateBoardRequest req = RANKD__UPDATE_BOARD_REQUEST__INIT;
+    Rankd__Board wins = RANKD__BOARD__INIT;
+    Rankd__BoardReply *reply = NULL;
+    Rankd__Window windows[8];
+    const char *s;
+    int code;
+    req.board_id = a->pos[0];
+    req.title = (char *)ctl_opt(a, "--title");
+    req.reason = (char *)ctl_opt(a, "--reason");
+    if ((code = opt_enum(cx, a, "--order", order_names, &req.has_order, &req.order)) != RK_OK ||
+        (code = opt_enum(cx, a, "--policy", policy_names, &req.has_policy, &req.policy)) != RK_OK ||
+        (code = opt_i64(cx, a, "--min", &req.has_min_score, &req.min_score)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max", &req.has_max_score, &req.max_score)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--rate-limit", &req.has_rate_limit, &req.rate_limit)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-step", &req.has_max_step, &req.max_step)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-rate", &req.has_max_rate, &req.max_rate)) != RK_OK)
+        return code;
+    if ((s = ctl_opt(a, "--add-windows")) != NULL) {
+        if ((code = parse_windows(cx, s, windows, sizeof(windows) / sizeof(windows[0]), &wins)) != RK_OK) return code;
+        req.add_windows = wins.windows;
+        req.n_add_windows = wins.n_windows;
+    }
+    if ((s = ctl_opt(a, "--player-submit")) != NULL) {
+        if (strcmp(s, "yes") != 0 && strcmp(s, "no") != 0)
+            return ctl_usage(cx, "board update: --player-submit takes yes or no, not '%s'", s);
+        req.has_player_submit = 1;
+        req.player_submit = strcmp(s, "yes") == 0;
+    }
+    code = rk_boards_update_board(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_board, NULL);
+}
+
 int cmd_board_get(ctl_ctx *cx, const ctl_args *a) {
     Rankd__GetBoardRequest req = RANKD__GET_BOARD_REQUEST__INIT;
     Rankd__BoardReply *reply = NULL;

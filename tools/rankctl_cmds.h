@@ -215,6 +215,7 @@ int cmd_status(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a);
 int cmd_audit(ctl_ctx *cx, const ctl_args *a);
+int cmd_board_update(ctl_ctx *cx, const ctl_args *a);
 int cmd_remove(ctl_ctx *cx, const ctl_args *a);
 int cmd_ban(ctl_ctx *cx, const ctl_args *a);
 int cmd_unban(ctl_ctx *cx, const ctl_args *a);

@@ -44,6 +44,10 @@
 #define BOARD_MSG \
     (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F + 3 * INT_F)
 #define CREATE_BOARD_MAX (WIRE_MSG_FIELD(BOARD_MSG) + REASON_F)
+/* board_id, title, bounds, player_submit, each window once, the three
+ * anti-cheat settings, order, policy, a reason. */
+#define UPDATE_BOARD_MAX \
+    (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 3 * INT_F + WINDOW_KINDS * INT_F + 5 * INT_F + REASON_F)
 #define SUBMIT_MAX (ID_F + INT_F + USER_F + INT_F)
 /* board_id, user_id, username, score, idempotency_key: 255 bytes. */
 #define BATCH_ENTRY (SUBMIT_MAX + WIRE_LEN_FIELD(IDEMPOTENCY_KEY_MAX))
@@ -115,6 +119,11 @@ const rpc_method rankd_methods[] = {
      .fn = h_create_board,
      .access = ACCESS_ADMIN,
      .max_request = CREATE_BOARD_MAX},
+    {.name = "rankd.Boards/UpdateBoard",
+     .input = &rankd__update_board_request__descriptor,
+     .fn = h_update_board,
+     .access = ACCESS_ADMIN,
+     .max_request = UPDATE_BOARD_MAX},
     {.name = "rankd.Boards/GetBoard",
      .input = &rankd__get_board_request__descriptor,
      .fn = h_get_board,

@@ -46,6 +46,7 @@ int h_create_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk
 int h_get_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_list_boards(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_delete_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_update_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* Scores */
 int h_submit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_submit_batch(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);

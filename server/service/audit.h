@@ -16,6 +16,7 @@
 /* The actions the log knows, as its `action` column holds them. */
 #define AUDIT_BOARD_CREATE "board.create"
 #define AUDIT_BOARD_DELETE "board.delete"
+#define AUDIT_BOARD_UPDATE "board.update"
 #define AUDIT_ROLE_SET "role.set"
 #define AUDIT_APIKEY_CREATE "apikey.create"
 #define AUDIT_APIKEY_REVOKE "apikey.revoke"

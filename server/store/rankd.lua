@@ -35,6 +35,8 @@ can tell its subscribers:
       passed_uids: up to 10 comma-separated ids of players overtaken
   "w" board
       only a daily, weekly or monthly window changed
+  "c" board
+      an admin changed the board's settings (rankd publishes it)
   "d" board uid
       an admin took the player's entry off the board (every window), or
       put it back (an unban)

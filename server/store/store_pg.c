@@ -666,6 +666,28 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
     return RK_OK;
 }
 
+int pgstore_board_update(pgstore *p, board *b, rk_status *st) {
+    char win[8], mn[24], mx[24], rl[24], ms[24], mr[24];
+    snprintf(win, sizeof(win), "%u", b->windows);
+    snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
+    snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
+    snprintf(rl, sizeof(rl), "%" PRId64, b->rate_limit);
+    snprintf(ms, sizeof(ms), "%" PRId64, b->max_step);
+    snprintf(mr, sizeof(mr), "%" PRId64, b->max_rate);
+    const char *params[] = {b->id, b->title, win, mn, mx, b->player_submit ? "t" : "f", rl, ms, mr};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "UPDATE boards SET title = $2, windows = $3::integer, min_score = $4::bigint, max_score = $5::bigint, "
+               "player_submit = $6::boolean, rate_limit = $7::integer, max_step = $8::bigint, max_rate = $9::bigint "
+               "WHERE id = $1 RETURNING " BOARD_COLS,
+               9, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int n = PQntuples(r);
+    if (n == 1) fill_board(r, 0, b);
+    PQclear(r);
+    return n == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "board %s not found", b->id);
+}
+
 int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st) {
     PGresult *r = NULL;
     int rc = q(p, "SELECT " BOARD_COLS " FROM boards ORDER BY id", 0, NULL, &r, st);

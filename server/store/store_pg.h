@@ -107,6 +107,10 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st); /* sets created_a
 /* *boards is malloc'ed; caller frees. */
 int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st);
 int pgstore_board_get(pgstore *p, const char *id, board *b, rk_status *st);
+/* Writes b's changeable settings (title, windows, bounds, player_submit,
+ * the anti-cheat ones) and reads the board back into b; RK_NOT_FOUND
+ * when it is gone. */
+int pgstore_board_update(pgstore *p, board *b, rk_status *st);
 /* Deletes the board and its score history. */
 int pgstore_board_delete(pgstore *p, const char *id, rk_status *st);
 
