@@ -41,13 +41,18 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
     log_info("board created", "board=%s game=%s", b.id, b.game);
-    if ((rc = audit_record(
-             call, AUDIT_BOARD_CREATE, b.id, req->reason, st, "game %s, %s is better, policy %s, scores %lld to %lld%s",
-             b.game, b.higher_is_better ? "higher" : "lower",
-             b.policy == POLICY_SUM      ? "sum"
-             : b.policy == POLICY_LATEST ? "latest"
-                                         : "best",
-             (long long)b.min_score, (long long)b.max_score, b.player_submit ? ", players may submit" : "")) != RK_OK)
+    char limits[128] = "";
+    if (b.rate_limit || b.max_step || b.max_rate)
+        snprintf(limits, sizeof(limits), ", rate_limit %lld, max_step %lld, max_rate %lld", (long long)b.rate_limit,
+                 (long long)b.max_step, (long long)b.max_rate);
+    if ((rc = audit_record(call, AUDIT_BOARD_CREATE, b.id, req->reason, st,
+                           "game %s, %s is better, policy %s, scores %lld to %lld%s%s", b.game,
+                           b.higher_is_better ? "higher" : "lower",
+                           b.policy == POLICY_SUM      ? "sum"
+                           : b.policy == POLICY_LATEST ? "latest"
+                                                       : "best",
+                           (long long)b.min_score, (long long)b.max_score,
+                           b.player_submit ? ", players may submit" : "", limits)) != RK_OK)
         return rc;
     return board_reply(call, &b, out, st);
 }
