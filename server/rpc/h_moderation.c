@@ -1,6 +1,12 @@
 /*
- * h_moderation.c - the rankd.Moderation service: the audit log read back
- * (admins only).
+ * h_moderation.c - the rankd.Moderation service (admins only): the audit
+ * log read back, removing an entry, bans, and the review of held
+ * submissions.
+ *
+ * The handlers check the request and the player, and that Redis is up
+ * with nothing left to replay; the work that must keep Redis and the
+ * history in agreement is in rebuild.c, under the boards' rebuild flags,
+ * and each action that took effect ends with its audit row.
  */
 #include <stdio.h>
 #include <string.h>
