@@ -85,7 +85,9 @@ check "review list: entry, board, score, player and rule" succeeded , \
     out_has "^$cheat +[0-9-]+ [0-9:.]+ UTC +rvboard +999999999 +rvcheat +max_step$" , \
     out_has '^\(1 of 1 held for review, oldest first\)$'
 rk --json history rvboard rvcheat
-check "history: the held submission is kept" succeeded , json_true "d['total'] == 2 and d['entries'][0]['score'] == 999999999"
+check "history: the held submission is kept, marked held" succeeded , \
+    json_true "d['total'] == 2 and d['entries'][0]['score'] == 999999999 and d['entries'][0]['held'] == 'held'
+and 'held' not in d['entries'][1]"
 
 rk review reject "$cheat" --reason 'impossible'
 check "reject" succeeded , out_has "^Rejected $cheat: 999999999 by rvcheat on rvboard will never count\.$"
@@ -93,6 +95,9 @@ rk review reject "$cheat"
 check "rejecting it again: NOT_FOUND" failed_with NOT_FOUND "no submission $cheat is held for review"
 rk review approve "$cheat"
 check "approving a rejected one: NOT_FOUND" failed_with NOT_FOUND
+rk --json history rvboard rvcheat
+check "history: the rejected submission is kept, marked rejected" succeeded , \
+    json_true "d['entries'][0]['held'] == 'rejected'"
 rk review list
 check "review list: nothing left" succeeded , out_has '^No submissions are held for review\.$'
 rk --json top rvboard

@@ -1322,12 +1322,13 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
     PGresult *r = NULL;
     int rc =
         q(p,
-          "WITH h AS (SELECT score, submitted_at, idempotency_key, id, removal_id FROM scores "
+          "WITH h AS (SELECT score, submitted_at, idempotency_key, id, removal_id, held FROM scores "
           "WHERE board_id = $1 AND user_id = $2::bigint "
           "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond') "
           "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond')) "
           "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
-          "(SELECT count(*) FROM h), coalesce(removal_id, 0) FROM h ORDER BY submitted_at DESC, id DESC "
+          "(SELECT count(*) FROM h), coalesce(removal_id, 0), coalesce(held, 0) FROM h ORDER BY submitted_at DESC, id "
+          "DESC "
           "OFFSET $5::bigint LIMIT $6::bigint",
           6, params, &r, st);
     if (rc != RK_OK) return rc;
@@ -1342,6 +1343,7 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
         out[i].submitted_at_us = geti(r, (int)i, 1);
         gets_(r, (int)i, 2, out[i].idem_key, sizeof(out[i].idem_key));
         out[i].removal_id = geti(r, (int)i, 4);
+        out[i].held = (int)geti(r, (int)i, 5);
     }
     *total = m > 0 ? geti(r, 0, 3) : 0;
     PQclear(r);

@@ -275,6 +275,7 @@ typedef struct pg_history_row {
     int64_t submitted_at_us;
     char idem_key[PG_KEY_MAX]; /* as stored (scoped, idem.h); "" when none */
     int64_t removal_id;        /* removed by an admin (removals.id); 0: counted */
+    int held;                  /* scores.held: 0 counted, 1 waiting for review, 2 rejected */
 } pg_history_row;
 
 /* One player's submissions to a board in [from_us, to_us) (either end
