@@ -24,6 +24,7 @@
 
 #include "archive.h"
 #include "auth.h"
+#include "banset.h"
 #include "degraded.h"
 #include "events.h"
 #include "tlsconf.h"
@@ -40,6 +41,7 @@
 #include "rebuild.h"
 #include "recovery.h"
 #include "restore.h"
+#include "banset.h"
 #include "revset.h"
 #include "rpipe.h"
 #include "topcache.h"
@@ -289,7 +291,9 @@ int main(int argc, char **argv) {
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
     if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK) goto fail;
     /* Token checks read only memory: fill it before any request. */
-    if (revset_open(&srv.revoked, &st) != RK_OK || auth_sync(&srv, pg, &st) != RK_OK) goto fail;
+    if (revset_open(&srv.revoked, &st) != RK_OK || banset_open(&srv.bans, &st) != RK_OK ||
+        auth_sync(&srv, pg, &st) != RK_OK)
+        goto fail;
 
     if (pgstore_ensure_partitions(pg, server_time(), &st) != RK_OK) goto fail;
     int64_t waiting = 0;
@@ -375,6 +379,7 @@ done:
     apikey_cache_close(srv.apikeys);
     namecache_close(srv.names);
     revset_close(srv.revoked);
+    banset_close(srv.bans);
     recovery_close(srv.recovery);
     if (srv.tls) nng_tls_config_free(srv.tls); /* the listeners dropped theirs */
     if (code == 0 && !srv.cfg.create_admin[0]) log_info("stopped", "%s", "");

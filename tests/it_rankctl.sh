@@ -539,7 +539,7 @@ check "usage: set-role offers only the roles the server takes (game servers are 
     usage_error "role: 'game-server' is not one of player, admin"
 rk admin set-role --help
 check "help: set-role's synopsis names player and admin only" \
-    out_has '^usage: rankctl admin set-role USER player[|]admin$'
+    out_has '^usage: rankctl admin set-role USER player[|]admin \[--reason WHY\]$'
 rk --json top tetris --limit ten
 check "usage with --json: exit 2" rc_is 2
 check_json "usage with --json: one JSON document, code 3 (INVALID_ARGUMENT)" \

@@ -29,8 +29,11 @@
  *
  * The control board is kept out of the traffic: a request carrying a real
  * credential never names it, and the destructive admin calls (DeleteBoard,
- * Rebuild, SetRole, Logout) go out with the admin's token only when they
- * name a fuzz board or player. Exit status: 0 clean, 1 a finding, 2 usage.
+ * UpdateBoard, RemoveEntry, Rebuild, SetRole, Logout) go out with the
+ * admin's token only when they name a fuzz board or player; Ban and Unban,
+ * which reach every board a player is on (the control's players are the
+ * fuzz players), only when they name nobody the set-up made. Exit status:
+ * 0 clean, 1 a finding, 2 usage.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -567,13 +571,21 @@ static int contains(const buf *b, const char *s) { return b->n && memmem(b->p, b
 static int safe_with_credential(const method *m, const buf *payload, int admin) {
     if (contains(payload, CONTROL_BOARD)) return 0;
     const char *sl = strchr(m->name, '/') + 1;
-    int destructive = strcmp(sl, "DeleteBoard") == 0 || strcmp(sl, "Rebuild") == 0;
+    int destructive = strcmp(sl, "DeleteBoard") == 0 || strcmp(sl, "Rebuild") == 0 || strcmp(sl, "UpdateBoard") == 0 ||
+                      strcmp(sl, "RemoveEntry") == 0;
     if (strcmp(sl, "Logout") == 0) return !admin; /* the player's token may go */
     if (!admin) return 1;
     if (strcmp(sl, "SetRole") == 0) {
         Rankd__SetRoleRequest *q = rankd__set_role_request__unpack(NULL, payload->n, payload->p);
         int ok = q && q->username && strncmp(q->username, "fuzzp", 5) == 0;
         if (q) rankd__set_role_request__free_unpacked(q, NULL);
+        return ok;
+    }
+    if (strcmp(sl, "Ban") == 0 || strcmp(sl, "Unban") == 0) {
+        /* Ban and Unban share their first two fields: user_id, username. */
+        Rankd__BanRequest *q = rankd__ban_request__unpack(NULL, payload->n, payload->p);
+        int ok = q && !q->has_user_id && q->username && strncasecmp(q->username, "fuzzp", 5) != 0;
+        if (q) rankd__ban_request__free_unpacked(q, NULL);
         return ok;
     }
     if (destructive) {

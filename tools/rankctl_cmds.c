@@ -228,6 +228,7 @@ int cmd_apikey_create(ctl_ctx *cx, const ctl_args *a) {
     Rankd__CreateApiKeyReply *reply = NULL;
     req.game = a->pos[0];
     req.label = (char *)ctl_opt(a, "--label");
+    req.reason = (char *)ctl_opt(a, "--reason");
     int code = rk_auth_create_api_key(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_apikey_create, NULL);
 }
@@ -270,6 +271,7 @@ int cmd_apikey_revoke(ctl_ctx *cx, const ctl_args *a) {
     int code = ctl_parse_i64(cx, "KEY_ID", a->pos[0], 1, INT64_MAX, &req.key_id);
     if (code != RK_OK) return code;
     req.has_key_id = 1;
+    req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_auth_revoke_api_key(cx->client, &req, &reply, NULL, &cx->st);
     snprintf(done, sizeof(done), "Revoked API key %" PRId64 ".", req.key_id);
     return ctl_emit(cx, code, reply, human_done, done);
@@ -301,6 +303,12 @@ static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
     ctl_kv("min score", "%s", b->has_min_score ? ctl_show_i64(b->min_score, nb, sizeof(nb)) : "-");
     ctl_kv("max score", "%s", b->has_max_score ? ctl_show_i64(b->max_score, nb, sizeof(nb)) : "-");
     ctl_kv("player submit", "%s", b->player_submit ? "yes" : "no");
+    if (b->rate_limit) ctl_kv("rate limit", "%u submissions per player a minute", b->rate_limit);
+    if (b->max_step)
+        ctl_kv("max step", "%s (larger improvements are held for review)", ctl_show_i64(b->max_step, nb, sizeof(nb)));
+    if (b->max_rate)
+        ctl_kv("max rate", "%s a second (faster improvements are held for review)",
+               ctl_show_i64(b->max_rate, nb, sizeof(nb)));
     ctl_kv("created at", "%s", ctl_show_time(b->created_at, tb, sizeof(tb)));
     return RK_OK;
 }
@@ -346,8 +354,46 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
     if (b.has_min_score && b.has_max_score && b.min_score > b.max_score)
         return ctl_usage(cx, "board create: --min is above --max");
     b.has_player_submit = b.player_submit = ctl_opt(a, "--player-submit") != NULL;
+    if ((code = ctl_opt_u32(cx, a, "--rate-limit", &b.has_rate_limit, &b.rate_limit)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-step", &b.has_max_step, &b.max_step)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-rate", &b.has_max_rate, &b.max_rate)) != RK_OK)
+        return code;
     req.board = &b;
+    req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_boards_create_board(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_board, NULL);
+}
+
+int cmd_board_update(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__UpdateBoardRequest req = RANKD__UPDATE_BOARD_REQUEST__INIT;
+    Rankd__Board wins = RANKD__BOARD__INIT;
+    Rankd__BoardReply *reply = NULL;
+    Rankd__Window windows[8];
+    const char *s;
+    int code;
+    req.board_id = a->pos[0];
+    req.title = (char *)ctl_opt(a, "--title");
+    req.reason = (char *)ctl_opt(a, "--reason");
+    if ((code = opt_enum(cx, a, "--order", order_names, &req.has_order, &req.order)) != RK_OK ||
+        (code = opt_enum(cx, a, "--policy", policy_names, &req.has_policy, &req.policy)) != RK_OK ||
+        (code = opt_i64(cx, a, "--min", &req.has_min_score, &req.min_score)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max", &req.has_max_score, &req.max_score)) != RK_OK ||
+        (code = ctl_opt_u32(cx, a, "--rate-limit", &req.has_rate_limit, &req.rate_limit)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-step", &req.has_max_step, &req.max_step)) != RK_OK ||
+        (code = opt_i64(cx, a, "--max-rate", &req.has_max_rate, &req.max_rate)) != RK_OK)
+        return code;
+    if ((s = ctl_opt(a, "--add-windows")) != NULL) {
+        if ((code = parse_windows(cx, s, windows, sizeof(windows) / sizeof(windows[0]), &wins)) != RK_OK) return code;
+        req.add_windows = wins.windows;
+        req.n_add_windows = wins.n_windows;
+    }
+    if ((s = ctl_opt(a, "--player-submit")) != NULL) {
+        if (strcmp(s, "yes") != 0 && strcmp(s, "no") != 0)
+            return ctl_usage(cx, "board update: --player-submit takes yes or no, not '%s'", s);
+        req.has_player_submit = 1;
+        req.player_submit = strcmp(s, "yes") == 0;
+    }
+    code = rk_boards_update_board(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_board, NULL);
 }
 
@@ -389,6 +435,7 @@ int cmd_board_delete(ctl_ctx *cx, const ctl_args *a) {
     Rankd__Empty *reply = NULL;
     char done[128];
     req.board_id = a->pos[0];
+    req.reason = (char *)ctl_opt(a, "--reason");
     int code = rk_boards_delete_board(cx->client, &req, &reply, NULL, &cx->st);
     snprintf(done, sizeof(done), "Deleted board %.100s.", a->pos[0]);
     return ctl_emit(cx, code, reply, human_done, done);
@@ -405,6 +452,7 @@ static int human_submit(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     if (r->has_previous_rank) ctl_kv("before", "rank %" PRId64 ", score %" PRId64, r->previous_rank, r->previous_score);
     ctl_kv("personal best", "%s", r->personal_best ? "yes" : "no");
     if (r->replayed) ctl_kv("replayed", "yes (answered from the idempotency record)");
+    if (r->held) ctl_kv("held", "yes: the board's plausibility rule holds it for review; it counts once approved");
     return RK_OK;
 }
 
@@ -522,6 +570,7 @@ static int human_batch(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
         const Rankd__BatchEntry *e = &b->lines[i].entry;
         const Rankd__SubmitReply *ok = res->code == RK_OK ? res->reply : NULL;
         const char *note = res->code != RK_OK        ? res->message
+                           : ok && ok->held          ? "held for review"
                            : ok && ok->replayed      ? "replayed"
                            : ok && ok->personal_best ? "personal best"
                                                      : "";
@@ -805,6 +854,7 @@ int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a) {
     req.username = a->pos[0];
     req.has_role = 1;
     req.role = (Rankd__Role)v;
+    req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_admin_set_role(cx->client, &req, &reply, NULL, &cx->st);
     snprintf(done, sizeof(done), "%.80s is now %s.", a->pos[0], a->pos[1]);
     return ctl_emit(cx, code, reply, human_done, done);
@@ -860,3 +910,174 @@ int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a) {
     code = rk_admin_dead_letters(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_dead_letters, NULL);
 }
+
+/* ---------------------------------------------------------------- moderation */
+
+static int human_audit(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__AuditReply *r = (const void *)m;
+    if (r->n_entries == 0) {
+        printf("No audit entries%s.\n", r->next_before_id ? " on this page" : "");
+        return RK_OK;
+    }
+    ctl_tbl t = {.ncols = 7, .right = 1u << 0};
+    char ib[24], tb[48], pb[48];
+    int code = ctl_tbl_add(cx, &t, "ID", "WHEN", "WHO", "ACTION", "TARGET", "DETAIL", "REASON");
+    for (size_t i = 0; code == RK_OK && i < r->n_entries; i++) {
+        const Rankd__AuditEntry *e = r->entries[i];
+        code =
+            ctl_tbl_add(cx, &t, ctl_show_i64(e->id, ib, sizeof(ib)), ctl_show_time(e->at_us / 1000000, tb, sizeof(tb)),
+                        ctl_show_player(e->actor_id, e->actor, pb, sizeof(pb)), e->action, e->target, e->detail,
+                        e->reason && e->reason[0] ? e->reason : "-");
+    }
+    if (code == RK_OK) {
+        ctl_tbl_print(&t);
+        if (r->next_before_id)
+            printf("(newest first; older entries: --before %" PRId64 ")\n", r->next_before_id);
+        else
+            printf("(newest first; no older entries)\n");
+    }
+    ctl_tbl_free(&t);
+    return code;
+}
+
+int cmd_audit(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__AuditRequest req = RANKD__AUDIT_REQUEST__INIT;
+    Rankd__AuditReply *reply = NULL;
+    const char *s;
+    int code = ctl_opt_u32(cx, a, "--limit", &req.has_limit, &req.limit);
+    if (code != RK_OK) return code;
+    if ((s = ctl_opt(a, "--before")) != NULL) {
+        if ((code = ctl_parse_i64(cx, "--before", s, 1, INT64_MAX, &req.before_id)) != RK_OK) return code;
+        req.has_before_id = 1;
+    }
+    req.action = (char *)ctl_opt(a, "--action");
+    req.target = (char *)ctl_opt(a, "--target");
+    code = rk_moderation_audit(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_audit, NULL);
+}
+
+static int human_remove(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx;
+    const Rankd__RemoveEntryReply *r = (const void *)m;
+    const ctl_args *a = arg;
+    printf("Removed %s's entry from %s (%" PRId64 " submission%s kept in the history, marked removed).\n", a->pos[1],
+           a->pos[0], r->removed_submissions, r->removed_submissions == 1 ? "" : "s");
+    return RK_OK;
+}
+
+int cmd_remove(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__RemoveEntryRequest req = RANKD__REMOVE_ENTRY_REQUEST__INIT;
+    Rankd__RemoveEntryReply *reply = NULL;
+    const char *name = NULL;
+    int code = ctl_parse_user(cx, "USER", a->pos[1], &req.user_id, &name);
+    if (code != RK_OK) return code;
+    req.board_id = a->pos[0];
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    code = rk_moderation_remove_entry(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_remove, a);
+}
+
+static int human_ban(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx;
+    const Rankd__BanReply *r = (const void *)m;
+    printf("Banned %s: their entries left %" PRId64 " board%s and the global board.\n", (const char *)arg, r->boards,
+           r->boards == 1 ? "" : "s");
+    return RK_OK;
+}
+
+static int human_unban(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx;
+    const Rankd__UnbanReply *r = (const void *)m;
+    printf("Unbanned %s: %" PRId64 " entr%s put back as they were.\n", (const char *)arg, r->entries,
+           r->entries == 1 ? "y" : "ies");
+    return RK_OK;
+}
+
+int cmd_ban(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__BanRequest req = RANKD__BAN_REQUEST__INIT;
+    Rankd__BanReply *reply = NULL;
+    const char *name = NULL;
+    int code = ctl_parse_user(cx, "USER", a->pos[0], &req.user_id, &name);
+    if (code != RK_OK) return code;
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    code = rk_moderation_ban(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_ban, a->pos[0]);
+}
+
+int cmd_unban(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__UnbanRequest req = RANKD__UNBAN_REQUEST__INIT;
+    Rankd__UnbanReply *reply = NULL;
+    const char *name = NULL;
+    int code = ctl_parse_user(cx, "USER", a->pos[0], &req.user_id, &name);
+    if (code != RK_OK) return code;
+    req.has_user_id = req.user_id != 0;
+    req.username = (char *)name;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    code = rk_moderation_unban(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_unban, a->pos[0]);
+}
+
+static int human_held(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)arg;
+    const Rankd__HeldReply *r = (const void *)m;
+    if (r->n_held == 0) {
+        printf("No submissions are held for review.\n");
+        return RK_OK;
+    }
+    ctl_tbl t = {.ncols = 6, .right = 1u << 3};
+    char tb[48], pb[48], sb[24];
+    int code = ctl_tbl_add(cx, &t, "ENTRY", "SUBMITTED", "BOARD", "SCORE", "PLAYER", "RULE");
+    for (size_t i = 0; code == RK_OK && i < r->n_held; i++) {
+        const Rankd__HeldSubmission *h = r->held[i];
+        code = ctl_tbl_add(cx, &t, h->entry_id, ctl_show_time_us(h->submitted_at_us, tb, sizeof(tb)), h->board_id,
+                           ctl_show_i64(h->score, sb, sizeof(sb)),
+                           ctl_show_player(h->user_id, h->username, pb, sizeof(pb)), h->rule);
+    }
+    if (code == RK_OK) {
+        ctl_tbl_print(&t);
+        printf("(%zu of %" PRId64 " held for review, oldest first)\n", r->n_held, r->total);
+    }
+    ctl_tbl_free(&t);
+    return code;
+}
+
+int cmd_review_list(ctl_ctx *cx, const ctl_args *a) {
+    Rankd__HeldRequest req = RANKD__HELD_REQUEST__INIT;
+    Rankd__HeldReply *reply = NULL;
+    int code = ctl_opt_u32(cx, a, "--limit", &req.has_limit, &req.limit);
+    if (code != RK_OK) return code;
+    req.board_id = (char *)ctl_opt(a, "--board");
+    code = rk_moderation_held(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_held, NULL);
+}
+
+static int human_review(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
+    (void)cx, (void)arg;
+    const Rankd__ReviewReply *r = (const void *)m;
+    const Rankd__HeldSubmission *h = r->submission;
+    char pb[48];
+    if (h == NULL) return rk_status_set(&cx->st, RK_INTERNAL, "rankd sent no submission");
+    printf("%s %s: %" PRId64 " by %s on %s %s.\n", r->approved ? "Approved" : "Rejected", h->entry_id, h->score,
+           ctl_show_player(h->user_id, h->username, pb, sizeof(pb)), h->board_id,
+           r->approved ? "now counts" : "will never count");
+    return RK_OK;
+}
+
+static int review(ctl_ctx *cx, const ctl_args *a, int approve) {
+    Rankd__ReviewRequest req = RANKD__REVIEW_REQUEST__INIT;
+    Rankd__ReviewReply *reply = NULL;
+    req.entry_id = a->pos[0];
+    req.has_approve = 1;
+    req.approve = approve;
+    req.reason = (char *)ctl_opt(a, "--reason");
+    int code = rk_moderation_review(cx->client, &req, &reply, NULL, &cx->st);
+    return ctl_emit(cx, code, reply, human_review, NULL);
+}
+
+int cmd_review_approve(ctl_ctx *cx, const ctl_args *a) { return review(cx, a, 1); }
+int cmd_review_reject(ctl_ctx *cx, const ctl_args *a) { return review(cx, a, 0); }

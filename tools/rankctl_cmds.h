@@ -30,7 +30,7 @@
 #define CTL_PRINTED_FAILURE (-2)
 
 /* Options a command accepts; at most this many per command. */
-#define CTL_MAX_OPTS 12
+#define CTL_MAX_OPTS 16
 
 /* Everything a command may use. Owned by main; commands only read it,
  * apart from `st`, where a failing command leaves its reason. */
@@ -214,6 +214,14 @@ int cmd_count(ctl_ctx *cx, const ctl_args *a);
 int cmd_status(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_set_role(ctl_ctx *cx, const ctl_args *a);
 int cmd_admin_dead_letters(ctl_ctx *cx, const ctl_args *a);
+int cmd_audit(ctl_ctx *cx, const ctl_args *a);
+int cmd_board_update(ctl_ctx *cx, const ctl_args *a);
+int cmd_remove(ctl_ctx *cx, const ctl_args *a);
+int cmd_ban(ctl_ctx *cx, const ctl_args *a);
+int cmd_unban(ctl_ctx *cx, const ctl_args *a);
+int cmd_review_list(ctl_ctx *cx, const ctl_args *a);
+int cmd_review_approve(ctl_ctx *cx, const ctl_args *a);
+int cmd_review_reject(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_history.c */
 

@@ -59,14 +59,17 @@ static int print_ranks(ctl_ctx *cx, Rankd__RankEntry *const *entries, size_t n) 
 static int human_history(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
     const Rankd__HistoryReply *r = (const void *)m;
     const Rankd__HistoryRequest *q = arg;
-    ctl_tbl t = {.ncols = 3, .right = 1u << 1};
+    /* A REMOVED column only when an admin removed some of them. */
+    int removed = 0;
+    for (size_t i = 0; i < r->n_entries; i++) removed |= r->entries[i]->removed;
+    ctl_tbl t = {.ncols = removed ? 4 : 3, .right = 1u << 1};
     char wb[48], sb[24];
-    int code = ctl_tbl_add(cx, &t, "WHEN", "SCORE", "KEY");
+    int code = ctl_tbl_add(cx, &t, "WHEN", "SCORE", "KEY", "REMOVED");
     for (size_t i = 0; code == RK_OK && i < r->n_entries; i++) {
         const Rankd__HistoryEntry *e = r->entries[i];
         const char *key = e->idempotency_key && *e->idempotency_key ? e->idempotency_key : "-";
         code = ctl_tbl_add(cx, &t, ctl_show_time_us(e->submitted_at_us, wb, sizeof(wb)),
-                           ctl_show_i64(e->score, sb, sizeof(sb)), key);
+                           ctl_show_i64(e->score, sb, sizeof(sb)), key, e->removed ? "yes" : "no");
     }
     if (code != RK_OK) goto out;
     ctl_tbl_print(&t);
@@ -273,6 +276,7 @@ int cmd_admin_rebuild(ctl_ctx *cx, const ctl_args *a) {
         req.board_id = a->pos[0];
         if (*req.board_id == '\0') return ctl_usage(cx, "admin rebuild: empty board id (leave it out for every board)");
     }
+    req.reason = (char *)ctl_opt(a, "--reason");
     int code = rk_admin_rebuild(cx->client, &req, &reply, NULL, &cx->st);
     return ctl_emit(cx, code, reply, human_rebuild, NULL);
 }

@@ -16,6 +16,8 @@
 
 /* Scores are stored as Redis doubles: integers are exact up to 2^53. */
 #define SCORE_LIMIT 9007199254740992LL
+/* The highest rate_limit a board may set: 100 a second. */
+#define BOARD_RATE_LIMIT_MAX 6000
 
 typedef enum board_policy { POLICY_BEST = 1, POLICY_LATEST = 2, POLICY_SUM = 3 } board_policy;
 
@@ -30,6 +32,13 @@ typedef struct board {
     int64_t max_score;
     int player_submit;  /* players may submit their own scores */
     int64_t created_at; /* Unix seconds */
+    /* Anti-cheat (0: off each). rate_limit: submissions a player may make
+     * in any 60 s; max_step: the most one submission may improve the
+     * player's all-time value; max_rate: the most it may improve per
+     * second since the player's previous submission. */
+    int64_t rate_limit;
+    int64_t max_step;
+    int64_t max_rate;
 } board;
 
 #endif

@@ -44,6 +44,13 @@ int validate_password(const char *pw, rk_status *st) {
     return RK_OK;
 }
 
+int validate_reason(const char *reason, rk_status *st) {
+    size_t n = reason ? strlen(reason) : 0;
+    if (n > REASON_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "reason must be at most %d bytes, not %zu", REASON_MAX, n);
+    return RK_OK;
+}
+
 int validate_time(const char *field, int64_t s, rk_status *st) {
     if (s < 0 || s > TIME_MAX_S)
         return rk_status_set(st, RK_INVALID_ARGUMENT,
@@ -105,6 +112,28 @@ int validate_board(const Rankd__Board *in, board *out, rk_status *st) {
         return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is above max_score %lld",
                              (long long)out->min_score, (long long)out->max_score);
     out->player_submit = in->has_player_submit && in->player_submit;
+    return validate_board_limits(in, out, st);
+}
+
+int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st) {
+    if (in->has_rate_limit) {
+        if (in->rate_limit > BOARD_RATE_LIMIT_MAX)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "rate_limit must be 0 (none) to %d a minute, not %u",
+                                 BOARD_RATE_LIMIT_MAX, in->rate_limit);
+        out->rate_limit = in->rate_limit;
+    }
+    if (in->has_max_step) {
+        if (in->max_step < 0 || in->max_step > 2 * SCORE_LIMIT)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "max_step must be 0 (none) to 2^54, not %lld",
+                                 (long long)in->max_step);
+        out->max_step = in->max_step;
+    }
+    if (in->has_max_rate) {
+        if (in->max_rate < 0 || in->max_rate > 2 * SCORE_LIMIT)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "max_rate must be 0 (none) to 2^54 a second, not %lld",
+                                 (long long)in->max_rate);
+        out->max_rate = in->max_rate;
+    }
     return RK_OK;
 }
 
@@ -129,4 +158,8 @@ void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_
     out->player_submit = b->player_submit;
     out->has_created_at = 1;
     out->created_at = b->created_at;
+    out->has_rate_limit = out->has_max_step = out->has_max_rate = 1;
+    out->rate_limit = (uint32_t)b->rate_limit;
+    out->max_step = b->max_step;
+    out->max_rate = b->max_rate;
 }

@@ -34,6 +34,11 @@ int validate_username(const char *name, rk_status *st);
 /* Passwords: 8 to 128 bytes. */
 int validate_password(const char *pw, rk_status *st);
 
+/* A reason given with an admin action, kept in the audit log: optional,
+ * at most 256 bytes (UTF-8 without NUL is checked on the wire). */
+#define REASON_MAX 256
+int validate_reason(const char *reason, rk_status *st);
+
 /* Times in requests: Unix seconds from 1970 to the end of 9999, so that
  * every calendar and microsecond computation on them stays in range. */
 #define TIME_MAX_S INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
@@ -46,6 +51,9 @@ int validate_score(const board *b, int64_t score, rk_status *st);
  * order higher-is-better, policy best, bounds +-2^53, players may not
  * submit. The id "global" is reserved. */
 int validate_board(const Rankd__Board *in, board *out, rk_status *st);
+
+/* The anti-cheat settings of in (each only if present) into out. */
+int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st);
 
 /* Converts back for replies; strings point into b (no copies). */
 void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf);

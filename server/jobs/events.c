@@ -292,6 +292,12 @@ static void on_message(events *ev, char *line, int64_t now) {
     board b;
     rk_status st;
     if (auth_apply_line(ev->srv, f, nf)) return;
+    if (f[0][0] == 'c' && nf == 2) {
+        /* A board's settings changed through some rankd: this one reads
+         * them again, so its checks follow at once. */
+        board nb;
+        if (pgstore_board_get(ev->pg, f[1], &nb, &st) == RK_OK) boards_put(ev->srv->boards, &nb);
+    }
     if (nf < 2 || boards_get(ev->srv->boards, ev->pg, f[1], &b, &st) != RK_OK) return;
     /* A change made through any rankd: cached pages of the board are stale. */
     topcache_invalidate(ev->srv->tops, b.id);
@@ -303,6 +309,10 @@ static void on_message(events *ev, char *line, int64_t now) {
         if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     } else if (f[0][0] == 'w') {
         mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL), now);
+    } else if (f[0][0] == 'd') {
+        /* An entry removed: every window, and the global total. */
+        mark(ev, b.id, b.windows, now);
+        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     }
 }
 

@@ -85,7 +85,8 @@ static int flush(writebehind *wb, const rstore_wb_batch *b) {
                                .user_id = strtoll(e->user, NULL, 10),
                                .score = strtoll(e->score, NULL, 10),
                                .ts_us = strtoll(e->ts, NULL, 10),
-                               .idem_key = e->key ? e->key : ""};
+                               .idem_key = e->key ? e->key : "",
+                               .held_rule = e->held ? e->held : ""};
     }
     if (rc == RK_OK && k) rc = pgstore_scores_insert(wb->pg, rows, k, &st);
     if (rc == RK_INVALID_ARGUMENT) {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "boards.h"
 #include "degraded.h"
 #include "auth.h"
@@ -33,12 +34,20 @@
 /* "2026-11-23", "2026-W45", "2026-11": 32 is generous. */
 #define LABEL_F WIRE_LEN_FIELD(32)
 
+/* An admin request's reason, field 30: a two-byte tag. */
+#define REASON_F (1 + WIRE_LEN_FIELD(REASON_MAX))
+
 #define SIGN_UP_MAX (USER_F + WIRE_LEN_FIELD(PASSWORD_MAX))
-#define API_KEY_MAX (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX))
+#define API_KEY_MAX (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + REASON_F)
 /* id, game, title, order, policy, each window once, bounds, player_submit,
- * created_at. */
-#define BOARD_MSG (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F)
-#define CREATE_BOARD_MAX WIRE_MSG_FIELD(BOARD_MSG)
+ * created_at, rate_limit, max_step, max_rate. */
+#define BOARD_MSG \
+    (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F + 3 * INT_F)
+#define CREATE_BOARD_MAX (WIRE_MSG_FIELD(BOARD_MSG) + REASON_F)
+/* board_id, title, bounds, player_submit, each window once, the three
+ * anti-cheat settings, order, policy, a reason. */
+#define UPDATE_BOARD_MAX \
+    (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 3 * INT_F + WINDOW_KINDS * INT_F + 5 * INT_F + REASON_F)
 #define SUBMIT_MAX (ID_F + INT_F + USER_F + INT_F)
 /* board_id, user_id, username, score, idempotency_key: 255 bytes. */
 #define BATCH_ENTRY (SUBMIT_MAX + WIRE_LEN_FIELD(IDEMPOTENCY_KEY_MAX))
@@ -63,7 +72,16 @@
 #define HISTORY_MAX_REQ (ID_F + 5 * INT_F + USER_F)
 #define REPORT_MAX_REQ (ID_F + 5 * INT_F)
 #define STANDINGS_MAX_REQ (ID_F + INT_F + LABEL_F)
-#define SET_ROLE_MAX (USER_F + INT_F)
+#define SET_ROLE_MAX (USER_F + INT_F + REASON_F)
+#define ID_REASON_MAX (ID_F + REASON_F)
+/* before_id, limit, action and target (at most 64 bytes each). */
+#define AUDIT_MAX_REQ (2 * INT_F + 2 * WIRE_LEN_FIELD(64))
+/* board_id, user_id, username, reason (field 4: a one-byte tag). */
+#define REMOVE_ENTRY_MAX (ID_F + INT_F + USER_F + WIRE_LEN_FIELD(REASON_MAX))
+/* user_id, username, reason. */
+#define BAN_MAX (INT_F + USER_F + WIRE_LEN_FIELD(REASON_MAX))
+/* An entry id (at most 64 bytes), approve, reason. */
+#define REVIEW_MAX (WIRE_LEN_FIELD(64) + INT_F + WIRE_LEN_FIELD(REASON_MAX))
 /* game, name, shards, stale_ms, created_at */
 #define CREATE_COUNTER_MAX WIRE_MSG_FIELD(2 * ID_F + 3 * INT_F)
 #define COUNTER_REQ_MAX (2 * ID_F + INT_F)
@@ -108,12 +126,17 @@ const rpc_method rankd_methods[] = {
      .input = &rankd__revoke_api_key_request__descriptor,
      .fn = h_revoke_api_key,
      .access = ACCESS_ADMIN,
-     .max_request = INT_F},
+     .max_request = INT_F + REASON_F},
     {.name = "rankd.Boards/CreateBoard",
      .input = &rankd__create_board_request__descriptor,
      .fn = h_create_board,
      .access = ACCESS_ADMIN,
      .max_request = CREATE_BOARD_MAX},
+    {.name = "rankd.Boards/UpdateBoard",
+     .input = &rankd__update_board_request__descriptor,
+     .fn = h_update_board,
+     .access = ACCESS_ADMIN,
+     .max_request = UPDATE_BOARD_MAX},
     {.name = "rankd.Boards/GetBoard",
      .input = &rankd__get_board_request__descriptor,
      .fn = h_get_board,
@@ -128,7 +151,7 @@ const rpc_method rankd_methods[] = {
      .input = &rankd__delete_board_request__descriptor,
      .fn = h_delete_board,
      .access = ACCESS_ADMIN,
-     .max_request = ID_F},
+     .max_request = ID_REASON_MAX},
     {.name = "rankd.Scores/Submit",
      .input = &rankd__submit_request__descriptor,
      .fn = h_submit,
@@ -227,7 +250,7 @@ const rpc_method rankd_methods[] = {
      .input = &rankd__rebuild_request__descriptor,
      .fn = h_rebuild,
      .access = ACCESS_ADMIN,
-     .max_request = ID_F},
+     .max_request = ID_REASON_MAX},
     {.name = "rankd.Admin/DeadLetters",
      .input = &rankd__dead_letters_request__descriptor,
      .fn = h_dead_letters,
@@ -255,12 +278,43 @@ const rpc_method rankd_methods[] = {
      .fast = f_get_counter,
      .access = ACCESS_ANYONE,
      .max_request = COUNTER_REQ_MAX},
+    {.name = "rankd.Moderation/Audit",
+     .input = &rankd__audit_request__descriptor,
+     .fn = h_audit,
+     .access = ACCESS_ADMIN,
+     .max_request = AUDIT_MAX_REQ},
+    {.name = "rankd.Moderation/Held",
+     .input = &rankd__held_request__descriptor,
+     .fn = h_held,
+     .access = ACCESS_ADMIN,
+     .max_request = ID_F + INT_F},
+    {.name = "rankd.Moderation/Review",
+     .input = &rankd__review_request__descriptor,
+     .fn = h_review,
+     .access = ACCESS_ADMIN,
+     .max_request = REVIEW_MAX},
+    {.name = "rankd.Moderation/RemoveEntry",
+     .input = &rankd__remove_entry_request__descriptor,
+     .fn = h_remove_entry,
+     .access = ACCESS_ADMIN,
+     .max_request = REMOVE_ENTRY_MAX},
+    {.name = "rankd.Moderation/Ban",
+     .input = &rankd__ban_request__descriptor,
+     .fn = h_ban,
+     .access = ACCESS_ADMIN,
+     .max_request = BAN_MAX},
+    {.name = "rankd.Moderation/Unban",
+     .input = &rankd__unban_request__descriptor,
+     .fn = h_unban,
+     .access = ACCESS_ADMIN,
+     .max_request = BAN_MAX},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 
 const ProtobufCServiceDescriptor *const rankd_services[] = {
-    &rankd__auth__descriptor,    &rankd__boards__descriptor, &rankd__scores__descriptor,   &rankd__ranking__descriptor,
-    &rankd__history__descriptor, &rankd__admin__descriptor,  &rankd__counters__descriptor,
+    &rankd__auth__descriptor,       &rankd__boards__descriptor,  &rankd__scores__descriptor,
+    &rankd__ranking__descriptor,    &rankd__history__descriptor, &rankd__admin__descriptor,
+    &rankd__moderation__descriptor, &rankd__counters__descriptor,
 };
 const size_t rankd_nservices = sizeof(rankd_services) / sizeof(rankd_services[0]);
 
@@ -319,6 +373,7 @@ int h_set_role(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
     const Rankd__SetRoleRequest *req = (const Rankd__SetRoleRequest *)m;
     int rc;
     if ((rc = validate_username(req->username, st)) != RK_OK) return rc;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if (!req->has_role || (req->role != RANKD__ROLE__ROLE_PLAYER && req->role != RANKD__ROLE__ROLE_ADMIN))
         return rk_status_set(st, RK_INVALID_ARGUMENT, "role must be player or admin (game servers use API keys)");
     int64_t uid = 0, gen = 0;
@@ -328,6 +383,9 @@ int h_set_role(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out
      * unchanged role is published: a retry after a failure here then
      * reaches everyone. */
     if ((rc = auth_raised_gen(call, uid, gen, st)) != RK_OK) return rc;
+    if ((rc = audit_record(call, AUDIT_ROLE_SET, req->username, req->reason, st, "role %s",
+                           req->role == RANKD__ROLE__ROLE_ADMIN ? "admin" : "player")) != RK_OK)
+        return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;
@@ -337,6 +395,7 @@ int h_rebuild(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
     const Rankd__RebuildRequest *req = (const Rankd__RebuildRequest *)m;
     int64_t boards = 0, entries = 0;
     int rc;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if (req->board_id && req->board_id[0]) {
         board b;
         if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
@@ -359,6 +418,10 @@ int h_rebuild(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
     }
     topcache_invalidate_all(call->srv->tops); /* boards were swapped in under the cache */
     if (rc != RK_OK) return rc;
+    if ((rc = audit_record(call, AUDIT_REBUILD, req->board_id && req->board_id[0] ? req->board_id : "every board",
+                           req->reason, st, "%lld boards, %lld entries", (long long)boards, (long long)entries)) !=
+        RK_OK)
+        return rc;
     NEW(call, rep, Rankd__RebuildReply, rankd__rebuild_reply__init);
     rep->has_boards = rep->has_entries = 1;
     rep->boards = boards;

@@ -17,11 +17,14 @@
  * itself, on every account it tries.
  * Without Redis, attempts are not throttled (PostgreSQL alone decides).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "auth.h"
+#include "banset.h"
 #include "handlers.h"
 #include "log.h"
 #include "password.h"
@@ -95,6 +98,11 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
     if (rc == RK_UNAUTHENTICATED) return rk_status_set(st, RK_UNAUTHENTICATED, "invalid username or password");
     if (rc != RK_OK) return rc;
     rstore_login_ok(call->w->redis, req->username, call->peer, &ignore);
+    /* Told only after the right password: a ban says nothing to a guesser. */
+    char why[BANSET_REASON_MAX + 1];
+    if (banset_check(call->srv->bans, u.id, why, sizeof(why)))
+        return rk_status_set(st, RK_PERMISSION_DENIED, "%s is banned: %s", u.username,
+                             why[0] ? why : "no reason given");
     if (password_outdated(u.password_hash, (uint64_t)call->srv->cfg.scrypt_n)) {
         /* The password is at hand only now: store it at today's cost. */
         char hash[PASSWORD_HASH_MAX];
@@ -179,6 +187,7 @@ int h_create_api_key(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage
     if ((rc = validate_id("game", req->game, st)) != RK_OK) return rc;
     if (req->label && strlen(req->label) > BOARD_TITLE_MAX)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "label is longer than %d bytes", BOARD_TITLE_MAX);
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if ((rc = auth_new_apikey(key, hash, st)) != RK_OK) return rc;
     if ((rc = pgstore_apikey_create(call->w->pg, hash, req->game, req->label ? req->label : "", &info, st)) != RK_OK)
         return rc;
@@ -188,7 +197,12 @@ int h_create_api_key(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage
     if (rep->key == NULL || rep->info == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     *out = &rep->base;
     log_info("API key created", "key_id=%lld game=%s", (long long)info.id, info.game);
-    return RK_OK;
+    char target[32];
+    snprintf(target, sizeof(target), "key %lld", (long long)info.id);
+    /* The reply carries the key: an unrecorded creation is still answered
+     * as an error, so the key is never handed out unaudited. */
+    return audit_record(call, AUDIT_APIKEY_CREATE, target, req->reason, st, "game %s, label \"%s\"", info.game,
+                        info.label);
 }
 
 int h_list_api_keys(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
@@ -216,8 +230,12 @@ int h_revoke_api_key(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage
     const Rankd__RevokeApiKeyRequest *req = (const Rankd__RevokeApiKeyRequest *)m;
     int rc;
     if (!req->has_key_id || req->key_id <= 0) return rk_status_set(st, RK_INVALID_ARGUMENT, "key_id is required");
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if ((rc = pgstore_apikey_revoke(call->w->pg, req->key_id, st)) != RK_OK) return rc;
     auth_revoked_key(call, req->key_id); /* this process at once, the others through rk:ev */
+    char target[32];
+    snprintf(target, sizeof(target), "key %lld", (long long)req->key_id);
+    if ((rc = audit_record(call, AUDIT_APIKEY_REVOKE, target, req->reason, st, "revoked")) != RK_OK) return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;

@@ -2,10 +2,14 @@
  * h_boards.c - create, get, list and delete boards (admins create and
  * delete; anyone reads).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "boards.h"
+#include "rebuild.h"
+#include "topcache.h"
 #include "handlers.h"
 #include "log.h"
 #include "validate.h"
@@ -33,9 +37,23 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     board b;
     int rc;
     if ((rc = validate_board(req->board, &b, st)) != RK_OK) return rc;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
     log_info("board created", "board=%s game=%s", b.id, b.game);
+    char limits[128] = "";
+    if (b.rate_limit || b.max_step || b.max_rate)
+        snprintf(limits, sizeof(limits), ", rate_limit %lld, max_step %lld, max_rate %lld", (long long)b.rate_limit,
+                 (long long)b.max_step, (long long)b.max_rate);
+    if ((rc = audit_record(call, AUDIT_BOARD_CREATE, b.id, req->reason, st,
+                           "game %s, %s is better, policy %s, scores %lld to %lld%s%s", b.game,
+                           b.higher_is_better ? "higher" : "lower",
+                           b.policy == POLICY_SUM      ? "sum"
+                           : b.policy == POLICY_LATEST ? "latest"
+                                                       : "best",
+                           (long long)b.min_score, (long long)b.max_score,
+                           b.player_submit ? ", players may submit" : "", limits)) != RK_OK)
+        return rc;
     return board_reply(call, &b, out, st);
 }
 
@@ -76,13 +94,135 @@ int h_delete_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     board b;
     int rc;
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
     /* Redis first: if it fails, the board still exists everywhere. */
     if ((rc = rstore_drop_board(call->w->redis, &b, st)) != RK_OK) return rc;
     if ((rc = pgstore_board_delete(call->w->pg, b.id, st)) != RK_OK) return rc;
     boards_remove(call->srv->boards, b.id);
     log_info("board deleted", "board=%s", b.id);
+    if ((rc = audit_record(call, AUDIT_BOARD_DELETE, b.id, req->reason, st, "game %s", b.game)) != RK_OK) return rc;
     NEW(call, rep, Rankd__Empty, rankd__empty__init);
     *out = &rep->base;
     return RK_OK;
+}
+
+/* ---------------------------------------------------------------- updating */
+
+/* Appends ", what" to the detail of an update. */
+static void said(char *buf, size_t cap, const char *what) {
+    size_t n = strlen(buf);
+    if (n + 3 < cap) snprintf(buf + n, cap - n, "%s%s", n ? ", " : "", what);
+}
+
+int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
+    const Rankd__UpdateBoardRequest *req = (const Rankd__UpdateBoardRequest *)m;
+    board b;
+    char detail[400] = "";
+    int rc;
+    if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
+    if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
+    if (req->title && strlen(req->title) > BOARD_TITLE_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "title is longer than %d bytes", BOARD_TITLE_MAX);
+    if ((rc = pgstore_board_get(call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+    /* Every stored score was ranked under the board's order and policy,
+     * and rebuilds, reports and standings would rank it under the new
+     * ones: a different board, which is a new board. */
+    if (req->has_order && req->order != RANKD__ORDER__ORDER_UNSPECIFIED &&
+        (req->order == RANKD__ORDER__ORDER_HIGHER_IS_BETTER) != b.higher_is_better)
+        return rk_status_set(st, RK_FAILED_PRECONDITION,
+                             "board %s is %s is better; its scores were ranked so, and the order cannot change "
+                             "(create a new board)",
+                             b.id, b.higher_is_better ? "higher" : "lower");
+    if (req->has_policy && req->policy != RANKD__POLICY__POLICY_UNSPECIFIED && (int)req->policy != (int)b.policy)
+        return rk_status_set(st, RK_FAILED_PRECONDITION,
+                             "board %s keeps each player's %s; its scores were ranked so, and the policy cannot "
+                             "change (create a new board)",
+                             b.id,
+                             b.policy == POLICY_SUM      ? "sum"
+                             : b.policy == POLICY_LATEST ? "latest"
+                                                         : "best");
+    unsigned windows = b.windows;
+    for (size_t i = 0; i < req->n_add_windows; i++) {
+        if ((int)req->add_windows[i] < 0 || req->add_windows[i] >= WINDOW_KINDS)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "unknown window %d", (int)req->add_windows[i]);
+        windows |= WINDOW_BIT(req->add_windows[i]);
+    }
+    int64_t mn = req->has_min_score ? req->min_score : b.min_score;
+    int64_t mx = req->has_max_score ? req->max_score : b.max_score;
+    if (mn < -SCORE_LIMIT || mx > SCORE_LIMIT)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "score bounds must lie within -2^53..2^53 (exact in Redis)");
+    if (mn > mx)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is above max_score %lld", (long long)mn,
+                             (long long)mx);
+    Rankd__Board limits = RANKD__BOARD__INIT;
+    limits.has_rate_limit = req->has_rate_limit;
+    limits.rate_limit = req->rate_limit;
+    limits.has_max_step = req->has_max_step;
+    limits.max_step = req->max_step;
+    limits.has_max_rate = req->has_max_rate;
+    limits.max_rate = req->max_rate;
+    board nb = b;
+    if ((rc = validate_board_limits(&limits, &nb, st)) != RK_OK) return rc;
+    if (req->title) snprintf(nb.title, sizeof(nb.title), "%s", req->title);
+    nb.windows = windows;
+    nb.min_score = mn;
+    nb.max_score = mx;
+    if (req->has_player_submit) nb.player_submit = req->player_submit;
+
+    char what[BOARD_TITLE_MAX + 32];
+    if (strcmp(nb.title, b.title) != 0) {
+        snprintf(what, sizeof(what), "title \"%s\"", nb.title);
+        said(detail, sizeof(detail), what);
+    }
+    if (nb.min_score != b.min_score || nb.max_score != b.max_score) {
+        snprintf(what, sizeof(what), "scores %lld to %lld", (long long)nb.min_score, (long long)nb.max_score);
+        said(detail, sizeof(detail), what);
+    }
+    if (nb.player_submit != b.player_submit)
+        said(detail, sizeof(detail), nb.player_submit ? "players may submit" : "players may not submit");
+    for (int k = 1; k < WINDOW_KINDS; k++)
+        if ((nb.windows & ~b.windows) & WINDOW_BIT(k)) {
+            static const char *const names[WINDOW_KINDS] = {"all-time", "daily", "weekly", "monthly"};
+            snprintf(what, sizeof(what), "%s window added", names[k]);
+            said(detail, sizeof(detail), what);
+        }
+    if (nb.rate_limit != b.rate_limit) {
+        snprintf(what, sizeof(what), "rate_limit %lld", (long long)nb.rate_limit);
+        said(detail, sizeof(detail), what);
+    }
+    if (nb.max_step != b.max_step) {
+        snprintf(what, sizeof(what), "max_step %lld", (long long)nb.max_step);
+        said(detail, sizeof(detail), what);
+    }
+    if (nb.max_rate != b.max_rate) {
+        snprintf(what, sizeof(what), "max_rate %lld", (long long)nb.max_rate);
+        said(detail, sizeof(detail), what);
+    }
+
+    if ((rc = pgstore_board_update(call->w->pg, &nb, st)) != RK_OK) return rc;
+    boards_put(call->srv->boards, &nb);
+    rk_status ignore;
+    char line[16 + BOARD_ID_MAX];
+    snprintf(line, sizeof(line), "c\t%s", nb.id);
+    /* The other rankd processes read the board again; without Redis they
+     * do at their next start (docs/ARCHITECTURE.md, Known limits). */
+    rstore_publish(call->w->redis, line, &ignore);
+    if (nb.windows != b.windows) {
+        /* A new window starts from the history, not empty: this period's
+         * submissions are in it at once. */
+        int64_t entries = 0;
+        if ((rc = rebuild_board(call->w->redis, call->w->pg, &nb, call->srv->cfg.window_retention, call->deadline_us,
+                                &entries, st)) != RK_OK)
+            return rk_status_set(st, rc,
+                                 "board %s now keeps the new windows, but filling them from the history failed (%s); "
+                                 "rebuild the board",
+                                 nb.id, st->message);
+        topcache_invalidate(call->srv->tops, nb.id);
+    }
+    log_info("board updated", "board=%s", nb.id);
+    if ((rc = audit_record(call, AUDIT_BOARD_UPDATE, nb.id, req->reason, st, "%s",
+                           detail[0] ? detail : "nothing changed")) != RK_OK)
+        return rc;
+    return board_reply(call, &nb, out, st);
 }

@@ -75,6 +75,8 @@ int h_history(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
         items[i].submitted_at_us = rows[i].submitted_at_us;
         /* The key as its caller sent it: the scope is ours. */
         items[i].idempotency_key = arena_strdup(&call->w->arena, idem_unscoped(rows[i].idem_key));
+        items[i].has_removed = items[i].removed = rows[i].removal_id != 0;
+        if (rows[i].held) items[i].held = rows[i].held == 1 ? "held" : "rejected";
         list[i] = &items[i];
     }
     free(rows);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "banset.h"
 #include "boards.h"
 #include "degraded.h"
 #include "handlers.h"
@@ -185,6 +186,12 @@ static int check_items(submit_call *s, rk_status *st) {
             continue;
         }
         if (auth_can_submit(&call->who, &it->b, it->user_id, &it->st) != RK_OK) continue;
+        char why[BANSET_REASON_MAX + 1];
+        if (banset_check(call->srv->bans, it->user_id, why, sizeof(why))) {
+            rk_status_set(&it->st, RK_PERMISSION_DENIED, "player %lld is banned: %s", (long long)it->user_id,
+                          why[0] ? why : "no reason given");
+            continue;
+        }
         int oom = 0;
         const char *key = scoped_key(call, it->idem_key, &oom);
         if (oom) {
@@ -333,6 +340,7 @@ static Rankd__SubmitReply *reply_of(rpc_call *call, const item *it, const rstore
         r->previous_rank = o->previous_rank;
         r->previous_score = o->previous_score;
     }
+    if (o->held) r->has_held = r->held = 1;
     return r;
 }
 

@@ -46,6 +46,7 @@ int h_create_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk
 int h_get_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_list_boards(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_delete_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_update_board(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 /* Scores */
 int h_submit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_submit_batch(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
@@ -86,5 +87,12 @@ int h_status(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_statu
 int h_set_role(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_rebuild(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_dead_letters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Moderation */
+int h_audit(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_remove_entry(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_ban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_unban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_held(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_review(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

@@ -24,6 +24,7 @@
 #include <openssl/sha.h>
 
 #include "auth.h"
+#include "banset.h"
 #include "credential.h"
 #include "log.h"
 #include "revset.h"
@@ -183,12 +184,18 @@ static int add_gen(void *arg, int64_t id, int64_t gen, rk_status *st) { return r
 
 static void forget_key(void *arg, int64_t key_id) { apikey_cache_forget(arg, key_id); }
 
+static int add_ban(void *arg, int64_t id, int64_t gen, int banned, const char *reason) {
+    rk_status st;
+    return banset_apply(arg, id, gen, banned, reason, &st);
+}
+
 int auth_sync(server *srv, pgstore *pg, rk_status *st) {
     int64_t now = server_time();
     int rc;
     if ((rc = pgstore_revoked_each(pg, now, add_revoked, srv->revoked, st)) != RK_OK ||
         (rc = pgstore_user_gens_each(pg, add_gen, srv->revoked, st)) != RK_OK ||
-        (rc = pgstore_revoked_keys_each(pg, forget_key, srv->apikeys, st)) != RK_OK)
+        (rc = pgstore_revoked_keys_each(pg, forget_key, srv->apikeys, st)) != RK_OK ||
+        (rc = pgstore_bans_each(pg, add_ban, srv->bans, st)) != RK_OK)
         return rc;
     revset_prune(srv->revoked, now);
     return RK_OK;
@@ -220,6 +227,21 @@ int auth_raised_gen(rpc_call *call, int64_t user_id, int64_t gen, rk_status *st)
     return RK_OK;
 }
 
+int auth_ban_changed(rpc_call *call, int64_t user_id, int64_t gen, int banned, const char *reason, rk_status *st) {
+    int rc;
+    char line[64 + BANSET_REASON_MAX + 1];
+    if ((rc = banset_apply(call->srv->bans, user_id, gen, banned, reason, st)) != RK_OK) return rc;
+    /* The generation voids the user's tokens as a role change does. */
+    if ((rc = auth_raised_gen(call, user_id, gen, st)) != RK_OK) return rc;
+    int n = snprintf(line, sizeof(line), "%c\t%lld\t%lld\t", banned ? 'b' : 'n', (long long)user_id, (long long)gen);
+    /* The reason travels as the line's last field: no tab or newline in it. */
+    for (const char *c = banned && reason ? reason : ""; *c && n < (int)sizeof(line) - 1; c++)
+        line[n++] = *c == '\t' || *c == '\n' || *c == '\r' ? ' ' : *c;
+    line[n] = '\0';
+    publish(call, line);
+    return RK_OK;
+}
+
 void auth_revoked_key(rpc_call *call, int64_t key_id) {
     apikey_cache_forget(call->srv->apikeys, key_id);
     char line[48];
@@ -238,6 +260,12 @@ int auth_apply_line(server *srv, char *const *f, int nf) {
             return 1;
         case 'k':
             if (nf == 2) apikey_cache_forget(srv->apikeys, strtoll(f[1], NULL, 10));
+            return 1;
+        case 'b':
+        case 'n':
+            if (nf >= 3)
+                banset_apply(srv->bans, strtoll(f[1], NULL, 10), strtoll(f[2], NULL, 10), f[0][0] == 'b',
+                             nf >= 4 ? f[3] : "", &ignore);
             return 1;
         default: return 0;
     }

@@ -67,6 +67,11 @@ int auth_sync(server *srv, pgstore *pg, rk_status *st);
 int auth_revoked_token(rpc_call *call, const char *jti, int64_t expires_at, rk_status *st);
 int auth_raised_gen(rpc_call *call, int64_t user_id, int64_t gen, rk_status *st);
 void auth_revoked_key(rpc_call *call, int64_t key_id);
+/* A ban (banned 1, with reason) or unban of user_id now at token
+ * generation gen (PostgreSQL has it): this process's ban set at once, the
+ * tokens voided as by auth_raised_gen, and every rankd told through rk:ev
+ * ("b"/"n" uid gen reason). */
+int auth_ban_changed(rpc_call *call, int64_t user_id, int64_t gen, int banned, const char *reason, rk_status *st);
 
 /* Applies one rk:ev line split at its tabs (f[0] the kind, nf fields) if it
  * is a revocation ("x", "g" or "k"); returns 1 if it was one, else 0.

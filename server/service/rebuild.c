@@ -306,6 +306,242 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries
     return global_ex(r, pg, deadline_us, LOCK_WAIT_MS, entries, st);
 }
 
+/* ---------------------------------------------------------------- one player's entry */
+
+/* Every window key of the board a player may hold an entry in: all-time,
+ * and each kept window's periods within the retention (the ones a
+ * rebuild writes). *views is malloc'ed, all-time first. */
+#define MAX_VIEWS (sizeof(((swap_set *)0)->ttls) / sizeof(((swap_set *)0)->ttls[0]))
+typedef struct view_at {
+    window_kind k;
+    int64_t start_s; /* the period's start (0 for all-time) */
+} view_at;
+static int board_views(pgstore *pg, const board *b, int64_t retention_s, rview **views, view_at **at, size_t *n,
+                       rk_status *st) {
+    rview *v = calloc(MAX_VIEWS, sizeof(*v));
+    view_at *a = calloc(MAX_VIEWS, sizeof(*a));
+    size_t m = 0;
+    int rc = RK_OK;
+    if (v == NULL || a == NULL) {
+        free(v);
+        free(a);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    a[m] = (view_at){.k = WINDOW_ALL};
+    rstore_view(b, WINDOW_ALL, 0, &v[m++]);
+    for (int k = 1; rc == RK_OK && k < WINDOW_KINDS; k++) {
+        if (!(b->windows & WINDOW_BIT(k))) continue;
+        int64_t *starts = NULL;
+        size_t ns = 0;
+        if ((rc = window_starts(pg, b, (window_kind)k, retention_s, &starts, &ns, st)) != RK_OK) break;
+        for (size_t i = 0; i < ns && m < MAX_VIEWS; i++) {
+            a[m] = (view_at){.k = (window_kind)k, .start_s = starts[i]};
+            rstore_view(b, (window_kind)k, (time_t)starts[i], &v[m++]);
+        }
+        free(starts);
+    }
+    if (rc != RK_OK) {
+        free(v);
+        free(a);
+        return rc;
+    }
+    *views = v;
+    if (at)
+        *at = a;
+    else
+        free(a);
+    *n = m;
+    return RK_OK;
+}
+
+/* The boards other than b that feed the global board (higher is better). */
+static int global_feeders(boards_cache *cache, const board *b, board **out, size_t *n, rk_status *st) {
+    board *all = NULL;
+    size_t m = 0, k = 0;
+    int rc = boards_list(cache, NULL, &all, &m, st);
+    if (rc != RK_OK) return rc;
+    for (size_t i = 0; i < m; i++)
+        if (all[i].higher_is_better && strcmp(all[i].id, b->id) != 0) all[k++] = all[i];
+    *out = all;
+    *n = k;
+    return RK_OK;
+}
+
+int rebuild_remove_entry(rstore *r, pgstore *pg, boards_cache *cache, const rebuild_removal *rm, int64_t *marked,
+                         int *found, rk_status *st) {
+    const board *b = rm->b;
+    char owner[64];
+    rview *views = NULL;
+    board *others = NULL;
+    size_t nviews = 0, nothers = 0;
+    int64_t removal_id = 0;
+    int rc;
+    *marked = 0;
+    *found = 0;
+    owner_name(owner, sizeof(owner));
+    /* Under the board's flag no submission to it is taken, and once the
+     * write-behind has drained, PostgreSQL holds every one taken before:
+     * what is marked removed there is exactly what leaves Redis. */
+    if ((rc = set_flag(r, b, 1, owner, rm->deadline_us, LOCK_WAIT_MS, st)) != RK_OK) return rc;
+    if ((rc = drain(r, rm->deadline_us, st)) != RK_OK) goto unflag;
+    if ((rc = board_views(pg, b, rm->retention_s, &views, NULL, &nviews, st)) != RK_OK) goto unflag;
+    if ((rc = global_feeders(cache, b, &others, &nothers, st)) != RK_OK) goto unflag;
+    /* PostgreSQL first: if Redis then fails, a retry finds the rows marked
+     * and takes the entry out of Redis; a rebuild meanwhile leaves it out. */
+    if ((rc = pgstore_remove_entry(pg, b->id, rm->user_id, rm->actor_id, rm->reason, &removal_id, marked, st)) != RK_OK)
+        goto unflag;
+    rc = rstore_remove_entry(r, b, views, nviews, others, nothers, rm->user_id, found, st);
+    if (rc == RK_OK)
+        log_info("entry removed", "board=%s user_id=%" PRId64 " submissions=%" PRId64 " removal=%" PRId64, b->id,
+                 rm->user_id, *marked, removal_id);
+unflag:;
+    rk_status ignore;
+    set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+    free(views);
+    free(others);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- a banned player */
+
+int rebuild_ban_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user_id, int64_t retention_s,
+                       int64_t deadline_us, int64_t *boards, rk_status *st) {
+    board *all = NULL;
+    size_t n = 0;
+    int rc = boards_list(cache, NULL, &all, &n, st);
+    *boards = 0;
+    /* Every board, not only those PostgreSQL has the player on: Redis may
+     * hold submissions the write-behind has not copied yet. */
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        const board *b = &all[i];
+        char owner[64];
+        rview *views = NULL;
+        board *others = NULL;
+        size_t nviews = 0, nothers = 0;
+        int found = 0;
+        owner_name(owner, sizeof(owner));
+        /* Under the flag, a submission that a rankd took before it heard
+         * of the ban either is in Redis already (and leaves with the rest)
+         * or is refused and retried (and then refused as banned). */
+        if ((rc = set_flag(r, b, 1, owner, deadline_us, LOCK_WAIT_MS, st)) != RK_OK) break;
+        if ((rc = board_views(pg, b, retention_s, &views, NULL, &nviews, st)) == RK_OK &&
+            (rc = global_feeders(cache, b, &others, &nothers, st)) == RK_OK &&
+            (rc = rstore_remove_entry(r, b, views, nviews, others, nothers, user_id, &found, st)) == RK_OK && found)
+            (*boards)++;
+        rk_status ignore;
+        set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+        free(views);
+        free(others);
+    }
+    free(all);
+    return rc;
+}
+
+/* One view's entry of the player from the history, put back in Redis. */
+static int restore_view(rstore *r, pgstore *pg, const board *b, const rview *v, const rview *global, const view_at *at,
+                        int64_t user_id, int64_t retention_s, int64_t *entries, rk_status *st) {
+    int64_t from = 0, to = 0, size = 0, ttl = 0;
+    report_row row;
+    report_query q = {.b = b, .from_us = REPORT_UNBOUNDED, .to_us = REPORT_UNBOUNDED, .limit = -1};
+    if (at->k != WINDOW_ALL) {
+        window_bounds(at->k, (time_t)at->start_s, &from, &to);
+        q.from_us = from * 1000000;
+        q.to_us = to * 1000000;
+        ttl = to + retention_s - (int64_t)server_time();
+        if (ttl <= 0) return RK_OK; /* a period Redis no longer keeps */
+    }
+    int rc = report_places(pg, &q, &user_id, 1, &row, &size, st);
+    if (rc != RK_OK || row.user_id == 0) return rc;
+    rstore_load_row lr = {.user_id = user_id, .value = row.value, .reached_us = row.reached_us, .last_us = row.last_us};
+    if ((rc = rstore_restore_entry(r, v, global, b ? b->id : NULL, &lr, ttl, st)) == RK_OK) (*entries)++;
+    return rc;
+}
+
+int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user_id, int64_t retention_s,
+                           int64_t deadline_us, int64_t *entries, rk_status *st) {
+    char(*ids)[BOARD_ID_MAX + 1] = NULL;
+    size_t n = 0;
+    int rc;
+    *entries = 0;
+    /* PostgreSQL must hold every submission of the player's: the ones
+     * taken before the ban may still be on their way. */
+    if ((rc = drain(r, deadline_us, st)) != RK_OK) return rc;
+    if ((rc = pgstore_player_boards(pg, user_id, &ids, &n, st)) != RK_OK) return rc;
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        board b;
+        rview *views = NULL;
+        view_at *at = NULL;
+        size_t nviews = 0;
+        rk_status ignore;
+        if (boards_get(cache, pg, ids[i], &b, &ignore) != RK_OK) continue; /* deleted since */
+        if ((rc = board_views(pg, &b, retention_s, &views, &at, &nviews, st)) != RK_OK) break;
+        for (size_t j = 0; rc == RK_OK && j < nviews; j++)
+            rc = restore_view(r, pg, &b, &views[j], NULL, &at[j], user_id, retention_s, entries, st);
+        free(views);
+        free(at);
+        if (rc == RK_OK && b.policy != POLICY_BEST) {
+            int found = 0;
+            int64_t best = 0;
+            char pb[RSTORE_KEY_MAX];
+            snprintf(pb, sizeof(pb), "rk:{%s}:pb", b.id);
+            if ((rc = pgstore_personal_best(pg, &b, user_id, &found, &best, st)) == RK_OK && found)
+                rc = rstore_hset_ints(r, pb, &user_id, &best, 1, st);
+        }
+    }
+    free(ids);
+    if (rc == RK_OK) {
+        rview g;
+        view_at all = {.k = WINDOW_ALL};
+        rstore_view(NULL, WINDOW_ALL, 0, &g);
+        rc = restore_view(r, pg, NULL, &g, NULL, &all, user_id, 0, entries, st);
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- an approved submission */
+
+int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_held *h, int64_t retention_s,
+                         int64_t deadline_us, int64_t *entries, rk_status *st) {
+    board b;
+    char owner[64];
+    rview *views = NULL;
+    view_at *at = NULL;
+    size_t nviews = 0;
+    int rc;
+    *entries = 0;
+    if ((rc = boards_get(cache, pg, h->board_id, &b, st)) != RK_OK) return rc;
+    owner_name(owner, sizeof(owner));
+    /* Under the board's flag with the write-behind drained, PostgreSQL
+     * holds every submission of the player's to the board, so the entry
+     * computed from it with the approved one counted is the whole truth;
+     * the global total moves by the change, as a submission moves it. */
+    if ((rc = set_flag(r, &b, 1, owner, deadline_us, LOCK_WAIT_MS, st)) != RK_OK) return rc;
+    if ((rc = drain(r, deadline_us, st)) != RK_OK) goto unflag;
+    if ((rc = board_views(pg, &b, retention_s, &views, &at, &nviews, st)) != RK_OK) goto unflag;
+    /* PostgreSQL first: if Redis fails now, a rebuild of the board puts
+     * the approved submission where it belongs. */
+    if ((rc = pgstore_held_decide(pg, h->entry_id, 1, st)) != RK_OK) goto unflag;
+    rview g;
+    rstore_view(NULL, WINDOW_ALL, 0, &g);
+    for (size_t j = 0; rc == RK_OK && j < nviews; j++)
+        rc = restore_view(r, pg, &b, &views[j], at[j].k == WINDOW_ALL && b.higher_is_better ? &g : NULL, &at[j],
+                          h->user_id, retention_s, entries, st);
+    if (rc == RK_OK && b.policy != POLICY_BEST) {
+        int found = 0;
+        int64_t best = 0;
+        char pb[RSTORE_KEY_MAX];
+        snprintf(pb, sizeof(pb), "rk:{%s}:pb", b.id);
+        if ((rc = pgstore_personal_best(pg, &b, h->user_id, &found, &best, st)) == RK_OK && found)
+            rc = rstore_hset_ints(r, pb, &h->user_id, &best, 1, st);
+    }
+unflag:;
+    rk_status ignore;
+    set_flag(r, &b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+    free(views);
+    free(at);
+    return rc;
+}
+
 /* The user directory goes back a chunk of users at a time (two commands
  * per chunk), not two round trips per user. */
 #define NAMES_CHUNK 1000

@@ -42,6 +42,53 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
  * above. */
 int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries, rk_status *st);
 
+/* An admin's removal of one player's entry from a board. */
+typedef struct rebuild_removal {
+    const board *b;
+    int64_t user_id;
+    int64_t actor_id;    /* the admin */
+    const char *reason;  /* NULL or "" for none */
+    int64_t retention_s; /* the windows a rebuild would write */
+    int64_t deadline_us; /* as rebuild_board's */
+} rebuild_removal;
+
+/* Takes the player's entry off the board: every counted submission of
+ * theirs to it is marked removed in PostgreSQL (kept, counted nowhere),
+ * then their entry leaves every window in Redis and their global total
+ * loses it, in one rk_remove. Runs under the board's rebuild flag after
+ * the write-behind has drained, like a rebuild, so the two agree: a
+ * rebuild afterwards gives the same board. *marked counts the rows
+ * marked, *found says whether Redis held an entry (both 0: nothing to
+ * remove). Redis's state must be up with no backlog to replay (the
+ * caller checks). */
+int rebuild_remove_entry(rstore *r, pgstore *pg, boards_cache *cache, const rebuild_removal *rm, int64_t *marked,
+                         int *found, rk_status *st);
+
+/* A banned player's entries leave every board (each under its flag, as
+ * rebuild_remove_entry) and the global board; the history keeps them,
+ * counted nowhere while the ban lasts (report.c). *boards counts the
+ * boards Redis held an entry on. */
+int rebuild_ban_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user_id, int64_t retention_s,
+                       int64_t deadline_us, int64_t *boards, rk_status *st);
+
+/* An unbanned player's entries back on every board they have history on
+ * and on the global board, computed from the history as a rebuild would
+ * (values, tie times, personal bests), once the write-behind has
+ * drained. Call it after PostgreSQL has lifted the ban and before the
+ * player may submit again. *entries counts the (board, window) entries
+ * written. */
+int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user_id, int64_t retention_s,
+                           int64_t deadline_us, int64_t *entries, rk_status *st);
+
+/* Approves the held submission h: it counts from now on in PostgreSQL,
+ * and the player's entry on its board is computed again from the
+ * history with it (every window a rebuild would write, the personal
+ * best) and written back, the global total moving by the change; under
+ * the board's flag once the write-behind has drained. RK_NOT_FOUND when
+ * it waits for review no more. *entries counts the entries written. */
+int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_held *h, int64_t retention_s,
+                         int64_t deadline_us, int64_t *entries, rk_status *st);
+
 /* Refills the user directory (rk:names, rk:uids) from PostgreSQL. */
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st);
 

@@ -32,6 +32,7 @@ struct nng_tls_config;
 typedef struct apikey_cache apikey_cache;
 typedef struct namecache namecache;
 typedef struct revset revset;
+typedef struct banset banset;
 typedef struct recovery recovery;
 typedef struct counters counters;
 
@@ -44,6 +45,7 @@ typedef struct server {
     apikey_cache *apikeys;
     namecache *names; /* username -> id, filled by users.c */
     revset *revoked;  /* what voids a token; filled at start, kept by events.c */
+    banset *bans;     /* banned players; filled and kept the same way */
     time_t started;
     atomic_llong requests;
     struct nng_tls_config *tls; /* tls-cert and friends (tlsconf.h), or NULL: no TLS address */

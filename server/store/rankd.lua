@@ -12,6 +12,11 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
   rk:{b}:pb           hash user id -> best score ever submitted
                       (latest and sum boards; best boards read all-time)
   rk:{b}:idem:<key>   the first answer to an idempotent submission
+  rk:{b}:rl:<uid>     sorted set: the times (us) of the player's last
+                      submissions, for the board's rate limit (gone a
+                      minute after the last)
+  rk:{b}:ls           hash user id -> time (us) of the player's previous
+                      submission, for the board's max_rate rule
   rk:wb               stream of accepted submissions, drained to PostgreSQL
   rk:names            hash user id -> username
   rk:live             set by rankd once Redis holds every board; a Redis
@@ -30,6 +35,11 @@ can tell its subscribers:
       passed_uids: up to 10 comma-separated ids of players overtaken
   "w" board
       only a daily, weekly or monthly window changed
+  "c" board
+      an admin changed the board's settings (rankd publishes it)
+  "d" board uid
+      an admin took the player's entry off the board (every window), or
+      put it back (an unban)
 rankd itself (not these functions) publishes the revocations, after
 PostgreSQL has them, so each rankd's memory-only credential checks hear of
 them (rankd re-reads PostgreSQL whenever it may have missed a line):
@@ -55,6 +65,7 @@ string.format('%d') so no digit is lost to Lua's %.14g.
 ]]
 
 local LIMIT = 9007199254740992 -- 2^53
+local MOD_KEYS = 2 -- moderation's keys at the end of rk_submit's
 local SPLIT = 134217728 -- 2^27
 local HALF = 67108864 -- 2^26: LIMIT is HALF * SPLIT
 
@@ -186,13 +197,82 @@ local function publish_rank(zkey, board, uid, old, new, old_rank, new_rank, desc
     old_rank, new_rank, table.concat(passed, ',')}, '\t'))
 end
 
+-- Moderation's part of rk_submit: the board's submission limit. At most
+-- `limit` submissions per player in any 60 s, by the submission times
+-- kept in the player's set; nil when this one may go, else the seconds
+-- until the oldest of them leaves the minute. Inside the function, so the
+-- check and the count cannot be split by another submission.
+local MINUTE_US = 60000000
+local function limit_wait(key, limit, ts)
+  if limit <= 0 then return nil end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', fmt(ts - MINUTE_US))
+  if redis.call('ZCARD', key) < limit then return nil end
+  local oldest = tonumber(redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')[2])
+  return math.max(1, math.ceil((oldest + MINUTE_US - ts) / 1000000))
+end
+
+-- Counts a submission that was taken against the limit.
+local function limit_count(key, limit, ts)
+  if limit <= 0 then return end
+  redis.call('ZADD', key, fmt(ts), fmt(ts) .. ':' .. redis.call('ZCARD', key))
+  redis.call('PEXPIRE', key, MINUTE_US / 1000 + 1000)
+end
+
+-- Moderation's plausibility rule: the gain this submission would make on
+-- the player's all-time value, in the board's direction (a first score on
+-- a higher-is-better board gains on 0; a first time on a lower-is-better
+-- board is not judged). Returns the rule it breaks ('max_step': more than
+-- that in one submission; 'max_rate': more than that per second since the
+-- player's previous submission that counted), or nil.
+local function implausible(desc, old, new, ts, max_step, max_rate, lskey, uid)
+  if max_step <= 0 and max_rate <= 0 then return nil end
+  local gain
+  if desc then
+    gain = new - (old or 0)
+  elseif old ~= nil then
+    gain = old - new
+  else
+    return nil
+  end
+  if gain <= 0 then return nil end
+  if max_step > 0 and gain > max_step then return 'max_step' end
+  if max_rate > 0 then
+    local prev = redis.call('HGET', lskey, uid)
+    if prev and gain > max_rate * ((ts - tonumber(prev)) / 1000000) then return 'max_rate' end
+  end
+  return nil
+end
+
+-- A held submission: recorded (its stream entry carries the rule, so the
+-- history keeps it as held) and acknowledged, but no board changes until
+-- an admin approves it. The reply is the player's standing as it was,
+-- with held set.
+local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl)
+  local id = ''
+  if args[12] ~= '1' then
+    id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(tonumber(args[2])), 't', fmt(ts),
+                    'k', args[10], 'h', rule)
+  end
+  local rank = 0
+  if old_all ~= nil then rank = count_better(keys[10], desc, old_all) + 1 end
+  local size = redis.call('ZCARD', keys[10])
+  local cur = old_all and fmt(old_all) or '0'
+  -- Nothing moved: the previous place is the place.
+  local prev_score = old_all and cur or ''
+  if has_idem then
+    redis.call('SET', keys[2], cjson.encode({cur, rank, 0, size, id, prev_score, rank, 1}), 'EX', idem_ttl)
+  end
+  return {cur, rank, 0, size, 0, id, prev_score, rank, 1}
+end
+
 --[[
 rk_submit
 KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       4 global member hash, 5 personal-best hash, 6 the board's rebuild
       flag, 7 the global board's rebuild flag, 8 rk:names (the player must
       be in it), 9 rk:live, 10.. (zset, member hash) for each window,
-      all-time first.
+      all-time first, then the MOD_KEYS moderation keys: the player's
+      rate-limit set, the board's previous-submission hash.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
@@ -200,9 +280,11 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       PostgreSQL's history already (a replay of what was accepted while
       Redis was away): no stream entry then, 13.. the end (Unix s) of each
       window after all-time, in KEYS order: a window's set expires
-      retention seconds after its end.
+      retention seconds after its end; then the moderation arguments:
+      rate limit (submissions per player per minute, 0: none), max_step,
+      max_rate (0: none).
 Returns {score, rank, personal_best, board_size, replayed, entry id,
-previous score ('' when none), previous rank (0 when none)}.
+previous score ('' when none), previous rank (0 when none), held}.
 ]]
 local function submit(keys, args)
   local uid, score, ts = args[1], tonumber(args[2]), tonumber(args[3])
@@ -224,14 +306,16 @@ local function submit(keys, args)
     local rec = redis.call('GET', keys[2])
     if rec then
       local r = cjson.decode(rec)
-      -- A record written before previous places were kept has none.
-      return {r[1], r[2], r[3], r[4], 1, r[5], r[6] or '', r[7] or 0}
+      -- A record written before previous places (and holds) were kept
+      -- has neither.
+      return {r[1], r[2], r[3], r[4], 1, r[5], r[6] or '', r[7] or 0, r[8] or 0}
     end
   end
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 9) / 2
+  local nwin = (#keys - 9 - MOD_KEYS) / 2
+  local mod = {key = 10 + 2 * nwin, arg = 12 + nwin}
   for i = 0, nwin - 1 do
     local z, m = keys[10 + 2 * i], keys[11 + 2 * i]
     local cur, member = current(z, m, uid)
@@ -265,6 +349,18 @@ local function submit(keys, args)
       end
     end
   end
+
+  local rlimit = tonumber(args[mod.arg])
+  local wait = limit_wait(keys[mod.key], rlimit, ts)
+  if wait then
+    return redis.error_reply('RATE_LIMITED at most ' .. rlimit .. ' submissions a minute per player on board ' ..
+      args[8] .. '; retry in ' .. wait .. ' s')
+  end
+  limit_count(keys[mod.key], rlimit, ts)
+  local max_rate = tonumber(args[mod.arg + 2])
+  local rule = implausible(desc, old_all, new_all, ts, tonumber(args[mod.arg + 1]), max_rate, keys[mod.key + 1], uid)
+  if rule then return hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl) end
+  if max_rate > 0 then redis.call('HSET', keys[mod.key + 1], uid, fmt(ts)) end
 
   -- Phase 2: write.
   for i = 0, nwin - 1 do
@@ -312,9 +408,9 @@ local function submit(keys, args)
       end
     end
   end
-  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id, prev_score, prev_rank}
+  local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id, prev_score, prev_rank, 0}
   if has_idem then
-    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id, prev_score, prev_rank}), 'EX',
+    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id, prev_score, prev_rank, 0}), 'EX',
                idem_ttl)
   end
   return out
@@ -557,6 +653,90 @@ local function drop_board(keys, args)
   return n
 end
 
+--[[ rk_remove
+KEYS: 1 global zset, 2 global member hash, 3 personal-best hash, 4 rk:live,
+      5.. (zset, member hash) for each window, all-time first, then the
+      all-time member hash of every other board that counts toward global.
+ARGV: 1 user id, 2 windows (pairs in KEYS), 3 counts toward global (1/0),
+      4 board id
+Takes the player's entry off every window of the board at once, and their
+all-time score out of their global total. The global entry keeps its tie
+time (the player's other boards did not change); a player left on no
+board that counts toward global leaves the global board, as a rebuild
+would have it. Returns {found (1/0), the all-time score taken or ''}. ]]
+local function remove_entry(keys, args)
+  local uid, nwin, in_global = args[1], tonumber(args[2]), args[3] == '1'
+  if redis.call('EXISTS', keys[4]) == 0 then
+    return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
+  end
+  local old_all = current(keys[5], keys[6], uid)
+  local found = false
+  for i = 0, nwin - 1 do
+    local z, m = keys[5 + 2 * i], keys[6 + 2 * i]
+    local member = redis.call('HGET', m, uid)
+    if member then
+      redis.call('ZREM', z, member)
+      redis.call('HDEL', m, uid, 't' .. uid)
+      found = true
+    end
+  end
+  redis.call('HDEL', keys[3], uid)
+  if in_global and old_all ~= nil then
+    local g, gm = current(keys[1], keys[2], uid)
+    if g ~= nil then
+      local elsewhere = false
+      for i = 5 + 2 * nwin, #keys do
+        if redis.call('HEXISTS', keys[i], uid) == 1 then
+          elsewhere = true
+          break
+        end
+      end
+      if not elsewhere then
+        redis.call('ZREM', keys[1], gm)
+        redis.call('HDEL', keys[2], uid)
+      elseif old_all ~= 0 then
+        redis.call('ZADD', keys[1], fmt(exact_sum(g, -old_all) or g), gm)
+      end
+    end
+  end
+  if found then redis.call('PUBLISH', 'rk:ev', table.concat({'d', args[4], uid}, '\t')) end
+  return {found and 1 or 0, old_all and fmt(old_all) or ''}
+end
+
+--[[ rk_restore  KEYS: zset, member hash[, global zset, global member hash]
+ARGV: desc, uid, value, tie time us, last submission us, ttl s (0: none),
+      board id to announce ('' for none)
+Puts one player's entry back as a rebuild computes it from the history
+(an unban, an approval): the value, the tie time it was reached, and on
+latest boards the last submission when later. With the global keys (an
+all-time entry), the global total moves by the change, as rk_submit
+moves it. ]]
+local function restore_entry(keys, args)
+  local uid = args[2]
+  local old = current(keys[1], keys[2], uid)
+  local new = tonumber(args[3])
+  if keys[4] then
+    local g = current(keys[3], keys[4], uid)
+    if g == nil or new ~= (old or 0) then
+      local total = exact_sum(g or 0, new, -(old or 0))
+      if total == nil then
+        return redis.error_reply('OUT_OF_RANGE the global total would leave the exact range of +-2^53')
+      end
+      place(keys[3], keys[4], uid, total, true, tonumber(args[4]))
+    end
+  end
+  place(keys[1], keys[2], uid, new, args[1] == '1', tonumber(args[4]))
+  redis.call('HDEL', keys[2], 't' .. uid)
+  if args[5] ~= args[4] then redis.call('HSET', keys[2], 't' .. uid, args[5]) end
+  local ttl = tonumber(args[6])
+  if ttl > 0 then
+    redis.call('EXPIRE', keys[1], ttl)
+    redis.call('EXPIRE', keys[2], ttl)
+  end
+  if args[7] ~= '' then redis.call('PUBLISH', 'rk:ev', table.concat({'d', args[7], uid}, '\t')) end
+  return 1
+end
+
 --[[ rk_load  KEYS: zset, member hash
 ARGV: desc, then (uid, score, tie time us, last submission us)...
 Writes rebuilt entries (into the temporary keys of a rebuild); a last
@@ -713,6 +893,8 @@ redis.register_function{function_name = 'rk_range', callback = range, flags = {'
 redis.register_function{function_name = 'rk_percentile', callback = percentile, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_histogram', callback = histogram, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)
+redis.register_function('rk_remove', remove_entry)
+redis.register_function('rk_restore', restore_entry)
 redis.register_function('rk_login_try', login_try)
 redis.register_function('rk_login_ok', login_ok)
 redis.register_function('rk_counter_incr', counter_incr)

@@ -26,10 +26,17 @@
     " AND (" p "::text[] IS NULL OR NOT EXISTS (SELECT 1 FROM redis_backlog rb WHERE rb.entry_id = " \
     "s.entry_id AND rb.entry_id <> ALL(" p "::text[])))"
 
+/* Submissions an admin removed (scores.removal_id), those held for review
+ * and not approved (scores.held), and those of a banned player while the
+ * ban lasts, count nowhere. */
+#define COUNTED                                                                            \
+    " AND s.removal_id IS NULL AND s.held IS NULL AND NOT EXISTS (SELECT 1 FROM users bu " \
+    "WHERE bu.id = s.user_id AND bu.banned_at IS NOT NULL)"
+
 #define TIME_FILTER                                                                                              \
     " AND ($2::bigint IS NULL OR s.submitted_at >= timestamptz 'epoch' + $2::bigint * interval '1 microsecond')" \
     " AND ($3::bigint IS NULL OR s.submitted_at < timestamptz 'epoch' + $3::bigint * interval '1 "               \
-    "microsecond')" LIVE_VIEW("$6")
+    "microsecond')" LIVE_VIEW("$6") COUNTED
 
 /* One board: the period's rows. */
 static const char s_board[] =
@@ -375,10 +382,11 @@ int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_
 
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
                           rk_status *st) {
-    const char *sql =
-        b->higher_is_better
-            ? "SELECT user_id, max(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") " GROUP BY user_id"
-            : "SELECT user_id, min(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") " GROUP BY user_id";
+    const char *sql = b->higher_is_better
+                          ? "SELECT user_id, max(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") COUNTED
+                          " GROUP BY user_id"
+                          : "SELECT user_id, min(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") COUNTED
+                          " GROUP BY user_id";
     const char *params[] = {b->id, replayed};
     PGresult *r = NULL;
     int rc = pgstore_exec(pg, sql, 2, params, &r, st);

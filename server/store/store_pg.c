@@ -151,6 +151,44 @@ static const char *const migrations[] = {
     "  key text NOT NULL,"
     "  at timestamptz NOT NULL DEFAULT now(),"
     "  PRIMARY KEY (game, name, key));",
+    /* 7: moderation. The audit log: one row per admin action, with the
+     * admin's username as it was then (users can be renamed by nobody
+     * today, but a log must not change when a row elsewhere does). */
+    "CREATE TABLE audit_log ("
+    "  id bigserial PRIMARY KEY,"
+    "  at timestamptz NOT NULL DEFAULT clock_timestamp(),"
+    "  actor_id bigint NOT NULL,"
+    "  actor text NOT NULL,"
+    "  action text NOT NULL,"
+    "  target text NOT NULL DEFAULT '',"
+    "  detail text NOT NULL DEFAULT '',"
+    "  reason text NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_log_action ON audit_log (action, id);"
+    "CREATE INDEX audit_log_target ON audit_log (target, id);"
+    /* A player's entry taken off a board by an admin: the submissions
+     * stay in the history, pointing at the removal that took them out of
+     * every ranking (who and why are here). A column without a default
+     * costs nothing on a big partitioned table. */
+    "CREATE TABLE removals ("
+    "  id bigserial PRIMARY KEY,"
+    "  board_id text NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  actor_id bigint NOT NULL,"
+    "  reason text NOT NULL DEFAULT '',"
+    "  at timestamptz NOT NULL DEFAULT now());"
+    "ALTER TABLE scores ADD COLUMN removal_id bigint;"
+    /* A banned player: their submissions are refused and count nowhere
+     * while banned_at is set; ban_reason stays ('' after an unban) so a
+     * re-read knows whom a ban ever touched. */
+    "ALTER TABLE users ADD COLUMN banned_at timestamptz, ADD COLUMN ban_reason text;"
+    "CREATE INDEX users_banned ON users (id) WHERE banned_at IS NOT NULL;"
+    /* Anti-cheat settings of a board (0: off). */
+    "ALTER TABLE boards ADD COLUMN rate_limit integer NOT NULL DEFAULT 0,"
+    "  ADD COLUMN max_step bigint NOT NULL DEFAULT 0, ADD COLUMN max_rate bigint NOT NULL DEFAULT 0;"
+    /* A submission held by a board's plausibility rule: held 1 waits for
+     * review, 2 was rejected; NULL counts (an approval clears it). */
+    "ALTER TABLE scores ADD COLUMN held smallint, ADD COLUMN held_rule text;"
+    "CREATE INDEX scores_held ON scores (submitted_at, entry_id) WHERE held = 1;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -610,7 +648,7 @@ int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
 
 #define BOARD_COLS                                                                              \
     "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, " \
-    "extract(epoch FROM created_at)::bigint"
+    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate"
 
 static void fill_board(PGresult *r, int row, board *b) {
     memset(b, 0, sizeof(*b));
@@ -624,27 +662,57 @@ static void fill_board(PGresult *r, int row, board *b) {
     b->max_score = geti(r, row, 7);
     b->player_submit = PQgetvalue(r, row, 8)[0] == 't';
     b->created_at = geti(r, row, 9);
+    b->rate_limit = geti(r, row, 10);
+    b->max_step = geti(r, row, 11);
+    b->max_rate = geti(r, row, 12);
 }
 
 int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
-    char pol[8], win[8], mn[24], mx[24];
+    char pol[8], win[8], mn[24], mx[24], rl[24], ms[24], mr[24];
+    snprintf(rl, sizeof(rl), "%" PRId64, b->rate_limit);
+    snprintf(ms, sizeof(ms), "%" PRId64, b->max_step);
+    snprintf(mr, sizeof(mr), "%" PRId64, b->max_rate);
     snprintf(pol, sizeof(pol), "%d", (int)b->policy);
     snprintf(win, sizeof(win), "%u", b->windows);
     snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
     snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
     const char *params[] = {b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol,
-                            win,   mn,      mx,       b->player_submit ? "t" : "f"};
+                            win,   mn,      mx,       b->player_submit ? "t" : "f",    rl,
+                            ms,    mr};
     PGresult *r = NULL;
     int rc = q(p,
                "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
-               "max_score, player_submit) VALUES ($1, $2, $3, $4::boolean, $5::smallint, "
-               "$6::integer, $7::bigint, $8::bigint, $9::boolean) RETURNING " BOARD_COLS,
-               9, params, &r, st);
+               "max_score, player_submit, rate_limit, max_step, max_rate) VALUES ($1, $2, $3, $4::boolean, "
+               "$5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, $10::integer, $11::bigint, "
+               "$12::bigint) RETURNING " BOARD_COLS,
+               12, params, &r, st);
     if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "board %s already exists", b->id);
     if (rc != RK_OK) return rc;
     fill_board(r, 0, b);
     PQclear(r);
     return RK_OK;
+}
+
+int pgstore_board_update(pgstore *p, board *b, rk_status *st) {
+    char win[8], mn[24], mx[24], rl[24], ms[24], mr[24];
+    snprintf(win, sizeof(win), "%u", b->windows);
+    snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
+    snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
+    snprintf(rl, sizeof(rl), "%" PRId64, b->rate_limit);
+    snprintf(ms, sizeof(ms), "%" PRId64, b->max_step);
+    snprintf(mr, sizeof(mr), "%" PRId64, b->max_rate);
+    const char *params[] = {b->id, b->title, win, mn, mx, b->player_submit ? "t" : "f", rl, ms, mr};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "UPDATE boards SET title = $2, windows = $3::integer, min_score = $4::bigint, max_score = $5::bigint, "
+               "player_submit = $6::boolean, rate_limit = $7::integer, max_step = $8::bigint, max_rate = $9::bigint "
+               "WHERE id = $1 RETURNING " BOARD_COLS,
+               9, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int n = PQntuples(r);
+    if (n == 1) fill_board(r, 0, b);
+    PQclear(r);
+    return n == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "board %s not found", b->id);
 }
 
 int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st) {
@@ -756,9 +824,9 @@ int pgstore_ensure_partitions(pgstore *p, time_t now, rk_status *st) {
 }
 
 int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st) {
-    sbuf a[6] = {{0}};
+    sbuf a[7] = {{0}};
     int rc = RK_OK;
-    for (int c = 0; c < 6; c++) sb_putc(&a[c], '{');
+    for (int c = 0; c < 7; c++) sb_putc(&a[c], '{');
     for (size_t i = 0; i < n; i++) {
         arr_elem(&a[0], rows[i].entry_id);
         arr_elem(&a[1], rows[i].board_id);
@@ -766,22 +834,26 @@ int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status 
         arr_int(&a[3], rows[i].score);
         arr_int(&a[4], rows[i].ts_us);
         arr_elem(&a[5], rows[i].idem_key ? rows[i].idem_key : "");
+        arr_elem(&a[6], rows[i].held_rule ? rows[i].held_rule : "");
     }
-    for (int c = 0; c < 6; c++) {
+    for (int c = 0; c < 7; c++) {
         sb_putc(&a[c], '}');
         if (a[c].oom) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     if (rc == RK_OK) {
-        const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s};
+        const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s, a[6].s};
+        /* A held submission (h: its rule) waits for review: held 1. */
         rc = q(p,
-               "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
-               "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k FROM unnest($1::text[], "
+               "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key, held, "
+               "held_rule) "
+               "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k, "
+               "CASE WHEN h = '' THEN NULL ELSE 1 END, nullif(h, '') FROM unnest($1::text[], "
                "$2::text[], "
-               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[]) AS x(e, b, u, s, t, k) "
+               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS x(e, b, u, s, t, k, h) "
                "ON CONFLICT (entry_id, submitted_at) DO NOTHING",
-               6, params, NULL, st);
+               7, params, NULL, st);
     }
-    for (int c = 0; c < 6; c++) free(a[c].s);
+    for (int c = 0; c < 7; c++) free(a[c].s);
     return rc;
 }
 
@@ -859,6 +931,222 @@ int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, co
     return rc;
 }
 
+/* ---------------------------------------------------------------- bans */
+
+int pgstore_user_ban(pgstore *p, int64_t user_id, int banned, const char *reason, int64_t *token_gen, int *changed,
+                     rk_status *st) {
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[] = {uid, reason ? reason : ""};
+    PGresult *r = NULL;
+    /* The generation rises with the change, in the same statement: every
+     * token signed before it is void, and every rankd's ban set orders
+     * the changes by it. */
+    int rc = q(p,
+               banned ? "UPDATE users SET banned_at = now(), ban_reason = $2, token_gen = token_gen + 1 "
+                        "WHERE id = $1::bigint AND banned_at IS NULL RETURNING token_gen"
+                      : "UPDATE users SET banned_at = NULL, ban_reason = '', token_gen = token_gen + 1 "
+                        "WHERE id = $1::bigint AND banned_at IS NOT NULL RETURNING token_gen",
+               banned ? 2 : 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *changed = PQntuples(r) == 1;
+    *token_gen = *changed ? geti(r, 0, 0) : 0;
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_bans_each(pgstore *p, int (*fn)(void *arg, int64_t id, int64_t gen, int banned, const char *reason),
+                      void *arg, rk_status *st) {
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT id, token_gen, banned_at IS NOT NULL, coalesce(ban_reason, '') FROM users "
+               "WHERE ban_reason IS NOT NULL ORDER BY id",
+               0, NULL, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < PQntuples(r) && rc == RK_OK; i++)
+        rc = fn(arg, geti(r, i, 0), geti(r, i, 1), strcmp(PQgetvalue(r, i, 2), "t") == 0, PQgetvalue(r, i, 3));
+    PQclear(r);
+    return rc;
+}
+
+int pgstore_player_boards(pgstore *p, int64_t user_id, char (**ids)[BOARD_ID_MAX + 1], size_t *n, rk_status *st) {
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[] = {uid};
+    PGresult *r = NULL;
+    int rc =
+        q(p,
+          "SELECT DISTINCT board_id FROM scores WHERE user_id = $1::bigint AND removal_id IS NULL AND held IS NULL "
+          "ORDER BY board_id",
+          1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    char(*out)[BOARD_ID_MAX + 1] = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) gets_(r, (int)i, 0, out[i], sizeof(out[i]));
+    PQclear(r);
+    *ids = out;
+    *n = m;
+    return RK_OK;
+}
+
+int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *found, int64_t *best, rk_status *st) {
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[] = {b->id, uid};
+    PGresult *r = NULL;
+    int rc = q(p,
+               b->higher_is_better ? "SELECT max(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
+                                     "AND removal_id IS NULL AND held IS NULL"
+                                   : "SELECT min(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
+                                     "AND removal_id IS NULL AND held IS NULL",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *found = !PQgetisnull(r, 0, 0);
+    *best = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}
+
+/* ---------------------------------------------------------------- held submissions */
+
+static void fill_held(PGresult *r, int i, pg_held *h) {
+    memset(h, 0, sizeof(*h));
+    gets_(r, i, 0, h->entry_id, sizeof(h->entry_id));
+    gets_(r, i, 1, h->board_id, sizeof(h->board_id));
+    h->user_id = geti(r, i, 2);
+    gets_(r, i, 3, h->username, sizeof(h->username));
+    h->score = geti(r, i, 4);
+    h->submitted_at_us = geti(r, i, 5);
+    gets_(r, i, 6, h->rule, sizeof(h->rule));
+}
+
+#define HELD_COLS                                                                                      \
+    "s.entry_id, s.board_id, s.user_id, coalesce(u.username, ''), s.score, "                           \
+    "(extract(epoch FROM s.submitted_at) * 1000000)::bigint, coalesce(s.held_rule, '') FROM scores s " \
+    "LEFT JOIN users u ON u.id = s.user_id"
+
+int pgstore_held_each(pgstore *p, const char *board_id, int64_t limit, int (*fn)(void *arg, const pg_held *h),
+                      void *arg, int64_t *total, rk_status *st) {
+    char lim[24];
+    snprintf(lim, sizeof(lim), "%" PRId64, limit);
+    const char *params[] = {board_id ? board_id : "", lim};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT " HELD_COLS " WHERE s.held = 1 AND ($1 = '' OR s.board_id = $1) "
+               "ORDER BY s.submitted_at, s.entry_id LIMIT $2::bigint",
+               2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; rc == RK_OK && i < PQntuples(r); i++) {
+        pg_held h;
+        fill_held(r, i, &h);
+        rc = fn(arg, &h);
+    }
+    PQclear(r);
+    if (rc != RK_OK) return rc;
+    if ((rc = q(p, "SELECT count(*) FROM scores WHERE held = 1 AND ($1 = '' OR board_id = $1)", 1, params, &r, st)) !=
+        RK_OK)
+        return rc;
+    *total = geti(r, 0, 0);
+    PQclear(r);
+    return RK_OK;
+}
+
+int pgstore_held_get(pgstore *p, const char *entry_id, pg_held *h, rk_status *st) {
+    const char *params[] = {entry_id};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " HELD_COLS " WHERE s.entry_id = $1 AND s.held = 1", 1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int n = PQntuples(r);
+    if (n == 1) fill_held(r, 0, h);
+    PQclear(r);
+    return n == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "no submission %s is held for review", entry_id);
+}
+
+int pgstore_held_decide(pgstore *p, const char *entry_id, int approve, rk_status *st) {
+    const char *params[] = {entry_id};
+    PGresult *r = NULL;
+    /* held = 1 in the WHERE: a decision is made once. */
+    int rc = q(p,
+               approve ? "UPDATE scores SET held = NULL WHERE entry_id = $1 AND held = 1 RETURNING 1"
+                       : "UPDATE scores SET held = 2 WHERE entry_id = $1 AND held = 1 RETURNING 1",
+               1, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int n = PQntuples(r);
+    PQclear(r);
+    return n > 0 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "no submission %s is held for review", entry_id);
+}
+
+/* ---------------------------------------------------------------- audit log */
+
+int pgstore_audit_add(pgstore *p, const pg_audit *a, rk_status *st) {
+    char actor[24];
+    snprintf(actor, sizeof(actor), "%" PRId64, a->actor_id);
+    const char *params[] = {actor, a->action, a->target ? a->target : "", a->detail ? a->detail : "",
+                            a->reason ? a->reason : ""};
+    return q(p,
+             "INSERT INTO audit_log (actor_id, actor, action, target, detail, reason) "
+             "SELECT $1::bigint, coalesce((SELECT username FROM users WHERE id = $1::bigint), ''), $2, $3, $4, $5",
+             5, params, NULL, st);
+}
+
+int pgstore_audit_each(pgstore *p, const pg_audit_query *aq, int (*fn)(void *arg, const pg_audit *a), void *arg,
+                       rk_status *st) {
+    char before[24], lim[24];
+    snprintf(before, sizeof(before), "%" PRId64, aq->before_id > 0 ? aq->before_id : INT64_MAX);
+    snprintf(lim, sizeof(lim), "%" PRId64, aq->limit);
+    const char *params[] = {before, lim, aq->action ? aq->action : "", aq->target ? aq->target : ""};
+    PGresult *r = NULL;
+    int rc = q(p,
+               "SELECT id, (extract(epoch FROM at) * 1000000)::bigint, actor_id, actor, action, target, detail, "
+               "reason FROM audit_log WHERE id < $1::bigint AND ($3 = '' OR action = $3) "
+               "AND ($4 = '' OR target = $4) ORDER BY id DESC LIMIT $2::bigint",
+               4, params, &r, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0, rows = PQntuples(r); rc == RK_OK && i < rows; i++) {
+        pg_audit a = {.id = geti(r, i, 0),
+                      .at_us = geti(r, i, 1),
+                      .actor_id = geti(r, i, 2),
+                      .actor = PQgetvalue(r, i, 3),
+                      .action = PQgetvalue(r, i, 4),
+                      .target = PQgetvalue(r, i, 5),
+                      .detail = PQgetvalue(r, i, 6),
+                      .reason = PQgetvalue(r, i, 7)};
+        rc = fn(arg, &a);
+    }
+    PQclear(r);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- removals */
+
+int pgstore_remove_entry(pgstore *p, const char *board_id, int64_t user_id, int64_t actor_id, const char *reason,
+                         int64_t *removal_id, int64_t *marked, rk_status *st) {
+    char uid[24], actor[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(actor, sizeof(actor), "%" PRId64, actor_id);
+    const char *params[] = {board_id, uid, actor, reason ? reason : ""};
+    PGresult *r = NULL;
+    /* One statement: the removal row exists exactly when rows point at it
+     * (a retry after the rows were marked adds none). */
+    int rc = q(p,
+               "WITH r AS (INSERT INTO removals (board_id, user_id, actor_id, reason) "
+               "SELECT $1, $2::bigint, $3::bigint, $4 WHERE EXISTS (SELECT 1 FROM scores WHERE board_id = $1 "
+               "AND user_id = $2::bigint AND removal_id IS NULL) RETURNING id), "
+               "u AS (UPDATE scores s SET removal_id = r.id FROM r WHERE s.board_id = $1 AND s.user_id = $2::bigint "
+               "AND s.removal_id IS NULL RETURNING 1) "
+               "SELECT coalesce((SELECT id FROM r), 0), (SELECT count(*) FROM u)",
+               4, params, &r, st);
+    if (rc != RK_OK) return rc;
+    *removal_id = geti(r, 0, 0);
+    *marked = geti(r, 0, 1);
+    PQclear(r);
+    return RK_OK;
+}
+
 /* ---------------------------------------------------------------- redis_backlog */
 
 int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st) {
@@ -896,7 +1184,7 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
                     st)) != RK_OK ||
             (rc = q(p,
                     "SELECT abs(coalesce(sum(score), 0)::numeric + $3::numeric) <= 9007199254740992 FROM scores "
-                    "WHERE board_id = $1 AND user_id = $2::bigint",
+                    "WHERE board_id = $1 AND user_id = $2::bigint AND removal_id IS NULL AND held IS NULL",
                     3, params, &r, st)) != RK_OK)
             goto out;
         int within = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -1061,12 +1349,13 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
     PGresult *r = NULL;
     int rc =
         q(p,
-          "WITH h AS (SELECT score, submitted_at, idempotency_key, id FROM scores "
+          "WITH h AS (SELECT score, submitted_at, idempotency_key, id, removal_id, held FROM scores "
           "WHERE board_id = $1 AND user_id = $2::bigint "
           "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond') "
           "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond')) "
           "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
-          "(SELECT count(*) FROM h) FROM h ORDER BY submitted_at DESC, id DESC "
+          "(SELECT count(*) FROM h), coalesce(removal_id, 0), coalesce(held, 0) FROM h ORDER BY submitted_at DESC, id "
+          "DESC "
           "OFFSET $5::bigint LIMIT $6::bigint",
           6, params, &r, st);
     if (rc != RK_OK) return rc;
@@ -1080,6 +1369,8 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
         out[i].score = geti(r, (int)i, 0);
         out[i].submitted_at_us = geti(r, (int)i, 1);
         gets_(r, (int)i, 2, out[i].idem_key, sizeof(out[i].idem_key));
+        out[i].removal_id = geti(r, (int)i, 4);
+        out[i].held = (int)geti(r, (int)i, 5);
     }
     *total = m > 0 ? geti(r, 0, 3) : 0;
     PQclear(r);

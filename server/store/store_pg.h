@@ -107,6 +107,10 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st); /* sets created_a
 /* *boards is malloc'ed; caller frees. */
 int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st);
 int pgstore_board_get(pgstore *p, const char *id, board *b, rk_status *st);
+/* Writes b's changeable settings (title, windows, bounds, player_submit,
+ * the anti-cheat ones) and reads the board back into b; RK_NOT_FOUND
+ * when it is gone. */
+int pgstore_board_update(pgstore *p, board *b, rk_status *st);
 /* Deletes the board and its score history. */
 int pgstore_board_delete(pgstore *p, const char *id, rk_status *st);
 
@@ -127,7 +131,8 @@ typedef struct pg_score {
     int64_t user_id;
     int64_t score;
     int64_t ts_us;
-    const char *idem_key; /* "" when none */
+    const char *idem_key;  /* "" when none */
+    const char *held_rule; /* "" or NULL: it counts; else the rule that held it for review */
 } pg_score;
 
 /* Inserts n rows in one statement; rows already present are skipped.
@@ -154,6 +159,73 @@ typedef struct pg_dead_letter {
  * return from fn stops and is returned. */
 int pgstore_dead_letters_each(pgstore *p, int64_t limit, int (*fn)(void *arg, const pg_dead_letter *d), void *arg,
                               rk_status *st);
+
+/* ---- removals: a player's entry taken off a board, the history kept */
+/* Marks every counted submission of the player to the board as removed
+ * by a new removal row (who, why), in one statement. *marked is how many
+ * rows it marked (0: none left to mark, and no removal row is added),
+ * *removal_id the new row's id (0 then). */
+int pgstore_remove_entry(pgstore *p, const char *board_id, int64_t user_id, int64_t actor_id, const char *reason,
+                         int64_t *removal_id, int64_t *marked, rk_status *st);
+
+/* ---- bans */
+/* Bans (banned 1, with reason) or unbans (0) the user, raising their token
+ * generation in the same statement; *token_gen is the new one. *changed 0:
+ * the user was already so (or does not exist), nothing was written. */
+int pgstore_user_ban(pgstore *p, int64_t user_id, int banned, const char *reason, int64_t *token_gen, int *changed,
+                     rk_status *st);
+/* Calls fn for every user a ban ever touched: id, token generation,
+ * whether banned now, and the reason ("" when not). */
+int pgstore_bans_each(pgstore *p, int (*fn)(void *arg, int64_t id, int64_t gen, int banned, const char *reason),
+                      void *arg, rk_status *st);
+/* The boards the user has counted submissions on; *ids is malloc'ed. */
+int pgstore_player_boards(pgstore *p, int64_t user_id, char (**ids)[BOARD_ID_MAX + 1], size_t *n, rk_status *st);
+/* The user's best single counted score on the board (*found 0: none). */
+int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *found, int64_t *best, rk_status *st);
+
+/* ---- held submissions: kept by a board's plausibility rule for review */
+typedef struct pg_held {
+    char entry_id[64];
+    char board_id[BOARD_ID_MAX + 1];
+    int64_t user_id;
+    char username[PG_NAME_MAX];
+    int64_t score;
+    int64_t submitted_at_us;
+    char rule[16]; /* max_step or max_rate */
+} pg_held;
+/* Calls fn for the oldest `limit` submissions waiting for review (of
+ * board_id, or every board for NULL or ""), oldest first; *total counts
+ * every one waiting. */
+int pgstore_held_each(pgstore *p, const char *board_id, int64_t limit, int (*fn)(void *arg, const pg_held *h),
+                      void *arg, int64_t *total, rk_status *st);
+/* The submission entry_id if it waits for review, else RK_NOT_FOUND. */
+int pgstore_held_get(pgstore *p, const char *entry_id, pg_held *h, rk_status *st);
+/* Approves (it counts from now on) or rejects (it never will) a waiting
+ * submission, once: RK_NOT_FOUND when it waits no more. */
+int pgstore_held_decide(pgstore *p, const char *entry_id, int approve, rk_status *st);
+
+/* ---- the audit log: one row per admin action */
+/* One row; the strings are read only during the call (add) or the
+ * callback (each). actor is filled from users by add, ignored there. */
+typedef struct pg_audit {
+    int64_t id;
+    int64_t at_us; /* Unix microseconds */
+    int64_t actor_id;
+    const char *actor, *action, *target, *detail, *reason;
+} pg_audit;
+/* Which rows pgstore_audit_each reads: newest first, ids below before_id
+ * (0: from the newest), at most limit, action and target "" or NULL for
+ * any. */
+typedef struct pg_audit_query {
+    int64_t before_id, limit;
+    const char *action, *target;
+} pg_audit_query;
+/* Appends a row (id and time are PostgreSQL's). */
+int pgstore_audit_add(pgstore *p, const pg_audit *a, rk_status *st);
+/* Calls fn for each matching row, newest first; a non-zero return from fn
+ * stops and is returned. */
+int pgstore_audit_each(pgstore *p, const pg_audit_query *aq, int (*fn)(void *arg, const pg_audit *a), void *arg,
+                       rk_status *st);
 
 /* ---- the history, as rebuilds ask it */
 /* The starts (Unix s, ascending, distinct) of the `unit` ("day", "week",
@@ -202,6 +274,8 @@ typedef struct pg_history_row {
     int64_t score;
     int64_t submitted_at_us;
     char idem_key[PG_KEY_MAX]; /* as stored (scoped, idem.h); "" when none */
+    int64_t removal_id;        /* removed by an admin (removals.id); 0: counted */
+    int held;                  /* scores.held: 0 counted, 1 waiting for review, 2 rejected */
 } pg_history_row;
 
 /* One player's submissions to a board in [from_us, to_us) (either end

@@ -163,6 +163,7 @@ static const struct reply_error {
     {.word = "UNAVAILABLE", .code = RK_UNAVAILABLE},
     {.word = "OUT_OF_RANGE", .code = RK_OUT_OF_RANGE},
     {.word = "NO_USER", .code = RK_NOT_FOUND},
+    {.word = "RATE_LIMITED", .code = RK_RESOURCE_EXHAUSTED},
 };
 
 int rstore_reply_error(const redisReply *rep, rk_status *st) {
@@ -372,7 +373,7 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
                                  "Redis has lost its data; the live view is being restored");
         return rstore_reply_error(rep, &o->status);
     }
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 8)
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 9)
         return rk_status_set(&o->status, RK_INTERNAL, "unexpected reply from rk_submit");
     o->score = as_int(rep->element[0]);
     o->rank = as_int(rep->element[1]);
@@ -382,6 +383,7 @@ int rsubmit_parse(const redisReply *rep, rstore_submit_out *o) {
     as_str(rep->element[5], o->entry_id, sizeof(o->entry_id));
     o->previous_rank = as_int(rep->element[7]);
     o->previous_score = o->previous_rank > 0 ? as_int(rep->element[6]) : 0;
+    o->held = as_int(rep->element[8]) != 0;
     return RK_OK;
 }
 
@@ -419,6 +421,9 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
         memcpy(c->keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
         memcpy(c->keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
     }
+    /* Moderation's keys (RSUBMIT_MOD_KEYS), after the windows. */
+    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, b->id, s->user_id);
+    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
     snprintf(c->nums[0], 32, "%d", nkeys);
     snprintf(c->nums[1], 32, "%" PRId64, s->user_id);
     snprintf(c->nums[2], 32, "%" PRId64, s->score);
@@ -449,6 +454,14 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
         snprintf(c->nums[e], 32, "%" PRId64, end);
         c->argv[argc++] = c->nums[e++];
     }
+    /* Moderation's arguments: a submission already taken (a replay of
+     * what PostgreSQL took without Redis) is neither limited again nor
+     * held. */
+    int again = s->history_done;
+    snprintf(c->mods[0], 32, "%" PRId64, again ? 0 : b->rate_limit);
+    snprintf(c->mods[1], 32, "%" PRId64, again ? 0 : b->max_step);
+    snprintf(c->mods[2], 32, "%" PRId64, again ? 0 : b->max_rate);
+    for (int i = 0; i < RSUBMIT_MOD_ARGS; i++) c->argv[argc++] = c->mods[i];
     c->argc = argc;
 }
 
@@ -923,6 +936,84 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     return rc;
 }
 
+int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nviews, const board *others,
+                        size_t nothers, int64_t user_id, int *found, rk_status *st) {
+    rview g;
+    char uid[24], nwin[24], pb[RSTORE_KEY_MAX], nkeys[24];
+    size_t nk = 4 + 2 * nviews + nothers, at = 0;
+    rview *all = calloc(nothers + 1, sizeof(*all));
+    const char **argv = calloc(3 + nk + 4, sizeof(*argv));
+    int rc;
+    if (all == NULL || argv == NULL) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    rstore_view(NULL, WINDOW_ALL, 0, &g);
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    snprintf(nwin, sizeof(nwin), "%zu", nviews);
+    snprintf(pb, sizeof(pb), "rk:{%s}:pb", b->id);
+    snprintf(nkeys, sizeof(nkeys), "%zu", nk);
+    argv[at++] = "FCALL";
+    argv[at++] = "rk_remove";
+    argv[at++] = nkeys;
+    argv[at++] = g.zkey;
+    argv[at++] = g.mkey;
+    argv[at++] = pb;
+    argv[at++] = LIVE_KEY;
+    for (size_t i = 0; i < nviews; i++) {
+        argv[at++] = views[i].zkey;
+        argv[at++] = views[i].mkey;
+    }
+    for (size_t i = 0; i < nothers; i++) {
+        rstore_view(&others[i], WINDOW_ALL, 0, &all[i]);
+        argv[at++] = all[i].mkey;
+    }
+    argv[at++] = uid;
+    argv[at++] = nwin;
+    argv[at++] = b->higher_is_better ? "1" : "0";
+    argv[at++] = b->id;
+    redisReply *rep = NULL;
+    if ((rc = command(r, (int)at, argv, NULL, &rep, st)) != RK_OK) goto out;
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER)
+        rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_remove");
+    else
+        *found = rep->element[0]->integer != 0;
+    freeReplyObject(rep);
+out:
+    free(all);
+    free(argv);
+    return rc;
+}
+
+int rstore_restore_entry(rstore *r, const rview *v, const rview *global, const char *announce,
+                         const rstore_load_row *row, int64_t ttl_s, rk_status *st) {
+    char uid[24], val[24], tie[24], last[24], ttl[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, row->user_id);
+    snprintf(val, sizeof(val), "%" PRId64, row->value);
+    snprintf(tie, sizeof(tie), "%" PRId64, row->reached_us);
+    snprintf(last, sizeof(last), "%" PRId64, row->last_us);
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s > 0 ? ttl_s : 0);
+    const char *argv[14];
+    int argc = 0;
+    argv[argc++] = "FCALL";
+    argv[argc++] = "rk_restore";
+    argv[argc++] = global ? "4" : "2";
+    argv[argc++] = v->zkey;
+    argv[argc++] = v->mkey;
+    if (global) {
+        argv[argc++] = global->zkey;
+        argv[argc++] = global->mkey;
+    }
+    argv[argc++] = v->desc ? "1" : "0";
+    argv[argc++] = uid;
+    argv[argc++] = val;
+    argv[argc++] = tie;
+    argv[argc++] = last;
+    argv[argc++] = ttl;
+    argv[argc++] = announce ? announce : "";
+    return simple(r, argc, argv, st);
+}
+
 int rstore_set_names(rstore *r, const int64_t *uids, char *const *names, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **a = calloc(2 + 2 * n, sizeof(*a)), **b = calloc(2 + 2 * n, sizeof(*b));
@@ -1286,6 +1377,7 @@ static int wb_batch(redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk
         w->score = wb_field(kv, "s");
         w->ts = wb_field(kv, "t");
         w->key = wb_field(kv, "k");
+        w->held = wb_field(kv, "h");
     }
     return RK_OK;
 }

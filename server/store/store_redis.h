@@ -94,6 +94,7 @@ typedef struct rstore_submit_out {
     int64_t previous_rank;              /* all-time rank before it; 0: not on the board, or not known */
     int64_t previous_score;             /* all-time score before it, when previous_rank > 0 */
     char entry_id[RSTORE_ENTRY_ID_MAX]; /* write-behind stream entry */
+    int held;                           /* held for review by the board's plausibility rule: counts nowhere yet */
 } rstore_submit_out;
 
 /* Applies n submissions in one pipelined round trip; out[i] gets each
@@ -106,10 +107,14 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
 /* One submission's FCALL, with the storage its argv points into, for
  * callers that send it themselves; rsubmit_parse reads its reply into
  * o->status and the rest of o (an error reply is o's status too). */
+/* rk_submit's keys and arguments for moderation, after the windows'. */
+#define RSUBMIT_MOD_KEYS 2
+#define RSUBMIT_MOD_ARGS 3
 typedef struct rsubmit_cmd {
-    char keys[9 + 2 * WINDOW_KINDS][RSTORE_KEY_MAX];
+    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS][RSTORE_KEY_MAX];
     char nums[6 + WINDOW_KINDS][32];
-    const char *argv[3 + 9 + 2 * WINDOW_KINDS + 12 + WINDOW_KINDS];
+    char mods[RSUBMIT_MOD_ARGS][32];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + 12 + WINDOW_KINDS + RSUBMIT_MOD_ARGS];
     int argc;
 } rsubmit_cmd;
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
@@ -228,6 +233,13 @@ int rread_is_error(const struct redisReply *rep);
 /* Removes every key of a board, taking its all-time scores out of the
  * global board first. */
 int rstore_drop_board(rstore *r, const board *b, rk_status *st);
+/* Takes a player's entry off the board's windows `views` (all-time
+ * first) and their all-time score out of the global board, in one
+ * rk_remove. `others` are the other boards that count toward global: a
+ * player on none of them leaves the global board. *found: the player had
+ * an entry in one of the views. */
+int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nviews, const board *others,
+                        size_t nothers, int64_t user_id, int *found, rk_status *st);
 
 /* rk:names (user id -> username, read by listings) and rk:uids (username
  * -> user id): the user directory the hot path reads instead of
@@ -283,7 +295,8 @@ typedef struct rstore_wb_entry {
     const char *id;
     /* The fields rk_submit wrote; NULL when missing (a malformed entry). */
     const char *board, *user, *score, *ts, *key;
-    int gone; /* deleted from the stream meanwhile: only to be acknowledged */
+    const char *held; /* the rule that held it for review (rk_submit's "h"); NULL: it counts */
+    int gone;         /* deleted from the stream meanwhile: only to be acknowledged */
     const struct redisReply *fields_;
 } rstore_wb_entry;
 
@@ -322,6 +335,12 @@ int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const r
                 rk_status *st);
 /* HSET key field value..., n pairs, a few hundred per command. */
 int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n, rk_status *st);
+/* Puts one player's entry (row) back into the window v, as a rebuild
+ * would write it, with the window's time to live (0: none); announce
+ * names the board on rk:ev ("d"), NULL for none. With global (v an
+ * all-time view), the player's global total moves by the change. */
+int rstore_restore_entry(rstore *r, const rview *v, const rview *global, const char *announce,
+                         const rstore_load_row *row, int64_t ttl_s, rk_status *st);
 /* Renames npairs temporary keys onto their live ones at once (rk_swap):
  * keys[2i] onto keys[2i+1], with ttl_s[i] (0: none). */
 int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st);
