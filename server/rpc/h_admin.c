@@ -312,8 +312,8 @@ const rpc_method rankd_methods[] = {
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 
 const ProtobufCServiceDescriptor *const rankd_services[] = {
-    &rankd__auth__descriptor,       &rankd__boards__descriptor,  &rankd__scores__descriptor,
-    &rankd__ranking__descriptor,    &rankd__history__descriptor, &rankd__admin__descriptor,
+    &rankd__auth__descriptor,       &rankd__boards__descriptor,   &rankd__scores__descriptor,
+    &rankd__ranking__descriptor,    &rankd__history__descriptor,  &rankd__admin__descriptor,
     &rankd__moderation__descriptor, &rankd__counters__descriptor,
 };
 const size_t rankd_nservices = sizeof(rankd_services) / sizeof(rankd_services[0]);
