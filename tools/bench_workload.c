@@ -16,8 +16,10 @@
 #include "bench_workload.h"
 
 static const char *const op_names[BW_NOPS] = {
-    [BW_SUBMIT] = "submit", [BW_PSUBMIT] = "psubmit", [BW_BATCH] = "batch", [BW_TOP] = "top",       [BW_RANK] = "rank",
-    [BW_AROUND] = "around", [BW_RANKS] = "ranks",     [BW_COUNT] = "count", [BW_REPORT] = "report", [BW_INCR] = "incr",
+    [BW_SUBMIT] = "submit",      [BW_PSUBMIT] = "psubmit", [BW_BATCH] = "batch",     [BW_TOP] = "top",
+    [BW_RANK] = "rank",          [BW_AROUND] = "around",   [BW_RANKS] = "ranks",     [BW_COUNT] = "count",
+    [BW_REPORT] = "report",      [BW_INCR] = "incr",       [BW_PCTL] = "percentile", [BW_HIST] = "distribution",
+    [BW_SRANGE] = "score-range", [BW_STAND] = "standing",
 };
 
 const char *bw_op_name(bw_op op) { return (unsigned)op < BW_NOPS ? op_names[op] : "?"; }
@@ -130,7 +132,7 @@ int bw_mix_parse(bw_mix *m, const char *text, rk_status *st) {
         if (op < 0)
             return rk_status_set(st, RK_INVALID_ARGUMENT,
                                  "mix: unknown operation \"%.*s\" (known: submit, psubmit, batch, top, rank, around, "
-                                 "ranks, count, report, incr)",
+                                 "ranks, count, report, incr, percentile, distribution, score-range, standing)",
                                  (int)(eq - p), p);
         char *end;
         unsigned long w = strtoul(eq + 1, &end, 10);

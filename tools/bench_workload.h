@@ -27,6 +27,10 @@ typedef enum bw_op {
     BW_COUNT,   /* Ranking/Count */
     BW_REPORT,  /* History/Report of the last 24 hours, the first 10 */
     BW_INCR,    /* Counters/Incr of the counter bench_counter_name names, by 1 */
+    BW_PCTL,    /* Ranking/Percentile: the lowest score in the top 10% */
+    BW_HIST,    /* Ranking/Distribution in 10 buckets */
+    BW_SRANGE,  /* Ranking/ScoreRange: the first 10 in the upper half of the score range */
+    BW_STAND,   /* Ranking/Standing of one player on every board */
     BW_NOPS
 } bw_op;
 

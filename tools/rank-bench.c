@@ -173,6 +173,21 @@ static void on_report(const rk_status *st, Rankd__ReportReply *reply, void *arg)
     complete(arg, st->code, 0);
 }
 
+static void on_pctl(const rk_status *st, Rankd__PercentileReply *reply, void *arg) {
+    rk_reply_free(reply);
+    complete(arg, st->code, 0);
+}
+
+static void on_hist(const rk_status *st, Rankd__DistributionReply *reply, void *arg) {
+    rk_reply_free(reply);
+    complete(arg, st->code, 0);
+}
+
+static void on_stand(const rk_status *st, Rankd__StandingReply *reply, void *arg) {
+    rk_reply_free(reply);
+    complete(arg, st->code, 0);
+}
+
 static void on_incr(const rk_status *st, Rankd__IncrReply *reply, void *arg) {
     rk_reply_free(reply);
     complete(arg, st->code, 0);
@@ -334,10 +349,51 @@ static int issue_incr(bthread *t, bslot *s, char *board) {
     return rk_counters_incr_async(t->client, &req, &o, on_incr, s);
 }
 
+static int issue_pctl(bthread *t, bslot *s, char *board) {
+    Rankd__PercentileRequest req = RANKD__PERCENTILE_REQUEST__INIT;
+    req.board_id = board;
+    req.has_percentile = 1;
+    req.percentile = 10;
+    return rk_ranking_percentile_async(t->client, &req, NULL, on_pctl, s);
+}
+
+static int issue_hist(bthread *t, bslot *s, char *board) {
+    Rankd__DistributionRequest req = RANKD__DISTRIBUTION_REQUEST__INIT;
+    req.board_id = board;
+    req.has_buckets = 1;
+    req.buckets = 10;
+    return rk_ranking_distribution_async(t->client, &req, NULL, on_hist, s);
+}
+
+/* Scores are uniform in [0, score-max): the upper half holds about half
+ * the players, so the page is always full. */
+static int issue_srange(bthread *t, bslot *s, char *board) {
+    Rankd__ScoreRangeRequest req = RANKD__SCORE_RANGE_REQUEST__INIT;
+    req.board_id = board;
+    req.has_min_score = req.has_limit = 1;
+    req.min_score = t->r->cfg->score_max / 2;
+    req.limit = 10;
+    return rk_ranking_score_range_async(t->client, &req, NULL, on_list, s);
+}
+
+static int issue_stand(bthread *t, bslot *s, char *board) {
+    (void)board;
+    Rankd__StandingRequest req = RANKD__STANDING_REQUEST__INIT;
+    char name[NAME_MAX_LEN];
+    if (t->r->cfg->ids) {
+        req.has_user_id = 1;
+        req.user_id = pick_id(t);
+    } else {
+        req.username = pick_player(t, name);
+    }
+    return rk_ranking_standing_async(t->client, &req, NULL, on_stand, s);
+}
+
 static const issue_fn issuers[BW_NOPS] = {
     [BW_SUBMIT] = issue_submit, [BW_PSUBMIT] = issue_psubmit, [BW_BATCH] = issue_batch, [BW_TOP] = issue_top,
     [BW_RANK] = issue_rank,     [BW_AROUND] = issue_around,   [BW_RANKS] = issue_ranks, [BW_COUNT] = issue_count,
-    [BW_REPORT] = issue_report, [BW_INCR] = issue_incr,
+    [BW_REPORT] = issue_report, [BW_INCR] = issue_incr,       [BW_PCTL] = issue_pctl,   [BW_HIST] = issue_hist,
+    [BW_SRANGE] = issue_srange, [BW_STAND] = issue_stand,
 };
 
 static void issue(bthread *t, bslot *s) {
@@ -628,8 +684,9 @@ static void usage(FILE *f) {
                "Workload:\n"
                "  --mix LIST           weights, default " DEFAULT_MIX "\n"
                "                       (operations: submit psubmit batch top rank around ranks count report\n"
-               "                       incr; psubmit is submit with the player's own login token, incr adds\n"
-               "                       1 to the counter bench-s<N> of the game, N its --counter-shards)\n"
+               "                       incr percentile distribution score-range standing; psubmit is submit\n"
+               "                       with the player's own login token, incr adds 1 to the counter\n"
+               "                       bench-s<N> of the game, N its --counter-shards)\n"
                "  --counter-shards N   sub-keys of the counter incr increments, 1..64 (default 1)\n"
                "  --batch-size N       scores per batch submit (default 100)\n"
                "  --list-size N        players per ranks-of call (default 10)\n"
@@ -902,7 +959,8 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
     if (cfg->players == 0) {
         int needs_players = 0;
         for (int op = 0; op < BW_NOPS; op++)
-            if (op != BW_TOP && op != BW_COUNT && op != BW_REPORT && op != BW_INCR && cfg->mix.weight[op])
+            if (op != BW_TOP && op != BW_COUNT && op != BW_REPORT && op != BW_INCR && op != BW_PCTL && op != BW_HIST &&
+                op != BW_SRANGE && cfg->mix.weight[op])
                 needs_players = 1;
         if (needs_players && !cfg->setup_only) {
             fprintf(stderr, "rank-bench: --players 0 leaves nobody to submit or rank\n");
