@@ -314,17 +314,28 @@ int cstore_pg_add(pgstore *p, const counter *c, int64_t delta, const char *idem,
 }
 
 int cstore_pg_totals(pgstore *p, const counter *c, const cstore_window *w, size_t n, int64_t *total, rk_status *st) {
+    /* Every window in one statement: labels are window_label's, letters,
+     * digits, ':' and '-' only, so they go into the array as they are. */
+    char labels[CSTORE_FOLD_WINDOWS * (WINDOW_LABEL_MAX + 3) + 3];
+    size_t len = 0;
+    if (n > CSTORE_FOLD_WINDOWS) return rk_status_set(st, RK_INTERNAL, "%zu windows asked at once", n);
+    labels[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(labels + len, sizeof(labels) - len, "%s\"%s\"", i ? "," : "", w[i].label);
+    snprintf(labels + len, sizeof(labels) - len, "}");
+    const char *params[] = {c->game, c->name, labels};
+    PGresult *r = NULL;
+    int rc = pgstore_exec(p,
+                          "SELECT label, folded + pending FROM counter_totals WHERE game = $1 AND name = $2 "
+                          "AND label = ANY($3::text[])",
+                          3, params, &r, st);
+    if (rc != RK_OK) return rc;
     for (size_t i = 0; i < n; i++) {
-        const char *params[] = {c->game, c->name, w[i].label};
-        PGresult *r = NULL;
-        int rc = pgstore_exec(p,
-                              "SELECT folded + pending FROM counter_totals WHERE game = $1 AND name = $2 "
-                              "AND label = $3",
-                              3, params, &r, st);
-        if (rc != RK_OK) return rc;
-        total[i] = PQntuples(r) == 1 ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
-        PQclear(r);
+        total[i] = 0; /* a window never counted */
+        for (int row = 0; row < PQntuples(r); row++)
+            if (strcmp(PQgetvalue(r, row, 0), w[i].label) == 0) total[i] = strtoll(PQgetvalue(r, row, 1), NULL, 10);
     }
+    PQclear(r);
     return RK_OK;
 }
 
