@@ -11,6 +11,7 @@
  * stopping are reported with sd_notify(); elsewhere those calls do nothing.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,18 @@ static void fit_descriptors(config *cfg) {
                  (long long)cfg->max_connections, (long long)limit, (long long)reserve);
         cfg->max_connections = fit;
     }
+}
+
+/* Large buffers (a message of up to max-message-bytes is allocated whole
+ * when its length arrives) are mapped and unmapped on their own. glibc
+ * otherwise raises its mmap threshold the first time such a buffer is
+ * freed, and later ones come out of whichever thread's arena is at hand:
+ * each new crowd of half-sent messages then grows the heap again instead
+ * of costing nothing once it is gone. Setting the threshold fixes it. */
+static void fix_malloc(void) {
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 }
 
 static int create_admin(server *srv, pgstore *pg, rk_status *st) {
@@ -261,6 +274,7 @@ int main(int argc, char **argv) {
     if (srv.cfg.clock_start)
         log_warn("the clock is moved (clock-start); for tests only", "now=%" PRId64, (int64_t)server_time());
     if (check_methods(&st) != RK_OK) goto fail;
+    fix_malloc();
     fit_descriptors(&srv.cfg);
     /* Read once, before anything starts: a wrong path fails the start. */
     if ((tlsconf_any_tls(srv.cfg.listen) || tlsconf_any_tls(srv.cfg.events) || tlsconf_url_is_tls(srv.cfg.http)) &&
