@@ -190,8 +190,10 @@ const state = {
   player: null,        // the player view: { name, info, history, error } or null
   dist: null,          // the board's distribution (/api/distribution), or null
   refreshTimer: 0,     // a coalesced refresh of the player view and distribution
+  refreshDue: 0,       // when it runs (performance.now())
   lastRefresh: 0,
   refreshes: 0,        // how many were made, for tests
+  asks: 0,             // numbers the player view's loads: only the latest is shown
 };
 
 const topicTop = () => `${state.board.game}/${state.board.id}/top/${state.window}/`;
@@ -351,7 +353,8 @@ function describeRank(rc) {
 
 const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
 const SVG = "http://www.w3.org/2000/svg";
-const REFRESH_MS = 1000;
+const REFRESH_MS = 1000;      // the player view follows their moves this often at most
+const DIST_REFRESH_MS = 5000; // the histogram alone, with nobody searched: it moves slowly
 
 const metaText = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
 
@@ -539,6 +542,7 @@ async function loadPlayer() {
   const p = state.player;
   if (!state.board) return;
   if (!p) return loadDist();
+  const ask = ++state.asks;
   const base = { board: state.board.id };
   const win = state.window !== "all" ? { window: state.window } : {};
   const asks = [
@@ -552,7 +556,7 @@ async function loadPlayer() {
   } catch {
     return; // offline: the reconnect asks again
   }
-  if (state.player !== p) return; // another player was searched meanwhile
+  if (state.player !== p || ask !== state.asks) return; // a later load is on its way
   const [pl, hi, di] = got;
   p.info = pl.status === 200 ? pl.body : null;
   p.error = pl.status === 200 ? "" : errorOf(pl);
@@ -569,8 +573,10 @@ async function loadDist() {
   if (!state.board) return;
   const q = { board: state.board.id };
   if (state.window !== "all") q.window = state.window;
+  const p = state.player, board = state.board;
   try {
     const r = await getJSON("/api/distribution", q);
+    if (state.player !== p || state.board !== board) return; // the view changed meanwhile
     state.dist = r.status === 200 ? r.body : null;
   } catch {
     return;
@@ -606,11 +612,17 @@ function movesPlayer(rc) {
   return rc.new_rank <= mine && (rc.old_rank === 0 || rc.old_rank > mine);
 }
 
-// Coalesces refreshes: at most one per REFRESH_MS, the last change always
-// followed by one.
+// Coalesces refreshes: at most one per REFRESH_MS (DIST_REFRESH_MS with
+// nobody searched), the last change always followed by one.
 function scheduleRefresh() {
-  if (state.refreshTimer) return;
-  const wait = Math.max(0, state.lastRefresh + REFRESH_MS - performance.now());
+  const now = performance.now();
+  const spacing = state.player ? REFRESH_MS : DIST_REFRESH_MS;
+  const due = Math.max(now, state.lastRefresh + spacing);
+  // One pending is enough, unless it was set for the slower pace of the
+  // histogram alone and a player has been searched since.
+  if (state.refreshTimer && state.refreshDue <= due) return;
+  clearTimeout(state.refreshTimer);
+  state.refreshDue = due;
   state.refreshTimer = setTimeout(() => {
     state.refreshTimer = 0;
     // Offline: rankd is away, and the reconnect refreshes anyway.
@@ -618,7 +630,7 @@ function scheduleRefresh() {
     state.lastRefresh = performance.now();
     state.refreshes++;
     loadPlayer();
-  }, wait);
+  }, due - now);
 }
 
 function onRank(rc) {
@@ -827,10 +839,7 @@ async function start() {
     e.preventDefault();
     showPlayer($("name").value);
   });
-  $("player-close").addEventListener("click", () => {
-    showPlayer("");
-    loadDist(); // without the mark
-  });
+  $("player-close").addEventListener("click", () => showPlayer("")); // the histogram loses its mark
   // A row of the top opens its player's view (Enter too, for the keyboard).
   const openRow = (e) => {
     const tr = e.target.closest("#rows tr");
