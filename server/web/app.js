@@ -386,6 +386,7 @@ function svgStart(svg, height) {
 
 const shortDate = (us) => new Date(us / 1000).toLocaleDateString("en", { month: "short", day: "numeric" });
 const shortClock = (us) => new Date(us / 1000).toLocaleTimeString("en", { hour: "2-digit", minute: "2-digit" });
+const longClock = (us) => new Date(us / 1000).toLocaleTimeString("en", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const shortTime = (us) => new Date(us / 1000).toLocaleString("en", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 
 // The score history: one dot per submission (hollow when it does not count),
@@ -407,8 +408,10 @@ function drawHistory(svg, hist) {
   svgEl(svg, "line", { x1: pad.l, x2: w - pad.r, y1: h - pad.b, y2: h - pad.b, class: "grid" });
   svgEl(svg, "text", { x: pad.l, y: pad.t - 3, class: "axis" }, fmt.format(hi));
   svgEl(svg, "text", { x: pad.l, y: h - pad.b - 4, class: "axis" }, fmt.format(lo));
-  // Within a day and a half the times say more than the dates.
-  const when = t1 - t0 < 36 * 3600e6 ? shortClock : shortDate;
+  // Within a day and a half the times say more than the dates, within an
+  // hour the seconds too.
+  const span = t1 - t0;
+  const when = span < 3600e6 ? longClock : span < 36 * 3600e6 ? shortClock : shortDate;
   svgEl(svg, "text", { x: pad.l, y: h - 6, class: "axis" }, when(t0));
   if (t1 !== t0) svgEl(svg, "text", { x: w - pad.r, y: h - 6, class: "axis", "text-anchor": "end" }, when(t1));
   // Best so far, by the board's order: the score that ranks.
@@ -485,7 +488,9 @@ function renderPlayer() {
   $("player-stats").hidden = !info;
   if (info) {
     const rank = $("player-rank");
-    const old = rank.dataset.rank;
+    // Only the same player's rank moving is highlighted, not another's view.
+    const old = rank.dataset.user === info.username ? rank.dataset.rank : undefined;
+    rank.dataset.user = info.username;
     rank.dataset.rank = info.rank;
     rank.textContent = `#${fmt.format(info.rank)}`;
     const of = document.createElement("span");

@@ -380,6 +380,10 @@ try {
   const metaShown = await page.waitForFunction(() => !document.getElementById("player-meta-box").hidden &&
     document.getElementById("player-meta").textContent === "replayr-42mapdust", null, { timeout: 3000 }).then(() => true, () => false);
   check(metaShown, "ann's view lists every key of her entry's metadata (replay r-42, map dust)", await page.textContent("#player"));
+  const metaShot = path.join(artifacts, "page-player-meta.png");
+  await page.locator("#player").screenshot({ path: metaShot });
+  const metaShotSize = await fs.stat(metaShot).then((s) => s.size, () => 0);
+  check(metaShotSize > 1000, `screenshot of ann's view with her metadata: ${metaShot} (${metaShotSize} bytes)`);
   await page.click(`#rows tr[data-user="${bob}"]`);
   check(await rankShown(4) && (await page.isHidden("#player-meta-box")), "bob's view, back again, shows no metadata");
 
@@ -419,7 +423,7 @@ const seen = latencies.filter((x) => x !== null);
 if (seen.length) console.log(`# submission-to-screen latency: ${seen.map((x) => x.toFixed(0)).join(", ")} ms (max ${Math.max(...seen).toFixed(0)} ms)`);
 console.log(`# artifacts: ${artifacts}`);
 if (failed === 0) { // keep everything for a look after a failure
-  const keep = artifacts === work ? new Set(["page.png", "page-phone.png", "page-phone-dark.png"]) : new Set();
+  const keep = artifacts === work ? new Set(["page.png", "page-phone.png", "page-phone-dark.png", "page-player-meta.png"]) : new Set();
   for (const f of await fs.readdir(work)) if (!keep.has(f)) await fs.rm(path.join(work, f), { recursive: true, force: true });
   if (!keep.size) await fs.rm(work, { recursive: true, force: true });
 }
