@@ -3,10 +3,11 @@
  *
  * Served by nng's HTTP server on cfg.http. The same host and port also
  * carry the events WebSocket (events.c listens on ws://.../events), so one
- * port gives a browser everything. Every handler answers from memory (the
- * board cache, the health snapshot, the metrics atomics) and never waits on
- * Redis or PostgreSQL: nng runs handlers on its own threads, which must not
- * block.
+ * port gives a browser everything. Every handler here answers from memory
+ * (the board cache, the health snapshot, the metrics atomics) and never
+ * waits on Redis or PostgreSQL: nng runs handlers on its own threads, which
+ * must not block. The reads that need a store (the player view, the
+ * distribution) are api.c's, which answers them from a thread of its own.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 
+#include "api.h"
 #include "boards.h"
 #include "counters.h"
 #include "events.h"
@@ -34,6 +36,7 @@ struct http {
     server *srv;
     health *health;
     events *events;
+    api *api; /* /api/player, /api/history, /api/distribution */
     nng_http_server *hs;
     nng_url *url;
 };
@@ -253,6 +256,11 @@ static void on_counters(nng_aio *aio) {
     free(out);
 }
 
+/* The player view and the distribution: api.c answers them off nng's threads. */
+static void on_player(nng_aio *aio) { api_ask(self(aio)->api, API_PLAYER, aio); }
+static void on_history(nng_aio *aio) { api_ask(self(aio)->api, API_HISTORY, aio); }
+static void on_distribution(nng_aio *aio) { api_ask(self(aio)->api, API_DISTRIBUTION, aio); }
+
 /* ---------------------------------------------------------------- lifecycle */
 
 typedef struct route {
@@ -261,8 +269,9 @@ typedef struct route {
 } route;
 
 static const route routes[] = {
-    {"/healthz", on_healthz},   {"/readyz", on_readyz}, {"/metrics", on_metrics},
-    {"/api/boards", on_boards}, {"/api/top", on_top},   {"/api/counters", on_counters},
+    {"/healthz", on_healthz},   {"/readyz", on_readyz},       {"/metrics", on_metrics},
+    {"/api/boards", on_boards}, {"/api/top", on_top},         {"/api/counters", on_counters},
+    {"/api/player", on_player}, {"/api/history", on_history}, {"/api/distribution", on_distribution},
 };
 
 typedef struct asset {
@@ -288,6 +297,7 @@ int http_start(http **out, server *srv, health *hl, events *ev, rk_status *st) {
     h->health = hl;
     h->events = ev;
     *out = h;
+    if ((rv = api_start(&h->api, srv, st)) != RK_OK) return rv;
     if ((rv = nng_url_parse(&h->url, srv->cfg.http)) != 0 || (rv = nng_http_server_hold(&h->hs, h->url)) != 0)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "cannot serve HTTP on %s: %s", srv->cfg.http, nng_strerror(rv));
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -321,11 +331,15 @@ int http_start(http **out, server *srv, health *hl, events *ev, rk_status *st) {
 
 void http_stop(http *h) {
     if (h == NULL) return;
+    /* The API first: it answers what it still holds, which the server's
+     * stop waits for; what arrives meanwhile is answered 503 at once. */
+    api_stop(h->api);
     if (h->hs) {
         nng_http_server_stop(h->hs);
         nng_http_server_release(h->hs);
     }
     if (h->url) nng_url_free(h->url);
+    api_free(h->api);
     free(h);
 }
 

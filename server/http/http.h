@@ -8,6 +8,8 @@
  *   GET /metrics      Prometheus text (metrics.h)
  *   GET /api/boards   the boards, as JSON, for the page's picker
  *   GET /api/top?board=ID&window=W   asks for a fresh TopChanged event
+ *   GET /api/counters?game=G         the game's counters, from memory
+ *   GET /api/player, /api/history, /api/distribution   the player view (api.h)
  * The events WebSocket shares the port at ws://HOST:PORT/events.
  */
 #ifndef RANKD_HTTP_H

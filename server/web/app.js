@@ -10,6 +10,12 @@
 // No polling: the page asks for the current top once (GET /api/top, which makes
 // rankd publish a fresh TopChanged) when a board is picked, after a reconnect
 // and when the TopChanged sequence numbers show a missed event.
+//
+// The player view (a name searched, or a row of the top clicked) asks
+// /api/player, /api/history and /api/distribution, and asks again when an
+// event says the player's rank may have moved: at most once per
+// REFRESH_MS, however many events come. The charts are inline SVG drawn
+// here, at the width the page has.
 "use strict";
 
 // ---------------------------------------------------------------- protobuf
@@ -87,11 +93,24 @@ function decode(buf, init, fields) {
 const V = 0, LEN = 2; // wire types used by rankd.Event
 const field = (wire, read) => ({ wire, read });
 
-const decodeEntry = (buf) => decode(buf, { user_id: 0, username: "", score: 0, rank: 0 }, {
+// RankEntry.meta: the entry's metadata as a JSON object's text (the number
+// must follow proto/rankd.proto). Anything but an object reads as none.
+const ENTRY_META = 6;
+function parseMeta(text) {
+  try {
+    const m = JSON.parse(text);
+    return m && typeof m === "object" && !Array.isArray(m) ? m : null;
+  } catch {
+    return null;
+  }
+}
+
+const decodeEntry = (buf) => decode(buf, { user_id: 0, username: "", score: 0, rank: 0, meta: null }, {
   1: field(V, (r, m) => (m.user_id = r.int64())),
   2: field(LEN, (r, m) => (m.username = r.string())),
   3: field(V, (r, m) => (m.score = r.int64())),
   4: field(V, (r, m) => (m.rank = r.int64())),
+  [ENTRY_META]: field(LEN, (r, m) => (m.meta = parseMeta(r.string()))),
 });
 
 const decodeTop = (buf) => decode(buf, { board_id: "", game: "", window: 0, seq: 0, entries: [], board_size: 0, at_us: 0 }, {
@@ -167,6 +186,14 @@ const state = {
   retryMs: 0,
   retryTimer: 0,
   counters: new Map(), // name -> { all, daily, weekly, monthly, at_us } of the board's game
+  meta: new Map(),     // user_id -> the entry's metadata, from events or /api/top
+  player: null,        // the player view: { name, info, history, error } or null
+  dist: null,          // the board's distribution (/api/distribution), or null
+  refreshTimer: 0,     // a coalesced refresh of the player view and distribution
+  refreshDue: 0,       // when it runs (performance.now())
+  lastRefresh: 0,
+  refreshes: 0,        // how many were made, for tests
+  asks: 0,             // numbers the player view's loads: only the latest is shown
 };
 
 const topicTop = () => `${state.board.game}/${state.board.id}/top/${state.window}/`;
@@ -211,6 +238,18 @@ function renderTop(flash = false) {
     tr.firstChild.append(badge);
     cell("move " + move, MOVE_SIGN[move], MOVE_WORD[move]);
     cell("player", e.username || "#" + e.user_id);
+    const meta = e.meta || state.meta.get(e.user_id);
+    if (meta && Object.keys(meta).length) {
+      const line = document.createElement("span");
+      line.className = "entry-meta";
+      line.textContent = Object.entries(meta).map(([k, v]) => `${k}: ${metaText(v)}`).join(" · ");
+      tr.lastChild.append(line);
+      tr.dataset.meta = "1";
+    }
+    if (e.username) {
+      tr.tabIndex = 0;
+      tr.title = `${e.username}: rank, history and standing`;
+    }
     cell("score", fmt.format(e.score));
     if (flash && move !== "same") tr.classList.add("flash");
     rows.append(tr);
@@ -310,6 +349,300 @@ function describeRank(rc) {
   return `${who} scored ${score} (#${rc.new_rank})`;
 }
 
+// ---------------------------------------------------------------- the player view
+
+const compact = new Intl.NumberFormat("en", { notation: "compact", maximumFractionDigits: 1 });
+const SVG = "http://www.w3.org/2000/svg";
+const REFRESH_MS = 1000;      // the player view follows their moves this often at most
+const DIST_REFRESH_MS = 5000; // the histogram alone, with nobody searched: it moves slowly
+
+const metaText = (v) => (v !== null && typeof v === "object" ? JSON.stringify(v) : String(v));
+
+// "top 4%" for 4.0175, "top 0.1%" for the leader of 1000, "top 100%" for the last.
+function topPercent(p) {
+  if (!(p > 0)) return "";
+  if (p < 1) return `top ${Math.max(p, 0.01).toFixed(p < 0.1 ? 2 : 1).replace(/\.?0+$/, "")}%`;
+  return `top ${Math.min(100, Math.round(p))}%`;
+}
+
+function svgEl(parent, name, attrs, text) {
+  const el = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  parent.append(el);
+  return el;
+}
+
+// Sizes an SVG to its box's width (in CSS pixels, so its text stays
+// readable on a phone) and empties it; returns [width, height].
+function svgStart(svg, height) {
+  const width = Math.max(200, Math.floor(svg.parentElement.clientWidth));
+  svg.replaceChildren();
+  svg.setAttribute("width", width);
+  svg.setAttribute("height", height);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  return [width, height];
+}
+
+const shortDate = (us) => new Date(us / 1000).toLocaleDateString("en", { month: "short", day: "numeric" });
+const shortClock = (us) => new Date(us / 1000).toLocaleTimeString("en", { hour: "2-digit", minute: "2-digit" });
+const longClock = (us) => new Date(us / 1000).toLocaleTimeString("en", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const shortTime = (us) => new Date(us / 1000).toLocaleString("en", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+// The score history: one dot per submission (hollow when it does not count),
+// joined in time order, and the best so far as a step line.
+function drawHistory(svg, hist) {
+  const [w, h] = svgStart(svg, 180);
+  const pts = hist.entries;
+  const counted = pts.filter((e) => !e.removed && !e.held);
+  if (pts.length === 0) {
+    svgEl(svg, "text", { x: w / 2, y: h / 2, "text-anchor": "middle", class: "axis" }, "no submissions yet");
+    return;
+  }
+  const pad = { l: 8, r: 8, t: 14, b: 22 };
+  const t0 = pts[0].at_us, t1 = pts[pts.length - 1].at_us;
+  let lo = Math.min(...pts.map((e) => e.score)), hi = Math.max(...pts.map((e) => e.score));
+  if (lo === hi) { lo -= 1; hi += 1; }
+  const x = (t) => (t1 === t0 ? (pad.l + w - pad.r) / 2 : pad.l + ((t - t0) / (t1 - t0)) * (w - pad.l - pad.r));
+  const y = (v) => pad.t + (1 - (v - lo) / (hi - lo)) * (h - pad.t - pad.b);
+  svgEl(svg, "line", { x1: pad.l, x2: w - pad.r, y1: h - pad.b, y2: h - pad.b, class: "grid" });
+  svgEl(svg, "text", { x: pad.l, y: pad.t - 3, class: "axis" }, fmt.format(hi));
+  svgEl(svg, "text", { x: pad.l, y: h - pad.b - 4, class: "axis" }, fmt.format(lo));
+  // Within a day and a half the times say more than the dates, within an
+  // hour the seconds too.
+  const span = t1 - t0;
+  const when = span < 3600e6 ? longClock : span < 36 * 3600e6 ? shortClock : shortDate;
+  svgEl(svg, "text", { x: pad.l, y: h - 6, class: "axis" }, when(t0));
+  if (t1 !== t0) svgEl(svg, "text", { x: w - pad.r, y: h - 6, class: "axis", "text-anchor": "end" }, when(t1));
+  // Best so far, by the board's order: the score that ranks.
+  const better = hist.order === "lower" ? (a, b) => a < b : (a, b) => a > b;
+  let best = null, step = "";
+  for (const e of counted) {
+    if (best === null || better(e.score, best)) {
+      step += best === null ? `M${x(e.at_us)},${y(e.score)}` : `H${x(e.at_us)}V${y(e.score)}`;
+      best = e.score;
+    }
+  }
+  if (step) svgEl(svg, "path", { d: step + `H${w - pad.r}`, class: "best" });
+  if (counted.length > 1)
+    svgEl(svg, "polyline", { points: counted.map((e) => `${x(e.at_us)},${y(e.score)}`).join(" "), class: "line" });
+  for (const e of pts) {
+    const dot = svgEl(svg, "circle", { cx: x(e.at_us), cy: y(e.score), r: 3.5, class: e.removed || e.held ? "dot off" : "dot" });
+    svgEl(dot, "title", {}, `${fmt.format(e.score)} · ${shortTime(e.at_us)}${e.removed ? " (removed)" : e.held ? ` (${e.held})` : ""}`);
+  }
+}
+
+// The board's histogram, lowest scores on the left; the player's bucket in
+// the accent colour with their name over it.
+function drawDist(svg, dist) {
+  const [w, h] = svgStart(svg, 160);
+  const bs = dist.buckets;
+  if (bs.length === 0) {
+    svgEl(svg, "text", { x: w / 2, y: h / 2, "text-anchor": "middle", class: "axis" }, "no scores yet");
+    return;
+  }
+  const pad = { l: 4, r: 4, t: 18, b: 20 };
+  const top = Math.max(...bs.map((b) => b.count), 1);
+  const bw = (w - pad.l - pad.r) / bs.length;
+  const mark = dist.player && dist.player.bucket !== undefined ? dist.player.bucket : -1;
+  bs.forEach((b, i) => {
+    const bh = b.count ? Math.max(2, (b.count / top) * (h - pad.t - pad.b)) : 0;
+    const bar = svgEl(svg, "rect", {
+      x: pad.l + i * bw + 1, y: h - pad.b - bh, width: Math.max(1, bw - 2), height: bh, rx: 2,
+      class: i === mark ? "bar mark" : "bar", "data-bucket": i, "data-min": b.min, "data-max": b.max, "data-count": b.count,
+    });
+    svgEl(bar, "title", {}, `${fmt.format(b.min)} – ${fmt.format(b.max)}: ${fmt.format(b.count)} ${b.count === 1 ? "player" : "players"}`);
+  });
+  svgEl(svg, "line", { x1: pad.l, x2: w - pad.r, y1: h - pad.b, y2: h - pad.b, class: "grid" });
+  svgEl(svg, "text", { x: pad.l, y: h - 5, class: "axis" }, fmt.format(bs[0].min));
+  svgEl(svg, "text", { x: w - pad.r, y: h - 5, class: "axis", "text-anchor": "end" }, fmt.format(bs[bs.length - 1].max));
+  if (mark >= 0) {
+    const b = bs[mark];
+    const cx = pad.l + (mark + 0.5) * bw;
+    const bh = b.count ? Math.max(2, (b.count / top) * (h - pad.t - pad.b)) : 0;
+    const anchor = cx < w * 0.2 ? "start" : cx > w * 0.8 ? "end" : "middle";
+    svgEl(svg, "text", { x: cx, y: Math.max(12, h - pad.b - bh - 5), class: "you", "text-anchor": anchor }, `▼ ${dist.player.username}`);
+  }
+}
+
+function renderDist() {
+  const d = state.dist;
+  $("dist-card").hidden = !d;
+  if (!d) return;
+  drawDist($("dist-chart"), d);
+  const n = d.board_size;
+  let text = `${fmt.format(n)} ${n === 1 ? "player" : "players"} in ${d.buckets.length} score ${d.buckets.length === 1 ? "range" : "ranges"}`;
+  if (d.player && d.player.bucket >= 0) text += `; ${d.player.username} is in the marked one`;
+  $("dist-caption").textContent = text;
+}
+
+function renderPlayer() {
+  const p = state.player;
+  $("player").hidden = !p;
+  if (!p) return;
+  const info = p.info;
+  $("player-name").textContent = info ? info.username : p.name;
+  $("player").dataset.player = info ? info.username : p.name;
+  $("player-msg").hidden = !p.error;
+  $("player-msg").textContent = p.error || "";
+  $("player-stats").hidden = !info;
+  if (info) {
+    const rank = $("player-rank");
+    // Only the same player's rank moving is highlighted, not another's view.
+    const old = rank.dataset.user === info.username ? rank.dataset.rank : undefined;
+    rank.dataset.user = info.username;
+    rank.dataset.rank = info.rank;
+    rank.textContent = `#${fmt.format(info.rank)}`;
+    const of = document.createElement("span");
+    of.className = "of";
+    of.textContent = ` of ${info.board_size >= 10000 ? compact.format(info.board_size) : fmt.format(info.board_size)}`;
+    rank.append(of);
+    $("player-score").textContent = fmt.format(info.score);
+    $("player-pct").textContent = topPercent(info.percentile);
+    $("player-pct").dataset.percentile = info.percentile;
+    if (old && old !== String(info.rank)) {
+      $("player-stats").classList.remove("flash");
+      void $("player-stats").offsetWidth; // restart the highlight
+      $("player-stats").classList.add("flash");
+    }
+  }
+  const hist = p.history;
+  $("history-fig").hidden = !hist;
+  if (hist) {
+    const n = hist.entries.length;
+    $("history-caption").textContent = n === hist.total
+      ? `Score history: ${fmt.format(n)} ${n === 1 ? "submission" : "submissions"}`
+      : `Score history: the latest ${fmt.format(n)} of ${fmt.format(hist.total)} submissions`;
+    drawHistory($("history-chart"), hist);
+  }
+  const meta = (info && info.meta) || (info && state.meta.get(info.user_id)) || null;
+  const keys = meta ? Object.keys(meta) : [];
+  $("player-meta-box").hidden = keys.length === 0;
+  $("player-meta").replaceChildren(...keys.flatMap((k) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = metaText(meta[k]);
+    return [dt, dd];
+  }));
+}
+
+// GET a JSON route: { status, body } (body null when it is not JSON).
+async function getJSON(route, params) {
+  const res = await fetch(`${route}?${new URLSearchParams(params)}`, { cache: "no-store" });
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  return { status: res.status, body };
+}
+
+const errorOf = (r) => (r.body && r.body.error) || `rankd answered ${r.status}`;
+
+// Asks for the player's standing, history and the board's distribution
+// (with their bucket), all at once; a later call wins over an earlier one.
+async function loadPlayer() {
+  const p = state.player;
+  if (!state.board) return;
+  if (!p) return loadDist();
+  const ask = ++state.asks;
+  const base = { board: state.board.id };
+  const win = state.window !== "all" ? { window: state.window } : {};
+  const asks = [
+    getJSON("/api/player", { ...base, ...win, name: p.name }),
+    state.board.id === "global" ? Promise.resolve(null) : getJSON("/api/history", { ...base, name: p.name }),
+    getJSON("/api/distribution", { ...base, ...win, name: p.name }),
+  ];
+  let got;
+  try {
+    got = await Promise.all(asks);
+  } catch {
+    return; // offline: the reconnect asks again
+  }
+  if (state.player !== p || ask !== state.asks) return; // a later load is on its way
+  const [pl, hi, di] = got;
+  p.info = pl.status === 200 ? pl.body : null;
+  p.error = pl.status === 200 ? "" : errorOf(pl);
+  p.history = hi && hi.status === 200 ? hi.body : null;
+  if (!p.error && hi && hi.status !== 200) p.error = errorOf(hi);
+  // A name rankd does not know marks nothing: the plain histogram, then.
+  state.dist = di.status === 200 ? di.body : state.dist;
+  if (di.status !== 200 && di.status === 404 && !state.dist) loadDist();
+  renderPlayer();
+  renderDist();
+}
+
+async function loadDist() {
+  if (!state.board) return;
+  const q = { board: state.board.id };
+  if (state.window !== "all") q.window = state.window;
+  const p = state.player, board = state.board;
+  try {
+    const r = await getJSON("/api/distribution", q);
+    if (state.player !== p || state.board !== board) return; // the view changed meanwhile
+    state.dist = r.status === 200 ? r.body : null;
+  } catch {
+    return;
+  }
+  renderDist();
+}
+
+function showPlayer(name) {
+  name = (name || "").trim();
+  state.player = name ? { name, info: null, history: null, error: "" } : null;
+  const q = new URLSearchParams(location.search);
+  if (name) q.set("player", name);
+  else q.delete("player");
+  history.replaceState(null, "", "?" + q);
+  if (name) $("name").value = name;
+  renderPlayer();
+  if (state.player) {
+    $("player-msg").hidden = false;
+    $("player-msg").textContent = "looking…";
+  }
+  loadPlayer();
+}
+
+// Whether a RankChanged may have moved the player: their own score, or a
+// player who went from behind them (or nowhere) to their rank or better.
+// Other windows than all-time rank differently: any change may move them.
+function movesPlayer(rc) {
+  const p = state.player;
+  if (!p) return false;
+  if (!p.info) return rc.username === p.name;
+  if (rc.user_id === p.info.user_id || state.window !== "all") return true;
+  const mine = p.info.rank;
+  return rc.new_rank <= mine && (rc.old_rank === 0 || rc.old_rank > mine);
+}
+
+// Coalesces refreshes: at most one per REFRESH_MS (DIST_REFRESH_MS with
+// nobody searched), the last change always followed by one.
+function scheduleRefresh() {
+  const now = performance.now();
+  const spacing = state.player ? REFRESH_MS : DIST_REFRESH_MS;
+  const due = Math.max(now, state.lastRefresh + spacing);
+  // One pending is enough, unless it was set for the slower pace of the
+  // histogram alone and a player has been searched since.
+  if (state.refreshTimer && state.refreshDue <= due) return;
+  clearTimeout(state.refreshTimer);
+  state.refreshDue = due;
+  state.refreshTimer = setTimeout(() => {
+    state.refreshTimer = 0;
+    // Offline: rankd is away, and the reconnect refreshes anyway.
+    if (!state.ws || state.ws.readyState !== WebSocket.OPEN) return;
+    state.lastRefresh = performance.now();
+    state.refreshes++;
+    loadPlayer();
+  }, due - now);
+}
+
+function onRank(rc) {
+  // Without a player the histogram follows every change, as slowly.
+  if (!state.player || movesPlayer(rc)) scheduleRefresh();
+}
+
 // ---------------------------------------------------------------- events
 
 const sameTop = (a, b) =>
@@ -325,6 +658,7 @@ function onTop(tc) {
     requestTop();
   }
   state.lastSeq = tc.seq;
+  for (const e of tc.entries) if (e.meta) state.meta.set(e.user_id, e.meta);
   const prev = state.top;
   if (prev && sameTop(prev, tc)) { // a re-sync that changed nothing keeps its arrows
     state.top = tc;
@@ -364,12 +698,16 @@ function onFrame(data) {
     return;
   }
   if (ev.top && topic === topicTop()) onTop(ev.top);
-  else if (ev.rank && topic.startsWith(topicBoard() + "player/")) tick(describeRank(ev.rank));
+  else if (ev.rank && topic.startsWith(topicBoard() + "player/")) {
+    tick(describeRank(ev.rank));
+    onRank(ev.rank);
+  }
   else if (ev.rolled && WINDOWS[ev.rolled.window] === state.window) {
     tick(`${state.window} window ${ev.rolled.closed} closed; ${ev.rolled.opened} begins`);
     state.top = null;
     state.lastSeq = null;
     requestTop();
+    scheduleRefresh();
   }
 }
 
@@ -378,7 +716,24 @@ function onFrame(data) {
 function requestTop() {
   if (!state.board) return;
   const q = new URLSearchParams({ board: state.board.id, window: state.window });
-  fetch("/api/top?" + q, { cache: "no-store" }).catch(() => {}); // the answer comes as an event
+  // The top comes as an event; entries the answer lists with metadata
+  // lend it to the rows of that event.
+  fetch("/api/top?" + q, { cache: "no-store" })
+    .then((res) => res.json())
+    .then((body) => {
+      let fresh = false;
+      for (const e of (body && body.entries) || []) {
+        if (e.meta && typeof e.meta === "object" && e.user_id !== undefined) {
+          state.meta.set(Number(e.user_id), e.meta);
+          fresh = true;
+        }
+      }
+      if (fresh) {
+        renderTop();
+        renderPlayer();
+      }
+    })
+    .catch(() => {});
 }
 
 function connect() {
@@ -396,6 +751,7 @@ function connect() {
     setConn("live", "live");
     if (again || !state.board) loadBoards(); // boards may have come and gone meanwhile
     requestTop();
+    if (again) scheduleRefresh(); // changes while away were not seen
   };
   ws.onmessage = (m) => onFrame(m.data);
   ws.onclose = () => {
@@ -431,17 +787,26 @@ function pick(boardId, win) {
   $("board").value = state.board ? state.board.id : "";
   state.top = null;
   state.moves = new Map();
+  state.meta = new Map();
   state.lastSeq = null;
+  state.dist = null;
   renderBoardHead();
   renderTop();
+  renderDist();
   if (state.board) {
     const q = new URLSearchParams({ board: state.board.id });
     if (state.window !== "all") q.set("window", state.window);
+    if (state.player) q.set("player", state.player.name);
     history.replaceState(null, "", "?" + q);
     document.title = `${state.board.title} · rankd live`;
   }
   requestTop();
   loadCounters();
+  if (state.player) {
+    state.player = { name: state.player.name, info: null, history: null, error: "" };
+    renderPlayer();
+  }
+  loadPlayer();
 }
 
 // (Re)loads the board list. Keeps the board on screen if it still exists;
@@ -463,6 +828,11 @@ async function loadBoards() {
   const wanted = params.get("board");
   const first = state.boards.find((b) => b.id !== "global") || state.boards[0];
   const initial = state.boards.some((b) => b.id === wanted) ? wanted : first && first.id;
+  const who = params.get("player");
+  if (who && !state.player) {
+    state.player = { name: who, info: null, history: null, error: "" };
+    $("name").value = who;
+  }
   pick(initial, params.get("window"));
   if (wanted && initial !== wanted) tick(`board ${wanted} not found`);
 }
@@ -470,11 +840,34 @@ async function loadBoards() {
 async function start() {
   $("board").addEventListener("change", (e) => pick(e.target.value, state.window));
   $("window").addEventListener("change", (e) => pick(state.board.id, e.target.value));
+  $("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    showPlayer($("name").value);
+  });
+  $("player-close").addEventListener("click", () => showPlayer("")); // the histogram loses its mark
+  // A row of the top opens its player's view (Enter too, for the keyboard).
+  const openRow = (e) => {
+    const tr = e.target.closest("#rows tr");
+    if (tr && tr.dataset.user) {
+      showPlayer(tr.dataset.user);
+      $("player").scrollIntoView({ block: "nearest" });
+    }
+  };
+  $("rows").addEventListener("click", openRow);
+  $("rows").addEventListener("keydown", (e) => e.key === "Enter" && openRow(e));
+  let resizeTimer = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => {
+      renderPlayer();
+      renderDist();
+    }, 100);
+  });
   await loadBoards();
   connect();
 }
 
 // For tests and debugging from the console: feed a frame, decode bytes.
-window.rankdLive = { state, onFrame, decodeEvent };
+window.rankdLive = { state, onFrame, decodeEvent, showPlayer, topPercent };
 
 document.addEventListener("DOMContentLoaded", start);

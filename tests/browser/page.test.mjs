@@ -9,9 +9,14 @@
 // protobuf decoder reads negative and 2^53 scores and skips unknown fields;
 // a sequence gap makes the page re-sync; after rankd restarts the page
 // reconnects by itself and is live again. The game's counters appear with
-// their totals as they are incremented, and again after a reload. It
-// fetches nothing but rankd's own URLs, raises no errors, and fits a 360 px
-// phone without sideways scrolling. Screenshots go to $RANKD_TEST_ARTIFACTS (default: a temp dir).
+// their totals as they are incremented, and again after a reload. Journey
+// 13: a player searched by name (or clicked in the top, or named in the
+// URL) gets a view with rank, score, "top x%", an SVG chart of their
+// score history and the board's histogram with their bucket marked, which
+// follows the scores that move them (coalesced, and not the ones behind
+// them); an entry's metadata shows in the top and in the view, and nothing
+// shows when there is none. It fetches nothing but rankd's own URLs,
+// raises no errors, and fits a 360 px phone without sideways scrolling. Screenshots go to $RANKD_TEST_ARTIFACTS (default: a temp dir).
 //
 // Environment: RANKD_HTTP_URL, RANKD_URL, RANKD_ADMIN_USER,
 // RANKD_ADMIN_PASSWORD, RANKCTL_BIN; CHROMIUM_BIN (default /usr/bin/chromium).
@@ -118,6 +123,9 @@ async function waitTop(page, want, t0) {
   return performance.now() - t0;
 }
 
+// A PNG's width, from its IHDR chunk (bytes 16-19).
+const pngWidth = (file) => fs.readFile(file).then((b) => (b.length > 24 ? b.readUInt32BE(16) : 0), () => 0);
+
 const fmtMs = (ms) => (ms === null ? "never (5 s)" : `${ms.toFixed(0)} ms`);
 
 // ---------------------------------------------------------------- the test
@@ -152,6 +160,8 @@ page.on("pageerror", (e) => errors.push(String(e)));
 page.on("console", (m) => {
   if (m.type() !== "error" || (rankdDown && /WebSocket connection .* failed/.test(m.text()))) return;
   const where = m.location() && m.location().url;
+  // The 404s of the unknown name searched on purpose (section 9).
+  if (/status of 404/.test(m.text()) && where && where.includes(`name=nobody_${suffix}`)) return;
   errors.push(where ? `${m.text()} (${where})` : m.text());
 });
 page.on("request", (r) => {
@@ -264,20 +274,138 @@ try {
   const bad = await fetch(HTTP + "/api/counters?game=No%20Such").then((r) => r.status, () => 0);
   check(bad === 400, "/api/counters with a game that is not an id is 400", bad);
 
-  // 9. Pictures, and a phone.
+  // 9. The player view: a name searched shows rank, score, "top x%", the
+  // score history as a chart and the board's histogram with their bucket
+  // marked; it follows the events that move them, coalesced.
+  await submit(bob, 260);
+  await submit(bob, 240); // not better: in the history, not in the rank
+  const playerAsks = [];
+  page.on("request", (r) => r.url().includes("/api/player?") && playerAsks.push(performance.now()));
+  const rankShown = (want, timeout = 3000) => page.waitForFunction((w) => {
+    const el = document.getElementById("player-rank");
+    return !document.getElementById("player").hidden && el.dataset.rank === String(w);
+  }, want, { timeout }).then(() => true, () => false);
+  await page.fill("#name", bob);
+  await page.click("#search button");
+  check(await rankShown(3), "searching bob opens his view at rank 3", await page.textContent("#player"));
+  const view = await page.evaluate(() => ({
+    name: document.getElementById("player-name").textContent,
+    rank: document.getElementById("player-rank").textContent,
+    score: document.getElementById("player-score").textContent,
+    pct: document.getElementById("player-pct").textContent,
+    url: location.search,
+  }));
+  check(view.name === bob && view.rank === "#3 of 5" && view.score === "260" && view.pct === "top 60%",
+    "the view reads #3 of 5, score 260 (his best, not his last 240), top 60%", view);
+  check(new URLSearchParams(view.url).get("player") === bob, "the URL names the player (?player=...)", view.url);
+  // Journey 13's player: 48,210th of 1.2 million is 4.0175, "top 4%".
+  const pcts = await page.evaluate(() => [4.0175, 0.1, 0.05, 60, 100].map(window.rankdLive.topPercent));
+  check(pcts.join() === "top 4%,top 0.1%,top 0.05%,top 60%,top 100%", "percentiles read top 4%, top 0.1%, top 0.05%, top 60%, top 100%", pcts);
+  const drawn = () => page.evaluate(() => ({
+    dots: [...document.querySelectorAll("#history-chart circle.dot")].length,
+    best: document.querySelectorAll("#history-chart path.best").length,
+    caption: document.getElementById("history-caption").textContent,
+    bars: [...document.querySelectorAll("#dist-chart rect.bar")].map((r) => ({
+      min: Number(r.dataset.min), max: Number(r.dataset.max), count: Number(r.dataset.count), mark: r.classList.contains("mark") })),
+    you: (document.querySelector("#dist-chart text.you") || {}).textContent,
+    distHidden: document.getElementById("dist-card").hidden,
+  }));
+  // The history comes from PostgreSQL once the write-behind has it.
+  let charts = await drawn();
+  for (let i = 0; i < 20 && charts.dots < 3; i++) {
+    await page.evaluate(() => window.rankdLive.showPlayer(window.rankdLive.state.player.name));
+    await page.waitForTimeout(250);
+    charts = await drawn();
+  }
+  check(charts.dots === 3 && charts.best === 1 && charts.caption === "Score history: 3 submissions",
+    "the score history is an SVG chart of bob's three submissions with his best-so-far line", charts);
+  const marked = charts.bars.filter((b) => b.mark);
+  check(!charts.distHidden && charts.bars.length > 1 && charts.bars.reduce((n, b) => n + b.count, 0) === 5,
+    "the board's histogram is drawn, its bars holding all 5 players", charts.bars);
+  check(marked.length === 1 && marked[0].min <= 260 && 260 <= marked[0].max && charts.you === `▼ ${bob}`,
+    "bob's bucket is the one marked, with his name over it", { marked, you: charts.you });
+  check(await page.isHidden("#player-meta-box"), "an entry without metadata shows no metadata");
+
+  // Live: cat passing bob moves him to 4 without a reload.
+  t0 = performance.now();
+  await submit(cat, 270);
+  check(await rankShown(4), `cat passing bob moves his view to rank 4 (${fmtMs(performance.now() - t0)})`,
+    await page.textContent("#player-stats"));
+  // Changes behind him do not ask again; four of his own in a row ask
+  // again at most once a second, the last change followed.
+  await page.waitForTimeout(1200);
+  let before = playerAsks.length;
+  for (const sc of [190, 195]) await submit(dan, sc);
+  await page.waitForTimeout(1500);
+  check(playerAsks.length === before, "scores behind bob do not refresh his view", { asks: playerAsks.length - before });
+  before = playerAsks.length;
+  for (const sc of [261, 262, 263, 264]) await submit(bob, sc);
+  const latest = await page.waitForFunction(() => document.getElementById("player-score").textContent === "264", null,
+    { timeout: 4000 }).then(() => true, () => false);
+  await page.waitForTimeout(1200);
+  const burst = playerAsks.slice(before);
+  const gaps = burst.slice(1).map((t, i) => Math.round(t - burst[i]));
+  check(latest && burst.length >= 1 && burst.length < 4 && gaps.every((g) => g >= 800),
+    `four quick scores of bob's refresh his view ${burst.length} time(s), about a second apart (>= 800 ms seen from here), ending on 264`, { gaps });
+
+  // The deep link opens the view again; a row of the top opens its player.
+  await page.reload();
+  check(await rankShown(4, 5000), "a reload with ?player= opens bob's view again");
+  await page.click(`#rows tr[data-user="${dan}"]`);
+  const danShown = await page.waitForFunction((d) => document.getElementById("player-name").textContent === d &&
+    document.getElementById("player-rank").dataset.rank === "5", dan, { timeout: 3000 }).then(() => true, () => false);
+  check(danShown, "clicking dan's row in the top opens his view (rank 5)", await page.textContent("#player"));
+  await page.fill("#name", `nobody_${suffix}`);
+  await page.click("#search button");
+  const nobody = await page.waitForFunction((n) => document.getElementById("player-msg").textContent === `no player ${n}` &&
+    document.getElementById("player-stats").hidden, `nobody_${suffix}`, { timeout: 3000 }).then(() => true, () => false);
+  check(nobody, "an unknown name says 'no player ...' and shows no numbers", await page.textContent("#player"));
+
+  // Metadata, when an entry has it (RankEntry.meta, a JSON object's text):
+  // a compact line in the top, every key in the player's view.
+  const cur = await page.evaluate(() => ({ seq: window.rankdLive.state.lastSeq, top: window.rankdLive.state.top }));
+  const withMeta = cur.top.entries.map((e) => e.username === ann ? { ...e, meta: { replay: "r-42", map: "dust" } } : e);
+  const metaFrame = (top) => {
+    const entry = (e) => [...entryBytes(e), ...(e.meta ? pb.str(6, JSON.stringify(e.meta)) : [])];
+    const tc = [...pb.str(1, top.board_id), ...pb.str(2, top.game), ...pb.int(3, 0), ...pb.int(4, top.seq),
+      ...top.entries.flatMap((e) => pb.bytes(5, entry(e))), ...pb.int(6, top.board_size), ...pb.int(7, top.at_us)];
+    return [...Buffer.from(`${game}/${board}/top/all/`, "utf8"), 0, ...pb.bytes(1, tc)];
+  };
+  await page.evaluate((bytes) => window.rankdLive.onFrame(new Uint8Array(bytes).buffer),
+    metaFrame({ ...cur.top, seq: cur.seq + 1, entries: withMeta }));
+  const metaRows = await page.$$eval("#rows tr", (trs) => trs.map((tr) => [tr.dataset.user, (tr.querySelector(".entry-meta") || {}).textContent || ""]));
+  check(metaRows.find(([u]) => u === ann)[1] === "replay: r-42 · map: dust" && metaRows.filter(([, m]) => m).length === 1,
+    "the top shows ann's metadata on a line of its own, and nothing for the others", metaRows);
+  await page.click(`#rows tr[data-user="${ann}"]`);
+  const metaShown = await page.waitForFunction(() => !document.getElementById("player-meta-box").hidden &&
+    document.getElementById("player-meta").textContent === "replayr-42mapdust", null, { timeout: 3000 }).then(() => true, () => false);
+  check(metaShown, "ann's view lists every key of her entry's metadata (replay r-42, map dust)", await page.textContent("#player"));
+  const metaShot = path.join(artifacts, "page-player-meta.png");
+  await page.locator("#player").screenshot({ path: metaShot });
+  const metaShotSize = await fs.stat(metaShot).then((s) => s.size, () => 0);
+  check(metaShotSize > 1000, `screenshot of ann's view with her metadata: ${metaShot} (${metaShotSize} bytes)`);
+  await page.click(`#rows tr[data-user="${bob}"]`);
+  check(await rankShown(4) && (await page.isHidden("#player-meta-box")), "bob's view, back again, shows no metadata");
+
+  // 10. Pictures, and a phone, with bob's view open.
   await page.waitForTimeout(1700); // let the change highlight fade
   const shot = path.join(artifacts, "page.png");
   await page.screenshot({ path: shot, fullPage: true });
   const shotSize = await fs.stat(shot).then((s) => s.size, () => 0);
-  check(shotSize > 1000, `screenshot written: ${shot} (${shotSize} bytes)`);
+  check(shotSize > 1000 && (await pngWidth(shot)) === 900, `desktop screenshot written, 900 px wide: ${shot} (${shotSize} bytes)`);
   await page.setViewportSize({ width: 360, height: 740 });
-  await page.waitForTimeout(100);
+  await page.waitForTimeout(400); // the charts redraw at the new width
   const fit = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth,
-    name: (() => { const td = document.querySelector("#rows td.player"); return td.scrollWidth > td.clientWidth ? "cut" : "whole"; })() }));
+    name: (() => { const td = document.querySelector("#rows td.player"); return td.scrollWidth > td.clientWidth ? "cut" : "whole"; })(),
+    charts: ["history-chart", "dist-chart"].map((id) => Math.ceil(document.getElementById(id).getBoundingClientRect().right)),
+    cards: [...document.querySelectorAll(".card:not([hidden])")].map((c) => Math.ceil(c.getBoundingClientRect().right)) }));
   check(fit.scroll <= fit.width, `at 360x740 nothing scrolls sideways (content ${fit.scroll} px wide)`, fit);
+  check(fit.charts.every((r) => r > 200 && r <= fit.width) && fit.cards.every((r) => r <= fit.width),
+    "at 360 px both charts are redrawn within the screen, every card too", fit);
   const phone = path.join(artifacts, "page-phone.png");
   await page.screenshot({ path: phone, fullPage: true });
-  console.log(`# phone screenshot: ${phone}`);
+  const phoneSize = await fs.stat(phone).then((s) => s.size, () => 0);
+  check(phoneSize > 1000 && (await pngWidth(phone)) === 360, `phone screenshot written, 360 px wide: ${phone} (${phoneSize} bytes)`);
   await page.emulateMedia({ colorScheme: "dark" });
   const dark = path.join(artifacts, "page-phone-dark.png");
   await page.screenshot({ path: dark, fullPage: true });
@@ -295,7 +423,7 @@ const seen = latencies.filter((x) => x !== null);
 if (seen.length) console.log(`# submission-to-screen latency: ${seen.map((x) => x.toFixed(0)).join(", ")} ms (max ${Math.max(...seen).toFixed(0)} ms)`);
 console.log(`# artifacts: ${artifacts}`);
 if (failed === 0) { // keep everything for a look after a failure
-  const keep = artifacts === work ? new Set(["page.png", "page-phone.png", "page-phone-dark.png"]) : new Set();
+  const keep = artifacts === work ? new Set(["page.png", "page-phone.png", "page-phone-dark.png", "page-player-meta.png"]) : new Set();
   for (const f of await fs.readdir(work)) if (!keep.has(f)) await fs.rm(path.join(work, f), { recursive: true, force: true });
   if (!keep.size) await fs.rm(work, { recursive: true, force: true });
 }
