@@ -68,6 +68,11 @@ static const setting settings[] = {
     I("max-connections", max_connections, 1, 1048576, "4096",
       "connections kept on the RPC socket, and on the events socket; more are closed as they arrive (lowered at start "
       "to fit the descriptor limit)"),
+    I("redis-wait-replicas", redis_wait_replicas, 0, 16, "0",
+      "acknowledge a submission only once this many Redis replicas have it (WAIT); 0: when the master has it"),
+    I("redis-wait-timeout-ms", redis_wait_timeout_ms, 1, 60000, "500",
+      "how long a submission waits for redis-wait-replicas; past it the call answers UNAVAILABLE (retry with the "
+      "idempotency key)"),
     I("idempotency-ttl", idempotency_ttl, 60, 2592000, "86400", "how long an idempotency key is remembered, seconds"),
     I("window-retention", window_retention, 3600, 315360000, "7776000",
       "how long a closed window stays in Redis, seconds"),

@@ -47,12 +47,14 @@ typedef struct config {
     int64_t workers;
     int64_t redis_connections; /* shared pipelined connections; 0: one per worker */
     int64_t contexts;
-    int64_t token_ttl;        /* seconds */
-    int64_t max_message;      /* bytes */
-    int64_t idle_timeout_ms;  /* idle RPC connections are closed; 0: never */
-    int64_t max_connections;  /* per socket (RPC, events) */
-    int64_t idempotency_ttl;  /* seconds */
-    int64_t window_retention; /* seconds a closed window stays in Redis */
+    int64_t token_ttl;             /* seconds */
+    int64_t max_message;           /* bytes */
+    int64_t idle_timeout_ms;       /* idle RPC connections are closed; 0: never */
+    int64_t max_connections;       /* per socket (RPC, events) */
+    int64_t idempotency_ttl;       /* seconds */
+    int64_t redis_wait_replicas;   /* WAIT for this many replicas before acknowledging; 0: none */
+    int64_t redis_wait_timeout_ms; /* how long */
+    int64_t window_retention;      /* seconds a closed window stays in Redis */
     int64_t default_deadline_ms;
     int64_t scrypt_n;
     int64_t top_n;               /* entries in a TopChanged event */

@@ -68,8 +68,9 @@ static void recheck_unknown(rpc_call *call, item *items, rstore_submit_out *outs
         again[r] = in[at[j]];
         at[r++] = at[j];
     }
+    rstore_wait wait = {call->srv->cfg.redis_wait_replicas, call->srv->cfg.redis_wait_timeout_ms};
     if (r == 0 || rstore_submit(call->w->redis, again, r, call->srv->cfg.idempotency_ttl,
-                                call->srv->cfg.window_retention, out2, st) != RK_OK)
+                                call->srv->cfg.window_retention, &wait, out2, st) != RK_OK)
         return;
     for (size_t j = 0; j < r; j++) {
         outs[idx[at[j]]] = out2[j];
@@ -241,9 +242,10 @@ static int store_items(submit_call *s, rk_status *st) {
      * replayed, new ones are recorded in PostgreSQL and queue behind them,
      * so every board sees them in the order they came. */
     recovery *rec = call->srv->recovery;
+    rstore_wait wait = {call->srv->cfg.redis_wait_replicas, call->srv->cfg.redis_wait_timeout_ms};
     int rc = recovery_write_begin(rec) == RECOVERY_TO_REDIS
                  ? rstore_submit(call->w->redis, s->in, s->m, call->srv->cfg.idempotency_ttl,
-                                 call->srv->cfg.window_retention, s->res, st)
+                                 call->srv->cfg.window_retention, &wait, s->res, st)
                  : RK_UNAVAILABLE;
     if (rc == RK_UNAVAILABLE) {
         /* Redis is away: PostgreSQL records the submissions durably. */
@@ -301,7 +303,9 @@ static int send_items(submit_call *s, rk_status *st) {
     recovery_route route;
     if (recovery_write_try_begin(srv->recovery, &route) != 0) return RPC_SLOW;
     int rc = RK_OK;
-    if (route != RECOVERY_TO_REDIS || !rasync_up(call->ra)) rc = RPC_SLOW;
+    /* WAIT would hold the loop's one connection for every call on it:
+     * acknowledgements that wait for replicas are the workers'. */
+    if (route != RECOVERY_TO_REDIS || !rasync_up(call->ra) || srv->cfg.redis_wait_replicas > 0) rc = RPC_SLOW;
     for (size_t j = 0; rc == RK_OK && j < s->m; j++) {
         rsubmit_cmd cmd;
         rsubmit_build(&s->in[j], srv->cfg.idempotency_ttl, srv->cfg.window_retention, &cmd);

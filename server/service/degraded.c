@@ -139,7 +139,7 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
     }
     size_t upto = stop;    /* rows [0, upto) are done */
     rk_status first = *st; /* why the look-ups stopped, if they did */
-    if (m > 0 && (rc = rstore_submit(r, in, m, idem_ttl, retention, out, st)) != RK_OK) goto free;
+    if (m > 0 && (rc = rstore_submit(r, in, m, idem_ttl, retention, NULL, out, st)) != RK_OK) goto free;
     for (size_t j = 0; j < m; j++) {
         rk_status *o = &out[j].status;
         if (o->code != RK_OK && o->code != RK_OUT_OF_RANGE) {

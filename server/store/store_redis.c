@@ -485,13 +485,30 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     c->argc = argc;
 }
 
+/* Items Redis took, once WAIT has said how many replicas have them. */
+static void waited(const rstore_wait *wait, const redisReply *rep, rstore_submit_out *out, size_t n) {
+    long long got = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
+    if (got >= wait->replicas) return;
+    for (size_t i = 0; i < n; i++)
+        if (out[i].status.code == RK_OK)
+            rk_status_set(&out[i].status, RK_UNAVAILABLE,
+                          "Redis took the submission, but %lld of the %lld replicas asked for (redis-wait-replicas) "
+                          "had it within %lld ms; retry with the same idempotency key",
+                          got, (long long)wait->replicas, (long long)wait->timeout_ms);
+}
+
 int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t retention,
-                  rstore_submit_out *out, rk_status *st) {
+                  const rstore_wait *wait, rstore_submit_out *out, rk_status *st) {
     int rc = RK_OK;
+    char wait_n[24], wait_ms[24];
+    const char *wait_argv[] = {"WAIT", wait_n, wait_ms};
+    /* A Redis Cluster's WAIT would have to go to each master the batch
+     * reached: not built (docs/ARCHITECTURE.md, What can be lost). */
+    size_t nw = wait && wait->replicas > 0 && !r->route ? 1 : 0;
     submit_cmd *cmds = calloc(n ? n : 1, sizeof(*cmds));
-    redisReply **replies = calloc(n ? n : 1, sizeof(*replies));
-    int *argcs = calloc(n ? n : 1, sizeof(*argcs));
-    const char *const **argvs = calloc(n ? n : 1, sizeof(*argvs));
+    redisReply **replies = calloc(n + nw + 1, sizeof(*replies));
+    int *argcs = calloc(n + nw + 1, sizeof(*argcs));
+    const char *const **argvs = calloc(n + nw + 1, sizeof(*argvs));
     if (!cmds || !replies || !argcs || !argvs) {
         rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
@@ -501,20 +518,29 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         argcs[i] = cmds[i].argc;
         argvs[i] = cmds[i].argv;
     }
+    if (nw) {
+        snprintf(wait_n, sizeof(wait_n), "%" PRId64, wait->replicas);
+        snprintf(wait_ms, sizeof(wait_ms), "%" PRId64, wait->timeout_ms);
+        argcs[n] = 3;
+        argvs[n] = wait_argv;
+    }
     if (r->pipe) {
-        /* One group: the whole batch goes in one round trip. */
-        if ((rc = rpipe_exec(r->pipe, n, argcs, argvs, replies, st)) != RK_OK) goto done;
+        /* One group: the whole batch goes in one round trip (the WAIT
+         * behind it on the same connection). */
+        if ((rc = rpipe_exec(r->pipe, n + nw, argcs, argvs, replies, st)) != RK_OK) goto done;
     } else if (r->route || (rc = reconnect(r, st)) != RK_OK || r->route) {
-        /* A cluster: one round trip per master the batch reaches. */
+        /* A cluster: one round trip per master the batch reaches (and no
+         * WAIT, see above: a handle learns it is on a cluster here). */
+        nw = 0;
         if (rc != RK_OK || (rc = rroute_exec(r->route, n, argcs, argvs, NULL, replies, st)) != RK_OK) goto done;
     } else {
         int64_t t0 = server_now_us();
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n + nw; i++)
             if (redisAppendCommandArgv(r->ctx, argcs[i], (const char **)argvs[i], NULL) != REDIS_OK) {
                 rc = rk_status_set(st, RK_INTERNAL, "cannot queue Redis command");
                 goto done;
             }
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n + nw; i++) {
             void *p = NULL;
             if (redisGetReply(r->ctx, &p) != REDIS_OK || p == NULL) {
                 rc = rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
@@ -527,8 +553,9 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         metrics_redis_call(server_now_us() - t0);
     }
     for (size_t i = 0; i < n; i++) rsubmit_parse(replies[i], &out[i]);
+    if (nw) waited(wait, replies[n], out, n);
 done:
-    for (size_t i = 0; replies && i < n; i++)
+    for (size_t i = 0; replies && i < n + nw; i++)
         if (replies[i]) freeReplyObject(replies[i]);
     free(cmds);
     free(replies);

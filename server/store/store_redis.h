@@ -109,8 +109,17 @@ typedef struct rstore_submit_out {
  * item's own status. A daily, weekly or monthly set expires `retention`
  * seconds after its window ends. Returns RK_UNAVAILABLE when Redis cannot be reached
  * (then no item's outcome is known). */
+/* With replicas > 0, the batch is followed by WAIT replicas timeout_ms on
+ * the same connection: an item Redis took is answered RK_OK only when
+ * that many replicas confirmed the batch in time, else RK_UNAVAILABLE
+ * (it is in the master; a retry with its idempotency key answers the
+ * same and waits again). */
+typedef struct rstore_wait {
+    int64_t replicas;
+    int64_t timeout_ms;
+} rstore_wait;
 int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t retention,
-                  rstore_submit_out *out, rk_status *st);
+                  const rstore_wait *wait, rstore_submit_out *out, rk_status *st);
 
 /* One submission's FCALL, with the storage its argv points into, for
  * callers that send it themselves; rsubmit_parse reads its reply into
