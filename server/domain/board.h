@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "season.h"
+
 #define BOARD_ID_MAX 64
 #define BOARD_TITLE_MAX 128
 #define BOARD_GLOBAL_ID "global"
@@ -39,6 +41,12 @@ typedef struct board {
     int64_t rate_limit;
     int64_t max_step;
     int64_t max_rate;
+    /* Seasons (season.h). The schedule's canonical text ("" none), the
+     * current season's number (1 for a new board) and when it began, Unix
+     * µs (0: the board's first season, which began with the board). */
+    char season_schedule[SEASON_SCHEDULE_MAX];
+    int64_t season;
+    int64_t season_started_us;
 } board;
 
 #endif

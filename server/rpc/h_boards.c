@@ -45,6 +45,10 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     if (b.rate_limit || b.max_step || b.max_rate)
         snprintf(limits, sizeof(limits), ", rate_limit %lld, max_step %lld, max_rate %lld", (long long)b.rate_limit,
                  (long long)b.max_step, (long long)b.max_rate);
+    if (b.season_schedule[0]) {
+        size_t used = strlen(limits);
+        snprintf(limits + used, sizeof(limits) - used, ", seasons end %s", b.season_schedule);
+    }
     if ((rc = audit_record(call, AUDIT_BOARD_CREATE, b.id, req->reason, st,
                            "game %s, %s is better, policy %s, scores %lld to %lld%s%s", b.game,
                            b.higher_is_better ? "higher" : "lower",
@@ -169,6 +173,7 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     nb.min_score = mn;
     nb.max_score = mx;
     if (req->has_player_submit) nb.player_submit = req->player_submit;
+    if (req->season_schedule && (rc = validate_season_schedule(req->season_schedule, &nb, st)) != RK_OK) return rc;
 
     char what[BOARD_TITLE_MAX + 32];
     if (strcmp(nb.title, b.title) != 0) {
@@ -197,6 +202,10 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     }
     if (nb.max_rate != b.max_rate) {
         snprintf(what, sizeof(what), "max_rate %lld", (long long)nb.max_rate);
+        said(detail, sizeof(detail), what);
+    }
+    if (strcmp(nb.season_schedule, b.season_schedule) != 0) {
+        snprintf(what, sizeof(what), "season schedule \"%s\"", nb.season_schedule);
         said(detail, sizeof(detail), what);
     }
 
