@@ -191,8 +191,8 @@ static const char *const migrations[] = {
     "CREATE INDEX scores_held ON scores (submitted_at, entry_id) WHERE held = 1;",
     /* 8: taken by the submissions' metadata (a parallel change); this
      * placeholder keeps seasons at 9 until that one is merged in its
-     * place. */
-    "SELECT 1;",
+     * place (a statement that does nothing). */
+    "DO $$ BEGIN END $$;",
     /* 9: seasons. A board's schedule, its current season and when that
      * began; every ended season with its final standings. A submission
      * belongs to the season whose [start, end) holds its submitted_at, so
