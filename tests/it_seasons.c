@@ -399,7 +399,9 @@ static void scheduled_end_once_with_three_rankd(void) {
     rk_reply_free(ls);
     ls = NULL;
     /* Season 2 gets p3 only; after its end the schedule is turned off. */
-    CHECK_INT(submit("weekly-arena", p3, 700, NULL, NULL), RK_OK);
+    /* Keyed: a submission that meets an end under way is refused for the
+     * moment and sent again by the library. */
+    CHECK_INT(submit("weekly-arena", p3, 700, "season-2-p3", NULL), RK_OK);
     for (int i = 0; i < 150 && total < 2; i++) {
         usleep(100000);
         rk_reply_free(ls);
@@ -488,6 +490,104 @@ static void scheduled_end_once_with_three_rankd(void) {
     CHECK_INT(it_rankd_stop(&third), 0);
 }
 
+/* ---------------------------------------------------------------- journey 14 */
+
+/* Three rankd whose clocks stand a few seconds before Monday 2027-01-04
+ * 00:00 UTC (the harness's own rankd, on today's clock, sees nothing
+ * due): the weekly season of a board ends by itself at that instant,
+ * once, its standings kept, the board empty. */
+static void weekly_season_ends_at_monday_midnight(void) {
+    struct tm mon = {.tm_year = 2027 - 1900, .tm_mon = 0, .tm_mday = 4};
+    int64_t monday = (int64_t)timegm(&mon);
+    char arg[64], buf[256];
+    rk_status st;
+    snprintf(arg, sizeof(arg), "--clock-start=%" PRId64, monday - 8);
+    it_rankd r[3] = {0};
+    static const char *const names[] = {"mon-a", "mon-b", "mon-c"};
+    for (int i = 0; i < 3; i++) CHECK_INT(it_rankd_spawn(&r[i], names[i], arg), 0);
+    if (!r[0].client || !r[1].client || !r[2].client) return;
+
+    Rankd__CreateBoardRequest cq = RANKD__CREATE_BOARD_REQUEST__INIT;
+    Rankd__Board b = RANKD__BOARD__INIT;
+    Rankd__BoardReply *br = NULL;
+    b.id = "arena-weekly";
+    b.game = "arena-game";
+    b.season_schedule = "weekly mon 00:00";
+    Rankd__Window weekly[] = {RANKD__WINDOW__WINDOW_WEEKLY};
+    b.windows = weekly;
+    b.n_windows = 1;
+    cq.board = &b;
+    /* A token of the moved clock: today's expired a month before it. */
+    char *moved_admin = it_admin_token(r[2].client);
+    rk_call_opts o = it_opts(moved_admin, NULL);
+    CHECK_INT(rk_boards_create_board(r[2].client, &cq, &br, &o, &st), RK_OK);
+    free(moved_admin);
+    if (br) CHECK_INT(br->board->season_ends_at, monday);
+    rk_reply_free(br);
+    Rankd__SubmitRequest sq = RANKD__SUBMIT_REQUEST__INIT;
+    Rankd__SubmitReply *sr = NULL;
+    sq.board_id = "arena-weekly";
+    sq.has_user_id = sq.has_score = 1;
+    rk_call_opts ko = it_opts(key, NULL);
+    sq.user_id = p1, sq.score = 900;
+    CHECK_INT(rk_scores_submit(r[0].client, &sq, &sr, &ko, &st), RK_OK);
+    rk_reply_free(sr);
+    sr = NULL;
+    sq.user_id = p2, sq.score = 800;
+    CHECK_INT(rk_scores_submit(r[1].client, &sq, &sr, &ko, &st), RK_OK);
+    rk_reply_free(sr);
+    sr = NULL;
+
+    Rankd__ListSeasonsReply *ls = NULL;
+    int64_t total = 0;
+    for (int i = 0; i < 250 && total < 1; i++) {
+        usleep(100000);
+        rk_reply_free(ls);
+        ls = NULL;
+        if (list_seasons(r[1].client, "arena-weekly", &ls, &st) == RK_OK) total = ls->total;
+    }
+    CHECK_INT(total, 1);
+    if (ls && ls->n_seasons == 1) {
+        CHECK_INT(ls->seasons[0]->ended_us, monday * 1000000);
+        CHECK_STR(ls->seasons[0]->ended_by, "schedule");
+        CHECK_INT(ls->seasons[0]->board_size, 2);
+    }
+    rk_reply_free(ls);
+    ls = NULL;
+    Rankd__GetSeasonReply *gs = NULL;
+    CHECK_INT(get_season("arena-weekly", 1, 0, 0, &gs, &st), RK_OK);
+    if (gs && gs->n_entries == 2) {
+        CHECK_INT(gs->entries[0]->user_id, p1);
+        CHECK_INT(gs->entries[1]->user_id, p2);
+    }
+    rk_reply_free(gs);
+    /* A submission after it counts in the new season, through any rankd
+     * (one whose clock is still before Monday is refused until it is past
+     * it; the library retries a keyed submission meanwhile). */
+    sq.user_id = p3, sq.score = 100;
+    rk_call_opts late = it_opts(key, "after-monday");
+    late.deadline_ms = 15000;
+    CHECK_INT(rk_scores_submit(r[2].client, &sq, &sr, &late, &st), RK_OK);
+    if (sr) CHECK_INT(sr->board_size, 1);
+    rk_reply_free(sr);
+    sleep(2);
+    for (int i = 0; i < 3; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "%" PRId64 ":100", p3);
+        CHECK_INT(top(r[i].client, "arena-weekly", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 1);
+        CHECK_STR(buf, want);
+        CHECK_INT(top(r[i].client, "arena-weekly", RANKD__WINDOW__WINDOW_WEEKLY, buf, sizeof(buf)), 1);
+    }
+    /* Once, by one of the three. */
+    CHECK_INT(list_seasons(r[0].client, "arena-weekly", &ls, &st), RK_OK);
+    if (ls) {
+        CHECK_INT(ls->total, 1);
+        CHECK_INT(ls->current, 2);
+    }
+    rk_reply_free(ls);
+    for (int i = 0; i < 3; i++) CHECK_INT(it_rankd_stop(&r[i]), 0);
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
@@ -502,5 +602,6 @@ int main(void) {
     RUN(errors_name_what_is_wrong);
     RUN(rebuild_after_end_gives_current_season);
     RUN(scheduled_end_once_with_three_rankd);
+    RUN(weekly_season_ends_at_monday_midnight);
     return CHECK_SUMMARY();
 }

@@ -38,6 +38,7 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     int rc;
     if ((rc = validate_board(req->board, &b, st)) != RK_OK) return rc;
     if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
+    b.created_at = (int64_t)server_time(); /* rankd's clock, which its windows and seasons follow */
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
     log_info("board created", "board=%s game=%s", b.id, b.game);

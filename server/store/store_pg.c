@@ -708,7 +708,8 @@ static void fill_board(PGresult *r, int row, board *b) {
 }
 
 int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
-    char pol[8], win[8], mn[24], mx[24], rl[24], ms[24], mr[24];
+    char pol[8], win[8], mn[24], mx[24], rl[24], ms[24], mr[24], at[24];
+    snprintf(at, sizeof(at), "%" PRId64, b->created_at);
     snprintf(rl, sizeof(rl), "%" PRId64, b->rate_limit);
     snprintf(ms, sizeof(ms), "%" PRId64, b->max_step);
     snprintf(mr, sizeof(mr), "%" PRId64, b->max_rate);
@@ -728,14 +729,17 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
                             rl,
                             ms,
                             mr,
-                            b->season_schedule};
+                            b->season_schedule,
+                            b->created_at > 0 ? at : NULL};
     PGresult *r = NULL;
+    /* created_at by rankd's clock when it gives one (a first season's
+     * schedule counts from it), else PostgreSQL's. */
     int rc = q(p,
                "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
-               "max_score, player_submit, rate_limit, max_step, max_rate, season_schedule) VALUES ($1, $2, $3, "
-               "$4::boolean, $5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, $10::integer, "
-               "$11::bigint, $12::bigint, $13) RETURNING " BOARD_COLS,
-               13, params, &r, st);
+               "max_score, player_submit, rate_limit, max_step, max_rate, season_schedule, created_at) VALUES ($1, "
+               "$2, $3, $4::boolean, $5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, $10::integer, "
+               "$11::bigint, $12::bigint, $13, coalesce(to_timestamp($14::bigint), now())) RETURNING " BOARD_COLS,
+               14, params, &r, st);
     if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "board %s already exists", b->id);
     if (rc != RK_OK) return rc;
     fill_board(r, 0, b);

@@ -103,7 +103,7 @@ int pgstore_apikey_list(pgstore *p, const char *game, pg_apikey **keys, size_t *
 int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st);
 
 /* ---- boards */
-int pgstore_board_create(pgstore *p, board *b, rk_status *st); /* sets created_at */
+int pgstore_board_create(pgstore *p, board *b, rk_status *st); /* created_at: b's if > 0, else now */
 /* *boards is malloc'ed; caller frees. */
 int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st);
 int pgstore_board_get(pgstore *p, const char *id, board *b, rk_status *st);
