@@ -41,6 +41,14 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     b.created_at = (int64_t)server_time(); /* rankd's clock, which its windows and seasons follow */
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
+    if (b.season_schedule[0]) {
+        /* Every rankd's seasons job looks at the boards it knows: "c"
+         * makes the others read this one now, not at its first use. */
+        char line[16 + BOARD_ID_MAX];
+        rk_status ignore;
+        snprintf(line, sizeof(line), "c\t%s", b.id);
+        rstore_publish(call->w->redis, line, &ignore);
+    }
     log_info("board created", "board=%s game=%s", b.id, b.game);
     char limits[128] = "";
     if (b.rate_limit || b.max_step || b.max_rate)
