@@ -367,6 +367,22 @@ static void rebuild_after_end_gives_current_season(void) {
     CHECK_INT(strtoll(out, NULL, 10), since);
     CHECK_INT(submit("arena", p3, 5, NULL, NULL), RK_OK);
     CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 2);
+
+    /* Redis loses everything: rankd restores the board from the history,
+     * the current season only, and its season key with it. */
+    CHECK_INT(it_redis_cli("FLUSHALL", out, sizeof(out)), 0);
+    int restored = 0;
+    for (int i = 0; i < 100 && !restored; i++) {
+        usleep(100000);
+        restored = it_redis_cli("GET rk:{arena}:season", out, sizeof(out)) == 0 && strtoll(out, NULL, 10) == since;
+    }
+    CHECK(restored);
+    snprintf(want, sizeof(want), "%" PRId64 ":10,%" PRId64 ":5", p1, p3);
+    CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 2);
+    CHECK_STR(buf, want);
+    CHECK_INT(top(c, "global", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 2);
+    snprintf(want, sizeof(want), "%" PRId64 ":60,%" PRId64 ":5", p1, p3);
+    CHECK_STR(buf, want);
 }
 
 /* ---------------------------------------------------------------- a schedule, three rankd */

@@ -708,6 +708,13 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
         int present = 0;
         rstore_view(&all[i], WINDOW_ALL, 0, &v);
         if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) continue;
+        if (all[i].season > 1) {
+            /* A season that has no submissions yet has no all-time set;
+             * its season key says Redis still holds the board. */
+            char season[RSTORE_KEY_MAX];
+            rstore_season_key(&all[i], season, sizeof(season));
+            if ((rc = rstore_exists(r, season, &present, st)) != RK_OK || present) continue;
+        }
         if ((rc = pgstore_has_history(pg, all[i].id, &history, st)) != RK_OK || !history) continue;
         log_warn("Redis has lost a board; rebuilding it from PostgreSQL", "board=%s", all[i].id);
         rc = board_ex(r, pg, &all[i], retention_s, 0, wait_ms, &entries, st);
