@@ -392,11 +392,13 @@ int rebuild_season_end(rstore *r, pgstore *pg, const rebuild_season *se, rebuild
     log_info("season ended", "board=%s season=%" PRId64 " players=%" PRId64 " by=%s", cur.id, cur.season, size,
              se->ended_by);
     goto unflag;
-redis_behind:
+redis_behind:;
+    char why[sizeof(st->message)];
+    snprintf(why, sizeof(why), "%s", st->message);
     rk_status_set(st, rc,
                   "season %" PRId64 " of board %s ended and its standings are kept, but Redis could not start the "
                   "new season (%s); rebuild the board (and the global board)",
-                  cur.season, cur.id, st->message);
+                  cur.season, cur.id, why);
 unflag:;
     rk_status ignore;
     set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
