@@ -24,6 +24,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "archive.h"
+#include "seasons_job.h"
 #include "auth.h"
 #include "banset.h"
 #include "degraded.h"
@@ -234,10 +235,10 @@ static void reload(int argc, char **argv) {
 }
 
 /* The background jobs (job.h), started in this order, stopped in reverse. */
-enum { JOB_WRITEBEHIND, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, JOB_FOLD, NJOBS };
+enum { JOB_WRITEBEHIND, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, JOB_FOLD, JOB_SEASONS, NJOBS };
 static const job_ops *const job_table[NJOBS] = {
     [JOB_WRITEBEHIND] = &wb_job,  [JOB_RECOVERY] = &restore_job, [JOB_HEALTH] = &health_job,
-    [JOB_ARCHIVE] = &archive_job, [JOB_FOLD] = &fold_job,
+    [JOB_ARCHIVE] = &archive_job, [JOB_FOLD] = &fold_job,        [JOB_SEASONS] = &seasons_job,
 };
 
 int main(int argc, char **argv) {

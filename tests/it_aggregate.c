@@ -333,6 +333,46 @@ static void deleting_an_aggregate_frees_its_sources(void) {
     CHECK_INT(score_on("ag-all", 3, &found), 91); /* duel 90 + race 1 + team 0 */
 }
 
+static int end_season(const char *board, rk_status *st) {
+    Rankd__EndSeasonRequest req = RANKD__END_SEASON_REQUEST__INIT;
+    Rankd__EndSeasonReply *rep = NULL;
+    rk_call_opts o = it_opts(admin, NULL);
+    req.board_id = (char *)board;
+    req.reason = "test";
+    int rc = rk_seasons_end_season(c, &req, &rep, &o, st);
+    rk_reply_free(rep);
+    return rc;
+}
+
+/* An aggregate sums its sources' current seasons: a source's season end
+ * takes that source's points out of it; its own seasons are its sources'. */
+static void a_season_end_on_a_source_moves_the_aggregate(void) {
+    rk_status st;
+    int found = 0;
+    int64_t before = score_on("ag-all", 0, &found); /* ann: duel 50 + team 25 + 5 */
+    CHECK(found);
+    int64_t team = score_on("ag-team", 0, &found);
+    CHECK(found);
+    CHECK_INT(end_season("ag-team", &st), RK_OK);
+    CHECK_INT(score_on("ag-all", 0, &found), before - team);
+    CHECK(found);
+    CHECK_INT(submit("ag-team", 0, 3), RK_OK); /* the new season's first */
+    CHECK_INT(score_on("ag-all", 0, &found), before - team + 3);
+    CHECK_INT(end_season("ag-all", &st), RK_FAILED_PRECONDITION);
+    CHECK(strstr(st.message, "aggregate") != NULL);
+    /* And a rebuild agrees with the live sums. */
+    char live[2048], rebuilt[2048];
+    top_line("ag-all", live, sizeof(live), NULL);
+    Rankd__RebuildRequest req = RANKD__REBUILD_REQUEST__INIT;
+    Rankd__RebuildReply *rep = NULL;
+    rk_call_opts o = it_opts(admin, NULL);
+    req.board_id = "ag-all";
+    CHECK_INT(rk_admin_rebuild(c, &req, &rep, &o, &st), RK_OK);
+    rk_reply_free(rep);
+    top_line("ag-all", rebuilt, sizeof(rebuilt), NULL);
+    CHECK_STR(rebuilt, live);
+}
+
 /* Waits until the write-behind has copied every accepted submission. */
 static void wait_drained(void) {
     int drained = 0;
@@ -420,6 +460,7 @@ int main(void) {
     RUN(another_rankd_learns_of_a_new_aggregate);
     RUN(a_stale_list_of_aggregates_is_refused);
     RUN(deleting_an_aggregate_frees_its_sources);
+    RUN(a_season_end_on_a_source_moves_the_aggregate);
     RUN(without_redis_the_history_agrees);
     free(admin);
     free(key);

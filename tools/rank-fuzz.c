@@ -29,7 +29,7 @@
  *
  * The control board is kept out of the traffic: a request carrying a real
  * credential never names it, and the destructive admin calls (DeleteBoard,
- * UpdateBoard, RemoveEntry, Rebuild, SetRole, Logout) go out with the
+ * UpdateBoard, RemoveEntry, EndSeason, Rebuild, SetRole, Logout) go out with the
  * admin's token only when they name a fuzz board or player; Ban and Unban,
  * which reach every board a player is on (the control's players are the
  * fuzz players), only when they name nobody the set-up made. Exit status:
@@ -572,7 +572,7 @@ static int safe_with_credential(const method *m, const buf *payload, int admin) 
     if (contains(payload, CONTROL_BOARD)) return 0;
     const char *sl = strchr(m->name, '/') + 1;
     int destructive = strcmp(sl, "DeleteBoard") == 0 || strcmp(sl, "Rebuild") == 0 || strcmp(sl, "UpdateBoard") == 0 ||
-                      strcmp(sl, "RemoveEntry") == 0;
+                      strcmp(sl, "RemoveEntry") == 0 || strcmp(sl, "EndSeason") == 0;
     if (strcmp(sl, "Logout") == 0) return !admin; /* the player's token may go */
     if (!admin) return 1;
     if (strcmp(sl, "SetRole") == 0) {

@@ -68,6 +68,11 @@
     { "--count", "N", "stop after N events" }
 #define OPT_REASON \
     { "--reason", "WHY", "why, kept in the audit log (at most 256 bytes)" }
+#define OPT_SEASON_SCHEDULE                                                                                     \
+    {                                                                                                           \
+        "--season-schedule", "S",                                                                               \
+            "when seasons end (UTC): 'weekly mon 00:00', 'daily 00:00', 'monthly 1 00:00', 'every 5m'; '' none" \
+    }
 #define OPT_TIMEOUT \
     { "--timeout", "S", "stop after S seconds (fractions allowed)" }
 
@@ -117,8 +122,8 @@ static const ctl_cmd commands[] = {
      .synopsis = "ID --game G [--title T] [--order higher|lower] [--policy best|latest|sum]\n"
                  "                    [--windows daily,weekly,monthly] [--min N] [--max N]"
                  " [--player-submit]\n"
-                 "                    [--rate-limit N] [--max-step N] [--max-rate N] [--sources A,B,...]\n"
-                 "                    [--reason WHY]",
+                 "                    [--rate-limit N] [--max-step N] [--max-rate N] [--season-schedule S]\n"
+                 "                    [--sources A,B,...] [--reason WHY]",
      .summary = "create a leaderboard",
      .min_pos = 1,
      .max_pos = 1,
@@ -133,13 +138,15 @@ static const ctl_cmd commands[] = {
               {"--rate-limit", "N", "at most N submissions per player a minute (0: none)"},
               {"--max-step", "N", "hold for review a submission improving a player's score by more than N"},
               {"--max-rate", "N", "hold one improving it faster than N a second since their previous one"},
+              OPT_SEASON_SCHEDULE,
               {"--sources", "LIST", "an aggregate: each player's sum over these boards' all-time values"},
               OPT_REASON},
      .run = cmd_board_create},
     {.group = "board",
      .name = "update",
      .synopsis = "ID [--title T] [--min N] [--max N] [--player-submit yes|no] [--add-windows LIST]\n"
-                 "                    [--rate-limit N] [--max-step N] [--max-rate N] [--reason WHY]",
+                 "                    [--rate-limit N] [--max-step N] [--max-rate N] [--season-schedule S]"
+                 " [--reason WHY]",
      .summary = "change a board's settings; its order and policy cannot change (admin)",
      .min_pos = 1,
      .max_pos = 1,
@@ -153,6 +160,7 @@ static const ctl_cmd commands[] = {
               {"--max-rate", "N", "hold for review improvements faster than N a second (0: none)"},
               {"--order", "O", "higher or lower: refused unless it is the board's"},
               {"--policy", "P", "best, latest or sum: refused unless it is the board's"},
+              OPT_SEASON_SCHEDULE,
               OPT_REASON},
      .run = cmd_board_update},
     {.group = "board",
@@ -334,6 +342,30 @@ static const ctl_cmd commands[] = {
      .summary = "list accepted submissions PostgreSQL refused (admin)",
      .opts = {{"--limit", "N", "at most N, oldest first (server default 50, at most 1000)"}},
      .run = cmd_admin_dead_letters},
+    {.group = "season",
+     .name = "end",
+     .synopsis = "BOARD [--season N] [--reason WHY]",
+     .summary = "end a board's season: its final standings are kept, the board starts empty (admin)",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {{"--season", "N", "end only if N is the board's current season (safe to retry)"}, OPT_REASON},
+     .run = cmd_season_end},
+    {.group = "season",
+     .name = "list",
+     .synopsis = "BOARD [--offset N] [--limit N]",
+     .summary = "list a board's ended seasons, newest first",
+     .min_pos = 1,
+     .max_pos = 1,
+     .opts = {OPT_OFFSET, {"--limit", "N", "at most N seasons (server default 50, at most 1000)"}},
+     .run = cmd_season_list},
+    {.group = "season",
+     .name = "show",
+     .synopsis = "BOARD N [--offset N] [--limit N]",
+     .summary = "show an ended season and its final standings",
+     .min_pos = 2,
+     .max_pos = 2,
+     .opts = {OPT_OFFSET, {"--limit", "N", "at most N players (server default 100, at most 1000)"}},
+     .run = cmd_season_show},
     {.name = "remove",
      .synopsis = "BOARD USER [--reason WHY]",
      .summary = "take a player's entry off a board, every window and the global total (admin)",

@@ -321,6 +321,14 @@ static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
     if (b->n_sources) ctl_kv("sums", "%s", join_ids(b->sources, b->n_sources, wb, sizeof(wb)));
     if (b->n_feeds) ctl_kv("counts toward", "%s", join_ids(b->feeds, b->n_feeds, wb, sizeof(wb)));
     ctl_kv("created at", "%s", ctl_show_time(b->created_at, tb, sizeof(tb)));
+    if (b->has_season) {
+        char sb[48];
+        ctl_kv("season", "%u, since %s", b->season,
+               b->season_started_us ? ctl_show_time_us(b->season_started_us, sb, sizeof(sb)) : "the board's creation");
+    }
+    if (b->season_schedule && b->season_schedule[0])
+        ctl_kv("season schedule", "%s (UTC; next end %s)", b->season_schedule,
+               ctl_show_time(b->season_ends_at, tb, sizeof(tb)));
     return RK_OK;
 }
 
@@ -369,6 +377,7 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
         (code = opt_i64(cx, a, "--max-step", &b.has_max_step, &b.max_step)) != RK_OK ||
         (code = opt_i64(cx, a, "--max-rate", &b.has_max_rate, &b.max_rate)) != RK_OK)
         return code;
+    b.season_schedule = (char *)ctl_opt(a, "--season-schedule");
     char sources[600], *srcs[9];
     if ((s = ctl_opt(a, "--sources")) != NULL) {
         if (snprintf(sources, sizeof(sources), "%s", s) >= (int)sizeof(sources))
@@ -396,6 +405,7 @@ int cmd_board_update(ctl_ctx *cx, const ctl_args *a) {
     req.board_id = a->pos[0];
     req.title = (char *)ctl_opt(a, "--title");
     req.reason = (char *)ctl_opt(a, "--reason");
+    req.season_schedule = (char *)ctl_opt(a, "--season-schedule");
     if ((code = opt_enum(cx, a, "--order", order_names, &req.has_order, &req.order)) != RK_OK ||
         (code = opt_enum(cx, a, "--policy", policy_names, &req.has_policy, &req.policy)) != RK_OK ||
         (code = opt_i64(cx, a, "--min", &req.has_min_score, &req.min_score)) != RK_OK ||

@@ -6,7 +6,7 @@
  * plus the argument helpers commands share (numbers, times, USER
  * arguments, the password prompt); rankctl_out.c the output helpers
  * (tables, shown values, JSON), all declared below.
- * rankctl_cmds.c, rankctl_history.c and rankctl_live.c own one function
+ * rankctl_cmds.c, rankctl_history.c, rankctl_seasons.c and rankctl_live.c own one function
  * per subcommand: build the request from already-split arguments, make
  * the call, print the answer. A command never exits and never prints an
  * error itself; it returns a status and leaves the words in cx->st, so
@@ -257,6 +257,12 @@ int ctl_status_watch(ctl_ctx *cx, const ctl_args *a);
 
 int cmd_events(ctl_ctx *cx, const ctl_args *a);
 int cmd_watch(ctl_ctx *cx, const ctl_args *a);
+
+/* ---------------------------------------------------------------- rankctl_seasons.c */
+
+int cmd_season_end(ctl_ctx *cx, const ctl_args *a);
+int cmd_season_list(ctl_ctx *cx, const ctl_args *a);
+int cmd_season_show(ctl_ctx *cx, const ctl_args *a);
 
 /* ---------------------------------------------------------------- rankctl_counters.c */
 

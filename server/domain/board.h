@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "season.h"
+
 #define BOARD_ID_MAX 64
 #define BOARD_TITLE_MAX 128
 #define BOARD_GLOBAL_ID "global"
@@ -52,6 +54,12 @@ typedef struct board {
     int nsources;
     char feeds[BOARD_AGG_MAX][BOARD_ID_MAX + 1];
     int nfeeds;
+    /* Seasons (season.h). The schedule's canonical text ("" none), the
+     * current season's number (1 for a new board) and when it began, Unix
+     * µs (0: the board's first season, which began with the board). */
+    char season_schedule[SEASON_SCHEDULE_MAX];
+    int64_t season;
+    int64_t season_started_us;
 } board;
 
 /* Whether the board's all-time values sum into the global board: every

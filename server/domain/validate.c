@@ -113,6 +113,8 @@ int validate_board(const Rankd__Board *in, board *out, rk_status *st) {
                              (long long)out->min_score, (long long)out->max_score);
     out->player_submit = in->has_player_submit && in->player_submit;
     if ((rc = validate_board_sources(in, out, st)) != RK_OK) return rc;
+    out->season = 1;
+    if ((rc = validate_season_schedule(in->season_schedule, out, st)) != RK_OK) return rc;
     return validate_board_limits(in, out, st);
 }
 
@@ -144,10 +146,10 @@ int validate_board_sources(const Rankd__Board *in, board *out, rk_status *st) {
         return rk_status_set(st, RK_INVALID_ARGUMENT,
                              "an aggregate board keeps all time only (its sources' all-time values)");
     if (out->player_submit || in->has_rate_limit || in->has_max_step || in->has_max_rate || in->has_min_score ||
-        in->has_max_score)
+        in->has_max_score || (in->season_schedule && in->season_schedule[0]))
         return rk_status_set(st, RK_INVALID_ARGUMENT,
-                             "an aggregate board takes no submissions: bounds, player_submit and the anti-cheat "
-                             "settings belong on its sources");
+                             "an aggregate board takes no submissions: bounds, player_submit, seasons and the "
+                             "anti-cheat settings belong on its sources (it sums their current seasons)");
     out->policy = POLICY_SUM;
     return RK_OK;
 }
@@ -172,6 +174,22 @@ int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st) {
         out->max_rate = in->max_rate;
     }
     return RK_OK;
+}
+
+int validate_season_schedule(const char *text, board *out, rk_status *st) {
+    season_schedule s;
+    int rc;
+    if ((rc = season_parse(text, &s, st)) != RK_OK) return rc;
+    season_format(&s, out->season_schedule);
+    return RK_OK;
+}
+
+int64_t board_season_ends_at(const board *b) {
+    season_schedule s;
+    rk_status ignore;
+    if (season_parse(b->season_schedule, &s, &ignore) != RK_OK) return 0;
+    int64_t began = b->season_started_us > 0 ? b->season_started_us / 1000000 : b->created_at;
+    return season_next_end(&s, began);
 }
 
 void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf, char **sources_buf) {
@@ -205,4 +223,9 @@ void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_
     for (int i = 0; i < b->nfeeds; i++) sources_buf[b->nsources + i] = (char *)b->feeds[i];
     out->n_feeds = (size_t)b->nfeeds;
     out->feeds = sources_buf + b->nsources;
+    out->season_schedule = (char *)b->season_schedule;
+    out->has_season = out->has_season_started_us = out->has_season_ends_at = 1;
+    out->season = (uint32_t)b->season;
+    out->season_started_us = b->season_started_us;
+    out->season_ends_at = board_season_ends_at(b);
 }

@@ -60,6 +60,12 @@ int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st);
  * by the caller. */
 int validate_board_sources(const Rankd__Board *in, board *out, rk_status *st);
 
+/* Checks a season schedule's text (season.h) and keeps its canonical
+ * spelling in out->season_schedule. */
+int validate_season_schedule(const char *text, board *out, rk_status *st);
+/* When the board's schedule ends its current season (Unix s), 0: never. */
+int64_t board_season_ends_at(const board *b);
+
 /* Converts back for replies; strings point into b (no copies).
  * sources_buf holds 2 * BOARD_AGG_MAX pointers. */
 void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf, char **sources_buf);

@@ -34,6 +34,9 @@
 /* "2026-11-23", "2026-W45", "2026-11": 32 is generous. */
 #define LABEL_F WIRE_LEN_FIELD(32)
 
+/* A season schedule (field 15); a board's season, start and end (16-18)
+ * have two-byte tags, counted where they are used. */
+#define SEASON_F WIRE_LEN_FIELD(SEASON_SCHEDULE_MAX)
 /* An admin request's reason, field 30: a two-byte tag. */
 #define REASON_F (1 + WIRE_LEN_FIELD(REASON_MAX))
 
@@ -41,13 +44,14 @@
 #define API_KEY_MAX (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + REASON_F)
 /* id, game, title, order, policy, each window once, bounds, player_submit,
  * created_at, rate_limit, max_step, max_rate. */
-#define BOARD_MSG \
-    (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F + 3 * INT_F)
+#define BOARD_MSG                                                                                            \
+    (2 * ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 2 * INT_F + WINDOW_KINDS * INT_F + 4 * INT_F + 3 * INT_F + \
+     SEASON_F + 3 * (1 + INT_F))
 #define CREATE_BOARD_MAX (WIRE_MSG_FIELD(BOARD_MSG) + REASON_F)
 /* board_id, title, bounds, player_submit, each window once, the three
  * anti-cheat settings, order, policy, a reason. */
 #define UPDATE_BOARD_MAX \
-    (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 3 * INT_F + WINDOW_KINDS * INT_F + 5 * INT_F + REASON_F)
+    (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 3 * INT_F + WINDOW_KINDS * INT_F + 5 * INT_F + SEASON_F + REASON_F)
 #define SUBMIT_MAX (ID_F + INT_F + USER_F + INT_F)
 /* board_id, user_id, username, score, idempotency_key: 255 bytes. */
 #define BATCH_ENTRY (SUBMIT_MAX + WIRE_LEN_FIELD(IDEMPOTENCY_KEY_MAX))
@@ -308,13 +312,28 @@ const rpc_method rankd_methods[] = {
      .fn = h_unban,
      .access = ACCESS_ADMIN,
      .max_request = BAN_MAX},
+    {.name = "rankd.Seasons/EndSeason",
+     .input = &rankd__end_season_request__descriptor,
+     .fn = h_end_season,
+     .access = ACCESS_ADMIN,
+     .max_request = ID_F + INT_F + REASON_F},
+    {.name = "rankd.Seasons/ListSeasons",
+     .input = &rankd__list_seasons_request__descriptor,
+     .fn = h_list_seasons,
+     .access = ACCESS_ANYONE,
+     .max_request = ID_F + 2 * INT_F},
+    {.name = "rankd.Seasons/GetSeason",
+     .input = &rankd__get_season_request__descriptor,
+     .fn = h_get_season,
+     .access = ACCESS_ANYONE,
+     .max_request = ID_F + 3 * INT_F},
 };
 const size_t rankd_nmethods = sizeof(rankd_methods) / sizeof(rankd_methods[0]);
 
 const ProtobufCServiceDescriptor *const rankd_services[] = {
     &rankd__auth__descriptor,       &rankd__boards__descriptor,   &rankd__scores__descriptor,
     &rankd__ranking__descriptor,    &rankd__history__descriptor,  &rankd__admin__descriptor,
-    &rankd__moderation__descriptor, &rankd__counters__descriptor,
+    &rankd__moderation__descriptor, &rankd__counters__descriptor, &rankd__seasons__descriptor,
 };
 const size_t rankd_nservices = sizeof(rankd_services) / sizeof(rankd_services[0]);
 

@@ -74,8 +74,17 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     if ((rc = validate_board(req->board, &b, st)) != RK_OK) return rc;
     if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
     if ((rc = check_sources(call, &b, st)) != RK_OK) return rc;
+    b.created_at = (int64_t)server_time(); /* rankd's clock, which its windows and seasons follow */
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
+    if (b.season_schedule[0]) {
+        /* Every rankd's seasons job looks at the boards it knows: "c"
+         * makes the others read this one now, not at its first use. */
+        char line[16 + BOARD_ID_MAX];
+        rk_status ignore;
+        snprintf(line, sizeof(line), "c\t%s", b.id);
+        rstore_publish(call->w->redis, line, &ignore);
+    }
     log_info("board created", "board=%s game=%s sources=%d", b.id, b.game, b.nsources);
     if (b.nsources > 0) {
         /* The aggregate starts from its sources' history, and from then on
@@ -97,6 +106,10 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     char sums[BOARD_AGG_MAX * (BOARD_ID_MAX + 2) + 16] = "";
     for (int i = 0, at = 0; i < b.nsources; i++)
         at += snprintf(sums + at, sizeof(sums) - (size_t)at, "%s%s", i ? "," : ", sums ", b.sources[i]);
+    if (b.season_schedule[0]) {
+        size_t used = strlen(limits);
+        snprintf(limits + used, sizeof(limits) - used, ", seasons end %s", b.season_schedule);
+    }
     if ((rc = audit_record(call, AUDIT_BOARD_CREATE, b.id, req->reason, st,
                            "game %s, %s is better, policy %s, scores %lld to %lld%s%s%s", b.game,
                            b.higher_is_better ? "higher" : "lower",
@@ -200,10 +213,11 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
         return rk_status_set(st, RK_INVALID_ARGUMENT, "title is longer than %d bytes", BOARD_TITLE_MAX);
     if ((rc = pgstore_board_get(call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
     if (b.nsources > 0 && (req->n_add_windows > 0 || req->has_min_score || req->has_max_score ||
-                           req->has_player_submit || req->has_rate_limit || req->has_max_step || req->has_max_rate))
+                           req->has_player_submit || req->has_rate_limit || req->has_max_step || req->has_max_rate ||
+                           (req->season_schedule && req->season_schedule[0])))
         return rk_status_set(st, RK_INVALID_ARGUMENT,
-                             "board %s is an aggregate: only its title can change (windows, bounds and the "
-                             "anti-cheat settings belong on its sources)",
+                             "board %s is an aggregate: only its title can change (windows, bounds, seasons and "
+                             "the anti-cheat settings belong on its sources)",
                              b.id);
     /* Every stored score was ranked under the board's order and policy,
      * and rebuilds, reports and standings would rank it under the new
@@ -249,6 +263,7 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     nb.min_score = mn;
     nb.max_score = mx;
     if (req->has_player_submit) nb.player_submit = req->player_submit;
+    if (req->season_schedule && (rc = validate_season_schedule(req->season_schedule, &nb, st)) != RK_OK) return rc;
 
     char what[BOARD_TITLE_MAX + 32];
     if (strcmp(nb.title, b.title) != 0) {
@@ -277,6 +292,10 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     }
     if (nb.max_rate != b.max_rate) {
         snprintf(what, sizeof(what), "max_rate %lld", (long long)nb.max_rate);
+        said(detail, sizeof(detail), what);
+    }
+    if (strcmp(nb.season_schedule, b.season_schedule) != 0) {
+        snprintf(what, sizeof(what), "season schedule \"%s\"", nb.season_schedule);
         said(detail, sizeof(detail), what);
     }
 

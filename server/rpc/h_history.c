@@ -193,7 +193,7 @@ static int parse_label(int k, const char *at, char *label, size_t cap, rk_status
 /* Ranked rows (which the caller still owns) as entries in the call's
  * arena; -1 when it is out of memory. */
 /* Standings and snapshots hold competition ranks of a board of `size`. */
-static int rank_entries(rpc_call *call, const pg_rank_row *rows, size_t n, int64_t size, Rankd__RankEntry ***out) {
+int rank_entries(rpc_call *call, const pg_rank_row *rows, size_t n, int64_t size, Rankd__RankEntry ***out) {
     Rankd__RankEntry **list = ARENA_ARRAY(call, Rankd__RankEntry *, n);
     Rankd__RankEntry *items = ARENA_ARRAY(call, Rankd__RankEntry, n);
     if (!list || !items) return -1;

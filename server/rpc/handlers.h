@@ -75,6 +75,10 @@ int h_history(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_stat
 int h_report(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_standings(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_snapshot(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Stored standings (competition ranks of a board of `size`) as RankEntry
+ * messages in the call's arena, percentiles included; -1 when out of
+ * memory (h_history.c). */
+int rank_entries(rpc_call *call, const pg_rank_row *rows, size_t n, int64_t size, Rankd__RankEntry ***out);
 /* Counters */
 int h_create_counter(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_list_counters(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
@@ -94,5 +98,9 @@ int h_ban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *
 int h_unban(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_held(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 int h_review(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+/* Seasons */
+int h_end_season(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_list_seasons(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
+int h_get_season(rpc_call *, const ProtobufCMessage *, ProtobufCMessage **, rk_status *);
 
 #endif

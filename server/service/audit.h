@@ -26,6 +26,7 @@
 #define AUDIT_PLAYER_UNBAN "player.unban"
 #define AUDIT_HELD_APPROVE "held.approve"
 #define AUDIT_HELD_REJECT "held.reject"
+#define AUDIT_SEASON_END "season.end"
 
 /* Appends one row for the caller (call->who) with `reason` (NULL: none)
  * and a detail formatted from fmt. RK_OK, or RK_UNAVAILABLE saying that

@@ -22,6 +22,13 @@ static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out
     memset(o, 0, sizeof(*o));
     if (in->idem_key && strlen(in->idem_key) >= sizeof(row.idem_key))
         return rk_status_set(st, RK_INVALID_ARGUMENT, "idempotency key is too long");
+    /* As rk_submit refuses it: a submission timed before the board's
+     * season began would be history of the last season (as far as this
+     * process's board cache knows the season). */
+    if (in->ts_us < in->b->season_started_us)
+        return rk_status_set(st, RK_UNAVAILABLE,
+                             "board %s's season began after this submission's time (clocks out of step); retry shortly",
+                             in->b->id);
     if (RAND_bytes(raw, sizeof(raw)) != 1) return rk_status_set(st, RK_INTERNAL, "no randomness for an entry id");
     strcpy(row.entry_id, BACKLOG_PREFIX);
     for (size_t i = 0; i < sizeof(raw); i++) sprintf(row.entry_id + 3 + 2 * i, "%02x", raw[i]);

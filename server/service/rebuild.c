@@ -217,20 +217,14 @@ static int write_feeds(rstore *r, pgstore *pg, const board *b, rk_status *st) {
 /* The deadline is kept until the first swap: up to there giving up
  * leaves the board as it was (its temporary keys deleted); once part of
  * it is swapped in, the rest is built and swapped too, however late. */
-static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us, int64_t wait_ms,
-                    int64_t *entries, rk_status *st) {
+/* Builds every view of the board and swaps them in; the caller holds the
+ * board's flag and has drained the write-behind. */
+static int build_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us,
+                       const char *replayed, int64_t *entries, rk_status *st) {
     swap_set *s = calloc(1, sizeof(*s));
-    char owner[64], *replayed = NULL;
     const char *building = "while the board was being built";
-    int rc;
+    int rc = RK_OK;
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    owner_name(owner, sizeof(owner));
-    if ((rc = set_flag(r, b, 1, owner, deadline_us, wait_ms, st)) != RK_OK) goto out;
-    if ((rc = write_feeds(r, pg, b, st)) != RK_OK) goto unflag;
-    if ((rc = drain(r, deadline_us, st)) != RK_OK) goto unflag;
-    /* Under the flag, so no replay can change the answer meanwhile (an
-     * aggregate's flag holds off its sources' replays: every board's). */
-    if ((rc = degraded_replayed(r, pg, b->nsources ? NULL : b->id, &replayed, st)) != RK_OK) goto unflag;
 
     for (int k = 0; rc == RK_OK && k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
@@ -282,14 +276,39 @@ static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s,
     }
     if (rc == RK_OK) rc = past(deadline_us, building, st);
     if (rc == RK_OK) rc = swap(r, s, st);
+    if (rc == RK_OK) {
+        /* The season's start, for rk_submit's check: a Redis that lost its
+         * data lost it too. PostgreSQL's is the record. */
+        board now;
+        if ((rc = pgstore_board_get(pg, b->id, &now, st)) == RK_OK)
+            rc = rstore_set_season(r, b, now.season_started_us, st);
+    }
     if (rc == RK_OK) log_info("board rebuilt", "board=%s keys=%zu", b->id, s->n);
     if (rc != RK_OK) discard(r, s);
-unflag:;
+    free(s);
+    return rc;
+}
+
+static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us, int64_t wait_ms,
+                    int64_t *entries, rk_status *st) {
+    char owner[64], *replayed = NULL;
+    int rc;
+    owner_name(owner, sizeof(owner));
+    if ((rc = set_flag(r, b, 1, owner, deadline_us, wait_ms, st)) != RK_OK) return rc;
+    /* An aggregate's sources learn of it before the drain, so what a rankd
+     * that has not heard of it took is in the history the build reads; a
+     * plain board's list only needs to be there again (after Redis lost
+     * it), and the drain is what waits out a PostgreSQL away. */
+    int agg = b->nsources > 0;
+    if ((!agg || (rc = write_feeds(r, pg, b, st)) == RK_OK) && (rc = drain(r, deadline_us, st)) == RK_OK &&
+        (agg || (rc = write_feeds(r, pg, b, st)) == RK_OK) &&
+        /* Under the flag, so no replay can change the answer meanwhile (an
+         * aggregate's flag holds off its sources' replays: every board's). */
+        (rc = degraded_replayed(r, pg, agg ? NULL : b->id, &replayed, st)) == RK_OK)
+        rc = build_board(r, pg, b, retention_s, deadline_us, replayed, entries, st);
     rk_status ignore;
     set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
-out:
     free(replayed);
-    free(s);
     return rc;
 }
 
@@ -338,6 +357,94 @@ int rebuild_aggregates(rstore *r, pgstore *pg, boards_cache *cache, const board 
         if (fed) rc = board_ex(r, pg, &all[i], retention_s, deadline_us, LOCK_WAIT_MS, &entries, st);
     }
     free(all);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the end of a season */
+
+int rebuild_season_end(rstore *r, pgstore *pg, const rebuild_season *se, rebuild_season_result *out, rk_status *st) {
+    const board *b = se->b;
+    char owner[64], *replayed = NULL;
+    report_row *rows = NULL;
+    pg_rank_row *put = NULL;
+    size_t n = 0;
+    int64_t size = 0, entries = 0;
+    int rc;
+    memset(out, 0, sizeof(*out));
+    owner_name(owner, sizeof(owner));
+    /* The board's flag holds off its submissions, and with the
+     * write-behind drained PostgreSQL has every one taken before: the
+     * final standings and the new season's board both come from it, split
+     * at one instant, so each submission counts in exactly one season. */
+    if ((rc = set_flag(r, b, 1, owner, se->deadline_us, se->try_only ? 0 : LOCK_WAIT_MS, st)) != RK_OK) {
+        if (se->try_only && rc == RK_ABORTED) {
+            rk_status_clear(st);
+            return RK_OK; /* someone else works on the board: the next tick looks again */
+        }
+        return rc;
+    }
+    board cur;
+    if ((rc = pgstore_board_get(pg, b->id, &cur, st)) != RK_OK) goto unflag;
+    out->board = cur;
+    if (cur.season != se->season) goto unflag; /* ended already, by someone else */
+    int64_t ended_us = se->ended_us;
+    if (ended_us <= cur.season_started_us) ended_us = cur.season_started_us + 1;
+    if ((rc = drain(r, se->deadline_us, st)) != RK_OK) goto unflag;
+    if ((rc = degraded_replayed(r, pg, b->id, &replayed, st)) != RK_OK) goto unflag;
+    report_query q = {.b = &cur,
+                      .from_us = REPORT_UNBOUNDED,
+                      .to_us = ended_us,
+                      .limit = se->top_n,
+                      .mode = RANK_COMPETITION,
+                      .replayed = replayed};
+    if ((rc = report_run(pg, &q, &rows, &n, &size, st)) != RK_OK) goto unflag;
+    if ((rc = past(se->deadline_us, "while the final standings were read", st)) != RK_OK) goto unflag;
+    put = calloc(n + 1, sizeof(*put));
+    if (put == NULL) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto unflag;
+    }
+    for (size_t i = 0; i < n; i++)
+        put[i] = (pg_rank_row){.user_id = rows[i].user_id, .score = rows[i].value, .rank = rows[i].competition};
+    pg_season_end e = {.board_id = cur.id,
+                       .season = cur.season,
+                       .ended_us = ended_us,
+                       .board_size = size,
+                       .ended_by = se->ended_by,
+                       .reason = se->reason,
+                       .rows = put,
+                       .n = n};
+    if ((rc = pgstore_season_end(pg, &e, &out->ended, st)) != RK_OK || !out->ended) goto unflag;
+    out->ended_us = ended_us;
+    out->board_size = size;
+    if ((rc = pgstore_board_get(pg, b->id, &out->board, st)) != RK_OK) goto redis_behind;
+    /* From here on the season has ended for good: Redis follows, however
+     * late (no deadline). The plausibility rule's previous submissions
+     * go, so a season's first score is judged as a first score. */
+    char ls[RSTORE_KEY_MAX];
+    snprintf(ls, sizeof(ls), "rk:{%s}:ls", cur.id);
+    const char *lsk = ls;
+    if ((rc = rstore_set_season(r, &out->board, ended_us, st)) != RK_OK ||
+        (rc = build_board(r, pg, &out->board, se->retention_s, 0, replayed, &entries, st)) != RK_OK ||
+        (rc = rstore_del(r, &lsk, 1, st)) != RK_OK)
+        goto redis_behind;
+    if (board_in_global(&cur) && (rc = global_ex(r, pg, 0, LOCK_WAIT_MS, &entries, st)) != RK_OK) goto redis_behind;
+    log_info("season ended", "board=%s season=%" PRId64 " players=%" PRId64 " by=%s", cur.id, cur.season, size,
+             se->ended_by);
+    goto unflag;
+redis_behind:;
+    char why[sizeof(st->message)];
+    snprintf(why, sizeof(why), "%s", st->message);
+    rk_status_set(st, rc,
+                  "season %" PRId64 " of board %s ended and its standings are kept, but Redis could not start the "
+                  "new season (%s); rebuild the board (and the global board)",
+                  cur.season, cur.id, why);
+unflag:;
+    rk_status ignore;
+    set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+    free(rows);
+    free(put);
+    free(replayed);
     return rc;
 }
 
@@ -648,6 +755,13 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
         int present = 0;
         rstore_view(&all[i], WINDOW_ALL, 0, &v);
         if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) continue;
+        if (all[i].season > 1) {
+            /* A season that has no submissions yet has no all-time set;
+             * its season key says Redis still holds the board. */
+            char season[RSTORE_KEY_MAX];
+            rstore_season_key(&all[i], season, sizeof(season));
+            if ((rc = rstore_exists(r, season, &present, st)) != RK_OK || present) continue;
+        }
         /* An aggregate has history when one of its sources has. */
         for (int j = 0; rc == RK_OK && !history && j < all[i].nsources; j++)
             rc = pgstore_has_history(pg, all[i].sources[j], &history, st);

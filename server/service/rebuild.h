@@ -96,6 +96,31 @@ int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_h
                          int64_t deadline_us, int64_t *entries, rk_status *st);
 
 /* Refills the user directory (rk:names, rk:uids) from PostgreSQL. */
+/* Ending a board's season (seasons.h has the rules): under the board's
+ * flag, with the write-behind drained, the final standings are ranked
+ * from the history up to ended_us and kept with the season's row
+ * (pgstore_season_end), then the board is rebuilt for the new season
+ * (its windows, personal bests, rk_submit's season key) and, for a
+ * higher-is-better board, the global board. */
+typedef struct rebuild_season {
+    const board *b;
+    int64_t season;       /* the season to end; another is left alone */
+    int64_t ended_us;     /* the instant it ends, Unix µs (at least its start + 1) */
+    const char *ended_by; /* the admin's username, or "schedule" */
+    const char *reason;   /* NULL: none */
+    int64_t top_n;        /* final standings kept */
+    int64_t retention_s;
+    int64_t deadline_us; /* until the season's row is committed; 0: none */
+    int try_only;        /* the flag taken by someone else: do nothing (RK_OK, not ended) */
+} rebuild_season;
+typedef struct rebuild_season_result {
+    int ended; /* 0: the season was not the board's current one (or try_only lost) */
+    int64_t ended_us;
+    int64_t board_size; /* players in the final standings' ranking */
+    board board;        /* the board as PostgreSQL has it now */
+} rebuild_season_result;
+int rebuild_season_end(rstore *r, pgstore *pg, const rebuild_season *se, rebuild_season_result *out, rk_status *st);
+
 int rebuild_names(rstore *r, pgstore *pg, rk_status *st);
 
 /* Rebuilds the user directory, every board, then the global board. */

@@ -20,6 +20,9 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
   rk:{b}:agg          the aggregate boards b counts toward, comma-separated
                       (absent: none), as PostgreSQL has them: a submission
                       from a rankd that knows another list is refused
+  rk:{b}:season       when the board's current season began (us); a
+                      submission timed before it is refused (its rankd's
+                      clock is behind), so each counts in one season
   rk:wb               stream of accepted submissions, drained to PostgreSQL
   rk:names            hash user id -> username
   rk:live             set by rankd once Redis holds every board; a Redis
@@ -69,6 +72,7 @@ string.format('%d') so no digit is lost to Lua's %.14g.
 
 local LIMIT = 9007199254740992 -- 2^53
 local MOD_KEYS = 2 -- moderation's keys at the end of rk_submit's
+local SEASON_KEYS = 1 -- then the board's season key (rk:{b}:season)
 local SPLIT = 134217728 -- 2^27
 local HALF = 67108864 -- 2^26: LIMIT is HALF * SPLIT
 
@@ -276,8 +280,8 @@ KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       be in it), 9 rk:live, 10.. (zset, member hash) for each window,
       all-time first, then the MOD_KEYS moderation keys: the player's
       rate-limit set, the board's previous-submission hash; then the
-      board's rk:{b}:agg and for each aggregate board the board counts
-      toward: its all-time zset, member hash and rebuild flag.
+      board's season key, its rk:{b}:agg and for each aggregate board the
+      board counts toward: its all-time zset, member hash and rebuild flag.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
@@ -320,6 +324,15 @@ local function submit(keys, args)
   if redis.call('HEXISTS', keys[8], uid) == 0 then
     return redis.error_reply('NO_USER no such user')
   end
+  -- Seasons: the history puts a submission in the season its time falls
+  -- in, so one timed before the current season began (a rankd whose clock
+  -- is behind the one that ended the season) would count live in this
+  -- season and durably in the last. A replay is in the history already.
+  local since = redis.call('GET', keys[agg - 2])
+  if since and args[12] ~= '1' and ts < tonumber(since) then
+    return redis.error_reply('UNAVAILABLE board ' .. args[8] ..
+      "'s season began after this submission's time (clocks out of step); retry shortly")
+  end
   if has_idem then
     local rec = redis.call('GET', keys[2])
     if rec then
@@ -332,7 +345,7 @@ local function submit(keys, args)
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 10 - MOD_KEYS - 3 * nagg) / 2
+  local nwin = (#keys - 10 - MOD_KEYS - SEASON_KEYS - 3 * nagg) / 2
   local mod = {key = 10 + 2 * nwin, arg = 12 + nwin}
   for i = 0, nwin - 1 do
     local z, m = keys[10 + 2 * i], keys[11 + 2 * i]

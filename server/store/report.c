@@ -38,9 +38,20 @@
     " AND ($3::bigint IS NULL OR s.submitted_at < timestamptz 'epoch' + $3::bigint * interval '1 "               \
     "microsecond')" LIVE_VIEW("$6") COUNTED
 
+/* Seasons: a board's period counts only the rows of the last season that
+ * began before the period's end ($3; open: the current season), so a
+ * window that a season's end cut holds what came after the end, as the
+ * live board does, and a period wholly in an ended season is that
+ * season's. SEASON_SINCE is the moment; before any season ended, every
+ * row counts. */
+#define SEASON_SINCE(board)                                                                                          \
+    "(SELECT max(se.ended_at) FROM seasons se WHERE se.board_id = " board " AND ($3::bigint IS NULL OR se.ended_at " \
+    "< timestamptz 'epoch' + $3::bigint * interval '1 microsecond'))"
+#define SEASON_FLOOR " AND s.submitted_at >= coalesce(" SEASON_SINCE("$1") ", '-infinity')"
+
 /* One board: the period's rows. */
-static const char s_board[] =
-    "s AS (SELECT s.user_id, s.score, s.submitted_at, s.id FROM scores s WHERE s.board_id = $1" TIME_FILTER "),";
+static const char s_board[] = "s AS (SELECT s.user_id, s.score, s.submitted_at, s.id FROM scores s WHERE s.board_id = "
+                              "$1" TIME_FILTER SEASON_FLOOR "),";
 
 /* Per-policy values of one board. */
 static const char v_best_desc[] =
@@ -70,12 +81,20 @@ static const char v_sum[] = "v AS (SELECT user_id, sum(score)::bigint AS value, 
  * submission when no board ever changed it. */
 static const char s_global[] =
     "s AS (SELECT s.board_id, s.user_id, s.score, s.submitted_at, s.id, b.policy FROM scores s "
-    "JOIN boards b ON b.id = s.board_id WHERE b.higher_is_better AND $1::text IS NOT NULL" TIME_FILTER "),";
-/* An aggregate board ($1): the same over its sources only. */
+    "JOIN boards b ON b.id = s.board_id LEFT JOIN (SELECT se.board_id, max(se.ended_at) AS since FROM seasons se "
+    "WHERE $3::bigint IS NULL OR se.ended_at < timestamptz 'epoch' + $3::bigint * interval '1 microsecond' "
+    "GROUP BY se.board_id) sf ON sf.board_id = s.board_id "
+    "WHERE b.higher_is_better AND $1::text IS NOT NULL AND (sf.since IS NULL OR s.submitted_at >= sf.since)" TIME_FILTER
+    "),";
+/* An aggregate board ($1): the same over its sources only, each in its
+ * current season (what its all-time view holds). */
 static const char s_aggregate[] =
     "s AS (SELECT s.board_id, s.user_id, s.score, s.submitted_at, s.id, b.policy FROM scores s "
-    "JOIN boards b ON b.id = s.board_id WHERE s.board_id = ANY((SELECT a.sources FROM boards a WHERE a.id = "
-    "$1)::text[])" TIME_FILTER "),";
+    "JOIN boards b ON b.id = s.board_id LEFT JOIN (SELECT se.board_id, max(se.ended_at) AS since FROM seasons se "
+    "WHERE $3::bigint IS NULL OR se.ended_at < timestamptz 'epoch' + $3::bigint * interval '1 microsecond' "
+    "GROUP BY se.board_id) sf ON sf.board_id = s.board_id "
+    "WHERE s.board_id = ANY((SELECT a.sources FROM boards a WHERE a.id = $1)::text[]) "
+    "AND (sf.since IS NULL OR s.submitted_at >= sf.since)" TIME_FILTER "),";
 static const char v_summed[] =
     /* Best: the first submission of the best changed it, unless that was
      * the board's first submission and the best is 0. */
@@ -393,13 +412,18 @@ int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_
     return RK_OK;
 }
 
+/* Personal bests start again with every season. */
+#define CURRENT_SEASON                                                                                   \
+    " AND s.submitted_at >= coalesce((SELECT max(se.ended_at) FROM seasons se WHERE se.board_id = $1), " \
+    "'-infinity')"
+
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
                           rk_status *st) {
     const char *sql = b->higher_is_better
-                          ? "SELECT user_id, max(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") COUNTED
-                          " GROUP BY user_id"
-                          : "SELECT user_id, min(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2") COUNTED
-                          " GROUP BY user_id";
+                          ? "SELECT user_id, max(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2")
+                                COUNTED CURRENT_SEASON " GROUP BY user_id"
+                          : "SELECT user_id, min(score) FROM scores s WHERE board_id = $1" LIVE_VIEW("$2")
+                                COUNTED CURRENT_SEASON " GROUP BY user_id";
     const char *params[] = {b->id, replayed};
     PGresult *r = NULL;
     int rc = pgstore_exec(pg, sql, 2, params, &r, st);

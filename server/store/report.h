@@ -9,6 +9,11 @@
  * sums each player's values over every higher-is-better board. This is
  * what Report answers for arbitrary periods, and what a rebuild writes
  * back into Redis, so Redis and PostgreSQL agree by construction.
+ *
+ * Seasons: a board's period counts only the submissions of the last
+ * season that began before the period's end (to_us; open: the current
+ * season), the global board each board's so; personal bests count the
+ * current season. docs/ARCHITECTURE.md, "Seasons".
  */
 #ifndef RANKD_REPORT_H
 #define RANKD_REPORT_H

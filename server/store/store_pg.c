@@ -192,6 +192,31 @@ static const char *const migrations[] = {
     /* 8: aggregate boards: the boards an aggregate sums (NULL: a plain
      * board). Which aggregates a board feeds is read off these. */
     "ALTER TABLE boards ADD COLUMN sources text[];",
+    /* 9: seasons. A board's schedule, its current season and when that
+     * began; every ended season with its final standings. A submission
+     * belongs to the season whose [start, end) holds its submitted_at, so
+     * the history needs no new column (report.c, SEASON_FLOOR). */
+    "ALTER TABLE boards ADD COLUMN season_schedule text NOT NULL DEFAULT '',"
+    "  ADD COLUMN season integer NOT NULL DEFAULT 1, ADD COLUMN season_started_at timestamptz;"
+    "CREATE TABLE seasons ("
+    "  board_id text NOT NULL REFERENCES boards ON DELETE CASCADE,"
+    "  season integer NOT NULL,"
+    "  started_at timestamptz,"
+    "  ended_at timestamptz NOT NULL,"
+    "  board_size bigint NOT NULL,"
+    "  ended_by text NOT NULL,"
+    "  reason text NOT NULL DEFAULT '',"
+    "  PRIMARY KEY (board_id, season));"
+    "CREATE INDEX seasons_board_end ON seasons (board_id, ended_at);"
+    "CREATE TABLE season_standings ("
+    "  board_id text NOT NULL,"
+    "  season integer NOT NULL,"
+    "  position integer NOT NULL,"
+    "  rank bigint NOT NULL,"
+    "  user_id bigint NOT NULL,"
+    "  score bigint NOT NULL,"
+    "  PRIMARY KEY (board_id, season, position),"
+    "  FOREIGN KEY (board_id, season) REFERENCES seasons ON DELETE CASCADE);",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -647,13 +672,21 @@ int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
     return rows == 1 ? RK_OK : rk_status_set(st, RK_NOT_FOUND, "API key %s not found", n);
 }
 
+/* A board's rows ($1) of its current season: since the last season's
+ * end (report.h has the rule for any period). */
+#define IN_SEASON                                                                                      \
+    " AND submitted_at >= coalesce((SELECT max(se.ended_at) FROM seasons se WHERE se.board_id = $1), " \
+    "'-infinity')"
+
 /* ---------------------------------------------------------------- boards */
 
 #define BOARD_COLS                                                                              \
     "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, " \
-    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate, "                  \
+    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate, " SEASON_COLS ", " \
     "coalesce(array_to_string(sources, ','), ''), "                                             \
     "(SELECT coalesce(string_agg(a.id, ',' ORDER BY a.id), '') FROM boards a WHERE boards.id = ANY(a.sources))"
+/* Seasons' columns of a board (migration 9), after the others. */
+#define SEASON_COLS "season_schedule, season, coalesce((extract(epoch FROM season_started_at) * 1000000)::bigint, 0)"
 
 /* A comma-separated list of board ids into ids (at most BOARD_AGG_MAX). */
 static int split_ids(const char *list, char ids[][BOARD_ID_MAX + 1]) {
@@ -684,12 +717,16 @@ static void fill_board(PGresult *r, int row, board *b) {
     b->rate_limit = geti(r, row, 10);
     b->max_step = geti(r, row, 11);
     b->max_rate = geti(r, row, 12);
-    b->nsources = split_ids(PQgetvalue(r, row, 13), b->sources);
-    b->nfeeds = split_ids(PQgetvalue(r, row, 14), b->feeds);
+    gets_(r, row, 13, b->season_schedule, sizeof(b->season_schedule));
+    b->season = geti(r, row, 14);
+    b->season_started_us = geti(r, row, 15);
+    b->nsources = split_ids(PQgetvalue(r, row, 16), b->sources);
+    b->nfeeds = split_ids(PQgetvalue(r, row, 17), b->feeds);
 }
 
 int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
-    char pol[8], win[8], mn[24], mx[24], rl[24], ms[24], mr[24];
+    char pol[8], win[8], mn[24], mx[24], rl[24], ms[24], mr[24], at[24];
+    snprintf(at, sizeof(at), "%" PRId64, b->created_at);
     snprintf(rl, sizeof(rl), "%" PRId64, b->rate_limit);
     snprintf(ms, sizeof(ms), "%" PRId64, b->max_step);
     snprintf(mr, sizeof(mr), "%" PRId64, b->max_rate);
@@ -698,18 +735,33 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
     snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
     snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
     char sources[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1] = "";
-    for (int i = 0, at = 0; i < b->nsources; i++)
-        at += snprintf(sources + at, sizeof(sources) - (size_t)at, "%s%s", i ? "," : "", b->sources[i]);
-    const char *params[] = {
-        b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol, win, mn, mx, b->player_submit ? "t" : "f",
-        rl,    ms,      mr,       b->nsources ? sources : NULL};
+    for (int i = 0, used = 0; i < b->nsources; i++)
+        used += snprintf(sources + used, sizeof(sources) - (size_t)used, "%s%s", i ? "," : "", b->sources[i]);
+    const char *params[] = {b->id,
+                            b->game,
+                            b->title,
+                            b->higher_is_better ? "t" : "f",
+                            pol,
+                            win,
+                            mn,
+                            mx,
+                            b->player_submit ? "t" : "f",
+                            rl,
+                            ms,
+                            mr,
+                            b->season_schedule,
+                            b->created_at > 0 ? at : NULL,
+                            b->nsources ? sources : NULL};
     PGresult *r = NULL;
+    /* created_at by rankd's clock when it gives one (a first season's
+     * schedule counts from it), else PostgreSQL's. */
     int rc = q(p,
                "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
-               "max_score, player_submit, rate_limit, max_step, max_rate, sources) VALUES ($1, $2, $3, "
-               "$4::boolean, $5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, $10::integer, "
-               "$11::bigint, $12::bigint, string_to_array($13, ',')) RETURNING " BOARD_COLS,
-               13, params, &r, st);
+               "max_score, player_submit, rate_limit, max_step, max_rate, season_schedule, created_at, sources) "
+               "VALUES ($1, $2, $3, $4::boolean, $5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, "
+               "$10::integer, $11::bigint, $12::bigint, $13, coalesce(to_timestamp($14::bigint), now()), "
+               "string_to_array($15, ',')) RETURNING " BOARD_COLS,
+               15, params, &r, st);
     if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "board %s already exists", b->id);
     if (rc != RK_OK) return rc;
     fill_board(r, 0, b);
@@ -725,13 +777,13 @@ int pgstore_board_update(pgstore *p, board *b, rk_status *st) {
     snprintf(rl, sizeof(rl), "%" PRId64, b->rate_limit);
     snprintf(ms, sizeof(ms), "%" PRId64, b->max_step);
     snprintf(mr, sizeof(mr), "%" PRId64, b->max_rate);
-    const char *params[] = {b->id, b->title, win, mn, mx, b->player_submit ? "t" : "f", rl, ms, mr};
+    const char *params[] = {b->id, b->title, win, mn, mx, b->player_submit ? "t" : "f", rl, ms, mr, b->season_schedule};
     PGresult *r = NULL;
     int rc = q(p,
                "UPDATE boards SET title = $2, windows = $3::integer, min_score = $4::bigint, max_score = $5::bigint, "
-               "player_submit = $6::boolean, rate_limit = $7::integer, max_step = $8::bigint, max_rate = $9::bigint "
-               "WHERE id = $1 RETURNING " BOARD_COLS,
-               9, params, &r, st);
+               "player_submit = $6::boolean, rate_limit = $7::integer, max_step = $8::bigint, max_rate = $9::bigint, "
+               "season_schedule = $10 WHERE id = $1 RETURNING " BOARD_COLS,
+               10, params, &r, st);
     if (rc != RK_OK) return rc;
     int n = PQntuples(r);
     if (n == 1) fill_board(r, 0, b);
@@ -1024,9 +1076,9 @@ int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *foun
     PGresult *r = NULL;
     int rc = q(p,
                b->higher_is_better ? "SELECT max(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
-                                     "AND removal_id IS NULL AND held IS NULL"
+                                     "AND removal_id IS NULL AND held IS NULL" IN_SEASON
                                    : "SELECT min(score) FROM scores WHERE board_id = $1 AND user_id = $2::bigint "
-                                     "AND removal_id IS NULL AND held IS NULL",
+                                     "AND removal_id IS NULL AND held IS NULL" IN_SEASON,
                2, params, &r, st);
     if (rc != RK_OK) return rc;
     *found = !PQgetisnull(r, 0, 0);
@@ -1208,7 +1260,7 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
                     st)) != RK_OK ||
             (rc = q(p,
                     "SELECT abs(coalesce(sum(score), 0)::numeric + $3::numeric) <= 9007199254740992 FROM scores "
-                    "WHERE board_id = $1 AND user_id = $2::bigint AND removal_id IS NULL AND held IS NULL",
+                    "WHERE board_id = $1 AND user_id = $2::bigint AND removal_id IS NULL AND held IS NULL" IN_SEASON,
                     3, params, &r, st)) != RK_OK)
             goto out;
         int within = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
@@ -1551,4 +1603,163 @@ int pgstore_snapshot_get(pgstore *p, const char *board_id, int64_t at, pg_snapsh
     }
     PQclear(r);
     return rc;
+}
+
+/* ---------------------------------------------------------------- seasons */
+
+int pgstore_season_end(pgstore *p, const pg_season_end *e, int *ended, rk_status *st) {
+    char season[24], at[24], size[24];
+    int rc;
+    *ended = 0;
+    snprintf(season, sizeof(season), "%" PRId64, e->season);
+    snprintf(at, sizeof(at), "%" PRId64, e->ended_us);
+    snprintf(size, sizeof(size), "%" PRId64, e->board_size);
+    /* The standings as three arrays, one INSERT for them all. */
+    size_t cap = e->n * 24 + 3;
+    char *pos = malloc(cap), *uids = malloc(cap), *ranks = malloc(cap), *scores = malloc(cap);
+    if (!pos || !uids || !ranks || !scores) {
+        rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        goto out;
+    }
+    size_t a = 0, b = 0, c = 0, d = 0;
+    pos[a++] = uids[b++] = ranks[c++] = scores[d++] = '{';
+    for (size_t i = 0; i < e->n; i++) {
+        const char *sep = i ? "," : "";
+        a += (size_t)snprintf(pos + a, cap - a, "%s%zu", sep, i + 1);
+        b += (size_t)snprintf(uids + b, cap - b, "%s%" PRId64, sep, e->rows[i].user_id);
+        c += (size_t)snprintf(ranks + c, cap - c, "%s%" PRId64, sep, e->rows[i].rank);
+        d += (size_t)snprintf(scores + d, cap - d, "%s%" PRId64, sep, e->rows[i].score);
+    }
+    snprintf(pos + a, cap - a, "}");
+    snprintf(uids + b, cap - b, "}");
+    snprintf(ranks + c, cap - c, "}");
+    snprintf(scores + d, cap - d, "}");
+    if ((rc = q(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) goto out;
+    /* Only the season asked for moves on: of several rankd processes ending
+     * the same season, the first commits and the others change nothing
+     * (the row lock makes them wait for it, then find the next season). */
+    const char *up[] = {e->board_id, season, at};
+    PGresult *r = NULL;
+    rc =
+        q(p,
+          "WITH old AS (SELECT season_started_at FROM boards WHERE id = $1 AND season = $2::integer FOR UPDATE) "
+          "UPDATE boards SET season = season + 1, season_started_at = timestamptz 'epoch' + $3::bigint * interval '1 "
+          "microsecond' FROM old WHERE id = $1 RETURNING (extract(epoch FROM old.season_started_at) * 1000000)::bigint",
+          3, up, &r, st);
+    if (rc == RK_OK && PQntuples(r) == 1) {
+        char started[24];
+        const char *sp = NULL;
+        if (!PQgetisnull(r, 0, 0)) {
+            snprintf(started, sizeof(started), "%s", PQgetvalue(r, 0, 0));
+            sp = started;
+        }
+        const char *ins[] = {e->board_id, season, sp, at, size, e->ended_by, e->reason ? e->reason : ""};
+        rc = q(p,
+               "INSERT INTO seasons (board_id, season, started_at, ended_at, board_size, ended_by, reason) VALUES ($1, "
+               "$2::integer, timestamptz 'epoch' + $3::bigint * interval '1 microsecond', timestamptz 'epoch' + "
+               "$4::bigint * interval '1 microsecond', $5::bigint, $6, $7)",
+               7, ins, NULL, st);
+        const char *rows[] = {e->board_id, season, pos, uids, ranks, scores};
+        if (rc == RK_OK && e->n > 0)
+            rc = q(p,
+                   "INSERT INTO season_standings (board_id, season, position, user_id, rank, score) SELECT $1, "
+                   "$2::integer, * FROM unnest($3::integer[], $4::bigint[], $5::bigint[], $6::bigint[])",
+                   6, rows, NULL, st);
+        if (rc == RK_OK) *ended = 1;
+    }
+    PQclear(r);
+    rc = end_tx(p, rc, st);
+out:
+    free(pos);
+    free(uids);
+    free(ranks);
+    free(scores);
+    return rc;
+}
+
+#define SEASON_ROW                                                                        \
+    "board_id, season, coalesce((extract(epoch FROM started_at) * 1000000)::bigint, 0), " \
+    "(extract(epoch FROM ended_at) * 1000000)::bigint, board_size, ended_by, reason FROM seasons"
+
+static void fill_season(PGresult *r, int i, pg_season *s) {
+    memset(s, 0, sizeof(*s));
+    gets_(r, i, 0, s->board_id, sizeof(s->board_id));
+    s->season = geti(r, i, 1);
+    s->started_us = geti(r, i, 2);
+    s->ended_us = geti(r, i, 3);
+    s->board_size = geti(r, i, 4);
+    gets_(r, i, 5, s->ended_by, sizeof(s->ended_by));
+    gets_(r, i, 6, s->reason, sizeof(s->reason));
+}
+
+int pgstore_seasons_list(pgstore *p, const char *board_id, int64_t offset, int64_t limit, pg_season **rows, size_t *n,
+                         int64_t *total, rk_status *st) {
+    char off[24], lim[24];
+    snprintf(off, sizeof(off), "%" PRId64, offset);
+    snprintf(lim, sizeof(lim), "%" PRId64, limit);
+    const char *params[] = {board_id, off, lim};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " SEASON_ROW " WHERE board_id = $1 ORDER BY season DESC OFFSET $2::bigint LIMIT $3::bigint",
+               3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    size_t m = (size_t)PQntuples(r);
+    pg_season *out = calloc(m ? m : 1, sizeof(*out));
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < m; i++) fill_season(r, (int)i, &out[i]);
+    PQclear(r);
+    if ((rc = q(p, "SELECT count(*) FROM seasons WHERE board_id = $1", 1, params, &r, st)) != RK_OK) {
+        free(out);
+        return rc;
+    }
+    *total = geti(r, 0, 0);
+    PQclear(r);
+    *rows = out;
+    *n = m;
+    return RK_OK;
+}
+
+int pgstore_season_get(pgstore *p, const char *board_id, int64_t season, int64_t offset, int64_t limit, pg_season *s,
+                       pg_rank_row **rows, size_t *n, int64_t *total, rk_status *st) {
+    char num[24], off[24], lim[24];
+    snprintf(num, sizeof(num), "%" PRId64, season);
+    snprintf(off, sizeof(off), "%" PRId64, offset);
+    snprintf(lim, sizeof(lim), "%" PRId64, limit);
+    const char *params[] = {board_id, num, off, lim};
+    PGresult *r = NULL;
+    int rc = q(p, "SELECT " SEASON_ROW " WHERE board_id = $1 AND season = $2::integer", 2, params, &r, st);
+    if (rc != RK_OK) return rc;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return rk_status_set(st, RK_NOT_FOUND, "board %s has no ended season %" PRId64, board_id, season);
+    }
+    fill_season(r, 0, s);
+    PQclear(r);
+    if ((rc = q(p,
+                "SELECT s.user_id, coalesce(u.username, ''), s.score, s.rank, count(*) OVER () FROM season_standings s "
+                "LEFT JOIN users u ON u.id = s.user_id WHERE s.board_id = $1 AND s.season = $2::integer "
+                "ORDER BY s.position",
+                2, params, &r, st)) != RK_OK)
+        return rc;
+    /* Every kept row is counted, the page cut here: a top N is small. */
+    int all = PQntuples(r);
+    *total = all;
+    pg_rank_row *out = calloc(1 + (size_t)(limit > 0 ? limit : 0), sizeof(*out));
+    size_t m = 0;
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (int64_t i = offset; i < all && (int64_t)m < limit; i++, m++) {
+        out[m].user_id = geti(r, (int)i, 0);
+        gets_(r, (int)i, 1, out[m].username, sizeof(out[m].username));
+        out[m].score = geti(r, (int)i, 2);
+        out[m].rank = geti(r, (int)i, 3);
+    }
+    PQclear(r);
+    *rows = out;
+    *n = m;
+    return RK_OK;
 }

@@ -103,7 +103,7 @@ int pgstore_apikey_list(pgstore *p, const char *game, pg_apikey **keys, size_t *
 int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st);
 
 /* ---- boards */
-int pgstore_board_create(pgstore *p, board *b, rk_status *st); /* sets created_at */
+int pgstore_board_create(pgstore *p, board *b, rk_status *st); /* created_at: b's if > 0, else now */
 /* *boards is malloc'ed; caller frees. */
 int pgstore_board_list(pgstore *p, board **boards, size_t *n, rk_status *st);
 int pgstore_board_get(pgstore *p, const char *id, board *b, rk_status *st);
@@ -328,5 +328,44 @@ typedef struct pg_snapshot {
  * (also then); the caller frees it. */
 int pgstore_snapshot_get(pgstore *p, const char *board_id, int64_t at, pg_snapshot *snap, pg_rank_row **rows, size_t *n,
                          rk_status *st);
+
+/* ---- seasons (rebuild.h, rebuild_season_end): ended seasons and their final standings */
+typedef struct pg_season_end {
+    const char *board_id;
+    int64_t season;   /* the season that ends: the board's current one */
+    int64_t ended_us; /* Unix µs: the next season's start */
+    int64_t board_size;
+    const char *ended_by;    /* the admin's username, or "schedule" */
+    const char *reason;      /* NULL: none */
+    const pg_rank_row *rows; /* the final top N in listing order (usernames not read) */
+    size_t n;
+} pg_season_end;
+
+/* Ends e->season of the board in one transaction: the season's row and
+ * its standings, the board's next season starting at e->ended_us. *ended
+ * is 0 (and nothing written) when the board's current season is not
+ * e->season any more: someone ended it first. */
+int pgstore_season_end(pgstore *p, const pg_season_end *e, int *ended, rk_status *st);
+
+typedef struct pg_season {
+    char board_id[65];
+    int64_t season;
+    int64_t started_us; /* 0: the board's beginning */
+    int64_t ended_us;
+    int64_t board_size;
+    char ended_by[PG_NAME_MAX];
+    char reason[257];
+} pg_season;
+
+/* The board's ended seasons, newest first, a page of them; *total counts
+ * all. *rows is malloc'ed (also when *n is 0); the caller frees it. */
+int pgstore_seasons_list(pgstore *p, const char *board_id, int64_t offset, int64_t limit, pg_season **rows, size_t *n,
+                         int64_t *total, rk_status *st);
+
+/* One ended season (RK_NOT_FOUND when the board has none of that number)
+ * and a page of its final standings; *total counts the rows kept. *rows
+ * is malloc'ed (also when *n is 0); the caller frees it. */
+int pgstore_season_get(pgstore *p, const char *board_id, int64_t season, int64_t offset, int64_t limit, pg_season *s,
+                       pg_rank_row **rows, size_t *n, int64_t *total, rk_status *st);
 
 #endif

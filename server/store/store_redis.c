@@ -431,6 +431,7 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     /* Moderation's keys (RSUBMIT_MOD_KEYS), after the windows. */
     snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, b->id, s->user_id);
     snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
+    rstore_season_key(b, c->keys[nkeys++], RSTORE_KEY_MAX);
     snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:agg", b->id);
     rstore_feeds_list(b, c->feeds, sizeof(c->feeds));
     for (int i = 0; i < b->nfeeds; i++) {
@@ -950,6 +951,16 @@ int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st) {
 }
 
 /* ---------------------------------------------------------------- boards, users, tokens */
+
+void rstore_season_key(const board *b, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:season", b->id); }
+
+int rstore_set_season(rstore *r, const board *b, int64_t since_us, rk_status *st) {
+    char key[RSTORE_KEY_MAX], since[24];
+    rstore_season_key(b, key, sizeof(key));
+    snprintf(since, sizeof(since), "%" PRId64, since_us);
+    const char *set[] = {"SET", key, since}, *del[] = {"DEL", key};
+    return since_us > 0 ? simple(r, 3, set, st) : simple(r, 2, del, st);
+}
 
 int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     rview all, g;

@@ -127,16 +127,17 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
 /* rk_submit's keys and arguments for moderation, after the windows'. */
 #define RSUBMIT_MOD_KEYS 2
 #define RSUBMIT_MOD_ARGS 3
-/* And after those, the board's list of aggregates (rk:{b}:agg) and three
- * keys for each aggregate the board feeds. */
+/* and the board's season key, then the board's list of aggregates
+ * (rk:{b}:agg) and three keys for each aggregate the board feeds. */
+#define RSUBMIT_SEASON_KEYS 1
 #define RSUBMIT_AGG_KEYS (1 + 3 * BOARD_AGG_MAX)
 typedef struct rsubmit_cmd {
-    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_AGG_KEYS][RSTORE_KEY_MAX];
+    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_SEASON_KEYS + RSUBMIT_AGG_KEYS][RSTORE_KEY_MAX];
     char nums[7 + WINDOW_KINDS][32];
     char mods[RSUBMIT_MOD_ARGS][32];
     char feeds[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
-    const char
-        *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_AGG_KEYS + 14 + WINDOW_KINDS + RSUBMIT_MOD_ARGS];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_SEASON_KEYS + RSUBMIT_AGG_KEYS + 14 +
+                     WINDOW_KINDS + RSUBMIT_MOD_ARGS];
     int argc;
 } rsubmit_cmd;
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
@@ -255,6 +256,10 @@ int rread_is_error(const struct redisReply *rep);
 /* Removes every key of a board, taking its all-time scores out of the
  * global board first. */
 int rstore_drop_board(rstore *r, const board *b, rk_status *st);
+/* Where a board keeps when its current season began (rk_submit refuses a
+ * submission timed before it), and setting it: since_us 0 deletes it. */
+void rstore_season_key(const board *b, char *out, size_t cap);
+int rstore_set_season(rstore *r, const board *b, int64_t since_us, rk_status *st);
 /* Takes a player's entry off the board's windows `views` (all-time
  * first) and their all-time score out of the global board, in one
  * rk_remove. `others` are the other boards that count toward global: a

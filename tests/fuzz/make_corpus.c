@@ -116,6 +116,7 @@ static void requests(void) {
     board.min_score = 0;
     board.has_max_score = 1;
     board.max_score = 1000000;
+    board.season_schedule = "weekly mon 00:00";
     Rankd__CreateBoardRequest cb = RANKD__CREATE_BOARD_REQUEST__INIT;
     cb.board = &board;
     Rankd__ReportRequest rep = RANKD__REPORT_REQUEST__INIT;
@@ -132,6 +133,18 @@ static void requests(void) {
     ro.n_user_ids = 3;
     ro.user_ids = ids;
 
+    Rankd__EndSeasonRequest es = RANKD__END_SEASON_REQUEST__INIT;
+    es.board_id = "tetris";
+    es.has_season = 1;
+    es.season = 3;
+    es.reason = "weekly reset";
+    Rankd__GetSeasonRequest gs = RANKD__GET_SEASON_REQUEST__INIT;
+    gs.board_id = "tetris";
+    gs.has_season = gs.has_offset = gs.has_limit = 1;
+    gs.season = 2;
+    gs.offset = 10;
+    gs.limit = 1000;
+
     put_payload("top", "rankd.Ranking/Top", &top.base);
     put_payload("signup", "rankd.Auth/SignUp", &su.base);
     put_payload("submit", "rankd.Scores/Submit", &sub.base);
@@ -139,6 +152,8 @@ static void requests(void) {
     put_payload("create_board", "rankd.Boards/CreateBoard", &cb.base);
     put_payload("report", "rankd.History/Report", &rep.base);
     put_payload("ranks_of", "rankd.Ranking/RanksOf", &ro.base);
+    put_payload("end_season", "rankd.Seasons/EndSeason", &es.base);
+    put_payload("get_season", "rankd.Seasons/GetSeason", &gs.base);
     /* Every method with an empty payload: one byte each. */
     size_t n;
     const fuzz_method *m = fuzz_methods(&n);
