@@ -380,6 +380,47 @@ int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_
     return RK_OK;
 }
 
+/* Which submission is a player's record, per policy and order: the first
+ * of the best (as the tie time), or the last one. */
+#define META_PICK(order)                                                                                       \
+    "SELECT user_id, meta FROM (SELECT DISTINCT ON (user_id) user_id, meta FROM scores s WHERE board_id = $1 " \
+    "AND ($3::bigint IS NULL OR user_id = $3::bigint)" LIVE_VIEW("$2") COUNTED " ORDER BY user_id, " order     \
+                                                                               ") x WHERE meta IS NOT NULL"
+
+int report_metas(pgstore *pg, const board *b, const char *replayed, int64_t user_id, report_meta **rows, size_t *n,
+                 rk_status *st) {
+    const char *sql = b->policy != POLICY_BEST ? META_PICK("submitted_at DESC, id DESC")
+                      : b->higher_is_better    ? META_PICK("score DESC, submitted_at, id")
+                                               : META_PICK("score ASC, submitted_at, id");
+    char uid[24];
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    const char *params[] = {b->id, replayed, user_id > 0 ? uid : NULL};
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 3, params, &r, st);
+    if (rc != RK_OK) return rc;
+    int count = PQntuples(r);
+    size_t text = 0, slots = count > 0 ? (size_t)count : 1;
+    for (int i = 0; i < count; i++) text += (size_t)PQgetlength(r, i, 1) + 1;
+    /* The rows, then their texts. */
+    report_meta *out = calloc(1, slots * sizeof(*out) + text);
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    char *pool = (char *)(out + slots);
+    for (int i = 0; i < count; i++) {
+        size_t len = (size_t)PQgetlength(r, i, 1);
+        out[i].user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        memcpy(pool, PQgetvalue(r, i, 1), len + 1);
+        out[i].meta = pool;
+        pool += len + 1;
+    }
+    PQclear(r);
+    *rows = out;
+    *n = (size_t)count;
+    return RK_OK;
+}
+
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
                           rk_status *st) {
     const char *sql = b->higher_is_better
