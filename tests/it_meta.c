@@ -14,7 +14,8 @@
  *   - a rebuild from the history, and a restore after Redis lost its data,
  *     give the same entries with the same metadata;
  *   - without Redis the submission keeps its metadata, in the history and
- *     after its replay into Redis. */
+ *     after its replay into Redis, and reads answered from the history
+ *     return the same metadata as Redis. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,18 @@ static void without_redis_the_meta_is_kept(void) {
     CHECK(rep && rep->n_entries == 1);
     if (rep && rep->n_entries == 1) CHECK_STR(rep->entries[0]->meta, "{\"car\":\"degraded\"}");
     rk_reply_free(rep);
+    /* Reads answered from the history carry the record's metadata too. */
+    Rankd__RankListReply *t = top("mt-best", RANKD__WINDOW__WINDOW_ALL_TIME);
+    CHECK_STR(meta_of(find(t, 2)), "{\"car\":\"degraded\"}");
+    CHECK_STR(meta_of(find(t, 0)), "{\"car\":\"rx7\",\"replay\":\"r-9001\"}");
+    CHECK_STR(meta_of(find(t, 1)), "{\"a\":{\"b\":[true,false,null]}}");
+    rk_reply_free(t);
+    check_rank_meta("mt-best", 3, "{\"car\":\"ae86\"}");
+    check_rank_meta("mt-latest", 0, "{\"lap\":3}");
+    check_rank_meta("mt-sum", 1, "{\"match\":4}");
+    Rankd__RankListReply *d = top("mt-best", RANKD__WINDOW__WINDOW_DAILY);
+    for (size_t i = 0; d && i < d->n_entries; i++) CHECK(d->entries[i]->meta == NULL);
+    rk_reply_free(d);
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
     CHECK(drained());
     /* Replayed into Redis with its metadata. */

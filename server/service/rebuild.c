@@ -107,7 +107,7 @@ static int build_meta(rstore *r, pgstore *pg, const board *b, const char *replay
     snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
     const char *tmp_key = tmp;
     int rc = rstore_del(r, &tmp_key, 1, st);
-    if (rc == RK_OK) rc = report_metas(pg, b, replayed, 0, &rows, &n, st);
+    if (rc == RK_OK) rc = report_metas(pg, b, replayed, NULL, 0, &rows, &n, st);
     int64_t *ids = rc == RK_OK ? calloc(n + 1, sizeof(*ids)) : NULL;
     const char **texts = rc == RK_OK ? calloc(n + 1, sizeof(*texts)) : NULL;
     if (rc == RK_OK && (!ids || !texts)) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -129,7 +129,7 @@ static int build_meta(rstore *r, pgstore *pg, const board *b, const char *replay
 static int restore_meta(rstore *r, pgstore *pg, const board *b, int64_t user_id, rk_status *st) {
     report_meta *rows = NULL;
     size_t n = 0;
-    int rc = report_metas(pg, b, NULL, user_id, &rows, &n, st);
+    int rc = report_metas(pg, b, NULL, &user_id, 1, &rows, &n, st);
     if (rc == RK_OK) rc = rstore_meta_set(r, b->id, user_id, n ? rows[0].meta : NULL, st);
     free(rows);
     return rc;

@@ -382,21 +382,30 @@ int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_
 
 /* Which submission is a player's record, per policy and order: the first
  * of the best (as the tie time), or the last one. */
-#define META_PICK(order)                                                                                       \
-    "SELECT user_id, meta FROM (SELECT DISTINCT ON (user_id) user_id, meta FROM scores s WHERE board_id = $1 " \
-    "AND ($3::bigint IS NULL OR user_id = $3::bigint)" LIVE_VIEW("$2") COUNTED " ORDER BY user_id, " order     \
-                                                                               ") x WHERE meta IS NOT NULL"
+#define META_PICK(order)                                                                                            \
+    "SELECT user_id, meta FROM (SELECT DISTINCT ON (user_id) user_id, meta FROM scores s WHERE board_id = $1 "      \
+    "AND ($3::bigint[] IS NULL OR user_id = ANY($3::bigint[]))" LIVE_VIEW("$2") COUNTED " ORDER BY user_id, " order \
+                                                                                        ") x WHERE meta IS NOT NULL"
 
-int report_metas(pgstore *pg, const board *b, const char *replayed, int64_t user_id, report_meta **rows, size_t *n,
-                 rk_status *st) {
+int report_metas(pgstore *pg, const board *b, const char *replayed, const int64_t *user_ids, size_t nuids,
+                 report_meta **rows, size_t *n, rk_status *st) {
     const char *sql = b->policy != POLICY_BEST ? META_PICK("submitted_at DESC, id DESC")
                       : b->higher_is_better    ? META_PICK("score DESC, submitted_at, id")
                                                : META_PICK("score ASC, submitted_at, id");
-    char uid[24];
-    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
-    const char *params[] = {b->id, replayed, user_id > 0 ? uid : NULL};
+    /* The players as a bigint[] literal: "{1,2,3}". */
+    char *ids = NULL;
+    if (nuids > 0) {
+        if ((ids = malloc(24 * nuids + 3)) == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        size_t k = 0;
+        ids[k++] = '{';
+        for (size_t i = 0; i < nuids; i++) k += (size_t)sprintf(ids + k, "%s%" PRId64, i ? "," : "", user_ids[i]);
+        ids[k++] = '}';
+        ids[k] = '\0';
+    }
+    const char *params[] = {b->id, replayed, ids};
     PGresult *r = NULL;
     int rc = pgstore_exec(pg, sql, 3, params, &r, st);
+    free(ids);
     if (rc != RK_OK) return rc;
     int count = PQntuples(r);
     size_t text = 0, slots = count > 0 ? (size_t)count : 1;
