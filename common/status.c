@@ -6,6 +6,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <rankd/status.h>
 
@@ -38,10 +39,15 @@ int rk_status_set(rk_status *st, int code, const char *fmt, ...) {
     if (st != NULL) {
         va_list ap;
         va_start(ap, fmt);
+        /* Through a copy: callers may wrap the message st holds already
+         * ("... failed (%s)", st->message), and vsnprintf must not write
+         * where it reads. */
+        char msg[sizeof(st->message)];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
         st->code = code;
         st->degraded = 0;
-        vsnprintf(st->message, sizeof(st->message), fmt, ap);
-        va_end(ap);
+        memcpy(st->message, msg, sizeof(msg));
     }
     return code;
 }

@@ -85,6 +85,61 @@ static void board_rules(void) {
     CHECK_INT(validate_score(&b, 10, &st), RK_OK);
 }
 
+static void aggregate_rules(void) {
+    Rankd__Board in = RANKD__BOARD__INIT;
+    board b;
+    rk_status st;
+    char *two[] = {"duel", "team"};
+    in.id = "all";
+    in.game = "g";
+    in.sources = two;
+    in.n_sources = 2;
+    CHECK_INT(validate_board(&in, &b, &st), RK_OK);
+    CHECK_INT(b.nsources, 2);
+    CHECK_STR(b.sources[1], "team");
+    CHECK_INT(b.policy, POLICY_SUM);
+    CHECK_INT(board_in_global(&b), 0); /* its points are on global already */
+    char *self[] = {"duel", "all"}, *global[] = {"global"}, *twice[] = {"duel", "duel"}, *bad[] = {"Duel!"};
+    char *nine[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
+    char **lists[] = {self, global, twice, bad, nine};
+    size_t lens[] = {2, 1, 2, 1, 9};
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        in.sources = lists[i];
+        in.n_sources = lens[i];
+        CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    }
+    in.sources = two;
+    in.n_sources = 2;
+    /* What an aggregate keeps follows from its sources. */
+    in.has_order = 1;
+    in.order = RANKD__ORDER__ORDER_LOWER_IS_BETTER;
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    in.has_order = 0;
+    in.has_policy = 1;
+    in.policy = RANKD__POLICY__POLICY_BEST;
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    in.has_policy = 0;
+    in.has_max_score = 1;
+    in.max_score = 10;
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    in.has_max_score = 0;
+    in.has_player_submit = in.player_submit = 1;
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+    in.has_player_submit = in.player_submit = 0;
+    in.has_rate_limit = 1;
+    in.rate_limit = 5;
+    CHECK_INT(validate_board(&in, &b, &st), RK_INVALID_ARGUMENT);
+}
+
+/* A message may wrap the one the status holds already. */
+static void status_wraps_its_own_message(void) {
+    rk_status st;
+    rk_status_set(&st, RK_UNAVAILABLE, "Redis is away");
+    rk_status_set(&st, RK_INTERNAL, "filling the board failed (%s); rebuild it", st.message);
+    CHECK_INT(st.code, RK_INTERNAL);
+    CHECK_STR(st.message, "filling the board failed (Redis is away); rebuild it");
+}
+
 static void config_precedence(void) {
     config cfg;
     rk_status st;
@@ -197,6 +252,8 @@ int main(void) {
     RUN(times);
     RUN(board_defaults);
     RUN(board_rules);
+    RUN(aggregate_rules);
+    RUN(status_wraps_its_own_message);
     RUN(config_precedence);
     RUN(json_objects);
     RUN(metadata);

@@ -119,7 +119,8 @@ static const ctl_cmd commands[] = {
      .synopsis = "ID --game G [--title T] [--order higher|lower] [--policy best|latest|sum]\n"
                  "                    [--windows daily,weekly,monthly] [--min N] [--max N]"
                  " [--player-submit]\n"
-                 "                    [--rate-limit N] [--max-step N] [--max-rate N] [--reason WHY]",
+                 "                    [--rate-limit N] [--max-step N] [--max-rate N] [--sources A,B,...]\n"
+                 "                    [--reason WHY]",
      .summary = "create a leaderboard",
      .min_pos = 1,
      .max_pos = 1,
@@ -134,6 +135,7 @@ static const ctl_cmd commands[] = {
               {"--rate-limit", "N", "at most N submissions per player a minute (0: none)"},
               {"--max-step", "N", "hold for review a submission improving a player's score by more than N"},
               {"--max-rate", "N", "hold one improving it faster than N a second since their previous one"},
+              {"--sources", "LIST", "an aggregate: each player's sum over these boards' all-time values"},
               OPT_REASON},
      .run = cmd_board_create},
     {.group = "board",

@@ -288,10 +288,19 @@ static void show_windows(const Rankd__Board *b, char *buf, size_t n) {
     }
 }
 
+/* "a, b, c" into buf (cut short when it does not fit). */
+static const char *join_ids(char *const *ids, size_t n, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && len < cap; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", i ? ", " : "", ids[i]);
+    return buf;
+}
+
 static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
     (void)arg;
     const Rankd__Board *b = ((const Rankd__BoardReply *)(const void *)m)->board;
-    char nb[24], wb[64], tb[40];
+    char nb[24], wb[600], tb[40];
     if (b == NULL) return rk_status_set(&cx->st, RK_INTERNAL, "rankd sent no board");
     ctl_kv("id", "%s", b->id ? b->id : "");
     ctl_kv("game", "%s", b->game ? b->game : "");
@@ -309,6 +318,8 @@ static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
     if (b->max_rate)
         ctl_kv("max rate", "%s a second (faster improvements are held for review)",
                ctl_show_i64(b->max_rate, nb, sizeof(nb)));
+    if (b->n_sources) ctl_kv("sums", "%s", join_ids(b->sources, b->n_sources, wb, sizeof(wb)));
+    if (b->n_feeds) ctl_kv("counts toward", "%s", join_ids(b->feeds, b->n_feeds, wb, sizeof(wb)));
     ctl_kv("created at", "%s", ctl_show_time(b->created_at, tb, sizeof(tb)));
     return RK_OK;
 }
@@ -358,6 +369,17 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
         (code = opt_i64(cx, a, "--max-step", &b.has_max_step, &b.max_step)) != RK_OK ||
         (code = opt_i64(cx, a, "--max-rate", &b.has_max_rate, &b.max_rate)) != RK_OK)
         return code;
+    char sources[600], *srcs[9];
+    if ((s = ctl_opt(a, "--sources")) != NULL) {
+        if (snprintf(sources, sizeof(sources), "%s", s) >= (int)sizeof(sources))
+            return ctl_usage(cx, "--sources: list too long");
+        char *rest = sources;
+        b.sources = srcs;
+        for (char *id; (id = strsep(&rest, ",")) != NULL;) {
+            if (b.n_sources == sizeof(srcs) / sizeof(srcs[0])) return ctl_usage(cx, "--sources: too many boards");
+            srcs[b.n_sources++] = id; /* rankd says what is wrong with one */
+        }
+    }
     req.board = &b;
     req.reason = (char *)ctl_opt(a, "--reason");
     code = rk_boards_create_board(cx->client, &req, &reply, NULL, &cx->st);

@@ -18,6 +18,10 @@
 #define SCORE_LIMIT 9007199254740992LL
 /* The highest rate_limit a board may set: 100 a second. */
 #define BOARD_RATE_LIMIT_MAX 6000
+/* An aggregate board sums at most this many boards, and a board counts
+ * toward at most this many aggregates (each one is two more keys and a
+ * flag in every submission to it). */
+#define BOARD_AGG_MAX 8
 
 typedef enum board_policy { POLICY_BEST = 1, POLICY_LATEST = 2, POLICY_SUM = 3 } board_policy;
 
@@ -39,6 +43,20 @@ typedef struct board {
     int64_t rate_limit;
     int64_t max_step;
     int64_t max_rate;
+    /* An aggregate board (nsources > 0) takes no submissions: a player's
+     * entry is the sum of their all-time values on these boards, kept
+     * live by each submission to them, as the global board is. feeds are
+     * the aggregates this board counts toward (read from the aggregates'
+     * rows, never set by a caller). */
+    char sources[BOARD_AGG_MAX][BOARD_ID_MAX + 1];
+    int nsources;
+    char feeds[BOARD_AGG_MAX][BOARD_ID_MAX + 1];
+    int nfeeds;
 } board;
+
+/* Whether the board's all-time values sum into the global board: every
+ * higher-is-better board but an aggregate (whose points the global board
+ * has from its sources already). */
+static inline int board_in_global(const board *b) { return b->higher_is_better && b->nsources == 0; }
 
 #endif

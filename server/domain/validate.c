@@ -129,7 +129,44 @@ int validate_board(const Rankd__Board *in, board *out, rk_status *st) {
         return rk_status_set(st, RK_INVALID_ARGUMENT, "min_score %lld is above max_score %lld",
                              (long long)out->min_score, (long long)out->max_score);
     out->player_submit = in->has_player_submit && in->player_submit;
+    if ((rc = validate_board_sources(in, out, st)) != RK_OK) return rc;
     return validate_board_limits(in, out, st);
+}
+
+/* An aggregate's own settings: what it keeps follows from its sources,
+ * so it may only say what it sums. Whether the sources exist and may be
+ * summed is for the caller, which can look them up. */
+int validate_board_sources(const Rankd__Board *in, board *out, rk_status *st) {
+    int rc;
+    if (in->n_sources == 0) return RK_OK;
+    if (in->n_sources > BOARD_AGG_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "an aggregate board sums 1 to %d boards, not %zu", BOARD_AGG_MAX,
+                             in->n_sources);
+    for (size_t i = 0; i < in->n_sources; i++) {
+        if ((rc = validate_id("source board", in->sources[i], st)) != RK_OK) return rc;
+        if (strcmp(in->sources[i], BOARD_GLOBAL_ID) == 0 || strcmp(in->sources[i], out->id) == 0)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "an aggregate board cannot sum %s",
+                                 strcmp(in->sources[i], out->id) == 0 ? "itself" : "the global board");
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(in->sources[i], in->sources[j]) == 0)
+                return rk_status_set(st, RK_INVALID_ARGUMENT, "source board %s is named twice", in->sources[i]);
+        strcpy(out->sources[i], in->sources[i]);
+    }
+    out->nsources = (int)in->n_sources;
+    if (!out->higher_is_better)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "an aggregate board is higher-is-better (it sums points)");
+    if (in->has_policy && in->policy != RANKD__POLICY__POLICY_UNSPECIFIED && in->policy != RANKD__POLICY__POLICY_SUM)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "an aggregate board's policy is sum");
+    if (out->windows != WINDOW_BIT(WINDOW_ALL))
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "an aggregate board keeps all time only (its sources' all-time values)");
+    if (out->player_submit || in->has_rate_limit || in->has_max_step || in->has_max_rate || in->has_min_score ||
+        in->has_max_score)
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "an aggregate board takes no submissions: bounds, player_submit and the anti-cheat "
+                             "settings belong on its sources");
+    out->policy = POLICY_SUM;
+    return RK_OK;
 }
 
 int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st) {
@@ -154,7 +191,7 @@ int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st) {
     return RK_OK;
 }
 
-void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf) {
+void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf, char **sources_buf) {
     rankd__board__init(out);
     out->id = (char *)b->id;
     out->game = (char *)b->game;
@@ -179,4 +216,10 @@ void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_
     out->rate_limit = (uint32_t)b->rate_limit;
     out->max_step = b->max_step;
     out->max_rate = b->max_rate;
+    for (int i = 0; i < b->nsources; i++) sources_buf[i] = (char *)b->sources[i];
+    out->n_sources = (size_t)b->nsources;
+    out->sources = sources_buf;
+    for (int i = 0; i < b->nfeeds; i++) sources_buf[b->nsources + i] = (char *)b->feeds[i];
+    out->n_feeds = (size_t)b->nfeeds;
+    out->feeds = sources_buf + b->nsources;
 }

@@ -62,7 +62,13 @@ int validate_board(const Rankd__Board *in, board *out, rk_status *st);
 /* The anti-cheat settings of in (each only if present) into out. */
 int validate_board_limits(const Rankd__Board *in, board *out, rk_status *st);
 
-/* Converts back for replies; strings point into b (no copies). */
-void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf);
+/* An aggregate's sources (in->sources, if any) into out, with the rules
+ * an aggregate's own settings follow; the sources themselves are checked
+ * by the caller. */
+int validate_board_sources(const Rankd__Board *in, board *out, rk_status *st);
+
+/* Converts back for replies; strings point into b (no copies).
+ * sources_buf holds 2 * BOARD_AGG_MAX pointers. */
+void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_buf, char **sources_buf);
 
 #endif

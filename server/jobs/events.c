@@ -301,19 +301,22 @@ static void on_message(events *ev, char *line, int64_t now) {
     if (nf < 2 || boards_get(ev->srv->boards, ev->pg, f[1], &b, &st) != RK_OK) return;
     /* A change made through any rankd: cached pages of the board are stale. */
     topcache_invalidate(ev->srv->tops, b.id);
-    if (b.higher_is_better) topcache_invalidate(ev->srv->tops, BOARD_GLOBAL_ID);
+    if (board_in_global(&b)) topcache_invalidate(ev->srv->tops, BOARD_GLOBAL_ID);
+    int all_time = f[0][0] == 'r' || f[0][0] == 'd';
+    for (int i = 0; all_time && i < b.nfeeds; i++) topcache_invalidate(ev->srv->tops, b.feeds[i]);
     if (!ev->publishing) return;
     if (f[0][0] == 'r' && nf == 8) {
         queue_rank(ev, &b, f, now);
         mark(ev, b.id, b.windows, now);
-        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     } else if (f[0][0] == 'w') {
         mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL), now);
     } else if (f[0][0] == 'd') {
-        /* An entry removed: every window, and the global total. */
+        /* An entry removed (or put back): every window. */
         mark(ev, b.id, b.windows, now);
-        if (b.higher_is_better) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
     }
+    /* An all-time change moves the global total and every aggregate's. */
+    if (all_time && board_in_global(&b)) mark(ev, BOARD_GLOBAL_ID, WINDOW_BIT(WINDOW_ALL), now);
+    for (int i = 0; all_time && i < b.nfeeds; i++) mark(ev, b.feeds[i], WINDOW_BIT(WINDOW_ALL), now);
 }
 
 /* ---------------------------------------------------------------- top N */

@@ -19,9 +19,10 @@ static Rankd__Board *board_message(rpc_call *call, const board *b) {
     Rankd__Board *m = arena_alloc(&call->w->arena, sizeof(*m));
     board *copy = arena_alloc(&call->w->arena, sizeof(*copy));
     Rankd__Window *wins = ARENA_ARRAY(call, Rankd__Window, WINDOW_KINDS);
-    if (m == NULL || copy == NULL || wins == NULL) return NULL;
+    char **names = ARENA_ARRAY(call, char *, 2 * BOARD_AGG_MAX);
+    if (m == NULL || copy == NULL || wins == NULL || names == NULL) return NULL;
     *copy = *b; /* the message points into this copy, which lives as long as the reply */
-    board_to_message(copy, m, wins);
+    board_to_message(copy, m, wins, names);
     return m;
 }
 
@@ -32,27 +33,78 @@ static int board_reply(rpc_call *call, const board *b, ProtobufCMessage **out, r
     return RK_OK;
 }
 
+/* An aggregate's sources must exist, be plain higher-is-better boards and
+ * have room for one more aggregate. */
+static int check_sources(rpc_call *call, const board *b, rk_status *st) {
+    for (int i = 0; i < b->nsources; i++) {
+        board src;
+        int rc = pgstore_board_get(call->w->pg, b->sources[i], &src, st);
+        if (rc == RK_NOT_FOUND) return rk_status_set(st, RK_NOT_FOUND, "source board %s not found", b->sources[i]);
+        if (rc != RK_OK) return rc;
+        if (src.nsources > 0)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "board %s is an aggregate itself; name its sources", src.id);
+        if (!src.higher_is_better)
+            return rk_status_set(st, RK_INVALID_ARGUMENT,
+                                 "board %s is lower-is-better; an aggregate sums higher-is-better boards", src.id);
+        if (src.nfeeds >= BOARD_AGG_MAX)
+            return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s counts toward %d aggregates already", src.id,
+                                 BOARD_AGG_MAX);
+    }
+    return RK_OK;
+}
+
+/* After an aggregate came or went: this rankd's copies of its sources
+ * learn their new lists of aggregates, and the other rankd processes read
+ * them again. */
+static void sources_changed(rpc_call *call, const board *b) {
+    for (int i = 0; i < b->nsources; i++) {
+        board src;
+        rk_status ignore;
+        char line[16 + BOARD_ID_MAX];
+        if (pgstore_board_get(call->w->pg, b->sources[i], &src, &ignore) == RK_OK) boards_put(call->srv->boards, &src);
+        snprintf(line, sizeof(line), "c\t%s", b->sources[i]);
+        rstore_publish(call->w->redis, line, &ignore);
+    }
+}
+
 int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, rk_status *st) {
     const Rankd__CreateBoardRequest *req = (const Rankd__CreateBoardRequest *)m;
     board b;
     int rc;
     if ((rc = validate_board(req->board, &b, st)) != RK_OK) return rc;
     if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
+    if ((rc = check_sources(call, &b, st)) != RK_OK) return rc;
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
-    log_info("board created", "board=%s game=%s", b.id, b.game);
+    log_info("board created", "board=%s game=%s sources=%d", b.id, b.game, b.nsources);
+    if (b.nsources > 0) {
+        /* The aggregate starts from its sources' history, and from then on
+         * every submission to them moves it (rebuild.c, write_feeds). */
+        int64_t entries = 0;
+        rc = rebuild_board(call->w->redis, call->w->pg, &b, call->srv->cfg.window_retention, call->deadline_us,
+                           &entries, st);
+        sources_changed(call, &b);
+        if (rc != RK_OK)
+            return rk_status_set(st, rc,
+                                 "aggregate board %s was created, but filling it from its sources' history failed "
+                                 "(%s); rebuild the board",
+                                 b.id, st->message);
+    }
     char limits[128] = "";
     if (b.rate_limit || b.max_step || b.max_rate)
         snprintf(limits, sizeof(limits), ", rate_limit %lld, max_step %lld, max_rate %lld", (long long)b.rate_limit,
                  (long long)b.max_step, (long long)b.max_rate);
+    char sums[BOARD_AGG_MAX * (BOARD_ID_MAX + 2) + 16] = "";
+    for (int i = 0, at = 0; i < b.nsources; i++)
+        at += snprintf(sums + at, sizeof(sums) - (size_t)at, "%s%s", i ? "," : ", sums ", b.sources[i]);
     if ((rc = audit_record(call, AUDIT_BOARD_CREATE, b.id, req->reason, st,
-                           "game %s, %s is better, policy %s, scores %lld to %lld%s%s", b.game,
+                           "game %s, %s is better, policy %s, scores %lld to %lld%s%s%s", b.game,
                            b.higher_is_better ? "higher" : "lower",
                            b.policy == POLICY_SUM      ? "sum"
                            : b.policy == POLICY_LATEST ? "latest"
                                                        : "best",
                            (long long)b.min_score, (long long)b.max_score,
-                           b.player_submit ? ", players may submit" : "", limits)) != RK_OK)
+                           b.player_submit ? ", players may submit" : "", limits, sums)) != RK_OK)
         return rc;
     return board_reply(call, &b, out, st);
 }
@@ -95,10 +147,32 @@ int h_delete_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     int rc;
     if ((rc = validate_id("board_id", req->board_id, st)) != RK_OK) return rc;
     if ((rc = validate_reason(req->reason, st)) != RK_OK) return rc;
-    if ((rc = boards_get(call->srv->boards, call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
-    /* Redis first: if it fails, the board still exists everywhere. */
-    if ((rc = rstore_drop_board(call->w->redis, &b, st)) != RK_OK) return rc;
-    if ((rc = pgstore_board_delete(call->w->pg, b.id, st)) != RK_OK) return rc;
+    if ((rc = pgstore_board_get(call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+    if (b.nfeeds > 0)
+        return rk_status_set(st, RK_FAILED_PRECONDITION,
+                             "board %s counts toward aggregate board %s%s; delete the aggregate first", b.id,
+                             b.feeds[0], b.nfeeds > 1 ? " and others" : "");
+    if (b.nsources > 0) {
+        /* PostgreSQL first: its sources stop naming it (and a rankd that
+         * still does is refused, see rankd.lua), then its keys go. */
+        if ((rc = pgstore_board_delete(call->w->pg, b.id, st)) != RK_OK) return rc;
+        for (int i = 0; rc == RK_OK && i < b.nsources; i++) {
+            board src;
+            if ((rc = pgstore_board_get(call->w->pg, b.sources[i], &src, st)) == RK_OK)
+                rc = rstore_set_feeds(call->w->redis, &src, st);
+        }
+        sources_changed(call, &b);
+        if (rc == RK_OK) rc = rstore_drop_board(call->w->redis, &b, st);
+        if (rc != RK_OK)
+            return rk_status_set(st, rc,
+                                 "aggregate board %s was deleted, but Redis still holds it (%s); rebuild its "
+                                 "sources",
+                                 b.id, st->message);
+    } else {
+        /* Redis first: if it fails, the board still exists everywhere. */
+        if ((rc = rstore_drop_board(call->w->redis, &b, st)) != RK_OK) return rc;
+        if ((rc = pgstore_board_delete(call->w->pg, b.id, st)) != RK_OK) return rc;
+    }
     boards_remove(call->srv->boards, b.id);
     log_info("board deleted", "board=%s", b.id);
     if ((rc = audit_record(call, AUDIT_BOARD_DELETE, b.id, req->reason, st, "game %s", b.game)) != RK_OK) return rc;
@@ -125,6 +199,12 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     if (req->title && strlen(req->title) > BOARD_TITLE_MAX)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "title is longer than %d bytes", BOARD_TITLE_MAX);
     if ((rc = pgstore_board_get(call->w->pg, req->board_id, &b, st)) != RK_OK) return rc;
+    if (b.nsources > 0 && (req->n_add_windows > 0 || req->has_min_score || req->has_max_score ||
+                           req->has_player_submit || req->has_rate_limit || req->has_max_step || req->has_max_rate))
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "board %s is an aggregate: only its title can change (windows, bounds and the "
+                             "anti-cheat settings belong on its sources)",
+                             b.id);
     /* Every stored score was ranked under the board's order and policy,
      * and rebuilds, reports and standings would rank it under the new
      * ones: a different board, which is a new board. */

@@ -150,6 +150,11 @@ static int check_items(submit_call *s, rk_status *st) {
         int rc = boards_get(call->srv->boards, call->w->pg, it->board_id, &it->b, &it->st);
         if (rc == RK_WOULD_BLOCK) return RPC_SLOW;
         if (rc != RK_OK) continue;
+        if (it->b.nsources > 0) {
+            rk_status_set(&it->st, RK_FAILED_PRECONDITION,
+                          "board %s is an aggregate of other boards; submit to one of them", it->b.id);
+            continue;
+        }
         validate_score(&it->b, it->score, &it->st);
     }
 
@@ -226,7 +231,12 @@ static void items_stored(submit_call *s) {
         s->outs[s->idx[j]] = s->res[j];
         s->items[s->idx[j]].st = s->res[j].status;
         topcache_invalidate(s->call->srv->tops, s->in[j].b->id);
-        if (s->in[j].b->higher_is_better) topcache_invalidate(s->call->srv->tops, BOARD_GLOBAL_ID);
+        if (board_in_global(s->in[j].b)) topcache_invalidate(s->call->srv->tops, BOARD_GLOBAL_ID);
+        for (int k = 0; k < s->in[j].b->nfeeds; k++) topcache_invalidate(s->call->srv->tops, s->in[j].b->feeds[k]);
+        /* An aggregate of the board came or went since it was read: the
+         * next submission reads it again (the refused one changed nothing,
+         * and the caller retries UNAVAILABLE). */
+        if (rstore_stale_board(&s->res[j].status)) boards_stale(s->call->srv->boards, s->in[j].b->id);
     }
 }
 

@@ -9,9 +9,14 @@
 
 #include "boards.h"
 
+typedef struct entry {
+    board b;
+    int stale; /* read again from PostgreSQL at the next lookup that can */
+} entry;
+
 struct boards_cache {
     pthread_rwlock_t lock;
-    board *items;
+    entry *items;
     size_t n, cap;
 };
 
@@ -35,7 +40,7 @@ static size_t find(const boards_cache *c, const char *id, int *found) {
     size_t lo = 0, hi = c->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int cmp = strcmp(c->items[mid].id, id);
+        int cmp = strcmp(c->items[mid].b.id, id);
         if (cmp == 0) {
             *found = 1;
             return mid;
@@ -54,17 +59,17 @@ void boards_put(boards_cache *c, const board *b) {
     pthread_rwlock_wrlock(&c->lock);
     size_t i = find(c, b->id, &found);
     if (found) {
-        c->items[i] = *b;
+        c->items[i] = (entry){.b = *b};
     } else {
         if (c->n == c->cap) {
             size_t cap = c->cap ? c->cap * 2 : 64;
-            board *items = realloc(c->items, cap * sizeof(*items));
+            entry *items = realloc(c->items, cap * sizeof(*items));
             if (items == NULL) goto out; /* the board is still found through PostgreSQL */
             c->items = items;
             c->cap = cap;
         }
         memmove(&c->items[i + 1], &c->items[i], (c->n - i) * sizeof(*c->items));
-        c->items[i] = *b;
+        c->items[i] = (entry){.b = *b};
         c->n++;
     }
 out:
@@ -82,6 +87,14 @@ void boards_remove(boards_cache *c, const char *id) {
     pthread_rwlock_unlock(&c->lock);
 }
 
+void boards_stale(boards_cache *c, const char *id) {
+    int found;
+    pthread_rwlock_wrlock(&c->lock);
+    size_t i = find(c, id, &found);
+    if (found) c->items[i].stale = 1;
+    pthread_rwlock_unlock(&c->lock);
+}
+
 int boards_load(boards_cache *c, pgstore *pg, rk_status *st) {
     board *all = NULL;
     size_t n = 0;
@@ -96,9 +109,10 @@ int boards_get(boards_cache *c, pgstore *pg, const char *id, board *out, rk_stat
     int found;
     pthread_rwlock_rdlock(&c->lock);
     size_t i = find(c, id, &found);
-    if (found) *out = c->items[i];
+    int stale = found && c->items[i].stale;
+    if (found) *out = c->items[i].b;
     pthread_rwlock_unlock(&c->lock);
-    if (found) return RK_OK;
+    if (found && (!stale || pg == NULL)) return stale ? RK_WOULD_BLOCK : RK_OK;
     if (pg == NULL) return RK_WOULD_BLOCK;
     int rc = pgstore_board_get(pg, id, out, st);
     if (rc == RK_OK) boards_put(c, out);
@@ -111,7 +125,7 @@ int boards_list(boards_cache *c, const char *game, board **out, size_t *n, rk_st
     size_t k = 0;
     if (items)
         for (size_t i = 0; i < c->n; i++)
-            if (game == NULL || game[0] == '\0' || strcmp(c->items[i].game, game) == 0) items[k++] = c->items[i];
+            if (game == NULL || game[0] == '\0' || strcmp(c->items[i].b.game, game) == 0) items[k++] = c->items[i].b;
     pthread_rwlock_unlock(&c->lock);
     if (items == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     *out = items;

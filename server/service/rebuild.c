@@ -237,6 +237,23 @@ static void owner_name(char *out, size_t cap) {
     snprintf(out, cap, "%ld:%lu:%ld", (long)getpid(), (unsigned long)pthread_self(), atomic_fetch_add(&next, 1));
 }
 
+/* Writes rk:{b}:agg of the board (of each source, for an aggregate) as
+ * PostgreSQL has it, under the rebuild's flag: from then on a rankd that
+ * read the board before an aggregate of it came or went is refused and
+ * reads it again, so every submission the rebuild does not see (taken
+ * later) moves the aggregates PostgreSQL names. */
+static int write_feeds(rstore *r, pgstore *pg, const board *b, rk_status *st) {
+    int rc = RK_OK;
+    board fresh;
+    if (b->nsources == 0) {
+        if ((rc = pgstore_board_get(pg, b->id, &fresh, st)) == RK_OK) rc = rstore_set_feeds(r, &fresh, st);
+        return rc;
+    }
+    for (int i = 0; rc == RK_OK && i < b->nsources; i++)
+        if ((rc = pgstore_board_get(pg, b->sources[i], &fresh, st)) == RK_OK) rc = rstore_set_feeds(r, &fresh, st);
+    return rc;
+}
+
 /* The deadline is kept until the first swap: up to there giving up
  * leaves the board as it was (its temporary keys deleted); once part of
  * it is swapped in, the rest is built and swapped too, however late. */
@@ -249,9 +266,11 @@ static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s,
     if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     owner_name(owner, sizeof(owner));
     if ((rc = set_flag(r, b, 1, owner, deadline_us, wait_ms, st)) != RK_OK) goto out;
+    if ((rc = write_feeds(r, pg, b, st)) != RK_OK) goto unflag;
     if ((rc = drain(r, deadline_us, st)) != RK_OK) goto unflag;
-    /* Under the flag, so no replay can change the answer meanwhile. */
-    if ((rc = degraded_replayed(r, pg, b->id, &replayed, st)) != RK_OK) goto unflag;
+    /* Under the flag, so no replay can change the answer meanwhile (an
+     * aggregate's flag holds off its sources' replays: every board's). */
+    if ((rc = degraded_replayed(r, pg, b->nsources ? NULL : b->id, &replayed, st)) != RK_OK) goto unflag;
 
     for (int k = 0; rc == RK_OK && k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
@@ -276,8 +295,9 @@ static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s,
         free(starts);
     }
     if (rc == RK_OK) rc = past(deadline_us, building, st);
-    if (rc == RK_OK && b->policy != POLICY_BEST) {
-        /* Personal bests of latest and sum boards. */
+    if (rc == RK_OK && b->policy != POLICY_BEST && b->nsources == 0) {
+        /* Personal bests of latest and sum boards (an aggregate has none:
+         * no submission of its own). */
         report_row *rows = NULL;
         size_t n = 0;
         char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX];
@@ -347,6 +367,21 @@ int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries
     return global_ex(r, pg, deadline_us, LOCK_WAIT_MS, entries, st);
 }
 
+int rebuild_aggregates(rstore *r, pgstore *pg, boards_cache *cache, const board *b, int64_t retention_s,
+                       int64_t deadline_us, rk_status *st) {
+    board *all = NULL;
+    size_t n = 0;
+    int64_t entries = 0;
+    int rc = boards_list(cache, NULL, &all, &n, st);
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        int fed = b == NULL && all[i].nsources > 0;
+        for (int j = 0; b && j < all[i].nsources; j++) fed |= strcmp(all[i].sources[j], b->id) == 0;
+        if (fed) rc = board_ex(r, pg, &all[i], retention_s, deadline_us, LOCK_WAIT_MS, &entries, st);
+    }
+    free(all);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- one player's entry */
 
 /* Every window key of the board a player may hold an entry in: all-time,
@@ -402,7 +437,7 @@ static int global_feeders(boards_cache *cache, const board *b, board **out, size
     int rc = boards_list(cache, NULL, &all, &m, st);
     if (rc != RK_OK) return rc;
     for (size_t i = 0; i < m; i++)
-        if (all[i].higher_is_better && strcmp(all[i].id, b->id) != 0) all[k++] = all[i];
+        if (board_in_global(&all[i]) && strcmp(all[i].id, b->id) != 0) all[k++] = all[i];
     *out = all;
     *n = k;
     return RK_OK;
@@ -440,6 +475,9 @@ unflag:;
     set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
     free(views);
     free(others);
+    /* An aggregate's total is a sum over its sources: it is built again
+     * from the history, which now leaves the entry out. */
+    if (rc == RK_OK) rc = rebuild_aggregates(r, pg, cache, b, rm->retention_s, rm->deadline_us, st);
     return rc;
 }
 
@@ -537,6 +575,7 @@ int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
         rstore_view(NULL, WINDOW_ALL, 0, &g);
         rc = restore_view(r, pg, NULL, &g, NULL, &all, user_id, 0, entries, st);
     }
+    if (rc == RK_OK) rc = rebuild_aggregates(r, pg, cache, NULL, retention_s, deadline_us, st);
     return rc;
 }
 
@@ -566,7 +605,7 @@ int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_h
     rview g;
     rstore_view(NULL, WINDOW_ALL, 0, &g);
     for (size_t j = 0; rc == RK_OK && j < nviews; j++)
-        rc = restore_view(r, pg, &b, &views[j], at[j].k == WINDOW_ALL && b.higher_is_better ? &g : NULL, &at[j],
+        rc = restore_view(r, pg, &b, &views[j], at[j].k == WINDOW_ALL && board_in_global(&b) ? &g : NULL, &at[j],
                           h->user_id, retention_s, entries, st);
     if (rc == RK_OK && b.policy != POLICY_BEST) {
         int found = 0;
@@ -582,6 +621,7 @@ unflag:;
     set_flag(r, &b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
     free(views);
     free(at);
+    if (rc == RK_OK) rc = rebuild_aggregates(r, pg, cache, &b, retention_s, deadline_us, st);
     return rc;
 }
 
@@ -651,7 +691,12 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
         int present = 0;
         rstore_view(&all[i], WINDOW_ALL, 0, &v);
         if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) continue;
-        if ((rc = pgstore_has_history(pg, all[i].id, &history, st)) != RK_OK || !history) continue;
+        /* An aggregate has history when one of its sources has. */
+        for (int j = 0; rc == RK_OK && !history && j < all[i].nsources; j++)
+            rc = pgstore_has_history(pg, all[i].sources[j], &history, st);
+        if (rc != RK_OK) break;
+        if (all[i].nsources == 0 && (rc = pgstore_has_history(pg, all[i].id, &history, st)) != RK_OK) break;
+        if (!history) continue;
         log_warn("Redis has lost a board; rebuilding it from PostgreSQL", "board=%s", all[i].id);
         rc = board_ex(r, pg, &all[i], retention_s, 0, wait_ms, &entries, st);
         rebuilt++;

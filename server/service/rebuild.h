@@ -42,6 +42,12 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
  * above. */
 int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries, rk_status *st);
 
+/* Builds again from the history every aggregate board b counts toward
+ * (b NULL: every aggregate), after a change to b that a submission does
+ * not make (a removal, an approval, an unban). */
+int rebuild_aggregates(rstore *r, pgstore *pg, boards_cache *cache, const board *b, int64_t retention_s,
+                       int64_t deadline_us, rk_status *st);
+
 /* An admin's removal of one player's entry from a board. */
 typedef struct rebuild_removal {
     const board *b;

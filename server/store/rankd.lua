@@ -24,6 +24,9 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
                       (not an older one arriving late), sum boards the last
                       one taken; no field when it carried none. All-time
                       only: windows and the global board keep none
+  rk:{b}:agg          the aggregate boards b counts toward, comma-separated
+                      (absent: none), as PostgreSQL has them: a submission
+                      from a rankd that knows another list is refused
   rk:wb               stream of accepted submissions, drained to PostgreSQL
   rk:names            hash user id -> username
   rk:live             set by rankd once Redis holds every board; a Redis
@@ -308,7 +311,9 @@ KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       be in it), 9 rk:live, 10.. (zset, member hash) for each window,
       all-time first, then the MOD_KEYS moderation keys: the player's
       rate-limit set, the board's previous-submission hash; then the
-      META_KEYS record metadata key: the board's rk:{b}:meta.
+      META_KEYS record metadata key: the board's rk:{b}:meta; then the
+      board's rk:{b}:agg and for each aggregate board the board counts
+      toward: its all-time zset, member hash and rebuild flag.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
       9 counts toward global (1/0), 10 idempotency key text,
@@ -318,7 +323,11 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       window after all-time, in KEYS order: a window's set expires
       retention seconds after its end; then the moderation arguments:
       rate limit (submissions per player per minute, 0: none), max_step,
-      max_rate (0: none); then the record metadata ('' for none).
+      max_rate (0: none); then the record metadata ('' for none); then
+      the aggregates the caller knows of, as rk:{b}:agg holds them, and
+      last their number. A caller whose list
+      is not rk:{b}:agg's read the board before an aggregate of it was
+      created or deleted: refused, so it reads the board again.
 Returns {score, rank, personal_best, board_size, replayed, entry id,
 previous score ('' when none), previous rank (0 when none), held}.
 ]]
@@ -331,6 +340,16 @@ local function submit(keys, args)
 
   if redis.call('EXISTS', keys[6], keys[7]) > 0 then
     return redis.error_reply('UNAVAILABLE the board is being rebuilt from PostgreSQL; retry shortly')
+  end
+  local nagg = tonumber(args[#args])
+  local agg = #keys - 3 * nagg + 1 -- the first aggregate's zset
+  if (redis.call('GET', keys[agg - 1]) or '') ~= args[#args - 1] then
+    return redis.error_reply('UNAVAILABLE the board\'s aggregates changed (STALE_BOARD); retry')
+  end
+  for i = 0, nagg - 1 do
+    if redis.call('EXISTS', keys[agg + 3 * i + 2]) > 0 then
+      return redis.error_reply('UNAVAILABLE an aggregate of the board is being rebuilt from PostgreSQL; retry shortly')
+    end
   end
   if redis.call('EXISTS', keys[9]) == 0 then
     return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
@@ -350,7 +369,7 @@ local function submit(keys, args)
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 9 - MOD_KEYS - META_KEYS) / 2
+  local nwin = (#keys - 10 - MOD_KEYS - META_KEYS - 3 * nagg) / 2
   local mod = {key = 10 + 2 * nwin, arg = 12 + nwin}
   local meta_key, meta = keys[mod.key + MOD_KEYS], args[mod.arg + 3]
   for i = 0, nwin - 1 do
@@ -387,6 +406,22 @@ local function submit(keys, args)
     end
   end
 
+  -- Each aggregate moves by the change, as the global board does.
+  local aplan = {}
+  if new_all ~= old_all then
+    for i = 0, nagg - 1 do
+      local az, am = keys[agg + 3 * i], keys[agg + 3 * i + 1]
+      local acur = current(az, am, uid)
+      if acur == nil or new_all ~= (old_all or 0) then
+        local anew = exact_sum(acur or 0, new_all, -(old_all or 0))
+        if anew == nil then
+          return redis.error_reply('OUT_OF_RANGE an aggregate total would leave the exact range of +-2^53')
+        end
+        aplan[#aplan + 1] = {az, am, anew}
+      end
+    end
+  end
+
   local rlimit = tonumber(args[mod.arg])
   local wait = limit_wait(keys[mod.key], rlimit, ts)
   if wait then
@@ -419,6 +454,7 @@ local function submit(keys, args)
   end
   if gnew ~= nil then place(keys[3], keys[4], uid, gnew, true, ts) end
   if meta_is_record(policy, plan[0]) then meta_keep(meta_key, uid, meta) end
+  for _, a in ipairs(aplan) do place(a[1], a[2], uid, a[3], true, ts) end
 
   local pb
   if policy == 'best' then

@@ -59,17 +59,24 @@ static const char v_sum[] = "v AS (SELECT user_id, sum(score)::bigint AS value, 
                             "coalesce(max(submitted_at) FILTER (WHERE score <> 0), min(submitted_at)) AS reached, "
                             "NULL::timestamptz AS last FROM s GROUP BY user_id),";
 
-/* The global board: every higher-is-better board, each under its policy
- * ($1 is unused but keeps the parameter list the same). Each board gives
+/* The global board: every higher-is-better board (an aggregate has no
+ * rows of its own), each under its policy ($1 is unused but keeps the
+ * parameter list the same). Each board gives
  * a player's value there, the last time a submission changed it (as the
  * live board moves the total: a board counts 0 before its first
  * submission, so a value that has been 0 from the first submission on
  * never changed it and gives NULL) and the first submission. The total's
  * tie time is the last change on any board, or the player's first
  * submission when no board ever changed it. */
-static const char sv_global[] =
+static const char s_global[] =
     "s AS (SELECT s.board_id, s.user_id, s.score, s.submitted_at, s.id, b.policy FROM scores s "
-    "JOIN boards b ON b.id = s.board_id WHERE b.higher_is_better AND $1::text IS NOT NULL" TIME_FILTER "),"
+    "JOIN boards b ON b.id = s.board_id WHERE b.higher_is_better AND $1::text IS NOT NULL" TIME_FILTER "),";
+/* An aggregate board ($1): the same over its sources only. */
+static const char s_aggregate[] =
+    "s AS (SELECT s.board_id, s.user_id, s.score, s.submitted_at, s.id, b.policy FROM scores s "
+    "JOIN boards b ON b.id = s.board_id WHERE s.board_id = ANY((SELECT a.sources FROM boards a WHERE a.id = "
+    "$1)::text[])" TIME_FILTER "),";
+static const char v_summed[] =
     /* Best: the first submission of the best changed it, unless that was
      * the board's first submission and the best is 0. */
     "pb AS (SELECT DISTINCT ON (board_id, user_id) user_id, score AS value, "
@@ -140,10 +147,16 @@ static void num(char *buf, size_t cap, int64_t v, const char **param) {
     *param = buf;
 }
 
+/* The "s" part of a board's statement: the rows that count on it. */
+static const char *source_of(const board *b) {
+    if (b == NULL) return s_global;
+    return b->nsources > 0 ? s_aggregate : s_board;
+}
+
 /* The "v" part of a board's statement (one value per player, by its
- * policy and order); the global board's comes with sv_global. */
+ * policy and order): a sum over boards for the global and aggregates. */
 static const char *values_of(const board *b) {
-    if (b == NULL) return "";
+    if (b == NULL || b->nsources > 0) return v_summed;
     if (b->policy == POLICY_LATEST) return v_latest;
     if (b->policy == POLICY_SUM) return v_sum;
     return b->higher_is_better ? v_best_desc : v_best_asc;
@@ -181,7 +194,7 @@ int report_run(pgstore *pg, const report_query *q, report_row **rows, size_t *n,
         len = snprintf(tail, sizeof(tail), "%s%s", desc ? r_desc : r_asc, select_rows);
     }
     if (len < 0 || (size_t)len >= sizeof(tail)) return rk_status_set(st, RK_INTERNAL, "report statement too long");
-    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, v, tail);
+    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", source_of(b), v, tail);
     if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "report statement too long");
 
     char from[24], to[24], off[24], lim[24];
@@ -256,7 +269,7 @@ int report_places(pgstore *pg, const report_query *q, const int64_t *user_ids, s
     char tail[2048], sql[6144];
     int len = snprintf(tail, sizeof(tail), places_sql, desc ? ">" : "<", desc ? ">" : "<");
     if (len < 0 || (size_t)len >= sizeof(tail)) return rk_status_set(st, RK_INTERNAL, "places statement too long");
-    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, v, tail);
+    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", source_of(b), v, tail);
     if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "places statement too long");
 
     /* The ids as a bigint[] literal: digits, commas and minus signs only. */
@@ -310,7 +323,7 @@ int report_span(pgstore *pg, const report_query *q, int has_min, int64_t min, in
                        desc ? "$5::bigint IS NOT NULL AND v.value > $5::bigint"
                             : "$4::bigint IS NOT NULL AND v.value < $4::bigint");
     if (len < 0 || (size_t)len >= sizeof(tail)) return rk_status_set(st, RK_INTERNAL, "span statement too long");
-    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, values_of(b), tail);
+    len = snprintf(sql, sizeof(sql), "WITH %s%s%s", source_of(b), values_of(b), tail);
     if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "span statement too long");
     char from[24], to[24], lo[24], hi[24];
     const char *params[6];
@@ -347,7 +360,7 @@ int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_
                      int64_t n, int64_t *lo, int64_t *hi, int64_t *counts, int64_t *size, int *empty, rk_status *st) {
     const board *b = q->b;
     char sql[6144];
-    int len = snprintf(sql, sizeof(sql), "WITH %s%s%s", b ? s_board : sv_global, values_of(b), histogram_sql);
+    int len = snprintf(sql, sizeof(sql), "WITH %s%s%s", source_of(b), values_of(b), histogram_sql);
     if (len < 0 || (size_t)len >= sizeof(sql)) return rk_status_set(st, RK_INTERNAL, "histogram statement too long");
     char from[24], to[24], a[24], z[24], nb[24];
     const char *params[7];

@@ -189,7 +189,10 @@ static const char *const migrations[] = {
      * review, 2 was rejected; NULL counts (an approval clears it). */
     "ALTER TABLE scores ADD COLUMN held smallint, ADD COLUMN held_rule text;"
     "CREATE INDEX scores_held ON scores (submitted_at, entry_id) WHERE held = 1;",
-    /* 8: record metadata (a JSON object's text, at most 1 KiB, checked by
+    /* 8: aggregate boards: the boards an aggregate sums (NULL: a plain
+     * board). Which aggregates a board feeds is read off these. */
+    "ALTER TABLE boards ADD COLUMN sources text[];",
+    /* 9: record metadata (a JSON object's text, at most 1 KiB, checked by
      * rankd): with each submission, and with each one waiting to be
      * replayed into Redis. NULL without any, so rows without it cost
      * nothing and the column is added without rewriting the table. */
@@ -678,7 +681,23 @@ int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
 
 #define BOARD_COLS                                                                              \
     "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, " \
-    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate"
+    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate, "                  \
+    "coalesce(array_to_string(sources, ','), ''), "                                             \
+    "(SELECT coalesce(string_agg(a.id, ',' ORDER BY a.id), '') FROM boards a WHERE boards.id = ANY(a.sources))"
+
+/* A comma-separated list of board ids into ids (at most BOARD_AGG_MAX). */
+static int split_ids(const char *list, char ids[][BOARD_ID_MAX + 1]) {
+    int n = 0;
+    for (const char *p = list; *p && n < BOARD_AGG_MAX;) {
+        size_t len = strcspn(p, ",");
+        if (len > BOARD_ID_MAX) len = BOARD_ID_MAX;
+        memcpy(ids[n], p, len);
+        ids[n++][len] = '\0';
+        p += strcspn(p, ",");
+        if (*p == ',') p++;
+    }
+    return n;
+}
 
 static void fill_board(PGresult *r, int row, board *b) {
     memset(b, 0, sizeof(*b));
@@ -695,6 +714,8 @@ static void fill_board(PGresult *r, int row, board *b) {
     b->rate_limit = geti(r, row, 10);
     b->max_step = geti(r, row, 11);
     b->max_rate = geti(r, row, 12);
+    b->nsources = split_ids(PQgetvalue(r, row, 13), b->sources);
+    b->nfeeds = split_ids(PQgetvalue(r, row, 14), b->feeds);
 }
 
 int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
@@ -706,16 +727,19 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
     snprintf(win, sizeof(win), "%u", b->windows);
     snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
     snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
-    const char *params[] = {b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol,
-                            win,   mn,      mx,       b->player_submit ? "t" : "f",    rl,
-                            ms,    mr};
+    char sources[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1] = "";
+    for (int i = 0, at = 0; i < b->nsources; i++)
+        at += snprintf(sources + at, sizeof(sources) - (size_t)at, "%s%s", i ? "," : "", b->sources[i]);
+    const char *params[] = {
+        b->id, b->game, b->title, b->higher_is_better ? "t" : "f", pol, win, mn, mx, b->player_submit ? "t" : "f",
+        rl,    ms,      mr,       b->nsources ? sources : NULL};
     PGresult *r = NULL;
     int rc = q(p,
                "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
-               "max_score, player_submit, rate_limit, max_step, max_rate) VALUES ($1, $2, $3, $4::boolean, "
-               "$5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, $10::integer, $11::bigint, "
-               "$12::bigint) RETURNING " BOARD_COLS,
-               12, params, &r, st);
+               "max_score, player_submit, rate_limit, max_step, max_rate, sources) VALUES ($1, $2, $3, "
+               "$4::boolean, $5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, $10::integer, "
+               "$11::bigint, $12::bigint, string_to_array($13, ',')) RETURNING " BOARD_COLS,
+               13, params, &r, st);
     if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "board %s already exists", b->id);
     if (rc != RK_OK) return rc;
     fill_board(r, 0, b);

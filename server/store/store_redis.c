@@ -348,6 +348,13 @@ void rstore_view(const board *b, window_kind k, time_t now, rview *v) {
 
 void rstore_meta_key(const char *board_id, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:meta", board_id); }
 
+void rstore_feeds_list(const board *b, char *out, size_t cap) {
+    size_t at = 0;
+    out[0] = '\0';
+    for (int i = 0; i < b->nfeeds && at < cap; i++)
+        at += (size_t)snprintf(out + at, cap - at, "%s%s", i ? "," : "", b->feeds[i]);
+}
+
 void rstore_rebuild_flag(const board *b, char *out, size_t cap) {
     snprintf(out, cap, "rk:{%s}:rebuilding", b ? b->id : BOARD_GLOBAL_ID);
 }
@@ -430,6 +437,16 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
     /* Record metadata's key (RSUBMIT_META_KEYS), after moderation's. */
     rstore_meta_key(b->id, c->keys[nkeys++], RSTORE_KEY_MAX);
+    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:agg", b->id);
+    rstore_feeds_list(b, c->feeds, sizeof(c->feeds));
+    for (int i = 0; i < b->nfeeds; i++) {
+        board a = {0};
+        snprintf(a.id, sizeof(a.id), "%s", b->feeds[i]);
+        rstore_view(&a, WINDOW_ALL, now, &v);
+        memcpy(c->keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
+        memcpy(c->keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
+        memcpy(c->keys[nkeys++], v.flag, RSTORE_KEY_MAX);
+    }
     snprintf(c->nums[0], 32, "%d", nkeys);
     snprintf(c->nums[1], 32, "%" PRId64, s->user_id);
     snprintf(c->nums[2], 32, "%" PRId64, s->score);
@@ -449,7 +466,7 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     c->argv[argc++] = s->idem_key ? "1" : "0";
     c->argv[argc++] = c->nums[4];
     c->argv[argc++] = b->id;
-    c->argv[argc++] = b->higher_is_better ? "1" : "0"; /* only such boards sum into global */
+    c->argv[argc++] = board_in_global(b) ? "1" : "0";
     c->argv[argc++] = s->idem_key ? s->idem_key : "";
     c->argv[argc++] = c->nums[5];
     c->argv[argc++] = s->history_done ? "1" : "0";
@@ -469,6 +486,9 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     snprintf(c->mods[2], 32, "%" PRId64, again ? 0 : b->max_rate);
     for (int i = 0; i < RSUBMIT_MOD_ARGS; i++) c->argv[argc++] = c->mods[i];
     c->argv[argc++] = s->meta ? s->meta : ""; /* RSUBMIT_META_ARGS */
+    c->argv[argc++] = c->feeds;
+    snprintf(c->nums[6 + WINDOW_KINDS], 32, "%d", b->nfeeds);
+    c->argv[argc++] = c->nums[6 + WINDOW_KINDS];
     c->argc = argc;
 }
 
@@ -949,7 +969,7 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     rstore_view(b, WINDOW_ALL, 0, &all);
     rstore_view(NULL, WINDOW_ALL, 0, &g);
     const char *argv[] = {
-        "FCALL", "rk_drop_board", "4", all.zkey, all.mkey, g.zkey, g.mkey, b->higher_is_better ? "1" : "0", ts};
+        "FCALL", "rk_drop_board", "4", all.zkey, all.mkey, g.zkey, g.mkey, board_in_global(b) ? "1" : "0", ts};
     if ((rc = simple(r, 9, argv, st)) != RK_OK) return rc;
 
     /* Every key of the board shares the {id} tag; SCAN finds the windows. */
@@ -1007,7 +1027,7 @@ int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nv
     }
     argv[at++] = uid;
     argv[at++] = nwin;
-    argv[at++] = b->higher_is_better ? "1" : "0";
+    argv[at++] = board_in_global(b) ? "1" : "0";
     argv[at++] = b->id;
     redisReply *rep = NULL;
     if ((rc = command(r, (int)at, argv, NULL, &rep, st)) != RK_OK) goto out;
@@ -1145,6 +1165,18 @@ done:
     free(name_at);
     free(nums);
     return rc;
+}
+
+int rstore_set_feeds(rstore *r, const board *b, rk_status *st) {
+    char key[RSTORE_KEY_MAX], list[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
+    snprintf(key, sizeof(key), "rk:{%s}:agg", b->id);
+    rstore_feeds_list(b, list, sizeof(list));
+    const char *set[] = {"SET", key, list}, *del[] = {"DEL", key};
+    return list[0] ? simple(r, 3, set, st) : simple(r, 2, del, st);
+}
+
+int rstore_stale_board(const rk_status *st) {
+    return st->code == RK_UNAVAILABLE && strstr(st->message, "STALE_BOARD") != NULL;
 }
 
 int rstore_publish(rstore *r, const char *line, rk_status *st) {

@@ -45,6 +45,14 @@ void rstore_meta_key(const char *board_id, char *out, size_t cap);
 /* The key that marks a board (NULL: the global board) as being rebuilt:
  * submissions to it are refused and reads wait until it is gone. */
 void rstore_rebuild_flag(const board *b, char *out, size_t cap);
+/* The aggregates b feeds as rk:{b}:agg holds them: ids, comma-separated. */
+void rstore_feeds_list(const board *b, char *out, size_t cap);
+/* Writes b's list of aggregates to rk:{b}:agg (see rankd.lua): from then
+ * on a submission to b from a rankd that knows another list is refused
+ * UNAVAILABLE, and that rankd reads the board again. */
+int rstore_set_feeds(rstore *r, const board *b, rk_status *st);
+/* Whether a status is rk_submit's refusal for a stale list of aggregates. */
+int rstore_stale_board(const rk_status *st);
 
 /* b == NULL names the global board (all-time only). */
 void rstore_view(const board *b, window_kind k, time_t now, rview *v);
@@ -117,15 +125,20 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
 /* rk_submit's keys and arguments for moderation, after the windows'. */
 #define RSUBMIT_MOD_KEYS 2
 #define RSUBMIT_MOD_ARGS 3
-/* Record metadata's key and argument, after moderation's. */
+/* Record metadata's key and argument, after moderation's (and before
+ * the aggregates'). */
 #define RSUBMIT_META_KEYS 1
 #define RSUBMIT_META_ARGS 1
+/* And after those, the board's list of aggregates (rk:{b}:agg) and three
+ * keys for each aggregate the board feeds. */
+#define RSUBMIT_AGG_KEYS (1 + 3 * BOARD_AGG_MAX)
 typedef struct rsubmit_cmd {
-    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS][RSTORE_KEY_MAX];
-    char nums[6 + WINDOW_KINDS][32];
+    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + RSUBMIT_AGG_KEYS][RSTORE_KEY_MAX];
+    char nums[7 + WINDOW_KINDS][32];
     char mods[RSUBMIT_MOD_ARGS][32];
-    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + 12 + WINDOW_KINDS +
-                     RSUBMIT_MOD_ARGS + RSUBMIT_META_ARGS];
+    char feeds[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + RSUBMIT_AGG_KEYS + 14 +
+                     WINDOW_KINDS + RSUBMIT_MOD_ARGS + RSUBMIT_META_ARGS];
     int argc;
 } rsubmit_cmd;
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
