@@ -9,7 +9,7 @@
 # usage: scripts/fuzz.sh BUILD_DIR [SECONDS] [TARGET...]
 #   BUILD_DIR  configured with -DCMAKE_C_COMPILER=clang -DRANKD_FUZZ=ON and
 #              built with --target fuzz
-#   TARGET     envelope, payload, token, apikey, config, query or event
+#   TARGET     envelope, payload, token, apikey, config, query, json or event
 #              (default: all)
 set -uo pipefail
 
@@ -21,7 +21,7 @@ build="$(cd "$1" && pwd)" || exit 2
 seconds="${2:-20}"
 shift $(($# < 2 ? $# : 2))
 targets=("$@")
-((${#targets[@]})) || targets=(envelope payload token apikey config query event)
+((${#targets[@]})) || targets=(envelope payload token apikey config query json event)
 
 src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/rankd-fuzz.XXXXXX")"

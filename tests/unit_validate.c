@@ -1,12 +1,15 @@
 /* Input rules: ids, usernames, passwords, times, board definitions and
- * score bounds, including the exact-integer limit of Redis scores. */
+ * score bounds, including the exact-integer limit of Redis scores; record
+ * metadata and its strict JSON object check. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <rankd/rankd.pb-c.h>
 
 #include "check.h"
 #include "config.h"
+#include "json.h"
 #include "validate.h"
 #include "window.h"
 
@@ -155,6 +158,95 @@ static void config_precedence(void) {
     unsetenv("RANKD_TOKEN_TTL");
 }
 
+static int is_obj(const char *s) { return json_is_object(s, strlen(s), NULL, NULL); }
+
+/* Every production of the grammar, accepted and refused at its edges. */
+static void json_objects(void) {
+    CHECK_INT(is_obj("{}"), 1);
+    CHECK_INT(is_obj(" \t\r\n{ } \n"), 1);
+    CHECK_INT(is_obj("{\"car\":\"rx7\",\"replay\":\"r-8812\"}"), 1);
+    CHECK_INT(is_obj("{\"a\":[1,-2,3.5,-0.0e+10,1E-3,0],\"b\":{\"c\":[true,false,null,[],{}]}}"), 1);
+    CHECK_INT(is_obj("{\"s\":\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9 \\uD83D\"}"), 1);
+    CHECK_INT(is_obj("{\"k\":\"caf\xc3\xa9\"}"), 1); /* UTF-8 passes through */
+    /* Not an object at the top. */
+    CHECK_INT(is_obj(""), 0);
+    CHECK_INT(is_obj("[]"), 0);
+    CHECK_INT(is_obj("\"x\""), 0);
+    CHECK_INT(is_obj("42"), 0);
+    CHECK_INT(is_obj("null"), 0);
+    /* No extensions. */
+    CHECK_INT(is_obj("{\"a\":1,}"), 0);
+    CHECK_INT(is_obj("{\"a\":[1,]}"), 0);
+    CHECK_INT(is_obj("{'a':1}"), 0);
+    CHECK_INT(is_obj("{a:1}"), 0);
+    CHECK_INT(is_obj("{\"a\":1} /* c */"), 0);
+    CHECK_INT(is_obj("{\"a\":NaN}"), 0);
+    CHECK_INT(is_obj("{\"a\":tru}"), 0);
+    CHECK_INT(is_obj("{\"a\":True}"), 0);
+    CHECK_INT(is_obj("{\"a\":1}{}"), 0);
+    CHECK_INT(is_obj("{\"a\" 1}"), 0);
+    CHECK_INT(is_obj("{\"a\":1 \"b\":2}"), 0);
+    CHECK_INT(is_obj("{\"a\":"), 0);
+    CHECK_INT(is_obj("{\"a\":1"), 0);
+    /* Numbers exactly as JSON writes them. */
+    CHECK_INT(is_obj("{\"a\":01}"), 0);
+    CHECK_INT(is_obj("{\"a\":+1}"), 0);
+    CHECK_INT(is_obj("{\"a\":1.}"), 0);
+    CHECK_INT(is_obj("{\"a\":.5}"), 0);
+    CHECK_INT(is_obj("{\"a\":1e}"), 0);
+    CHECK_INT(is_obj("{\"a\":-}"), 0);
+    CHECK_INT(is_obj("{\"a\":0x10}"), 0);
+    /* Strings: escapes checked, control characters escaped, closed. */
+    CHECK_INT(is_obj("{\"a\":\"\\x\"}"), 0);
+    CHECK_INT(is_obj("{\"a\":\"\\u12G4\"}"), 0);
+    CHECK_INT(is_obj("{\"a\":\"\\u12\"}"), 0);
+    CHECK_INT(is_obj("{\"a\":\"tab\there\"}"), 0);
+    CHECK_INT(is_obj("{\"a\":\"open}"), 0);
+    CHECK_INT(json_is_object("{\"a\":\"x\0y\"}", 10, NULL, NULL), 0); /* a NUL inside */
+    /* Depth: JSON_DEPTH_MAX levels pass, one more does not. */
+    char ok[256] = "{", bad[256] = "{";
+    for (int d = 1; d < JSON_DEPTH_MAX; d++) strcat(ok, "\"\":{");
+    for (int d = 1; d < JSON_DEPTH_MAX; d++) strcat(ok, "}");
+    strcat(ok, "}");
+    for (int d = 1; d <= JSON_DEPTH_MAX; d++) strcat(bad, "\"\":{");
+    for (int d = 1; d <= JSON_DEPTH_MAX; d++) strcat(bad, "}");
+    strcat(bad, "}");
+    CHECK_INT(is_obj(ok), 1);
+    CHECK_INT(is_obj(bad), 0);
+    const char *why = NULL;
+    size_t at = 99;
+    CHECK_INT(json_is_object(bad, strlen(bad), &why, &at), 0);
+    CHECK_STR(why, "nested too deeply");
+    CHECK_INT(json_is_object("{\"a\":1,}", 8, &why, &at), 0);
+    CHECK_STR(why, "expected a string as an object key");
+    CHECK_INT(at, 7);
+}
+
+static void metadata(void) {
+    rk_status st;
+    CHECK_INT(validate_meta(NULL, &st), RK_OK);
+    CHECK_INT(validate_meta("", &st), RK_OK);
+    CHECK_INT(validate_meta("{\"car\":\"rx7\",\"replay\":\"r-8812\"}", &st), RK_OK);
+    CHECK_INT(validate_meta("not json", &st), RK_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "meta must be a JSON object: not a JSON object at byte 0");
+    CHECK_INT(validate_meta("{\"a\":1,}", &st), RK_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "meta must be a JSON object: expected a string as an object key at byte 7");
+    CHECK_INT(validate_meta("{\"k\":\"\xff\"}", &st), RK_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "meta is not valid UTF-8");
+    /* Exactly META_MAX bytes pass; one more is refused for its size,
+     * whatever it holds (so the parser never sees it). */
+    static char big[META_MAX + 2];
+    memset(big, ' ', sizeof(big) - 1);
+    big[0] = '{';
+    big[META_MAX - 1] = '}';
+    big[META_MAX] = '\0';
+    CHECK_INT(validate_meta(big, &st), RK_OK);
+    big[META_MAX] = 'x';
+    big[META_MAX + 1] = '\0';
+    CHECK_INT(validate_meta(big, &st), RK_INVALID_ARGUMENT);
+    CHECK_STR(st.message, "meta must be at most 1024 bytes");
+}
+
 int main(void) {
     RUN(ids_and_usernames);
     RUN(times);
@@ -163,5 +255,7 @@ int main(void) {
     RUN(aggregate_rules);
     RUN(status_wraps_its_own_message);
     RUN(config_precedence);
+    RUN(json_objects);
+    RUN(metadata);
     return CHECK_SUMMARY();
 }

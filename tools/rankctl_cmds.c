@@ -509,6 +509,8 @@ int cmd_submit(ctl_ctx *cx, const ctl_args *a) {
     req.board_id = a->pos[0];
     if ((opts.idempotency_key = ctl_opt(a, "--idempotency-key")) && !*opts.idempotency_key)
         return ctl_usage(cx, "submit: --idempotency-key is empty");
+    /* Checked by rankd (INVALID_ARGUMENT naming the fault), not here. */
+    req.meta = (char *)ctl_opt(a, "--meta");
     code = rk_scores_submit(cx->client, &req, &reply, &opts, &cx->st);
     return ctl_emit(cx, code, reply, human_submit, NULL);
 }
@@ -692,18 +694,21 @@ out:
 
 /* ---------------------------------------------------------------- ranking */
 
+/* A META cell: the metadata as sent, "-" for none. */
+static const char *show_meta(const char *meta) { return meta && *meta ? meta : "-"; }
+
 static int human_rank_list(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
     (void)arg;
     const Rankd__RankListReply *r = (const void *)m;
-    ctl_tbl t = {.ncols = 3, .right = 1u << 0 | 1u << 2};
+    ctl_tbl t = {.ncols = cx->meta ? 4 : 3, .right = 1u << 0 | 1u << 2};
     char rb[24], pb[32], sb[24];
-    int code = ctl_tbl_add(cx, &t, "RANK", "PLAYER", "SCORE");
+    int code = ctl_tbl_add(cx, &t, "RANK", "PLAYER", "SCORE", "META");
     for (size_t i = 0; code == RK_OK && i < r->n_entries; i++) {
         const Rankd__RankEntry *e = r->entries[i];
         /* rank 0: the player has no score in this window */
         code = ctl_tbl_add(cx, &t, e->rank ? ctl_show_i64(e->rank, rb, sizeof(rb)) : "-",
                            ctl_show_player(e->user_id, e->username, pb, sizeof(pb)),
-                           e->rank ? ctl_show_i64(e->score, sb, sizeof(sb)) : "-");
+                           e->rank ? ctl_show_i64(e->score, sb, sizeof(sb)) : "-", show_meta(e->meta));
     }
     if (code != RK_OK) goto out;
     ctl_tbl_print(&t);
@@ -728,6 +733,7 @@ int cmd_top(ctl_ctx *cx, const ctl_args *a) {
     Rankd__RankListReply *reply = NULL;
     int code;
     req.board_id = a->pos[0];
+    cx->meta = ctl_opt(a, "--meta") != NULL;
     if ((code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
         (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK ||
         (code = ctl_opt_u32(cx, a, "--offset", &req.has_offset, &req.offset)) != RK_OK ||
@@ -750,6 +756,7 @@ static int human_rank(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) {
         ctl_kv("rank", "%" PRId64, e->rank);
         ctl_kv("score", "%" PRId64, e->score);
         if (e->has_percentile) ctl_kv("percentile", "top %.4g%%", e->percentile);
+        if (cx->meta) ctl_kv("meta", "%s", show_meta(e->meta));
     }
     if (r->has_board_size) ctl_kv("board size", "%" PRId64, r->board_size);
     return RK_OK;
@@ -761,6 +768,7 @@ int cmd_rank(ctl_ctx *cx, const ctl_args *a) {
     const char *name;
     int code;
     req.board_id = a->pos[0];
+    cx->meta = ctl_opt(a, "--meta") != NULL;
     if ((code = ctl_parse_user(cx, "USER", a->pos[1], &req.user_id, &name)) != RK_OK ||
         (code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
         (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK)
@@ -777,6 +785,7 @@ int cmd_around(ctl_ctx *cx, const ctl_args *a) {
     const char *name;
     int code;
     req.board_id = a->pos[0];
+    cx->meta = ctl_opt(a, "--meta") != NULL;
     if ((code = ctl_parse_user(cx, "USER", a->pos[1], &req.user_id, &name)) != RK_OK ||
         (code = ctl_opt_window(cx, a, &req.has_window, &req.window)) != RK_OK ||
         (code = ctl_opt_rank_mode(cx, a, &req.has_rank_mode, &req.rank_mode)) != RK_OK ||

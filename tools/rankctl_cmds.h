@@ -38,6 +38,7 @@ typedef struct ctl_ctx {
     rk_client *client; /* open and carrying the token and deadline */
     const char *token; /* the token sent with calls; NULL when none */
     int json;          /* --json: one JSON document on stdout */
+    int meta;          /* --meta on a read: show record metadata (a column; objects in JSON) */
     rk_tls_opts tls;   /* --tls-* (or $RANKD_TLS_*), for tls+tcp:// addresses */
     rk_status st;      /* why the command failed */
 } ctl_ctx;

@@ -62,14 +62,19 @@ static int human_history(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg
     /* A REMOVED column only when an admin removed some of them. */
     int removed = 0;
     for (size_t i = 0; i < r->n_entries; i++) removed |= r->entries[i]->removed;
-    ctl_tbl t = {.ncols = removed ? 4 : 3, .right = 1u << 1};
+    ctl_tbl t = {.ncols = 3 + removed + cx->meta, .right = 1u << 1};
     char wb[48], sb[24];
-    int code = ctl_tbl_add(cx, &t, "WHEN", "SCORE", "KEY", "REMOVED");
+    /* With --meta, a META column after KEY. */
+    int code = cx->meta ? ctl_tbl_add(cx, &t, "WHEN", "SCORE", "KEY", "META", "REMOVED")
+                        : ctl_tbl_add(cx, &t, "WHEN", "SCORE", "KEY", "REMOVED");
     for (size_t i = 0; code == RK_OK && i < r->n_entries; i++) {
         const Rankd__HistoryEntry *e = r->entries[i];
         const char *key = e->idempotency_key && *e->idempotency_key ? e->idempotency_key : "-";
-        code = ctl_tbl_add(cx, &t, ctl_show_time_us(e->submitted_at_us, wb, sizeof(wb)),
-                           ctl_show_i64(e->score, sb, sizeof(sb)), key, e->removed ? "yes" : "no");
+        const char *when = ctl_show_time_us(e->submitted_at_us, wb, sizeof(wb)),
+                   *score = ctl_show_i64(e->score, sb, sizeof(sb));
+        const char *gone = e->removed ? "yes" : "no";
+        code = cx->meta ? ctl_tbl_add(cx, &t, when, score, key, e->meta && *e->meta ? e->meta : "-", gone)
+                        : ctl_tbl_add(cx, &t, when, score, key, gone);
     }
     if (code != RK_OK) goto out;
     ctl_tbl_print(&t);
@@ -93,6 +98,7 @@ int cmd_history(ctl_ctx *cx, const ctl_args *a) {
     const char *name;
     int code;
     req.board_id = a->pos[0];
+    cx->meta = ctl_opt(a, "--meta") != NULL;
     if ((code = ctl_parse_user(cx, "USER", a->pos[1], &req.user_id, &name)) != RK_OK ||
         (code = opt_period(cx, a, &req.has_from, &req.from, &req.has_to, &req.to)) != RK_OK ||
         (code = ctl_opt_u32(cx, a, "--offset", &req.has_offset, &req.offset)) != RK_OK ||

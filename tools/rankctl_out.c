@@ -117,10 +117,29 @@ void ctl_tbl_free(ctl_tbl *t) {
     free(t->cells);
 }
 
+/* Record metadata ("meta", a JSON object's text, anywhere in a reply) is
+ * shown with --meta as the object it is, and left out without it. */
+static void json_meta(cJSON *node, int show) {
+    cJSON *next;
+    for (cJSON *c = node->child; c; c = next) {
+        next = c->next;
+        if (c->string && strcmp(c->string, "meta") == 0 && cJSON_IsString(c)) {
+            cJSON *obj = show ? cJSON_Parse(c->valuestring) : NULL;
+            if (obj)
+                cJSON_ReplaceItemInObjectCaseSensitive(node, "meta", obj);
+            else if (!show)
+                cJSON_DeleteItemFromObjectCaseSensitive(node, "meta");
+        } else if (cJSON_IsObject(c) || cJSON_IsArray(c)) {
+            json_meta(c, show);
+        }
+    }
+}
+
 int ctl_print_json(ctl_ctx *cx, const ProtobufCMessage *reply) {
     cJSON *doc = NULL;
     int code;
     if ((code = json_out_message(reply, &doc, &cx->st)) != RK_OK) return code;
+    json_meta(doc, cx->meta);
     /* cJSON prints an empty object over two lines; "{}" reads better. */
     char *text = doc->child ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
     cJSON_Delete(doc);

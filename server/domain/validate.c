@@ -3,7 +3,9 @@
  */
 #include <string.h>
 
+#include "json.h"
 #include "validate.h"
+#include "wire.h"
 #include "window.h"
 
 static int id_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'; }
@@ -48,6 +50,21 @@ int validate_reason(const char *reason, rk_status *st) {
     size_t n = reason ? strlen(reason) : 0;
     if (n > REASON_MAX)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "reason must be at most %d bytes, not %zu", REASON_MAX, n);
+    return RK_OK;
+}
+
+int validate_meta(const char *meta, rk_status *st) {
+    if (meta == NULL || meta[0] == '\0') return RK_OK;
+    /* The size first, looking at no more than one byte past the limit, so
+     * an oversized text costs nothing to refuse. */
+    size_t n = strnlen(meta, META_MAX + 1);
+    if (n > META_MAX) return rk_status_set(st, RK_INVALID_ARGUMENT, "meta must be at most %d bytes", META_MAX);
+    if (!wire_text_ok((const uint8_t *)meta, n))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "meta is not valid UTF-8");
+    const char *why = NULL;
+    size_t at = 0;
+    if (!json_is_object(meta, n, &why, &at))
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "meta must be a JSON object: %s at byte %zu", why, at);
     return RK_OK;
 }
 

@@ -39,6 +39,13 @@ int validate_password(const char *pw, rk_status *st);
 #define REASON_MAX 256
 int validate_reason(const char *reason, rk_status *st);
 
+/* Record metadata (SubmitRequest.meta, BatchEntry.meta): optional; at
+ * most META_MAX bytes, measured before anything else is looked at, UTF-8
+ * without NUL, and exactly one JSON object (json.h). The text is kept as
+ * sent. */
+#define META_MAX 1024
+int validate_meta(const char *meta, rk_status *st);
+
 /* Times in requests: Unix seconds from 1970 to the end of 9999, so that
  * every calendar and microsecond computation on them stays in range. */
 #define TIME_MAX_S INT64_C(253402300799) /* 9999-12-31T23:59:59Z */

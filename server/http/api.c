@@ -288,10 +288,10 @@ static int run_player(api_ctx *c, jbuf *out, rk_status *st) {
     jb_printf(out, ",\"rank\":%lld,\"score\":%lld,\"percentile\":%.6g,\"board_size\":%lld,\"from_history\":%s",
               (long long)row->rank, (long long)row->score, ranks_percentile(row->competition, res.size),
               (long long)res.size, history ? "true" : "false");
-    /* The entry's metadata goes here: once rank_row carries it (a JSON
-     * object's text, "" when the entry has none), this one line adds it:
-     *     if (row->meta[0]) jb_printf(out, ",\"meta\":%s", row->meta);
-     * The page shows every key of "meta" and nothing when it is absent. */
+    /* The entry's metadata: a JSON object's text rankd checked when it
+     * was submitted, so it goes in as it is. The page shows every key of
+     * "meta" and nothing when it is absent. */
+    if (row->meta && row->meta[0]) jb_printf(out, ",\"meta\":%s", row->meta);
     jb_printf(out, "}\n");
     free(res.rows);
     return RK_OK;

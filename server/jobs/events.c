@@ -347,6 +347,7 @@ static void send_top(events *ev, const board *b, watch_state *s, int k, int64_t 
             entries[i].username = rows[i].username;
             entries[i].score = rows[i].score;
             entries[i].rank = rows[i].rank;
+            entries[i].meta = (char *)rows[i].meta; /* NULL: none; packed before rows are freed */
             ep[i] = &entries[i];
         }
         s->seq[k]++;

@@ -86,7 +86,8 @@ static int flush(writebehind *wb, const rstore_wb_batch *b) {
                                .score = strtoll(e->score, NULL, 10),
                                .ts_us = strtoll(e->ts, NULL, 10),
                                .idem_key = e->key ? e->key : "",
-                               .held_rule = e->held ? e->held : ""};
+                               .held_rule = e->held ? e->held : "",
+                               .meta = e->meta};
     }
     if (rc == RK_OK && k) rc = pgstore_scores_insert(wb->pg, rows, k, &st);
     if (rc == RK_INVALID_ARGUMENT) {

@@ -53,6 +53,10 @@
 #define UPDATE_BOARD_MAX \
     (ID_F + WIRE_LEN_FIELD(BOARD_TITLE_MAX) + 3 * INT_F + WINDOW_KINDS * INT_F + 5 * INT_F + SEASON_F + REASON_F)
 #define SUBMIT_MAX (ID_F + INT_F + USER_F + INT_F)
+/* Record metadata, field 20: a two-byte tag. A Submit may carry it on top
+ * of SUBMIT_MAX; a SubmitBatch's entries share the batch's bound with it
+ * (docs/PROTOCOL.md, Limits). */
+#define META_F (1 + WIRE_LEN_FIELD(META_MAX))
 /* board_id, user_id, username, score, idempotency_key: 255 bytes. */
 #define BATCH_ENTRY (SUBMIT_MAX + WIRE_LEN_FIELD(IDEMPOTENCY_KEY_MAX))
 /* 1000 entries: 259,000 bytes, the largest request of all. */
@@ -160,7 +164,7 @@ const rpc_method rankd_methods[] = {
      .input = &rankd__submit_request__descriptor,
      .fn = h_submit,
      .access = ACCESS_AUTHED,
-     .max_request = SUBMIT_MAX},
+     .max_request = SUBMIT_MAX + META_F},
     {.name = "rankd.Scores/SubmitBatch",
      .input = &rankd__submit_batch_request__descriptor,
      .fn = h_submit_batch,

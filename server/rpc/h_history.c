@@ -77,6 +77,7 @@ int h_history(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out,
         items[i].idempotency_key = arena_strdup(&call->w->arena, idem_unscoped(rows[i].idem_key));
         items[i].has_removed = items[i].removed = rows[i].removal_id != 0;
         if (rows[i].held) items[i].held = rows[i].held == 1 ? "held" : "rejected";
+        if (rows[i].meta) items[i].meta = arena_strdup(&call->w->arena, rows[i].meta);
         list[i] = &items[i];
     }
     free(rows);

@@ -107,6 +107,7 @@ static Rankd__RankEntry *entry_of(rpc_call *call, const rank_row *r, int64_t siz
             e->has_percentile = 1;
             e->percentile = ranks_percentile(r->competition, size);
         }
+        if (r->meta && (e->meta = arena_strdup(&call->w->arena, r->meta)) == NULL) return NULL;
     }
     return e;
 }

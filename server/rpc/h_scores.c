@@ -28,6 +28,7 @@ typedef struct item {
     int has_score;
     int64_t score;
     const char *idem_key;
+    const char *meta; /* record metadata: NULL or "" for none */
     board b;
     rk_status st;
 } item;
@@ -142,6 +143,7 @@ static int check_items(submit_call *s, rk_status *st) {
             rk_status_set(&it->st, RK_INVALID_ARGUMENT, "idempotency key is longer than 128 bytes");
             continue;
         }
+        if (validate_meta(it->meta, &it->st) != RK_OK) continue;
         if (strcmp(it->board_id, BOARD_GLOBAL_ID) == 0) {
             rk_status_set(&it->st, RK_INVALID_ARGUMENT, "the global board is computed; submit to a game's board");
             continue;
@@ -205,8 +207,12 @@ static int check_items(submit_call *s, rk_status *st) {
             continue;
         }
         /* One microsecond apart, so equal scores in a batch keep the batch's order. */
-        in[m] = (rstore_submit_in){
-            .b = &it->b, .user_id = it->user_id, .score = it->score, .ts_us = now + (int64_t)m, .idem_key = key};
+        in[m] = (rstore_submit_in){.b = &it->b,
+                                   .user_id = it->user_id,
+                                   .score = it->score,
+                                   .ts_us = now + (int64_t)m,
+                                   .idem_key = key,
+                                   .meta = it->meta};
         idx[m++] = i;
     }
     s->in = in;
@@ -413,7 +419,8 @@ static int submit(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **
                          .username = req->username,
                          .has_score = req->has_score,
                          .score = req->score,
-                         .idem_key = call->idempotency_key};
+                         .idem_key = call->idempotency_key,
+                         .meta = req->meta};
     return submit_run(s, out, st);
 }
 
@@ -432,7 +439,8 @@ static int submit_batch(rpc_call *call, const ProtobufCMessage *m, ProtobufCMess
                              .username = e->username,
                              .has_score = e->has_score,
                              .score = e->score,
-                             .idem_key = e->idempotency_key && e->idempotency_key[0] ? e->idempotency_key : NULL};
+                             .idem_key = e->idempotency_key && e->idempotency_key[0] ? e->idempotency_key : NULL,
+                             .meta = e->meta};
     }
     return submit_run(s, out, st);
 }

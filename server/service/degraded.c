@@ -16,8 +16,11 @@
 /* Records one submission (store_pg.c holds the statement and the lock
  * that make a key retried at once by many callers count once). */
 static int one_submit(pgstore *pg, const rstore_submit_in *in, rstore_submit_out *o, rk_status *st) {
-    pg_backlog_row row = {
-        .user_id = in->user_id, .score = in->score, .ts_us = in->ts_us, .sum_limited = in->b->policy == POLICY_SUM};
+    pg_backlog_row row = {.user_id = in->user_id,
+                          .score = in->score,
+                          .ts_us = in->ts_us,
+                          .sum_limited = in->b->policy == POLICY_SUM,
+                          .meta = in->meta};
     uint8_t raw[16];
     memset(o, 0, sizeof(*o));
     if (in->idem_key && strlen(in->idem_key) >= sizeof(row.idem_key))
@@ -142,7 +145,8 @@ int degraded_apply_backlog(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
                                      .score = rows[i].score,
                                      .ts_us = rows[i].ts_us,
                                      .idem_key = replay_key(rows[i].entry_id, rows[i].idem_key),
-                                     .history_done = 1};
+                                     .history_done = 1,
+                                     .meta = rows[i].meta};
     }
     size_t upto = stop;    /* rows [0, upto) are done */
     rk_status first = *st; /* why the look-ups stopped, if they did */

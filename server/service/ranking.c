@@ -224,15 +224,66 @@ static int history_histogram(pgstore *pg, const board *b, window_kind k, time_t 
     return rc;
 }
 
+static int from_history_other(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                              rk_status *st);
+
+/* Record metadata on the rows of an all-time read from the history, as
+ * Redis gives it (rk:{b}:meta holds what report_metas computes): the
+ * rows are copied into one block with their texts (rank_row.meta). */
+static int with_meta(pgstore *pg, const board *b, window_kind k, rread_result *out, rk_status *st) {
+    if (b == NULL || k != WINDOW_ALL || out->n == 0) return RK_OK;
+    int64_t *uids = calloc(out->n, sizeof(*uids));
+    report_meta *metas = NULL;
+    size_t m = 0, n = 0;
+    if (uids == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < out->n; i++)
+        if (out->rows[i].ranked) uids[n++] = out->rows[i].user_id;
+    int rc = n ? report_metas(pg, b, NULL, uids, n, &metas, &m, st) : RK_OK;
+    free(uids);
+    if (rc != RK_OK || m == 0) {
+        free(metas);
+        return rc;
+    }
+    for (size_t i = 0; i < out->n; i++)
+        for (size_t j = 0; out->rows[i].ranked && j < m; j++)
+            if (metas[j].user_id == out->rows[i].user_id) out->rows[i].meta = metas[j].meta;
+    rank_row *copy = rank_rows_copy(out->rows, out->n);
+    free(metas);
+    if (copy == NULL) {
+        for (size_t i = 0; i < out->n; i++) out->rows[i].meta = NULL;
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    free(out->rows);
+    out->rows = copy;
+    return RK_OK;
+}
+
 static int from_history(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
                         rk_status *st) {
+    int rc = RK_OK;
     memset(out, 0, sizeof(*out));
     switch (q->kind) {
         case RREAD_TOP:
-            return history_page(pg, b, k, at, q->mode, q->offset, q->count, &out->rows, &out->n, &out->size, st);
-        case RREAD_AROUND: return history_around(pg, b, k, at, q, out, st);
-        case RREAD_RANKS: return history_ranks(pg, b, k, at, q, out, st);
-        case RREAD_RANGE: return history_range(pg, b, k, at, q, out, st);
+            rc = history_page(pg, b, k, at, q->mode, q->offset, q->count, &out->rows, &out->n, &out->size, st);
+            break;
+        case RREAD_AROUND: rc = history_around(pg, b, k, at, q, out, st); break;
+        case RREAD_RANKS: rc = history_ranks(pg, b, k, at, q, out, st); break;
+        case RREAD_RANGE: rc = history_range(pg, b, k, at, q, out, st); break;
+        default: return from_history_other(pg, b, k, at, q, out, st);
+    }
+    if (rc == RK_OK) rc = with_meta(pg, b, k, out, st);
+    if (rc != RK_OK) {
+        free(out->rows);
+        out->rows = NULL;
+        out->n = 0;
+    }
+    return rc;
+}
+
+/* The reads whose rows carry no entries of players. */
+static int from_history_other(pgstore *pg, const board *b, window_kind k, time_t at, const rread *q, rread_result *out,
+                              rk_status *st) {
+    switch (q->kind) {
         case RREAD_PERCENTILE: return history_percentile(pg, b, k, at, q, out, st);
         case RREAD_HISTOGRAM: return history_histogram(pg, b, k, at, q, out, st);
         case RREAD_COUNT:

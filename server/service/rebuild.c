@@ -71,7 +71,7 @@ static int load(rstore *r, const char *zkey, const char *mkey, int desc, const r
 }
 
 /* The keys of one rebuild: temporary and live pairs, swapped together. */
-#define SWAP_PAIRS (1 + 2 * 120) /* pb + (zset, hash) per window */
+#define SWAP_PAIRS (2 + 2 * 120) /* pb, meta + (zset, hash) per window */
 typedef struct swap_set {
     char keys[2 * SWAP_PAIRS][TMP_KEY_MAX];
     int64_t ttls[SWAP_PAIRS];
@@ -93,6 +93,46 @@ static void discard(rstore *r, const swap_set *s) {
         const char *key = s->keys[2 * i];
         rstore_del(r, &key, 1, &ignore);
     }
+}
+
+/* ---------------------------------------------------------------- record metadata */
+
+/* The board's record metadata (rk:{b}:meta) built aside from the history,
+ * for the swap: the same record per player as rk_submit keeps. */
+static int build_meta(rstore *r, pgstore *pg, const board *b, const char *replayed, swap_set *s, rk_status *st) {
+    char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX];
+    report_meta *rows = NULL;
+    size_t n = 0;
+    rstore_meta_key(b->id, live, sizeof(live));
+    snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
+    const char *tmp_key = tmp;
+    int rc = rstore_del(r, &tmp_key, 1, st);
+    if (rc == RK_OK) rc = report_metas(pg, b, replayed, NULL, 0, &rows, &n, st);
+    int64_t *ids = rc == RK_OK ? calloc(n + 1, sizeof(*ids)) : NULL;
+    const char **texts = rc == RK_OK ? calloc(n + 1, sizeof(*texts)) : NULL;
+    if (rc == RK_OK && (!ids || !texts)) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        ids[i] = rows[i].user_id;
+        texts[i] = rows[i].meta;
+    }
+    if (rc == RK_OK) rc = rstore_hset_texts(r, tmp, ids, texts, n, st);
+    /* None at all: the missing temporary key clears the live one. */
+    if (rc == RK_OK) add_pair(s, tmp, live, 0);
+    free(ids);
+    free(texts);
+    free(rows);
+    return rc;
+}
+
+/* One player's record metadata put back from the history (an unban, an
+ * approval), or removed when the record has none. */
+static int restore_meta(rstore *r, pgstore *pg, const board *b, int64_t user_id, rk_status *st) {
+    report_meta *rows = NULL;
+    size_t n = 0;
+    int rc = report_metas(pg, b, NULL, &user_id, 1, &rows, &n, st);
+    if (rc == RK_OK) rc = rstore_meta_set(r, b->id, user_id, n ? rows[0].meta : NULL, st);
+    free(rows);
+    return rc;
 }
 
 static int swap(rstore *r, swap_set *s, rk_status *st) {
@@ -237,7 +277,7 @@ static int build_board(rstore *r, pgstore *pg, const board *b, int64_t retention
         size_t n = 0;
         if ((rc = window_starts(pg, b, (window_kind)k, retention_s, &starts, &n, st)) != RK_OK) break;
         for (size_t i = 0; rc == RK_OK && i < n; i++) {
-            if (s->n + 3 > sizeof(s->ttls) / sizeof(s->ttls[0])) {
+            if (s->n + 4 > sizeof(s->ttls) / sizeof(s->ttls[0])) {
                 /* Full: put what is built in place and go on. */
                 if ((rc = swap(r, s, st)) != RK_OK) break;
                 s->n = 0;
@@ -274,6 +314,7 @@ static int build_board(rstore *r, pgstore *pg, const board *b, int64_t retention
         }
         free(rows);
     }
+    if (rc == RK_OK) rc = build_meta(r, pg, b, replayed, s, st);
     if (rc == RK_OK) rc = past(deadline_us, building, st);
     if (rc == RK_OK) rc = swap(r, s, st);
     if (rc == RK_OK) {
@@ -632,6 +673,7 @@ int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
             if ((rc = pgstore_personal_best(pg, &b, user_id, &found, &best, st)) == RK_OK && found)
                 rc = rstore_hset_ints(r, pb, &user_id, &best, 1, st);
         }
+        if (rc == RK_OK) rc = restore_meta(r, pg, &b, user_id, st);
     }
     free(ids);
     if (rc == RK_OK) {
@@ -680,6 +722,7 @@ int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_h
         if ((rc = pgstore_personal_best(pg, &b, h->user_id, &found, &best, st)) == RK_OK && found)
             rc = rstore_hset_ints(r, pb, &h->user_id, &best, 1, st);
     }
+    if (rc == RK_OK) rc = restore_meta(r, pg, &b, h->user_id, st);
 unflag:;
     rk_status ignore;
     set_flag(r, &b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);

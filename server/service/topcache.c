@@ -86,9 +86,8 @@ int topcache_get(topcache *c, const char *board_id, const rview *v, int64_t offs
     int hit = 0;
     pthread_mutex_lock(&p->mu);
     if (strcmp(p->key, key) == 0 && p->version == now_version && server_now_us() - p->read_us < c->max_age_us) {
-        rank_row *copy = malloc((p->n ? p->n : 1) * sizeof(*copy));
+        rank_row *copy = rank_rows_copy(p->rows, p->n); /* the rows' metadata with them */
         if (copy) {
-            memcpy(copy, p->rows, p->n * sizeof(*copy));
             *rows = copy;
             *n = p->n;
             *size = p->size;
@@ -105,9 +104,8 @@ void topcache_put(topcache *c, const char *board_id, const rview *v, int64_t off
     char key[KEY_MAX];
     page_key(key, v, offset, count, mode);
     page *p = &c->slots[hash(key) % SLOTS];
-    rank_row *copy = malloc((n ? n : 1) * sizeof(*copy));
+    rank_row *copy = rank_rows_copy(rows, n);
     if (copy == NULL) return;
-    memcpy(copy, rows, n * sizeof(*copy));
     pthread_mutex_lock(&p->mu);
     free(p->rows);
     snprintf(p->key, sizeof(p->key), "%s", key);

@@ -17,6 +17,13 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
                       minute after the last)
   rk:{b}:ls           hash user id -> time (us) of the player's previous
                       submission, for the board's max_rate rule
+  rk:{b}:meta         hash user id -> record metadata (a JSON object's text,
+                      at most 1 KiB) of the submission that gave the
+                      player's all-time entry its value: best boards the
+                      one that set the best, latest boards the last one
+                      (not an older one arriving late), sum boards the last
+                      one taken; no field when it carried none. All-time
+                      only: windows and the global board keep none
   rk:{b}:agg          the aggregate boards b counts toward, comma-separated
                       (absent: none), as PostgreSQL has them: a submission
                       from a rankd that knows another list is refused
@@ -72,6 +79,7 @@ string.format('%d') so no digit is lost to Lua's %.14g.
 
 local LIMIT = 9007199254740992 -- 2^53
 local MOD_KEYS = 2 -- moderation's keys at the end of rk_submit's
+local META_KEYS = 1 -- record metadata's key, after moderation's
 local SEASON_KEYS = 1 -- then the board's season key (rk:{b}:season)
 local SPLIT = 134217728 -- 2^27
 local HALF = 67108864 -- 2^26: LIMIT is HALF * SPLIT
@@ -250,15 +258,42 @@ local function implausible(desc, old, new, ts, max_step, max_rate, lskey, uid)
   return nil
 end
 
+-- Record metadata (rk:{b}:meta, see the top). Whether this submission
+-- becomes the all-time entry's record: on best boards when it changes the
+-- value (a new best; an equal one keeps the first, as the tie time does),
+-- on latest boards unless it is older than the last one, on sum boards
+-- always. p is the all-time window's plan.
+local function meta_is_record(policy, p)
+  if policy == 'best' then return p[4] ~= p[3] end
+  return not p[5]
+end
+
+local function meta_keep(key, uid, meta)
+  if meta == '' then
+    redis.call('HDEL', key, uid)
+  else
+    redis.call('HSET', key, uid, meta)
+  end
+end
+
+-- A stream entry's fields, with the metadata's ('x') when there is any.
+local function with_meta(fields, meta)
+  if meta ~= '' then
+    fields[#fields + 1] = 'x'
+    fields[#fields + 1] = meta
+  end
+  return unpack(fields)
+end
+
 -- A held submission: recorded (its stream entry carries the rule, so the
 -- history keeps it as held) and acknowledged, but no board changes until
 -- an admin approves it. The reply is the player's standing as it was,
 -- with held set.
-local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl)
+local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl, meta)
   local id = ''
   if args[12] ~= '1' then
-    id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(tonumber(args[2])), 't', fmt(ts),
-                    'k', args[10], 'h', rule)
+    id = redis.call('XADD', keys[1], '*', with_meta({'b', args[8], 'u', uid, 's', fmt(tonumber(args[2])), 't',
+                    fmt(ts), 'k', args[10], 'h', rule}, meta))
   end
   local rank = 0
   if old_all ~= nil then rank = count_better(keys[10], desc, old_all) + 1 end
@@ -280,6 +315,7 @@ KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       be in it), 9 rk:live, 10.. (zset, member hash) for each window,
       all-time first, then the MOD_KEYS moderation keys: the player's
       rate-limit set, the board's previous-submission hash; then the
+      META_KEYS record metadata key: the board's rk:{b}:meta; then the
       board's season key, its rk:{b}:agg and for each aggregate board the
       board counts toward: its all-time zset, member hash and rebuild flag.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
@@ -291,8 +327,9 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       window after all-time, in KEYS order: a window's set expires
       retention seconds after its end; then the moderation arguments:
       rate limit (submissions per player per minute, 0: none), max_step,
-      max_rate (0: none); then the aggregates the caller knows of, as
-      rk:{b}:agg holds them, and last their number. A caller whose list
+      max_rate (0: none); then the record metadata ('' for none); then
+      the aggregates the caller knows of, as rk:{b}:agg holds them, and
+      last their number. A caller whose list
       is not rk:{b}:agg's read the board before an aggregate of it was
       created or deleted: refused, so it reads the board again.
 Returns {score, rank, personal_best, board_size, replayed, entry id,
@@ -345,8 +382,9 @@ local function submit(keys, args)
 
   -- Phase 1: compute every new value; refuse before writing anything.
   local plan = {}
-  local nwin = (#keys - 10 - MOD_KEYS - SEASON_KEYS - 3 * nagg) / 2
+  local nwin = (#keys - 10 - MOD_KEYS - META_KEYS - SEASON_KEYS - 3 * nagg) / 2
   local mod = {key = 10 + 2 * nwin, arg = 12 + nwin}
+  local meta_key, meta = keys[mod.key + MOD_KEYS], args[mod.arg + 3]
   for i = 0, nwin - 1 do
     local z, m = keys[10 + 2 * i], keys[11 + 2 * i]
     local cur, member = current(z, m, uid)
@@ -406,7 +444,7 @@ local function submit(keys, args)
   limit_count(keys[mod.key], rlimit, ts)
   local max_rate = tonumber(args[mod.arg + 2])
   local rule = implausible(desc, old_all, new_all, ts, tonumber(args[mod.arg + 1]), max_rate, keys[mod.key + 1], uid)
-  if rule then return hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl) end
+  if rule then return hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl, meta) end
   if max_rate > 0 then redis.call('HSET', keys[mod.key + 1], uid, fmt(ts)) end
 
   -- Phase 2: write.
@@ -428,6 +466,7 @@ local function submit(keys, args)
     end
   end
   if gnew ~= nil then place(keys[3], keys[4], uid, gnew, true, ts) end
+  if meta_is_record(policy, plan[0]) then meta_keep(meta_key, uid, meta) end
   for _, a in ipairs(aplan) do place(a[1], a[2], uid, a[3], true, ts) end
 
   local pb
@@ -441,8 +480,8 @@ local function submit(keys, args)
 
   local id = ''
   if args[12] ~= '1' then
-    id = redis.call('XADD', keys[1], '*', 'b', args[8], 'u', uid, 's', fmt(score),
-                    't', fmt(ts), 'k', args[10])
+    id = redis.call('XADD', keys[1], '*', with_meta({'b', args[8], 'u', uid, 's', fmt(score),
+                    't', fmt(ts), 'k', args[10]}, meta))
   end
   local rank = count_better(keys[10], desc, new_all) + 1
   local size = redis.call('ZCARD', keys[10])
@@ -466,8 +505,10 @@ end
 
 -- A listing of count entries from 0-based position offset, with what the
 -- caller needs to rank it: {size, first competition rank, first dense rank,
--- uid, score, name, uid, score, name, ...}.
-local function listing(zkey, names, desc, offset, count, dense)
+-- uid, score, name, meta, uid, score, name, meta, ...}; meta is '' without
+-- xkey (the board's rk:{b}:meta, given for all-time reads only) and for
+-- players without any.
+local function listing(zkey, names, desc, offset, count, dense, xkey)
   local size = redis.call('ZCARD', zkey)
   local r
   if desc then
@@ -483,10 +524,12 @@ local function listing(zkey, names, desc, offset, count, dense)
   local uids = {}
   for i = 1, #r, 2 do uids[#uids + 1] = string.sub(r[i], 15) end
   local nm = redis.call('HMGET', names, unpack(uids))
+  local mt = xkey and redis.call('HMGET', xkey, unpack(uids)) or {}
   for i = 1, #uids do
     out[#out + 1] = uids[i]
     out[#out + 1] = r[2 * i]
     out[#out + 1] = nm[i] or ''
+    out[#out + 1] = mt[i] or ''
   end
   return out
 end
@@ -503,12 +546,13 @@ local function check_rebuild(flag, live)
   end
 end
 
---[[ rk_top  KEYS: zset, names, rebuild flag, rk:live  ARGV: desc, offset, count, dense ]]
+--[[ rk_top  KEYS: zset, names, rebuild flag, rk:live[, meta hash]
+ARGV: desc, offset, count, dense ]]
 local function top(keys, args)
   local busy = check_rebuild(keys[3], keys[4])
   if busy then return busy end
   return listing(keys[1], keys[2], args[1] == '1', tonumber(args[2]), tonumber(args[3]),
-                 args[4] == '1')
+                 args[4] == '1', keys[5])
 end
 
 -- The page around 0-based position pos of a set of size members: above
@@ -523,7 +567,7 @@ local function around_page(pos, size, above, below)
   return offset, want
 end
 
---[[ rk_around  KEYS: zset, member hash, names, rebuild flag, rk:live
+--[[ rk_around  KEYS: zset, member hash, names, rebuild flag, rk:live[, meta hash]
 ARGV: desc, uid, above, below, dense
 Returns a listing around uid, kept full at the ends of the set (around_page),
 or {size, -1} when uid is not ranked. ]]
@@ -535,15 +579,15 @@ local function around(keys, args)
   local pos = m and (desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m))
   if not pos then return {redis.call('ZCARD', keys[1]), -1} end
   local offset, n = around_page(pos, redis.call('ZCARD', keys[1]), tonumber(args[3]), tonumber(args[4]))
-  local out = listing(keys[1], keys[3], desc, offset, n, args[5] == '1')
+  local out = listing(keys[1], keys[3], desc, offset, n, args[5] == '1', keys[6])
   table.insert(out, 2, offset)
   return out
 end
 
---[[ rk_ranks  KEYS: zset, member hash, names, rebuild flag, rk:live
+--[[ rk_ranks  KEYS: zset, member hash, names, rebuild flag, rk:live[, meta hash]
 ARGV: desc, dense, uid...
-Returns {size, then per uid: uid, score, competition, dense, unique, name}
-with score false for players not on the board. ]]
+Returns {size, then per uid: uid, score, competition, dense, unique, name,
+meta ('' for none)} with score false for players not on the board. ]]
 local function ranks(keys, args)
   local busy = check_rebuild(keys[4], keys[5])
   if busy then return busy end
@@ -562,6 +606,7 @@ local function ranks(keys, args)
       out[#out + 1] = dense and distinct_better(keys[1], desc, n) + 1 or 0
       out[#out + 1] = pos + 1
       out[#out + 1] = redis.call('HGET', keys[3], uid) or ''
+      out[#out + 1] = keys[6] and redis.call('HGET', keys[6], uid) or ''
     else
       out[#out + 1] = uid
       out[#out + 1] = false
@@ -569,17 +614,18 @@ local function ranks(keys, args)
       out[#out + 1] = 0
       out[#out + 1] = 0
       out[#out + 1] = ''
+      out[#out + 1] = ''
     end
   end
   return out
 end
 
---[[ rk_range  KEYS: zset, names, rebuild flag, rk:live
+--[[ rk_range  KEYS: zset, names, rebuild flag, rk:live[, meta hash]
 ARGV: desc, min, max (inclusive score bounds, '-inf' / '+inf' when open),
 offset, count, dense
 The players with a score in [min, max], in board order: {size, players in
 the range, players before the range, then a listing of count of them from
-offset: first competition rank, first dense rank, uid, score, name...}.
+offset: first competition rank, first dense rank, uid, score, name, meta...}.
 The range is one run of the board's order, so its page is the board's
 page from (players before it) + offset; count 0 only counts. ]]
 local function range(keys, args)
@@ -593,7 +639,7 @@ local function range(keys, args)
   local offset, count = tonumber(args[4]), tonumber(args[5])
   if offset + count > inside then count = inside - offset end
   local out = {redis.call('ZCARD', keys[1]), 0, 0}
-  if count > 0 then out = listing(keys[1], keys[2], desc, before + offset, count, args[6] == '1') end
+  if count > 0 then out = listing(keys[1], keys[2], desc, before + offset, count, args[6] == '1', keys[5]) end
   table.insert(out, 2, inside)
   table.insert(out, 3, before)
   return out

@@ -416,6 +416,55 @@ int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_
 #define CURRENT_SEASON                                                                                   \
     " AND s.submitted_at >= coalesce((SELECT max(se.ended_at) FROM seasons se WHERE se.board_id = $1), " \
     "'-infinity')"
+/* Which submission is a player's record, per policy and order: the first
+ * of the best (as the tie time), or the last one; in the current season. */
+#define META_PICK(order)                                                                                       \
+    "SELECT user_id, meta FROM (SELECT DISTINCT ON (user_id) user_id, meta FROM scores s WHERE board_id = $1 " \
+    "AND ($3::bigint[] IS NULL OR user_id = ANY($3::bigint[]))" LIVE_VIEW("$2") COUNTED CURRENT_SEASON         \
+        " ORDER BY user_id, " order ") x WHERE meta IS NOT NULL"
+
+int report_metas(pgstore *pg, const board *b, const char *replayed, const int64_t *user_ids, size_t nuids,
+                 report_meta **rows, size_t *n, rk_status *st) {
+    const char *sql = b->policy != POLICY_BEST ? META_PICK("submitted_at DESC, id DESC")
+                      : b->higher_is_better    ? META_PICK("score DESC, submitted_at, id")
+                                               : META_PICK("score ASC, submitted_at, id");
+    /* The players as a bigint[] literal: "{1,2,3}". */
+    char *ids = NULL;
+    if (nuids > 0) {
+        if ((ids = malloc(24 * nuids + 3)) == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        size_t k = 0;
+        ids[k++] = '{';
+        for (size_t i = 0; i < nuids; i++) k += (size_t)sprintf(ids + k, "%s%" PRId64, i ? "," : "", user_ids[i]);
+        ids[k++] = '}';
+        ids[k] = '\0';
+    }
+    const char *params[] = {b->id, replayed, ids};
+    PGresult *r = NULL;
+    int rc = pgstore_exec(pg, sql, 3, params, &r, st);
+    free(ids);
+    if (rc != RK_OK) return rc;
+    int count = PQntuples(r);
+    size_t text = 0, slots = count > 0 ? (size_t)count : 1;
+    for (int i = 0; i < count; i++) text += (size_t)PQgetlength(r, i, 1) + 1;
+    /* The rows, then their texts. */
+    report_meta *out = calloc(1, slots * sizeof(*out) + text);
+    if (out == NULL) {
+        PQclear(r);
+        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    char *pool = (char *)(out + slots);
+    for (int i = 0; i < count; i++) {
+        size_t len = (size_t)PQgetlength(r, i, 1);
+        out[i].user_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+        memcpy(pool, PQgetvalue(r, i, 1), len + 1);
+        out[i].meta = pool;
+        pool += len + 1;
+    }
+    PQclear(r);
+    *rows = out;
+    *n = (size_t)count;
+    return RK_OK;
+}
 
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
                           rk_status *st) {

@@ -89,4 +89,18 @@ int report_histogram(pgstore *pg, const report_query *q, int has_lo, int64_t lo_
 int report_personal_bests(pgstore *pg, const board *b, const char *replayed, report_row **rows, size_t *n,
                           rk_status *st);
 
+/* The record metadata of players' all-time entries on a board, as
+ * rk_submit keeps it (rankd.lua, rk:{b}:meta): best boards the first
+ * submission of the best, latest and sum boards the last one by submit
+ * time; only the players whose record has some. nuids 0: every player,
+ * else those of user_ids (in no particular order). replayed as in
+ * report_query. *rows and their texts are one malloc'ed block: the caller
+ * frees *rows. */
+typedef struct report_meta {
+    int64_t user_id;
+    const char *meta;
+} report_meta;
+int report_metas(pgstore *pg, const board *b, const char *replayed, const int64_t *user_ids, size_t nuids,
+                 report_meta **rows, size_t *n, rk_status *st);
+
 #endif

@@ -217,6 +217,12 @@ static const char *const migrations[] = {
     "  score bigint NOT NULL,"
     "  PRIMARY KEY (board_id, season, position),"
     "  FOREIGN KEY (board_id, season) REFERENCES seasons ON DELETE CASCADE);",
+    /* 10: record metadata (a JSON object's text, at most 1 KiB, checked by
+     * rankd): with each submission, and with each one waiting to be
+     * replayed into Redis. NULL without any, so rows without it cost
+     * nothing and the column is added without rewriting the table. */
+    "ALTER TABLE scores ADD COLUMN meta text;"
+    "ALTER TABLE redis_backlog ADD COLUMN meta text;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -322,6 +328,30 @@ static void arr_elem(sbuf *b, const char *v) {
         sb_putc(b, *v);
     }
     sb_putc(b, '"');
+}
+
+/* Rows and the texts of column col of r in one allocation: the m rows of
+ * row_size bytes, then every text with its NUL, so freeing the rows frees
+ * the texts. *pool is where the first text goes (pool_put). */
+static void *rows_with_texts(PGresult *r, int col, size_t row_size, char **pool) {
+    int m = PQntuples(r);
+    size_t text = 0, slots = m > 0 ? (size_t)m : 1;
+    for (int i = 0; i < m; i++)
+        if (!PQgetisnull(r, i, col)) text += (size_t)PQgetlength(r, i, col) + 1;
+    char *out = calloc(1, slots * row_size + text);
+    if (out) *pool = out + slots * row_size;
+    return out;
+}
+
+/* Copies a text of r into the pool; NULL for SQL NULL. */
+static const char *pool_put(PGresult *r, int row, int col, char **pool) {
+    if (PQgetisnull(r, row, col)) return NULL;
+    size_t len = (size_t)PQgetlength(r, row, col);
+    char *at = *pool;
+    memcpy(at, PQgetvalue(r, row, col), len);
+    at[len] = '\0';
+    *pool += len + 1;
+    return at;
 }
 
 static void arr_int(sbuf *b, int64_t v) {
@@ -900,9 +930,9 @@ int pgstore_ensure_partitions(pgstore *p, time_t now, rk_status *st) {
 }
 
 int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st) {
-    sbuf a[7] = {{0}};
+    sbuf a[8] = {{0}};
     int rc = RK_OK;
-    for (int c = 0; c < 7; c++) sb_putc(&a[c], '{');
+    for (int c = 0; c < 8; c++) sb_putc(&a[c], '{');
     for (size_t i = 0; i < n; i++) {
         arr_elem(&a[0], rows[i].entry_id);
         arr_elem(&a[1], rows[i].board_id);
@@ -911,25 +941,28 @@ int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status 
         arr_int(&a[4], rows[i].ts_us);
         arr_elem(&a[5], rows[i].idem_key ? rows[i].idem_key : "");
         arr_elem(&a[6], rows[i].held_rule ? rows[i].held_rule : "");
+        arr_elem(&a[7], rows[i].meta ? rows[i].meta : "");
     }
-    for (int c = 0; c < 7; c++) {
+    for (int c = 0; c < 8; c++) {
         sb_putc(&a[c], '}');
         if (a[c].oom) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
     if (rc == RK_OK) {
-        const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s, a[6].s};
-        /* A held submission (h: its rule) waits for review: held 1. */
+        const char *params[] = {a[0].s, a[1].s, a[2].s, a[3].s, a[4].s, a[5].s, a[6].s, a[7].s};
+        /* A held submission (h: its rule) waits for review: held 1. No
+         * metadata (x '', never a JSON object) is NULL. */
         rc = q(p,
                "INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key, held, "
-               "held_rule) "
+               "held_rule, meta) "
                "SELECT e, b, u, s, timestamptz 'epoch' + t * interval '1 microsecond', k, "
-               "CASE WHEN h = '' THEN NULL ELSE 1 END, nullif(h, '') FROM unnest($1::text[], "
+               "CASE WHEN h = '' THEN NULL ELSE 1 END, nullif(h, ''), nullif(x, '') FROM unnest($1::text[], "
                "$2::text[], "
-               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[]) AS x(e, b, u, s, t, k, h) "
+               "$3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[]) "
+               "AS x(e, b, u, s, t, k, h, x) "
                "ON CONFLICT (entry_id, submitted_at) DO NOTHING",
-               7, params, NULL, st);
+               8, params, NULL, st);
     }
-    for (int c = 0; c < 7; c++) free(a[c].s);
+    for (int c = 0; c < 8; c++) free(a[c].s);
     return rc;
 }
 
@@ -1270,13 +1303,15 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
             goto out;
         }
     }
-    const char *params[] = {row->entry_id, row->board_id, uid, score, ts, row->idem_key};
+    const char *meta = row->meta && row->meta[0] ? row->meta : NULL;
+    const char *params[] = {row->entry_id, row->board_id, uid, score, ts, row->idem_key, meta};
     rc = q(p,
-           "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key) "
-           "VALUES ($1, $2, $3::bigint, $4::bigint, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6)) "
-           "INSERT INTO redis_backlog (entry_id, board_id, user_id, score, ts_us, idempotency_key) "
-           "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6)",
-           6, params, NULL, st);
+           "WITH h AS (INSERT INTO scores (entry_id, board_id, user_id, score, submitted_at, idempotency_key, meta) "
+           "VALUES ($1, $2, $3::bigint, $4::bigint, timestamptz 'epoch' + $5::bigint * interval '1 microsecond', $6, "
+           "$7)) "
+           "INSERT INTO redis_backlog (entry_id, board_id, user_id, score, ts_us, idempotency_key, meta) "
+           "VALUES ($1, $2, $3::bigint, $4::bigint, $5::bigint, $6, $7)",
+           7, params, NULL, st);
 out:
     if (txn) {
         rk_status ignore;
@@ -1293,14 +1328,15 @@ int pgstore_backlog_list(pgstore *p, const char *board_id, int limit, int by_boa
     const char *params[] = {board_id, limit < 0 ? NULL : lim};
     PGresult *r = NULL;
     int rc = q(p,
-               by_board ? "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key FROM redis_backlog "
+               by_board ? "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key, meta FROM redis_backlog "
                           "WHERE $1::text IS NULL OR board_id = $1 ORDER BY board_id, ts_us, entry_id LIMIT $2::integer"
-                        : "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key FROM redis_backlog "
+                        : "SELECT entry_id, board_id, user_id, score, ts_us, idempotency_key, meta FROM redis_backlog "
                           "WHERE $1::text IS NULL OR board_id = $1 ORDER BY ts_us, entry_id LIMIT $2::integer",
                2, params, &r, st);
     if (rc != RK_OK) return rc;
     size_t m = (size_t)PQntuples(r);
-    pg_backlog_row *out = calloc(m ? m : 1, sizeof(*out));
+    char *pool = NULL;
+    pg_backlog_row *out = rows_with_texts(r, 6, sizeof(*out), &pool);
     if (out == NULL) {
         PQclear(r);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -1313,6 +1349,7 @@ int pgstore_backlog_list(pgstore *p, const char *board_id, int limit, int by_boa
         out[i].score = geti(r, row, 3);
         out[i].ts_us = geti(r, row, 4);
         snprintf(out[i].idem_key, sizeof(out[i].idem_key), "%s", PQgetvalue(r, row, 5));
+        out[i].meta = pool_put(r, row, 6, &pool);
     }
     PQclear(r);
     *rows = out;
@@ -1425,18 +1462,19 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
     PGresult *r = NULL;
     int rc =
         q(p,
-          "WITH h AS (SELECT score, submitted_at, idempotency_key, id, removal_id, held FROM scores "
+          "WITH h AS (SELECT score, submitted_at, idempotency_key, id, removal_id, held, meta FROM scores "
           "WHERE board_id = $1 AND user_id = $2::bigint "
           "AND ($3::bigint IS NULL OR submitted_at >= timestamptz 'epoch' + $3::bigint * interval '1 microsecond') "
           "AND ($4::bigint IS NULL OR submitted_at < timestamptz 'epoch' + $4::bigint * interval '1 microsecond')) "
           "SELECT score, (extract(epoch FROM submitted_at) * 1000000)::bigint, idempotency_key, "
-          "(SELECT count(*) FROM h), coalesce(removal_id, 0), coalesce(held, 0) FROM h ORDER BY submitted_at DESC, id "
-          "DESC "
+          "(SELECT count(*) FROM h), coalesce(removal_id, 0), coalesce(held, 0), meta FROM h "
+          "ORDER BY submitted_at DESC, id DESC "
           "OFFSET $5::bigint LIMIT $6::bigint",
           6, params, &r, st);
     if (rc != RK_OK) return rc;
     size_t m = (size_t)PQntuples(r);
-    pg_history_row *out = calloc(m ? m : 1, sizeof(*out));
+    char *pool = NULL;
+    pg_history_row *out = rows_with_texts(r, 6, sizeof(*out), &pool);
     if (out == NULL) {
         PQclear(r);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -1447,6 +1485,7 @@ int pgstore_history_page(pgstore *p, const char *board_id, int64_t user_id, int6
         gets_(r, (int)i, 2, out[i].idem_key, sizeof(out[i].idem_key));
         out[i].removal_id = geti(r, (int)i, 4);
         out[i].held = (int)geti(r, (int)i, 5);
+        out[i].meta = pool_put(r, (int)i, 6, &pool);
     }
     *total = m > 0 ? geti(r, 0, 3) : 0;
     PQclear(r);

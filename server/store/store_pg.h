@@ -133,6 +133,7 @@ typedef struct pg_score {
     int64_t ts_us;
     const char *idem_key;  /* "" when none */
     const char *held_rule; /* "" or NULL: it counts; else the rule that held it for review */
+    const char *meta;      /* record metadata, "" or NULL: none (scores.meta NULL) */
 } pg_score;
 
 /* Inserts n rows in one statement; rows already present are skipped.
@@ -246,6 +247,10 @@ typedef struct pg_backlog_row {
     int64_t user_id, score, ts_us;
     char idem_key[PG_KEY_MAX]; /* "" when none */
     int sum_limited;           /* a sum board: the player's total must stay within +-2^53 */
+    /* Record metadata, NULL or "" for none. Recording reads it during the
+     * call; a listed row's points into the rows' allocation (freed with
+     * them). */
+    const char *meta;
 } pg_backlog_row;
 
 /* Records one submission in the history and the backlog, in one
@@ -276,6 +281,7 @@ typedef struct pg_history_row {
     char idem_key[PG_KEY_MAX]; /* as stored (scoped, idem.h); "" when none */
     int64_t removal_id;        /* removed by an admin (removals.id); 0: counted */
     int held;                  /* scores.held: 0 counted, 1 waiting for review, 2 rejected */
+    const char *meta;          /* record metadata, NULL for none; inside the rows' allocation */
 } pg_history_row;
 
 /* One player's submissions to a board in [from_us, to_us) (either end

@@ -342,7 +342,11 @@ void rstore_view(const board *b, window_kind k, time_t now, rview *v) {
     snprintf(v->mkey, sizeof(v->mkey), "rk:{%s}:%s:m", b ? b->id : BOARD_GLOBAL_ID, label);
     v->desc = b ? b->higher_is_better : 1;
     rstore_rebuild_flag(b, v->flag, sizeof(v->flag));
+    v->xkey[0] = '\0';
+    if (b && k == WINDOW_ALL) rstore_meta_key(b->id, v->xkey, sizeof(v->xkey));
 }
+
+void rstore_meta_key(const char *board_id, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:meta", board_id); }
 
 void rstore_feeds_list(const board *b, char *out, size_t cap) {
     size_t at = 0;
@@ -431,6 +435,8 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     /* Moderation's keys (RSUBMIT_MOD_KEYS), after the windows. */
     snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, b->id, s->user_id);
     snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
+    /* Record metadata's key (RSUBMIT_META_KEYS), after moderation's. */
+    rstore_meta_key(b->id, c->keys[nkeys++], RSTORE_KEY_MAX);
     rstore_season_key(b, c->keys[nkeys++], RSTORE_KEY_MAX);
     snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:agg", b->id);
     rstore_feeds_list(b, c->feeds, sizeof(c->feeds));
@@ -480,6 +486,7 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     snprintf(c->mods[1], 32, "%" PRId64, again ? 0 : b->max_step);
     snprintf(c->mods[2], 32, "%" PRId64, again ? 0 : b->max_rate);
     for (int i = 0; i < RSUBMIT_MOD_ARGS; i++) c->argv[argc++] = c->mods[i];
+    c->argv[argc++] = s->meta ? s->meta : ""; /* RSUBMIT_META_ARGS */
     c->argv[argc++] = c->feeds;
     snprintf(c->nums[6 + WINDOW_KINDS], 32, "%d", b->nfeeds);
     c->argv[argc++] = c->nums[6 + WINDOW_KINDS];
@@ -567,16 +574,63 @@ done:
 
 /* ---------------------------------------------------------------- reads */
 
-/* Parses {uid, score, name}* starting at element `from` of rep. */
-static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_t *n, rk_status *st) {
-    size_t count = (rep->elements - from) / 3;
-    rank_row *out = calloc(count ? count : 1, sizeof(*out));
-    if (out == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+/* Rows and their metadata texts in one allocation (rank_row.meta): the
+ * rows first, then each text with its NUL. */
+static rank_row *rows_alloc(size_t count, size_t text_bytes) {
+    return calloc(1, (count ? count : 1) * sizeof(rank_row) + text_bytes);
+}
+
+/* Copies text (len bytes) to *pool and points row->meta at it; "" stays
+ * NULL. */
+static void row_meta(rank_row *row, const redisReply *e, char **pool) {
+    if (e == NULL || e->type != REDIS_REPLY_STRING || e->len == 0) return;
+    memcpy(*pool, e->str, e->len);
+    (*pool)[e->len] = '\0';
+    row->meta = *pool;
+    *pool += e->len + 1;
+}
+
+/* The bytes the texts of every `stride`-th element from `at` take. */
+static size_t meta_bytes(const redisReply *rep, size_t at, size_t stride, size_t count) {
+    size_t total = 0;
     for (size_t i = 0; i < count; i++) {
-        out[i].user_id = as_int(rep->element[from + 3 * i]);
-        out[i].score = as_int(rep->element[from + 3 * i + 1]);
+        const redisReply *e = rep->element[at + stride * i];
+        if (e->type == REDIS_REPLY_STRING && e->len > 0) total += e->len + 1;
+    }
+    return total;
+}
+
+rank_row *rank_rows_copy(const rank_row *rows, size_t n) {
+    size_t text = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].meta) text += strlen(rows[i].meta) + 1;
+    rank_row *out = rows_alloc(n, text);
+    if (out == NULL) return NULL;
+    char *pool = (char *)(out + (n ? n : 1));
+    for (size_t i = 0; i < n; i++) {
+        out[i] = rows[i];
+        if (rows[i].meta) {
+            size_t len = strlen(rows[i].meta);
+            memcpy(pool, rows[i].meta, len + 1);
+            out[i].meta = pool;
+            pool += len + 1;
+        }
+    }
+    return out;
+}
+
+/* Parses {uid, score, name, meta}* starting at element `from` of rep. */
+static int parse_rows(const redisReply *rep, size_t from, rank_row **rows, size_t *n, rk_status *st) {
+    size_t count = (rep->elements - from) / 4;
+    rank_row *out = rows_alloc(count, meta_bytes(rep, from + 3, 4, count));
+    if (out == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    char *pool = (char *)(out + (count ? count : 1));
+    for (size_t i = 0; i < count; i++) {
+        out[i].user_id = as_int(rep->element[from + 4 * i]);
+        out[i].score = as_int(rep->element[from + 4 * i + 1]);
         out[i].ranked = 1;
-        as_str(rep->element[from + 3 * i + 2], out[i].username, sizeof(out[i].username));
+        as_str(rep->element[from + 4 * i + 2], out[i].username, sizeof(out[i].username));
+        row_meta(&out[i], rep->element[from + 4 * i + 3], &pool);
     }
     *rows = out;
     *n = count;
@@ -611,6 +665,19 @@ void rread_done(rread *q) {
     q->heap_nums = NULL;
 }
 
+/* Copies a read's head (FCALL_RO, name, numkeys, keys) into out and, on
+ * an all-time view, adds the board's metadata key as the last key (the
+ * numkeys at head[2] is "4" or "5" and goes up by one). Returns the
+ * arguments written. */
+static int with_meta_key(const char **out, const char *const *head, int n, const rview *v) {
+    static const char *const plus_one[] = {"1", "2", "3", "4", "5", "6", "7", "8"};
+    memcpy(out, head, (size_t)n * sizeof(*out));
+    if (v->xkey[0] == '\0') return n;
+    out[2] = plus_one[atoi(head[2])];
+    out[n++] = v->xkey;
+    return n;
+}
+
 void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode) {
     memset(q, 0, sizeof(*q));
     q->kind = RREAD_TOP;
@@ -619,19 +686,12 @@ void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mod
     q->count = count;
     snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, offset);
     snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, count);
-    const char *argv[] = {"FCALL_RO",
-                          "rk_top",
-                          "4",
-                          v->zkey,
-                          NAMES_KEY,
-                          v->flag,
-                          LIVE_KEY,
-                          v->desc ? "1" : "0",
-                          q->nums[0],
-                          q->nums[1],
-                          mode == RANK_DENSE ? "1" : "0"};
-    q->argc = 11;
-    memcpy(q->fixed, argv, sizeof(argv));
+    const char *argv[] = {"FCALL_RO", "rk_top", "4", v->zkey, NAMES_KEY, v->flag, LIVE_KEY};
+    q->argc = with_meta_key(q->fixed, argv, 7, v);
+    q->fixed[q->argc++] = v->desc ? "1" : "0";
+    q->fixed[q->argc++] = q->nums[0];
+    q->fixed[q->argc++] = q->nums[1];
+    q->fixed[q->argc++] = mode == RANK_DENSE ? "1" : "0";
     q->argv = q->fixed;
 }
 
@@ -645,21 +705,13 @@ void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int6
     snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, user_id);
     snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, above);
     snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, below);
-    const char *argv[] = {"FCALL_RO",
-                          "rk_around",
-                          "5",
-                          v->zkey,
-                          v->mkey,
-                          NAMES_KEY,
-                          v->flag,
-                          LIVE_KEY,
-                          v->desc ? "1" : "0",
-                          q->nums[0],
-                          q->nums[1],
-                          q->nums[2],
-                          mode == RANK_DENSE ? "1" : "0"};
-    q->argc = 13;
-    memcpy(q->fixed, argv, sizeof(argv));
+    const char *argv[] = {"FCALL_RO", "rk_around", "5", v->zkey, v->mkey, NAMES_KEY, v->flag, LIVE_KEY};
+    q->argc = with_meta_key(q->fixed, argv, 8, v);
+    q->fixed[q->argc++] = v->desc ? "1" : "0";
+    q->fixed[q->argc++] = q->nums[0];
+    q->fixed[q->argc++] = q->nums[1];
+    q->fixed[q->argc++] = q->nums[2];
+    q->fixed[q->argc++] = mode == RANK_DENSE ? "1" : "0";
     q->argv = q->fixed;
 }
 
@@ -669,28 +721,21 @@ int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, ran
     q->mode = mode;
     q->uids = uids;
     q->nuids = nuids;
-    q->argv = calloc(10 + nuids, sizeof(*q->argv));
+    q->argv = calloc(11 + nuids, sizeof(*q->argv));
     q->heap_nums = calloc(nuids ? nuids : 1, sizeof(*q->heap_nums));
     if (!q->argv || !q->heap_nums) {
         rread_done(q);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
-    const char *head[] = {"FCALL_RO",
-                          "rk_ranks",
-                          "5",
-                          v->zkey,
-                          v->mkey,
-                          NAMES_KEY,
-                          v->flag,
-                          LIVE_KEY,
-                          v->desc ? "1" : "0",
-                          mode == RANK_DENSE ? "1" : "0"};
-    memcpy(q->argv, head, sizeof(head));
+    const char *head[] = {"FCALL_RO", "rk_ranks", "5", v->zkey, v->mkey, NAMES_KEY, v->flag, LIVE_KEY};
+    int at = with_meta_key(q->argv, head, 8, v);
+    q->argv[at++] = v->desc ? "1" : "0";
+    q->argv[at++] = mode == RANK_DENSE ? "1" : "0";
     for (size_t i = 0; i < nuids; i++) {
         snprintf(q->heap_nums[i], sizeof(q->heap_nums[i]), "%" PRId64, uids[i]);
-        q->argv[10 + i] = q->heap_nums[i];
+        q->argv[at + (int)i] = q->heap_nums[i];
     }
-    q->argc = (int)(10 + nuids);
+    q->argc = at + (int)nuids;
     return RK_OK;
 }
 
@@ -721,21 +766,11 @@ void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset
         snprintf(q->nums[1], sizeof(q->nums[1]), "+inf");
     snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, offset);
     snprintf(q->nums[3], sizeof(q->nums[3]), "%" PRId64, count);
-    const char *argv[] = {"FCALL_RO",
-                          "rk_range",
-                          "4",
-                          v->zkey,
-                          NAMES_KEY,
-                          v->flag,
-                          LIVE_KEY,
-                          v->desc ? "1" : "0",
-                          q->nums[0],
-                          q->nums[1],
-                          q->nums[2],
-                          q->nums[3],
-                          mode == RANK_DENSE ? "1" : "0"};
-    q->argc = 13;
-    memcpy(q->fixed, argv, sizeof(argv));
+    const char *argv[] = {"FCALL_RO", "rk_range", "4", v->zkey, NAMES_KEY, v->flag, LIVE_KEY};
+    q->argc = with_meta_key(q->fixed, argv, 7, v);
+    q->fixed[q->argc++] = v->desc ? "1" : "0";
+    for (int i = 0; i < 4; i++) q->fixed[q->argc++] = q->nums[i];
+    q->fixed[q->argc++] = mode == RANK_DENSE ? "1" : "0";
     q->argv = q->fixed;
 }
 
@@ -783,7 +818,7 @@ int rread_retry_later(const redisReply *rep) {
 int rread_is_error(const redisReply *rep) { return rep->type == REDIS_REPLY_ERROR; }
 
 static int parse_top(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 3)
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 3 || (rep->elements - 3) % 4)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_top");
     out->size = as_int(rep->element[0]);
     int rc = parse_rows(rep, 3, &out->rows, &out->n, st);
@@ -797,7 +832,7 @@ static int parse_around(const redisReply *rep, const rread *q, rread_result *out
     out->size = as_int(rep->element[0]);
     int64_t offset = as_int(rep->element[1]);
     if (offset < 0) return rk_status_set(st, RK_NOT_FOUND, "user %" PRId64 " has no score on this board", q->user_id);
-    if (rep->elements < 4 || (rep->elements - 4) % 3)
+    if (rep->elements < 4 || (rep->elements - 4) % 4)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_around");
     int rc = parse_rows(rep, 4, &out->rows, &out->n, st);
     if (rc == RK_OK) assign(out->rows, out->n, q->mode, offset, as_int(rep->element[2]), as_int(rep->element[3]));
@@ -805,7 +840,7 @@ static int parse_around(const redisReply *rep, const rread *q, rread_result *out
 }
 
 static int parse_range(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 || (rep->elements - 5) % 3)
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 5 || (rep->elements - 5) % 4)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_range");
     out->size = as_int(rep->element[0]);
     out->in_range = as_int(rep->element[1]);
@@ -854,13 +889,15 @@ static int parse_histogram(const redisReply *rep, const rread *q, rread_result *
 }
 
 static int parse_ranks(const redisReply *rep, const rread *q, rread_result *out, rk_status *st) {
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 6 * q->nuids)
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 1 + 7 * q->nuids)
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_ranks");
-    rank_row *rows = calloc(q->nuids ? q->nuids : 1, sizeof(*rows));
+    rank_row *rows = rows_alloc(q->nuids, meta_bytes(rep, 1 + 6, 7, q->nuids));
     if (rows == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    char *pool = (char *)(rows + (q->nuids ? q->nuids : 1));
     out->size = as_int(rep->element[0]);
     for (size_t i = 0; i < q->nuids; i++) {
-        redisReply **e = rep->element + 1 + 6 * i;
+        redisReply **e = rep->element + 1 + 7 * i;
+        row_meta(&rows[i], e[6], &pool);
         rows[i].user_id = q->uids[i];
         rows[i].ranked = e[1]->type == REDIS_REPLY_STRING;
         if (rows[i].ranked) {
@@ -1037,6 +1074,9 @@ int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nv
     else
         *found = rep->element[0]->integer != 0;
     freeReplyObject(rep);
+    /* The entry is gone, and its record with it; under the board's
+     * rebuild flag, so no submission comes between the two. */
+    if (rc == RK_OK) rc = rstore_meta_set(r, b->id, user_id, NULL, st);
 out:
     free(all);
     free(argv);
@@ -1331,6 +1371,40 @@ int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const in
     return rc;
 }
 
+int rstore_hset_texts(rstore *r, const char *key, const int64_t *fields, const char *const *values, size_t n,
+                      rk_status *st) {
+    const char **argv = calloc(2 + 2 * LOAD_CHUNK, sizeof(*argv));
+    num_text *nums = calloc(LOAD_CHUNK, sizeof(*nums));
+    int rc = RK_OK;
+    if (!argv || !nums) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t at = 0; rc == RK_OK && at < n; at += LOAD_CHUNK) {
+        size_t m = n - at < LOAD_CHUNK ? n - at : LOAD_CHUNK, argc = 0;
+        argv[argc++] = "HSET";
+        argv[argc++] = key;
+        for (size_t i = 0; i < m; i++) {
+            snprintf(nums[i], sizeof(nums[0]), "%" PRId64, fields[at + i]);
+            argv[argc++] = nums[i];
+            argv[argc++] = values[at + i];
+        }
+        rc = simple(r, (int)argc, argv, st);
+    }
+    free(argv);
+    free(nums);
+    return rc;
+}
+
+int rstore_meta_set(rstore *r, const char *board_id, int64_t user_id, const char *meta, rk_status *st) {
+    char key[RSTORE_KEY_MAX], uid[24];
+    rstore_meta_key(board_id, key, sizeof(key));
+    snprintf(uid, sizeof(uid), "%" PRId64, user_id);
+    if (meta == NULL || meta[0] == '\0') {
+        const char *argv[] = {"HDEL", key, uid};
+        return simple(r, 3, argv, st);
+    }
+    const char *argv[] = {"HSET", key, uid, meta};
+    return simple(r, 4, argv, st);
+}
+
 int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st) {
     const char **argv = calloc(3 + 3 * npairs, sizeof(*argv));
     num_text *ttls = calloc(npairs + 1, sizeof(*ttls));
@@ -1448,6 +1522,7 @@ static int wb_batch(redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk
         w->ts = wb_field(kv, "t");
         w->key = wb_field(kv, "k");
         w->held = wb_field(kv, "h");
+        w->meta = wb_field(kv, "x");
     }
     return RK_OK;
 }

@@ -33,8 +33,14 @@ typedef struct rview {
     char zkey[RSTORE_KEY_MAX];
     char mkey[RSTORE_KEY_MAX];
     char flag[RSTORE_KEY_MAX]; /* set while the board is rebuilt */
+    char xkey[RSTORE_KEY_MAX]; /* the board's record metadata (rk:{b}:meta) on its all-time view; "" elsewhere */
     int desc;                  /* 1: higher is better (list with ZREVRANGE) */
 } rview;
+
+/* Where a board keeps its players' record metadata: one hash, user id ->
+ * the JSON text of the submission that gave the all-time entry its value
+ * (rankd.lua says which one each policy keeps). */
+void rstore_meta_key(const char *board_id, char *out, size_t cap);
 
 /* The key that marks a board (NULL: the global board) as being rebuilt:
  * submissions to it are refused and reads wait until it is gone. */
@@ -90,6 +96,7 @@ typedef struct rstore_submit_in {
     int64_t ts_us;        /* submission time, microseconds since the epoch */
     const char *idem_key; /* NULL: not idempotent */
     int history_done;     /* already in PostgreSQL's history: do not queue it again */
+    const char *meta;     /* record metadata, a checked JSON object's text; NULL or "": none */
 } rstore_submit_in;
 
 typedef struct rstore_submit_out {
@@ -127,17 +134,21 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
 /* rk_submit's keys and arguments for moderation, after the windows'. */
 #define RSUBMIT_MOD_KEYS 2
 #define RSUBMIT_MOD_ARGS 3
-/* and the board's season key, then the board's list of aggregates
- * (rk:{b}:agg) and three keys for each aggregate the board feeds. */
+/* Record metadata's key and argument, after moderation's; then the
+ * board's season key, the board's list of aggregates (rk:{b}:agg) and
+ * three keys for each aggregate the board feeds. */
+#define RSUBMIT_META_KEYS 1
+#define RSUBMIT_META_ARGS 1
 #define RSUBMIT_SEASON_KEYS 1
 #define RSUBMIT_AGG_KEYS (1 + 3 * BOARD_AGG_MAX)
 typedef struct rsubmit_cmd {
-    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_SEASON_KEYS + RSUBMIT_AGG_KEYS][RSTORE_KEY_MAX];
+    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + RSUBMIT_SEASON_KEYS + RSUBMIT_AGG_KEYS]
+             [RSTORE_KEY_MAX];
     char nums[7 + WINDOW_KINDS][32];
     char mods[RSUBMIT_MOD_ARGS][32];
     char feeds[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
-    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_SEASON_KEYS + RSUBMIT_AGG_KEYS + 14 +
-                     WINDOW_KINDS + RSUBMIT_MOD_ARGS];
+    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + RSUBMIT_SEASON_KEYS +
+                     RSUBMIT_AGG_KEYS + 14 + WINDOW_KINDS + RSUBMIT_MOD_ARGS + RSUBMIT_META_ARGS];
     int argc;
 } rsubmit_cmd;
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
@@ -151,7 +162,16 @@ typedef struct rank_row {
     int64_t competition; /* competition rank whatever the mode: percentiles count it */
     int ranked;          /* 0: the player has no score on this board */
     char username[RSTORE_NAME_MAX];
+    /* The entry's record metadata (a JSON object's text), NULL for none.
+     * It points into the allocation the rows came in, after the rows, so
+     * free(rows) frees it too; a copy of rows is made with rank_rows_copy,
+     * never with memcpy alone. */
+    const char *meta;
 } rank_row;
+
+/* A malloc'ed copy of n rows and their metadata in one allocation (the
+ * caller frees it), or NULL when out of memory. */
+rank_row *rank_rows_copy(const rank_row *rows, size_t n);
 
 /* Rows are malloc'ed into *rows (caller frees); *n their count. */
 int rstore_top(rstore *r, const rview *v, int64_t offset, int64_t count, rank_mode mode, rank_row **rows, size_t *n,
@@ -323,6 +343,7 @@ typedef struct rstore_wb_entry {
     /* The fields rk_submit wrote; NULL when missing (a malformed entry). */
     const char *board, *user, *score, *ts, *key;
     const char *held; /* the rule that held it for review (rk_submit's "h"); NULL: it counts */
+    const char *meta; /* record metadata (rk_submit's "x"); NULL: none */
     int gone;         /* deleted from the stream meanwhile: only to be acknowledged */
     const struct redisReply *fields_;
 } rstore_wb_entry;
@@ -362,6 +383,12 @@ int rstore_load(rstore *r, const char *zkey, const char *mkey, int desc, const r
                 rk_status *st);
 /* HSET key field value..., n pairs, a few hundred per command. */
 int rstore_hset_ints(rstore *r, const char *key, const int64_t *fields, const int64_t *values, size_t n, rk_status *st);
+/* The same with text values (record metadata). */
+int rstore_hset_texts(rstore *r, const char *key, const int64_t *fields, const char *const *values, size_t n,
+                      rk_status *st);
+/* Sets one player's record metadata on a board (NULL or "": removes it),
+ * as a rebuild computes it: an unban, an approval, a removal. */
+int rstore_meta_set(rstore *r, const char *board_id, int64_t user_id, const char *meta, rk_status *st);
 /* Puts one player's entry (row) back into the window v, as a rebuild
  * would write it, with the window's time to live (0: none); announce
  * names the board on rk:ev ("d"), NULL for none. With global (v an

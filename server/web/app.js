@@ -93,24 +93,23 @@ function decode(buf, init, fields) {
 const V = 0, LEN = 2; // wire types used by rankd.Event
 const field = (wire, read) => ({ wire, read });
 
-// RankEntry.meta: the entry's metadata as a JSON object's text (the number
-// must follow proto/rankd.proto). Anything but an object reads as none.
-const ENTRY_META = 6;
-function parseMeta(text) {
+// An entry's metadata as an object; null for anything that is not one.
+const parseMeta = (text) => {
   try {
-    const m = JSON.parse(text);
-    return m && typeof m === "object" && !Array.isArray(m) ? m : null;
-  } catch {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v : null;
+  } catch (e) {
     return null;
   }
-}
+};
 
-const decodeEntry = (buf) => decode(buf, { user_id: 0, username: "", score: 0, rank: 0, meta: null }, {
+const decodeEntry = (buf) => decode(buf, { user_id: 0, username: "", score: 0, rank: 0 }, {
   1: field(V, (r, m) => (m.user_id = r.int64())),
   2: field(LEN, (r, m) => (m.username = r.string())),
   3: field(V, (r, m) => (m.score = r.int64())),
   4: field(V, (r, m) => (m.rank = r.int64())),
-  [ENTRY_META]: field(LEN, (r, m) => (m.meta = parseMeta(r.string()))),
+  // Record metadata: a JSON object's text (rankd checked it), as an object.
+  20: field(LEN, (r, m) => (m.meta = parseMeta(r.string()))),
 });
 
 const decodeTop = (buf) => decode(buf, { board_id: "", game: "", window: 0, seq: 0, entries: [], board_size: 0, at_us: 0 }, {

@@ -29,7 +29,8 @@ function(rankd_fuzz name)
 endfunction()
 
 set(FUZZ_REQUEST ${FUZZ_DIR}/request_check.c ${CMAKE_SOURCE_DIR}/server/domain/wire.c
-                 ${CMAKE_SOURCE_DIR}/server/domain/validate.c ${CMAKE_SOURCE_DIR}/server/domain/window.c ${FUZZ_PROTO})
+                 ${CMAKE_SOURCE_DIR}/server/domain/validate.c ${CMAKE_SOURCE_DIR}/server/domain/window.c
+                 ${CMAKE_SOURCE_DIR}/server/domain/json.c ${FUZZ_PROTO})
 rankd_fuzz(fuzz_envelope ${FUZZ_REQUEST})
 rankd_fuzz(fuzz_payload ${FUZZ_REQUEST})
 rankd_fuzz(fuzz_token ${CMAKE_SOURCE_DIR}/server/domain/token.c ${CMAKE_SOURCE_DIR}/server/base/base64.c ${FUZZ_PROTO})
@@ -37,6 +38,7 @@ target_link_libraries(fuzz_token PRIVATE OpenSSL::Crypto)
 rankd_fuzz(fuzz_apikey ${CMAKE_SOURCE_DIR}/server/domain/credential.c)
 rankd_fuzz(fuzz_config ${CMAKE_SOURCE_DIR}/server/base/config.c ${FUZZ_PROTO})
 rankd_fuzz(fuzz_query ${CMAKE_SOURCE_DIR}/server/domain/query.c)
+rankd_fuzz(fuzz_json ${CMAKE_SOURCE_DIR}/server/domain/json.c)
 rankd_fuzz(fuzz_event ${CMAKE_SOURCE_DIR}/client/subscriber.c ${CMAKE_SOURCE_DIR}/client/dial.c ${FUZZ_PROTO})
 target_include_directories(fuzz_event PRIVATE ${NNG_INCLUDE_DIR})
 target_link_libraries(fuzz_event PRIVATE ${NNG_LIBRARY} Threads::Threads)

@@ -93,9 +93,11 @@ static void requests(void) {
     sub.username = "ann";
     sub.has_score = 1;
     sub.score = 9007199254740992LL; /* the bound */
+    sub.meta = "{\"car\":\"rx7\",\"replay\":\"r-8812\",\"laps\":[61.2,-6e1,null,true]}";
     Rankd__BatchEntry e1 = RANKD__BATCH_ENTRY__INIT, e2 = RANKD__BATCH_ENTRY__INIT;
     e1.board_id = "tetris", e1.has_user_id = 1, e1.user_id = 7, e1.has_score = 1, e1.score = -5;
     e1.idempotency_key = "k1";
+    e1.meta = "{\"map\":\"n\\u00fcrburgring\"}";
     e2.board_id = "global", e2.username = "bob", e2.has_score = 1, e2.score = 100;
     Rankd__BatchEntry *entries[] = {&e1, &e2};
     Rankd__SubmitBatchRequest batch = RANKD__SUBMIT_BATCH_REQUEST__INIT;
@@ -237,6 +239,15 @@ static void texts(void) {
     put_text("config", "range", "contexts = 99999999999999999999\n");
     put_text("config", "no_eq", "listen tcp://x\n");
     put_text("config", "unknown", "  colour=blue  \n");
+    put_text("json", "object", "{\"car\":\"rx7\",\"replay\":\"r-8812\"}");
+    put_text("json", "nested", " {\"a\": [1, -2.5e+3, 0.0, true, false, null, {\"b\": {}}, []]}\n");
+    put_text("json", "escapes", "{\"s\":\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\u00e9\"}");
+    put_text("json", "trailing_comma", "{\"a\":1,}");
+    put_text("json", "array", "[1,2]");
+    put_text("json", "deep",
+             "{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{\"\":{}}}}}}}}"
+             "}}}}}}}}}");
+    put("json", "nul", "{\"a\":\"x\0\"}", 10);
     put_text("query", "top", "/api/top?board=tetris&window=daily");
     put_text("query", "empty_value", "/api/top?board=&window=");
     put_text("query", "no_query", "/api/top");
