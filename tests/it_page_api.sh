@@ -194,6 +194,14 @@ check "150 requests at once are all answered 200 or 503 ($codes)" 200
 get "/api/player?board=$board&name=$bob"
 check "... and the next one is answered as before" 200 "d['rank'] == 1"
 
+# ------------------------------------------------------------------ metadata
+
+# After the others: cat's new record moves the places they count on.
+RANKD_TOKEN=$key rk submit "$board" --user "$cat" 250 --meta '{"car":"rx7","replay":"r-8812"}'
+get "/api/player?board=$board&name=$cat"
+check "/api/player: an entry with metadata carries it as an object" 200 \
+    "d['score'] == 250 and d['meta'] == {'car': 'rx7', 'replay': 'r-8812'}"
+
 # ------------------------------------------------------------------ Redis gone
 
 rk-redis-stop >/dev/null

@@ -366,7 +366,7 @@ try {
   const cur = await page.evaluate(() => ({ seq: window.rankdLive.state.lastSeq, top: window.rankdLive.state.top }));
   const withMeta = cur.top.entries.map((e) => e.username === ann ? { ...e, meta: { replay: "r-42", map: "dust" } } : e);
   const metaFrame = (top) => {
-    const entry = (e) => [...entryBytes(e), ...(e.meta ? pb.str(6, JSON.stringify(e.meta)) : [])];
+    const entry = (e) => [...entryBytes(e), ...(e.meta ? pb.str(20, JSON.stringify(e.meta)) : [])];
     const tc = [...pb.str(1, top.board_id), ...pb.str(2, top.game), ...pb.int(3, 0), ...pb.int(4, top.seq),
       ...top.entries.flatMap((e) => pb.bytes(5, entry(e))), ...pb.int(6, top.board_size), ...pb.int(7, top.at_us)];
     return [...Buffer.from(`${game}/${board}/top/all/`, "utf8"), 0, ...pb.bytes(1, tc)];
