@@ -99,6 +99,16 @@ static void aggregate_rules(void) {
     CHECK_STR(b.sources[1], "team");
     CHECK_INT(b.policy, POLICY_SUM);
     CHECK_INT(board_in_global(&b), 0); /* its points are on global already */
+    /* An aggregate read back and sent again is the same aggregate. */
+    {
+        Rankd__Board back;
+        Rankd__Window wins[WINDOW_KINDS];
+        char *ptrs[2 * BOARD_AGG_MAX];
+        board again;
+        board_to_message(&b, &back, wins, ptrs);
+        CHECK_INT(validate_board(&back, &again, &st), RK_OK);
+        CHECK_INT(again.nsources, 2);
+    }
     char *self[] = {"duel", "all"}, *global[] = {"global"}, *twice[] = {"duel", "duel"}, *bad[] = {"Duel!"};
     char *nine[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
     char **lists[] = {self, global, twice, bad, nine};

@@ -162,8 +162,11 @@ int validate_board_sources(const Rankd__Board *in, board *out, rk_status *st) {
     if (out->windows != WINDOW_BIT(WINDOW_ALL))
         return rk_status_set(st, RK_INVALID_ARGUMENT,
                              "an aggregate board keeps all time only (its sources' all-time values)");
-    if (out->player_submit || in->has_rate_limit || in->has_max_step || in->has_max_rate || in->has_min_score ||
-        in->has_max_score || (in->season_schedule && in->season_schedule[0]))
+    /* Each may be given as an aggregate has it (a board read back and sent
+     * again), not otherwise. */
+    if (out->player_submit || (in->has_rate_limit && in->rate_limit) || (in->has_max_step && in->max_step) ||
+        (in->has_max_rate && in->max_rate) || (in->has_min_score && in->min_score != -SCORE_LIMIT) ||
+        (in->has_max_score && in->max_score != SCORE_LIMIT) || (in->season_schedule && in->season_schedule[0]))
         return rk_status_set(st, RK_INVALID_ARGUMENT,
                              "an aggregate board takes no submissions: bounds, player_submit, seasons and the "
                              "anti-cheat settings belong on its sources (it sums their current seasons)");

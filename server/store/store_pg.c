@@ -221,8 +221,7 @@ static const char *const migrations[] = {
      * rankd): with each submission, and with each one waiting to be
      * replayed into Redis. NULL without any, so rows without it cost
      * nothing and the column is added without rewriting the table. */
-    "ALTER TABLE scores ADD COLUMN meta text;"
-    "ALTER TABLE redis_backlog ADD COLUMN meta text;",
+    "ALTER TABLE scores ADD COLUMN meta text; ALTER TABLE redis_backlog ADD COLUMN meta text;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 

@@ -30,7 +30,7 @@ endfunction()
 
 set(FUZZ_REQUEST ${FUZZ_DIR}/request_check.c ${CMAKE_SOURCE_DIR}/server/domain/wire.c
                  ${CMAKE_SOURCE_DIR}/server/domain/validate.c ${CMAKE_SOURCE_DIR}/server/domain/window.c
-                 ${CMAKE_SOURCE_DIR}/server/domain/json.c ${FUZZ_PROTO})
+                 ${CMAKE_SOURCE_DIR}/server/domain/json.c ${CMAKE_SOURCE_DIR}/server/domain/season.c ${FUZZ_PROTO})
 rankd_fuzz(fuzz_envelope ${FUZZ_REQUEST})
 rankd_fuzz(fuzz_payload ${FUZZ_REQUEST})
 rankd_fuzz(fuzz_token ${CMAKE_SOURCE_DIR}/server/domain/token.c ${CMAKE_SOURCE_DIR}/server/base/base64.c ${FUZZ_PROTO})

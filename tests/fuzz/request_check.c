@@ -83,7 +83,8 @@ static void check_board(const Rankd__Board *in) {
     }
     Rankd__Board out;
     Rankd__Window windows[WINDOW_KINDS];
-    board_to_message(&b, &out, windows);
+    char *names[2 * BOARD_AGG_MAX];
+    board_to_message(&b, &out, windows, names);
     if (out.n_windows > WINDOW_KINDS) abort();
     /* What validate_board accepted, it accepts again. */
     board again;
