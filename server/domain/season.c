@@ -68,7 +68,8 @@ int season_parse(const char *text, season_schedule *out, rk_status *st) {
         return rk_status_set(st, RK_INVALID_ARGUMENT, "season_schedule is longer than %d bytes", SEASON_SCHEDULE_MAX);
     int nw = words(text, buf, w);
     if (nw == 0) return RK_OK; /* only spaces: none */
-    if (nw > 4) return bad(st, text, "has more words than any schedule"); /* w holds 4 */
+    /* w holds four: no schedule has more words. */
+    if (nw > 4) return bad(st, text, "has more words than any schedule");
     if (strcmp(w[0], "every") == 0) {
         const char *end;
         int64_t n = nw == 2 ? number(w[1], &end) : -1;
