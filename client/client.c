@@ -189,6 +189,7 @@ static int parse_reply(nng_msg *msg, const ProtobufCMessageDescriptor *reply_des
     if (code != RK_OK) {
         rk_status_set(st, code, "%s", env->message ? env->message : rk_code_name(code));
         st->degraded = degraded;
+        if (env->has_retry_after_ms) st->retry_after_ms = env->retry_after_ms;
         rankd__reply_envelope__free_unpacked(env, NULL);
         return code;
     }

@@ -47,6 +47,7 @@ int rk_status_set(rk_status *st, int code, const char *fmt, ...) {
         va_end(ap);
         st->code = code;
         st->degraded = 0;
+        st->retry_after_ms = 0;
         memcpy(st->message, msg, sizeof(msg));
     }
     return code;
@@ -57,5 +58,6 @@ void rk_status_clear(rk_status *st) {
         st->code = RK_OK;
         st->message[0] = '\0';
         st->degraded = 0;
+        st->retry_after_ms = 0;
     }
 }

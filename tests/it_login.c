@@ -135,6 +135,8 @@ static int owner_login(rk_client *cl, const char *user, const char *password) {
         }
         int hint = retry_hint(&st);
         CHECK(hint >= 1 && hint <= ACCOUNT_CAP_S);
+        /* The same as a number: at most the words' whole seconds. */
+        CHECK(st.retry_after_ms > (hint - 1) * 1000LL && st.retry_after_ms <= hint * 1000LL);
         if (hint < 1 || hint > ACCOUNT_CAP_S) return rc;
         sleep((unsigned)hint);
     }

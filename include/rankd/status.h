@@ -9,6 +9,8 @@
 #ifndef RANKD_STATUS_H
 #define RANKD_STATUS_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,6 +42,8 @@ typedef struct rk_status {
     char message[RK_STATUS_MSG_MAX]; /* "" when code == RK_OK */
     int degraded;                    /* 1: rankd answered without Redis, from
                                         * PostgreSQL (see docs/PROTOCOL.md) */
+    int64_t retry_after_ms;          /* > 0: a limit refused the call (RESOURCE_EXHAUSTED),
+                                        * and a retry this much later can pass */
 } rk_status;
 
 /* "OK", "INVALID_ARGUMENT", ...; "UNKNOWN" for numbers outside 0..16. */

@@ -84,9 +84,12 @@ int h_login(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
 
     int64_t wait_ms = 0;
     if (rstore_login_try(call->w->redis, req->username, call->peer, &login_throttle, &wait_ms, &ignore) == RK_OK &&
-        wait_ms > 0)
-        return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "too many failed logins; retry in %lld s",
-                             (long long)((wait_ms + 999) / 1000));
+        wait_ms > 0) {
+        rk_status_set(st, RK_RESOURCE_EXHAUSTED, "too many failed logins; retry in %lld s",
+                      (long long)((wait_ms + 999) / 1000));
+        st->retry_after_ms = wait_ms;
+        return RK_RESOURCE_EXHAUSTED;
+    }
 
     rc = pgstore_user_by_name(call->w->pg, req->username, &u, st);
     if (rc == RK_NOT_FOUND) {

@@ -387,9 +387,12 @@ static int answer_items(submit_call *s, ProtobufCMessage **out, rk_status *st) {
         rankd__batch_result__init(r);
         r->has_code = 1;
         r->code = s->items[i].st.code;
-        if (r->code != RK_OK)
+        if (r->code != RK_OK) {
             r->message = arena_strdup(&call->w->arena, s->items[i].st.message);
-        else if ((r->reply = reply_of(call, &s->items[i], &s->outs[i])) == NULL)
+            int64_t wait = s->items[i].st.retry_after_ms;
+            r->has_retry_after_ms = wait > 0;
+            r->retry_after_ms = wait > UINT32_MAX ? UINT32_MAX : (uint32_t)wait;
+        } else if ((r->reply = reply_of(call, &s->items[i], &s->outs[i])) == NULL)
             return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         results[i] = r;
     }

@@ -274,6 +274,8 @@ static nng_msg *encode(worker *w, const rk_status *st, const ProtobufCMessage *r
     env.degraded = degraded;
     if (st->code != RK_OK) {
         env.message = (char *)st->message;
+        env.has_retry_after_ms = st->retry_after_ms > 0;
+        env.retry_after_ms = st->retry_after_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)st->retry_after_ms;
     } else if (reply) {
         size_t n = protobuf_c_message_get_packed_size(reply);
         uint8_t *buf = arena_alloc(&w->arena, n ? n : 1);

@@ -174,7 +174,13 @@ int rstore_reply_error(const redisReply *rep, rk_status *st) {
         if (strlen(e->word) != len || strncmp(text, e->word, len) != 0) continue;
         if (e->message) return rk_status_set(st, e->code, "%s", e->message);
         if (e->prefix) return rk_status_set(st, e->code, "%s%s", e->prefix, text);
-        return rk_status_set(st, e->code, "%s", text[len] ? text + len + 1 : text);
+        rk_status_set(st, e->code, "%s", text[len] ? text + len + 1 : text);
+        /* A rate limit says when ("...; retry in N s"): callers get it as a
+         * number too. */
+        const char *when = e->code == RK_RESOURCE_EXHAUSTED ? strstr(text, "retry in ") : NULL;
+        long long secs = 0;
+        if (when && sscanf(when, "retry in %lld s", &secs) == 1 && secs > 0 && st) st->retry_after_ms = secs * 1000;
+        return e->code;
     }
     return rk_status_set(st, RK_INTERNAL, "Redis: %s", text);
 }
