@@ -321,7 +321,7 @@ static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
     if (b->n_sources) ctl_kv("sums", "%s", join_ids(b->sources, b->n_sources, wb, sizeof(wb)));
     if (b->n_feeds) ctl_kv("counts toward", "%s", join_ids(b->feeds, b->n_feeds, wb, sizeof(wb)));
     ctl_kv("created at", "%s", ctl_show_time(b->created_at, tb, sizeof(tb)));
-    if (b->has_season) {
+    if (b->has_season && b->n_sources == 0) { /* an aggregate follows its sources' seasons */
         char sb[48];
         ctl_kv("season", "%u, since %s", b->season,
                b->season_started_us ? ctl_show_time_us(b->season_started_us, sb, sizeof(sb)) : "the board's creation");
