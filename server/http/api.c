@@ -29,6 +29,7 @@
 #include "boards.h"
 #include "log.h"
 #include "query.h"
+#include "reply.h"
 #include "ranking.h"
 #include "ranks.h"
 #include "users.h"
@@ -120,21 +121,7 @@ static void jb_str(jbuf *j, const char *s) {
 /* ---------------------------------------------------------------- answers */
 
 static void answer(nng_aio *aio, uint16_t status, const char *body, size_t len) {
-    nng_http_res *res = NULL;
-    if (nng_http_res_alloc(&res) != 0) {
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
-    nng_http_res_set_status(res, status);
-    nng_http_res_set_header(res, "Content-Type", "application/json");
-    nng_http_res_set_header(res, "Cache-Control", "no-store");
-    if (nng_http_res_copy_data(res, body, len) != 0) {
-        nng_http_res_free(res);
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
-    nng_aio_set_output(aio, 0, res);
-    nng_aio_finish(aio, 0);
+    http_reply(aio, status, "application/json", body, len);
 }
 
 /* The HTTP status of each canonical code a read can end with; 500 for the

@@ -23,6 +23,7 @@
 #include "events.h"
 #include "health.h"
 #include "http.h"
+#include "reply.h"
 #include "log.h"
 #include "metrics.h"
 #include "query.h"
@@ -44,21 +45,7 @@ struct http {
 /* ---------------------------------------------------------------- replies */
 
 static void reply(nng_aio *aio, uint16_t status, const char *type, const char *body, size_t len) {
-    nng_http_res *res = NULL;
-    if (nng_http_res_alloc(&res) != 0) {
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
-    nng_http_res_set_status(res, status);
-    nng_http_res_set_header(res, "Content-Type", type);
-    nng_http_res_set_header(res, "Cache-Control", "no-store");
-    if (nng_http_res_copy_data(res, body, len) != 0) {
-        nng_http_res_free(res);
-        nng_aio_finish(aio, NNG_ENOMEM);
-        return;
-    }
-    nng_aio_set_output(aio, 0, res);
-    nng_aio_finish(aio, 0);
+    http_reply(aio, status, type, body, len);
 }
 
 static http *self(nng_aio *aio) {
