@@ -198,6 +198,32 @@ static void events_cross_rankd_processes(void) {
     CHECK_INT(it_rankd_stop(&second), 0);
 }
 
+/* A season's end empties the board at once: its watchers get the empty
+ * top without waiting for the next submission. */
+static void a_season_end_sends_the_empty_top(void) {
+    seen tops;
+    seen_init(&tops);
+    rk_subscriber *sub = subscribe(getenv("RANKD_EVENTS_URL"), &tops, "tetris/tetris/top/all/");
+    CHECK(sub != NULL);
+    if (sub == NULL) return;
+    Rankd__EndSeasonRequest req = RANKD__END_SEASON_REQUEST__INIT;
+    Rankd__EndSeasonReply *rep = NULL;
+    rk_status st;
+    rk_call_opts o = it_opts(admin, NULL);
+    req.board_id = "tetris";
+    CHECK_INT(rk_seasons_end_season(c, &req, &rep, &o, &st), RK_OK);
+    rk_reply_free(rep);
+    int empty = 0;
+    for (int i = 0; i < 300 && !empty; i++) {
+        pthread_mutex_lock(&tops.mu);
+        empty = tops.n > 0 && tops.top_score[tops.n - 1] == -1;
+        pthread_mutex_unlock(&tops.mu);
+        if (!empty) usleep(10000);
+    }
+    CHECK(empty);
+    rk_subscriber_close(sub);
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
@@ -211,6 +237,7 @@ int main(void) {
     RUN(rank_and_top_events_by_topic);
     RUN(bursts_are_coalesced_and_end_on_the_latest_state);
     RUN(events_cross_rankd_processes);
+    RUN(a_season_end_sends_the_empty_top);
     free(admin);
     free(key);
     rk_client_close(c);

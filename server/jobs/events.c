@@ -302,7 +302,9 @@ static void on_message(events *ev, char *line, int64_t now) {
     /* A change made through any rankd: cached pages of the board are stale. */
     topcache_invalidate(ev->srv->tops, b.id);
     if (board_in_global(&b)) topcache_invalidate(ev->srv->tops, BOARD_GLOBAL_ID);
-    int all_time = f[0][0] == 'r' || f[0][0] == 'd';
+    /* 'c' too: a board's settings changed, or its season ended (the board
+     * then starts empty), and its watchers must see the board as it is. */
+    int all_time = f[0][0] == 'r' || f[0][0] == 'd' || f[0][0] == 'c';
     for (int i = 0; all_time && i < b.nfeeds; i++) topcache_invalidate(ev->srv->tops, b.feeds[i]);
     if (!ev->publishing) return;
     if (f[0][0] == 'r' && nf == 8) {
@@ -310,8 +312,9 @@ static void on_message(events *ev, char *line, int64_t now) {
         mark(ev, b.id, b.windows, now);
     } else if (f[0][0] == 'w') {
         mark(ev, b.id, b.windows & ~WINDOW_BIT(WINDOW_ALL), now);
-    } else if (f[0][0] == 'd') {
-        /* An entry removed (or put back): every window. */
+    } else if (f[0][0] == 'd' || f[0][0] == 'c') {
+        /* An entry removed (or put back), or the board changed: every
+         * window. */
         mark(ev, b.id, b.windows, now);
     }
     /* An all-time change moves the global total and every aggregate's. */
