@@ -110,5 +110,18 @@ check "history --json --meta: objects" succeeded , json_true 'd["entries"][0]["m
 rk history laps cat --meta
 check "a submission without metadata shows -" succeeded , equal "$(body | awk '{ print $NF }')" "-"
 
+# ------------------------------------------------------------------ submit-batch
+# A line may end with the record's metadata: the rest of it from its '{'.
+(unset RANKD_TOKEN && rk board create sprints --game racing --order lower >/dev/null)
+rk_in 'sprints ann 9100 sp-1 {"car": "rx7", "tyres": "soft"}
+sprints bob 9200 {"car":"supra"}
+sprints cat 9300
+sprints ann 9000 sp-2 {not json}' --token "$key" submit-batch -
+check "submit-batch: metadata on a line, with or without a key; a bad one refused alone" \
+    equal "$rc" 1 , has "INVALID_ARGUMENT" , equal "$(grep -c ' OK ' <<<"$out")" 3
+rk top sprints --meta
+check "the batch's metadata is kept with each record" succeeded , \
+    rows_are '1 ann 9100 {"car": "rx7", "tyres": "soft"}' '2 bob 9200 {"car":"supra"}' '3 cat 9300 -'
+
 echo "$passed passed, $failed failed"
 ((failed == 0))

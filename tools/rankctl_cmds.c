@@ -518,6 +518,7 @@ int cmd_submit(ctl_ctx *cx, const ctl_args *a) {
 /* One input line of submit-batch; the entry's strings point into `text`. */
 typedef struct batch_line {
     char *text; /* owned */
+    char *meta; /* owned: the line's metadata, NULL for none */
     long lineno;
     Rankd__BatchEntry entry;
 } batch_line;
@@ -529,19 +530,33 @@ typedef struct batch {
 } batch;
 
 static void batch_free(batch *b) {
-    for (size_t i = 0; i < b->n; i++) free(b->lines[i].text);
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->lines[i].text);
+        free(b->lines[i].meta);
+    }
     free(b->lines);
 }
 
-/* Splits "board user score [key]" in place. */
+/* Splits "board user score [key] [{json}]" in place: the record's
+ * metadata, a JSON object, is the rest of the line from its first '{'
+ * (it may hold spaces; rankd checks it), copied out before the fields are
+ * cut there. */
 static int batch_parse_line(ctl_ctx *cx, const batch *b, batch_line *l) {
-    char *f[5], *save = NULL;
+    char *f[5], *save = NULL, *brace = strchr(l->text, '{');
     int nf = 0;
     const char *name;
-    for (char *w = strtok_r(l->text, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save))
+    if (brace) {
+        size_t len = strlen(brace);
+        while (len > 0 && strchr(" \t\r\n", brace[len - 1])) len--;
+        if ((l->meta = strndup(brace, len)) == NULL)
+            return rk_status_set(&cx->st, RK_RESOURCE_EXHAUSTED, "out of memory");
+        *brace = '\0';
+    }
+    char *fields = l->text;
+    for (char *w = strtok_r(fields, " \t\r\n", &save); w; w = strtok_r(NULL, " \t\r\n", &save))
         if (nf < 5) f[nf++] = w;
     if (nf < 3 || nf > 4)
-        return ctl_usage(cx, "%s:%ld: expected 'board user score [idempotency-key]'", b->file, l->lineno);
+        return ctl_usage(cx, "%s:%ld: expected 'board user score [idempotency-key] [{metadata}]'", b->file, l->lineno);
     rankd__batch_entry__init(&l->entry);
     l->entry.board_id = f[0];
     if (ctl_parse_user(cx, "user", f[1], &l->entry.user_id, &name) != RK_OK ||
@@ -554,6 +569,7 @@ static int batch_parse_line(ctl_ctx *cx, const batch *b, batch_line *l) {
     l->entry.username = (char *)name;
     l->entry.has_score = 1;
     if (nf == 4) l->entry.idempotency_key = f[3];
+    l->entry.meta = l->meta;
     return RK_OK;
 }
 
@@ -581,6 +597,7 @@ static int batch_read(ctl_ctx *cx, FILE *in, batch *b) {
         }
         batch_line *l = &b->lines[b->n++];
         l->text = text; /* the entry's strings will point into it */
+        l->meta = NULL;
         l->lineno = lineno;
         text = NULL;
         cap = 0;
