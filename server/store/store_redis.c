@@ -416,44 +416,76 @@ static void idem_key(const char *board_id, const char *key, char *out, size_t ca
     snprintf(out, cap, "rk:{%s}:idem:%s", board_id, key ? key : "");
 }
 
+/* The free end of a command's pool, with room for one key. */
+static char *key_room(rsubmit_cmd *c) { return c->pool + c->used; }
+
+/* Takes what key_room was given (a string) into the pool. */
+static const char *key_taken(rsubmit_cmd *c) {
+    const char *k = c->pool + c->used;
+    c->used += strlen(k) + 1;
+    return k;
+}
+
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c) {
     static const char *const policies[] = {"best", "best", "latest", "sum"};
     const board *b = s->b;
-    int nkeys = 9;
+    const char *keys[RSUBMIT_KEYS];
+    int nkeys = 0;
     rview g, v;
     time_t now = (time_t)(s->ts_us / 1000000);
+    c->used = 0;
     rstore_view(NULL, WINDOW_ALL, now, &g);
-    snprintf(c->keys[0], RSTORE_KEY_MAX, "%s", STREAM_KEY);
-    idem_key(b->id, s->idem_key, c->keys[1], RSTORE_KEY_MAX);
-    snprintf(c->keys[2], RSTORE_KEY_MAX, "%s", g.zkey);
-    snprintf(c->keys[3], RSTORE_KEY_MAX, "%s", g.mkey);
-    snprintf(c->keys[4], RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
-    rstore_rebuild_flag(b, c->keys[5], RSTORE_KEY_MAX);
-    rstore_rebuild_flag(NULL, c->keys[6], RSTORE_KEY_MAX);
-    snprintf(c->keys[7], RSTORE_KEY_MAX, "%s", NAMES_KEY);
-    snprintf(c->keys[8], RSTORE_KEY_MAX, "%s", LIVE_KEY);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", STREAM_KEY);
+    keys[nkeys++] = key_taken(c);
+    idem_key(b->id, s->idem_key, key_room(c), RSTORE_KEY_MAX);
+    keys[nkeys++] = key_taken(c);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", g.zkey);
+    keys[nkeys++] = key_taken(c);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", g.mkey);
+    keys[nkeys++] = key_taken(c);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
+    keys[nkeys++] = key_taken(c);
+    rstore_rebuild_flag(b, key_room(c), RSTORE_KEY_MAX);
+    keys[nkeys++] = key_taken(c);
+    rstore_rebuild_flag(NULL, key_room(c), RSTORE_KEY_MAX);
+    keys[nkeys++] = key_taken(c);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", NAMES_KEY);
+    keys[nkeys++] = key_taken(c);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", LIVE_KEY);
+    keys[nkeys++] = key_taken(c);
     for (int k = 0; k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
         rstore_view(b, (window_kind)k, now, &v);
-        memcpy(c->keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
-        memcpy(c->keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
+        snprintf(key_room(c), RSTORE_KEY_MAX, "%s", v.zkey);
+        keys[nkeys++] = key_taken(c);
+        snprintf(key_room(c), RSTORE_KEY_MAX, "%s", v.mkey);
+        keys[nkeys++] = key_taken(c);
     }
     /* Moderation's keys (RSUBMIT_MOD_KEYS), after the windows. */
-    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, b->id, s->user_id);
-    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, b->id, s->user_id);
+    keys[nkeys++] = key_taken(c);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
+    keys[nkeys++] = key_taken(c);
     /* Record metadata's key (RSUBMIT_META_KEYS), after moderation's. */
-    rstore_meta_key(b->id, c->keys[nkeys++], RSTORE_KEY_MAX);
-    rstore_season_key(b, c->keys[nkeys++], RSTORE_KEY_MAX);
-    snprintf(c->keys[nkeys++], RSTORE_KEY_MAX, "rk:{%s}:agg", b->id);
-    rstore_feeds_list(b, c->feeds, sizeof(c->feeds));
+    rstore_meta_key(b->id, key_room(c), RSTORE_KEY_MAX);
+    keys[nkeys++] = key_taken(c);
+    rstore_season_key(b, key_room(c), RSTORE_KEY_MAX);
+    keys[nkeys++] = key_taken(c);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:agg", b->id);
+    keys[nkeys++] = key_taken(c);
     for (int i = 0; i < b->nfeeds; i++) {
         board a = {0};
         snprintf(a.id, sizeof(a.id), "%s", b->feeds[i]);
         rstore_view(&a, WINDOW_ALL, now, &v);
-        memcpy(c->keys[nkeys++], v.zkey, RSTORE_KEY_MAX);
-        memcpy(c->keys[nkeys++], v.mkey, RSTORE_KEY_MAX);
-        memcpy(c->keys[nkeys++], v.flag, RSTORE_KEY_MAX);
+        snprintf(key_room(c), RSTORE_KEY_MAX, "%s", v.zkey);
+        keys[nkeys++] = key_taken(c);
+        snprintf(key_room(c), RSTORE_KEY_MAX, "%s", v.mkey);
+        keys[nkeys++] = key_taken(c);
+        snprintf(key_room(c), RSTORE_KEY_MAX, "%s", v.flag);
+        keys[nkeys++] = key_taken(c);
     }
+    rstore_feeds_list(b, key_room(c), BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1);
+    const char *feeds = key_taken(c);
     snprintf(c->nums[0], 32, "%d", nkeys);
     snprintf(c->nums[1], 32, "%" PRId64, s->user_id);
     snprintf(c->nums[2], 32, "%" PRId64, s->score);
@@ -464,7 +496,7 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     c->argv[argc++] = "FCALL";
     c->argv[argc++] = "rk_submit";
     c->argv[argc++] = c->nums[0];
-    for (int k = 0; k < nkeys; k++) c->argv[argc++] = c->keys[k];
+    for (int k = 0; k < nkeys; k++) c->argv[argc++] = keys[k];
     c->argv[argc++] = c->nums[1];
     c->argv[argc++] = c->nums[2];
     c->argv[argc++] = c->nums[3];
@@ -493,7 +525,7 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     snprintf(c->mods[2], 32, "%" PRId64, again ? 0 : b->max_rate);
     for (int i = 0; i < RSUBMIT_MOD_ARGS; i++) c->argv[argc++] = c->mods[i];
     c->argv[argc++] = s->meta ? s->meta : ""; /* RSUBMIT_META_ARGS */
-    c->argv[argc++] = c->feeds;
+    c->argv[argc++] = feeds;
     snprintf(c->nums[6 + WINDOW_KINDS], 32, "%d", b->nfeeds);
     c->argv[argc++] = c->nums[6 + WINDOW_KINDS];
     c->argc = argc;
@@ -519,7 +551,9 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
     /* A Redis Cluster's WAIT would have to go to each master the batch
      * reached: not built (docs/ARCHITECTURE.md, What can be lost). */
     size_t nw = wait && wait->replicas > 0 && !r->route ? 1 : 0;
-    submit_cmd *cmds = calloc(n ? n : 1, sizeof(*cmds));
+    /* Not calloc: a command is written before it is read, and zeroing a
+     * batch's worth of them would touch every page of the array. */
+    submit_cmd *cmds = malloc((n ? n : 1) * sizeof(*cmds));
     redisReply **replies = calloc(n + nw + 1, sizeof(*replies));
     int *argcs = calloc(n + nw + 1, sizeof(*argcs));
     const char *const **argvs = calloc(n + nw + 1, sizeof(*argvs));

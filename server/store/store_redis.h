@@ -141,15 +141,18 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
 #define RSUBMIT_META_ARGS 1
 #define RSUBMIT_SEASON_KEYS 1
 #define RSUBMIT_AGG_KEYS (1 + 3 * BOARD_AGG_MAX)
+#define RSUBMIT_KEYS \
+    (9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + RSUBMIT_SEASON_KEYS + RSUBMIT_AGG_KEYS)
+/* What is written comes first and the keys are packed one after another
+ * in `pool`, so a command touches a kilobyte or two of its struct: a
+ * batch's array of them costs few fresh pages. */
 typedef struct rsubmit_cmd {
-    char keys[9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + RSUBMIT_SEASON_KEYS + RSUBMIT_AGG_KEYS]
-             [RSTORE_KEY_MAX];
+    const char *argv[3 + RSUBMIT_KEYS + 14 + WINDOW_KINDS + RSUBMIT_MOD_ARGS + RSUBMIT_META_ARGS];
+    int argc;
     char nums[7 + WINDOW_KINDS][32];
     char mods[RSUBMIT_MOD_ARGS][32];
-    char feeds[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
-    const char *argv[3 + 9 + 2 * WINDOW_KINDS + RSUBMIT_MOD_KEYS + RSUBMIT_META_KEYS + RSUBMIT_SEASON_KEYS +
-                     RSUBMIT_AGG_KEYS + 14 + WINDOW_KINDS + RSUBMIT_MOD_ARGS + RSUBMIT_META_ARGS];
-    int argc;
+    size_t used; /* bytes of pool taken */
+    char pool[RSUBMIT_KEYS * RSTORE_KEY_MAX + BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
 } rsubmit_cmd;
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
 int rsubmit_parse(const struct redisReply *rep, rstore_submit_out *o);
