@@ -167,8 +167,7 @@ int h_remove_entry(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
                           .retention_s = call->srv->cfg.window_retention,
                           .deadline_us = call->deadline_us};
     rc = rebuild_remove_entry(call->w->redis, call->w->pg, call->srv->boards, &rm, &marked, &found, st);
-    topcache_invalidate(call->srv->tops, b.id);
-    if (board_in_global(&b)) topcache_invalidate(call->srv->tops, BOARD_GLOBAL_ID);
+    topcache_invalidate_sums(call->srv->tops, &b);
     if (rc != RK_OK) return rc;
     if (marked == 0 && !found) return rk_status_set(st, RK_NOT_FOUND, "%s has no entry on board %s", name, b.id);
     if ((rc = audit_record(call, AUDIT_ENTRY_REMOVE, name, req->reason, st, "board %s, %lld submissions", b.id,

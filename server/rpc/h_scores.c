@@ -231,9 +231,7 @@ static void items_stored(submit_call *s) {
     for (size_t j = 0; j < s->m; j++) {
         s->outs[s->idx[j]] = s->res[j];
         s->items[s->idx[j]].st = s->res[j].status;
-        topcache_invalidate(s->call->srv->tops, s->in[j].b->id);
-        if (board_in_global(s->in[j].b)) topcache_invalidate(s->call->srv->tops, BOARD_GLOBAL_ID);
-        for (int k = 0; k < s->in[j].b->nfeeds; k++) topcache_invalidate(s->call->srv->tops, s->in[j].b->feeds[k]);
+        topcache_invalidate_sums(s->call->srv->tops, s->in[j].b);
         /* An aggregate of the board came or went since it was read: the
          * next submission reads it again (the refused one changed nothing,
          * and the caller retries UNAVAILABLE). */

@@ -38,9 +38,7 @@ int seasons_end(server *srv, rstore *r, pgstore *pg, const seasons_end_in *in, r
     /* Whatever happened in Redis, PostgreSQL's board is the one to know. */
     if (out->board.id[0] && out->board.season > in->b->season) {
         boards_put(srv->boards, &out->board);
-        topcache_invalidate(srv->tops, out->board.id);
-        if (board_in_global(&out->board)) topcache_invalidate(srv->tops, BOARD_GLOBAL_ID);
-        for (int i = 0; i < out->board.nfeeds; i++) topcache_invalidate(srv->tops, out->board.feeds[i]);
+        topcache_invalidate_sums(srv->tops, &out->board);
     }
     /* An aggregate sums its sources' current seasons: the ones this board
      * feeds are built again from the history, which now starts the board's

@@ -67,6 +67,12 @@ void topcache_invalidate(topcache *c, const char *board_id) {
     if (c) atomic_fetch_add(&c->versions[hash(board_id) % VERSIONS], 1);
 }
 
+void topcache_invalidate_sums(topcache *c, const board *b) {
+    topcache_invalidate(c, b->id);
+    if (board_in_global(b)) topcache_invalidate(c, BOARD_GLOBAL_ID);
+    for (int i = 0; i < b->nfeeds; i++) topcache_invalidate(c, b->feeds[i]);
+}
+
 void topcache_invalidate_all(topcache *c) {
     if (c == NULL) return;
     for (int i = 0; i < VERSIONS; i++) atomic_fetch_add(&c->versions[i], 1);

@@ -30,6 +30,9 @@ void topcache_close(topcache *c);
 uint64_t topcache_version(topcache *c, const char *board_id);
 /* Marks every page of a board stale. */
 void topcache_invalidate(topcache *c, const char *board_id);
+/* After a change to b's all-time entries: b's pages, and those of every
+ * board that sums it (the global board, its aggregates). */
+void topcache_invalidate_sums(topcache *c, const board *b);
 /* Marks every page stale (after a rebuild swapped boards in). */
 void topcache_invalidate_all(topcache *c);
 
