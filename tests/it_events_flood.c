@@ -5,7 +5,10 @@
  * for subscribers is lowered to 256 kB, writers send batches of rank
  * changes as fast as they can; at the end a new change must reach a
  * subscriber within 3 s (the old thread was tens of thousands of changes
- * behind), through the same subscription (the same Redis client id). */
+ * behind), through the same subscription (the same Redis client id).
+ * Meanwhile other subscribers come and go: nng 1.5.2 could hang for ever
+ * closing a connection that was receiving, and every close in the process
+ * after it, the test's own exit included. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -35,6 +38,27 @@ static long subscriber_id(void) {
     char out[512];
     if (it_redis_cli("CLIENT LIST TYPE pubsub", out, sizeof(out)) != 0 || strncmp(out, "id=", 3) != 0) return -1;
     return atol(out + 3);
+}
+
+static atomic_int churned; /* subscribers opened and closed in the flood */
+#define CHURN 40
+
+static void on_nothing(const char *topic, const Rankd__Event *ev, void *arg) { (void)topic, (void)ev, (void)arg; }
+
+/* Subscribers open, receive the flood for a moment and close, as
+ * spectators do. */
+static void *churner(void *arg) {
+    (void)arg;
+    for (int i = 0; i < CHURN && !atomic_load(&stop); i++) {
+        rk_subscriber *s = NULL;
+        rk_status st;
+        if (rk_subscriber_open(&s, getenv("RANKD_EVENTS_URL"), on_nothing, NULL, &st) != RK_OK) break;
+        rk_subscriber_subscribe(s, "flood/", &st);
+        usleep(50000 + (i % 5) * 20000);
+        rk_subscriber_close(s);
+        atomic_fetch_add(&churned, 1);
+    }
+    return NULL;
 }
 
 static void on_event(const char *topic, const Rankd__Event *ev, void *arg) {
@@ -96,14 +120,17 @@ static void subscription_survives_a_flood(void) {
     if (sub) CHECK_INT(rk_subscriber_subscribe(sub, "flood/", &st), RK_OK);
     usleep(300000);
 
-    pthread_t w[WRITERS];
+    pthread_t w[WRITERS], ch;
     for (long i = 0; i < WRITERS; i++) pthread_create(&w[i], NULL, writer, (void *)i);
+    pthread_create(&ch, NULL, churner, NULL);
     sleep(FLOOD_S);
     atomic_store(&stop, 1);
     for (int i = 0; i < WRITERS; i++) pthread_join(w[i], NULL);
-    fprintf(stderr, "  %ld rank changes submitted, %ld rank events received\n", atomic_load(&changes),
-            atomic_load(&rank_events));
+    pthread_join(ch, NULL);
+    fprintf(stderr, "  %ld rank changes submitted, %ld rank events received, %d subscribers closed\n",
+            atomic_load(&changes), atomic_load(&rank_events), atomic_load(&churned));
     CHECK(atomic_load(&changes) > 0);
+    CHECK(atomic_load(&churned) >= 10);
 
     /* After the flood, a change comes through within 3 s: the thread is
      * not minutes of changes behind. */
