@@ -120,6 +120,12 @@ completes() { # WANT WORDS...
 check "bash completion offers rankctl's commands" completes board "$prefix/bin/rankctl" bo
 check "bash completion offers a group's subcommands" completes "create list revoke" "$prefix/bin/rankctl" apikey ""
 check "bash completion offers a command's options" completes --window "$prefix/bin/rankctl" top tetris --w
+# A rankctl whose help is still being written when a reader has seen
+# enough (a loaded machine): with pipefail on, as here, an early exit of
+# that reader used to make the completion offer file names.
+printf '#!/bin/sh\n"%s" "$@"; s=$?; sleep 0.2; echo; exit $s\n' "$prefix/bin/rankctl" >"$work/slow-rankctl"
+chmod +x "$work/slow-rankctl"
+check "bash completion offers a group's subcommands from a slow rankctl" completes "create list revoke" "$work/slow-rankctl" apikey ""
 
 # A program built the way the README says, against the installed rankd.pc,
 # links and calls rankd.
