@@ -31,7 +31,7 @@ static int64_t now_ms(void) {
  * which marks those as "[... lua]": only what a client sent is counted,
  * and only the commands a ranked read, a submission or a token check can
  * send (the health, write-behind and archive threads send others: the
- * write-behind's EXISTS rk:live, for one). */
+ * write-behind's EXISTS rk:live and FCALL rk_wb_trim, for two). */
 typedef struct monitor {
     int pid;
     char path[512];
@@ -64,6 +64,8 @@ static long long monitor_stop(monitor *m) {
         char *p = strstr(line, "] \"");
         if (p == NULL || strstr(line, " lua] ") != NULL) continue;
         p += 3;
+        static const char trim[] = "FCALL\" \"rk_wb_trim\""; /* the write-behind's */
+        if (strncmp(p, trim, sizeof(trim) - 1) == 0) continue;
         for (const char *const *c = call_cmds; *c; c++)
             if (strncasecmp(p, *c, strlen(*c)) == 0 && p[strlen(*c)] == '"') n++;
     }

@@ -24,6 +24,8 @@ TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"')
 # Commands rankd's background threads send on their own schedule.
 BACKGROUND = {"XREADGROUP", "XACK", "XDEL", "XAUTOCLAIM", "XPENDING", "XINFO", "XGROUP", "PING", "INFO",
               "XLEN", "XRANGE", "MONITOR", "FUNCTION", "SUBSCRIBE", "PUBLISH"}
+# Redis functions those threads call (the write-behind's trim).
+BACKGROUND_FCALL = {"rk_wb_trim"}
 
 
 def unescape(s):
@@ -53,8 +55,11 @@ def commands(path):
             if not m or m.group(1) == "lua":
                 continue
             argv = [unescape(t) for t in TOKEN.findall(m.group(2))]
-            if argv and argv[0].upper() not in BACKGROUND:
-                cmds.append(argv)
+            if not argv or argv[0].upper() in BACKGROUND:
+                continue
+            if argv[0].upper() == "FCALL" and len(argv) > 1 and argv[1] in BACKGROUND_FCALL:
+                continue
+            cmds.append(argv)
     return cmds
 
 

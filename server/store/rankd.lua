@@ -975,7 +975,45 @@ local function counter_add(keys, args)
   return 1
 end
 
+-- Drops the write-behind's stream entries every group is done with:
+-- those below each group's oldest pending entry, or below the entry after
+-- the last it was given when nothing is pending. One XTRIM frees whole
+-- nodes of the stream; XDEL of each acknowledged id cost more than the
+-- read that fetched them (6 ms against 0.15 ms a batch of 1000).
+-- keys: the stream. Replies the number of entries dropped.
+local function next_id(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return ms .. '-' .. string.format('%d', tonumber(seq) + 1)
+end
+
+local function older(a, b)
+  local am, as = string.match(a, '^(%d+)-(%d+)$')
+  local bm, bs = string.match(b, '^(%d+)-(%d+)$')
+  if #am ~= #bm then return #am < #bm end
+  if am ~= bm then return am < bm end
+  return tonumber(as) < tonumber(bs)
+end
+
+local function wb_trim(keys, args)
+  if redis.call('EXISTS', keys[1]) == 0 then return 0 end
+  local bound = nil
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', keys[1])) do
+    local name, last = nil, nil
+    for i = 1, #g, 2 do
+      if g[i] == 'name' then name = g[i + 1] end
+      if g[i] == 'last-delivered-id' then last = g[i + 1] end
+    end
+    local b = next_id(last)
+    local p = redis.call('XPENDING', keys[1], name)
+    if p[1] > 0 then b = p[2] end
+    if bound == nil or older(b, bound) then bound = b end
+  end
+  if bound == nil then return 0 end
+  return redis.call('XTRIM', keys[1], 'MINID', bound)
+end
+
 redis.register_function('rk_submit', submit)
+redis.register_function('rk_wb_trim', wb_trim)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)
 redis.register_function('rk_unflag', unflag)

@@ -1622,25 +1622,21 @@ void rstore_wb_free(rstore_wb_batch *b) {
     memset(b, 0, sizeof(*b));
 }
 
-/* XACK and XDEL of the same entries, both to the stream's master. */
+/* XACK of the entries, then rk_wb_trim (rankd.lua), which drops every
+ * entry no consumer still needs: cheaper than XDEL of each id, and it also
+ * drops what a consumer acknowledged but could not delete before it died. */
+static const char *const wb_trim_argv[] = {"FCALL", "rk_wb_trim", "1", STREAM_KEY};
+
+/* Both to the stream's master. */
 static int wb_ack_routed(rstore *r, const char **argv, size_t n, rk_status *st) {
-    const char **del = calloc(n + 2, sizeof(*del));
-    if (del == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    argv[0] = "XACK";
-    argv[1] = STREAM_KEY;
-    argv[2] = WB_GROUP;
-    del[0] = "XDEL";
-    del[1] = STREAM_KEY;
-    memcpy(del + 2, argv + 3, n * sizeof(*del));
-    int argcs[] = {(int)(3 + n), (int)(2 + n)};
-    const char *const *argvs[] = {argv, del};
+    int argcs[] = {(int)(3 + n), 4};
+    const char *const *argvs[] = {argv, wb_trim_argv};
     redisReply *reps[2] = {NULL, NULL};
     int rc = rroute_exec(r->route, 2, argcs, argvs, NULL, reps, st);
     for (int i = 0; i < 2 && rc == RK_OK; i++)
         if (reps[i]->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(reps[i], st);
     for (int i = 0; i < 2; i++)
         if (reps[i]) freeReplyObject(reps[i]);
-    free(del);
     return rc;
 }
 
@@ -1648,18 +1644,16 @@ int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **argv = calloc(n + 3, sizeof(*argv));
     if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    argv[0] = "XACK";
+    argv[1] = STREAM_KEY;
+    argv[2] = WB_GROUP;
     memcpy(argv + 3, ids, n * sizeof(*ids));
     int rc = r->route ? RK_OK : reconnect(r, st);
     if (rc == RK_OK && r->route) {
         rc = wb_ack_routed(r, argv, n, st);
     } else if (rc == RK_OK) {
-        argv[0] = "XACK";
-        argv[1] = STREAM_KEY;
-        argv[2] = WB_GROUP;
         redisAppendCommandArgv(r->ctx, (int)(3 + n), argv, NULL);
-        argv[1] = "XDEL";
-        argv[2] = STREAM_KEY;
-        redisAppendCommandArgv(r->ctx, (int)(2 + n), argv + 1, NULL);
+        redisAppendCommandArgv(r->ctx, 4, (const char **)wb_trim_argv, NULL);
         for (int i = 0; rc == RK_OK && i < 2; i++) {
             void *rep = NULL;
             if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {

@@ -368,7 +368,9 @@ int rstore_wb_claim(rstore *r, const char *node, rstore_wb_batch *b, rk_status *
  * (for the dead letter); *out is malloc'ed. */
 int rstore_wb_entry_bytes(const rstore_wb_entry *e, uint8_t **out, size_t *len, rk_status *st);
 void rstore_wb_free(rstore_wb_batch *b);
-/* Acknowledges and deletes n entries, in one round trip. */
+/* Acknowledges n entries and drops from the stream every entry no
+ * consumer still needs (these, and older ones already acknowledged), in
+ * one round trip. */
 int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st);
 /* The Unix ms of the oldest entry (0: none). */
 int rstore_wb_oldest_ms(rstore *r, int64_t *ms, rk_status *st);
