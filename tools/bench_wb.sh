@@ -5,7 +5,7 @@
 # private Redis and PostgreSQL (tests/with-services.sh): stops PostgreSQL,
 # sends BENCH_WB_N scores in batches of 100 (they wait in the stream
 # rk:wb), starts PostgreSQL and times until the write-behind has drained
-# the stream into `scores` (rankctl status: writebehind_backlog 0). Then
+# the stream into `scores` (the length of rk:wb is 0). Then
 # times a COPY of as many rows, of the same shape, into the same table,
 # and prints rows per second of each drain and its ratio to the COPY.
 #
@@ -67,13 +67,18 @@ for ((r = 1; r <= rounds; r++)); do
         rows="$(backlog)"
         rk-pg-start >/dev/null
         t0="$(now)"
+        # One redis-cli asking the stream's length every 20 ms, for up to
+        # 10 minutes: the watch must not take the CPU the drain needs (a
+        # rankctl and a python3 every 50 ms took a third of both cores);
+        # line-buffered, or its answers wait in a pipe buffer for seconds.
+        exec {xlen}< <(exec timeout 600 stdbuf -oL redis-cli -h 127.0.0.1 -p "$RANKD_REDIS_PORT" -r -1 -i 0.02 \
+            XLEN rk:wb)
+        watch=$!
         left=-1
-        for ((w = 0; w < 12000; w++)); do
-            left="$(backlog)"
-            [[ $left == 0 ]] && break
-            sleep 0.05
-        done
+        while read -r -u "$xlen" x; do [[ $x == 0 ]] && left=0 && break; done
         t1="$(now)"
+        kill "$watch" 2>/dev/null || true
+        exec {xlen}<&-
         kill -TERM "$pid"
         wait "$pid" || true
         pid=""
