@@ -136,7 +136,8 @@ typedef struct pg_score {
     const char *meta;      /* record metadata, "" or NULL: none (scores.meta NULL) */
 } pg_score;
 
-/* Inserts n rows in one statement; rows already present are skipped.
+/* Inserts n rows in one statement (a COPY from 16 rows on; the INSERT when
+ * PostgreSQL refuses the COPY); rows already present are skipped.
  * RK_INVALID_ARGUMENT: PostgreSQL refused a row for its values (nothing
  * of the batch was written); RK_UNAVAILABLE: it could not be asked. */
 int pgstore_scores_insert(pgstore *p, const pg_score *rows, size_t n, rk_status *st);
