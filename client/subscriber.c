@@ -30,9 +30,8 @@
 #define POLL_MS 100 /* how soon close is noticed */
 
 #define MAX_DIALERS 16
-#define MAX_PIPES 64         /* connections tracked; see end_connections */
-#define PIPES_GONE_MS 2000   /* how long close waits for them to end */
-#define NO_REDIAL_MS 3600000 /* a closing subscriber does not reconnect */
+#define MAX_PIPES 64       /* connections tracked; see end_connections */
+#define PIPES_GONE_MS 2000 /* how long close waits for them to end */
 
 struct rk_subscriber {
     nng_socket sock;
@@ -134,7 +133,8 @@ static int same_addr(const nng_sockaddr *a, const struct sockaddr_storage *b) {
 }
 
 /* Drops the TCP connection under the pipe, found as the descriptor whose
- * two ends are the pipe's; 0 when it was found. Linux: the descriptors are those in /proc/self/fd. */
+ * two ends are the pipe's; 0 when it was found. Linux: the descriptors are
+ * those listed in /proc/self/fd. */
 static int shut_pipe_fd(nng_pipe p) {
     nng_sockaddr local, remote;
     if (nng_pipe_get_addr(p, NNG_OPT_LOCADDR, &local) != 0 || nng_pipe_get_addr(p, NNG_OPT_REMADDR, &remote) != 0)
