@@ -93,7 +93,14 @@ log "set up $PLAYERS players in $(python3 -c "print(round($(now) - $t0, 1))") s"
 ZKEY='rk:{bench-0}:all'
 MKEY='rk:{bench-0}:all:m'
 uid0="$(rcli HGET rk:uids bench-p0)"
-member0="$(rcli HGET "$MKEY" "$uid0")"
+# member MKEY UID: the player's sorted-set member (rankd.lua, "Member
+# hashes"): the tie key in their bucket, then the id.
+member() {
+    local tie
+    tie="$(rcli HGET "$1:$(($2 / 64))" "$(($2 % 64))")"
+    [[ -n $tie ]] && printf '%s%s' "$tie" "$2"
+}
+member0="$(member "$MKEY" "$uid0")"
 [[ -n $member0 ]] || { log "setup left no score for bench-p0"; exit 1; }
 
 # ------------------------------------------------------------------ redis-benchmark
@@ -331,7 +338,8 @@ rm -f "$out/copy.csv"
 log "  COPY $ncopy rows: $(cut -d' ' -f2 "$out/copy") s"
 
 # ------------------------------------------------------------------ large board and memory
-# bench.lua loads in rankd's layout; used_memory deltas give bytes per entry.
+# The board goes in through rankd's own rk_load (bench_gen.py), the user
+# directory through bench_load.lua; used_memory deltas give bytes per entry.
 used() { rcli INFO memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r'; }
 # load MODE ZSET MHASH PREFIX: LARGE players in calls of 100000.
 load() {
@@ -346,11 +354,12 @@ phase "large board: $LARGE members"
 "$RANK_BENCH_BIN" --url "$RANKD_URL" --setup-only --board-prefix big- --boards 1 --players 0 --mix top=1 --quiet
 m0=$(used)
 t0=$(now)
-load board 'rk:{big-0}:all' 'rk:{big-0}:all:m' big-p
+python3 "$tools/bench_gen.py" rkload 'rk:{big-0}:all' 'rk:{big-0}:all:m' "$LARGE" 100000000 "$ts_us" |
+    rcli --pipe >/dev/null
 m1=$(used)
 load directory x x big-p
 m2=$(used)
-load bare 'bench:bare' x x
+python3 "$tools/bench_gen.py" bare 'bench:bare' "$LARGE" 100000000 | rcli --pipe >/dev/null
 m3=$(used)
 printf '%s %s %s %s %s %s\n' "$LARGE" "$m0" "$m1" "$m2" "$m3" "$(python3 -c "print($(now) - $t0)")" >"$out/memory"
 rcli UNLINK bench:bare >/dev/null
@@ -363,7 +372,7 @@ phase "rank p50, one request in flight"
 "$RANK_BENCH_BIN" --url "$RANKD_URL" --reuse --board-prefix big- --player-prefix big-p --players "$LARGE" \
     --mix rank=1 --threads 1 --inflight 1 --duration 5 --warmup 1 --json --quiet >"$out/rank1_large.json"
 redis-benchmark -h 127.0.0.1 -p "$RANKD_REDIS_PORT" -c 1 -n 20000 --csv ZREVRANK "$ZKEY" "$member0" >"$out/zrevrank1_small.csv"
-big_member="$(rcli HGET 'rk:{big-0}:all:m' $((100000000 + LARGE / 2)))"
+big_member="$(member 'rk:{big-0}:all:m' $((100000000 + LARGE / 2)))"
 redis-benchmark -h 127.0.0.1 -p "$RANKD_REDIS_PORT" -c 1 -n 20000 --csv ZREVRANK 'rk:{big-0}:all' "$big_member" \
     >"$out/zrevrank1_large.csv"
 

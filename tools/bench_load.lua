@@ -1,39 +1,25 @@
 --[[
-bench_load.lua - loads synthetic players straight into Redis, in the exact
-layout rankd keeps (server/store/rankd.lua), so tools/bench.sh can measure a
-board of millions without signing up millions of players.
+bench_load.lua - loads synthetic data straight into Redis, in the layout
+rankd keeps (server/store/rankd.lua), so tools/bench.sh can measure
+millions of players without signing up millions of players. Boards go in
+through rankd's own rk_load instead (tools/bench_gen.py).
 
-  redis-cli --eval tools/bench_load.lua ZSET MHASH NAMES UIDS , MODE FIRST COUNT UIDBASE PREFIX TS
+  redis-cli --eval tools/bench_load.lua KEY1 KEY2 NAMES UIDS , MODE FIRST COUNT UIDBASE PREFIX TS
 
-MODE "board": ZSET gets member <14 hex tie key><uid> with a score, MHASH
-  maps uid -> member (what rk_submit writes for one board and window).
 MODE "directory": NAMES maps uid -> PREFIX..i and UIDS the reverse (the
   user directory rankd resolves usernames with).
-MODE "bare": ZSET gets member <uid> only: the plain sorted set that
-  rankd's per-member cost is compared with.
-MODE "stream": ZSET (rk:wb) gets COUNT write-behind entries in the fields
+MODE "stream": KEY1 (rk:wb) gets COUNT write-behind entries in the fields
   rk_submit writes (board PREFIX, user, score, time, no idempotency key),
   all at once, so the write-behind finds a backlog to measure itself on.
 
 Player i (FIRST <= i < FIRST+COUNT) has uid UIDBASE+i and a score spread
-over 0..999999 by a fixed permutation, so loads are repeatable. Members go
-in 500 per ZADD/HSET call; keep COUNT to about 100000 per call so Redis is
-never blocked for long.
+over 0..999999 by a fixed permutation, so loads are repeatable. Keep
+COUNT to about 100000 per call so Redis is never blocked for long.
 ]]
 local mode = ARGV[1]
 local first, count = tonumber(ARGV[2]), tonumber(ARGV[3])
 local base, prefix, ts = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-local LIMIT = 9007199254740992
 local CHUNK = 500
-
-local z, m = {}, {}
-local function flush()
-  if #z > 0 then redis.call('ZADD', KEYS[1], unpack(z)) end
-  if #m > 0 then
-    if mode == 'board' then redis.call('HSET', KEYS[2], unpack(m)) end
-  end
-  z, m = {}, {}
-end
 
 if mode == 'stream' then
   for i = first, first + count - 1 do
@@ -65,20 +51,4 @@ if mode == 'directory' then
   return count
 end
 
-for i = first, first + count - 1 do
-  local uid = string.format('%d', base + i)
-  local score = string.format('%d', (i * 7919) % 1000000)
-  if mode == 'bare' then
-    z[#z + 1] = score
-    z[#z + 1] = uid
-  else
-    local member = string.format('%014x', LIMIT - (ts + i)) .. uid
-    z[#z + 1] = score
-    z[#z + 1] = member
-    m[#m + 1] = uid
-    m[#m + 1] = member
-  end
-  if #z >= 2 * CHUNK then flush() end
-end
-flush()
-return count
+return redis.error_reply('bench_load.lua: unknown mode ' .. mode)

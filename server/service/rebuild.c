@@ -797,6 +797,15 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
         int history = 0;
         int present = 0;
         rstore_view(&all[i], WINDOW_ALL, 0, &v);
+        int outdated = 0;
+        if ((rc = rstore_view_outdated(r, &v, &outdated, st)) != RK_OK) break;
+        if (outdated) {
+            /* Written by an older release: its member hash is one hash. */
+            log_warn("Redis holds a board in an older layout; rebuilding it from PostgreSQL", "board=%s", all[i].id);
+            rc = board_ex(r, pg, &all[i], retention_s, 0, wait_ms, &entries, st);
+            rebuilt++;
+            continue;
+        }
         if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) continue;
         if (all[i].season > 1) {
             /* A season that has no submissions yet has no all-time set;
@@ -821,8 +830,11 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
     int history = 0;
     int present = 0;
     rstore_view(NULL, WINDOW_ALL, 0, &g);
-    if ((rc = rstore_exists(r, g.zkey, &present, st)) != RK_OK) return rc;
-    if (rebuilt || !present) {
+    int outdated = 0;
+    if ((rc = rstore_exists(r, g.zkey, &present, st)) != RK_OK ||
+        (rc = rstore_view_outdated(r, &g, &outdated, st)) != RK_OK)
+        return rc;
+    if (rebuilt || !present || outdated) {
         if ((rc = pgstore_has_history(pg, NULL, &history, st)) != RK_OK) return rc;
         if (rebuilt || history) rc = global_ex(r, pg, 0, wait_ms, &entries, st);
     }

@@ -4,11 +4,13 @@ rankd's Redis functions: every change to a board and every ranked read is
 one of these, so each submission or query is one round trip and atomic.
 
 Layout of a board (tag {b} keeps one board's keys in one cluster slot):
-  rk:{b}:<window>     sorted set; member = <14 hex tie key><user id>
-  rk:{b}:<window>:m   hash user id -> current member in that sorted set;
-                      on latest boards also "t<user id>" -> the time (us)
-                      of the player's last submission, while it is later
-                      than the tie time (a repeat of the same score)
+  rk:{b}:<window>     sorted set; member = <9-byte tie key><user id>
+  rk:{b}:<window>:m   hash {lo, hi}: the buckets of the member hash in use
+  rk:{b}:<window>:m:<k>  hash (u mod 64) -> tie key of player u in that
+                      sorted set, for the 64 players with floor(u / 64) =
+                      k; on latest boards also "t<u mod 64>" -> the time
+                      (us) of the player's last submission, while it is
+                      later than the tie time (a repeat of the same score)
   rk:{b}:pb           hash user id -> best score ever submitted
                       (latest and sum boards; best boards read all-time)
   rk:{b}:idem:<key>   the first answer to an idempotent submission
@@ -63,7 +65,7 @@ them (rankd re-reads PostgreSQL whenever it may have missed a line):
   "k" key_id
       a revoked API key: drop it from the key cache
 
-Ties: Redis orders equal scores by member bytes. The 14 hex digits in front
+Ties: Redis orders equal scores by member bytes. The 9 tie digits in front
 of the user id make that order "who reached the score first": the submit
 time in microseconds, inverted for boards that list highest first (ZREVRANGE
 walks members in reverse byte order). A member is rewritten only when the
@@ -111,14 +113,122 @@ local function better(desc, a, b)
   return a < b
 end
 
+-- Tie keys: a number below 2^54 in TIE_LEN digits of base 64, most
+-- significant first, from an alphabet in ASCII order, so comparing the
+-- bytes (what Redis does with equal scores) compares the numbers. 9
+-- printable bytes instead of 14 hex digits: a member of a 9-digit user id
+-- stays in jemalloc's 24-byte class.
+local DIGITS = '-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz'
+local TIE_LEN = 9
+local DIGIT_OF -- byte -> digit, made by the first call that needs it
+                -- (the library's load has no string library)
+
+local function tie_text(v)
+  local out = {}
+  for i = TIE_LEN, 1, -1 do
+    local d = v % 64
+    out[i] = string.sub(DIGITS, d + 1, d + 1)
+    v = (v - d) / 64
+  end
+  return table.concat(out)
+end
+
 local function tie_key(desc, ts)
-  if desc then return string.format('%014x', LIMIT - ts) end
-  return string.format('%014x', ts)
+  if desc then return tie_text(LIMIT - ts) end
+  return tie_text(ts)
+end
+
+-- The user id of a sorted-set member.
+local function member_uid(member) return string.sub(member, TIE_LEN + 1) end
+
+--[[ Member hashes: finding a player's member by user id. mkey itself is
+a small hash {lo, hi}: the lowest and highest bucket in use. Player u is
+in the hash mkey:<floor(u / BUCKET)>, field u mod BUCKET -> their tie key
+(the member is the tie key and u); on latest boards also "t" .. field ->
+the time (us) of their last submission, while later than the tie time. A
+bucket has at most 2 * BUCKET fields, within Redis's default
+hash-max-listpack-entries (128), so it stays a listpack of about 13 bytes
+per player, where one hash of every player would be a hashtable of about
+100. Buckets share mkey's hash tag, so its slot. ]]
+local BUCKET = 64
+
+local function bucket(mkey, uid)
+  local n = tonumber(uid)
+  local b = math.floor(n / BUCKET)
+  return mkey .. ':' .. fmt(b), fmt(n - b * BUCKET), b
+end
+
+-- The player's tie key, or false.
+local function tie_of(mkey, uid)
+  local k, f = bucket(mkey, uid)
+  return redis.call('HGET', k, f)
+end
+
+local function member_of(mkey, uid)
+  local t = tie_of(mkey, uid)
+  if t then return t .. uid end
+  return false
+end
+
+local function mset(mkey, uid, tie)
+  local k, f, b = bucket(mkey, uid)
+  if redis.call('HSET', k, f, tie) == 1 then
+    local r = redis.call('HMGET', mkey, 'lo', 'hi')
+    if not r[1] or b < tonumber(r[1]) then redis.call('HSET', mkey, 'lo', fmt(b)) end
+    if not r[2] or b > tonumber(r[2]) then redis.call('HSET', mkey, 'hi', fmt(b)) end
+  end
+end
+
+-- Forgets the player (and their last time).
+local function mdel(mkey, uid)
+  local k, f = bucket(mkey, uid)
+  redis.call('HDEL', k, f, 't' .. f)
+end
+
+local function mtime(mkey, uid)
+  local k, f = bucket(mkey, uid)
+  return redis.call('HGET', k, 't' .. f)
+end
+
+-- ts nil: no last time apart from the tie time.
+local function mtime_set(mkey, uid, ts)
+  local k, f = bucket(mkey, uid)
+  if ts then
+    redis.call('HSET', k, 't' .. f, ts)
+  else
+    redis.call('HDEL', k, 't' .. f)
+  end
+end
+
+-- The player's bucket and mkey expire in ttl s (all of a window's buckets
+-- get the same instant: its end plus the retention).
+local function mexpire(mkey, uid, ttl)
+  local k = bucket(mkey, uid)
+  redis.call('EXPIRE', k, ttl)
+  redis.call('EXPIRE', mkey, ttl)
+end
+
+-- The buckets in use: lo, hi (nil when none). mkey is a member hash only
+-- if it has hi: no other hash of rankd's has that field.
+local function mrange(mkey)
+  if redis.call('TYPE', mkey).ok ~= 'hash' then return nil end
+  local r = redis.call('HMGET', mkey, 'lo', 'hi')
+  if not r[2] then return nil end
+  return tonumber(r[1]), tonumber(r[2])
+end
+
+-- Deletes a member hash: its buckets and mkey.
+local function mdrop(mkey)
+  local lo, hi = mrange(mkey)
+  if lo then
+    for b = lo, hi do redis.call('UNLINK', mkey .. ':' .. fmt(b)) end
+  end
+  redis.call('UNLINK', mkey)
 end
 
 -- The player's score in a sorted set, and their member there.
 local function current(zkey, mkey, uid)
-  local m = redis.call('HGET', mkey, uid)
+  local m = member_of(mkey, uid)
   if not m then return nil end
   local s = redis.call('ZSCORE', zkey, m)
   if not s then return nil end
@@ -127,7 +237,12 @@ end
 
 -- The submit time (us) a member's tie key was made from.
 local function member_ts(desc, member)
-  local t = tonumber(string.sub(member, 1, 14), 16)
+  if not DIGIT_OF then
+    DIGIT_OF = {}
+    for i = 1, 64 do DIGIT_OF[string.byte(DIGITS, i)] = i - 1 end
+  end
+  local t = 0
+  for i = 1, TIE_LEN do t = t * 64 + DIGIT_OF[string.byte(member, i)] end
   if desc then return LIMIT - t end
   return t
 end
@@ -135,17 +250,17 @@ end
 -- The time (us) of the player's last submission that counted on a latest
 -- board: the t field after a repeat, else the tie time.
 local function last_ts(mkey, uid, desc, member)
-  local t = redis.call('HGET', mkey, 't' .. uid)
+  local t = mtime(mkey, uid)
   if t then return tonumber(t) end
   return member_ts(desc, member)
 end
 
 local function place(zkey, mkey, uid, score, desc, ts)
-  local old = redis.call('HGET', mkey, uid)
+  local old = member_of(mkey, uid)
   if old then redis.call('ZREM', zkey, old) end
-  local member = tie_key(desc, ts) .. uid
-  redis.call('ZADD', zkey, fmt(score), member)
-  redis.call('HSET', mkey, uid, member)
+  local tie = tie_key(desc, ts)
+  redis.call('ZADD', zkey, fmt(score), tie .. uid)
+  mset(mkey, uid, tie)
 end
 
 -- Players strictly better than score.
@@ -204,7 +319,7 @@ local function publish_rank(zkey, board, uid, old, new, old_rank, new_rank, desc
       r = redis.call('ZRANGEBYSCORE', zkey, '(' .. fmt(new), lo, 'LIMIT', 0, 11)
     end
     for i = 1, #r do
-      local p = string.sub(r[i], 15)
+      local p = member_uid(r[i])
       if p ~= uid and #passed < 10 then passed[#passed + 1] = p end
     end
   end
@@ -455,14 +570,14 @@ local function submit(keys, args)
     -- time is kept apart, for the next submission's "is it older?").
     if p[4] ~= p[3] then
       place(p[1], p[2], uid, p[4], desc, ts)
-      if policy == 'latest' then redis.call('HDEL', p[2], 't' .. uid) end
+      if policy == 'latest' then mtime_set(p[2], uid, nil) end
       local ttl = i > 0 and tonumber(args[12 + i]) + retention - now_s or 0
       if ttl > 0 then
         redis.call('EXPIRE', p[1], ttl)
-        redis.call('EXPIRE', p[2], ttl)
+        mexpire(p[2], uid, ttl)
       end
     elseif policy == 'latest' and not p[5] then
-      redis.call('HSET', p[2], 't' .. uid, fmt(ts))
+      mtime_set(p[2], uid, fmt(ts))
     end
   end
   if gnew ~= nil then place(keys[3], keys[4], uid, gnew, true, ts) end
@@ -522,7 +637,7 @@ local function listing(zkey, names, desc, offset, count, dense, xkey)
   out[2] = count_better(zkey, desc, first) + 1
   if dense then out[3] = distinct_better(zkey, desc, first) + 1 end
   local uids = {}
-  for i = 1, #r, 2 do uids[#uids + 1] = string.sub(r[i], 15) end
+  for i = 1, #r, 2 do uids[#uids + 1] = member_uid(r[i]) end
   local nm = redis.call('HMGET', names, unpack(uids))
   local mt = xkey and redis.call('HMGET', xkey, unpack(uids)) or {}
   for i = 1, #uids do
@@ -575,7 +690,7 @@ local function around(keys, args)
   local busy = check_rebuild(keys[4], keys[5])
   if busy then return busy end
   local desc = args[1] == '1'
-  local m = redis.call('HGET', keys[2], args[2])
+  local m = member_of(keys[2], args[2])
   local pos = m and (desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m))
   if not pos then return {redis.call('ZCARD', keys[1]), -1} end
   local offset, n = around_page(pos, redis.call('ZCARD', keys[1]), tonumber(args[3]), tonumber(args[4]))
@@ -595,7 +710,7 @@ local function ranks(keys, args)
   local out = {redis.call('ZCARD', keys[1])}
   for i = 3, #args do
     local uid = args[i]
-    local m = redis.call('HGET', keys[2], uid)
+    local m = member_of(keys[2], uid)
     local s = m and redis.call('ZSCORE', keys[1], m)
     if s then
       local n = tonumber(s)
@@ -732,16 +847,19 @@ Takes a deleted board's all-time scores back out of the global board. The
 caller deletes the board's keys afterwards. ]]
 local function drop_board(keys, args)
   if args[1] ~= '1' then return 0 end
-  local all = redis.call('HGETALL', keys[2])
   local ts = tonumber(args[2])
   local n = 0
-  for i = 1, #all, 2 do
-    local uid = all[i]
-    if string.sub(uid, 1, 1) ~= 't' then -- not a latest board's last time
-      local s = tonumber(redis.call('ZSCORE', keys[1], all[i + 1]) or '0')
-      local g = current(keys[3], keys[4], uid)
-      if g ~= nil and s ~= 0 then place(keys[3], keys[4], uid, g - s, true, ts) end
-      n = n + 1
+  local lo, hi = mrange(keys[2])
+  for b = lo or 1, hi or 0 do
+    local all = redis.call('HGETALL', keys[2] .. ':' .. fmt(b))
+    for i = 1, #all, 2 do
+      if string.sub(all[i], 1, 1) ~= 't' then -- not a latest board's last time
+        local uid = fmt(b * BUCKET + tonumber(all[i]))
+        local s = tonumber(redis.call('ZSCORE', keys[1], all[i + 1] .. uid) or '0')
+        local g = current(keys[3], keys[4], uid)
+        if g ~= nil and s ~= 0 then place(keys[3], keys[4], uid, g - s, true, ts) end
+        n = n + 1
+      end
     end
   end
   return n
@@ -767,10 +885,10 @@ local function remove_entry(keys, args)
   local found = false
   for i = 0, nwin - 1 do
     local z, m = keys[5 + 2 * i], keys[6 + 2 * i]
-    local member = redis.call('HGET', m, uid)
+    local member = member_of(m, uid)
     if member then
       redis.call('ZREM', z, member)
-      redis.call('HDEL', m, uid, 't' .. uid)
+      mdel(m, uid)
       found = true
     end
   end
@@ -780,14 +898,14 @@ local function remove_entry(keys, args)
     if g ~= nil then
       local elsewhere = false
       for i = 5 + 2 * nwin, #keys do
-        if redis.call('HEXISTS', keys[i], uid) == 1 then
+        if tie_of(keys[i], uid) then
           elsewhere = true
           break
         end
       end
       if not elsewhere then
         redis.call('ZREM', keys[1], gm)
-        redis.call('HDEL', keys[2], uid)
+        mdel(keys[2], uid)
       elseif old_all ~= 0 then
         redis.call('ZADD', keys[1], fmt(exact_sum(g, -old_all) or g), gm)
       end
@@ -820,12 +938,11 @@ local function restore_entry(keys, args)
     end
   end
   place(keys[1], keys[2], uid, new, args[1] == '1', tonumber(args[4]))
-  redis.call('HDEL', keys[2], 't' .. uid)
-  if args[5] ~= args[4] then redis.call('HSET', keys[2], 't' .. uid, args[5]) end
+  mtime_set(keys[2], uid, args[5] ~= args[4] and args[5] or nil)
   local ttl = tonumber(args[6])
   if ttl > 0 then
     redis.call('EXPIRE', keys[1], ttl)
-    redis.call('EXPIRE', keys[2], ttl)
+    mexpire(keys[2], uid, ttl)
   end
   if args[7] ~= '' then redis.call('PUBLISH', 'rk:ev', table.concat({'d', args[7], uid}, '\t')) end
   return 1
@@ -838,10 +955,10 @@ submission later than the tie time is a latest board's repeat. ]]
 local function load(keys, args)
   local desc = args[1] == '1'
   for i = 2, #args, 4 do
-    local member = tie_key(desc, tonumber(args[i + 2])) .. args[i]
-    redis.call('ZADD', keys[1], args[i + 1], member)
-    redis.call('HSET', keys[2], args[i], member)
-    if args[i + 3] ~= args[i + 2] then redis.call('HSET', keys[2], 't' .. args[i], args[i + 3]) end
+    local tie = tie_key(desc, tonumber(args[i + 2]))
+    redis.call('ZADD', keys[1], args[i + 1], tie .. args[i])
+    mset(keys[2], args[i], tie)
+    if args[i + 3] ~= args[i + 2] then mtime_set(keys[2], args[i], args[i + 3]) end
   end
   return (#args - 1) / 4
 end
@@ -852,15 +969,37 @@ new one, never a half-built board. A missing temporary key clears its live
 key. ]]
 local function swap(keys, args)
   for i = 1, #keys, 2 do
-    if redis.call('EXISTS', keys[i]) == 1 then
-      redis.call('RENAME', keys[i], keys[i + 1])
-      local ttl = tonumber(args[(i + 1) / 2] or '0')
-      if ttl > 0 then redis.call('EXPIRE', keys[i + 1], ttl) end
+    local tmp, live = keys[i], keys[i + 1]
+    local ttl = tonumber(args[(i + 1) / 2] or '0')
+    -- A member hash moves bucket by bucket (the live one's buckets that
+    -- the rebuilt one lacks go).
+    local tlo, thi = mrange(tmp)
+    local llo, lhi = mrange(live)
+    if tlo or llo then
+      for b = math.min(tlo or llo, llo or tlo), math.max(thi or lhi, lhi or thi) do
+        local tb, lb = tmp .. ':' .. fmt(b), live .. ':' .. fmt(b)
+        if redis.call('EXISTS', tb) == 1 then
+          redis.call('RENAME', tb, lb)
+          if ttl > 0 then redis.call('EXPIRE', lb, ttl) end
+        else
+          redis.call('UNLINK', lb)
+        end
+      end
+    end
+    if redis.call('EXISTS', tmp) == 1 then
+      redis.call('RENAME', tmp, live)
+      if ttl > 0 then redis.call('EXPIRE', live, ttl) end
     else
-      redis.call('DEL', keys[i + 1])
+      redis.call('DEL', live)
     end
   end
   return #keys / 2
+end
+
+--[[ rk_del  KEYS: keys to delete; a member hash goes with its buckets. ]]
+local function del(keys, args)
+  for i = 1, #keys do mdrop(keys[i]) end
+  return #keys
 end
 
 --[[ Login throttling. Each key is a hash: n = attempts counted (failures,
@@ -1016,6 +1155,7 @@ redis.register_function('rk_submit', submit)
 redis.register_function('rk_wb_trim', wb_trim)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)
+redis.register_function('rk_del', del)
 redis.register_function('rk_unflag', unflag)
 redis.register_function{function_name = 'rk_top', callback = top, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_around', callback = around, flags = {'no-writes'}}

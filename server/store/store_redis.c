@@ -1471,13 +1471,30 @@ int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t
 
 int rstore_del(rstore *r, const char *const *keys, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
-    const char **argv = calloc(n + 1, sizeof(*argv));
+    const char **argv = calloc(n + 3, sizeof(*argv));
+    char nkeys[24];
     if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    argv[0] = "DEL";
-    memcpy(argv + 1, keys, n * sizeof(*keys));
-    int rc = simple(r, (int)(n + 1), argv, st);
+    /* rk_del: a member hash goes with its buckets (rankd.lua). */
+    snprintf(nkeys, sizeof(nkeys), "%zu", n);
+    argv[0] = "FCALL";
+    argv[1] = "rk_del";
+    argv[2] = nkeys;
+    memcpy(argv + 3, keys, n * sizeof(*keys));
+    int rc = simple(r, (int)(n + 3), argv, st);
     free(argv);
     return rc;
+}
+
+int rstore_view_outdated(rstore *r, const rview *v, int *old, rk_status *st) {
+    int present = 0, rc = rstore_exists(r, v->zkey, &present, st);
+    *old = 0;
+    if (rc != RK_OK || !present) return rc;
+    const char *argv[] = {"HEXISTS", v->mkey, "hi"};
+    redisReply *rep = NULL;
+    if ((rc = command(r, 3, argv, NULL, &rep, st)) != RK_OK) return rc;
+    *old = rep->type == REDIS_REPLY_INTEGER && rep->integer == 0;
+    freeReplyObject(rep);
+    return RK_OK;
 }
 
 int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st) {

@@ -31,7 +31,7 @@ struct redisReply;
 /* The sorted set (and member hash) that one window of one board lives in. */
 typedef struct rview {
     char zkey[RSTORE_KEY_MAX];
-    char mkey[RSTORE_KEY_MAX];
+    char mkey[RSTORE_KEY_MAX]; /* the member hash: {lo, hi} and buckets mkey:<k> (rankd.lua) */
     char flag[RSTORE_KEY_MAX]; /* set while the board is rebuilt */
     char xkey[RSTORE_KEY_MAX]; /* the board's record metadata (rk:{b}:meta) on its all-time view; "" elsewhere */
     int desc;                  /* 1: higher is better (list with ZREVRANGE) */
@@ -403,7 +403,12 @@ int rstore_restore_entry(rstore *r, const rview *v, const rview *global, const c
 /* Renames npairs temporary keys onto their live ones at once (rk_swap):
  * keys[2i] onto keys[2i+1], with ttl_s[i] (0: none). */
 int rstore_swap(rstore *r, const char *const *keys, const int64_t *ttl_s, size_t npairs, rk_status *st);
+/* Deletes keys; a member hash (rview.mkey) goes with its buckets. */
 int rstore_del(rstore *r, const char *const *keys, size_t n, rk_status *st);
+/* *old = 1 when v's sorted set exists and its member hash is not in this
+ * release's layout (one hash of every player, before the buckets of
+ * rankd.lua): the view must be rebuilt before rankd's functions read it. */
+int rstore_view_outdated(rstore *r, const rview *v, int *old, rk_status *st);
 int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st);
 /* The rebuild flag as a lock: *won when it was free and is now owner's
  * for ttl_s; clearing removes it only if owner still holds it. */
