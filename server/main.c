@@ -317,6 +317,12 @@ int main(int argc, char **argv) {
     if (rc == RK_OK && (rc = rstore_cluster_enabled(redis, &cluster, &st)) == RK_OK && cluster)
         log_info("Redis is a Redis Cluster; each command goes to the master of its keys' slot", "redis=%s",
                  srv.cfg.redis);
+    long long listpack = -1;
+    if (rc == RK_OK && (rc = rstore_listpack_entries(redis, &listpack, &st)) == RK_OK && listpack >= 0 &&
+        listpack < RSTORE_BUCKET_FIELDS)
+        log_warn("Redis keeps smaller hashes as listpacks than the boards' member buckets need: they take several "
+                 "times the memory; set hash-max-listpack-entries to 128 or more",
+                 "hash_max_listpack_entries=%lld needed=%d", listpack, RSTORE_BUCKET_FIELDS);
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
         /* An empty Redis (restarted without its data) gets its boards

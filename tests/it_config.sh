@@ -3,7 +3,9 @@
 # edited to point at the harness's Redis and PostgreSQL, passes (exit 0);
 # with either store stopped it fails (exit 1) saying which; a typo in a
 # key or a flag fails (exit 2) with the line and the nearest real name;
-# and rankd really starts from such a file.
+# and rankd really starts from such a file. A Redis whose
+# hash-max-listpack-entries is below what the member buckets need gets a
+# warning at start.
 set -uo pipefail
 : "${RANKD_BIN:?run under tests/with-services.sh}" "${RANKD_SHIPPED_CONF:?}" "${RANKD_TEST_DIR:?}"
 passed=0 failed=0
@@ -97,6 +99,32 @@ rc=0
 wait "$pid" || rc=$?
 if ((rc == 0)); then ok "and stops with 0 on SIGTERM"; else not_ok "and stops with 0 on SIGTERM (exit $rc)"; fi
 rk-rankd-start >/dev/null
+
+# A Redis that keeps only small hashes as listpacks would store the boards'
+# member buckets (up to 128 fields) as hashtables: rankd says so at start,
+# and says nothing at Redis's default.
+rcli() { redis-cli -h "$RANKD_REDIS_HOST" -p "$RANKD_REDIS_PORT" "$@"; }
+warned() { grep -c 'hash-max-listpack-entries' "$RANKD_TEST_DIR/rankd.log" || true; }
+before=$(warned)
+rcli CONFIG SET hash-max-listpack-entries 64 >/dev/null
+rk-rankd-stop
+rk-rankd-start >/dev/null
+grep 'hash-max-listpack-entries' "$RANKD_TEST_DIR/rankd.log" >"$work/out" || true
+if (($(warned) > before)) && grep -q 'hash_max_listpack_entries=64 needed=128' "$work/out"; then
+    ok "a Redis with hash-max-listpack-entries 64: rankd warns at start"
+else
+    not_ok "a Redis with hash-max-listpack-entries 64: rankd warns at start"
+fi
+rcli CONFIG SET hash-max-listpack-entries 128 >/dev/null
+before=$(warned)
+rk-rankd-stop
+rk-rankd-start >/dev/null
+if (($(warned) == before)); then
+    ok "at 128: no warning"
+else
+    grep 'hash-max-listpack-entries' "$RANKD_TEST_DIR/rankd.log" >"$work/out"
+    not_ok "at 128: no warning"
+fi
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

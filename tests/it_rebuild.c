@@ -150,7 +150,11 @@ static void *writer(void *arg) {
                 if (score > writer_best[w]) writer_best[w] = score;
                 break;
             }
-            if (rc != RK_UNAVAILABLE) {
+            /* Refused while the board is rebuilt: the library retries a
+             * keyed call until its deadline (5 s), which ten rebuilds in a
+             * row can outlast on a loaded machine; the same key again
+             * counts it once. */
+            if (rc != RK_UNAVAILABLE && rc != RK_DEADLINE_EXCEEDED) {
                 note_failure("submit", &st);
                 break;
             }

@@ -288,6 +288,23 @@ int rstore_cluster_enabled(rstore *r, int *yes, rk_status *st) {
     return RK_OK;
 }
 
+int rstore_listpack_entries(rstore *r, long long *n, rk_status *st) {
+    const char *argv[] = {"CONFIG", "GET", "hash-max-listpack-entries"};
+    redisReply *rep = NULL;
+    *n = -1;
+    int rc = command(r, 3, argv, NULL, &rep, st);
+    if (rc == RK_INTERNAL) {
+        /* An error reply: CONFIG is not for us here. */
+        rk_status_clear(st);
+        return RK_OK;
+    }
+    if (rc != RK_OK) return rc;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING)
+        *n = strtoll(rep->element[1]->str, NULL, 10);
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
 void rstore_addr(const rstore *r, char *out, size_t cap) { rnode_format(&r->seeds[r->cur], out, cap); }
 
 int rstore_set_live(rstore *r, rk_status *st) {

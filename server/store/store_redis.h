@@ -73,6 +73,16 @@ int rstore_ping(rstore *r, rk_status *st);
  * (INFO cluster says cluster_enabled:1). */
 int rstore_cluster_enabled(rstore *r, int *yes, rk_status *st);
 
+/* The most fields a member hash's bucket holds (rankd.lua: 64 players and
+ * a latest board's last times). Redis keeps a hash of at most
+ * hash-max-listpack-entries fields as a listpack; a bucket above it
+ * becomes a hashtable, correct but several times the memory. */
+#define RSTORE_BUCKET_FIELDS 128
+
+/* Redis's hash-max-listpack-entries; -1 when CONFIG GET is not allowed
+ * (a managed Redis may rename it) or does not answer it. */
+int rstore_listpack_entries(rstore *r, long long *n, rk_status *st);
+
 /* The "host:port" in use (or tried next), for messages. */
 void rstore_addr(const rstore *r, char *out, size_t cap);
 int rstore_load_functions(rstore *r, rk_status *st);
