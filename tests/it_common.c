@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,16 @@ int it_redis_cli(const char *args, char *out, size_t cap) {
     while (fgets(rest, sizeof(rest), p) != NULL) {
     }
     return pclose(p) == 0 ? 0 : -1;
+}
+
+long it_redis_int(const char *fmt, ...) {
+    char args[400], out[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    if (it_redis_cli(args, out, sizeof(out)) != 0) return -1;
+    return strtol(out, NULL, 10);
 }
 
 long it_redis_info_field(const char *section, const char *name) {

@@ -52,6 +52,9 @@ int it_rankd_stop(it_rankd *r);
 /* Runs redis-cli ARGS against the harness's Redis: the first line of its
  * output goes to out (cap bytes). 0 when redis-cli exited 0. */
 int it_redis_cli(const char *args, char *out, size_t cap);
+/* it_redis_cli with printf-style arguments, its first line read as an
+ * integer; -1 when redis-cli failed. */
+long it_redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One numeric field of an INFO section ("persistence", ...), or -1. */
 long it_redis_info_field(const char *section, const char *name);
 

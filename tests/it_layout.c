@@ -31,17 +31,6 @@ static void redis(char *out, size_t cap, const char *fmt, ...) {
     CHECK_INT(it_redis_cli(args, out, cap), 0);
 }
 
-static long redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long redis_int(const char *fmt, ...) {
-    char args[400], out[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof(args), fmt, ap);
-    va_end(ap);
-    if (it_redis_cli(args, out, sizeof(out)) != 0) return -1;
-    return strtol(out, NULL, 10);
-}
-
 static void submit(int64_t user, int64_t score) {
     Rankd__SubmitRequest req = RANKD__SUBMIT_REQUEST__INIT;
     Rankd__SubmitReply *rep = NULL;
@@ -104,8 +93,8 @@ static void members_are_compact(void) {
     CHECK_STR(out, "1");
     /* mkey itself names the buckets in use. */
     int64_t hi = (p1 > p2 ? p1 : p2) / 64, lo = (p1 < p2 ? p1 : p2) / 64;
-    CHECK_INT(redis_int("HGET " ALL ":m hi"), hi);
-    CHECK_INT(redis_int("HGET " ALL ":m lo"), lo);
+    CHECK_INT(it_redis_int("HGET " ALL ":m hi"), hi);
+    CHECK_INT(it_redis_int("HGET " ALL ":m lo"), lo);
 }
 
 static void rebuild_leaves_no_stale_bucket(void) {
@@ -121,8 +110,8 @@ static void rebuild_leaves_no_stale_bucket(void) {
     rb.board_id = BOARD;
     CHECK_INT(rk_admin_rebuild(c, &rb, &rbr, &o, &st), RK_OK);
     rk_reply_free(rbr);
-    CHECK_INT(redis_int("EXISTS " ALL ":m:999999"), 0);
-    CHECK_INT(redis_int("HGET " ALL ":m hi"), (p1 > p2 ? p1 : p2) / 64);
+    CHECK_INT(it_redis_int("EXISTS " ALL ":m:999999"), 0);
+    CHECK_INT(it_redis_int("HGET " ALL ":m hi"), (p1 > p2 ? p1 : p2) / 64);
     /* The repeat's time came back from the history too. */
     redis(out, sizeof(out), "HEXISTS " ALL ":m:%" PRId64 " t%" PRId64, p1 / 64, p1 % 64);
     CHECK_STR(out, "1");
@@ -142,9 +131,9 @@ static void older_layout_is_rebuilt_at_start(void) {
         return;
     }
     expect_board(fresh.client);
-    CHECK_INT(redis_int("ZCARD " ALL), 2);
-    CHECK_INT(redis_int("HEXISTS " ALL ":m %" PRId64, p1), 0);
-    CHECK_INT(redis_int("HGET " ALL ":m hi"), (p1 > p2 ? p1 : p2) / 64);
+    CHECK_INT(it_redis_int("ZCARD " ALL), 2);
+    CHECK_INT(it_redis_int("HEXISTS " ALL ":m %" PRId64, p1), 0);
+    CHECK_INT(it_redis_int("HGET " ALL ":m hi"), (p1 > p2 ? p1 : p2) / 64);
     CHECK_INT(it_rankd_stop(&fresh), 0);
 }
 

@@ -2,7 +2,6 @@
  * the entries no consumer group still needs, and nothing else: an entry
  * pending for any consumer, or not yet handed to some group, stays. It
  * runs on a stream of its own here (rankd's write-behind drains rk:wb). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,17 +10,6 @@
 #include "it_common.h"
 
 #define S "rk:test:wb"
-
-static long redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static long redis_int(const char *fmt, ...) {
-    char args[400], out[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof(args), fmt, ap);
-    va_end(ap);
-    if (it_redis_cli(args, out, sizeof(out)) != 0) return -1;
-    return strtol(out, NULL, 10);
-}
 
 static void redis_ok(const char *args) {
     char out[256];
@@ -48,14 +36,14 @@ static void keeps_what_is_pending(void) {
     /* Consumer a is handed 1..6, acknowledges 1..3; 4..6 stay pending. */
     redis_ok("XREADGROUP GROUP g a COUNT 6 STREAMS " S " '>'");
     redis_ok("XACK " S " g 1-1 2-1 3-1");
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 3);
-    CHECK_INT(redis_int("XLEN " S), 7);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 3);
+    CHECK_INT(it_redis_int("XLEN " S), 7);
     first_id(id, sizeof(id));
     CHECK_STR(id, "4-1");
     /* Acknowledged out of order: 5 is done, 4 is not, so nothing goes. */
     redis_ok("XACK " S " g 5-1");
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 0);
-    CHECK_INT(redis_int("XLEN " S), 7);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 0);
+    CHECK_INT(it_redis_int("XLEN " S), 7);
 }
 
 static void keeps_what_was_not_handed_out(void) {
@@ -66,14 +54,14 @@ static void keeps_what_was_not_handed_out(void) {
     redis_ok("XACK " S " g 1-1 2-1 3-1 4-1 5-1 6-1 7-1 8-1 9-1");
     /* Nothing pending: everything up to the last handed out (9-1) goes,
      * 10-1 (compared as a number, not as text) stays. */
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 9);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 9);
     first_id(id, sizeof(id));
     CHECK_STR(id, "10-1");
     /* A later entry of the same millisecond is not dropped with it. */
     redis_ok("XADD " S " 10-2 b x u 11");
     redis_ok("XREADGROUP GROUP g a COUNT 1 STREAMS " S " '>'");
     redis_ok("XACK " S " g 10-1");
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 1);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 1);
     first_id(id, sizeof(id));
     CHECK_STR(id, "10-2");
 }
@@ -85,22 +73,22 @@ static void every_group_counts(void) {
     redis_ok("XREADGROUP GROUP g a COUNT 10 STREAMS " S " '>'");
     redis_ok("XACK " S " g 1-1 2-1 3-1 4-1 5-1 6-1 7-1 8-1 9-1 10-1");
     /* Group "late" was handed nothing: every entry is still its. */
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 0);
-    CHECK_INT(redis_int("XLEN " S), 10);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 0);
+    CHECK_INT(it_redis_int("XLEN " S), 10);
     /* Pending for another consumer of the same group counts too. */
     redis_ok("XREADGROUP GROUP late b COUNT 2 STREAMS " S " '>'");
     redis_ok("XREADGROUP GROUP late c COUNT 2 STREAMS " S " '>'");
     redis_ok("XACK " S " late 1-1 2-1 4-1");
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 2); /* 3-1 is c's, pending */
-    CHECK_INT(redis_int("XLEN " S), 8);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 2); /* 3-1 is c's, pending */
+    CHECK_INT(it_redis_int("XLEN " S), 8);
 }
 
 static void no_group_no_stream(void) {
     fresh_stream();
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 0); /* nobody consumes it */
-    CHECK_INT(redis_int("XLEN " S), 10);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 0); /* nobody consumes it */
+    CHECK_INT(it_redis_int("XLEN " S), 10);
     redis_ok("DEL " S);
-    CHECK_INT(redis_int("FCALL rk_wb_trim 1 " S), 0);
+    CHECK_INT(it_redis_int("FCALL rk_wb_trim 1 " S), 0);
 }
 
 int main(void) {
