@@ -23,6 +23,7 @@
 #include <rankd/rankd.pb-c.h>
 #include <systemd/sd-daemon.h>
 
+#include "applier.h"
 #include "archive.h"
 #include "seasons_job.h"
 #include "auth.h"
@@ -149,6 +150,10 @@ static int unhex_key(const char *hex, uint8_t key[TOKEN_KEY_LEN], rk_status *st)
  * token-secret is decoded into key. */
 static int validate_settings(const config *cfg, uint8_t key[TOKEN_KEY_LEN], rk_status *st) {
     int rc;
+    if (strcmp(cfg->redis_layout, "auto") != 0 && strcmp(cfg->redis_layout, "one") != 0 &&
+        strcmp(cfg->redis_layout, "split") != 0)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "redis-layout must be auto, one or split, not \"%s\"",
+                             cfg->redis_layout);
     if (log_level_parse(cfg->log_level) < 0)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "log-level must be debug, info, warn or error, not \"%s\"",
                              cfg->log_level);
@@ -235,10 +240,11 @@ static void reload(int argc, char **argv) {
 }
 
 /* The background jobs (job.h), started in this order, stopped in reverse. */
-enum { JOB_WRITEBEHIND, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, JOB_FOLD, JOB_SEASONS, NJOBS };
+enum { JOB_WRITEBEHIND, JOB_APPLIER, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, JOB_FOLD, JOB_SEASONS, NJOBS };
 static const job_ops *const job_table[NJOBS] = {
-    [JOB_WRITEBEHIND] = &wb_job,  [JOB_RECOVERY] = &restore_job, [JOB_HEALTH] = &health_job,
-    [JOB_ARCHIVE] = &archive_job, [JOB_FOLD] = &fold_job,        [JOB_SEASONS] = &seasons_job,
+    [JOB_WRITEBEHIND] = &wb_job,  [JOB_APPLIER] = &applier_job, [JOB_RECOVERY] = &restore_job,
+    [JOB_HEALTH] = &health_job,   [JOB_ARCHIVE] = &archive_job, [JOB_FOLD] = &fold_job,
+    [JOB_SEASONS] = &seasons_job,
 };
 
 int main(int argc, char **argv) {
@@ -304,7 +310,9 @@ int main(int argc, char **argv) {
     if (boards_open(&srv.boards, &st) != RK_OK || boards_load(srv.boards, pg, &st) != RK_OK) goto fail;
     if (counters_open(&srv.counters, &st) != RK_OK || counters_load(srv.counters, pg, &st) != RK_OK) goto fail;
     if (apikey_cache_open(&srv.apikeys, &st) != RK_OK) goto fail;
-    if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK) goto fail;
+    if (namecache_open(&srv.names, (size_t)srv.cfg.name_cache, &st) != RK_OK ||
+        namecache_open(&srv.ids, (size_t)srv.cfg.name_cache, &st) != RK_OK)
+        goto fail;
     /* Token checks read only memory: fill it before any request. */
     if (revset_open(&srv.revoked, &st) != RK_OK || banset_open(&srv.bans, &st) != RK_OK ||
         auth_sync(&srv, pg, &st) != RK_OK)
@@ -317,6 +325,18 @@ int main(int argc, char **argv) {
     if (rc == RK_OK && (rc = rstore_cluster_enabled(redis, &cluster, &st)) == RK_OK && cluster)
         log_info("Redis is a Redis Cluster; each command goes to the master of its keys' slot", "redis=%s",
                  srv.cfg.redis);
+    if (rc == RK_OK && cluster && strcmp(srv.cfg.redis_layout, "one") == 0) {
+        rk_status_set(&st, RK_INVALID_ARGUMENT,
+                      "redis-layout one needs a single Redis: a Redis Cluster refuses its calls (CROSSSLOT); use "
+                      "split or auto");
+        goto fail;
+    }
+    /* Without an answer (Redis away at start) auto means what the
+     * address says: a list of seeds is a cluster's. */
+    int split = strcmp(srv.cfg.redis_layout, "split") == 0 ||
+                (strcmp(srv.cfg.redis_layout, "auto") == 0 && (cluster || strchr(srv.cfg.redis, ',') != NULL));
+    rstore_set_layout(split ? RSTORE_SPLIT : RSTORE_ONE);
+    if (split) log_info("Redis calls use the split layout: one slot each", "redis_layout=%s", srv.cfg.redis_layout);
     long long listpack = -1;
     if (rc == RK_OK && (rc = rstore_listpack_entries(redis, &listpack, &st)) == RK_OK && listpack >= 0 &&
         listpack < RSTORE_BUCKET_FIELDS)
@@ -399,6 +419,7 @@ done:
     counters_close(srv.counters);
     apikey_cache_close(srv.apikeys);
     namecache_close(srv.names);
+    namecache_close(srv.ids);
     revset_close(srv.revoked);
     banset_close(srv.bans);
     recovery_close(srv.recovery);

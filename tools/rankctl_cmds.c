@@ -881,6 +881,9 @@ static int human_status(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg)
     if (s->has_writebehind_lag_ms)
         ctl_kv("lag", "%.3f s (the oldest of them; /readyz fails above ready-max-lag-ms)",
                (double)s->writebehind_lag_ms / 1e3);
+    if (s->has_applier_backlog)
+        ctl_kv("applier", "%" PRId64 " board changes the global board and aggregates have not applied yet",
+               s->applier_backlog);
     if (s->redis_backlog) ctl_kv("redis backlog", "%" PRId64 " submissions not yet applied to Redis", s->redis_backlog);
     if (s->has_dead_letters)
         ctl_kv("dead letters", "%" PRId64 " submissions PostgreSQL refused (table scores_dead_letter)",

@@ -35,6 +35,10 @@ static const setting settings[] = {
     S("postgres", postgres, "host=127.0.0.1 port=5432 dbname=rankd", "PostgreSQL conninfo"),
     S("token-secret", token_secret, "",
       "token signing key, 64 hex chars (default: generated once, kept in PostgreSQL)"),
+    S("redis-layout", redis_layout, "auto",
+      "where each Redis call's keys live: one (a single Redis: a submission changes its board and the global board "
+      "in one call), split (every call in one slot, as a Redis Cluster needs: the global board and aggregates follow "
+      "within a second), or auto (split on a Redis Cluster, one elsewhere)"),
     S("log-level", log_level, "info", "debug, info, warn or error"),
     S("node", node, "rankd", "this process's name in the write-behind consumer group"),
     S("create-admin", create_admin, "",

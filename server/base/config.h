@@ -36,6 +36,7 @@ typedef struct config {
     char postgres[CONFIG_STR_MAX];     /* libpq conninfo */
     char token_secret[CONFIG_STR_MAX]; /* hex; empty: kept in PostgreSQL */
     char log_level[16];
+    char redis_layout[16];         /* auto, one or split (store_redis.h, rstore_layout) */
     char node[64];                 /* consumer name for the write-behind */
     char create_admin[64];         /* set: create/promote this admin, exit */
     char events[CONFIG_STR_MAX];   /* PUB addresses for live events; "" disables */

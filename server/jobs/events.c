@@ -309,6 +309,13 @@ static void on_message(events *ev, char *line, int64_t now) {
         board nb;
         if (pgstore_board_get(ev->pg, f[1], &nb, &st) == RK_OK) boards_put(ev->srv->boards, &nb);
     }
+    if (f[0][0] == 'a' && nf == 2) {
+        /* The split layout's applier moved a target's totals (the global
+         * board, an aggregate), after the submissions' own lines. */
+        topcache_invalidate(ev->srv->tops, f[1]);
+        if (ev->publishing) mark(ev, f[1], WINDOW_BIT(WINDOW_ALL), now);
+        return;
+    }
     if (nf < 2 || boards_get(ev->srv->boards, ev->pg, f[1], &b, &st) != RK_OK) return;
     /* A change made through any rankd: cached pages of the board are stale. */
     topcache_invalidate(ev->srv->tops, b.id);

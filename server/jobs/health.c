@@ -26,9 +26,9 @@ static void check(health *h) {
     s.redis_ok = rstore_ping(h->redis, &st) == RK_OK;
     s.postgres_ok = pgstore_ping(h->pg, &st) == RK_OK;
     s.checked_us = server_wall_us();
-    if (s.redis_ok && rstore_backlog(h->redis, &s.backlog, &st) == RK_OK && s.backlog > 0) {
-        int64_t first = 0;
-        if (rstore_wb_oldest_ms(h->redis, &first, &st) == RK_OK && first > 0) s.lag_ms = s.checked_us / 1000 - first;
+    int64_t first = 0;
+    if (s.redis_ok && rstore_backlog(h->redis, &s.backlog, &first, &st) == RK_OK && s.backlog > 0) {
+        if (first > 0) s.lag_ms = s.checked_us / 1000 - first;
         if (s.lag_ms < 0) s.lag_ms = 0;
     }
     metrics_set_writebehind(s.backlog, s.lag_ms);

@@ -16,13 +16,22 @@
  * starts draining within a fraction of a second of its return. */
 #define PG_RETRY_MS 200
 
+/* One stream's reading state. */
+typedef struct wb_stream {
+    char key[RSTORE_KEY_MAX];
+    int pending; /* re-read what this node took but never acked first */
+    int grouped; /* the consumer group was there at the last read */
+} wb_stream;
+
 typedef struct writebehind {
     server *srv;
     rstore *redis;
     pgstore *pg;
-    int pending; /* re-read what this node took but never acked first */
-    int grouped; /* the consumer group was there at the last read */
+    wb_stream *streams; /* rk:wb, then each board's (split layout) */
+    size_t nstreams;
+    size_t next; /* the stream the next tick starts with */
     int64_t last_claim;
+    unsigned long listed; /* rstore_streams_gen when last listed */
 } writebehind;
 
 /* Sets one entry aside for good: PostgreSQL will never take it, and
@@ -32,10 +41,10 @@ static int dead_letter(writebehind *wb, const rstore_wb_entry *e, const char *re
     size_t n = 0;
     int rc = rstore_wb_entry_bytes(e, &bytes, &n, st);
     if (rc != RK_OK) return rc;
-    rc = pgstore_dead_letter_add(wb->pg, e->id, bytes, n, reason, st);
+    rc = pgstore_dead_letter_add(wb->pg, e->entry_id, bytes, n, reason, st);
     free(bytes);
     if (rc == RK_OK)
-        log_warn("submission set aside: PostgreSQL will not take it", "id=%s reason=\"%s\"", e->id, reason);
+        log_warn("submission set aside: PostgreSQL will not take it", "id=%s reason=\"%s\"", e->entry_id, reason);
     return rc;
 }
 
@@ -58,7 +67,7 @@ static int isolate(writebehind *wb, const pg_score *rows, const rstore_wb_entry 
 
 /* Writes a batch of stream entries to PostgreSQL, then acks and deletes
  * them. Returns the number handled, or -1 when it must be retried. */
-static int flush(writebehind *wb, const rstore_wb_batch *b) {
+static int flush(writebehind *wb, const char *stream, const rstore_wb_batch *b) {
     size_t n = b->n, k = 0;
     if (n == 0) return 0;
     pg_score *rows = calloc(n, sizeof(*rows));
@@ -74,13 +83,15 @@ static int flush(writebehind *wb, const rstore_wb_batch *b) {
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
         const rstore_wb_entry *e = &b->entries[i];
         ids[i] = e->id;
-        if (e->gone) continue; /* deleted meanwhile: just ack */
+        /* Deleted meanwhile, or a replay that is only the global board's
+         * and the aggregates' (the history has it): just ack. */
+        if (e->gone || e->replay) continue;
         if (!e->board || !e->user || !e->score || !e->ts) {
             rc = dead_letter(wb, e, "malformed entry: a field is missing", &st);
             continue;
         }
         src[k] = e;
-        rows[k++] = (pg_score){.entry_id = e->id,
+        rows[k++] = (pg_score){.entry_id = e->entry_id,
                                .board_id = e->board,
                                .user_id = strtoll(e->user, NULL, 10),
                                .score = strtoll(e->score, NULL, 10),
@@ -96,7 +107,7 @@ static int flush(writebehind *wb, const rstore_wb_batch *b) {
     }
     /* Committed: now the stream may forget them. If Redis went away
      * meanwhile they are read again, and the insert skips them. */
-    if (rc == RK_OK && rstore_wb_ack(wb->redis, ids, n, &st) != RK_OK) {
+    if (rc == RK_OK && rstore_wb_ack(wb->redis, stream, ids, n, &st) != RK_OK) {
         rc = RK_UNAVAILABLE;
         logged = 1;
     }
@@ -114,64 +125,123 @@ out:
 /* ---------------------------------------------------------------- the job */
 
 /* Entries a dead process read but never wrote. */
-static int64_t claim(writebehind *wb, const char *node) {
+static int64_t claim(writebehind *wb, wb_stream *s, const char *node) {
     rk_status st;
     rstore_wb_batch b;
-    if (rstore_wb_claim(wb->redis, node, &b, &st) != RK_OK) return RETRY_MS;
-    int64_t wait = flush(wb, &b) < 0 ? RETRY_MS : 0;
+    if (rstore_wb_claim(wb->redis, s->key, node, &b, &st) != RK_OK) return RETRY_MS;
+    int64_t wait = flush(wb, s->key, &b) < 0 ? RETRY_MS : 0;
     rstore_wb_free(&b);
     return wait;
 }
 
-/* Reads and writes one batch: first what this node took but never acked
- * (wb->pending), then new entries. Returns the wait before the next. */
-static int64_t consume(writebehind *wb, const char *node) {
+/* Reads and writes one batch of stream s: first what this node took but
+ * never acked (s->pending), then new entries, waiting up to block_ms for
+ * them. Returns the wait before the next tick (-1: nothing came, no wait
+ * of its own), and *done the entries handled. */
+static int64_t consume(writebehind *wb, wb_stream *s, const char *node, int block_ms, int *done) {
     rk_status st;
     rstore_wb_batch b;
-    if (rstore_wb_read(wb->redis, node, wb->pending, &b, &st) != RK_OK) {
-        /* Gone, or not serving (LOADING): our pending entries are read
-         * again once it is back. */
-        wb->pending = 1;
-        wb->grouped = 0;
+    *done = 0;
+    /* Redis answers and the consumer group exists: not while Redis is
+     * away, nor while a restarted Redis is still loading its data. Asked
+     * again only after a read failed (a Redis that restarted empty lost
+     * the group), not once per batch. */
+    if (!s->grouped && rstore_wb_group(wb->redis, s->key, &st) != RK_OK) {
+        s->pending = 1;
         return RETRY_MS;
     }
-    int done = flush(wb, &b);
-    int64_t wait = 0;
-    if (done < 0) {
-        wb->pending = 1;
-        wait = PG_RETRY_MS;
-    } else if (wb->pending && done == 0) {
-        wb->pending = 0; /* our backlog is empty: read new entries from now on */
+    s->grouped = 1;
+    if (rstore_wb_read(wb->redis, s->key, node, s->pending, s->pending ? 0 : block_ms, &b, &st) != RK_OK) {
+        /* Gone, or not serving (LOADING): our pending entries are read
+         * again once it is back. */
+        s->pending = 1;
+        s->grouped = 0;
+        return RETRY_MS;
     }
+    int n = flush(wb, s->key, &b);
+    int64_t wait = -1;
+    if (n < 0) {
+        s->pending = 1;
+        wait = PG_RETRY_MS;
+    } else if (s->pending && n == 0) {
+        s->pending = 0; /* our backlog is empty: read new entries from now on */
+        wait = 0;
+    }
+    *done = n > 0 ? n : 0;
     rstore_wb_free(&b);
     return wait;
 }
+
+/* The streams to read, from the store's list, keeping the state of those
+ * already known. */
+static void list_streams(writebehind *wb) {
+    char(*keys)[RSTORE_KEY_MAX] = NULL;
+    size_t n = 0;
+    rk_status st;
+    if (rstore_streams(&keys, &n, &st) != RK_OK) return;
+    wb_stream *s = calloc(n, sizeof(*s));
+    if (s == NULL) {
+        free(keys);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        snprintf(s[i].key, sizeof(s[i].key), "%s", keys[i]);
+        s[i].pending = 1;
+        for (size_t j = 0; j < wb->nstreams; j++)
+            if (strcmp(wb->streams[j].key, keys[i]) == 0) s[i] = wb->streams[j];
+    }
+    free(keys);
+    free(wb->streams);
+    wb->streams = s;
+    wb->nstreams = n;
+    if (wb->next >= n) wb->next = 0;
+}
+
+/* One stream (the one-key layout) is read with a blocking read; many are
+ * read in turn without one, and a round that found nothing in any waits
+ * this long. */
+#define WB_BLOCK_MS 500
+#define WB_IDLE_MS 20
 
 static int64_t wb_tick(void *state, job *self) {
     (void)self;
     writebehind *wb = state;
-    rk_status st;
-    /* Redis answers and our consumer group exists: not while Redis is
-     * away, nor while a restarted Redis is still loading its data. Asked
-     * again only after a read failed (a Redis that restarted empty lost
-     * the group), not once per batch. */
-    if (!wb->grouped && rstore_wb_group(wb->redis, &st) != RK_OK) {
-        wb->pending = 1;
-        return RETRY_MS;
-    }
-    wb->grouped = 1;
+    const char *node = wb->srv->cfg.node;
     int64_t now = server_now_us();
+    if (wb->listed != rstore_streams_gen()) {
+        wb->listed = rstore_streams_gen();
+        list_streams(wb);
+    }
+    if (wb->nstreams == 0) return RETRY_MS;
     if (now - wb->last_claim > CLAIM_EVERY_US) {
         wb->last_claim = now;
-        return claim(wb, wb->srv->cfg.node);
+        int64_t wait = 0;
+        for (size_t i = 0; i < wb->nstreams; i++) {
+            int64_t w = claim(wb, &wb->streams[i], node);
+            if (w > wait) wait = w;
+        }
+        return wait;
     }
-    return consume(wb, wb->srv->cfg.node);
+    int block = wb->nstreams == 1 ? WB_BLOCK_MS : 0;
+    int64_t wait = -1;
+    int total = 0;
+    for (size_t k = 0; k < wb->nstreams; k++) {
+        wb_stream *s = &wb->streams[(wb->next + k) % wb->nstreams];
+        int done = 0;
+        int64_t w = consume(wb, s, node, block, &done);
+        total += done;
+        if (w > wait) wait = w;
+    }
+    wb->next = (wb->next + 1) % wb->nstreams;
+    if (wait >= 0) return wait;
+    return total > 0 || block ? 0 : WB_IDLE_MS;
 }
 
 static void wb_close(void *state) {
     writebehind *wb = state;
     rstore_close(wb->redis);
     pgstore_close(wb->pg);
+    free(wb->streams);
     free(wb);
 }
 
@@ -179,7 +249,6 @@ static int wb_open(void **out, server *srv, rk_status *st) {
     writebehind *wb = calloc(1, sizeof(*wb));
     if (wb == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     wb->srv = srv;
-    wb->pending = 1;
     rk_status ignore;
     rstore_open(&wb->redis, srv->cfg.redis, &ignore);
     pgstore_open(&wb->pg, srv->cfg.postgres, &ignore);

@@ -354,16 +354,21 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     rep->requests_total = atomic_load(&call->srv->requests);
     rep->has_now = 1;
     rep->now = (int64_t)server_time();
-    if (rep->redis_ok && rstore_backlog(call->w->redis, &backlog, &ignore) == RK_OK) {
-        int64_t first = 0;
+    int64_t first = 0;
+    if (rep->redis_ok && rstore_backlog(call->w->redis, &backlog, &first, &ignore) == RK_OK) {
         rep->has_writebehind_backlog = 1;
         rep->writebehind_backlog = backlog;
         /* The lag as the health check measures it: the age of the oldest
          * entry by the wall clock, 0 with nothing waiting. */
         rep->has_writebehind_lag_ms = 1;
-        if (backlog > 0 && rstore_wb_oldest_ms(call->w->redis, &first, &ignore) == RK_OK && first > 0)
-            rep->writebehind_lag_ms = server_wall_us() / 1000 - first;
+        if (backlog > 0 && first > 0) rep->writebehind_lag_ms = server_wall_us() / 1000 - first;
         if (rep->writebehind_lag_ms < 0) rep->writebehind_lag_ms = 0;
+    }
+    int64_t unapplied = 0;
+    if (rep->redis_ok && rstore_get_layout() == RSTORE_SPLIT &&
+        rstore_applier_backlog(call->w->redis, &unapplied, &ignore) == RK_OK) {
+        rep->has_applier_backlog = 1;
+        rep->applier_backlog = unapplied;
     }
     metrics_latency lat;
     metrics_request_latency(&lat);

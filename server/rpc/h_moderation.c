@@ -259,7 +259,7 @@ int h_unban(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, r
 #define HELD_DEFAULT 50
 #define HELD_MAX 1000
 /* Stream entry ids ("1796126569775-0") and the history's own ("pg-..."). */
-#define ENTRY_ID_MAX 64
+#define ENTRY_ID_MAX 111 /* a board's 64 bytes, "/" and a stream id */
 
 typedef struct held_list {
     rpc_call *call;

@@ -160,13 +160,16 @@ static int check_items(submit_call *s, rk_status *st) {
     }
 
     /* Players named by name: every one of the batch in one look-up. Players
-     * named by id need none: rk_submit checks them in the same round trip. */
+     * named by id need none in the one-key layout: rk_submit checks them in
+     * the same round trip. In the split layout the user directory is in
+     * another slot, so they are looked up too (from memory once known). */
     size_t k = 0;
+    int by_id = rstore_get_layout() == RSTORE_SPLIT;
     for (size_t i = 0; i < n; i++) {
         found[i] = items[i].user_id > 0;
-        if (items[i].st.code == RK_OK && items[i].user_id <= 0) {
-            ids[k] = 0;
-            names[k] = items[i].username;
+        if (items[i].st.code == RK_OK && (items[i].user_id <= 0 || by_id)) {
+            ids[k] = items[i].user_id > 0 ? items[i].user_id : 0;
+            names[k] = items[i].user_id > 0 ? NULL : items[i].username;
             idx[k++] = i;
         }
     }

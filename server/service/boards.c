@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "boards.h"
+#include "store_redis.h"
 
 typedef struct entry {
     board b;
@@ -55,6 +56,7 @@ static size_t find(const boards_cache *c, const char *id, int *found) {
 }
 
 void boards_put(boards_cache *c, const board *b) {
+    rstore_streams_note(b->id);
     int found;
     pthread_rwlock_wrlock(&c->lock);
     size_t i = find(c, b->id, &found);

@@ -43,7 +43,7 @@ static void pause_until(int64_t deadline_us) {
 static int drain(rstore *r, int64_t deadline_us, rk_status *st) {
     for (int64_t start = server_now_us();;) {
         int64_t n = 0;
-        int rc = rstore_backlog(r, &n, st);
+        int rc = rstore_backlog(r, &n, NULL, st);
         if (rc != RK_OK) return rc;
         if (n == 0) return RK_OK;
         if ((rc = past(deadline_us, "waiting for the write-behind to catch up", st)) != RK_OK) return rc;
@@ -237,6 +237,58 @@ static void owner_name(char *out, size_t cap) {
     snprintf(out, cap, "%ld:%lu:%ld", (long)getpid(), (unsigned long)pthread_self(), atomic_fetch_add(&next, 1));
 }
 
+/* ---------------------------------------------------------------- the split layout's targets */
+
+/* In the split layout a target's flag (the global board's, an
+ * aggregate's) is in another slot than its sources, so rk_submit cannot
+ * see it: while the target is rebuilt, each source holds its submissions
+ * instead (rstore_hold), and once the target is built from a history that
+ * has everything its sources' streams hold, it is told it has applied all
+ * of it (rstore_applied_reset), so rk_apply takes only what comes after.
+ * A split target's build therefore sees what the one-key layout's does. */
+typedef struct held_set {
+    board *src; /* the target's sources */
+    size_t n;
+    const char *target; /* its id */
+    const char *owner;
+    int held; /* sources holding */
+} held_set;
+
+/* Holds the sources of target t (NULL: the global board): an aggregate's,
+ * or every board that counts toward the global board. Nothing in the
+ * one-key layout. */
+static int hold_sources(rstore *r, pgstore *pg, const board *t, const char *owner, held_set *h, rk_status *st) {
+    memset(h, 0, sizeof(*h));
+    if (rstore_get_layout() != RSTORE_SPLIT) return RK_OK;
+    h->target = t ? t->id : BOARD_GLOBAL_ID;
+    h->owner = owner;
+    int rc = pgstore_board_list(pg, &h->src, &h->n, st);
+    if (rc != RK_OK) return rc;
+    size_t k = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        int in = t == NULL && board_in_global(&h->src[i]);
+        for (int j = 0; t && j < t->nsources; j++) in |= strcmp(h->src[i].id, t->sources[j]) == 0;
+        if (in) h->src[k++] = h->src[i];
+    }
+    h->n = k;
+    h->held = 1;
+    for (size_t i = 0; rc == RK_OK && i < h->n; i++)
+        rc = rstore_hold(r, h->src[i].id, h->target, owner, 1, FLAG_TTL_S, st);
+    return rc;
+}
+
+/* Ends the hold; built: the rebuild succeeded, so the target is told
+ * first that it has applied everything its sources' streams hold. */
+static int release_sources(rstore *r, held_set *h, int built, rk_status *st) {
+    int rc = RK_OK;
+    for (size_t i = 0; built && rc == RK_OK && i < h->n; i++) rc = rstore_applied_reset(r, h->target, h->src[i].id, st);
+    rk_status ignore;
+    for (size_t i = 0; h->held && i < h->n; i++) rstore_hold(r, h->src[i].id, h->target, h->owner, 0, 0, &ignore);
+    free(h->src);
+    memset(h, 0, sizeof(*h));
+    return rc;
+}
+
 /* Writes rk:{b}:agg of the board (of each source, for an aggregate) as
  * PostgreSQL has it, under the rebuild's flag: from then on a rankd that
  * read the board before an aggregate of it came or went is refused and
@@ -341,13 +393,19 @@ static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s,
      * plain board's list only needs to be there again (after Redis lost
      * it), and the drain is what waits out a PostgreSQL away. */
     int agg = b->nsources > 0;
-    if ((!agg || (rc = write_feeds(r, pg, b, st)) == RK_OK) && (rc = drain(r, deadline_us, st)) == RK_OK &&
+    held_set h = {0};
+    if ((!agg || (rc = hold_sources(r, pg, b, owner, &h, st)) == RK_OK) &&
+        (!agg || (rc = write_feeds(r, pg, b, st)) == RK_OK) && (rc = drain(r, deadline_us, st)) == RK_OK &&
         (agg || (rc = write_feeds(r, pg, b, st)) == RK_OK) &&
         /* Under the flag, so no replay can change the answer meanwhile (an
          * aggregate's flag holds off its sources' replays: every board's). */
         (rc = degraded_replayed(r, pg, agg ? NULL : b->id, &replayed, st)) == RK_OK)
         rc = build_board(r, pg, b, retention_s, deadline_us, replayed, entries, st);
     rk_status ignore;
+    if (agg) {
+        int released = release_sources(r, &h, rc == RK_OK, rc == RK_OK ? st : &ignore);
+        if (rc == RK_OK) rc = released;
+    }
     set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
     free(replayed);
     return rc;
@@ -367,14 +425,17 @@ static int global_ex(rstore *r, pgstore *pg, int64_t deadline_us, int64_t wait_m
     char *replayed = NULL;
     if ((rc = set_flag(r, NULL, 1, owner, deadline_us, wait_ms, st)) == RK_OK) {
         /* The global flag holds off every submission, so every board's
-         * replays too. */
-        if ((rc = drain(r, deadline_us, st)) == RK_OK &&
+         * replays too (in the split layout, the holds do). */
+        held_set h;
+        if ((rc = hold_sources(r, pg, NULL, owner, &h, st)) == RK_OK && (rc = drain(r, deadline_us, st)) == RK_OK &&
             (rc = degraded_replayed(r, pg, NULL, &replayed, st)) == RK_OK &&
             (rc = build_view(r, pg, NULL, WINDOW_ALL, 0, 0, replayed, s, entries, st)) == RK_OK &&
             (rc = past(deadline_us, "while the global board was being built", st)) == RK_OK)
             rc = swap(r, s, st);
         if (rc != RK_OK) discard(r, s);
         rk_status ignore;
+        int released = release_sources(r, &h, rc == RK_OK, rc == RK_OK ? st : &ignore);
+        if (rc == RK_OK) rc = released;
         set_flag(r, NULL, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
     }
     free(replayed);

@@ -44,6 +44,7 @@ typedef struct server {
     boards_cache *boards;
     apikey_cache *apikeys;
     namecache *names; /* username -> id, filled by users.c */
+    namecache *ids;   /* user id (decimal) -> username, filled by users.c; users are never deleted */
     revset *revoked;  /* what voids a token; filled at start, kept by events.c */
     banset *bans;     /* banned players; filled and kept the same way */
     time_t started;

@@ -2,6 +2,7 @@
  * users.c - this process's name cache first, then Redis, then PostgreSQL
  * for the misses; what is found by name goes into the cache.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,16 +12,37 @@
 
 _Static_assert(NAMECACHE_NAME_MAX == USER_NAME_MAX, "cached names are copied whole into user_name");
 
+/* A user id as the id cache's key. */
+typedef struct id_key {
+    char s[24];
+} id_key;
+
+static id_key id_text(int64_t id) {
+    id_key k;
+    snprintf(k.s, sizeof(k.s), "%lld", (long long)id);
+    return k;
+}
+
 int users_cached(server *srv, int64_t *ids, const char *const *names, size_t n, int *found,
                  char (*out_names)[USER_NAME_MAX]) {
     int all = 1;
     for (size_t i = 0; i < n; i++) {
         found[i] = 0;
-        if (ids[i] <= 0 && names[i] && names[i][0])
+        if (ids[i] <= 0 && names[i] && names[i][0]) {
             found[i] = namecache_get(srv->names, names[i], &ids[i], out_names[i]);
+        } else if (ids[i] > 0) {
+            int64_t same;
+            found[i] = namecache_get(srv->ids, id_text(ids[i]).s, &same, out_names[i]);
+        }
         all &= found[i];
     }
     return all;
+}
+
+/* Remembers what was found, by name and by id. */
+static void remember(server *srv, int by_name, const char *name, int64_t id, const char *canon) {
+    if (by_name) namecache_put(srv->names, name, id, canon);
+    namecache_put(srv->ids, id_text(id).s, id, canon);
 }
 
 int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t n, int *found,
@@ -45,7 +67,7 @@ int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t
             if (rfound[i]) {
                 found[i] = 1;
                 ids[i] = rids[i];
-                if (by_name[i]) namecache_put(call->srv->names, names[i], ids[i], out_names[i]);
+                remember(call->srv, by_name[i], names[i], ids[i], out_names[i]);
             }
     int redis_ok = rc == RK_OK;
     if (rc == RK_UNAVAILABLE) {
@@ -83,7 +105,7 @@ int users_resolve(rpc_call *call, int64_t *ids, const char *const *names, size_t
         found[i] = 1;
         ids[i] = mids[j];
         snprintf(out_names[i], USER_NAME_MAX, "%s", mout[j]);
-        if (by_name[i]) namecache_put(call->srv->names, names[i], ids[i], out_names[i]);
+        remember(call->srv, by_name[i], names[i], ids[i], out_names[i]);
         mids[m] = mids[j];
         fill[m++] = mout[j];
     }

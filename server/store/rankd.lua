@@ -33,6 +33,14 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
                       submission timed before it is refused (its rankd's
                       clock is behind), so each counts in one season
   rk:wb               stream of accepted submissions, drained to PostgreSQL
+                      (the one-key layout)
+  rk:{b}:wb           the same, one per board (the split layout)
+  rk:{t}:applied      hash source stream -> the last of its entries applied
+                      to target board t (the global board or an aggregate;
+                      the split layout)
+  rk:{b}:mirror       hash target -> what rk:{t}:applied said of rk:{b}:wb
+                      when last read: a copy in the board's slot for the
+                      trim (split layout)
   rk:names            hash user id -> username
   rk:live             set by rankd once Redis holds every board; a Redis
                       that restarted empty lacks it, so reads wait and
@@ -55,6 +63,9 @@ can tell its subscribers:
   "d" board uid
       an admin took the player's entry off the board (every window), or
       put it back (an unban)
+  "a" board
+      rk_apply moved the all-time totals of the global board or an
+      aggregate (the split layout)
 rankd itself (not these functions) publishes the revocations, after
 PostgreSQL has them, so each rankd's memory-only credential checks hear of
 them (rankd re-reads PostgreSQL whenever it may have missed a line):
@@ -64,6 +75,14 @@ them (rankd re-reads PostgreSQL whenever it may have missed a line):
       the user's token generation is now gen: older tokens are void
   "k" key_id
       a revoked API key: drop it from the key cache
+
+Layouts: on one Redis (the one-key layout) rk_submit changes the board,
+the global board and the board's aggregates in one call and appends to
+rk:wb. On a Redis Cluster (the split layout) every call stays in one slot:
+rk_submit changes the board and appends to the board's own stream, whose
+entries carry the all-time change ("p" the previous value, "n" the new,
+"g" the targets: "global" and the aggregates); rk_apply then applies them
+to each target, in the target's slot, exactly once per entry (rk:{t}:applied).
 
 Ties: Redis orders equal scores by member bytes. The 9 tie digits in front
 of the user id make that order "who reached the score first": the submit
@@ -400,15 +419,23 @@ local function with_meta(fields, meta)
   return unpack(fields)
 end
 
+-- A submission's id as rankd gives it out: the stream entry's, qualified
+-- by the board in the split layout, where every board has its own stream
+-- (so two boards' entries may have the same stream id).
+local function entry_id(split, board, id)
+  if split then return board .. '/' .. id end
+  return id
+end
+
 -- A held submission: recorded (its stream entry carries the rule, so the
 -- history keeps it as held) and acknowledged, but no board changes until
 -- an admin approves it. The reply is the player's standing as it was,
 -- with held set.
-local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl, meta)
+local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl, meta, split)
   local id = ''
   if args[12] ~= '1' then
-    id = redis.call('XADD', keys[1], '*', with_meta({'b', args[8], 'u', uid, 's', fmt(tonumber(args[2])), 't',
-                    fmt(ts), 'k', args[10], 'h', rule}, meta))
+    id = entry_id(split, args[8], redis.call('XADD', keys[1], '*', with_meta({'b', args[8], 'u', uid, 's',
+                  fmt(tonumber(args[2])), 't', fmt(ts), 'k', args[10], 'h', rule}, meta)))
   end
   local rank = 0
   if old_all ~= nil then rank = count_better(keys[10], desc, old_all) + 1 end
@@ -420,6 +447,14 @@ local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl
     redis.call('SET', keys[2], cjson.encode({cur, rank, 0, size, id, prev_score, rank, 1}), 'EX', idem_ttl)
   end
   return {cur, rank, 0, size, 0, id, prev_score, rank, 1}
+end
+
+-- The boards an all-time change goes on to in the split layout: "global"
+-- when the board counts toward it, then its aggregates (comma-separated).
+local function split_targets(in_global, aggs)
+  if in_global and aggs ~= '' then return 'global,' .. aggs end
+  if in_global then return 'global' end
+  return aggs
 end
 
 --[[
@@ -443,10 +478,20 @@ ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
       retention seconds after its end; then the moderation arguments:
       rate limit (submissions per player per minute, 0: none), max_step,
       max_rate (0: none); then the record metadata ('' for none); then
+      the layout ('1': one key space, 's': split, see "Layouts"); then
       the aggregates the caller knows of, as rk:{b}:agg holds them, and
-      last their number. A caller whose list
+      last the number of aggregates in KEYS. A caller whose list
       is not rk:{b}:agg's read the board before an aggregate of it was
       created or deleted: refused, so it reads the board again.
+Split layout: KEYS 1 is the board's stream, 3 its rk:{b}:mirror (each target
+gets a field there with its first entry, so the trim waits for it), 7 its
+rk:{b}:hold (set while a target is rebuilt: refused then, as the target's
+flag refuses in the one-key layout); 4 and 8 are unused names in the
+board's slot (the caller has checked the player); no
+aggregate's keys are given (their number is 0); the global board and the
+aggregates learn of the change from the entry (rk_apply), and a replay
+(ARGV 12) writes an entry too, marked "r" (the history has it), when it
+changes what they hold.
 Returns {score, rank, personal_best, board_size, replayed, entry id,
 previous score ('' when none), previous rank (0 when none), held}.
 ]]
@@ -456,6 +501,7 @@ local function submit(keys, args)
   local has_idem, idem_ttl = args[6] == '1', tonumber(args[7])
   local in_global, retention = args[9] == '1', tonumber(args[11])
   local now_s = math.floor(ts / 1000000)
+  local split = args[#args - 2] == 's'
 
   if redis.call('EXISTS', keys[6], keys[7]) > 0 then
     return redis.error_reply('UNAVAILABLE the board is being rebuilt from PostgreSQL; retry shortly')
@@ -473,7 +519,7 @@ local function submit(keys, args)
   if redis.call('EXISTS', keys[9]) == 0 then
     return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
   end
-  if redis.call('HEXISTS', keys[8], uid) == 0 then
+  if not split and redis.call('HEXISTS', keys[8], uid) == 0 then
     return redis.error_reply('NO_USER no such user')
   end
   -- Seasons: the history puts a submission in the season its time falls
@@ -522,7 +568,7 @@ local function submit(keys, args)
   if old_all ~= nil and new_all ~= old_all then old_rank = count_better(keys[10], desc, old_all) + 1 end
   local prev_score, prev_rank = previous_place(keys[10], desc, old_all, old_rank)
   local gcur, gnew
-  if in_global and new_all ~= old_all then
+  if in_global and not split and new_all ~= old_all then
     gcur = current(keys[3], keys[4], uid)
     -- A first score of 0 leaves the total, and so the player's place, as
     -- it was; only a player new to the global board is placed by it.
@@ -559,7 +605,7 @@ local function submit(keys, args)
   limit_count(keys[mod.key], rlimit, ts)
   local max_rate = tonumber(args[mod.arg + 2])
   local rule = implausible(desc, old_all, new_all, ts, tonumber(args[mod.arg + 1]), max_rate, keys[mod.key + 1], uid)
-  if rule then return hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl, meta) end
+  if rule then return hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl, meta, split) end
   if max_rate > 0 then redis.call('HSET', keys[mod.key + 1], uid, fmt(ts)) end
 
   -- Phase 2: write.
@@ -594,9 +640,20 @@ local function submit(keys, args)
   end
 
   local id = ''
+  local fields = {'b', args[8], 'u', uid, 's', fmt(score), 't', fmt(ts), 'k', args[10]}
+  local targets = split and new_all ~= old_all and split_targets(in_global, args[#args - 1]) or ''
+  if targets ~= '' then
+    for _, f in ipairs({'p', old_all and fmt(old_all) or '', 'n', fmt(new_all), 'g', targets}) do
+      fields[#fields + 1] = f
+    end
+    for t in string.gmatch(targets, '[^,]+') do redis.call('HSETNX', keys[3], t, '0-0') end
+  end
   if args[12] ~= '1' then
-    id = redis.call('XADD', keys[1], '*', with_meta({'b', args[8], 'u', uid, 's', fmt(score),
-                    't', fmt(ts), 'k', args[10]}, meta))
+    id = entry_id(split, args[8], redis.call('XADD', keys[1], '*', with_meta(fields, meta)))
+  elseif targets ~= '' then
+    fields[#fields + 1] = 'r'
+    fields[#fields + 1] = '1'
+    redis.call('XADD', keys[1], '*', unpack(fields))
   end
   local rank = count_better(keys[10], desc, new_all) + 1
   local size = redis.call('ZCARD', keys[10])
@@ -1133,25 +1190,80 @@ local function older(a, b)
   return tonumber(as) < tonumber(bs)
 end
 
+--[[ rk_wb_trim  KEYS: a write-behind stream[, its rk:{b}:mirror]
+Drops every entry that the write-behind's group (which must exist) and
+every other consumer group no longer need and,
+in the split layout, that every target named in rk:{b}:mirror has applied (by
+the mirror, which may lag: it then keeps more, never less). ]]
 local function wb_trim(keys, args)
   if redis.call('EXISTS', keys[1]) == 0 then return 0 end
   local bound = nil
+  local ap = keys[2] and redis.call('HGETALL', keys[2]) or {}
+  for i = 2, #ap, 2 do
+    local b = next_id(ap[i])
+    if bound == nil or older(b, bound) then bound = b end
+  end
+  -- Until the write-behind's group exists, it has read nothing.
+  local grouped = false
   for _, g in ipairs(redis.call('XINFO', 'GROUPS', keys[1])) do
     local name, last = nil, nil
     for i = 1, #g, 2 do
       if g[i] == 'name' then name = g[i + 1] end
       if g[i] == 'last-delivered-id' then last = g[i + 1] end
     end
+    grouped = grouped or name == 'rankd'
     local b = next_id(last)
     local p = redis.call('XPENDING', keys[1], name)
     if p[1] > 0 then b = p[2] end
     if bound == nil or older(b, bound) then bound = b end
   end
-  if bound == nil then return 0 end
+  if bound == nil or not grouped then return 0 end
   return redis.call('XTRIM', keys[1], 'MINID', bound)
 end
 
+--[[ rk_apply  KEYS: the target's all-time zset, its member hash, its
+rk:{t}:applied, its rebuild flag
+ARGV: 1 the source stream, 2 the last entry read from it, 3 the target's
+id, then for each entry of it that goes to this target: id, user id,
+previous all-time value ('' none), new value, time (us)
+The split layout's second half of a submission: the target's total of the
+player moves by the change, as rk_submit moves it in the one-key layout.
+Entries at or below the one the target applied last are skipped, so each
+counts once however often, and by however many rankd, it is sent; their
+order is the stream's. A total that would leave +-2^53 is not applied
+(counted in the field out_of_range). Refused while the target is rebuilt.
+Returns the last entry applied. ]]
+local function apply(keys, args)
+  if redis.call('EXISTS', keys[4]) == 1 then
+    return redis.error_reply('UNAVAILABLE the board is being rebuilt from PostgreSQL; retry shortly')
+  end
+  local last = redis.call('HGET', keys[3], args[1]) or '0-0'
+  local moved = false
+  for i = 4, #args, 5 do
+    if older(last, args[i]) then
+      moved = true
+      local uid, prev, new, ts = args[i + 1], tonumber(args[i + 2]), tonumber(args[i + 3]), tonumber(args[i + 4])
+      local cur = current(keys[1], keys[2], uid)
+      if cur == nil or new ~= (prev or 0) then
+        local total = exact_sum(cur or 0, new, -(prev or 0))
+        if total then
+          place(keys[1], keys[2], uid, total, true, ts)
+        else
+          redis.call('HINCRBY', keys[3], 'out_of_range', 1)
+        end
+      end
+    end
+  end
+  if older(last, args[2]) then
+    redis.call('HSET', keys[3], args[1], args[2])
+    last = args[2]
+  end
+  if moved then redis.call('PUBLISH', 'rk:ev', 'a\t' .. args[3]) end
+  return last
+end
+
 redis.register_function('rk_submit', submit)
+redis.register_function('rk_apply', apply)
 redis.register_function('rk_wb_trim', wb_trim)
 redis.register_function('rk_load', load)
 redis.register_function('rk_swap', swap)

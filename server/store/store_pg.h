@@ -187,7 +187,7 @@ int pgstore_personal_best(pgstore *p, const board *b, int64_t user_id, int *foun
 
 /* ---- held submissions: kept by a board's plausibility rule for review */
 typedef struct pg_held {
-    char entry_id[64];
+    char entry_id[112]; /* RSTORE_ENTRY_ID_MAX */
     char board_id[BOARD_ID_MAX + 1];
     int64_t user_id;
     char username[PG_NAME_MAX];

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,20 @@ typedef char num_text[24]; /* an int64 in decimal */
 #define UIDS_KEY "rk:uids"
 #define STREAM_KEY "rk:wb"
 #define CALL_TIMEOUT_S 5
+
+/* Set once at start (store_redis.h), read by every builder after. */
+static rstore_layout layout = RSTORE_ONE;
+
+void rstore_set_layout(rstore_layout l) { layout = l; }
+
+rstore_layout rstore_get_layout(void) { return layout; }
+
+void rstore_stream_key(const char *board_id, char *out, size_t cap) {
+    if (board_id == NULL)
+        snprintf(out, cap, "%s", STREAM_KEY);
+    else
+        snprintf(out, cap, "rk:{%s}:wb", board_id);
+}
 
 struct rstore {
     redisContext *ctx; /* own connection: always without a pipe, on demand with one */
@@ -450,23 +466,34 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     int nkeys = 0;
     rview g, v;
     time_t now = (time_t)(s->ts_us / 1000000);
+    int split = layout == RSTORE_SPLIT;
     c->used = 0;
     rstore_view(NULL, WINDOW_ALL, now, &g);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", STREAM_KEY);
+    /* The split layout names, where the one-key layout's keys of other
+     * slots would be, a key of the board's slot that is never written. */
+    char unused[RSTORE_KEY_MAX];
+    snprintf(unused, sizeof(unused), "rk:{%s}:-", b->id);
+    rstore_stream_key(split ? b->id : NULL, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
     idem_key(b->id, s->idem_key, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", g.zkey);
+    if (split)
+        rstore_mirror_key(b->id, key_room(c), RSTORE_KEY_MAX);
+    else
+        snprintf(key_room(c), RSTORE_KEY_MAX, "%s", g.zkey);
     keys[nkeys++] = key_taken(c);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", g.mkey);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", split ? unused : g.mkey);
     keys[nkeys++] = key_taken(c);
     snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
     keys[nkeys++] = key_taken(c);
     rstore_rebuild_flag(b, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
-    rstore_rebuild_flag(NULL, key_room(c), RSTORE_KEY_MAX);
+    if (split)
+        snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:hold", b->id);
+    else
+        rstore_rebuild_flag(NULL, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", NAMES_KEY);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", split ? unused : NAMES_KEY);
     keys[nkeys++] = key_taken(c);
     snprintf(key_room(c), RSTORE_KEY_MAX, "%s", LIVE_KEY);
     keys[nkeys++] = key_taken(c);
@@ -490,7 +517,7 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     keys[nkeys++] = key_taken(c);
     snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:agg", b->id);
     keys[nkeys++] = key_taken(c);
-    for (int i = 0; i < b->nfeeds; i++) {
+    for (int i = 0; !split && i < b->nfeeds; i++) {
         board a = {0};
         snprintf(a.id, sizeof(a.id), "%s", b->feeds[i]);
         rstore_view(&a, WINDOW_ALL, now, &v);
@@ -542,8 +569,9 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     snprintf(c->mods[2], 32, "%" PRId64, again ? 0 : b->max_rate);
     for (int i = 0; i < RSUBMIT_MOD_ARGS; i++) c->argv[argc++] = c->mods[i];
     c->argv[argc++] = s->meta ? s->meta : ""; /* RSUBMIT_META_ARGS */
+    c->argv[argc++] = split ? "s" : "1";
     c->argv[argc++] = feeds;
-    snprintf(c->nums[6 + WINDOW_KINDS], 32, "%d", b->nfeeds);
+    snprintf(c->nums[6 + WINDOW_KINDS], 32, "%d", split ? 0 : b->nfeeds);
     c->argv[argc++] = c->nums[6 + WINDOW_KINDS];
     c->argc = argc;
 }
@@ -1321,17 +1349,6 @@ int rstore_login_ok(rstore *r, const char *username, const char *peer, rk_status
     return login_unavailable(simple(r, 5, argv, st), st);
 }
 
-int rstore_backlog(rstore *r, int64_t *n, rk_status *st) {
-    const char *argv[] = {"XLEN", STREAM_KEY};
-    redisReply *rep = NULL;
-    int rc = command(r, 2, argv, NULL, &rep, st);
-    if (rc == RK_OK) {
-        *n = as_int(rep);
-        freeReplyObject(rep);
-    }
-    return rc;
-}
-
 int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st) {
     num_text ttl;
     snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
@@ -1538,6 +1555,40 @@ int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl
     return rc;
 }
 
+int rstore_hold(rstore *r, const char *board_id, const char *target, const char *owner, int on, int64_t ttl_s,
+                rk_status *st) {
+    char key[RSTORE_KEY_MAX], ttl[24];
+    snprintf(key, sizeof(key), "rk:{%s}:hold", board_id);
+    snprintf(ttl, sizeof(ttl), "%" PRId64, ttl_s);
+    if (!on) {
+        const char *argv[] = {"HDEL", key, target};
+        return simple(r, 3, argv, st);
+    }
+    const char *argv[] = {"HSET", key, target, owner};
+    const char *expire[] = {"EXPIRE", key, ttl};
+    int rc = simple(r, 4, argv, st);
+    return rc == RK_OK ? simple(r, 3, expire, st) : rc;
+}
+
+int rstore_applied_reset(rstore *r, const char *target, const char *board_id, rk_status *st) {
+    char stream[RSTORE_KEY_MAX], ap[RSTORE_KEY_MAX], mirror[RSTORE_KEY_MAX], last[RSTORE_ENTRY_ID_MAX] = "0-0";
+    rstore_stream_key(board_id, stream, sizeof(stream));
+    rstore_applied_key(target, ap, sizeof(ap));
+    rstore_mirror_key(board_id, mirror, sizeof(mirror));
+    const char *argv[] = {"XREVRANGE", stream, "+", "-", "COUNT", "1"};
+    redisReply *rep = NULL;
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+        rep->element[0]->elements >= 1 && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
+        snprintf(last, sizeof(last), "%s", rep->element[0]->element[0]->str);
+    freeReplyObject(rep);
+    const char *set[] = {"HSET", ap, stream, last};
+    const char *copy[] = {"HSET", mirror, target, last};
+    if ((rc = simple(r, 4, set, st)) != RK_OK) return rc;
+    return simple(r, 4, copy, st);
+}
+
 int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st) {
     const char *argv[] = {"FCALL", "rk_unflag", "1", flag, owner};
     return simple(r, 5, argv, st);
@@ -1547,12 +1598,61 @@ int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status 
 
 #define WB_GROUP "rankd"
 #define WB_BATCH "1000"
-#define WB_BLOCK_MS "500"
 #define WB_CLAIM_IDLE_MS "30000"
 
-int rstore_wb_group(rstore *r, rk_status *st) {
+/* The boards whose streams exist (the split layout): noted by the boards
+ * cache, never forgotten while the process runs (a deleted board's stream
+ * is drained, then empty). */
+static pthread_mutex_t streams_mu = PTHREAD_MUTEX_INITIALIZER;
+static char (*stream_boards)[BOARD_ID_MAX + 1];
+static size_t nstream_boards, stream_boards_cap;
+static atomic_ulong streams_gen = 1;
+
+unsigned long rstore_streams_gen(void) { return atomic_load(&streams_gen); }
+
+void rstore_streams_note(const char *board_id) {
+    pthread_mutex_lock(&streams_mu);
+    size_t i = 0;
+    while (i < nstream_boards && strcmp(stream_boards[i], board_id) != 0) i++;
+    if (i == nstream_boards) {
+        if (nstream_boards == stream_boards_cap) {
+            size_t cap = stream_boards_cap ? 2 * stream_boards_cap : 16;
+            void *p = realloc(stream_boards, cap * sizeof(*stream_boards));
+            if (p) {
+                stream_boards = p;
+                stream_boards_cap = cap;
+            }
+        }
+        if (nstream_boards < stream_boards_cap) {
+            snprintf(stream_boards[nstream_boards++], BOARD_ID_MAX + 1, "%s", board_id);
+            atomic_fetch_add(&streams_gen, 1);
+        }
+    }
+    pthread_mutex_unlock(&streams_mu);
+}
+
+int rstore_streams(char (**keys)[RSTORE_KEY_MAX], size_t *n, rk_status *st) {
+    pthread_mutex_lock(&streams_mu);
+    size_t nb = layout == RSTORE_SPLIT ? nstream_boards : 0;
+    char(*k)[RSTORE_KEY_MAX] = malloc((nb + 1) * sizeof(*k));
+    if (k) {
+        rstore_stream_key(NULL, k[0], RSTORE_KEY_MAX);
+        for (size_t i = 0; i < nb; i++) rstore_stream_key(stream_boards[i], k[i + 1], RSTORE_KEY_MAX);
+    }
+    pthread_mutex_unlock(&streams_mu);
+    if (k == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    *keys = k;
+    *n = nb + 1;
+    return RK_OK;
+}
+
+void rstore_applied_key(const char *target, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:applied", target); }
+
+void rstore_mirror_key(const char *board_id, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:mirror", board_id); }
+
+int rstore_wb_group(rstore *r, const char *stream, rk_status *st) {
     /* From id 0: entries written before the group existed are not skipped. */
-    const char *argv[] = {"XGROUP", "CREATE", STREAM_KEY, WB_GROUP, "0", "MKSTREAM"};
+    const char *argv[] = {"XGROUP", "CREATE", stream, WB_GROUP, "0", "MKSTREAM"};
     int rc = simple(r, 6, argv, st);
     if (rc == RK_INTERNAL && strstr(st->message, "BUSYGROUP")) {
         rk_status_clear(st);
@@ -1569,11 +1669,14 @@ static const char *wb_field(const redisReply *kv, const char *name) {
     return NULL;
 }
 
-/* An array of [id, [field, value...]] entries -> b (which takes rep). */
-static int wb_batch(redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk_status *st) {
+/* An array of [id, [field, value...]] entries of stream -> b (which takes
+ * rep). A board's own stream qualifies its ids by the board, as
+ * rk_submit does in its reply. */
+static int wb_batch(const char *stream, redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk_status *st) {
     memset(b, 0, sizeof(*b));
     b->reply_ = rep;
     size_t n = entries ? entries->elements : 0;
+    int qualify = strcmp(stream, STREAM_KEY) != 0;
     b->entries = calloc(n ? n : 1, sizeof(*b->entries));
     if (b->entries == NULL) {
         rstore_wb_free(b);
@@ -1585,6 +1688,7 @@ static int wb_batch(redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk
         rstore_wb_entry *w = &b->entries[b->n++];
         redisReply *kv = e->element[1];
         w->id = e->element[0]->str;
+        snprintf(w->entry_id, sizeof(w->entry_id), "%s", w->id);
         if (kv->type != REDIS_REPLY_ARRAY) {
             w->gone = 1;
             continue;
@@ -1597,16 +1701,26 @@ static int wb_batch(redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk
         w->key = wb_field(kv, "k");
         w->held = wb_field(kv, "h");
         w->meta = wb_field(kv, "x");
+        w->prev = wb_field(kv, "p");
+        w->next = wb_field(kv, "n");
+        w->targets = wb_field(kv, "g");
+        w->replay = wb_field(kv, "r") != NULL;
+        if (qualify && w->board) snprintf(w->entry_id, sizeof(w->entry_id), "%s/%s", w->board, w->id);
     }
     return RK_OK;
 }
 
-int rstore_wb_read(rstore *r, const char *node, int pending, rstore_wb_batch *b, rk_status *st) {
-    const char *argv[] = {"XREADGROUP", "GROUP",    WB_GROUP,           node, "COUNT", WB_BATCH, "BLOCK", WB_BLOCK_MS,
-                          "STREAMS",    STREAM_KEY, pending ? "0" : ">"};
+int rstore_wb_read(rstore *r, const char *stream, const char *node, int pending, int block_ms, rstore_wb_batch *b,
+                   rk_status *st) {
+    num_text block;
+    snprintf(block, sizeof(block), "%d", block_ms);
+    const char *argv[] = {"XREADGROUP", "GROUP", WB_GROUP,           node, "COUNT", WB_BATCH, "BLOCK", block,
+                          "STREAMS",    stream,  pending ? "0" : ">"};
+    const char *noblock[] = {"XREADGROUP", "GROUP", WB_GROUP,           node, "COUNT", WB_BATCH,
+                             "STREAMS",    stream,  pending ? "0" : ">"};
     redisReply *rep = NULL;
     memset(b, 0, sizeof(*b));
-    int rc = command(r, 11, argv, NULL, &rep, st);
+    int rc = block_ms > 0 ? command(r, 11, argv, NULL, &rep, st) : command(r, 9, noblock, NULL, &rep, st);
     if (rc != RK_OK) return rc;
     /* [[stream, entries]], or nil when nothing came in the wait. */
     redisReply *entries = NULL;
@@ -1615,11 +1729,11 @@ int rstore_wb_read(rstore *r, const char *node, int pending, rstore_wb_batch *b,
         if (s0->type == REDIS_REPLY_ARRAY && s0->elements == 2 && s0->element[1]->type == REDIS_REPLY_ARRAY)
             entries = s0->element[1];
     }
-    return wb_batch(rep, entries, b, st);
+    return wb_batch(stream, rep, entries, b, st);
 }
 
-int rstore_wb_claim(rstore *r, const char *node, rstore_wb_batch *b, rk_status *st) {
-    const char *argv[] = {"XAUTOCLAIM", STREAM_KEY, WB_GROUP, node, WB_CLAIM_IDLE_MS, "0-0", "COUNT", WB_BATCH};
+int rstore_wb_claim(rstore *r, const char *stream, const char *node, rstore_wb_batch *b, rk_status *st) {
+    const char *argv[] = {"XAUTOCLAIM", stream, WB_GROUP, node, WB_CLAIM_IDLE_MS, "0-0", "COUNT", WB_BATCH};
     redisReply *rep = NULL;
     memset(b, 0, sizeof(*b));
     int rc = command(r, 8, argv, NULL, &rep, st);
@@ -1628,7 +1742,20 @@ int rstore_wb_claim(rstore *r, const char *node, rstore_wb_batch *b, rk_status *
         rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 && rep->element[1]->type == REDIS_REPLY_ARRAY
             ? rep->element[1]
             : NULL;
-    return wb_batch(rep, entries, b, st);
+    return wb_batch(stream, rep, entries, b, st);
+}
+
+int rstore_wb_range(rstore *r, const char *stream, const char *after, int count, rstore_wb_batch *b, rk_status *st) {
+    char from[RSTORE_ENTRY_ID_MAX + 1];
+    num_text cnt;
+    snprintf(from, sizeof(from), "(%s", after);
+    snprintf(cnt, sizeof(cnt), "%d", count);
+    const char *argv[] = {"XRANGE", stream, from, "+", "COUNT", cnt};
+    redisReply *rep = NULL;
+    memset(b, 0, sizeof(*b));
+    int rc = command(r, 6, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    return wb_batch(stream, rep, rep->type == REDIS_REPLY_ARRAY ? rep : NULL, b, st);
 }
 
 int rstore_wb_entry_bytes(const rstore_wb_entry *e, uint8_t **out, size_t *len, rk_status *st) {
@@ -1658,13 +1785,35 @@ void rstore_wb_free(rstore_wb_batch *b) {
 
 /* XACK of the entries, then rk_wb_trim (rankd.lua), which drops every
  * entry no consumer still needs: cheaper than XDEL of each id, and it also
- * drops what a consumer acknowledged but could not delete before it died. */
-static const char *const wb_trim_argv[] = {"FCALL", "rk_wb_trim", "1", STREAM_KEY};
+ * drops what a consumer acknowledged but could not delete before it died.
+ * A board's stream is trimmed no further than its targets have applied
+ * (its mirror, rk:{b}:mirror). */
+typedef struct wb_trim_cmd {
+    const char *argv[5];
+    int argc;
+    char mirror[RSTORE_KEY_MAX];
+} wb_trim_cmd;
+
+static void wb_trim_build(const char *stream, wb_trim_cmd *t) {
+    size_t len = strlen(stream);
+    t->argv[0] = "FCALL";
+    t->argv[1] = "rk_wb_trim";
+    t->argv[3] = stream;
+    t->argc = 4;
+    t->argv[2] = "1";
+    /* rk:{b}:wb -> rk:{b}:mirror */
+    if (strcmp(stream, STREAM_KEY) != 0 && len > 3 && len + 4 < sizeof(t->mirror)) {
+        snprintf(t->mirror, sizeof(t->mirror), "%.*smirror", (int)(len - 2), stream);
+        t->argv[2] = "2";
+        t->argv[4] = t->mirror;
+        t->argc = 5;
+    }
+}
 
 /* Both to the stream's master. */
-static int wb_ack_routed(rstore *r, const char **argv, size_t n, rk_status *st) {
-    int argcs[] = {(int)(3 + n), 4};
-    const char *const *argvs[] = {argv, wb_trim_argv};
+static int wb_ack_routed(rstore *r, const char **argv, size_t n, const wb_trim_cmd *t, rk_status *st) {
+    int argcs[] = {(int)(3 + n), t->argc};
+    const char *const *argvs[] = {argv, t->argv};
     redisReply *reps[2] = {NULL, NULL};
     int rc = rroute_exec(r->route, 2, argcs, argvs, NULL, reps, st);
     for (int i = 0; i < 2 && rc == RK_OK; i++)
@@ -1674,20 +1823,22 @@ static int wb_ack_routed(rstore *r, const char **argv, size_t n, rk_status *st) 
     return rc;
 }
 
-int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st) {
+int rstore_wb_ack(rstore *r, const char *stream, const char *const *ids, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **argv = calloc(n + 3, sizeof(*argv));
     if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    wb_trim_cmd t;
+    wb_trim_build(stream, &t);
     argv[0] = "XACK";
-    argv[1] = STREAM_KEY;
+    argv[1] = stream;
     argv[2] = WB_GROUP;
     memcpy(argv + 3, ids, n * sizeof(*ids));
     int rc = r->route ? RK_OK : reconnect(r, st);
     if (rc == RK_OK && r->route) {
-        rc = wb_ack_routed(r, argv, n, st);
+        rc = wb_ack_routed(r, argv, n, &t, st);
     } else if (rc == RK_OK) {
         redisAppendCommandArgv(r->ctx, (int)(3 + n), argv, NULL);
-        redisAppendCommandArgv(r->ctx, 4, (const char **)wb_trim_argv, NULL);
+        redisAppendCommandArgv(r->ctx, t.argc, t.argv, NULL);
         for (int i = 0; rc == RK_OK && i < 2; i++) {
             void *rep = NULL;
             if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
@@ -1704,18 +1855,186 @@ int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st) {
     return rc;
 }
 
-int rstore_wb_oldest_ms(rstore *r, int64_t *ms, rk_status *st) {
-    const char *argv[] = {"XRANGE", STREAM_KEY, "-", "+", "COUNT", "1"};
+/* ---------------------------------------------------------------- the split layout's applier */
+
+int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_MAX + 1], size_t cap, size_t *n,
+                          rk_status *st) {
+    char mirror[RSTORE_KEY_MAX];
+    rstore_mirror_key(board_id, mirror, sizeof(mirror));
+    const char *argv[] = {"HKEYS", mirror};
     redisReply *rep = NULL;
-    *ms = 0;
-    int rc = command(r, 6, argv, NULL, &rep, st);
+    *n = 0;
+    int rc = command(r, 2, argv, NULL, &rep, st);
     if (rc != RK_OK) return rc;
-    /* An entry id starts with its Unix ms. */
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
-        rep->element[0]->elements >= 1 && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
-        *ms = strtoll(rep->element[0]->element[0]->str, NULL, 10);
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && *n < cap; i++)
+        if (rep->element[i]->type == REDIS_REPLY_STRING && rep->element[i]->len <= BOARD_ID_MAX)
+            snprintf(out[(*n)++], BOARD_ID_MAX + 1, "%s", rep->element[i]->str);
     freeReplyObject(rep);
     return RK_OK;
+}
+
+/* The lowest of a mirror's values, as rk_wb_trim reads it. */
+static int stream_id_less(const char *a, const char *b) {
+    unsigned long long am = 0, as = 0, bm = 0, bs = 0;
+    sscanf(a, "%llu-%llu", &am, &as);
+    sscanf(b, "%llu-%llu", &bm, &bs);
+    return am < bm || (am == bm && as < bs);
+}
+
+int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st) {
+    char(*keys)[RSTORE_KEY_MAX] = NULL;
+    size_t nk = 0;
+    *n = 0;
+    int rc = rstore_streams(&keys, &nk, st);
+    for (size_t i = 1; rc == RK_OK && i < nk; i++) {
+        size_t len = strlen(keys[i]);
+        char mirror[RSTORE_KEY_MAX], low[RSTORE_ENTRY_ID_MAX] = "";
+        snprintf(mirror, sizeof(mirror), "%.*smirror", (int)(len - 2), keys[i]); /* rk:{b}:wb -> rk:{b}:mirror */
+        const char *hv[] = {"HVALS", mirror};
+        redisReply *rep = NULL;
+        if ((rc = command(r, 2, hv, NULL, &rep, st)) != RK_OK) break;
+        for (size_t j = 0; rep->type == REDIS_REPLY_ARRAY && j < rep->elements; j++)
+            if (rep->element[j]->type == REDIS_REPLY_STRING && (!low[0] || stream_id_less(rep->element[j]->str, low)))
+                snprintf(low, sizeof(low), "%s", rep->element[j]->str);
+        freeReplyObject(rep);
+        if (!low[0]) continue; /* it has fed no target */
+        rstore_wb_batch b;
+        if ((rc = rstore_wb_range(r, keys[i], low, 1000, &b, st)) != RK_OK) break;
+        *n += (int64_t)b.n;
+        rstore_wb_free(&b);
+    }
+    free(keys);
+    return rc;
+}
+
+int rstore_apply(rstore *r, const char *target, const char *stream, const char *board_id,
+                 const rstore_wb_entry *const *entries, size_t n, const char *last, char *applied, rk_status *st) {
+    board t = {.higher_is_better = 1};
+    snprintf(t.id, sizeof(t.id), "%s", target);
+    rview v;
+    rstore_view(&t, WINDOW_ALL, 0, &v);
+    char ap[RSTORE_KEY_MAX];
+    rstore_applied_key(target, ap, sizeof(ap));
+    size_t argc = 10 + 5 * n;
+    const char **argv = calloc(argc, sizeof(*argv));
+    if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    size_t k = 0;
+    argv[k++] = "FCALL";
+    argv[k++] = "rk_apply";
+    argv[k++] = "4";
+    argv[k++] = v.zkey;
+    argv[k++] = v.mkey;
+    argv[k++] = ap;
+    argv[k++] = v.flag;
+    argv[k++] = stream;
+    argv[k++] = last;
+    argv[k++] = target;
+    for (size_t i = 0; i < n; i++) {
+        argv[k++] = entries[i]->id;
+        argv[k++] = entries[i]->user;
+        argv[k++] = entries[i]->prev ? entries[i]->prev : "";
+        argv[k++] = entries[i]->next;
+        argv[k++] = entries[i]->ts;
+    }
+    redisReply *rep = NULL;
+    int rc = command(r, (int)argc, argv, NULL, &rep, st);
+    free(argv);
+    if (rc != RK_OK) return rc;
+    if (rep->type != REDIS_REPLY_STRING) {
+        freeReplyObject(rep);
+        return rk_status_set(st, RK_INTERNAL, "unexpected reply from rk_apply");
+    }
+    snprintf(applied, RSTORE_ENTRY_ID_MAX, "%s", rep->str);
+    freeReplyObject(rep);
+    /* The copy for the trim, in the board's slot (one that lags only
+     * keeps entries longer), then the trim: what the write-behind had
+     * already written goes once its targets have it. */
+    char mirror[RSTORE_KEY_MAX];
+    rstore_mirror_key(board_id, mirror, sizeof(mirror));
+    const char *hset[] = {"HSET", mirror, target, applied};
+    if ((rc = simple(r, 4, hset, st)) != RK_OK) return rc;
+    wb_trim_cmd trim;
+    wb_trim_build(stream, &trim);
+    return simple(r, trim.argc, trim.argv, st);
+}
+
+/* One stream's entries not yet in PostgreSQL: those the group has handed
+ * out and not had acknowledged, and those it has not handed out yet
+ * (XINFO GROUPS, Redis 7); the whole stream before the group exists. */
+static int stream_backlog(rstore *r, const char *stream, int64_t *n, int64_t *oldest_ms, rk_status *st) {
+    const char *argv[] = {"XINFO", "GROUPS", stream};
+    redisReply *rep = NULL;
+    *n = 0;
+    *oldest_ms = 0;
+    int rc = command(r, 3, argv, NULL, &rep, st);
+    if (rc == RK_INTERNAL && strstr(st->message, "no such key")) {
+        rk_status_clear(st);
+        return RK_OK;
+    }
+    if (rc != RK_OK) return rc;
+    long long pending = -1, lag = -1;
+    char last[RSTORE_ENTRY_ID_MAX] = "0-0";
+    for (size_t g = 0; rep->type == REDIS_REPLY_ARRAY && g < rep->elements; g++) {
+        const redisReply *kv = rep->element[g];
+        if (kv->type != REDIS_REPLY_ARRAY) continue;
+        const char *name = wb_field(kv, "name");
+        if (name == NULL || strcmp(name, WB_GROUP) != 0) continue;
+        for (size_t i = 0; i + 1 < kv->elements; i += 2) {
+            const redisReply *k = kv->element[i], *v = kv->element[i + 1];
+            if (k->type != REDIS_REPLY_STRING) continue;
+            if (strcmp(k->str, "pending") == 0 && v->type == REDIS_REPLY_INTEGER) pending = v->integer;
+            if (strcmp(k->str, "lag") == 0 && v->type == REDIS_REPLY_INTEGER) lag = v->integer;
+            if (strcmp(k->str, "last-delivered-id") == 0 && v->type == REDIS_REPLY_STRING)
+                snprintf(last, sizeof(last), "%s", v->str);
+        }
+    }
+    freeReplyObject(rep);
+    /* No group yet, or a lag Redis cannot tell: every entry counts. */
+    const char *from = pending < 0 || lag < 0 ? "-" : NULL;
+    if (from) {
+        const char *xlen[] = {"XLEN", stream};
+        if ((rc = command(r, 2, xlen, NULL, &rep, st)) != RK_OK) return rc;
+        *n = as_int(rep);
+        freeReplyObject(rep);
+    } else {
+        *n = pending + lag;
+    }
+    if (*n == 0) return RK_OK;
+    /* The oldest waiting entry: the first pending one, else the first not
+     * handed out. An entry id starts with its Unix ms. */
+    char after[RSTORE_ENTRY_ID_MAX + 1];
+    if (pending > 0) {
+        const char *xp[] = {"XPENDING", stream, WB_GROUP};
+        if ((rc = command(r, 3, xp, NULL, &rep, st)) != RK_OK) return rc;
+        if (rep->type == REDIS_REPLY_ARRAY && rep->elements >= 2 && rep->element[1]->type == REDIS_REPLY_STRING)
+            *oldest_ms = strtoll(rep->element[1]->str, NULL, 10);
+        freeReplyObject(rep);
+        return RK_OK;
+    }
+    snprintf(after, sizeof(after), "%s%s", from ? "" : "(", from ? from : last);
+    const char *xr[] = {"XRANGE", stream, after, "+", "COUNT", "1"};
+    if ((rc = command(r, 6, xr, NULL, &rep, st)) != RK_OK) return rc;
+    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
+        rep->element[0]->elements >= 1 && rep->element[0]->element[0]->type == REDIS_REPLY_STRING)
+        *oldest_ms = strtoll(rep->element[0]->element[0]->str, NULL, 10);
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
+int rstore_backlog(rstore *r, int64_t *n, int64_t *oldest_ms, rk_status *st) {
+    char(*keys)[RSTORE_KEY_MAX] = NULL;
+    size_t nk = 0;
+    *n = 0;
+    if (oldest_ms) *oldest_ms = 0;
+    int rc = rstore_streams(&keys, &nk, st);
+    for (size_t i = 0; rc == RK_OK && i < nk; i++) {
+        int64_t k = 0, ms = 0;
+        if ((rc = stream_backlog(r, keys[i], &k, &ms, st)) != RK_OK) break;
+        *n += k;
+        if (oldest_ms && ms > 0 && (*oldest_ms == 0 || ms < *oldest_ms)) *oldest_ms = ms;
+    }
+    free(keys);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- the events channel */

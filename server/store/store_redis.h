@@ -22,11 +22,26 @@
 #include "window.h"
 
 #define RSTORE_KEY_MAX 256
-#define RSTORE_ENTRY_ID_MAX 48
+/* A stream entry id ("<ms>-<seq>"), qualified by its board (up to 64
+ * bytes and "/") in the split layout. */
+#define RSTORE_ENTRY_ID_MAX 112
 #define RSTORE_NAME_MAX 40
 
 typedef struct rstore rstore;
 struct redisReply;
+
+/* Where the keys of one call live (rankd.lua, "Layouts"). RSTORE_ONE: one
+ * Redis, where rk_submit changes the board, the global board and the
+ * board's aggregates in one call and appends to rk:wb. RSTORE_SPLIT: each
+ * call's keys are in one slot, as a Redis Cluster requires; a board has
+ * its own stream (rk:{b}:wb), and the global board and the aggregates are
+ * fed from those streams by rk_apply (the applier job). Chosen once at
+ * start, before any other thread runs (the setting redis-layout). */
+typedef enum rstore_layout { RSTORE_ONE = 0, RSTORE_SPLIT = 1 } rstore_layout;
+void rstore_set_layout(rstore_layout l);
+rstore_layout rstore_get_layout(void);
+/* The write-behind stream of board b (NULL: rk:wb, the one-key layout's). */
+void rstore_stream_key(const char *board_id, char *out, size_t cap);
 
 /* The sorted set (and member hash) that one window of one board lives in. */
 typedef struct rview {
@@ -157,7 +172,7 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
  * in `pool`, so a command touches a kilobyte or two of its struct: a
  * batch's array of them costs few fresh pages. */
 typedef struct rsubmit_cmd {
-    const char *argv[3 + RSUBMIT_KEYS + 14 + WINDOW_KINDS + RSUBMIT_MOD_ARGS + RSUBMIT_META_ARGS];
+    const char *argv[3 + RSUBMIT_KEYS + 15 + WINDOW_KINDS + RSUBMIT_MOD_ARGS + RSUBMIT_META_ARGS];
     int argc;
     char nums[7 + WINDOW_KINDS][32];
     char mods[RSUBMIT_MOD_ARGS][32];
@@ -340,8 +355,10 @@ int rstore_login_ok(rstore *r, const char *username, const char *peer, rk_status
 int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys, size_t n, int *present,
                         rk_status *st);
 
-/* Submissions accepted but not yet written to PostgreSQL. */
-int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
+/* Submissions accepted but not yet written to PostgreSQL, in every
+ * stream known (rstore_streams), and the Unix ms of the oldest of them
+ * (0: none; oldest_ms may be NULL). */
+int rstore_backlog(rstore *r, int64_t *n, int64_t *oldest_ms, rk_status *st);
 
 /* Takes key for ttl_s seconds if nobody holds it (SET NX EX): *taken is 1
  * for the one caller, of any rankd process, that set it, 0 for everyone
@@ -349,15 +366,36 @@ int rstore_backlog(rstore *r, int64_t *n, rk_status *st);
  * archive's snapshots) lets one process do the interval's work once. */
 int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_status *st);
 
-/* ---- the write-behind's stream rk:wb, read through the consumer group
- * "rankd" (writebehind.h) */
+/* ---- the write-behind's streams, read through the consumer group
+ * "rankd" (writebehind.h): rk:wb, and in the split layout one per board */
+
+/* Makes board_id's stream one of those rstore_streams lists (the boards
+ * cache tells the store of every board it learns). Any thread. */
+void rstore_streams_note(const char *board_id);
+/* The streams to drain: rk:wb first (what the one-key layout, or an older
+ * release, wrote), then in the split layout each noted board's. *keys is
+ * malloc'ed, RSTORE_KEY_MAX bytes per name. */
+int rstore_streams(char (**keys)[RSTORE_KEY_MAX], size_t *n, rk_status *st);
+/* Changes whenever a stream is added to the list: a reader lists again. */
+unsigned long rstore_streams_gen(void);
+/* Where target board t (the global board, an aggregate) records what it
+ * applied of each stream, and where board b keeps a copy of that for its
+ * stream's trim (the split layout, rankd.lua "rk_apply"). */
+void rstore_applied_key(const char *target, char *out, size_t cap);
+void rstore_mirror_key(const char *board_id, char *out, size_t cap);
+
 typedef struct rstore_wb_entry {
-    const char *id;
+    const char *id;                     /* the stream's id, for XACK */
+    char entry_id[RSTORE_ENTRY_ID_MAX]; /* the submission's id (a board stream's are qualified by the board) */
     /* The fields rk_submit wrote; NULL when missing (a malformed entry). */
     const char *board, *user, *score, *ts, *key;
     const char *held; /* the rule that held it for review (rk_submit's "h"); NULL: it counts */
     const char *meta; /* record metadata (rk_submit's "x"); NULL: none */
-    int gone;         /* deleted from the stream meanwhile: only to be acknowledged */
+    /* The split layout's all-time change, for rk_apply: the previous value
+     * ("" none), the new one, and the targets ("global,agg,..."); NULL: none. */
+    const char *prev, *next, *targets;
+    int replay; /* "r": in PostgreSQL's history already, only for the targets */
+    int gone;   /* deleted from the stream meanwhile: only to be acknowledged */
     const struct redisReply *fields_;
 } rstore_wb_entry;
 
@@ -368,12 +406,16 @@ typedef struct rstore_wb_batch {
 } rstore_wb_batch;
 
 /* Creates the consumer group (from the stream's start) unless it exists. */
-int rstore_wb_group(rstore *r, rk_status *st);
+int rstore_wb_group(rstore *r, const char *stream, rk_status *st);
 /* Up to 1000 entries for node: with pending, those it read before and
- * never acknowledged, else new ones (waiting up to half a second). */
-int rstore_wb_read(rstore *r, const char *node, int pending, rstore_wb_batch *b, rk_status *st);
+ * never acknowledged, else new ones (waiting up to block_ms; 0: not). */
+int rstore_wb_read(rstore *r, const char *stream, const char *node, int pending, int block_ms, rstore_wb_batch *b,
+                   rk_status *st);
 /* Entries another consumer read and left unacknowledged for 30 s. */
-int rstore_wb_claim(rstore *r, const char *node, rstore_wb_batch *b, rk_status *st);
+int rstore_wb_claim(rstore *r, const char *stream, const char *node, rstore_wb_batch *b, rk_status *st);
+/* Up to count entries after id `after` ("0-0": from the start), outside
+ * any group (the applier's read). */
+int rstore_wb_range(rstore *r, const char *stream, const char *after, int count, rstore_wb_batch *b, rk_status *st);
 /* An entry's fields as they came, "name=value\n" each, byte for byte
  * (for the dead letter); *out is malloc'ed. */
 int rstore_wb_entry_bytes(const rstore_wb_entry *e, uint8_t **out, size_t *len, rk_status *st);
@@ -381,9 +423,23 @@ void rstore_wb_free(rstore_wb_batch *b);
 /* Acknowledges n entries and drops from the stream every entry no
  * consumer still needs (these, and older ones already acknowledged), in
  * one round trip. */
-int rstore_wb_ack(rstore *r, const char *const *ids, size_t n, rk_status *st);
-/* The Unix ms of the oldest entry (0: none). */
-int rstore_wb_oldest_ms(rstore *r, int64_t *ms, rk_status *st);
+int rstore_wb_ack(rstore *r, const char *stream, const char *const *ids, size_t n, rk_status *st);
+
+/* One target's share of a stream's entries (the split layout): applies
+ * the n entries, all after the target's last applied, through `last` (the
+ * last entry read, which they may not reach), exactly once each
+ * (rankd.lua, rk_apply), then copies what the target has applied into
+ * the board's mirror. *applied: the last entry the target has applied
+ * (RSTORE_ENTRY_ID_MAX bytes). RK_UNAVAILABLE while the target is rebuilt. */
+/* The targets board_id's stream has fed (its rk:{b}:mirror's fields), at
+ * most cap of them. */
+int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_MAX + 1], size_t cap, size_t *n,
+                          rk_status *st);
+/* Entries of the board streams some target has not applied yet (each
+ * stream counted up to 1000). */
+int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st);
+int rstore_apply(rstore *r, const char *target, const char *stream, const char *board_id,
+                 const rstore_wb_entry *const *entries, size_t n, const char *last, char *applied, rk_status *st);
 
 /* ---- rebuild primitives (rebuild.h): keys built aside, then swapped in */
 
@@ -424,6 +480,17 @@ int rstore_exists(rstore *r, const char *key, int *yes, rk_status *st);
  * for ttl_s; clearing removes it only if owner still holds it. */
 int rstore_flag_take(rstore *r, const char *flag, const char *owner, int64_t ttl_s, int *won, rk_status *st);
 int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status *st);
+/* The split layout's stand-in for a target's flag in its sources' slots:
+ * while target (the global board, an aggregate) is rebuilt, board_id
+ * refuses submissions (rk:{b}:hold, a hash target -> owner that expires
+ * ttl_s after the last hold), as the target's flag makes rk_submit refuse
+ * them in the one-key layout. */
+int rstore_hold(rstore *r, const char *board_id, const char *target, const char *owner, int on, int64_t ttl_s,
+                rk_status *st);
+/* After a rebuild of target from the history, with its sources held and
+ * drained: the target has applied everything board_id's stream holds
+ * (it is in what the rebuild read), so rk_apply skips it all. */
+int rstore_applied_reset(rstore *r, const char *target, const char *board_id, rk_status *st);
 
 /* ---- the events channel rk:ev (events.h), on a handle used for nothing
  * else */
