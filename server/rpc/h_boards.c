@@ -77,6 +77,10 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     b.created_at = (int64_t)server_time(); /* rankd's clock, which its windows and seasons follow */
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
+    rk_status live;
+    if (rstore_set_board_live(call->w->redis, b.id, &live) != RK_OK)
+        log_warn("a new board's live marker (split layout) is not in Redis; it is set at the next start or restore",
+                 "board=%s error=\"%s\"", b.id, live.message);
     if (b.season_schedule[0]) {
         /* Every rankd's seasons job looks at the boards it knows: "c"
          * makes the others read this one now, not at its first use. */

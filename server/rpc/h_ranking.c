@@ -182,6 +182,7 @@ static int read_sync(read_call *r, rread_result *out, rk_status *st) {
     int rc = ranking_read(call->w->redis, call->w->pg, call->srv->recovery, r->t.global ? NULL : &r->t.b, r->t.k,
                           server_time(), &r->q, call->skip_redis ? RANKING_HISTORY_ONLY : 0, out, &history, st);
     if (history) call->degraded = 1;
+    if (rc == RK_OK && rstore_get_layout() == RSTORE_SPLIT) users_remember_names(call->srv, out->rows, out->n);
     return rc;
 }
 
@@ -222,6 +223,12 @@ static void read_cb(void *arg, const struct redisReply *rep) {
     if (rep && !rread_retry_later(rep) && !rread_is_error(rep)) {
         rread_result res;
         rc = rread_parse(&r->q, rep, &res, &st);
+        /* The split layout's rows come without names: from memory, or
+         * the workers ask Redis. */
+        if (rc == RK_OK && rstore_get_layout() == RSTORE_SPLIT && !users_cached_names(r->call->srv, res.rows, res.n)) {
+            free(res.rows);
+            rc = RPC_SLOW;
+        }
         if (rc == RK_OK) rc = r->finish(r, &res, &reply, &st);
     }
     rread_done(&r->q);

@@ -302,6 +302,12 @@ int ranking_read(rstore *r, pgstore *pg, const recovery *rec, const board *b, wi
     *from_hist = 0;
     if (!(flags & RANKING_HISTORY_ONLY) && recovery_reads(rec) == RECOVERY_TO_REDIS) {
         int rc = rstore_read(r, q, out, st); /* frees q */
+        if (rc == RK_OK) {
+            /* The split layout's rows come without names; a name that
+             * cannot be had now goes out empty, as the events' do. */
+            rk_status ignore;
+            rstore_fill_names(r, out->rows, out->n, &ignore);
+        }
         if (rc == RK_OK && (flags & RANKING_HISTORY_IF_EMPTY) && q->kind == RREAD_TOP && out->size == 0) {
             free(out->rows); /* expired from Redis: the history still has it */
             out->rows = NULL;

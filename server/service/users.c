@@ -39,6 +39,22 @@ int users_cached(server *srv, int64_t *ids, const char *const *names, size_t n, 
     return all;
 }
 
+int users_cached_names(server *srv, rank_row *rows, size_t n) {
+    int all = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].username[0] || rows[i].user_id <= 0) continue;
+        int64_t same;
+        all &= namecache_get(srv->ids, id_text(rows[i].user_id).s, &same, rows[i].username);
+    }
+    return all;
+}
+
+void users_remember_names(server *srv, const rank_row *rows, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].username[0] && rows[i].user_id > 0)
+            namecache_put(srv->ids, id_text(rows[i].user_id).s, rows[i].user_id, rows[i].username);
+}
+
 /* Remembers what was found, by name and by id. */
 static void remember(server *srv, int by_name, const char *name, int64_t id, const char *canon) {
     if (by_name) namecache_put(srv->names, name, id, canon);

@@ -323,7 +323,30 @@ int rstore_listpack_entries(rstore *r, long long *n, rk_status *st) {
 
 void rstore_addr(const rstore *r, char *out, size_t cap) { rnode_format(&r->seeds[r->cur], out, cap); }
 
+int rstore_set_board_live(rstore *r, const char *board_id, rk_status *st) {
+    if (layout != RSTORE_SPLIT) return RK_OK;
+    char key[RSTORE_KEY_MAX];
+    snprintf(key, sizeof(key), "rk:{%s}:live", board_id ? board_id : BOARD_GLOBAL_ID);
+    const char *argv[] = {"SET", key, "1"};
+    return simple(r, 3, argv, st);
+}
+
 int rstore_set_live(rstore *r, rk_status *st) {
+    /* The split layout's markers first (each board's slot has one), so a
+     * rankd that sees rk:live finds every board live. */
+    char(*keys)[RSTORE_KEY_MAX] = NULL;
+    size_t n = 0;
+    int rc = layout == RSTORE_SPLIT ? rstore_streams(&keys, &n, st) : RK_OK;
+    if (rc == RK_OK && layout == RSTORE_SPLIT) rc = rstore_set_board_live(r, NULL, st);
+    for (size_t i = 1; rc == RK_OK && i < n; i++) {
+        const char *open = strchr(keys[i], '{'), *close = open ? strchr(open, '}') : NULL;
+        if (close == NULL) continue;
+        char id[BOARD_ID_MAX + 1];
+        snprintf(id, sizeof(id), "%.*s", (int)(close - open - 1), open + 1);
+        rc = rstore_set_board_live(r, id, st);
+    }
+    free(keys);
+    if (rc != RK_OK) return rc;
     const char *argv[] = {"SET", LIVE_KEY, "1"};
     return simple(r, 3, argv, st);
 }
@@ -495,7 +518,10 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     keys[nkeys++] = key_taken(c);
     snprintf(key_room(c), RSTORE_KEY_MAX, "%s", split ? unused : NAMES_KEY);
     keys[nkeys++] = key_taken(c);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "%s", LIVE_KEY);
+    if (split)
+        snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:live", b->id);
+    else
+        snprintf(key_room(c), RSTORE_KEY_MAX, "%s", LIVE_KEY);
     keys[nkeys++] = key_taken(c);
     for (int k = 0; k < WINDOW_KINDS; k++) {
         if (!(b->windows & WINDOW_BIT(k))) continue;
@@ -763,15 +789,30 @@ static int with_meta_key(const char **out, const char *const *head, int n, const
     return n;
 }
 
+/* The view's slot's names for the user directory and the live marker
+ * (rread's names and live). */
+static void read_keys(rread *q, const rview *v) {
+    const char *open = strchr(v->zkey, '{'), *close = open ? strchr(open, '}') : NULL;
+    if (layout != RSTORE_SPLIT || close == NULL) {
+        snprintf(q->names, sizeof(q->names), "%s", NAMES_KEY);
+        snprintf(q->live, sizeof(q->live), "%s", LIVE_KEY);
+        return;
+    }
+    int tag = (int)(close - v->zkey + 1); /* "rk:{b}" */
+    snprintf(q->names, sizeof(q->names), "%.*s:-", tag, v->zkey);
+    snprintf(q->live, sizeof(q->live), "%.*s:live", tag, v->zkey);
+}
+
 void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode) {
     memset(q, 0, sizeof(*q));
+    read_keys(q, v);
     q->kind = RREAD_TOP;
     q->mode = mode;
     q->offset = offset;
     q->count = count;
     snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, offset);
     snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, count);
-    const char *argv[] = {"FCALL_RO", "rk_top", "4", v->zkey, NAMES_KEY, v->flag, LIVE_KEY};
+    const char *argv[] = {"FCALL_RO", "rk_top", "4", v->zkey, q->names, v->flag, q->live};
     q->argc = with_meta_key(q->fixed, argv, 7, v);
     q->fixed[q->argc++] = v->desc ? "1" : "0";
     q->fixed[q->argc++] = q->nums[0];
@@ -782,6 +823,7 @@ void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mod
 
 void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int64_t below, rank_mode mode) {
     memset(q, 0, sizeof(*q));
+    read_keys(q, v);
     q->kind = RREAD_AROUND;
     q->mode = mode;
     q->user_id = user_id;
@@ -790,7 +832,7 @@ void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int6
     snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, user_id);
     snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, above);
     snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, below);
-    const char *argv[] = {"FCALL_RO", "rk_around", "5", v->zkey, v->mkey, NAMES_KEY, v->flag, LIVE_KEY};
+    const char *argv[] = {"FCALL_RO", "rk_around", "5", v->zkey, v->mkey, q->names, v->flag, q->live};
     q->argc = with_meta_key(q->fixed, argv, 8, v);
     q->fixed[q->argc++] = v->desc ? "1" : "0";
     q->fixed[q->argc++] = q->nums[0];
@@ -802,6 +844,7 @@ void rread_around(rread *q, const rview *v, int64_t user_id, int64_t above, int6
 
 int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, rank_mode mode, rk_status *st) {
     memset(q, 0, sizeof(*q));
+    read_keys(q, v);
     q->kind = RREAD_RANKS;
     q->mode = mode;
     q->uids = uids;
@@ -812,7 +855,7 @@ int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, ran
         rread_done(q);
         return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     }
-    const char *head[] = {"FCALL_RO", "rk_ranks", "5", v->zkey, v->mkey, NAMES_KEY, v->flag, LIVE_KEY};
+    const char *head[] = {"FCALL_RO", "rk_ranks", "5", v->zkey, v->mkey, q->names, v->flag, q->live};
     int at = with_meta_key(q->argv, head, 8, v);
     q->argv[at++] = v->desc ? "1" : "0";
     q->argv[at++] = mode == RANK_DENSE ? "1" : "0";
@@ -826,8 +869,9 @@ int rread_ranks(rread *q, const rview *v, const int64_t *uids, size_t nuids, ran
 
 void rread_count(rread *q, const rview *v) {
     memset(q, 0, sizeof(*q));
+    read_keys(q, v);
     q->kind = RREAD_COUNT;
-    const char *argv[] = {"FCALL_RO", "rk_count", "3", v->zkey, v->flag, LIVE_KEY};
+    const char *argv[] = {"FCALL_RO", "rk_count", "3", v->zkey, v->flag, q->live};
     q->argc = 6;
     memcpy(q->fixed, argv, sizeof(argv));
     q->argv = q->fixed;
@@ -835,6 +879,7 @@ void rread_count(rread *q, const rview *v) {
 
 void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset, int64_t count, rank_mode mode) {
     memset(q, 0, sizeof(*q));
+    read_keys(q, v);
     q->kind = RREAD_RANGE;
     q->mode = mode;
     q->range = *r;
@@ -851,7 +896,7 @@ void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset
         snprintf(q->nums[1], sizeof(q->nums[1]), "+inf");
     snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, offset);
     snprintf(q->nums[3], sizeof(q->nums[3]), "%" PRId64, count);
-    const char *argv[] = {"FCALL_RO", "rk_range", "4", v->zkey, NAMES_KEY, v->flag, LIVE_KEY};
+    const char *argv[] = {"FCALL_RO", "rk_range", "4", v->zkey, q->names, v->flag, q->live};
     q->argc = with_meta_key(q->fixed, argv, 7, v);
     q->fixed[q->argc++] = v->desc ? "1" : "0";
     for (int i = 0; i < 4; i++) q->fixed[q->argc++] = q->nums[i];
@@ -861,6 +906,7 @@ void rread_range(rread *q, const rview *v, const score_bounds *r, int64_t offset
 
 void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, double pct) {
     memset(q, 0, sizeof(*q));
+    read_keys(q, v);
     q->kind = RREAD_PERCENTILE;
     q->by_score = by_score;
     q->score = score;
@@ -869,7 +915,7 @@ void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, dou
         snprintf(q->nums[0], sizeof(q->nums[0]), "%" PRId64, score);
     else
         snprintf(q->nums[0], sizeof(q->nums[0]), "%.17g", pct); /* the double itself, read back exactly */
-    const char *argv[] = {"FCALL_RO",          "rk_percentile",      "3",       v->zkey, v->flag, LIVE_KEY,
+    const char *argv[] = {"FCALL_RO",          "rk_percentile",      "3",       v->zkey, v->flag, q->live,
                           v->desc ? "1" : "0", by_score ? "s" : "p", q->nums[0]};
     q->argc = 9;
     memcpy(q->fixed, argv, sizeof(argv));
@@ -878,6 +924,7 @@ void rread_percentile(rread *q, const rview *v, int by_score, int64_t score, dou
 
 void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n, int64_t mark_uid) {
     memset(q, 0, sizeof(*q));
+    read_keys(q, v);
     q->kind = RREAD_HISTOGRAM;
     q->range = *r;
     q->nbuckets = n;
@@ -886,7 +933,7 @@ void rread_histogram(rread *q, const rview *v, const score_bounds *r, int64_t n,
     if (r->has_max) snprintf(q->nums[1], sizeof(q->nums[1]), "%" PRId64, r->max);
     snprintf(q->nums[2], sizeof(q->nums[2]), "%" PRId64, n);
     if (mark_uid > 0) snprintf(q->nums[3], sizeof(q->nums[3]), "%" PRId64, mark_uid);
-    const char *argv[] = {"FCALL_RO", "rk_histogram", "4",        v->zkey,    v->flag,    LIVE_KEY,
+    const char *argv[] = {"FCALL_RO", "rk_histogram", "4",        v->zkey,    v->flag,    q->live,
                           v->mkey,    q->nums[0],     q->nums[1], q->nums[2], q->nums[3], v->desc ? "1" : "0"};
     q->argc = 12;
     memcpy(q->fixed, argv, sizeof(argv));
@@ -1235,6 +1282,31 @@ static int hmget(rstore *r, const char *key, const char **fields, size_t n, redi
         freeReplyObject(*rep);
         return rk_status_set(st, RK_INTERNAL, "unexpected reply from HMGET");
     }
+    return rc;
+}
+
+int rstore_fill_names(rstore *r, rank_row *rows, size_t n, rk_status *st) {
+    if (layout != RSTORE_SPLIT) return RK_OK;
+    const char **ids = calloc(n ? n : 1, sizeof(*ids));
+    num_text *nums = calloc(n ? n : 1, sizeof(*nums));
+    size_t *at = calloc(n ? n : 1, sizeof(*at)), k = 0;
+    int rc = ids && nums && at ? RK_OK : rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; rc == RK_OK && i < n; i++) {
+        if (rows[i].username[0] || rows[i].user_id <= 0) continue;
+        snprintf(nums[k], sizeof(nums[k]), "%" PRId64, rows[i].user_id);
+        ids[k] = nums[k];
+        at[k++] = i;
+    }
+    redisReply *rep = NULL;
+    if (rc == RK_OK && k && (rc = hmget(r, NAMES_KEY, ids, k, &rep, st)) == RK_OK) {
+        for (size_t j = 0; j < k; j++)
+            if (rep->element[j]->type == REDIS_REPLY_STRING)
+                as_str(rep->element[j], rows[at[j]].username, RSTORE_NAME_MAX);
+        freeReplyObject(rep);
+    }
+    free(ids);
+    free(nums);
+    free(at);
     return rc;
 }
 

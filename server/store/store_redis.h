@@ -259,6 +259,12 @@ typedef struct rread {
     const char *fixed[16];
     char nums[4][24];
     char (*heap_nums)[24];
+    /* The user directory and the live marker as this layout names them:
+     * rk:names and rk:live, or in the split layout a name of the view's
+     * slot that is never written (names are filled in after the read,
+     * rstore_fill_names) and the board's own rk:{b}:live. */
+    char names[RSTORE_KEY_MAX];
+    char live[RSTORE_KEY_MAX];
 } rread;
 
 typedef struct rread_result {
@@ -291,6 +297,14 @@ void rread_done(rread *q);
 /* Sends q with a blocking round trip (waiting out a rebuild as the
  * rstore_* reads do), reads its reply into *out, and frees q. */
 int rstore_read(rstore *r, rread *q, rread_result *out, rk_status *st);
+/* The split layout reads no names with the rows (rk:names is in another
+ * slot): this fills those of rows that have none from rk:names, in one
+ * command. Nothing in the one-key layout. */
+int rstore_fill_names(rstore *r, rank_row *rows, size_t n, rk_status *st);
+/* The split layout's live marker of board_id (NULL: the global board's),
+ * set with rk:live by rstore_set_live for every board the store knows,
+ * and for a new board when it is created. */
+int rstore_set_board_live(rstore *r, const char *board_id, rk_status *st);
 /* RK_NOT_FOUND for around a player without a score; an error reply is
  * RK_INTERNAL with Redis's words. */
 int rread_parse(const rread *q, const struct redisReply *rep, rread_result *out, rk_status *st);
