@@ -217,7 +217,11 @@ static int64_t wb_tick(void *state, job *self) {
         wb->last_claim = now;
         int64_t wait = 0;
         for (size_t i = 0; i < wb->nstreams; i++) {
-            int64_t w = claim(wb, &wb->streams[i], node);
+            wb_stream *s = &wb->streams[i];
+            rk_status st;
+            /* A stream without its group yet has nothing to claim. */
+            if (!s->grouped && rstore_wb_group(wb->redis, s->key, &st) == RK_OK) s->grouped = 1;
+            int64_t w = s->grouped ? claim(wb, s, node) : RETRY_MS;
             if (w > wait) wait = w;
         }
         return wait;

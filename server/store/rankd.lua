@@ -1191,8 +1191,8 @@ local function older(a, b)
 end
 
 --[[ rk_wb_trim  KEYS: a write-behind stream[, its rk:{b}:mirror]
-Drops every entry that the write-behind's group (which must exist) and
-every other consumer group no longer need and,
+Drops every entry that no consumer group still needs (there must be one:
+the write-behind's) and,
 in the split layout, that every target named in rk:{b}:mirror has applied (by
 the mirror, which may lag: it then keeps more, never less). ]]
 local function wb_trim(keys, args)
@@ -1203,7 +1203,8 @@ local function wb_trim(keys, args)
     local b = next_id(ap[i])
     if bound == nil or older(b, bound) then bound = b end
   end
-  -- Until the write-behind's group exists, it has read nothing.
+  -- Until a group exists (the write-behind's), nothing has been read:
+  -- what the targets applied must still reach PostgreSQL.
   local grouped = false
   for _, g in ipairs(redis.call('XINFO', 'GROUPS', keys[1])) do
     local name, last = nil, nil
@@ -1211,7 +1212,7 @@ local function wb_trim(keys, args)
       if g[i] == 'name' then name = g[i + 1] end
       if g[i] == 'last-delivered-id' then last = g[i + 1] end
     end
-    grouped = grouped or name == 'rankd'
+    grouped = true
     local b = next_id(last)
     local p = redis.call('XPENDING', keys[1], name)
     if p[1] > 0 then b = p[2] end
