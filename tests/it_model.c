@@ -128,7 +128,11 @@ static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
 /* Applies one submission as rk_submit does; returns -1 (and changes
  * nothing) when a window's or the global total would leave +-2^53. With
  * dry set, only says whether it would be taken. */
+static int refused_for_global; /* model_apply's last -1 was the global total's */
+static int split_layout;       /* RANKD_REDIS_LAYOUT=split: see gen_item() */
+
 static int model_apply(mstate *m, int b, int p, int64_t score, int64_t tie, int64_t ts_us, int dry) {
+    refused_for_global = 0;
     const bdef *d = &boards[b];
     int64_t lab[4], nv[4] = {0};
     cell cur[4];
@@ -155,7 +159,10 @@ static int model_apply(mstate *m, int b, int p, int64_t score, int64_t tie, int6
         int64_t old = cur[0].has ? cur[0].v : 0;
         if (!m->g[p].has || nv[0] != old) {
             gnew = (m->g[p].has ? m->g[p].v : 0) + nv[0] - old;
-            if (abs64(gnew) > LIMIT) return -1;
+            if (abs64(gnew) > LIMIT) {
+                refused_for_global = 1;
+                return -1;
+            }
             gset = 1;
         }
     }
@@ -440,6 +447,11 @@ static void gen_item(const mstate *m, int *b, int *p, int64_t *score, int *refus
          * submission is sent while Redis is in doubt, unless
          * RANKD_MODEL_RANGE_WITHOUT_REDIS=1 asks for them (the test then
          * fails on that bug). */
+        /* The split layout cannot refuse a submission for its global
+         * total (the board takes it before the global board hears of it:
+         * ARCHITECTURE.md, Layouts; tests/it_split.c shows what happens
+         * then), so no such submission is sent in it. */
+        if (split_layout && *refuse && refused_for_global) continue;
         if (!*refuse || !redis_unsure || range_without_redis || tries > 50) return;
     }
 }
@@ -688,12 +700,14 @@ static int status(Rankd__ServerStatus **out) {
     return rk_admin_status(c, &e, out, &o, &st) == RK_OK;
 }
 
-/* Everything acknowledged is applied to Redis and copied to PostgreSQL. */
+/* Everything acknowledged is applied to Redis (in the split layout, to the
+ * global board and the aggregates too) and copied to PostgreSQL. */
 static int caught_up(void) {
     for (int i = 0; i < 1200; i++) {
         Rankd__ServerStatus *s;
         int done = status(&s) && s->redis_ok && s->postgres_ok && !s->degraded && s->has_redis_backlog &&
-                   s->redis_backlog == 0 && s->has_writebehind_backlog && s->writebehind_backlog == 0;
+                   s->redis_backlog == 0 && s->has_writebehind_backlog && s->writebehind_backlog == 0 &&
+                   (!s->has_applier_backlog || s->applier_backlog == 0);
         rk_reply_free(s);
         if (done) return 1;
         sleep_ms(100);
@@ -1532,6 +1546,7 @@ int main(void) {
     for (int w = 0; w < MAX_WRITERS; w++)
         writer_rng[w] = (seed + 1000003ULL * (uint64_t)(w + 1)) * 0x9E3779B97F4A7C15ULL + 1;
     range_without_redis = getenv("RANKD_MODEL_RANGE_WITHOUT_REDIS") && atoi(getenv("RANKD_MODEL_RANGE_WITHOUT_REDIS"));
+    split_layout = getenv("RANKD_REDIS_LAYOUT") && strcmp(getenv("RANKD_REDIS_LAYOUT"), "split") == 0;
     fprintf(stderr, "it_model: seed %" PRIu64 " (RANKD_MODEL_SEED=%" PRIu64 " repeats this workload), %d writers\n",
             seed, seed, nwriters);
 

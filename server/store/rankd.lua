@@ -1231,7 +1231,8 @@ The split layout's second half of a submission: the target's total of the
 player moves by the change, as rk_submit moves it in the one-key layout.
 Entries at or below the one the target applied last are skipped, so each
 counts once however often, and by however many rankd, it is sent; their
-order is the stream's. A total that would leave +-2^53 is not applied
+order is the stream's. The total's tie time is the latest change's, so
+two boards' streams may be applied in either order. A total that would leave +-2^53 is not applied
 (counted in the field out_of_range). Refused while the target is rebuilt.
 Returns the last entry applied. ]]
 local function apply(keys, args)
@@ -1244,9 +1245,12 @@ local function apply(keys, args)
     if older(last, args[i]) then
       moved = true
       local uid, prev, new, ts = args[i + 1], tonumber(args[i + 2]), tonumber(args[i + 3]), tonumber(args[i + 4])
-      local cur = current(keys[1], keys[2], uid)
+      local cur, member = current(keys[1], keys[2], uid)
       if cur == nil or new ~= (prev or 0) then
         local total = exact_sum(cur or 0, new, -(prev or 0))
+        -- Two boards' streams are applied in either order: the total is
+        -- the same, and its time is the later change's, as in one call.
+        if member and member_ts(true, member) > ts then ts = member_ts(true, member) end
         if total then
           place(keys[1], keys[2], uid, total, true, ts)
         else
