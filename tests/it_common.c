@@ -196,8 +196,11 @@ int it_rankd_stop(it_rankd *r) {
 
 int it_redis_cli(const char *args, char *out, size_t cap) {
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s %s 2>&1", getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"),
-             args);
+    /* On a cluster (the harness's seeds are a list) -c follows the
+     * redirection to the key's master. */
+    const char *seeds = getenv("RANKD_REDIS_SEEDS");
+    snprintf(cmd, sizeof(cmd), "redis-cli %s-h %s -p %s %s 2>&1", seeds && strchr(seeds, ',') ? "-c " : "",
+             getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"), args);
     FILE *p = popen(cmd, "r");
     if (p == NULL) return -1;
     out[0] = '\0';

@@ -49,7 +49,8 @@ int it_rankd_spawn(it_rankd *r, const char *node, const char *extra_arg);
 /* SIGTERM, then waits; returns its exit status (0: a clean stop). */
 int it_rankd_stop(it_rankd *r);
 
-/* Runs redis-cli ARGS against the harness's Redis: the first line of its
+/* Runs redis-cli ARGS against the harness's Redis (on a cluster, at the
+ * master of the key: -c): the first line of its
  * output goes to out (cap bytes). 0 when redis-cli exited 0. */
 int it_redis_cli(const char *args, char *out, size_t cap);
 /* it_redis_cli with printf-style arguments, its first line read as an

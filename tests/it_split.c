@@ -17,12 +17,12 @@
 #include "check.h"
 #include "it_common.h"
 
-#define PLAYERS 4
+#define PLAYERS 5
 
 static rk_client *c;
 static char *admin, *key;
 static int64_t uid[PLAYERS];
-static const char *const names[PLAYERS] = {"sp-ann", "sp-bob", "sp-cat", "sp-dan"};
+static const char *const names[PLAYERS] = {"sp-ann", "sp-bob", "sp-cat", "sp-dan", "sp-eve"};
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -270,6 +270,40 @@ static void two_rankd_and_rebuilds_count_each_change_once(void) {
     it_rankd_stop(&other);
 }
 
+/* eve's total on the global board, read through Rank. */
+static int64_t global_of_eve(void) {
+    Rankd__RankRequest req = RANKD__RANK_REQUEST__INIT;
+    Rankd__RankReply *rep = NULL;
+    rk_status st;
+    req.board_id = "global";
+    req.username = "sp-eve";
+    int64_t v = rk_ranking_rank(c, &req, &rep, NULL, &st) == RK_OK && rep->entry ? rep->entry->score : -1;
+    rk_reply_free(rep);
+    return v;
+}
+
+static void a_global_total_beyond_the_range_is_kept_exactly(void) {
+    /* Each board takes its value (neither leaves +-2^53); the global total
+     * of both does, which in this layout cannot refuse the submission (the
+     * board took it first) and which another order of the same changes
+     * might not pass at all: it is kept exactly, ranked at 2^53 meanwhile,
+     * and counted. */
+    const int64_t limit = 9007199254740992LL; /* 2^53 */
+    long before = it_redis_int("HGET rk:{global}:applied out_of_range");
+    CHECK_INT(submit("sp-best", 4, limit - 10), RK_OK);
+    CHECK(caught_up());
+    CHECK_INT(global_of_eve(), limit - 10);
+    CHECK_INT(submit("sp-sum", 4, 100), RK_OK);
+    CHECK(caught_up());
+    CHECK_INT(global_of_eve(), limit);
+    CHECK_INT(it_redis_int("HGET rk:{global}:applied out_of_range"), before + 1);
+    /* Back within the range: exact again, nothing lost on the way. */
+    CHECK_INT(submit("sp-sum", 4, -200), RK_OK);
+    CHECK(caught_up());
+    CHECK_INT(global_of_eve(), limit - 110);
+    CHECK_INT(it_redis_int("HEXISTS rk:{global}:exact %lld", (long long)uid[4]), 0);
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
@@ -282,6 +316,7 @@ int main(void) {
     RUN(the_history_has_every_board_stream);
     RUN(a_stream_keeps_what_a_target_has_not_applied);
     RUN(two_rankd_and_rebuilds_count_each_change_once);
+    RUN(a_global_total_beyond_the_range_is_kept_exactly);
     free(admin);
     free(key);
     rk_client_close(c);

@@ -59,6 +59,8 @@ static void first_key_of_commands(void) {
     CHECK_INT(cmd_slot(9, xread), slot("rk:wb"));
     const char *xgroup[] = {"XGROUP", "CREATE", "rk:wb", "rankd", "0"};
     CHECK_INT(cmd_slot(5, xgroup), slot("rk:wb"));
+    const char *xinfo[] = {"XINFO", "GROUPS", "rk:{b}:wb"};
+    CHECK_INT(cmd_slot(3, xinfo), slot("b"));
     const char *set[] = {"SET", "rk:live", "1"};
     CHECK_INT(cmd_slot(3, set), slot("rk:live"));
     const char *keyless[][2] = {{"PING", ""}, {"INFO", "cluster"}, {"PUBLISH", "rk:ev"}, {"FUNCTION", "LOAD"}};

@@ -281,6 +281,13 @@ static int hold_sources(rstore *r, pgstore *pg, const board *t, const char *owne
  * first that it has applied everything its sources' streams hold. */
 static int release_sources(rstore *r, held_set *h, int built, rk_status *st) {
     int rc = RK_OK;
+    /* The totals it kept aside are the history's now. */
+    char exact[RSTORE_KEY_MAX];
+    const char *key = exact;
+    if (built && h->held) {
+        rstore_exact_key(h->target, exact, sizeof(exact));
+        rc = rstore_del(r, &key, 1, st);
+    }
     for (size_t i = 0; built && rc == RK_OK && i < h->n; i++) rc = rstore_applied_reset(r, h->target, h->src[i].id, st);
     rk_status ignore;
     for (size_t i = 0; h->held && i < h->n; i++) rstore_hold(r, h->src[i].id, h->target, h->owner, 0, 0, &ignore);

@@ -1222,8 +1222,30 @@ local function wb_trim(keys, args)
   return redis.call('XTRIM', keys[1], 'MINID', bound)
 end
 
+-- A total as h * SPLIT + l, 0 <= l < SPLIT: exact for any total of a few
+-- terms within +-2^53 each, beyond 2^53 too.
+local function norm(h, l)
+  local carry = math.floor(l / SPLIT)
+  return h + carry, l - carry * SPLIT
+end
+
+local function parts(x) return norm(0, x) end
+
+local function in_range(h, l) return not (h > HALF or (h == HALF and l > 0) or h < -HALF) end
+
+-- The player's total on a target: the exact one kept aside when it left
+-- +-2^53, else the sorted set's (cur; nil: none).
+local function exact_total(key, uid, cur)
+  local kept = redis.call('HGET', key, uid)
+  if kept then
+    local h, l = string.match(kept, '^(%S+) (%S+)$')
+    return tonumber(h), tonumber(l)
+  end
+  return parts(cur or 0)
+end
+
 --[[ rk_apply  KEYS: the target's all-time zset, its member hash, its
-rk:{t}:applied, its rebuild flag
+rk:{t}:applied, its rebuild flag, its rk:{t}:exact
 ARGV: 1 the source stream, 2 the last entry read from it, 3 the target's
 id, then for each entry of it that goes to this target: id, user id,
 previous all-time value ('' none), new value, time (us)
@@ -1232,8 +1254,11 @@ player moves by the change, as rk_submit moves it in the one-key layout.
 Entries at or below the one the target applied last are skipped, so each
 counts once however often, and by however many rankd, it is sent; their
 order is the stream's. The total's tie time is the latest change's, so
-two boards' streams may be applied in either order. A total that would leave +-2^53 is not applied
-(counted in the field out_of_range). Refused while the target is rebuilt.
+two boards' streams may be applied in either order, and a total is kept
+exactly (rk:{t}:exact, while beyond +-2^53, where one order of the
+changes may pass on the way): it is ranked at +-2^53 while it is beyond,
+and each time it leaves the range is counted (the field out_of_range).
+Refused while the target is rebuilt.
 Returns the last entry applied. ]]
 local function apply(keys, args)
   if redis.call('EXISTS', keys[4]) == 1 then
@@ -1247,15 +1272,24 @@ local function apply(keys, args)
       local uid, prev, new, ts = args[i + 1], tonumber(args[i + 2]), tonumber(args[i + 3]), tonumber(args[i + 4])
       local cur, member = current(keys[1], keys[2], uid)
       if cur == nil or new ~= (prev or 0) then
-        local total = exact_sum(cur or 0, new, -(prev or 0))
         -- Two boards' streams are applied in either order: the total is
         -- the same, and its time is the later change's, as in one call.
         if member and member_ts(true, member) > ts then ts = member_ts(true, member) end
-        if total then
-          place(keys[1], keys[2], uid, total, true, ts)
+        local h, l = exact_total(keys[5], uid, cur)
+        local nh, nl = parts(new)
+        local ph, pl = parts(prev or 0)
+        h, l = norm(h + nh - ph, l + nl - pl)
+        local total = h * SPLIT + l -- exact when within +-2^53
+        if in_range(h, l) then
+          redis.call('HDEL', keys[5], uid)
         else
+          -- Beyond +-2^53 (one order of the changes may pass there): kept
+          -- exactly aside, ranked at the bound, counted.
+          redis.call('HSET', keys[5], uid, fmt(h) .. ' ' .. fmt(l))
           redis.call('HINCRBY', keys[3], 'out_of_range', 1)
+          total = h < 0 and -LIMIT or LIMIT
         end
+        place(keys[1], keys[2], uid, total, true, ts)
       end
     end
   end

@@ -39,10 +39,16 @@ static const struct key_rule {
     const char *cmd;
     int at; /* argv index, or one of the KEY_ rules */
 } key_rules[] = {
-    {.cmd = "FCALL", .at = KEY_FCALL},   {.cmd = "FCALL_RO", .at = KEY_FCALL}, {.cmd = "XREADGROUP", .at = KEY_STREAMS},
-    {.cmd = "XGROUP", .at = 2},          {.cmd = "PING", .at = KEY_NONE},      {.cmd = "INFO", .at = KEY_NONE},
+    {.cmd = "FCALL", .at = KEY_FCALL},
+    {.cmd = "FCALL_RO", .at = KEY_FCALL},
+    {.cmd = "XREADGROUP", .at = KEY_STREAMS},
+    {.cmd = "XGROUP", .at = 2},
+    {.cmd = "XINFO", .at = 2},
+    {.cmd = "PING", .at = KEY_NONE},
+    {.cmd = "INFO", .at = KEY_NONE},
     {.cmd = "PUBLISH", .at = KEY_NONE}, /* a cluster delivers it to every node */
-    {.cmd = "FUNCTION", .at = KEY_NONE}, {.cmd = "CLUSTER", .at = KEY_NONE},
+    {.cmd = "FUNCTION", .at = KEY_NONE},
+    {.cmd = "CLUSTER", .at = KEY_NONE},
 };
 
 int rslot_of_command(int argc, const char *const *argv, const size_t *lens) {

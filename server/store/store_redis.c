@@ -1720,6 +1720,8 @@ int rstore_streams(char (**keys)[RSTORE_KEY_MAX], size_t *n, rk_status *st) {
 
 void rstore_applied_key(const char *target, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:applied", target); }
 
+void rstore_exact_key(const char *target, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:exact", target); }
+
 void rstore_mirror_key(const char *board_id, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:mirror", board_id); }
 
 int rstore_wb_group(rstore *r, const char *stream, rk_status *st) {
@@ -1987,17 +1989,20 @@ int rstore_apply(rstore *r, const char *target, const char *stream, const char *
     rstore_view(&t, WINDOW_ALL, 0, &v);
     char ap[RSTORE_KEY_MAX];
     rstore_applied_key(target, ap, sizeof(ap));
-    size_t argc = 10 + 5 * n;
+    size_t argc = 11 + 5 * n;
     const char **argv = calloc(argc, sizeof(*argv));
     if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     size_t k = 0;
     argv[k++] = "FCALL";
     argv[k++] = "rk_apply";
-    argv[k++] = "4";
+    char exact[RSTORE_KEY_MAX];
+    rstore_exact_key(target, exact, sizeof(exact));
+    argv[k++] = "5";
     argv[k++] = v.zkey;
     argv[k++] = v.mkey;
     argv[k++] = ap;
     argv[k++] = v.flag;
+    argv[k++] = exact;
     argv[k++] = stream;
     argv[k++] = last;
     argv[k++] = target;
@@ -2030,20 +2035,49 @@ int rstore_apply(rstore *r, const char *target, const char *stream, const char *
     return simple(r, trim.argc, trim.argv, st);
 }
 
-/* One stream's entries not yet in PostgreSQL: those the group has handed
- * out and not had acknowledged, and those it has not handed out yet
- * (XINFO GROUPS, Redis 7); the whole stream before the group exists. */
-static int stream_backlog(rstore *r, const char *stream, int64_t *n, int64_t *oldest_ms, rk_status *st) {
-    const char *argv[] = {"XINFO", "GROUPS", stream};
+/* The stream's length and the id of the last entry it was given ("0-0"
+ * when none; XINFO STREAM); *len -1: no such stream. */
+static int stream_info(rstore *r, const char *stream, int64_t *len, char *last, rk_status *st) {
+    const char *argv[] = {"XINFO", "STREAM", stream};
     redisReply *rep = NULL;
-    *n = 0;
-    *oldest_ms = 0;
+    *len = -1;
+    snprintf(last, RSTORE_ENTRY_ID_MAX, "0-0");
     int rc = command(r, 3, argv, NULL, &rep, st);
     if (rc == RK_INTERNAL && strstr(st->message, "no such key")) {
         rk_status_clear(st);
         return RK_OK;
     }
     if (rc != RK_OK) return rc;
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
+        const redisReply *k = rep->element[i], *v = rep->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING) continue;
+        if (strcmp(k->str, "length") == 0 && v->type == REDIS_REPLY_INTEGER) *len = v->integer;
+        if (strcmp(k->str, "last-generated-id") == 0 && v->type == REDIS_REPLY_STRING)
+            snprintf(last, RSTORE_ENTRY_ID_MAX, "%s", v->str);
+    }
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
+static int stream_id_less(const char *a, const char *b);
+
+/* One stream's entries not yet in PostgreSQL: those the group has handed
+ * out and not had acknowledged, and those it has not handed out yet. The
+ * second is the group's lag (XINFO GROUPS), but a Redis that loaded the
+ * stream from disk may report a lag that is not there any more: none is
+ * counted when the group has been handed the stream's last entry, and
+ * never more than the stream holds. The whole stream before the group
+ * exists. */
+static int stream_backlog(rstore *r, const char *stream, int64_t *n, int64_t *oldest_ms, rk_status *st) {
+    int64_t len;
+    char newest[RSTORE_ENTRY_ID_MAX];
+    *n = 0;
+    *oldest_ms = 0;
+    int rc = stream_info(r, stream, &len, newest, st);
+    if (rc != RK_OK || len <= 0) return rc;
+    const char *argv[] = {"XINFO", "GROUPS", stream};
+    redisReply *rep = NULL;
+    if ((rc = command(r, 3, argv, NULL, &rep, st)) != RK_OK) return rc;
     long long pending = -1, lag = -1;
     char last[RSTORE_ENTRY_ID_MAX] = "0-0";
     for (size_t g = 0; rep->type == REDIS_REPLY_ARRAY && g < rep->elements; g++) {
@@ -2061,20 +2095,17 @@ static int stream_backlog(rstore *r, const char *stream, int64_t *n, int64_t *ol
         }
     }
     freeReplyObject(rep);
-    /* No group yet, or a lag Redis cannot tell: every entry counts. */
-    const char *from = pending < 0 || lag < 0 ? "-" : NULL;
-    if (from) {
-        const char *xlen[] = {"XLEN", stream};
-        if ((rc = command(r, 2, xlen, NULL, &rep, st)) != RK_OK) return rc;
-        *n = as_int(rep);
-        freeReplyObject(rep);
+    int grouped = pending >= 0;
+    if (!grouped) {
+        *n = len;
     } else {
-        *n = pending + lag;
+        int64_t undelivered = stream_id_less(last, newest) ? (lag >= 0 ? lag : len) : 0;
+        *n = pending + undelivered;
+        if (*n > len) *n = len;
     }
     if (*n == 0) return RK_OK;
     /* The oldest waiting entry: the first pending one, else the first not
      * handed out. An entry id starts with its Unix ms. */
-    char after[RSTORE_ENTRY_ID_MAX + 1];
     if (pending > 0) {
         const char *xp[] = {"XPENDING", stream, WB_GROUP};
         if ((rc = command(r, 3, xp, NULL, &rep, st)) != RK_OK) return rc;
@@ -2083,7 +2114,8 @@ static int stream_backlog(rstore *r, const char *stream, int64_t *n, int64_t *ol
         freeReplyObject(rep);
         return RK_OK;
     }
-    snprintf(after, sizeof(after), "%s%s", from ? "" : "(", from ? from : last);
+    char after[RSTORE_ENTRY_ID_MAX + 1];
+    snprintf(after, sizeof(after), "%s%s", grouped ? "(" : "", grouped ? last : "-");
     const char *xr[] = {"XRANGE", stream, after, "+", "COUNT", "1"};
     if ((rc = command(r, 6, xr, NULL, &rep, st)) != RK_OK) return rc;
     if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&

@@ -397,6 +397,9 @@ unsigned long rstore_streams_gen(void);
  * stream's trim (the split layout, rankd.lua "rk_apply"). */
 void rstore_applied_key(const char *target, char *out, size_t cap);
 void rstore_mirror_key(const char *board_id, char *out, size_t cap);
+/* A target's totals beyond +-2^53, kept exactly (rankd.lua, rk_apply);
+ * a rebuild of the target drops it. */
+void rstore_exact_key(const char *target, char *out, size_t cap);
 
 typedef struct rstore_wb_entry {
     const char *id;                     /* the stream's id, for XACK */
