@@ -705,9 +705,17 @@ static int status(Rankd__ServerStatus **out) {
 static int caught_up(void) {
     for (int i = 0; i < 1200; i++) {
         Rankd__ServerStatus *s;
-        int done = status(&s) && s->redis_ok && s->postgres_ok && !s->degraded && s->has_redis_backlog &&
+        int answered = status(&s);
+        int done = answered && s->redis_ok && s->postgres_ok && !s->degraded && s->has_redis_backlog &&
                    s->redis_backlog == 0 && s->has_writebehind_backlog && s->writebehind_backlog == 0 &&
                    (!s->has_applier_backlog || s->applier_backlog == 0);
+        if (!done && i == 1199 && answered)
+            fprintf(stderr,
+                    "  still waiting: redis %d, postgres %d, degraded %d, redis backlog %lld (%d), write-behind %lld "
+                    "(%d), applier %lld (%d)\n",
+                    s->redis_ok, s->postgres_ok, s->degraded, (long long)s->redis_backlog, s->has_redis_backlog,
+                    (long long)s->writebehind_backlog, s->has_writebehind_backlog, (long long)s->applier_backlog,
+                    s->has_applier_backlog);
         rk_reply_free(s);
         if (done) return 1;
         sleep_ms(100);

@@ -20,8 +20,7 @@
 typedef char target_id[BOARD_ID_MAX + 1];
 
 typedef struct source {
-    char key[RSTORE_KEY_MAX];
-    char board[BOARD_ID_MAX + 1];
+    rstore_stream stream;
     char after[RSTORE_ENTRY_ID_MAX];
     /* The targets it has fed (its mirror's fields): each is told of every
      * batch, so what it has applied passes entries that are not its (a
@@ -43,23 +42,20 @@ typedef struct applier {
 /* The board streams of the store's list (rk:wb, the one-key layout's, is
  * applied in rk_submit itself), keeping where each one stands. */
 static void list_sources(applier *a) {
-    char(*keys)[RSTORE_KEY_MAX] = NULL;
+    rstore_stream *keys = NULL;
     size_t n = 0;
     rk_status st;
     if (rstore_streams(&keys, &n, &st) != RK_OK) return;
     source *s = calloc(n, sizeof(*s));
     size_t k = 0;
     for (size_t i = 1; s && i < n; i++) {
-        /* rk:{b}:wb */
-        const char *open = strchr(keys[i], '{'), *close = open ? strchr(open, '}') : NULL;
-        if (close == NULL || close - open - 1 > BOARD_ID_MAX) continue;
         source *x = &s[k++];
-        snprintf(x->key, sizeof(x->key), "%s", keys[i]);
-        snprintf(x->board, sizeof(x->board), "%.*s", (int)(close - open - 1), open + 1);
+        x->stream = keys[i];
         snprintf(x->after, sizeof(x->after), "0-0");
         for (size_t j = 0; j < a->nsrc; j++)
-            if (strcmp(a->src[j].key, x->key) == 0) *x = a->src[j];
-        if (rstore_mirror_targets(a->redis, x->board, x->known, TARGETS_MAX, &x->nknown, &st) != RK_OK) x->nknown = 0;
+            if (strcmp(a->src[j].stream.key, x->stream.key) == 0) *x = a->src[j];
+        if (rstore_mirror_targets(a->redis, x->stream.board, x->known, TARGETS_MAX, &x->nknown, &st) != RK_OK)
+            x->nknown = 0;
     }
     free(keys);
     if (s == NULL) return;
@@ -86,7 +82,7 @@ static int names(const char *list, const char *t) {
 static int apply_batch(applier *a, source *s) {
     rk_status st;
     rstore_wb_batch b;
-    if (rstore_wb_range(a->redis, s->key, s->after, BATCH, &b, &st) != RK_OK) return -1;
+    if (rstore_wb_range(a->redis, &s->stream, s->after, BATCH, &b, &st) != RK_OK) return -1;
     if (b.n == 0) {
         rstore_wb_free(&b);
         return 0;
@@ -115,12 +111,12 @@ static int apply_batch(applier *a, source *s) {
             if (!e->gone && e->targets && e->user && e->next && e->ts && names(e->targets, t[k])) mine[n++] = e;
         }
         char applied[RSTORE_ENTRY_ID_MAX];
-        if (rstore_apply(a->redis, t[k], s->key, s->board, mine, n, last, applied, &st) != RK_OK) {
+        if (rstore_apply(a->redis, t[k], &s->stream, mine, n, last, applied, &st) != RK_OK) {
             int64_t now = server_now_us();
             if (now - a->logged_us > 60 * 1000000LL) {
                 a->logged_us = now;
                 log_warn("the applier is waiting: a board cannot take its sources' changes yet",
-                         "target=%s source=%s error=\"%s\"", t[k], s->board, st.message);
+                         "target=%s source=%s error=\"%s\"", t[k], s->stream.board, st.message);
             }
             rc = -1;
         }

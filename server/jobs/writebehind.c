@@ -18,7 +18,7 @@
 
 /* One stream's reading state. */
 typedef struct wb_stream {
-    char key[RSTORE_KEY_MAX];
+    rstore_stream stream;
     int pending; /* re-read what this node took but never acked first */
     int grouped; /* the consumer group was there at the last read */
 } wb_stream;
@@ -67,7 +67,7 @@ static int isolate(writebehind *wb, const pg_score *rows, const rstore_wb_entry 
 
 /* Writes a batch of stream entries to PostgreSQL, then acks and deletes
  * them. Returns the number handled, or -1 when it must be retried. */
-static int flush(writebehind *wb, const char *stream, const rstore_wb_batch *b) {
+static int flush(writebehind *wb, const rstore_stream *stream, const rstore_wb_batch *b) {
     size_t n = b->n, k = 0;
     if (n == 0) return 0;
     pg_score *rows = calloc(n, sizeof(*rows));
@@ -128,8 +128,8 @@ out:
 static int64_t claim(writebehind *wb, wb_stream *s, const char *node) {
     rk_status st;
     rstore_wb_batch b;
-    if (rstore_wb_claim(wb->redis, s->key, node, &b, &st) != RK_OK) return RETRY_MS;
-    int64_t wait = flush(wb, s->key, &b) < 0 ? RETRY_MS : 0;
+    if (rstore_wb_claim(wb->redis, &s->stream, node, &b, &st) != RK_OK) return RETRY_MS;
+    int64_t wait = flush(wb, &s->stream, &b) < 0 ? RETRY_MS : 0;
     rstore_wb_free(&b);
     return wait;
 }
@@ -146,19 +146,19 @@ static int64_t consume(writebehind *wb, wb_stream *s, const char *node, int bloc
      * away, nor while a restarted Redis is still loading its data. Asked
      * again only after a read failed (a Redis that restarted empty lost
      * the group), not once per batch. */
-    if (!s->grouped && rstore_wb_group(wb->redis, s->key, &st) != RK_OK) {
+    if (!s->grouped && rstore_wb_group(wb->redis, &s->stream, &st) != RK_OK) {
         s->pending = 1;
         return RETRY_MS;
     }
     s->grouped = 1;
-    if (rstore_wb_read(wb->redis, s->key, node, s->pending, s->pending ? 0 : block_ms, &b, &st) != RK_OK) {
+    if (rstore_wb_read(wb->redis, &s->stream, node, s->pending, s->pending ? 0 : block_ms, &b, &st) != RK_OK) {
         /* Gone, or not serving (LOADING): our pending entries are read
          * again once it is back. */
         s->pending = 1;
         s->grouped = 0;
         return RETRY_MS;
     }
-    int n = flush(wb, s->key, &b);
+    int n = flush(wb, &s->stream, &b);
     int64_t wait = -1;
     if (n < 0) {
         s->pending = 1;
@@ -175,7 +175,7 @@ static int64_t consume(writebehind *wb, wb_stream *s, const char *node, int bloc
 /* The streams to read, from the store's list, keeping the state of those
  * already known. */
 static void list_streams(writebehind *wb) {
-    char(*keys)[RSTORE_KEY_MAX] = NULL;
+    rstore_stream *keys = NULL;
     size_t n = 0;
     rk_status st;
     if (rstore_streams(&keys, &n, &st) != RK_OK) return;
@@ -185,10 +185,10 @@ static void list_streams(writebehind *wb) {
         return;
     }
     for (size_t i = 0; i < n; i++) {
-        snprintf(s[i].key, sizeof(s[i].key), "%s", keys[i]);
+        s[i].stream = keys[i];
         s[i].pending = 1;
         for (size_t j = 0; j < wb->nstreams; j++)
-            if (strcmp(wb->streams[j].key, keys[i]) == 0) s[i] = wb->streams[j];
+            if (strcmp(wb->streams[j].stream.key, keys[i].key) == 0) s[i] = wb->streams[j];
     }
     free(keys);
     free(wb->streams);
@@ -220,7 +220,7 @@ static int64_t wb_tick(void *state, job *self) {
             wb_stream *s = &wb->streams[i];
             rk_status st;
             /* A stream without its group yet has nothing to claim. */
-            if (!s->grouped && rstore_wb_group(wb->redis, s->key, &st) == RK_OK) s->grouped = 1;
+            if (!s->grouped && rstore_wb_group(wb->redis, &s->stream, &st) == RK_OK) s->grouped = 1;
             int64_t w = s->grouped ? claim(wb, s, node) : RETRY_MS;
             if (w > wait) wait = w;
         }

@@ -334,18 +334,12 @@ int rstore_set_board_live(rstore *r, const char *board_id, rk_status *st) {
 int rstore_set_live(rstore *r, rk_status *st) {
     /* The split layout's markers first (each board's slot has one), so a
      * rankd that sees rk:live finds every board live. */
-    char(*keys)[RSTORE_KEY_MAX] = NULL;
+    rstore_stream *s = NULL;
     size_t n = 0;
-    int rc = layout == RSTORE_SPLIT ? rstore_streams(&keys, &n, st) : RK_OK;
+    int rc = layout == RSTORE_SPLIT ? rstore_streams(&s, &n, st) : RK_OK;
     if (rc == RK_OK && layout == RSTORE_SPLIT) rc = rstore_set_board_live(r, NULL, st);
-    for (size_t i = 1; rc == RK_OK && i < n; i++) {
-        const char *open = strchr(keys[i], '{'), *close = open ? strchr(open, '}') : NULL;
-        if (close == NULL) continue;
-        char id[BOARD_ID_MAX + 1];
-        snprintf(id, sizeof(id), "%.*s", (int)(close - open - 1), open + 1);
-        rc = rstore_set_board_live(r, id, st);
-    }
-    free(keys);
+    for (size_t i = 1; rc == RK_OK && i < n; i++) rc = rstore_set_board_live(r, s[i].board, st);
+    free(s);
     if (rc != RK_OK) return rc;
     const char *argv[] = {"SET", LIVE_KEY, "1"};
     return simple(r, 3, argv, st);
@@ -1703,17 +1697,20 @@ void rstore_streams_note(const char *board_id) {
     pthread_mutex_unlock(&streams_mu);
 }
 
-int rstore_streams(char (**keys)[RSTORE_KEY_MAX], size_t *n, rk_status *st) {
+int rstore_streams(rstore_stream **out, size_t *n, rk_status *st) {
     pthread_mutex_lock(&streams_mu);
     size_t nb = layout == RSTORE_SPLIT ? nstream_boards : 0;
-    char(*k)[RSTORE_KEY_MAX] = malloc((nb + 1) * sizeof(*k));
-    if (k) {
-        rstore_stream_key(NULL, k[0], RSTORE_KEY_MAX);
-        for (size_t i = 0; i < nb; i++) rstore_stream_key(stream_boards[i], k[i + 1], RSTORE_KEY_MAX);
+    rstore_stream *s = calloc(nb + 1, sizeof(*s));
+    if (s) {
+        rstore_stream_key(NULL, s[0].key, sizeof(s[0].key));
+        for (size_t i = 0; i < nb; i++) {
+            rstore_stream_key(stream_boards[i], s[i + 1].key, sizeof(s[i + 1].key));
+            snprintf(s[i + 1].board, sizeof(s[i + 1].board), "%s", stream_boards[i]);
+        }
     }
     pthread_mutex_unlock(&streams_mu);
-    if (k == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    *keys = k;
+    if (s == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    *out = s;
     *n = nb + 1;
     return RK_OK;
 }
@@ -1724,9 +1721,9 @@ void rstore_exact_key(const char *target, char *out, size_t cap) { snprintf(out,
 
 void rstore_mirror_key(const char *board_id, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:mirror", board_id); }
 
-int rstore_wb_group(rstore *r, const char *stream, rk_status *st) {
+int rstore_wb_group(rstore *r, const rstore_stream *stream, rk_status *st) {
     /* From id 0: entries written before the group existed are not skipped. */
-    const char *argv[] = {"XGROUP", "CREATE", stream, WB_GROUP, "0", "MKSTREAM"};
+    const char *argv[] = {"XGROUP", "CREATE", stream->key, WB_GROUP, "0", "MKSTREAM"};
     int rc = simple(r, 6, argv, st);
     if (rc == RK_INTERNAL && strstr(st->message, "BUSYGROUP")) {
         rk_status_clear(st);
@@ -1746,11 +1743,12 @@ static const char *wb_field(const redisReply *kv, const char *name) {
 /* An array of [id, [field, value...]] entries of stream -> b (which takes
  * rep). A board's own stream qualifies its ids by the board, as
  * rk_submit does in its reply. */
-static int wb_batch(const char *stream, redisReply *rep, redisReply *entries, rstore_wb_batch *b, rk_status *st) {
+static int wb_batch(const rstore_stream *stream, redisReply *rep, redisReply *entries, rstore_wb_batch *b,
+                    rk_status *st) {
     memset(b, 0, sizeof(*b));
     b->reply_ = rep;
     size_t n = entries ? entries->elements : 0;
-    int qualify = strcmp(stream, STREAM_KEY) != 0;
+    int qualify = stream->board[0] != '\0';
     b->entries = calloc(n ? n : 1, sizeof(*b->entries));
     if (b->entries == NULL) {
         rstore_wb_free(b);
@@ -1784,14 +1782,14 @@ static int wb_batch(const char *stream, redisReply *rep, redisReply *entries, rs
     return RK_OK;
 }
 
-int rstore_wb_read(rstore *r, const char *stream, const char *node, int pending, int block_ms, rstore_wb_batch *b,
-                   rk_status *st) {
+int rstore_wb_read(rstore *r, const rstore_stream *stream, const char *node, int pending, int block_ms,
+                   rstore_wb_batch *b, rk_status *st) {
     num_text block;
     snprintf(block, sizeof(block), "%d", block_ms);
-    const char *argv[] = {"XREADGROUP", "GROUP", WB_GROUP,           node, "COUNT", WB_BATCH, "BLOCK", block,
-                          "STREAMS",    stream,  pending ? "0" : ">"};
-    const char *noblock[] = {"XREADGROUP", "GROUP", WB_GROUP,           node, "COUNT", WB_BATCH,
-                             "STREAMS",    stream,  pending ? "0" : ">"};
+    const char *argv[] = {"XREADGROUP", "GROUP",     WB_GROUP,           node, "COUNT", WB_BATCH, "BLOCK", block,
+                          "STREAMS",    stream->key, pending ? "0" : ">"};
+    const char *noblock[] = {"XREADGROUP", "GROUP",     WB_GROUP,           node, "COUNT", WB_BATCH,
+                             "STREAMS",    stream->key, pending ? "0" : ">"};
     redisReply *rep = NULL;
     memset(b, 0, sizeof(*b));
     int rc = block_ms > 0 ? command(r, 11, argv, NULL, &rep, st) : command(r, 9, noblock, NULL, &rep, st);
@@ -1806,8 +1804,8 @@ int rstore_wb_read(rstore *r, const char *stream, const char *node, int pending,
     return wb_batch(stream, rep, entries, b, st);
 }
 
-int rstore_wb_claim(rstore *r, const char *stream, const char *node, rstore_wb_batch *b, rk_status *st) {
-    const char *argv[] = {"XAUTOCLAIM", stream, WB_GROUP, node, WB_CLAIM_IDLE_MS, "0-0", "COUNT", WB_BATCH};
+int rstore_wb_claim(rstore *r, const rstore_stream *stream, const char *node, rstore_wb_batch *b, rk_status *st) {
+    const char *argv[] = {"XAUTOCLAIM", stream->key, WB_GROUP, node, WB_CLAIM_IDLE_MS, "0-0", "COUNT", WB_BATCH};
     redisReply *rep = NULL;
     memset(b, 0, sizeof(*b));
     int rc = command(r, 8, argv, NULL, &rep, st);
@@ -1819,12 +1817,13 @@ int rstore_wb_claim(rstore *r, const char *stream, const char *node, rstore_wb_b
     return wb_batch(stream, rep, entries, b, st);
 }
 
-int rstore_wb_range(rstore *r, const char *stream, const char *after, int count, rstore_wb_batch *b, rk_status *st) {
+int rstore_wb_range(rstore *r, const rstore_stream *stream, const char *after, int count, rstore_wb_batch *b,
+                    rk_status *st) {
     char from[RSTORE_ENTRY_ID_MAX + 1];
     num_text cnt;
     snprintf(from, sizeof(from), "(%s", after);
     snprintf(cnt, sizeof(cnt), "%d", count);
-    const char *argv[] = {"XRANGE", stream, from, "+", "COUNT", cnt};
+    const char *argv[] = {"XRANGE", stream->key, from, "+", "COUNT", cnt};
     redisReply *rep = NULL;
     memset(b, 0, sizeof(*b));
     int rc = command(r, 6, argv, NULL, &rep, st);
@@ -1868,16 +1867,14 @@ typedef struct wb_trim_cmd {
     char mirror[RSTORE_KEY_MAX];
 } wb_trim_cmd;
 
-static void wb_trim_build(const char *stream, wb_trim_cmd *t) {
-    size_t len = strlen(stream);
+static void wb_trim_build(const rstore_stream *stream, wb_trim_cmd *t) {
     t->argv[0] = "FCALL";
     t->argv[1] = "rk_wb_trim";
-    t->argv[3] = stream;
+    t->argv[3] = stream->key;
     t->argc = 4;
     t->argv[2] = "1";
-    /* rk:{b}:wb -> rk:{b}:mirror */
-    if (strcmp(stream, STREAM_KEY) != 0 && len > 3 && len + 4 < sizeof(t->mirror)) {
-        snprintf(t->mirror, sizeof(t->mirror), "%.*smirror", (int)(len - 2), stream);
+    if (stream->board[0]) {
+        rstore_mirror_key(stream->board, t->mirror, sizeof(t->mirror));
         t->argv[2] = "2";
         t->argv[4] = t->mirror;
         t->argc = 5;
@@ -1897,14 +1894,14 @@ static int wb_ack_routed(rstore *r, const char **argv, size_t n, const wb_trim_c
     return rc;
 }
 
-int rstore_wb_ack(rstore *r, const char *stream, const char *const *ids, size_t n, rk_status *st) {
+int rstore_wb_ack(rstore *r, const rstore_stream *stream, const char *const *ids, size_t n, rk_status *st) {
     if (n == 0) return RK_OK;
     const char **argv = calloc(n + 3, sizeof(*argv));
     if (argv == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     wb_trim_cmd t;
     wb_trim_build(stream, &t);
     argv[0] = "XACK";
-    argv[1] = stream;
+    argv[1] = stream->key;
     argv[2] = WB_GROUP;
     memcpy(argv + 3, ids, n * sizeof(*ids));
     int rc = r->route ? RK_OK : reconnect(r, st);
@@ -1956,14 +1953,13 @@ static int stream_id_less(const char *a, const char *b) {
 }
 
 int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st) {
-    char(*keys)[RSTORE_KEY_MAX] = NULL;
-    size_t nk = 0;
+    rstore_stream *s = NULL;
+    size_t ns = 0;
     *n = 0;
-    int rc = rstore_streams(&keys, &nk, st);
-    for (size_t i = 1; rc == RK_OK && i < nk; i++) {
-        size_t len = strlen(keys[i]);
+    int rc = rstore_streams(&s, &ns, st);
+    for (size_t i = 1; rc == RK_OK && i < ns; i++) {
         char mirror[RSTORE_KEY_MAX], low[RSTORE_ENTRY_ID_MAX] = "";
-        snprintf(mirror, sizeof(mirror), "%.*smirror", (int)(len - 2), keys[i]); /* rk:{b}:wb -> rk:{b}:mirror */
+        rstore_mirror_key(s[i].board, mirror, sizeof(mirror));
         const char *hv[] = {"HVALS", mirror};
         redisReply *rep = NULL;
         if ((rc = command(r, 2, hv, NULL, &rep, st)) != RK_OK) break;
@@ -1973,16 +1969,16 @@ int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st) {
         freeReplyObject(rep);
         if (!low[0]) continue; /* it has fed no target */
         rstore_wb_batch b;
-        if ((rc = rstore_wb_range(r, keys[i], low, 1000, &b, st)) != RK_OK) break;
+        if ((rc = rstore_wb_range(r, &s[i], low, 1000, &b, st)) != RK_OK) break;
         *n += (int64_t)b.n;
         rstore_wb_free(&b);
     }
-    free(keys);
+    free(s);
     return rc;
 }
 
-int rstore_apply(rstore *r, const char *target, const char *stream, const char *board_id,
-                 const rstore_wb_entry *const *entries, size_t n, const char *last, char *applied, rk_status *st) {
+int rstore_apply(rstore *r, const char *target, const rstore_stream *stream, const rstore_wb_entry *const *entries,
+                 size_t n, const char *last, char *applied, rk_status *st) {
     board t = {.higher_is_better = 1};
     snprintf(t.id, sizeof(t.id), "%s", target);
     rview v;
@@ -2003,7 +1999,7 @@ int rstore_apply(rstore *r, const char *target, const char *stream, const char *
     argv[k++] = ap;
     argv[k++] = v.flag;
     argv[k++] = exact;
-    argv[k++] = stream;
+    argv[k++] = stream->key;
     argv[k++] = last;
     argv[k++] = target;
     for (size_t i = 0; i < n; i++) {
@@ -2027,7 +2023,7 @@ int rstore_apply(rstore *r, const char *target, const char *stream, const char *
      * keeps entries longer), then the trim: what the write-behind had
      * already written goes once its targets have it. */
     char mirror[RSTORE_KEY_MAX];
-    rstore_mirror_key(board_id, mirror, sizeof(mirror));
+    rstore_mirror_key(stream->board, mirror, sizeof(mirror));
     const char *hset[] = {"HSET", mirror, target, applied};
     if ((rc = simple(r, 4, hset, st)) != RK_OK) return rc;
     wb_trim_cmd trim;
@@ -2126,18 +2122,18 @@ static int stream_backlog(rstore *r, const char *stream, int64_t *n, int64_t *ol
 }
 
 int rstore_backlog(rstore *r, int64_t *n, int64_t *oldest_ms, rk_status *st) {
-    char(*keys)[RSTORE_KEY_MAX] = NULL;
-    size_t nk = 0;
+    rstore_stream *s = NULL;
+    size_t ns = 0;
     *n = 0;
     if (oldest_ms) *oldest_ms = 0;
-    int rc = rstore_streams(&keys, &nk, st);
-    for (size_t i = 0; rc == RK_OK && i < nk; i++) {
+    int rc = rstore_streams(&s, &ns, st);
+    for (size_t i = 0; rc == RK_OK && i < ns; i++) {
         int64_t k = 0, ms = 0;
-        if ((rc = stream_backlog(r, keys[i], &k, &ms, st)) != RK_OK) break;
+        if ((rc = stream_backlog(r, s[i].key, &k, &ms, st)) != RK_OK) break;
         *n += k;
         if (oldest_ms && ms > 0 && (*oldest_ms == 0 || ms < *oldest_ms)) *oldest_ms = ms;
     }
-    free(keys);
+    free(s);
     return rc;
 }
 

@@ -386,10 +386,16 @@ int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_s
 /* Makes board_id's stream one of those rstore_streams lists (the boards
  * cache tells the store of every board it learns). Any thread. */
 void rstore_streams_note(const char *board_id);
+/* A write-behind stream: its key, and the board it is the stream of
+ * ("" for rk:wb). */
+typedef struct rstore_stream {
+    char key[RSTORE_KEY_MAX];
+    char board[BOARD_ID_MAX + 1];
+} rstore_stream;
 /* The streams to drain: rk:wb first (what the one-key layout, or an older
- * release, wrote), then in the split layout each noted board's. *keys is
- * malloc'ed, RSTORE_KEY_MAX bytes per name. */
-int rstore_streams(char (**keys)[RSTORE_KEY_MAX], size_t *n, rk_status *st);
+ * release, wrote), then in the split layout each noted board's. *out is
+ * malloc'ed. */
+int rstore_streams(rstore_stream **out, size_t *n, rk_status *st);
 /* Changes whenever a stream is added to the list: a reader lists again. */
 unsigned long rstore_streams_gen(void);
 /* Where target board t (the global board, an aggregate) records what it
@@ -423,16 +429,17 @@ typedef struct rstore_wb_batch {
 } rstore_wb_batch;
 
 /* Creates the consumer group (from the stream's start) unless it exists. */
-int rstore_wb_group(rstore *r, const char *stream, rk_status *st);
+int rstore_wb_group(rstore *r, const rstore_stream *stream, rk_status *st);
 /* Up to 1000 entries for node: with pending, those it read before and
  * never acknowledged, else new ones (waiting up to block_ms; 0: not). */
-int rstore_wb_read(rstore *r, const char *stream, const char *node, int pending, int block_ms, rstore_wb_batch *b,
-                   rk_status *st);
+int rstore_wb_read(rstore *r, const rstore_stream *stream, const char *node, int pending, int block_ms,
+                   rstore_wb_batch *b, rk_status *st);
 /* Entries another consumer read and left unacknowledged for 30 s. */
-int rstore_wb_claim(rstore *r, const char *stream, const char *node, rstore_wb_batch *b, rk_status *st);
+int rstore_wb_claim(rstore *r, const rstore_stream *stream, const char *node, rstore_wb_batch *b, rk_status *st);
 /* Up to count entries after id `after` ("0-0": from the start), outside
  * any group (the applier's read). */
-int rstore_wb_range(rstore *r, const char *stream, const char *after, int count, rstore_wb_batch *b, rk_status *st);
+int rstore_wb_range(rstore *r, const rstore_stream *stream, const char *after, int count, rstore_wb_batch *b,
+                    rk_status *st);
 /* An entry's fields as they came, "name=value\n" each, byte for byte
  * (for the dead letter); *out is malloc'ed. */
 int rstore_wb_entry_bytes(const rstore_wb_entry *e, uint8_t **out, size_t *len, rk_status *st);
@@ -440,7 +447,7 @@ void rstore_wb_free(rstore_wb_batch *b);
 /* Acknowledges n entries and drops from the stream every entry no
  * consumer still needs (these, and older ones already acknowledged), in
  * one round trip. */
-int rstore_wb_ack(rstore *r, const char *stream, const char *const *ids, size_t n, rk_status *st);
+int rstore_wb_ack(rstore *r, const rstore_stream *stream, const char *const *ids, size_t n, rk_status *st);
 
 /* One target's share of a stream's entries (the split layout): applies
  * the n entries, all after the target's last applied, through `last` (the
@@ -455,8 +462,8 @@ int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_
 /* Entries of the board streams some target has not applied yet (each
  * stream counted up to 1000). */
 int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st);
-int rstore_apply(rstore *r, const char *target, const char *stream, const char *board_id,
-                 const rstore_wb_entry *const *entries, size_t n, const char *last, char *applied, rk_status *st);
+int rstore_apply(rstore *r, const char *target, const rstore_stream *stream, const rstore_wb_entry *const *entries,
+                 size_t n, const char *last, char *applied, rk_status *st);
 
 /* ---- rebuild primitives (rebuild.h): keys built aside, then swapped in */
 
