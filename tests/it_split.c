@@ -270,13 +270,13 @@ static void two_rankd_and_rebuilds_count_each_change_once(void) {
     it_rankd_stop(&other);
 }
 
-/* eve's total on the global board, read through Rank. */
-static int64_t global_of_eve(void) {
+/* A player's total on the global board, read through Rank (-1: none). */
+static int64_t global_of(const char *name) {
     Rankd__RankRequest req = RANKD__RANK_REQUEST__INIT;
     Rankd__RankReply *rep = NULL;
     rk_status st;
     req.board_id = "global";
-    req.username = "sp-eve";
+    req.username = (char *)name;
     int64_t v = rk_ranking_rank(c, &req, &rep, NULL, &st) == RK_OK && rep->entry ? rep->entry->score : -1;
     rk_reply_free(rep);
     return v;
@@ -292,16 +292,50 @@ static void a_global_total_beyond_the_range_is_kept_exactly(void) {
     long before = it_redis_int("HGET rk:{global}:applied out_of_range");
     CHECK_INT(submit("sp-best", 4, limit - 10), RK_OK);
     CHECK(caught_up());
-    CHECK_INT(global_of_eve(), limit - 10);
+    CHECK_INT(global_of("sp-eve"), limit - 10);
     CHECK_INT(submit("sp-sum", 4, 100), RK_OK);
     CHECK(caught_up());
-    CHECK_INT(global_of_eve(), limit);
+    CHECK_INT(global_of("sp-eve"), limit);
     CHECK_INT(it_redis_int("HGET rk:{global}:applied out_of_range"), before + 1);
     /* Back within the range: exact again, nothing lost on the way. */
     CHECK_INT(submit("sp-sum", 4, -200), RK_OK);
     CHECK(caught_up());
-    CHECK_INT(global_of_eve(), limit - 110);
+    CHECK_INT(global_of("sp-eve"), limit - 110);
     CHECK_INT(it_redis_int("HEXISTS rk:{global}:exact %lld", (long long)uid[4]), 0);
+}
+
+static void an_admin_change_reaches_the_global_board(void) {
+    /* A removal leaves no stream entry: the global board is built again
+     * from the history (rebuild_global_after). bob: sp-best 45 + sp-sum 30. */
+    Rankd__RemoveEntryRequest rm = RANKD__REMOVE_ENTRY_REQUEST__INIT;
+    Rankd__RemoveEntryReply *rmr = NULL;
+    rk_call_opts o = it_opts(admin, NULL);
+    rk_status st;
+    o.deadline_ms = 30000;
+    rm.board_id = "sp-best";
+    rm.username = "sp-bob";
+    rm.reason = "test";
+    CHECK_INT(rk_moderation_remove_entry(c, &rm, &rmr, &o, &st), RK_OK);
+    rk_reply_free(rmr);
+    CHECK_INT(global_of("sp-bob"), 30);
+    /* Deleting the aggregate frees its sources' streams from waiting for
+     * it; deleting a board takes its values off the global board. */
+    Rankd__DeleteBoardRequest del = RANKD__DELETE_BOARD_REQUEST__INIT;
+    Rankd__Empty *e = NULL;
+    del.board_id = "sp-both";
+    del.reason = "test";
+    CHECK_INT(rk_boards_delete_board(c, &del, &e, &o, &st), RK_OK);
+    rk_reply_free(e);
+    CHECK_INT(it_redis_int("HEXISTS rk:{sp-sum}:mirror sp-both"), 0);
+    del.board_id = "sp-best";
+    CHECK_INT(rk_boards_delete_board(c, &del, &e, &o, &st), RK_OK);
+    rk_reply_free(e);
+    CHECK_INT(global_of("sp-ann"), 15);   /* sp-sum's 15 */
+    CHECK_INT(global_of("sp-eve"), -100); /* sp-sum's 100 - 200 */
+    /* And the applier goes on from there. */
+    CHECK_INT(submit("sp-sum", 0, 5), RK_OK);
+    CHECK(caught_up());
+    CHECK_INT(global_of("sp-ann"), 20);
 }
 
 int main(void) {
@@ -317,6 +351,7 @@ int main(void) {
     RUN(a_stream_keeps_what_a_target_has_not_applied);
     RUN(two_rankd_and_rebuilds_count_each_change_once);
     RUN(a_global_total_beyond_the_range_is_kept_exactly);
+    RUN(an_admin_change_reaches_the_global_board);
     free(admin);
     free(key);
     rk_client_close(c);

@@ -177,6 +177,8 @@ int h_delete_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
             board src;
             if ((rc = pgstore_board_get(call->w->pg, b.sources[i], &src, st)) == RK_OK)
                 rc = rstore_set_feeds(call->w->redis, &src, st);
+            /* Its sources' streams need not wait for it any more. */
+            if (rc == RK_OK) rc = rstore_mirror_forget(call->w->redis, b.sources[i], b.id, st);
         }
         sources_changed(call, &b);
         if (rc == RK_OK) rc = rstore_drop_board(call->w->redis, &b, st);
@@ -189,6 +191,9 @@ int h_delete_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
         /* Redis first: if it fails, the board still exists everywhere. */
         if ((rc = rstore_drop_board(call->w->redis, &b, st)) != RK_OK) return rc;
         if ((rc = pgstore_board_delete(call->w->pg, b.id, st)) != RK_OK) return rc;
+        if ((rc = rebuild_global_after(call->w->redis, call->w->pg, &b, call->deadline_us, st)) != RK_OK)
+            return rk_status_set(st, rc, "board %s was deleted, but the global board still counts it (%s); rebuild it",
+                                 b.id, st->message);
     }
     boards_remove(call->srv->boards, b.id);
     log_info("board deleted", "board=%s", b.id);

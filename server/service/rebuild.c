@@ -618,6 +618,12 @@ static int global_feeders(boards_cache *cache, const board *b, board **out, size
     return RK_OK;
 }
 
+int rebuild_global_after(rstore *r, pgstore *pg, const board *b, int64_t deadline_us, rk_status *st) {
+    if (rstore_get_layout() != RSTORE_SPLIT || (b && !board_in_global(b))) return RK_OK;
+    int64_t entries = 0;
+    return rebuild_global(r, pg, deadline_us, &entries, st);
+}
+
 int rebuild_remove_entry(rstore *r, pgstore *pg, boards_cache *cache, const rebuild_removal *rm, int64_t *marked,
                          int *found, rk_status *st) {
     const board *b = rm->b;
@@ -653,6 +659,7 @@ unflag:;
     /* An aggregate's total is a sum over its sources: it is built again
      * from the history, which now leaves the entry out. */
     if (rc == RK_OK) rc = rebuild_aggregates(r, pg, cache, b, rm->retention_s, rm->deadline_us, st);
+    if (rc == RK_OK) rc = rebuild_global_after(r, pg, b, rm->deadline_us, st);
     return rc;
 }
 
@@ -688,6 +695,7 @@ int rebuild_ban_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user
         free(others);
     }
     free(all);
+    if (rc == RK_OK && *boards > 0) rc = rebuild_global_after(r, pg, NULL, deadline_us, st);
     return rc;
 }
 
@@ -744,13 +752,14 @@ int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
         if (rc == RK_OK) rc = restore_meta(r, pg, &b, user_id, st);
     }
     free(ids);
-    if (rc == RK_OK) {
+    if (rc == RK_OK && rstore_get_layout() != RSTORE_SPLIT) {
         rview g;
         view_at all = {.k = WINDOW_ALL};
         rstore_view(NULL, WINDOW_ALL, 0, &g);
         rc = restore_view(r, pg, NULL, &g, NULL, &all, user_id, 0, entries, st);
     }
     if (rc == RK_OK) rc = rebuild_aggregates(r, pg, cache, NULL, retention_s, deadline_us, st);
+    if (rc == RK_OK) rc = rebuild_global_after(r, pg, NULL, deadline_us, st);
     return rc;
 }
 
@@ -779,9 +788,10 @@ int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_h
     if ((rc = pgstore_held_decide(pg, h->entry_id, 1, st)) != RK_OK) goto unflag;
     rview g;
     rstore_view(NULL, WINDOW_ALL, 0, &g);
+    int with_global = board_in_global(&b) && rstore_get_layout() != RSTORE_SPLIT;
     for (size_t j = 0; rc == RK_OK && j < nviews; j++)
-        rc = restore_view(r, pg, &b, &views[j], at[j].k == WINDOW_ALL && board_in_global(&b) ? &g : NULL, &at[j],
-                          h->user_id, retention_s, entries, st);
+        rc = restore_view(r, pg, &b, &views[j], at[j].k == WINDOW_ALL && with_global ? &g : NULL, &at[j], h->user_id,
+                          retention_s, entries, st);
     if (rc == RK_OK && b.policy != POLICY_BEST) {
         int found = 0;
         int64_t best = 0;
@@ -797,6 +807,7 @@ unflag:;
     free(views);
     free(at);
     if (rc == RK_OK) rc = rebuild_aggregates(r, pg, cache, &b, retention_s, deadline_us, st);
+    if (rc == RK_OK) rc = rebuild_global_after(r, pg, &b, deadline_us, st);
     return rc;
 }
 

@@ -41,6 +41,13 @@ int rebuild_board(rstore *r, pgstore *pg, const board *b, int64_t retention_s, i
 /* Rebuilds the global board from every board's history; deadline_us as
  * above. */
 int rebuild_global(rstore *r, pgstore *pg, int64_t deadline_us, int64_t *entries, rk_status *st);
+/* The split layout's global board after an admin changed a board's
+ * entries (a removal, a ban, an unban, an approval, a deletion) outside any
+ * submission's stream: built again from the history, its sources held
+ * meanwhile, as the aggregates are in both layouts. b: the board changed
+ * (NULL: several); nothing in the one-key layout, or for a board that does
+ * not count toward the global board. */
+int rebuild_global_after(rstore *r, pgstore *pg, const board *b, int64_t deadline_us, rk_status *st);
 
 /* Builds again from the history every aggregate board b counts toward
  * (b NULL: every aggregate), after a change to b that a submission does

@@ -1131,9 +1131,13 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     int rc;
     snprintf(ts, sizeof(ts), "%" PRId64, server_wall_us());
     rstore_view(b, WINDOW_ALL, 0, &all);
-    rstore_view(NULL, WINDOW_ALL, 0, &g);
-    const char *argv[] = {
-        "FCALL", "rk_drop_board", "4", all.zkey, all.mkey, g.zkey, g.mkey, board_in_global(b) ? "1" : "0", ts};
+    /* The split layout leaves the global board to a rebuild (rebuild.h):
+     * the call names only the board's keys. */
+    int split = layout == RSTORE_SPLIT;
+    rstore_view(split ? b : NULL, WINDOW_ALL, 0, &g);
+    const char *argv[] = {"FCALL",  "rk_drop_board", "4",    all.zkey,
+                          all.mkey, g.zkey,          g.mkey, board_in_global(b) && !split ? "1" : "0",
+                          ts};
     if ((rc = simple(r, 9, argv, st)) != RK_OK) return rc;
 
     /* Every key of the board shares the {id} tag; SCAN finds the windows. */
@@ -1160,7 +1164,11 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
 int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nviews, const board *others,
                         size_t nothers, int64_t user_id, int *found, rk_status *st) {
     rview g;
-    char uid[24], nwin[24], pb[RSTORE_KEY_MAX], nkeys[24];
+    char uid[24], nwin[24], pb[RSTORE_KEY_MAX], nkeys[24], live[RSTORE_KEY_MAX];
+    /* The split layout leaves the global board to a rebuild (rebuild.h):
+     * the call names only the board's keys. */
+    int split = layout == RSTORE_SPLIT;
+    if (split) nothers = 0;
     size_t nk = 4 + 2 * nviews + nothers, at = 0;
     rview *all = calloc(nothers + 1, sizeof(*all));
     const char **argv = calloc(3 + nk + 4, sizeof(*argv));
@@ -1169,18 +1177,22 @@ int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nv
         rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
-    rstore_view(NULL, WINDOW_ALL, 0, &g);
+    rstore_view(split ? b : NULL, WINDOW_ALL, 0, &g);
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     snprintf(nwin, sizeof(nwin), "%zu", nviews);
     snprintf(pb, sizeof(pb), "rk:{%s}:pb", b->id);
     snprintf(nkeys, sizeof(nkeys), "%zu", nk);
+    if (split)
+        snprintf(live, sizeof(live), "rk:{%s}:live", b->id);
+    else
+        snprintf(live, sizeof(live), "%s", LIVE_KEY);
     argv[at++] = "FCALL";
     argv[at++] = "rk_remove";
     argv[at++] = nkeys;
     argv[at++] = g.zkey;
     argv[at++] = g.mkey;
     argv[at++] = pb;
-    argv[at++] = LIVE_KEY;
+    argv[at++] = live;
     for (size_t i = 0; i < nviews; i++) {
         argv[at++] = views[i].zkey;
         argv[at++] = views[i].mkey;
@@ -1191,7 +1203,7 @@ int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nv
     }
     argv[at++] = uid;
     argv[at++] = nwin;
-    argv[at++] = board_in_global(b) ? "1" : "0";
+    argv[at++] = board_in_global(b) && !split ? "1" : "0";
     argv[at++] = b->id;
     redisReply *rep = NULL;
     if ((rc = command(r, (int)at, argv, NULL, &rep, st)) != RK_OK) goto out;
@@ -1927,6 +1939,13 @@ int rstore_wb_ack(rstore *r, const rstore_stream *stream, const char *const *ids
 }
 
 /* ---------------------------------------------------------------- the split layout's applier */
+
+int rstore_mirror_forget(rstore *r, const char *board_id, const char *target, rk_status *st) {
+    char mirror[RSTORE_KEY_MAX];
+    rstore_mirror_key(board_id, mirror, sizeof(mirror));
+    const char *argv[] = {"HDEL", mirror, target};
+    return simple(r, 3, argv, st);
+}
 
 int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_MAX + 1], size_t cap, size_t *n,
                           rk_status *st) {

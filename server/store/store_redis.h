@@ -406,6 +406,9 @@ void rstore_mirror_key(const char *board_id, char *out, size_t cap);
 /* A target's totals beyond +-2^53, kept exactly (rankd.lua, rk_apply);
  * a rebuild of the target drops it. */
 void rstore_exact_key(const char *target, char *out, size_t cap);
+/* Board board_id's stream no longer feeds target (an aggregate deleted):
+ * its trim stops waiting for it. */
+int rstore_mirror_forget(rstore *r, const char *board_id, const char *target, rk_status *st);
 
 typedef struct rstore_wb_entry {
     const char *id;                     /* the stream's id, for XACK */
