@@ -10,7 +10,12 @@
 #include "log.h"
 
 #define BATCH 500
+/* A board with nothing new is read again after IDLE_MS, doubling while it
+ * stays quiet up to QUIET_MS: an active board's change is applied within
+ * a tick, a quiet one's first within QUIET_MS, and many quiet boards cost
+ * few reads. */
 #define IDLE_MS 20
+#define QUIET_MS 250
 #define RETRY_MS 200
 #define LIST_EVERY_US 1000000LL
 
@@ -27,6 +32,8 @@ typedef struct source {
      * repeat that changed nothing), and the trim and the backlog with it. */
     target_id known[TARGETS_MAX];
     size_t nknown;
+    int64_t due_us;  /* when it is read next */
+    int64_t wait_ms; /* its wait after a read that found nothing */
 } source;
 
 typedef struct applier {
@@ -144,14 +151,23 @@ static int64_t applier_tick(void *state, job *self) {
         a->last_list = now;
         list_sources(a);
     }
-    int more = 0, failed = 0;
+    int64_t next = now + QUIET_MS * 1000LL;
     for (size_t i = 0; i < a->nsrc; i++) {
-        int r = apply_batch(a, &a->src[i]);
-        more |= r > 0;
-        failed |= r < 0;
+        source *s = &a->src[i];
+        if (s->due_us <= now) {
+            int r = apply_batch(a, s);
+            if (r > 0) {
+                s->wait_ms = 0;
+            } else if (r == 0) {
+                s->wait_ms = s->wait_ms ? (s->wait_ms * 2 > QUIET_MS ? QUIET_MS : s->wait_ms * 2) : IDLE_MS;
+            } else {
+                s->wait_ms = RETRY_MS;
+            }
+            s->due_us = now + s->wait_ms * 1000LL;
+        }
+        if (s->due_us < next) next = s->due_us;
     }
-    if (more) return 0;
-    return failed ? RETRY_MS : IDLE_MS;
+    return next > now ? (next - now) / 1000 : 0;
 }
 
 static void applier_close(void *state) {
