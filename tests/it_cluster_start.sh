@@ -66,8 +66,11 @@ if pid="$(rk-rankd-start)"; then
     else
         not_ok "a login through a rankd on the cluster"
     fi
-    grep -q 'msg="Redis calls use the split layout: one slot each"' "$RANKD_TEST_DIR/rankd.log" &&
-        ok "rankd picks the split layout on a cluster" || not_ok "rankd picks the split layout on a cluster"
+    if grep -q 'msg="Redis calls use the split layout: one slot each"' "$RANKD_TEST_DIR/rankd.log"; then
+        ok "rankd picks the split layout on a cluster"
+    else
+        not_ok "rankd picks the split layout on a cluster"
+    fi
     # Boards whose keys land on different masters.
     for b in tetris chess snake; do
         "$RANKCTL_BIN" board create $b --game arcade --title $b --order higher --policy sum >/dev/null 2>&1
