@@ -20,6 +20,16 @@
 #include "check.h"
 #include "it_common.h"
 
+/* The sanitizer build's LeakSanitizer reads this in this process only.
+ * nng 1.5.2 can lose a subscriber's dialer and pipe objects when the
+ * subscriber is closed while messages are arriving (the receiving side of
+ * the upstream bug tests/lsan.supp names), and this test closes 40 in a
+ * flood on purpose: seen once in a loaded sanitizer run (14 objects, all
+ * allocated inside libnng). Leaks inside libnng go unreported here only;
+ * rankd's and every other process's are still reported. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libnng.so.1\n"; }
+
 #define PLAYERS 1000
 #define WRITERS 4
 #define BATCH 500
