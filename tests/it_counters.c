@@ -171,11 +171,11 @@ static void increments_are_summed_over_the_shards(void) {
         CHECK_INT(total, want);
         CHECK(strncmp(label, prefixes[k], strlen(prefixes[k])) == 0);
     }
-    /* Spread: all eight all-time sub-keys exist in Redis. */
-    char out[64] = "";
-    CHECK_INT(
-        it_redis_cli("EVAL \"return #redis.call('KEYS', ARGV[1])\" 0 'rk:{c:cg:matches:*}:all'", out, sizeof(out)), 0);
-    CHECK_STR(out, "8");
+    /* Spread: all eight all-time sub-keys exist in Redis (each asked by
+     * its name, so that a cluster's redis-cli finds it on its master). */
+    long present = 0;
+    for (int i = 0; i < 8; i++) present += it_redis_int("EXISTS 'rk:{c:cg:matches:%d}:all'", i);
+    CHECK_INT(present, 8);
 }
 
 static void callers_and_values_are_checked(void) {
@@ -325,9 +325,7 @@ static void a_redis_that_lost_its_data_gets_the_totals_back(void) {
     rk_status st;
     CHECK(wait_pg("cg", "goals", 109));
     CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
-    char cmd[512];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s/redis/appendonlydir && rk-redis-start >/dev/null", getenv("RANKD_TEST_DIR"));
-    CHECK_INT(system(cmd), 0);
+    CHECK_INT(system("rk-redis-wipe && rk-redis-start >/dev/null"), 0);
     CHECK(wait_redis_serves("cg", "goals"));
     int64_t total = 0, daily = 0;
     CHECK_INT(get("cg", "goals", RANKD__WINDOW__WINDOW_ALL_TIME, &total, NULL, NULL, &st), RK_OK);

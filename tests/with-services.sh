@@ -36,8 +36,13 @@
 #   XDG_CONFIG_HOME=$RANKD_TEST_DIR/config, where rankctl keeps its login
 #   PATH gains $RANKD_TEST_DIR/bin with these helpers, each of which blocks
 #   until it is done:
-#     rk-redis-stop [SIGNAL]   SHUTDOWN NOSAVE (or send SIGNAL), wait for exit
-#     rk-redis-start           start Redis again (same port and data), wait for PONG
+#     rk-redis-stop [SIGNAL]   SHUTDOWN NOSAVE (or send SIGNAL), wait for exit;
+#                              on a cluster every node
+#     rk-redis-start           start Redis again (same port and data), wait for PONG;
+#                              on a cluster every node, then cluster_state:ok
+#     rk-redis-wipe            drop a stopped Redis's data (every node's; a
+#                              node keeps its nodes.conf, so its slots), as a
+#                              restart without its data would
 #     rk-redis-node-stop N [SIGNAL]  cluster only: stop node N (SHUTDOWN NOSAVE,
 #                              or send SIGNAL), wait for exit
 #     rk-redis-node-start N    cluster only: start node N again (same ports,
@@ -276,7 +281,24 @@ node_stop() {
 
 cluster_stop() {
     local i
-    for ((i = 1; i <= ${#node_ports[@]}; i++)); do node_stop "$i" || true; done
+    for ((i = 1; i <= ${#node_ports[@]}; i++)); do node_stop "$i" "$@" || true; done
+}
+
+# cluster_restart: every node of a stopped cluster again, with its data
+# and nodes.conf.
+cluster_restart() {
+    local n
+    for ((n = 1; n <= ${#node_ports[@]}; n++)); do node_start "$n" || return 1; done
+    cluster_wait_ok
+}
+
+# redis_wipe: the data of a stopped Redis, or of every node of a cluster.
+redis_wipe() {
+    if [[ $redis_mode == standalone ]]; then
+        rm -rf "$redis_dir/appendonlydir" "$redis_dir/dump.rdb"
+    else
+        rm -rf "$redis_dir"/node-*/appendonlydir "$redis_dir"/node-*/dump.rdb
+    fi
 }
 
 # cluster_wait_ok: every running node says cluster_state:ok and sees all
@@ -467,8 +489,9 @@ if [[ ${1:-} == --helper ]]; then
     # shellcheck source=/dev/null
     source "$DIR/state.env"
     case $name in
-        redis-start) redis_start ;;
-        redis-stop) redis_stop "$@" ;;
+        redis-start) if [[ $redis_mode == standalone ]]; then redis_start; else cluster_restart; fi ;;
+        redis-stop) if [[ $redis_mode == standalone ]]; then redis_stop "$@"; else cluster_stop "$@"; fi ;;
+        redis-wipe) redis_wipe ;;
         redis-node-start) node_start "$@" ;;
         redis-node-stop) node_stop "$@" ;;
         pg-start) pg_start ;;
@@ -577,7 +600,7 @@ trap 'on_signal TERM 15' TERM
 trap 'on_signal HUP 1' HUP
 
 mkdir -p "$DIR/bin"
-for h in redis-start redis-stop redis-node-start redis-node-stop pg-start pg-stop rankd-start rankd-stop rankd-pid; do
+for h in redis-start redis-stop redis-wipe redis-node-start redis-node-stop pg-start pg-stop rankd-start rankd-stop rankd-pid; do
     printf '#!/usr/bin/env bash\nexec bash %q --helper %q %q "$@"\n' "$self" "$h" "$DIR" >"$DIR/bin/rk-$h"
     chmod +x "$DIR/bin/rk-$h"
 done

@@ -56,6 +56,11 @@ int h_create_counter(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage
     int rc;
     if ((rc = validate_counter(req->counter, &c, st)) != RK_OK) return rc;
     if ((rc = counters_create(call->srv->counters, call->w->pg, &c, st)) != RK_OK) return rc;
+    rk_status live;
+    if (cstore_set_live(call->w->redis, &c, &live) != RK_OK)
+        log_warn("a new counter's live markers (split layout) are not in Redis; they are set at the next start or "
+                 "restore",
+                 "game=%s name=%s error=\"%s\"", c.game, c.name, live.message);
     log_info("counter created", "game=%s name=%s shards=%d", c.game, c.name, c.shards);
     NEW(call, rep, Rankd__CounterReply, rankd__counter_reply__init);
     if ((rep->counter = counter_message(call, &c)) == NULL)

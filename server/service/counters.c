@@ -269,6 +269,7 @@ int counters_restore(counters *c, rstore *r, pgstore *pg, int64_t retention, rk_
             rc = cstore_restore(r, &defs[i], &w, rows[j].folded, &set, st);
         }
         free(rows);
+        if (rc == RK_OK) rc = cstore_set_live(r, &defs[i], st);
     }
     free(defs);
     return rc;

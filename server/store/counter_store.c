@@ -22,6 +22,19 @@ static void sub_key(const counter *c, int shard, const char *label, char out[CKE
     snprintf(out, CKEY_MAX, "rk:{c:%s:%s:%d}:%s", c->game, c->name, shard, label);
 }
 
+/* The marker an increment or a read of `shard` checks: rk:live, or in the
+ * split layout the shard's own (its slot's), set by cstore_set_live. */
+static void live_key(const counter *c, int shard, char out[CKEY_MAX]) {
+    if (rstore_get_layout() == RSTORE_SPLIT)
+        sub_key(c, shard, "live", out);
+    else
+        snprintf(out, CKEY_MAX, "%s", LIVE_KEY);
+}
+
+/* How the shards group into calls: one call for all of them, or in the
+ * split layout one per shard (each is its own slot). */
+static int shards_per_call(const counter *c) { return rstore_get_layout() == RSTORE_SPLIT ? 1 : c->shards; }
+
 size_t cstore_windows(time_t now, int64_t retention, int fold, cstore_window *out) {
     size_t n = 0;
     for (int pass = 0; pass < (fold ? 2 : 1); pass++) {
@@ -47,7 +60,7 @@ static void i64(char out[24], int64_t v) { snprintf(out, 24, "%" PRId64, v); }
 void cstore_incr_build(const counter *c, int shard, int64_t delta, const char *idem, int64_t idem_ttl,
                        const cstore_window *now4, cincr_cmd *cmd) {
     int argc = 0;
-    snprintf(cmd->keys[0], CKEY_MAX, "%s", LIVE_KEY);
+    live_key(c, shard, cmd->keys[0]);
     if (idem)
         snprintf(cmd->keys[1], CKEY_MAX, "rk:{c:%s:%s:%d}:idem:%s", c->game, c->name, shard, idem);
     else
@@ -90,8 +103,9 @@ int cstore_incr(rstore *r, const counter *c, int shard, int64_t delta, const cha
 
 int cstore_read(rstore *r, const counter *c, const cstore_window *w, size_t n, int64_t *total, int *present,
                 rk_status *st) {
-    size_t nkeys = n * (size_t)c->shards;
-    char(*keys)[CKEY_MAX] = malloc(nkeys * CKEY_MAX);
+    int per = shards_per_call(c);
+    size_t nkeys = n * (size_t)per;
+    char(*keys)[CKEY_MAX] = malloc((nkeys + 1) * CKEY_MAX);
     const char **argv = malloc((4 + nkeys) * sizeof(*argv));
     char nk[24];
     int rc = RK_OK;
@@ -99,44 +113,69 @@ int cstore_read(rstore *r, const counter *c, const cstore_window *w, size_t n, i
         rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
         goto out;
     }
-    int argc = 0;
+    for (size_t i = 0; i < n; i++) total[i] = present[i] = 0;
     i64(nk, (int64_t)nkeys + 1);
-    argv[argc++] = "FCALL_RO";
-    argv[argc++] = "rk_counter_read";
-    argv[argc++] = nk;
-    argv[argc++] = LIVE_KEY;
-    for (size_t i = 0; i < n; i++)
-        for (int s = 0; s < c->shards; s++) {
-            sub_key(c, s, w[i].label, keys[i * (size_t)c->shards + (size_t)s]);
-            argv[argc++] = keys[i * (size_t)c->shards + (size_t)s];
+    for (int first = 0; first < c->shards; first += per) {
+        int argc = 0;
+        argv[argc++] = "FCALL_RO";
+        argv[argc++] = "rk_counter_read";
+        argv[argc++] = nk;
+        live_key(c, first, keys[nkeys]);
+        argv[argc++] = keys[nkeys];
+        for (size_t i = 0; i < n; i++)
+            for (int s = 0; s < per; s++) {
+                char *k = keys[i * (size_t)per + (size_t)s];
+                sub_key(c, first + s, w[i].label, k);
+                argv[argc++] = k;
+            }
+        redisReply *rep = NULL;
+        if ((rc = rstore_command(r, argc, argv, NULL, &rep, st)) != RK_OK) goto out;
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != nkeys) {
+            rc = rk_status_set(st, RK_INTERNAL, "rk_counter_read answered %zu values for %zu keys",
+                               rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0, nkeys);
+            freeReplyObject(rep);
+            goto out;
         }
-    redisReply *rep = NULL;
-    if ((rc = rstore_command(r, argc, argv, NULL, &rep, st)) != RK_OK) goto out;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != nkeys) {
-        rc = rk_status_set(st, RK_INTERNAL, "rk_counter_read answered %zu values for %zu keys",
-                           rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0, nkeys);
+        for (size_t i = 0; i < n; i++)
+            for (int s = 0; s < per; s++) {
+                const redisReply *e = rep->element[i * (size_t)per + (size_t)s];
+                if (e->type != REDIS_REPLY_STRING) continue; /* missing */
+                total[i] += strtoll(e->str, NULL, 10);
+                present[i] = 1;
+            }
         freeReplyObject(rep);
-        goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        total[i] = 0;
-        present[i] = 0;
-        for (int s = 0; s < c->shards; s++) {
-            const redisReply *e = rep->element[i * (size_t)c->shards + (size_t)s];
-            if (e->type != REDIS_REPLY_STRING) continue; /* missing */
-            total[i] += strtoll(e->str, NULL, 10);
-            present[i] = 1;
-        }
-    }
-    freeReplyObject(rep);
 out:
     free(keys);
     free(argv);
     return rc;
 }
 
+/* 1 in *any when key exists. */
+static int exists(rstore *r, const char *key, int *any, rk_status *st) {
+    const char *argv[] = {"EXISTS", key};
+    redisReply *rep = NULL;
+    int rc = rstore_command(r, 2, argv, NULL, &rep, st);
+    if (rc != RK_OK) return rc;
+    *any = rep->type == REDIS_REPLY_INTEGER && rep->integer > 0;
+    freeReplyObject(rep);
+    return RK_OK;
+}
+
 int cstore_restore(rstore *r, const counter *c, const cstore_window *w, int64_t total, int *set, rk_status *st) {
-    size_t nk = (size_t)c->shards;
+    *set = 0;
+    /* The split layout cannot look at every shard in one call: the other
+     * shards are looked at first, one by one, then shard 0 is set in a
+     * call that looks at it again. After a loss nothing counts in between:
+     * the shards' markers are set only after the restore (cstore_set_live). */
+    size_t nk = (size_t)shards_per_call(c);
+    for (int s = (int)nk; s < c->shards; s++) {
+        char key[CKEY_MAX];
+        int any = 0;
+        sub_key(c, s, w->label, key);
+        int rc = exists(r, key, &any, st);
+        if (rc != RK_OK || any) return rc;
+    }
     char(*keys)[CKEY_MAX] = malloc(nk * CKEY_MAX);
     const char **argv = malloc((5 + nk) * sizeof(*argv));
     char nkeys[24], tot[24], exp[24];
@@ -180,6 +219,20 @@ int cstore_add_once(rstore *r, const counter *c, const char *label, int64_t expi
     int rc = rstore_command(r, 8, argv, NULL, &rep, st);
     if (rc == RK_OK) freeReplyObject(rep);
     return rc;
+}
+
+int cstore_set_live(rstore *r, const counter *c, rk_status *st) {
+    if (rstore_get_layout() != RSTORE_SPLIT) return RK_OK;
+    for (int s = 0; s < c->shards; s++) {
+        char key[CKEY_MAX];
+        live_key(c, s, key);
+        const char *argv[] = {"SET", key, "1"};
+        redisReply *rep = NULL;
+        int rc = rstore_command(r, 3, argv, NULL, &rep, st);
+        if (rc != RK_OK) return rc;
+        freeReplyObject(rep);
+    }
+    return RK_OK;
 }
 
 /* ---------------------------------------------------------------- PostgreSQL */

@@ -63,7 +63,8 @@ int cstore_incr_parse(const struct redisReply *rep, int *replayed, rk_status *st
 int cstore_incr(rstore *r, const counter *c, int shard, int64_t delta, const char *idem, int64_t idem_ttl,
                 const cstore_window *now4, int *replayed, rk_status *st);
 
-/* Sums the sub-keys of n windows in one round trip: total[i] and
+/* Sums the sub-keys of n windows in one round trip (the split layout: one
+ * per shard): total[i] and
  * present[i] (0: no sub-key of that window exists). */
 int cstore_read(rstore *r, const counter *c, const cstore_window *w, size_t n, int64_t *total, int *present,
                 rk_status *st);
@@ -71,6 +72,11 @@ int cstore_read(rstore *r, const counter *c, const cstore_window *w, size_t n, i
 /* Puts total back into a window whose sub-keys are all missing; *set 1
  * when it did. */
 int cstore_restore(rstore *r, const counter *c, const cstore_window *w, int64_t total, int *set, rk_status *st);
+
+/* The split layout's markers of c's shards (each in its shard's slot),
+ * which its increments and reads check instead of rk:live: set after a
+ * restore and when the counter is created. Nothing in the one-key layout. */
+int cstore_set_live(rstore *r, const counter *c, rk_status *st);
 
 /* Adds delta to a window once per replay generation `gen`. */
 int cstore_add_once(rstore *r, const counter *c, const char *label, int64_t expire_at, int64_t gen, int64_t delta,
