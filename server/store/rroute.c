@@ -138,6 +138,7 @@ typedef struct job {
     int redirects;
     int retry; /* TRYAGAIN or CLUSTERDOWN: wait, then again */
     int done;
+    link *answered; /* where the final reply came from */
     redisReply *reply;
 } job;
 
@@ -158,8 +159,10 @@ static void sleep_ms(int64_t ms) {
     nanosleep(&ts, NULL);
 }
 
-int rroute_exec(rroute *r, size_t n, const int *argc, const char *const *const *argv, const size_t *const *lens,
-                redisReply **replies, rk_status *st) {
+/* rroute_exec, and with final non-NULL the link each final reply came
+ * from (NULL where none did). */
+static int run(rroute *r, size_t n, const int *argc, const char *const *const *argv, const size_t *const *lens,
+               redisReply **replies, link **final, rk_status *st) {
     job *jobs = calloc(n ? n : 1, sizeof(*jobs));
     if (jobs == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++) jobs[i].slot = rslot_of_command(argc[i], argv[i], lens ? lens[i] : NULL);
@@ -245,6 +248,7 @@ int rroute_exec(rroute *r, size_t n, const int *argc, const char *const *const *
                 continue;
             }
             j->done = 1;
+            j->answered = j->to;
         }
         metrics_redis_call(server_now_us() - t0);
         if (lost) {
@@ -275,6 +279,7 @@ int rroute_exec(rroute *r, size_t n, const int *argc, const char *const *const *
         }
     }
     for (size_t i = 0; i < n; i++) {
+        if (final) final[i] = rc == RK_OK ? jobs[i].answered : NULL;
         if (rc == RK_OK) {
             replies[i] = jobs[i].reply;
         } else {
@@ -283,6 +288,51 @@ int rroute_exec(rroute *r, size_t n, const int *argc, const char *const *const *
         }
     }
     free(jobs);
+    return rc;
+}
+
+int rroute_exec(rroute *r, size_t n, const int *argc, const char *const *const *argv, const size_t *const *lens,
+                redisReply **replies, rk_status *st) {
+    return run(r, n, argc, argv, lens, replies, NULL, st);
+}
+
+int rroute_exec_wait(rroute *r, size_t n, const int *argc, const char *const *const *argv, const size_t *const *lens,
+                     redisReply **replies, int64_t replicas, int64_t timeout_ms, long long *acked, rk_status *st) {
+    link **final = calloc(n ? n : 1, sizeof(*final));
+    if (final == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    int rc = run(r, n, argc, argv, lens, replies, final, st);
+    for (size_t i = 0; i < n; i++) acked[i] = -1;
+    if (rc != RK_OK) goto out;
+    /* One WAIT per master that answered, on the connection the commands
+     * went over (WAIT counts what this connection wrote); all are written
+     * before any is read, so the masters wait at once, not in turn. */
+    char nrep[24], ms[24];
+    snprintf(nrep, sizeof(nrep), "%lld", (long long)replicas);
+    snprintf(ms, sizeof(ms), "%lld", (long long)timeout_ms);
+    int sent[RMAP_NODES_MAX] = {0};
+    long long got[RMAP_NODES_MAX];
+    for (size_t i = 0; i < n; i++) {
+        int k = final[i] ? (int)(final[i] - r->links) : -1;
+        if (k < 0 || sent[k] || final[i]->ctx == NULL) continue;
+        sent[k] = redisAppendCommand(final[i]->ctx, "WAIT %s %s", nrep, ms) == REDIS_OK;
+    }
+    for (int k = 0; k < r->nlinks; k++) {
+        got[k] = -1;
+        if (!sent[k]) continue;
+        void *p = NULL;
+        if (r->links[k].ctx && redisGetReply(r->links[k].ctx, &p) == REDIS_OK && p != NULL) {
+            const redisReply *rep = p;
+            if (rep->type == REDIS_REPLY_INTEGER) got[k] = rep->integer;
+            freeReplyObject(p);
+        } else {
+            /* Taken, but not known to be replicated: the caller says so. */
+            link_drop(&r->links[k]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        if (final[i]) acked[i] = got[final[i] - r->links];
+out:
+    free(final);
     return rc;
 }
 

@@ -48,6 +48,14 @@ void rroute_close(rroute *r);
 int rroute_exec(rroute *r, size_t n, const int *argc, const char *const *const *argv, const size_t *const *lens,
                 struct redisReply **replies, rk_status *st);
 
+/* rroute_exec, then WAIT replicas timeout_ms once on each master that
+ * answered a command, over the connection the command went by: acked[i]
+ * is how many replicas that master says have command i's writes, -1 when
+ * unknown (the call failed, or the WAIT's connection did). */
+int rroute_exec_wait(rroute *r, size_t n, const int *argc, const char *const *const *argv, const size_t *const *lens,
+                     struct redisReply **replies, int64_t replicas, int64_t timeout_ms, long long *acked,
+                     rk_status *st);
+
 /* Runs one command on every master of the map (FUNCTION LOAD: functions
  * are each node's own). The first error reply becomes st's message. */
 int rroute_each_master(rroute *r, int argc, const char *const *argv, const size_t *lens, rk_status *st);

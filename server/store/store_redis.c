@@ -596,16 +596,19 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     c->argc = argc;
 }
 
-/* Items Redis took, once WAIT has said how many replicas have them. */
-static void waited(const rstore_wait *wait, const redisReply *rep, rstore_submit_out *out, size_t n) {
-    long long got = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : 0;
-    if (got >= wait->replicas) return;
-    for (size_t i = 0; i < n; i++)
-        if (out[i].status.code == RK_OK)
-            rk_status_set(&out[i].status, RK_UNAVAILABLE,
-                          "Redis took the submission, but %lld of the %lld replicas asked for (redis-wait-replicas) "
-                          "had it within %lld ms; retry with the same idempotency key",
-                          got, (long long)wait->replicas, (long long)wait->timeout_ms);
+/* An item Redis took, once WAIT has said how many replicas have it (got
+ * < 0: not known, the WAIT's connection failed). */
+static void waited(const rstore_wait *wait, long long got, rstore_submit_out *out) {
+    if (got >= wait->replicas || out->status.code != RK_OK) return;
+    if (got < 0)
+        rk_status_set(&out->status, RK_UNAVAILABLE,
+                      "Redis took the submission, but the connection failed before its replicas (redis-wait-replicas) "
+                      "were counted; retry with the same idempotency key");
+    else
+        rk_status_set(&out->status, RK_UNAVAILABLE,
+                      "Redis took the submission, but %lld of the %lld replicas asked for (redis-wait-replicas) had it "
+                      "within %lld ms; retry with the same idempotency key",
+                      got, (long long)wait->replicas, (long long)wait->timeout_ms);
 }
 
 int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_ttl, int64_t retention,
@@ -613,9 +616,11 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
     int rc = RK_OK;
     char wait_n[24], wait_ms[24];
     const char *wait_argv[] = {"WAIT", wait_n, wait_ms};
-    /* A Redis Cluster's WAIT would have to go to each master the batch
-     * reached: not built (docs/ARCHITECTURE.md, What can be lost). */
-    size_t nw = wait && wait->replicas > 0 && !r->route ? 1 : 0;
+    /* One WAIT behind the batch on the same connection; on a cluster one
+     * per master the batch reached (rroute_exec_wait). */
+    int want_wait = wait && wait->replicas > 0;
+    size_t nw = want_wait && !r->route ? 1 : 0;
+    long long *acked = NULL;
     /* Not calloc: a command is written before it is read, and zeroing a
      * batch's worth of them would touch every page of the array. */
     submit_cmd *cmds = malloc((n ? n : 1) * sizeof(*cmds));
@@ -637,15 +642,28 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         argcs[n] = 3;
         argvs[n] = wait_argv;
     }
-    if (r->pipe) {
-        /* One group: the whole batch goes in one round trip (the WAIT
-         * behind it on the same connection). */
-        if ((rc = rpipe_exec(r->pipe, n + nw, argcs, argvs, replies, st)) != RK_OK) goto done;
+    if (r->pipe && !want_wait) {
+        /* One group: the whole batch goes in one round trip. (A waited
+         * batch takes the handle's own connection: a WAIT on a shared one
+         * would hold every other worker's commands behind it, and on a
+         * cluster must go to each master the batch reached.) */
+        if ((rc = rpipe_exec(r->pipe, n, argcs, argvs, replies, st)) != RK_OK) goto done;
     } else if (r->route || (rc = reconnect(r, st)) != RK_OK || r->route) {
-        /* A cluster: one round trip per master the batch reaches (and no
-         * WAIT, see above: a handle learns it is on a cluster here). */
+        /* A cluster: one round trip per master the batch reaches (a
+         * handle learns it is on a cluster here). */
         nw = 0;
-        if (rc != RK_OK || (rc = rroute_exec(r->route, n, argcs, argvs, NULL, replies, st)) != RK_OK) goto done;
+        if (rc != RK_OK) goto done;
+        if (!want_wait) {
+            if ((rc = rroute_exec(r->route, n, argcs, argvs, NULL, replies, st)) != RK_OK) goto done;
+        } else {
+            if ((acked = malloc((n ? n : 1) * sizeof(*acked))) == NULL) {
+                rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+                goto done;
+            }
+            if ((rc = rroute_exec_wait(r->route, n, argcs, argvs, NULL, replies, wait->replicas, wait->timeout_ms,
+                                       acked, st)) != RK_OK)
+                goto done;
+        }
     } else {
         int64_t t0 = server_now_us();
         for (size_t i = 0; i < n + nw; i++)
@@ -666,8 +684,14 @@ int rstore_submit(rstore *r, const rstore_submit_in *in, size_t n, int64_t idem_
         metrics_redis_call(server_now_us() - t0);
     }
     for (size_t i = 0; i < n; i++) rsubmit_parse(replies[i], &out[i]);
-    if (nw) waited(wait, replies[n], out, n);
+    if (nw) {
+        const redisReply *w = replies[n];
+        long long got = w && w->type == REDIS_REPLY_INTEGER ? w->integer : 0;
+        for (size_t i = 0; i < n; i++) waited(wait, got, &out[i]);
+    }
+    for (size_t i = 0; acked && i < n; i++) waited(wait, acked[i], &out[i]);
 done:
+    free(acked);
     for (size_t i = 0; replies && i < n + nw; i++)
         if (replies[i]) freeReplyObject(replies[i]);
     free(cmds);
