@@ -1917,12 +1917,30 @@ static void wb_trim_build(const rstore_stream *stream, wb_trim_cmd *t) {
     }
 }
 
-/* Both to the stream's master. */
-static int wb_ack_routed(rstore *r, const char **argv, size_t n, const wb_trim_cmd *t, rk_status *st) {
-    int argcs[] = {(int)(3 + n), t->argc};
-    const char *const *argvs[] = {argv, t->argv};
+/* Two commands in one round trip (on a cluster one per master they go
+ * to: one, when they share a slot); the first error reply is the error. */
+static int pair(rstore *r, int argc0, const char **argv0, int argc1, const char **argv1, rk_status *st) {
+    int rc = r->route ? RK_OK : reconnect(r, st);
+    if (rc != RK_OK) return rc;
     redisReply *reps[2] = {NULL, NULL};
-    int rc = rroute_exec(r->route, 2, argcs, argvs, NULL, reps, st);
+    if (r->route) {
+        int argcs[] = {argc0, argc1};
+        const char *const *argvs[] = {argv0, argv1};
+        rc = rroute_exec(r->route, 2, argcs, argvs, NULL, reps, st);
+    } else {
+        redisAppendCommandArgv(r->ctx, argc0, argv0, NULL);
+        redisAppendCommandArgv(r->ctx, argc1, argv1, NULL);
+        for (int i = 0; rc == RK_OK && i < 2; i++) {
+            void *rep = NULL;
+            if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
+                rc = rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+                redisFree(r->ctx);
+                r->ctx = NULL;
+                break;
+            }
+            reps[i] = rep;
+        }
+    }
     for (int i = 0; i < 2 && rc == RK_OK; i++)
         if (reps[i]->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(reps[i], st);
     for (int i = 0; i < 2; i++)
@@ -1940,24 +1958,8 @@ int rstore_wb_ack(rstore *r, const rstore_stream *stream, const char *const *ids
     argv[1] = stream->key;
     argv[2] = WB_GROUP;
     memcpy(argv + 3, ids, n * sizeof(*ids));
-    int rc = r->route ? RK_OK : reconnect(r, st);
-    if (rc == RK_OK && r->route) {
-        rc = wb_ack_routed(r, argv, n, &t, st);
-    } else if (rc == RK_OK) {
-        redisAppendCommandArgv(r->ctx, (int)(3 + n), argv, NULL);
-        redisAppendCommandArgv(r->ctx, t.argc, t.argv, NULL);
-        for (int i = 0; rc == RK_OK && i < 2; i++) {
-            void *rep = NULL;
-            if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
-                rc = rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
-                redisFree(r->ctx);
-                r->ctx = NULL;
-                break;
-            }
-            if (((redisReply *)rep)->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(rep, st);
-            freeReplyObject(rep);
-        }
-    }
+    /* Both in the stream's slot. */
+    int rc = pair(r, (int)(3 + n), argv, t.argc, t.argv, st);
     free(argv);
     return rc;
 }
@@ -2068,10 +2070,10 @@ int rstore_apply(rstore *r, const char *target, const rstore_stream *stream, con
     char mirror[RSTORE_KEY_MAX];
     rstore_mirror_key(stream->board, mirror, sizeof(mirror));
     const char *hset[] = {"HSET", mirror, target, applied};
-    if ((rc = simple(r, 4, hset, st)) != RK_OK) return rc;
     wb_trim_cmd trim;
     wb_trim_build(stream, &trim);
-    return simple(r, trim.argc, trim.argv, st);
+    /* Both in the board's slot: one round trip, the copy first. */
+    return pair(r, 4, hset, trim.argc, trim.argv, st);
 }
 
 /* The stream's length and the id of the last entry it was given ("0-0"
