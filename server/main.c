@@ -239,6 +239,9 @@ static void reload(int argc, char **argv) {
     sd_notify(0, "READY=1");
 }
 
+/* writebehind-consumers' upper bound (config.c). */
+#define WB_CONSUMERS_MAX 8
+
 /* The background jobs (job.h), started in this order, stopped in reverse. */
 enum { JOB_WRITEBEHIND, JOB_APPLIER, JOB_RECOVERY, JOB_HEALTH, JOB_ARCHIVE, JOB_FOLD, JOB_SEASONS, NJOBS };
 static const job_ops *const job_table[NJOBS] = {
@@ -253,6 +256,7 @@ int main(int argc, char **argv) {
     pgstore *pg = NULL;
     rstore *redis = NULL;
     job *jobs[NJOBS] = {0};
+    job *more_wb[WB_CONSUMERS_MAX - 1] = {0};
     events *ev = NULL;
     http *web = NULL;
     static const char *method_names[METRICS_MAX_METHODS];
@@ -377,6 +381,9 @@ int main(int argc, char **argv) {
     if (topcache_open(&srv.tops, srv.cfg.top_cache_ms, &st) != RK_OK) goto fail;
     for (int i = 0; i < NJOBS; i++)
         if (job_start(&jobs[i], job_table[i], &srv, &st) != RK_OK) goto fail;
+    /* The write-behind's other consumers (the first is in the table). */
+    for (int64_t i = 1; i < srv.cfg.writebehind_consumers; i++)
+        if (job_start(&more_wb[i - 1], &wb_job, &srv, &st) != RK_OK) goto fail;
     if (srv.cfg.http[0] && srv.cfg.events[0]) {
         /* The page's WebSocket feed shares the HTTP port (the address was
          * checked by validate_settings). */
@@ -410,6 +417,7 @@ done:
     rpc_stop(rpc, 0);
     http_stop(web);
     events_stop(ev);
+    for (int i = WB_CONSUMERS_MAX - 2; i >= 0; i--) job_stop(more_wb[i]);
     for (int i = NJOBS - 1; i >= 0; i--) job_stop(jobs[i]);
     rstore_close(redis);
     rpipe_close(srv.pipe);

@@ -38,6 +38,7 @@ typedef struct config {
     char log_level[16];
     char redis_layout[16];         /* auto, one or split (store_redis.h, rstore_layout) */
     char node[64];                 /* consumer name for the write-behind */
+    int64_t writebehind_consumers; /* write-behind threads (consumers) */
     char create_admin[64];         /* set: create/promote this admin, exit */
     char events[CONFIG_STR_MAX];   /* PUB addresses for live events; "" disables */
     char http[CONFIG_STR_MAX];     /* page, probes and metrics; "" disables */

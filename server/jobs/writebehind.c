@@ -1,7 +1,12 @@
 /*
- * writebehind.c - the stream consumer. One thread, its own connections.
+ * writebehind.c - the stream consumer. One thread per consumer
+ * (writebehind-consumers), each with its own connections and its own name
+ * in the group, so that PostgreSQL writes batches on several backends at
+ * once: the group hands each entry to one consumer, and the insert skips
+ * an entry already written, so order between consumers does not matter.
  */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +37,12 @@ typedef struct writebehind {
     size_t next; /* the stream the next tick starts with */
     int64_t last_claim;
     unsigned long listed; /* rstore_streams_gen when last listed */
+    char consumer[96];    /* node, then node.2, node.3... */
 } writebehind;
+
+/* Consumers started in this process: the first keeps the plain node name,
+ * so the entries it took before a restart are its own again. */
+static atomic_int consumers_started;
 
 /* Sets one entry aside for good: PostgreSQL will never take it, and
  * retrying it would hold back every entry behind it. */
@@ -206,7 +216,7 @@ static void list_streams(writebehind *wb) {
 static int64_t wb_tick(void *state, job *self) {
     (void)self;
     writebehind *wb = state;
-    const char *node = wb->srv->cfg.node;
+    const char *node = wb->consumer;
     int64_t now = server_now_us();
     if (wb->listed != rstore_streams_gen()) {
         wb->listed = rstore_streams_gen();
@@ -253,6 +263,11 @@ static int wb_open(void **out, server *srv, rk_status *st) {
     writebehind *wb = calloc(1, sizeof(*wb));
     if (wb == NULL) return rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
     wb->srv = srv;
+    int index = atomic_fetch_add(&consumers_started, 1) + 1;
+    if (index == 1)
+        snprintf(wb->consumer, sizeof(wb->consumer), "%s", srv->cfg.node);
+    else
+        snprintf(wb->consumer, sizeof(wb->consumer), "%s.%d", srv->cfg.node, index);
     rk_status ignore;
     rstore_open(&wb->redis, srv->cfg.redis, &ignore);
     pgstore_open(&wb->pg, srv->cfg.postgres, &ignore);
