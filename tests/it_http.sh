@@ -18,7 +18,10 @@ get() {
     local reply
     reply=$(cat <&3)
     exec 3<&-
-    printf '%s\n' "$reply" | head -1 | cut -d' ' -f2
+    # The status line without a pipe into head (SIGPIPE under pipefail).
+    local first=${reply%%$'\n'*} status
+    read -r _ status _ <<<"$first"
+    printf '%s\n' "$status"
     printf '%s\n' "$reply" | sed '1,/^\r$/d'
 }
 
