@@ -73,6 +73,7 @@ snap() {
         printf '%s\n' "$out" >>"$f"
     done
 }
+settled || echo "# the applier did not settle within 10 s"
 snap "$work/before"
 check "before: bncheat leads bnboard ahead of bnthird" grep -Eq '^ *1 +bncheat +300$' "$work/before"
 
@@ -125,6 +126,7 @@ check "unban: the entries come back" succeeded , out_has '^Unbanned bncheat: [0-
 rk top bnboard --rank-mode unique
 check "after the unban bncheat leads again, ahead of bnthird" succeeded , out_has '^ *1 +bncheat +300$' , \
     out_has '^ *2 +bnthird +300$'
+settled || echo "# the applier did not settle within 10 s"
 snap "$work/after"
 check "unban: every board as before the ban (scores, ranks, tie order, the global board, the latest repeat)" \
     cmp -s "$work/before" "$work/after"

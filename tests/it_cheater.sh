@@ -77,6 +77,7 @@ for w in all daily weekly monthly; do
     check "tetris $w: cheater2 is gone at once" succeeded , \
         json_true "[e['username'] for e in d['entries']] == ['honest']"
 done
+settled || echo "# the applier did not settle within 10 s"
 rk --json rank global cheater2
 check "global: cheater2 keeps only the other board's 300" succeeded , json_true "d['entry']['score'] == 300"
 rk --json history tetris cheater2

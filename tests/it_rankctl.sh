@@ -482,6 +482,7 @@ check_json "count --json: {\"count\": 66}" 'd == {"count": 66}'
 
 # ------------------------------------------------------------------ journey 6: the global board
 
+settled || echo "# the applier did not settle within 10 s"
 rk top global --limit 4
 check "top global: by the sum of all-time scores, ties like any board" \
     succeeded , rows_are "1 p64 64000" "2 p63 63000" "2 bob 63000" "4 p62 62000"

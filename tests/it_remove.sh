@@ -62,6 +62,7 @@ for w in all daily weekly; do
         out_lacks rmalice , out_has '^ *1 +rmbob +300$' , out_has '^ *1 +rmcarol +300$' , out_has '^ *3 +rmdave +100$' , \
         equal "$(grep -Eo 'rmbob|rmcarol|rmdave' <<<"$out" | tr '\n' ' ')" "rmbob rmcarol rmdave "
 done
+settled || echo "# the applier did not settle within 10 s"
 rk --json rank global rmalice
 check "global after the removal: rmalice keeps only her other board" succeeded , \
     json_true "d['entry']['score'] == 40"

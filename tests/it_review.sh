@@ -74,6 +74,7 @@ for w in all daily; do
     check "top $w: the held score counts nowhere" succeeded , \
         json_true "[(e['username'], e['score']) for e in d['entries']] == [('rvcheat', 500), ('rvfair', 400)]"
 done
+settled || echo "# the applier did not settle within 10 s"
 rk --json rank global rvcheat
 check "global: the held score counts nowhere" succeeded , json_true "d['entry']['score'] == 500"
 

@@ -61,3 +61,18 @@ check() {
         diag
     fi
 }
+
+# settled: waits (up to 10 s) until the global board and the aggregates
+# have applied every board change (`rankctl status`'s applier line, split
+# layout; without that line, at once). The split
+# layout applies them a moment after each submission, so a test that
+# compares those boards with what it expects asks this first.
+settled() {
+    local i a
+    for ((i = 0; i < 200; i++)); do
+        a="$("$RANKCTL" status 2>/dev/null </dev/null | awk '$1 == "applier" { print $2 }')"
+        [[ -z $a || $a == 0 ]] && return 0
+        sleep 0.05
+    done
+    return 1
+}
