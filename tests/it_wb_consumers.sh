@@ -72,7 +72,7 @@ names="$(awk 'prev == "name" { print } { prev = $0 }' "$work/consumers" | sort |
 check "three consumers in the group, named after the node (rankd)" equal "$names" "rankd rankd.2 rankd.3 "
 
 rk-rankd-stop >/dev/null
-rk-rankd-start >/dev/null
+rk-rankd-start --writebehind-consumers 1 >/dev/null
 RANKD_TOKEN="$key" rk submit wbc --user wbc-a 5000 --idempotency-key after
 for _ in $(seq 100); do
     [[ "$(pg "SELECT count(*) FROM scores WHERE board_id = 'wbc'")" == 602 ]] && break

@@ -58,7 +58,7 @@ static const setting settings[] = {
       "event loops of the fast lane (reads and submissions that need only Redis); -1: one per core; 0: none, every "
       "call runs on the workers"),
     I("workers", workers, 1, 256, "16", "worker threads (each owns a PostgreSQL connection)"),
-    I("writebehind-consumers", writebehind_consumers, 1, 8, "1",
+    I("writebehind-consumers", writebehind_consumers, 1, 8, "3",
       "write-behind threads, each a consumer of the streams with its own Redis and PostgreSQL connections (the first "
       "is named node, the others node.2, node.3...)"),
     I("redis-connections", redis_connections, 0, 64, "2",
