@@ -1,6 +1,7 @@
 /* Key -> Redis Cluster slot, with the expected values taken from
  * CLUSTER KEYSLOT of Redis 7.0 (it_cluster_slots checks hundreds more
  * against a live cluster). */
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
@@ -71,6 +72,25 @@ static void first_key_of_commands(void) {
     CHECK_INT(cmd_slot(0, bin), -1);
 }
 
+static void sentinels_cover_every_range(void) {
+    enum { K = 256 };
+    char key[64], first[64] = "";
+    int ok = 1;
+    for (int j = 0; j < K; j++) {
+        rslot_sentinel(j, K, key, sizeof(key));
+        int s = slot(key);
+        if (s < j * (RSLOT_COUNT / K) || s >= (j + 1) * (RSLOT_COUNT / K)) ok = 0;
+        if (j == 0) snprintf(first, sizeof(first), "%s", key);
+    }
+    CHECK(ok);
+    /* Its own hash tag, so the key's slot is the tag's. */
+    CHECK(strncmp(first, "rk:{live.", 9) == 0);
+    rslot_sentinel(0, K, key, sizeof(key));
+    CHECK_STR(key, first);
+    rslot_sentinel(0, 1, key, sizeof(key));
+    CHECK_STR(key, "rk:{live.0}:live");
+}
+
 int main(void) {
     RUN(crc16_is_xmodem);
     RUN(plain_keys);
@@ -78,5 +98,6 @@ int main(void) {
     RUN(empty_or_open_tags_hash_the_whole_key);
     RUN(binary_keys);
     RUN(first_key_of_commands);
+    RUN(sentinels_cover_every_range);
     return CHECK_SUMMARY();
 }

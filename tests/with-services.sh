@@ -45,6 +45,8 @@
 #                              restart without its data would
 #     rk-redis-node-stop N [SIGNAL]  cluster only: stop node N (SHUTDOWN NOSAVE,
 #                              or send SIGNAL), wait for exit
+#     rk-redis-node-wipe N     cluster only: drop stopped node N's data (it
+#                              keeps its nodes.conf, so its slots)
 #     rk-redis-node-start N    cluster only: start node N again (same ports,
 #                              data and nodes.conf), wait for PONG
 #     rk-pg-stop [MODE]        pg_ctl stop -m MODE (fast|smart|immediate; default fast)
@@ -494,6 +496,7 @@ if [[ ${1:-} == --helper ]]; then
         redis-wipe) redis_wipe ;;
         redis-node-start) node_start "$@" ;;
         redis-node-stop) node_stop "$@" ;;
+        redis-node-wipe) rm -rf "$redis_dir/node-${1:?}/appendonlydir" "$redis_dir/node-$1/dump.rdb" ;;
         pg-start) pg_start ;;
         pg-stop) pg_stop "$@" ;;
         rankd-start) rankd_start "$@" && cat "$DIR/rankd.pid" ;;
@@ -600,7 +603,7 @@ trap 'on_signal TERM 15' TERM
 trap 'on_signal HUP 1' HUP
 
 mkdir -p "$DIR/bin"
-for h in redis-start redis-stop redis-wipe redis-node-start redis-node-stop pg-start pg-stop rankd-start rankd-stop rankd-pid; do
+for h in redis-start redis-stop redis-wipe redis-node-start redis-node-stop redis-node-wipe pg-start pg-stop rankd-start rankd-stop rankd-pid; do
     printf '#!/usr/bin/env bash\nexec bash %q --helper %q %q "$@"\n' "$self" "$h" "$DIR" >"$DIR/bin/rk-$h"
     chmod +x "$DIR/bin/rk-$h"
 done

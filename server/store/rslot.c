@@ -5,6 +5,7 @@
  * slot is taken once per command, so a 512-byte table would buy nothing
  * measurable.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -67,4 +68,15 @@ int rslot_of_command(int argc, const char *const *argv, const size_t *lens) {
     }
     if (at < 0 || at >= argc) return -1;
     return rslot_of(argv[at], lens ? lens[at] : strlen(argv[at]));
+}
+
+void rslot_sentinel(int j, int k, char *out, size_t cap) {
+    int lo = (int)((long)j * RSLOT_COUNT / k), hi = (int)((long)(j + 1) * RSLOT_COUNT / k);
+    /* CRC16 spreads consecutive numbers over the slots: a range of r slots
+     * takes about RSLOT_COUNT / r tries. */
+    for (unsigned n = 0;; n++) {
+        int len = snprintf(out, cap, "rk:{live.%u}:live", n);
+        int s = rslot_of(out, (size_t)len);
+        if (s >= lo && s < hi) return;
+    }
 }

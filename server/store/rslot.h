@@ -31,4 +31,11 @@ int rslot_of(const char *key, size_t len);
  * its second. lens NULL: argv's strings end with a NUL. */
 int rslot_of_command(int argc, const char *const *argv, const size_t *lens);
 
+/* Writes "rk:{live.<n>}:live" for the smallest n whose slot lies in the
+ * j-th of k equal ranges of slots (0 <= j < k <= RSLOT_COUNT), so that k
+ * such keys, one per range, put one on every master that owns a whole
+ * range: the split layout's markers of "this master still has its data"
+ * (store_redis.h, rstore_probe). */
+void rslot_sentinel(int j, int k, char *out, size_t cap);
+
 #endif

@@ -23,6 +23,7 @@
 #include "rnode.h"
 #include "rpipe.h"
 #include "rroute.h"
+#include "rslot.h"
 #include "clock.h"
 #include "redis_exec.h"
 #include "store_redis.h"
@@ -282,6 +283,9 @@ static int read_command(rstore *r, int argc, const char **argv, redisReply **rep
     }
 }
 
+static int many(rstore *r, size_t n, const int *argcs, const char *const *const *argvs, redisReply **replies,
+                rk_status *st);
+
 static int simple(rstore *r, int argc, const char **argv, rk_status *st) {
     redisReply *rep = NULL;
     int rc = command(r, argc, argv, NULL, &rep, st);
@@ -331,6 +335,45 @@ int rstore_set_board_live(rstore *r, const char *board_id, rk_status *st) {
     return simple(r, 3, argv, st);
 }
 
+/* The split layout's sentinels: RSTORE_SENTINELS keys, one per equal range
+ * of slots (rslot_sentinel), set with rk:live. On a Redis Cluster every
+ * master then holds some, so a master that restarted without its data is
+ * seen (rstore_probe) though rk:live's own master kept its. */
+#define RSTORE_SENTINELS 256
+static char sentinels[RSTORE_SENTINELS][32];
+static pthread_once_t sentinels_once = PTHREAD_ONCE_INIT;
+static void sentinels_init(void) {
+    for (int j = 0; j < RSTORE_SENTINELS; j++) rslot_sentinel(j, RSTORE_SENTINELS, sentinels[j], sizeof(sentinels[j]));
+}
+
+/* argv0 (SET ... 1, or EXISTS) on rk:live and, in the split layout, every
+ * sentinel: one round trip per master. replies[0] is rk:live's; *n how
+ * many there are (the caller frees them). */
+static int on_markers(rstore *r, const char *argv0, redisReply **replies, size_t *n, rk_status *st) {
+    static const char *one = "1";
+    const char *argvs_room[1 + RSTORE_SENTINELS][3];
+    const char *const *argvs[1 + RSTORE_SENTINELS];
+    int argcs[1 + RSTORE_SENTINELS];
+    int set = strcmp(argv0, "SET") == 0;
+    pthread_once(&sentinels_once, sentinels_init);
+    *n = layout == RSTORE_SPLIT ? 1 + RSTORE_SENTINELS : 1;
+    for (size_t i = 0; i < *n; i++) {
+        argvs_room[i][0] = argv0;
+        argvs_room[i][1] = i == 0 ? LIVE_KEY : sentinels[i - 1];
+        argvs_room[i][2] = one;
+        argcs[i] = set ? 3 : 2;
+        argvs[i] = argvs_room[i];
+    }
+    /* rk:live last when setting (on a cluster only within its master's
+     * round trip; a probe that finds it before a sentinel elsewhere sees
+     * the master empty and restores once more, which does no harm). */
+    if (set && *n > 1) {
+        argvs[0] = argvs_room[*n - 1];
+        argvs[*n - 1] = argvs_room[0];
+    }
+    return many(r, *n, argcs, argvs, replies, st);
+}
+
 int rstore_set_live(rstore *r, rk_status *st) {
     /* The split layout's markers first (each board's slot has one), so a
      * rankd that sees rk:live finds every board live. */
@@ -341,8 +384,13 @@ int rstore_set_live(rstore *r, rk_status *st) {
     for (size_t i = 1; rc == RK_OK && i < n; i++) rc = rstore_set_board_live(r, s[i].board, st);
     free(s);
     if (rc != RK_OK) return rc;
-    const char *argv[] = {"SET", LIVE_KEY, "1"};
-    return simple(r, 3, argv, st);
+    redisReply *reps[1 + RSTORE_SENTINELS];
+    if ((rc = on_markers(r, "SET", reps, &n, st)) != RK_OK) return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (rc == RK_OK && reps[i]->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(reps[i], st);
+        freeReplyObject(reps[i]);
+    }
+    return rc;
 }
 
 int rstore_is_live(rstore *r, int *live, rk_status *st) {
@@ -358,25 +406,23 @@ int rstore_is_live(rstore *r, int *live, rk_status *st) {
 
 rstore_probe_result rstore_probe(rstore *r) {
     rk_status st;
-    if (r->pipe || (r->route == NULL && reconnect(r, &st) != RK_OK)) return RSTORE_GONE;
-    redisReply *rep = NULL;
-    if (r->route) {
-        const char *argv[] = {"EXISTS", LIVE_KEY};
-        const char *const *av = argv;
-        int argc = 2;
-        if (rroute_exec(r->route, 1, &argc, &av, NULL, &rep, &st) != RK_OK) return RSTORE_GONE;
-    } else if ((rep = redisCommand(r->ctx, "EXISTS %s", LIVE_KEY)) == NULL) {
-        redisFree(r->ctx);
-        r->ctx = NULL;
-        return RSTORE_GONE;
+    if (r->pipe) return RSTORE_GONE;
+    redisReply *reps[1 + RSTORE_SENTINELS];
+    size_t n = 0;
+    if (on_markers(r, "EXISTS", reps, &n, &st) != RK_OK) return RSTORE_GONE;
+    /* The worst answer of any master: gone (any refusal but LOADING:
+     * BUSY, MASTERDOWN), loading, empty (a marker missing), live. */
+    rstore_probe_result out = RSTORE_LIVE;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *rep = reps[i];
+        rstore_probe_result one = RSTORE_GONE;
+        if (rep->type == REDIS_REPLY_INTEGER)
+            one = rep->integer ? RSTORE_LIVE : RSTORE_EMPTY;
+        else if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "LOADING", 7) == 0)
+            one = RSTORE_LOADING;
+        if (one < out) out = one;
+        freeReplyObject(reps[i]);
     }
-    rstore_probe_result out = RSTORE_GONE;
-    if (rep->type == REDIS_REPLY_INTEGER)
-        out = rep->integer ? RSTORE_LIVE : RSTORE_EMPTY;
-    else if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "LOADING", 7) == 0)
-        out = RSTORE_LOADING;
-    /* Any other refusal (BUSY, MASTERDOWN): not serving, as if away. */
-    freeReplyObject(rep);
     return out;
 }
 
@@ -1917,30 +1963,39 @@ static void wb_trim_build(const rstore_stream *stream, wb_trim_cmd *t) {
     }
 }
 
-/* Two commands in one round trip (on a cluster one per master they go
- * to: one, when they share a slot); the first error reply is the error. */
-static int pair(rstore *r, int argc0, const char **argv0, int argc1, const char **argv1, rk_status *st) {
+/* n commands in one round trip (on a cluster one per master they go to:
+ * one, when they share a slot); replies[i] each command's, the caller's
+ * to free, all NULL on a failure. */
+static int many(rstore *r, size_t n, const int *argcs, const char *const *const *argvs, redisReply **replies,
+                rk_status *st) {
     int rc = r->route ? RK_OK : reconnect(r, st);
+    for (size_t i = 0; i < n; i++) replies[i] = NULL;
     if (rc != RK_OK) return rc;
-    redisReply *reps[2] = {NULL, NULL};
-    if (r->route) {
-        int argcs[] = {argc0, argc1};
-        const char *const *argvs[] = {argv0, argv1};
-        rc = rroute_exec(r->route, 2, argcs, argvs, NULL, reps, st);
-    } else {
-        redisAppendCommandArgv(r->ctx, argc0, argv0, NULL);
-        redisAppendCommandArgv(r->ctx, argc1, argv1, NULL);
-        for (int i = 0; rc == RK_OK && i < 2; i++) {
-            void *rep = NULL;
-            if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
-                rc = rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
-                redisFree(r->ctx);
-                r->ctx = NULL;
-                break;
+    if (r->route) return rroute_exec(r->route, n, argcs, argvs, NULL, replies, st);
+    for (size_t i = 0; i < n; i++) redisAppendCommandArgv(r->ctx, argcs[i], (const char **)argvs[i], NULL);
+    for (size_t i = 0; i < n; i++) {
+        void *rep = NULL;
+        if (redisGetReply(r->ctx, &rep) != REDIS_OK || rep == NULL) {
+            rc = rk_status_set(st, RK_UNAVAILABLE, "Redis connection failed: %s", r->ctx->errstr);
+            redisFree(r->ctx);
+            r->ctx = NULL;
+            for (size_t k = 0; k < i; k++) {
+                freeReplyObject(replies[k]);
+                replies[k] = NULL;
             }
-            reps[i] = rep;
+            return rc;
         }
+        replies[i] = rep;
     }
+    return RK_OK;
+}
+
+/* Two commands in one round trip; the first error reply is the error. */
+static int pair(rstore *r, int argc0, const char **argv0, int argc1, const char **argv1, rk_status *st) {
+    int argcs[] = {argc0, argc1};
+    const char *const *argvs[] = {argv0, argv1};
+    redisReply *reps[2];
+    int rc = many(r, 2, argcs, argvs, reps, st);
     for (int i = 0; i < 2 && rc == RK_OK; i++)
         if (reps[i]->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(reps[i], st);
     for (int i = 0; i < 2; i++)
