@@ -220,15 +220,8 @@ static void windows_roll_over(void) {
     rk_subscriber_close(sub);
 }
 
-static long ttl_of(const char *key) {
-    char cmd[256], out[64] = "";
-    snprintf(cmd, sizeof(cmd), "redis-cli -h 127.0.0.1 -p %s TTL '%s'", getenv("RANKD_REDIS_PORT"), key);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL) return -3;
-    if (fgets(out, sizeof(out), p) == NULL) out[0] = '\0';
-    pclose(p);
-    return strtol(out, NULL, 10);
-}
+/* Through it_redis_int, which follows a cluster's redirection. */
+static long ttl_of(const char *key) { return it_redis_int("TTL '%s'", key); }
 
 /* A window's sets expire window-retention (3600 s here) after the window
  * ends, whenever they were last written: the closed day in an hour, the
