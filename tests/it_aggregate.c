@@ -66,11 +66,14 @@ static Rankd__Board *get_board(const char *id) {
     return b;
 }
 
-/* The top of a board as "name=score@rank name=score@rank ..." */
+/* The top of a board as "name=score@rank name=score@rank ..." (once the
+ * applier has caught up: aggregates follow their sources a moment later
+ * in the split layout). */
 static int top_line(const char *board, char *out, size_t cap, int *degraded) {
     Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
     Rankd__RankListReply *rep = NULL;
     rk_status st;
+    it_settled(c);
     req.board_id = (char *)board;
     req.has_limit = 1;
     req.limit = 100;
@@ -92,6 +95,7 @@ static int64_t score_on(const char *board, int who, int *found) {
     Rankd__RankRequest req = RANKD__RANK_REQUEST__INIT;
     Rankd__RankReply *rep = NULL;
     rk_status st;
+    it_settled(c);
     req.board_id = (char *)board;
     req.has_user_id = 1;
     req.user_id = uid[who];

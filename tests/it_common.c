@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "it_common.h"
@@ -232,4 +233,26 @@ long it_redis_info_field(const char *section, const char *name) {
         if (strncmp(line, name, n) == 0 && line[n] == ':') v = strtol(line + n + 1, NULL, 10);
     if (p) pclose(p);
     return v;
+}
+
+int it_settled(rk_client *c) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        Rankd__Empty e = RANKD__EMPTY__INIT;
+        Rankd__ServerStatus *s = NULL;
+        rk_status st;
+        rk_call_opts o = {.deadline_ms = 1000};
+        int done = 0;
+        /* Without Redis there is nothing to apply: the reads go to the
+         * history. */
+        if (rk_admin_status(c, &e, &s, &o, &st) == RK_OK)
+            done = !s->redis_ok || !s->has_applier_backlog || s->applier_backlog == 0;
+        rk_reply_free(s);
+        if (done) return 1;
+        usleep(50000);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (t.tv_sec - t0.tv_sec < 10);
+    fprintf(stderr, "  the applier did not settle within 10 s\n");
+    return 0;
 }

@@ -59,4 +59,11 @@ long it_redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* One numeric field of an INFO section ("persistence", ...), or -1. */
 long it_redis_info_field(const char *section, const char *name);
 
+/* Waits (up to 10 s) until rankd's global board and aggregates have
+ * applied every board change (Status applier_backlog 0; at once without
+ * that field, the one-key layout, or while Redis is away). The split
+ * layout applies them a moment after each submission: a test that reads
+ * those boards right after submitting asks this first. 1 when settled. */
+int it_settled(rk_client *c);
+
 #endif

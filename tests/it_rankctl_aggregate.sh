@@ -54,6 +54,7 @@ check "board get --json: the sources" succeeded , json_true 'd["board"]["sources
 RANKD_TOKEN="$key" rk submit team --user bob 40
 RANKD_TOKEN="$key" rk submit team --user ann 5
 check "scores after it" succeeded
+settled || echo "# the applier did not settle within 10 s"
 rk top arena-all
 check "top of the aggregate: the sums, live" succeeded , rows_are "1 bob 70" "2 ann 55"
 

@@ -274,6 +274,7 @@ static void global_board_sums_all_time_scores(void) {
     CHECK_INT(submit("puzzle", mario_key, 4, 10), RK_OK); /* eve: 80 + 10 = 90 */
     CHECK_INT(submit("puzzle", mario_key, 5, 60), RK_OK); /* fay improves: 70 + 60 = 130 */
     rk_status st;
+    CHECK(it_settled(c)); /* the split layout applies the global board a moment later */
     Rankd__RankListReply *r =
         top("global", RANKD__WINDOW__WINDOW_ALL_TIME, 0, 3, RANKD__RANK_MODE__RANK_COMPETITION, &st);
     CHECK_CODE(st, RK_OK);

@@ -139,6 +139,7 @@ static void manual_end_keeps_standings_and_starts_empty(void) {
     CHECK_INT(submit("arena", p2, 300, "before-end", NULL), RK_OK);
     CHECK_INT(submit("arena", p3, 200, NULL, NULL), RK_OK);
     CHECK_INT(submit("other", p1, 50, NULL, NULL), RK_OK);
+    CHECK(it_settled(c));
     CHECK_INT(top(c, "global", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 3);
 
     Rankd__EndSeasonReply *end = NULL;
@@ -161,6 +162,7 @@ static void manual_end_keeps_standings_and_starts_empty(void) {
     CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_DAILY, buf, sizeof(buf)), 0);
     CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_WEEKLY, buf, sizeof(buf)), 0);
     CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_MONTHLY, buf, sizeof(buf)), 0);
+    CHECK(it_settled(c));
     CHECK_INT(top(c, "global", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 1);
     char want[128];
     snprintf(want, sizeof(want), "%" PRId64 ":50", p1);
@@ -236,6 +238,7 @@ static void manual_end_keeps_standings_and_starts_empty(void) {
     CHECK_STR(buf, want);
     CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_DAILY, buf, sizeof(buf)), 1);
     CHECK_STR(buf, want);
+    CHECK(it_settled(c));
     CHECK_INT(top(c, "global", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 1);
     snprintf(want, sizeof(want), "%" PRId64 ":60", p1);
     CHECK_STR(buf, want);
@@ -316,6 +319,7 @@ static void rebuild_after_end_gives_current_season(void) {
     CHECK_STR(buf, want);
     CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_WEEKLY, buf, sizeof(buf)), 1);
     CHECK_STR(buf, want);
+    CHECK(it_settled(c));
     CHECK_INT(top(c, "global", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 1);
     snprintf(want, sizeof(want), "%" PRId64 ":60", p1);
     CHECK_STR(buf, want);
@@ -380,6 +384,7 @@ static void rebuild_after_end_gives_current_season(void) {
     snprintf(want, sizeof(want), "%" PRId64 ":10,%" PRId64 ":5", p1, p3);
     CHECK_INT(top(c, "arena", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 2);
     CHECK_STR(buf, want);
+    CHECK(it_settled(c));
     CHECK_INT(top(c, "global", RANKD__WINDOW__WINDOW_ALL_TIME, buf, sizeof(buf)), 2);
     snprintf(want, sizeof(want), "%" PRId64 ":60,%" PRId64 ":5", p1, p3);
     CHECK_STR(buf, want);
