@@ -30,11 +30,6 @@ equal() { [[ $1 == "$2" ]]; }
 pg() { psql "$RANKD_POSTGRES" -X -q -t -A -c "$1"; }
 # holds N KEY: node N (1-3) has KEY.
 holds() { [[ "$(redis-cli -p "${nodes[$(($1 - 1))]}" EXISTS "$2" 2>/dev/null)" == 1 ]]; }
-wb_backlog() {
-    "$RANKCTL" --json status 2>/dev/null |
-        python3 -c 'import json, sys; print(json.load(sys.stdin).get("writebehind_backlog", 0))' 2>/dev/null ||
-        echo -1
-}
 
 RANKD_PASSWORD="$RANKD_ADMIN_PASSWORD" rk login "$RANKD_ADMIN_USER"
 check "admin login" succeeded

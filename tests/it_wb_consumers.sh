@@ -24,11 +24,6 @@ export HOME="$work/home" RANKD_TOKEN_FILE="$work/token"
 succeeded() { ((rc == 0)); }
 equal() { [[ $1 == "$2" ]]; }
 pg() { psql "$RANKD_POSTGRES" -X -q -t -A -c "$1"; }
-backlog() {
-    "$RANKCTL" --json status 2>/dev/null |
-        python3 -c 'import json, sys; print(json.load(sys.stdin).get("writebehind_backlog", 0))' 2>/dev/null ||
-        echo -1
-}
 
 rk-rankd-stop >/dev/null
 rk-rankd-start --writebehind-consumers 3 >/dev/null
@@ -49,11 +44,11 @@ for i in $(seq 1 600); do printf 'wbc wbc-%s %d k%d\n' "$(printf 'abcd' | cut -c
     >"$work/batch"
 RANKD_TOKEN="$key" rk submit-batch "$work/batch"
 check "600 submissions accepted without PostgreSQL" succeeded
-check "they wait in Redis" [ "$(backlog)" -ge 600 ]
+check "they wait in Redis" [ "$(wb_backlog)" -ge 600 ]
 rk-pg-start >/dev/null
 left=-1
 for _ in $(seq 300); do
-    left="$(backlog)"
+    left="$(wb_backlog)"
     [[ $left == 0 ]] && break
     sleep 0.1
 done

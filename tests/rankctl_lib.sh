@@ -76,3 +76,11 @@ settled() {
     done
     return 1
 }
+
+# wb_backlog: the write-behind's backlog from `rankctl status` (-1 when it
+# does not answer).
+wb_backlog() {
+    "$RANKCTL" --json status 2>/dev/null </dev/null |
+        python3 -c 'import json, sys; print(json.load(sys.stdin).get("writebehind_backlog", 0))' 2>/dev/null ||
+        echo -1
+}
