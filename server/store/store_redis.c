@@ -380,34 +380,8 @@ int rstore_set_live(rstore *r, rk_status *st) {
     rstore_stream *s = NULL;
     size_t n = 0;
     int rc = layout == RSTORE_SPLIT ? rstore_streams(&s, &n, st) : RK_OK;
-    if (rc == RK_OK && n > 0) {
-        /* One round trip (per master) for them all: stream 0 is rk:wb,
-         * whose place the global board's marker takes. */
-        char(*keys)[RSTORE_KEY_MAX] = malloc(n * sizeof(*keys));
-        const char *(*room)[3] = malloc(n * sizeof(*room));
-        const char *const **argvs = malloc(n * sizeof(*argvs));
-        int *argcs = malloc(n * sizeof(*argcs));
-        redisReply **reps = calloc(n, sizeof(*reps));
-        if (!keys || !room || !argvs || !argcs || !reps) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-        for (size_t i = 0; rc == RK_OK && i < n; i++) {
-            snprintf(keys[i], RSTORE_KEY_MAX, "rk:{%s}:live", i ? s[i].board : BOARD_GLOBAL_ID);
-            room[i][0] = "SET";
-            room[i][1] = keys[i];
-            room[i][2] = "1";
-            argvs[i] = room[i];
-            argcs[i] = 3;
-        }
-        if (rc == RK_OK) rc = many(r, n, argcs, argvs, reps, st);
-        for (size_t i = 0; reps && i < n; i++) {
-            if (rc == RK_OK && reps[i]->type == REDIS_REPLY_ERROR) rc = rstore_reply_error(reps[i], st);
-            if (reps[i]) freeReplyObject(reps[i]);
-        }
-        free(keys);
-        free(room);
-        free(argvs);
-        free(argcs);
-        free(reps);
-    }
+    if (rc == RK_OK && layout == RSTORE_SPLIT) rc = rstore_set_board_live(r, NULL, st);
+    for (size_t i = 1; rc == RK_OK && i < n; i++) rc = rstore_set_board_live(r, s[i].board, st);
     free(s);
     if (rc != RK_OK) return rc;
     redisReply *reps[1 + RSTORE_SENTINELS];
