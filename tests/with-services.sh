@@ -376,6 +376,10 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 shared_buffers = 32MB
+# Tests run up to four rankd on one instance, each holding workers + 5 +
+# writebehind-consumers connections (24 by default): more than the
+# default 100.
+max_connections = 400
 EOF
 }
 
@@ -575,6 +579,13 @@ cleanup() {
     if ((rst != 0)) && ((setup_done)) && [[ ${RANKD_IGNORE_EXIT_STATUS:-0} != 1 ]]; then
         log "rankd exited with status $rst at teardown (expected 0 after SIGTERM)"
         ((status == 0)) && status=1
+    fi
+    # A test that ran its PostgreSQL out of connections saw UNAVAILABLE
+    # answers it did not ask for: it fails here, with the reason, instead of
+    # somewhere far from the cause.
+    if ((status == 0)) && grep -q "too many clients already" "$DIR/pg/postgres.log" 2>/dev/null; then
+        log "PostgreSQL refused connections (max_connections reached); raise it in pg_init"
+        status=1
     fi
     if ((status != 0)); then
         log "exit status $status; logs kept in $DIR (rankd.log, redis/redis.log, pg/postgres.log)"
