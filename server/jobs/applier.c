@@ -61,8 +61,16 @@ static void list_sources(applier *a) {
         snprintf(x->after, sizeof(x->after), "0-0");
         for (size_t j = 0; j < a->nsrc; j++)
             if (strcmp(a->src[j].stream.key, x->stream.key) == 0) *x = a->src[j];
-        if (rstore_mirror_targets(a->redis, x->stream.board, x->known, TARGETS_MAX, &x->nknown, &st) != RK_OK)
+        char low[RSTORE_ENTRY_ID_MAX];
+        if (rstore_mirror_targets(a->redis, x->stream.board, x->known, TARGETS_MAX, &x->nknown, low, &st) != RK_OK)
             x->nknown = 0;
+        /* A mirror behind where this applier stands (another rankd's copy
+         * written after ours, or a target told to start again) would keep
+         * its entries in the stream and in the backlog for as long as the
+         * board stays quiet: read again from there, so the next apply
+         * (which skips what each target has) writes the mirror anew. */
+        else if (low[0] && rstore_entry_before(low, x->after))
+            snprintf(x->after, sizeof(x->after), "%s", low);
     }
     free(keys);
     if (s == NULL) return;

@@ -2029,23 +2029,26 @@ int rstore_mirror_forget(rstore *r, const char *board_id, const char *target, rk
 }
 
 int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_MAX + 1], size_t cap, size_t *n,
-                          rk_status *st) {
+                          char *low, rk_status *st) {
     char mirror[RSTORE_KEY_MAX];
     rstore_mirror_key(board_id, mirror, sizeof(mirror));
-    const char *argv[] = {"HKEYS", mirror};
+    const char *argv[] = {"HGETALL", mirror};
     redisReply *rep = NULL;
     *n = 0;
+    low[0] = '\0';
     int rc = command(r, 2, argv, NULL, &rep, st);
     if (rc != RK_OK) return rc;
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements && *n < cap; i++)
-        if (rep->element[i]->type == REDIS_REPLY_STRING && rep->element[i]->len <= BOARD_ID_MAX)
-            snprintf(out[(*n)++], BOARD_ID_MAX + 1, "%s", rep->element[i]->str);
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements && *n < cap; i += 2) {
+        const redisReply *k = rep->element[i], *v = rep->element[i + 1];
+        if (k->type != REDIS_REPLY_STRING || k->len > BOARD_ID_MAX || v->type != REDIS_REPLY_STRING) continue;
+        snprintf(out[(*n)++], BOARD_ID_MAX + 1, "%s", k->str);
+        if (!low[0] || rstore_entry_before(v->str, low)) snprintf(low, RSTORE_ENTRY_ID_MAX, "%s", v->str);
+    }
     freeReplyObject(rep);
     return RK_OK;
 }
 
-/* The lowest of a mirror's values, as rk_wb_trim reads it. */
-static int stream_id_less(const char *a, const char *b) {
+int rstore_entry_before(const char *a, const char *b) {
     unsigned long long am = 0, as = 0, bm = 0, bs = 0;
     sscanf(a, "%llu-%llu", &am, &as);
     sscanf(b, "%llu-%llu", &bm, &bs);
@@ -2064,7 +2067,8 @@ int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st) {
         redisReply *rep = NULL;
         if ((rc = command(r, 2, hv, NULL, &rep, st)) != RK_OK) break;
         for (size_t j = 0; rep->type == REDIS_REPLY_ARRAY && j < rep->elements; j++)
-            if (rep->element[j]->type == REDIS_REPLY_STRING && (!low[0] || stream_id_less(rep->element[j]->str, low)))
+            if (rep->element[j]->type == REDIS_REPLY_STRING &&
+                (!low[0] || rstore_entry_before(rep->element[j]->str, low)))
                 snprintf(low, sizeof(low), "%s", rep->element[j]->str);
         freeReplyObject(rep);
         if (!low[0]) continue; /* it has fed no target */
@@ -2155,8 +2159,6 @@ static int stream_info(rstore *r, const char *stream, int64_t *len, char *last, 
     return RK_OK;
 }
 
-static int stream_id_less(const char *a, const char *b);
-
 /* One stream's entries not yet in PostgreSQL: those the group has handed
  * out and not had acknowledged, and those it has not handed out yet. The
  * second is the group's lag (XINFO GROUPS), but a Redis that loaded the
@@ -2195,7 +2197,7 @@ static int stream_backlog(rstore *r, const char *stream, int64_t *n, int64_t *ol
     if (!grouped) {
         *n = len;
     } else {
-        int64_t undelivered = stream_id_less(last, newest) ? (lag >= 0 ? lag : len) : 0;
+        int64_t undelivered = rstore_entry_before(last, newest) ? (lag >= 0 ? lag : len) : 0;
         *n = pending + undelivered;
         if (*n > len) *n = len;
     }

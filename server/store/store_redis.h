@@ -452,19 +452,22 @@ void rstore_wb_free(rstore_wb_batch *b);
  * one round trip. */
 int rstore_wb_ack(rstore *r, const rstore_stream *stream, const char *const *ids, size_t n, rk_status *st);
 
+/* The targets board_id's stream has fed (its rk:{b}:mirror's fields), at
+ * most cap of them, and in low (RSTORE_ENTRY_ID_MAX bytes) the least of
+ * what the mirror says they have applied ("" when it names none). */
+int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_MAX + 1], size_t cap, size_t *n,
+                          char *low, rk_status *st);
+/* Whether stream entry id a ("<ms>-<seq>") comes before b. */
+int rstore_entry_before(const char *a, const char *b);
+/* Entries of the board streams some target has not applied yet (each
+ * stream counted up to 1000), by their mirrors. */
+int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st);
 /* One target's share of a stream's entries (the split layout): applies
  * the n entries, all after the target's last applied, through `last` (the
  * last entry read, which they may not reach), exactly once each
  * (rankd.lua, rk_apply), then copies what the target has applied into
  * the board's mirror. *applied: the last entry the target has applied
  * (RSTORE_ENTRY_ID_MAX bytes). RK_UNAVAILABLE while the target is rebuilt. */
-/* The targets board_id's stream has fed (its rk:{b}:mirror's fields), at
- * most cap of them. */
-int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_MAX + 1], size_t cap, size_t *n,
-                          rk_status *st);
-/* Entries of the board streams some target has not applied yet (each
- * stream counted up to 1000). */
-int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st);
 int rstore_apply(rstore *r, const char *target, const rstore_stream *stream, const rstore_wb_entry *const *entries,
                  size_t n, const char *last, char *applied, rk_status *st);
 
