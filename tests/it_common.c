@@ -212,6 +212,12 @@ int it_redis_cli(const char *args, char *out, size_t cap) {
     return pclose(p) == 0 ? 0 : -1;
 }
 
+int it_split_layout(void) {
+    const char *layout = getenv("RANKD_REDIS_LAYOUT"), *seeds = getenv("RANKD_REDIS_SEEDS");
+    if (layout && layout[0]) return strcmp(layout, "split") == 0;
+    return seeds && strchr(seeds, ',') != NULL;
+}
+
 long it_redis_int(const char *fmt, ...) {
     char args[400], out[256];
     va_list ap;

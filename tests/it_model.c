@@ -129,7 +129,7 @@ static int64_t abs64(int64_t v) { return v < 0 ? -v : v; }
  * nothing) when a window's or the global total would leave +-2^53. With
  * dry set, only says whether it would be taken. */
 static int refused_for_global; /* model_apply's last -1 was the global total's */
-static int split_layout;       /* RANKD_REDIS_LAYOUT=split: see gen_item() */
+static int split_layout;       /* it_split_layout(): see gen_item() */
 
 static int model_apply(mstate *m, int b, int p, int64_t score, int64_t tie, int64_t ts_us, int dry) {
     refused_for_global = 0;
@@ -1554,7 +1554,7 @@ int main(void) {
     for (int w = 0; w < MAX_WRITERS; w++)
         writer_rng[w] = (seed + 1000003ULL * (uint64_t)(w + 1)) * 0x9E3779B97F4A7C15ULL + 1;
     range_without_redis = getenv("RANKD_MODEL_RANGE_WITHOUT_REDIS") && atoi(getenv("RANKD_MODEL_RANGE_WITHOUT_REDIS"));
-    split_layout = getenv("RANKD_REDIS_LAYOUT") && strcmp(getenv("RANKD_REDIS_LAYOUT"), "split") == 0;
+    split_layout = it_split_layout();
     fprintf(stderr, "it_model: seed %" PRIu64 " (RANKD_MODEL_SEED=%" PRIu64 " repeats this workload), %d writers\n",
             seed, seed, nwriters);
 
