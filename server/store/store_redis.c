@@ -2038,10 +2038,10 @@ int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_
     low[0] = '\0';
     int rc = command(r, 2, argv, NULL, &rep, st);
     if (rc != RK_OK) return rc;
-    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements && *n < cap; i += 2) {
+    for (size_t i = 0; rep->type == REDIS_REPLY_ARRAY && i + 1 < rep->elements; i += 2) {
         const redisReply *k = rep->element[i], *v = rep->element[i + 1];
         if (k->type != REDIS_REPLY_STRING || k->len > BOARD_ID_MAX || v->type != REDIS_REPLY_STRING) continue;
-        snprintf(out[(*n)++], BOARD_ID_MAX + 1, "%s", k->str);
+        if (*n < cap) snprintf(out[(*n)++], BOARD_ID_MAX + 1, "%s", k->str);
         if (!low[0] || rstore_entry_before(v->str, low)) snprintf(low, RSTORE_ENTRY_ID_MAX, "%s", v->str);
     }
     freeReplyObject(rep);
@@ -2061,16 +2061,9 @@ int rstore_applier_backlog(rstore *r, int64_t *n, rk_status *st) {
     *n = 0;
     int rc = rstore_streams(&s, &ns, st);
     for (size_t i = 1; rc == RK_OK && i < ns; i++) {
-        char mirror[RSTORE_KEY_MAX], low[RSTORE_ENTRY_ID_MAX] = "";
-        rstore_mirror_key(s[i].board, mirror, sizeof(mirror));
-        const char *hv[] = {"HVALS", mirror};
-        redisReply *rep = NULL;
-        if ((rc = command(r, 2, hv, NULL, &rep, st)) != RK_OK) break;
-        for (size_t j = 0; rep->type == REDIS_REPLY_ARRAY && j < rep->elements; j++)
-            if (rep->element[j]->type == REDIS_REPLY_STRING &&
-                (!low[0] || rstore_entry_before(rep->element[j]->str, low)))
-                snprintf(low, sizeof(low), "%s", rep->element[j]->str);
-        freeReplyObject(rep);
+        char low[RSTORE_ENTRY_ID_MAX], targets[1][BOARD_ID_MAX + 1];
+        size_t nt = 0;
+        if ((rc = rstore_mirror_targets(r, s[i].board, targets, 1, &nt, low, st)) != RK_OK) break;
         if (!low[0]) continue; /* it has fed no target */
         rstore_wb_batch b;
         if ((rc = rstore_wb_range(r, &s[i], low, 1000, &b, st)) != RK_OK) break;

@@ -454,7 +454,7 @@ int rstore_wb_ack(rstore *r, const rstore_stream *stream, const char *const *ids
 
 /* The targets board_id's stream has fed (its rk:{b}:mirror's fields), at
  * most cap of them, and in low (RSTORE_ENTRY_ID_MAX bytes) the least of
- * what the mirror says they have applied ("" when it names none). */
+ * what the mirror says any of them has applied ("" when it names none). */
 int rstore_mirror_targets(rstore *r, const char *board_id, char (*out)[BOARD_ID_MAX + 1], size_t cap, size_t *n,
                           char *low, rk_status *st);
 /* Whether stream entry id a ("<ms>-<seq>") comes before b. */
