@@ -41,12 +41,12 @@ get() {
     printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" "$hostport" >&3
     reply=$(cat <&3)
     exec 3<&-
-    # The status line without a pipe into head: head leaving early would
+    # Split without pipes: a reader that stops early (head, sed q) would
     # kill printf with SIGPIPE, and pipefail the whole test (exit 141).
     local first=${reply%%$'\n'*}
     read -r _ status _ <<<"$first"
-    body=$(printf '%s\n' "$reply" | sed '1,/^\r$/d')
-    headers=$(printf '%s\n' "$reply" | sed '/^\r$/q')
+    headers=${reply%%$'\r\n\r\n'*}
+    body=${reply#*$'\r\n\r\n'}
 }
 
 # json EXPR: evaluates a Python expression over the body parsed as `d`.
