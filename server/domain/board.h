@@ -8,6 +8,7 @@
 #ifndef RANKD_BOARD_H
 #define RANKD_BOARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "season.h"
@@ -24,6 +25,11 @@
  * toward at most this many aggregates (each one is two more keys and a
  * flag in every submission to it). */
 #define BOARD_AGG_MAX 8
+/* A hot board spreads its players over at most this many sorted sets. */
+#define BOARD_SHARDS_MAX 16
+/* A board's name in its Redis keys' hash tag: its id, or on a hot board
+ * "<id>~<shard>" ('~' is in no board id, so no two boards' tags meet). */
+#define BOARD_TAG_MAX (BOARD_ID_MAX + 4)
 
 typedef enum board_policy { POLICY_BEST = 1, POLICY_LATEST = 2, POLICY_SUM = 3 } board_policy;
 
@@ -60,11 +66,39 @@ typedef struct board {
     char season_schedule[SEASON_SCHEDULE_MAX];
     int64_t season;
     int64_t season_started_us;
+    /* A hot board (shards > 1) keeps player u in sorted set u mod shards,
+     * each with the keys of a whole board under its own hash tag
+     * (board_tag); reads merge them (service/shards.c). `shard` says which
+     * one this copy names in Redis (board_at_shard): the store builds every
+     * key from it, PostgreSQL knows only the id. */
+    int shards;
+    int shard;
 } board;
 
 /* Whether the board's all-time values sum into the global board: every
  * higher-is-better board but an aggregate (whose points the global board
  * has from its sources already). */
 static inline int board_in_global(const board *b) { return b->higher_is_better && b->nsources == 0; }
+
+/* How many sorted sets b's players are spread over (1: a plain board). */
+static inline int board_shards(const board *b) { return b->shards > 1 ? b->shards : 1; }
+
+/* Which of a hot board's sorted sets holds player uid (0 on a plain
+ * board). */
+static inline int board_shard_of(const board *b, int64_t uid) { return b->shards > 1 ? (int)(uid % b->shards) : 0; }
+
+/* A copy of b naming shard k in Redis. */
+static inline board board_at_shard(const board *b, int k) {
+    board c = *b;
+    c.shard = k;
+    return c;
+}
+
+/* The copy of b that names player uid's shard. */
+static inline board board_for_player(const board *b, int64_t uid) { return board_at_shard(b, board_shard_of(b, uid)); }
+
+/* The hash tag of b's keys (BOARD_TAG_MAX + 1 bytes): the id, or
+ * "<id>~<shard>" on a hot board. */
+void board_tag(const board *b, char *out, size_t cap);
 
 #endif

@@ -132,6 +132,7 @@ int validate_board(const Rankd__Board *in, board *out, rk_status *st) {
     if ((rc = validate_board_sources(in, out, st)) != RK_OK) return rc;
     out->season = 1;
     if ((rc = validate_season_schedule(in->season_schedule, out, st)) != RK_OK) return rc;
+    if ((rc = validate_board_shards(in, out, st)) != RK_OK) return rc;
     return validate_board_limits(in, out, st);
 }
 
@@ -171,6 +172,23 @@ int validate_board_sources(const Rankd__Board *in, board *out, rk_status *st) {
                              "an aggregate board takes no submissions: bounds, player_submit, seasons and the "
                              "anti-cheat settings belong on its sources (it sums their current seasons)");
     out->policy = POLICY_SUM;
+    return RK_OK;
+}
+
+int validate_board_shards(const Rankd__Board *in, board *out, rk_status *st) {
+    out->shards = 1;
+    out->shard = 0;
+    if (!in->has_shards || in->shards <= 1) return RK_OK;
+    if (in->shards > BOARD_SHARDS_MAX)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "shards must be 1 to %d, not %u", BOARD_SHARDS_MAX, in->shards);
+    /* What a hot board does not do yet (docs/ARCHITECTURE.md, Hot boards):
+     * each of these rebuilds or sums the board as one sorted set. */
+    if (out->nsources > 0)
+        return rk_status_set(st, RK_INVALID_ARGUMENT, "an aggregate board cannot be sharded (shards 1)");
+    if (out->season_schedule[0])
+        return rk_status_set(st, RK_INVALID_ARGUMENT,
+                             "a sharded board has no seasons yet: leave season_schedule empty or shards 1");
+    out->shards = (int)in->shards;
     return RK_OK;
 }
 
@@ -248,4 +266,6 @@ void board_to_message(const board *b, Rankd__Board *out, Rankd__Window *windows_
     out->season = (uint32_t)b->season;
     out->season_started_us = b->season_started_us;
     out->season_ends_at = board_season_ends_at(b);
+    out->has_shards = 1;
+    out->shards = (uint32_t)(b->shards > 1 ? b->shards : 1);
 }

@@ -69,6 +69,9 @@ int validate_board_sources(const Rankd__Board *in, board *out, rk_status *st);
 
 /* Checks a season schedule's text (season.h) and keeps its canonical
  * spelling in out->season_schedule. */
+/* A hot board's number of sorted sets (board.h): 1 to BOARD_SHARDS_MAX,
+ * and not with what a sharded board does not do yet. */
+int validate_board_shards(const Rankd__Board *in, board *out, rk_status *st);
 int validate_season_schedule(const char *text, board *out, rk_status *st);
 /* When the board's schedule ends its current season (Unix s), 0: never. */
 int64_t board_season_ends_at(const board *b);

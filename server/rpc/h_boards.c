@@ -43,6 +43,9 @@ static int check_sources(rpc_call *call, const board *b, rk_status *st) {
         if (rc != RK_OK) return rc;
         if (src.nsources > 0)
             return rk_status_set(st, RK_INVALID_ARGUMENT, "board %s is an aggregate itself; name its sources", src.id);
+        if (src.shards > 1)
+            return rk_status_set(st, RK_INVALID_ARGUMENT, "board %s is sharded; an aggregate sums plain boards (yet)",
+                                 src.id);
         if (!src.higher_is_better)
             return rk_status_set(st, RK_INVALID_ARGUMENT,
                                  "board %s is lower-is-better; an aggregate sums higher-is-better boards", src.id);
@@ -78,9 +81,14 @@ int h_create_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     if ((rc = pgstore_board_create(call->w->pg, &b, st)) != RK_OK) return rc;
     boards_put(call->srv->boards, &b);
     rk_status live;
-    if (rstore_set_board_live(call->w->redis, b.id, &live) != RK_OK)
+    if (rstore_set_board_live(call->w->redis, &b, &live) != RK_OK)
         log_warn("a new board's live marker (split layout) is not in Redis; it is set at the next start or restore",
                  "board=%s error=\"%s\"", b.id, live.message);
+    /* A hot board's shards say with their season keys that Redis holds
+     * them (rebuild_missing); without them a restart rebuilds it. */
+    if (b.shards > 1 && rstore_set_season(call->w->redis, &b, 0, &live) != RK_OK)
+        log_warn("a new hot board's season keys are not in Redis; a restart rebuilds it", "board=%s error=\"%s\"", b.id,
+                 live.message);
     if (b.season_schedule[0]) {
         /* Every rankd's seasons job looks at the boards it knows: "c"
          * makes the others read this one now, not at its first use. */
@@ -273,6 +281,8 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     nb.max_score = mx;
     if (req->has_player_submit) nb.player_submit = req->player_submit;
     if (req->season_schedule && (rc = validate_season_schedule(req->season_schedule, &nb, st)) != RK_OK) return rc;
+    if (nb.shards > 1 && nb.season_schedule[0])
+        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s is sharded: a hot board has no seasons yet", b.id);
 
     char what[BOARD_TITLE_MAX + 32];
     if (strcmp(nb.title, b.title) != 0) {

@@ -243,7 +243,8 @@ static int read_run(read_call *r, ProtobufCMessage **out, rk_status *st) {
         int rc = read_sync(r, &res, st);
         return rc == RK_OK ? r->finish(r, &res, out, st) : rc;
     }
-    if (recovery_reads(call->srv->recovery) == RECOVERY_TO_POSTGRES ||
+    /* A hot board's reads take a call per shard: the workers merge them. */
+    if (recovery_reads(call->srv->recovery) == RECOVERY_TO_POSTGRES || (!r->t.global && r->t.b.shards > 1) ||
         rasync_command(call->ra, r->q.argc, r->q.argv, read_cb, r, st) != RK_OK) {
         rread_done(&r->q);
         rk_status_clear(st);

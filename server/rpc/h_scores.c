@@ -15,6 +15,7 @@
 #include "handlers.h"
 #include "idem.h"
 #include "recovery.h"
+#include "shards.h"
 #include "store_async.h"
 #include "topcache.h"
 #include "users.h"
@@ -262,6 +263,12 @@ static int store_items(submit_call *s, rk_status *st) {
     }
     recovery_write_end(rec, call->degraded && rc == RK_OK);
     if (rc != RK_OK) return rc;
+    for (size_t j = 0; !call->degraded && j < s->m; j++) {
+        /* A hot board's shard answered with its own ranks: the board's
+         * count every shard (0, not known, when they cannot be had now). */
+        rk_status ignore;
+        if (s->in[j].b->shards > 1) shards_submitted(call->w->redis, s->in[j].b, s->in[j].user_id, &s->res[j], &ignore);
+    }
     items_stored(s);
     if (!call->degraded) recheck_unknown(call, s->items, s->outs, s->in, s->idx, s->m, s->res, st);
     return RK_OK;
@@ -313,6 +320,9 @@ static int send_items(submit_call *s, rk_status *st) {
     /* WAIT would hold the loop's one connection for every call on it:
      * acknowledgements that wait for replicas are the workers'. */
     if (route != RECOVERY_TO_REDIS || !rasync_up(call->ra) || srv->cfg.redis_wait_replicas > 0) rc = RPC_SLOW;
+    /* A hot board's reply ranks count every shard: the workers do. */
+    for (size_t j = 0; rc == RK_OK && j < s->m; j++)
+        if (s->in[j].b->shards > 1) rc = RPC_SLOW;
     for (size_t j = 0; rc == RK_OK && j < s->m; j++) {
         rsubmit_cmd cmd;
         rsubmit_build(&s->in[j], srv->cfg.idempotency_ttl, srv->cfg.window_retention, &cmd);

@@ -56,7 +56,7 @@ static size_t find(const boards_cache *c, const char *id, int *found) {
 }
 
 void boards_put(boards_cache *c, const board *b) {
-    rstore_streams_note(b->id);
+    rstore_streams_note(b);
     int found;
     pthread_rwlock_wrlock(&c->lock);
     size_t i = find(c, b->id, &found);

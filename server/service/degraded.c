@@ -72,17 +72,27 @@ int degraded_replayed(rstore *r, pgstore *pg, const char *board_id, char **liter
     int rc = pgstore_backlog_list(pg, board_id, -1, 1, &rows, &n, st);
     if (rc != RK_OK) return rc;
     const char **keys = calloc(n + 1, sizeof(*keys));
+    int64_t *uids = calloc(n + 1, sizeof(*uids));
     int *present = calloc(n + 1, sizeof(*present));
     size_t cap = 3;
     for (size_t i = 0; i < n; i++) cap += strlen(rows[i].entry_id) + 3;
     char *out = malloc(cap);
-    if (!keys || !present || !out) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    /* One MGET per board: a board's keys share its hash tag. */
+    if (!keys || !uids || !present || !out) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    /* A board's rows together: its keys share its hash tag (a hot board's,
+     * its shards'). A board deleted meanwhile has no records left. */
     for (size_t i = 0, j; rc == RK_OK && i < n; i = j) {
-        const char *b = rows[i].board_id;
-        for (j = i; j < n && strcmp(rows[j].board_id, b) == 0; j++)
+        const char *id = rows[i].board_id;
+        for (j = i; j < n && strcmp(rows[j].board_id, id) == 0; j++) {
             keys[j] = replay_key(rows[j].entry_id, rows[j].idem_key);
-        rc = rstore_idem_present(r, b, keys + i, j - i, present + i, st);
+            uids[j] = rows[j].user_id;
+        }
+        board b;
+        if ((rc = pgstore_board_get(pg, id, &b, st)) == RK_NOT_FOUND) {
+            rk_status_clear(st);
+            rc = RK_OK;
+            continue;
+        }
+        if (rc == RK_OK) rc = rstore_idem_present(r, &b, uids + i, keys + i, j - i, present + i, st);
     }
     if (rc == RK_OK) {
         /* Entry ids are "pg-" and hex digits: nothing to escape. */
@@ -100,6 +110,7 @@ int degraded_replayed(rstore *r, pgstore *pg, const char *board_id, char **liter
     }
     free(out);
     free(keys);
+    free(uids);
     free(present);
     free(rows);
     return rc;

@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "ranking.h"
 #include "report.h"
+#include "shards.h"
 
 int ranking_period(pgstore *pg, const board *b, int64_t from_us, int64_t to_us, int64_t offset, int64_t limit,
                    rank_mode mode, rread_result *out, rk_status *st) {
@@ -300,11 +301,17 @@ static int from_history_other(pgstore *pg, const board *b, window_kind k, time_t
 int ranking_read(rstore *r, pgstore *pg, const recovery *rec, const board *b, window_kind k, time_t at, rread *q,
                  int flags, rread_result *out, int *from_hist, rk_status *st) {
     *from_hist = 0;
+    /* A hot board's reads are merged from its shards; the ones that are
+     * not (yet), the history answers. */
+    int sharded = b != NULL && b->shards > 1;
+    if (sharded && !shards_merges(q)) flags |= RANKING_HISTORY_ONLY;
     if (!(flags & RANKING_HISTORY_ONLY) && recovery_reads(rec) == RECOVERY_TO_REDIS) {
-        int rc = rstore_read(r, q, out, st); /* frees q */
+        int rc = sharded ? shards_read(r, b, k, at, q, out, st) : rstore_read(r, q, out, st); /* frees q */
+        if (sharded) rread_done(q);
         if (rc == RK_OK) {
-            /* The split layout's rows come without names; a name that
-             * cannot be had now goes out empty, as the events' do. */
+            /* The split layout's rows come without names, and a hot
+             * board's merge's too; a name that cannot be had now goes out
+             * empty, as the events' do. */
             rk_status ignore;
             rstore_fill_names(r, out->rows, out->n, &ignore);
         }

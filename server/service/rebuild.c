@@ -55,6 +55,19 @@ static int drain(rstore *r, int64_t deadline_us, rk_status *st) {
     }
 }
 
+/* A hot board's shard is built from its own players' rows: keeps those
+ * of rows (n of them) that b's shard holds, in order; *n their number.
+ * Nothing on a plain board. */
+#define KEEP_SHARD(b, rows, n)                                                                           \
+    do {                                                                                                 \
+        if ((b) != NULL && (b)->shards > 1) {                                                            \
+            size_t kept_ = 0;                                                                            \
+            for (size_t i_ = 0; i_ < (n); i_++)                                                          \
+                if (board_shard_of((b), (rows)[i_].user_id) == (b)->shard) (rows)[kept_++] = (rows)[i_]; \
+            (n) = kept_;                                                                                 \
+        }                                                                                                \
+    } while (0)
+
 /* Writes rows into a temporary sorted set and member hash. */
 static int load(rstore *r, const char *zkey, const char *mkey, int desc, const report_row *rows, size_t n,
                 rk_status *st) {
@@ -103,11 +116,14 @@ static int build_meta(rstore *r, pgstore *pg, const board *b, const char *replay
     char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX];
     report_meta *rows = NULL;
     size_t n = 0;
-    rstore_meta_key(b->id, live, sizeof(live));
+    char tag[BOARD_TAG_MAX + 1];
+    board_tag(b, tag, sizeof(tag));
+    rstore_meta_key(tag, live, sizeof(live));
     snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
     const char *tmp_key = tmp;
     int rc = rstore_del(r, &tmp_key, 1, st);
     if (rc == RK_OK) rc = report_metas(pg, b, replayed, NULL, 0, &rows, &n, st);
+    if (rc == RK_OK) KEEP_SHARD(b, rows, n);
     int64_t *ids = rc == RK_OK ? calloc(n + 1, sizeof(*ids)) : NULL;
     const char **texts = rc == RK_OK ? calloc(n + 1, sizeof(*texts)) : NULL;
     if (rc == RK_OK && (!ids || !texts)) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -130,7 +146,7 @@ static int restore_meta(rstore *r, pgstore *pg, const board *b, int64_t user_id,
     report_meta *rows = NULL;
     size_t n = 0;
     int rc = report_metas(pg, b, NULL, &user_id, 1, &rows, &n, st);
-    if (rc == RK_OK) rc = rstore_meta_set(r, b->id, user_id, n ? rows[0].meta : NULL, st);
+    if (rc == RK_OK) rc = rstore_meta_set(r, b, user_id, n ? rows[0].meta : NULL, st);
     free(rows);
     return rc;
 }
@@ -168,6 +184,7 @@ static int build_view(rstore *r, pgstore *pg, const board *b, window_kind k, int
     const char *tmp_keys[] = {tz, tm};
     int rc = rstore_del(r, tmp_keys, 2, st);
     if (rc == RK_OK) rc = report_run(pg, &q, &rows, &n, &size, st);
+    if (rc == RK_OK) KEEP_SHARD(b, rows, n);
     if (rc == RK_OK) rc = load(r, tz, tm, live.desc, rows, n, st);
     free(rows);
     if (rc != RK_OK) {
@@ -213,8 +230,8 @@ static int window_starts(pgstore *pg, const board *b, window_kind k, int64_t ret
  * the same temporary keys and swap each other's halves in. The second one
  * waits for the first to finish, then does its own. */
 #define LOCK_WAIT_MS 120000
-static int set_flag(rstore *r, const board *b, int on, const char *owner, int64_t deadline_us, int64_t wait_ms,
-                    rk_status *st) {
+static int set_flag_one(rstore *r, const board *b, int on, const char *owner, int64_t deadline_us, int64_t wait_ms,
+                        rk_status *st) {
     char flag[RSTORE_KEY_MAX];
     rstore_rebuild_flag(b, flag, sizeof(flag));
     if (!on) return rstore_flag_clear(r, flag, owner, st);
@@ -230,6 +247,33 @@ static int set_flag(rstore *r, const board *b, int on, const char *owner, int64_
         pause_until(deadline_us);
     }
 }
+
+/* The flag of b's shard (the one b names: a player's, for what changes
+ * one player's entry), or with all_shards every shard's, taken in order
+ * so two rebuilds of a hot board never wait for each other's half. A
+ * shard's flag refuses its submissions and holds its reads. */
+static int set_flags(rstore *r, const board *b, int all_shards, int on, const char *owner, int64_t deadline_us,
+                     int64_t wait_ms, rk_status *st) {
+    if (b == NULL || !all_shards || board_shards(b) == 1)
+        return set_flag_one(r, b, on, owner, deadline_us, wait_ms, st);
+    int rc = RK_OK, k = 0;
+    rk_status ignore;
+    for (; k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        int one = set_flag_one(r, &at, on, owner, deadline_us, wait_ms, on ? st : &ignore);
+        if (one != RK_OK && rc == RK_OK) {
+            rc = one;
+            if (!on) *st = ignore;
+        }
+        if (on && one != RK_OK) break;
+    }
+    for (int j = 0; on && rc != RK_OK && j < k; j++) {
+        board at = board_at_shard(b, j);
+        set_flag_one(r, &at, 0, owner, 0, 0, &ignore);
+    }
+    return rc;
+}
+#define set_flag(r, b, on, owner, deadline, wait, st) set_flags((r), (b), 0, (on), (owner), (deadline), (wait), (st))
 
 /* A name no other rebuild uses: this process and thread, and a counter. */
 static void owner_name(char *out, size_t cap) {
@@ -353,12 +397,14 @@ static int build_board(rstore *r, pgstore *pg, const board *b, int64_t retention
          * no submission of its own). */
         report_row *rows = NULL;
         size_t n = 0;
-        char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX];
-        snprintf(live, sizeof(live), "rk:{%s}:pb", b->id);
+        char live[RSTORE_KEY_MAX], tmp[TMP_KEY_MAX], tag[BOARD_TAG_MAX + 1];
+        board_tag(b, tag, sizeof(tag));
+        snprintf(live, sizeof(live), "rk:{%s}:pb", tag);
         snprintf(tmp, sizeof(tmp), "%s:rebuild", live);
         const char *tmp_key = tmp;
         if ((rc = rstore_del(r, &tmp_key, 1, st)) == RK_OK &&
             (rc = report_personal_bests(pg, b, replayed, &rows, &n, st)) == RK_OK) {
+            KEEP_SHARD(b, rows, n);
             /* A few hundred players per command, not one each. */
             int64_t *ids = calloc(n + 1, sizeof(*ids)), *vals = calloc(n + 1, sizeof(*vals));
             if (!ids || !vals) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
@@ -376,16 +422,26 @@ static int build_board(rstore *r, pgstore *pg, const board *b, int64_t retention
     if (rc == RK_OK) rc = build_meta(r, pg, b, replayed, s, st);
     if (rc == RK_OK) rc = past(deadline_us, building, st);
     if (rc == RK_OK) rc = swap(r, s, st);
-    if (rc == RK_OK) {
-        /* The season's start, for rk_submit's check: a Redis that lost its
-         * data lost it too. PostgreSQL's is the record. */
-        board now;
-        if ((rc = pgstore_board_get(pg, b->id, &now, st)) == RK_OK)
-            rc = rstore_set_season(r, b, now.season_started_us, st);
-    }
-    if (rc == RK_OK) log_info("board rebuilt", "board=%s keys=%zu", b->id, s->n);
+    if (rc == RK_OK) log_info("board rebuilt", "board=%s shard=%d keys=%zu", b->id, b->shard, s->n);
     if (rc != RK_OK) discard(r, s);
     free(s);
+    return rc;
+}
+
+/* Builds each shard of b (the one set of a plain board), then its season
+ * key in each: the season's start, for rk_submit's check (a Redis that
+ * lost its data lost it too; PostgreSQL's is the record), written last
+ * so rebuild_missing finds a half-built board again. */
+static int build_shards(rstore *r, pgstore *pg, const board *b, int64_t retention_s, int64_t deadline_us,
+                        const char *replayed, int64_t *entries, rk_status *st) {
+    int rc = RK_OK;
+    for (int k = 0; rc == RK_OK && k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        rc = build_board(r, pg, &at, retention_s, deadline_us, replayed, entries, st);
+    }
+    board now;
+    if (rc == RK_OK && (rc = pgstore_board_get(pg, b->id, &now, st)) == RK_OK)
+        rc = rstore_set_season(r, b, now.season_started_us, st);
     return rc;
 }
 
@@ -394,7 +450,7 @@ static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s,
     char owner[64], *replayed = NULL;
     int rc;
     owner_name(owner, sizeof(owner));
-    if ((rc = set_flag(r, b, 1, owner, deadline_us, wait_ms, st)) != RK_OK) return rc;
+    if ((rc = set_flags(r, b, 1, 1, owner, deadline_us, wait_ms, st)) != RK_OK) return rc;
     /* An aggregate's sources learn of it before the drain, so what a rankd
      * that has not heard of it took is in the history the build reads; a
      * plain board's list only needs to be there again (after Redis lost
@@ -407,13 +463,13 @@ static int board_ex(rstore *r, pgstore *pg, const board *b, int64_t retention_s,
         /* Under the flag, so no replay can change the answer meanwhile (an
          * aggregate's flag holds off its sources' replays: every board's). */
         (rc = degraded_replayed(r, pg, agg ? NULL : b->id, &replayed, st)) == RK_OK)
-        rc = build_board(r, pg, b, retention_s, deadline_us, replayed, entries, st);
+        rc = build_shards(r, pg, b, retention_s, deadline_us, replayed, entries, st);
     rk_status ignore;
     if (agg) {
         int released = release_sources(r, &h, rc == RK_OK, rc == RK_OK ? st : &ignore);
         if (rc == RK_OK) rc = released;
     }
-    set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+    set_flags(r, b, 1, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
     free(replayed);
     return rc;
 }
@@ -626,7 +682,9 @@ int rebuild_global_after(rstore *r, pgstore *pg, const board *b, int64_t deadlin
 
 int rebuild_remove_entry(rstore *r, pgstore *pg, boards_cache *cache, const rebuild_removal *rm, int64_t *marked,
                          int *found, rk_status *st) {
-    const board *b = rm->b;
+    /* What changes one player's entry works on their shard of a hot board. */
+    board at_player = board_for_player(rm->b, rm->user_id);
+    const board *b = &at_player;
     char owner[64];
     rview *views = NULL;
     board *others = NULL;
@@ -674,7 +732,8 @@ int rebuild_ban_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t user
     /* Every board, not only those PostgreSQL has the player on: Redis may
      * hold submissions the write-behind has not copied yet. */
     for (size_t i = 0; rc == RK_OK && i < n; i++) {
-        const board *b = &all[i];
+        board at_player = board_for_player(&all[i], user_id);
+        const board *b = &at_player;
         char owner[64];
         rview *views = NULL;
         board *others = NULL;
@@ -736,6 +795,7 @@ int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
         size_t nviews = 0;
         rk_status ignore;
         if (boards_get(cache, pg, ids[i], &b, &ignore) != RK_OK) continue; /* deleted since */
+        b = board_for_player(&b, user_id);
         if ((rc = board_views(pg, &b, retention_s, &views, &at, &nviews, st)) != RK_OK) break;
         for (size_t j = 0; rc == RK_OK && j < nviews; j++)
             rc = restore_view(r, pg, &b, &views[j], NULL, &at[j], user_id, retention_s, entries, st);
@@ -744,8 +804,9 @@ int rebuild_restore_player(rstore *r, pgstore *pg, boards_cache *cache, int64_t 
         if (rc == RK_OK && b.policy != POLICY_BEST) {
             int found = 0;
             int64_t best = 0;
-            char pb[RSTORE_KEY_MAX];
-            snprintf(pb, sizeof(pb), "rk:{%s}:pb", b.id);
+            char pb[RSTORE_KEY_MAX], tag[BOARD_TAG_MAX + 1];
+            board_tag(&b, tag, sizeof(tag));
+            snprintf(pb, sizeof(pb), "rk:{%s}:pb", tag);
             if ((rc = pgstore_personal_best(pg, &b, user_id, &found, &best, st)) == RK_OK && found)
                 rc = rstore_hset_ints(r, pb, &user_id, &best, 1, st);
         }
@@ -775,6 +836,7 @@ int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_h
     int rc;
     *entries = 0;
     if ((rc = boards_get(cache, pg, h->board_id, &b, st)) != RK_OK) return rc;
+    b = board_for_player(&b, h->user_id);
     owner_name(owner, sizeof(owner));
     /* Under the board's flag with the write-behind drained, PostgreSQL
      * holds every submission of the player's to the board, so the entry
@@ -795,8 +857,9 @@ int rebuild_approve_held(rstore *r, pgstore *pg, boards_cache *cache, const pg_h
     if (rc == RK_OK && b.policy != POLICY_BEST) {
         int found = 0;
         int64_t best = 0;
-        char pb[RSTORE_KEY_MAX];
-        snprintf(pb, sizeof(pb), "rk:{%s}:pb", b.id);
+        char pb[RSTORE_KEY_MAX], tag[BOARD_TAG_MAX + 1];
+        board_tag(&b, tag, sizeof(tag));
+        snprintf(pb, sizeof(pb), "rk:{%s}:pb", tag);
         if ((rc = pgstore_personal_best(pg, &b, h->user_id, &found, &best, st)) == RK_OK && found)
             rc = rstore_hset_ints(r, pb, &h->user_id, &best, 1, st);
     }
@@ -885,7 +948,22 @@ int rebuild_missing(rstore *r, pgstore *pg, boards_cache *cache, int64_t retenti
             rebuilt++;
             continue;
         }
-        if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) continue;
+        if (all[i].shards > 1) {
+            /* A shard may have no players yet, so no set: each shard's
+             * season key (CreateBoard and every rebuild write it) says
+             * Redis still holds it. */
+            present = 1;
+            for (int k = 0; rc == RK_OK && present && k < all[i].shards; k++) {
+                char season[RSTORE_KEY_MAX];
+                board at = board_at_shard(&all[i], k);
+                rstore_season_key(&at, season, sizeof(season));
+                rc = rstore_exists(r, season, &present, st);
+            }
+            if (rc != RK_OK) break;
+            if (present) continue;
+        } else if ((rc = rstore_exists(r, v.zkey, &present, st)) != RK_OK || present) {
+            continue;
+        }
         if (all[i].season > 1) {
             /* A season that has no submissions yet has no all-time set;
              * its season key says Redis still holds the board. */

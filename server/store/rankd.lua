@@ -419,6 +419,9 @@ local function with_meta(fields, meta)
   return unpack(fields)
 end
 
+-- The board a key's hash tag names: a hot board's shards are "<id>~<k>".
+local function board_name(tag) return string.match(tag, '^[^~]+') end
+
 -- A submission's id as rankd gives it out: the stream entry's, qualified
 -- by the board in the split layout, where every board has its own stream
 -- (so two boards' entries may have the same stream id).
@@ -434,7 +437,7 @@ end
 local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl, meta, split)
   local id = ''
   if args[12] ~= '1' then
-    id = entry_id(split, args[8], redis.call('XADD', keys[1], '*', with_meta({'b', args[8], 'u', uid, 's',
+    id = entry_id(split, args[8], redis.call('XADD', keys[1], '*', with_meta({'b', board_name(args[8]), 'u', uid, 's',
                   fmt(tonumber(args[2])), 't', fmt(ts), 'k', args[10], 'h', rule}, meta)))
   end
   local rank = 0
@@ -469,7 +472,7 @@ KEYS: 1 rk:wb, 2 idempotency key (or a placeholder), 3 global zset,
       board's season key, its rk:{b}:agg and for each aggregate board the
       board counts toward: its all-time zset, member hash and rebuild flag.
 ARGV: 1 user id, 2 score, 3 time (us), 4 policy, 5 desc (1/0),
-      6 has idempotency key (1/0), 7 idempotency ttl (s), 8 board id,
+      6 has idempotency key (1/0), 7 idempotency ttl (s), 8 the board's tag (its id, or "<id>~<shard>" on a hot board),
       9 counts toward global (1/0), 10 idempotency key text,
       11 window retention (s), 12 "1" when the submission is in
       PostgreSQL's history already (a replay of what was accepted while
@@ -528,7 +531,7 @@ local function submit(keys, args)
   -- season and durably in the last. A replay is in the history already.
   local since = redis.call('GET', keys[agg - 2])
   if since and args[12] ~= '1' and ts < tonumber(since) then
-    return redis.error_reply('UNAVAILABLE board ' .. args[8] ..
+    return redis.error_reply('UNAVAILABLE board ' .. board_name(args[8]) ..
       "'s season began after this submission's time (clocks out of step); retry shortly")
   end
   if has_idem then
@@ -600,7 +603,7 @@ local function submit(keys, args)
   local wait = limit_wait(keys[mod.key], rlimit, ts)
   if wait then
     return redis.error_reply('RATE_LIMITED at most ' .. rlimit .. ' submissions a minute per player on board ' ..
-      args[8] .. '; retry in ' .. wait .. ' s')
+      board_name(args[8]) .. '; retry in ' .. wait .. ' s')
   end
   limit_count(keys[mod.key], rlimit, ts)
   local max_rate = tonumber(args[mod.arg + 2])
@@ -640,7 +643,7 @@ local function submit(keys, args)
   end
 
   local id = ''
-  local fields = {'b', args[8], 'u', uid, 's', fmt(score), 't', fmt(ts), 'k', args[10]}
+  local fields = {'b', board_name(args[8]), 'u', uid, 's', fmt(score), 't', fmt(ts), 'k', args[10]}
   local targets = split and new_all ~= old_all and split_targets(in_global, args[#args - 1]) or ''
   if targets ~= '' then
     for _, f in ipairs({'p', old_all and fmt(old_all) or '', 'n', fmt(new_all), 'g', targets}) do
@@ -658,11 +661,17 @@ local function submit(keys, args)
   local rank = count_better(keys[10], desc, new_all) + 1
   local size = redis.call('ZCARD', keys[10])
   if new_all ~= old_all then
-    publish_rank(keys[10], args[8], uid, old_all, new_all, old_rank, rank, desc)
+    if board_name(args[8]) ~= args[8] then
+      -- A shard's ranks are not the board's: watchers are told the entry
+      -- moved, and read the board's top again.
+      redis.call('PUBLISH', 'rk:ev', table.concat({'d', board_name(args[8]), uid}, '\t'))
+    else
+      publish_rank(keys[10], args[8], uid, old_all, new_all, old_rank, rank, desc)
+    end
   else
     for i = 1, nwin - 1 do
       if plan[i][4] ~= plan[i][3] then
-        redis.call('PUBLISH', 'rk:ev', 'w\t' .. args[8])
+        redis.call('PUBLISH', 'rk:ev', 'w\t' .. board_name(args[8]))
         break
       end
     end
@@ -1301,6 +1310,120 @@ local function apply(keys, args)
   return last
 end
 
+--[[ Hot boards: a board's players spread over shards, each shard a whole
+board's keys under its own tag. service/shards.c merges them; these
+functions give it what a merge needs: each entry's member (the tie key
+and the user id), whose bytes order equal scores. ]]
+
+-- Whether member a comes before member b byte by byte (Lua's < on
+-- strings follows the server's collation locale).
+local function bytes_less(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+-- Entries of a shard ahead of (score, member) in the board's order: those
+-- strictly better, then with an equal score those whose member comes first
+-- (ZREVRANGE lists equal scores by member from the highest bytes down on a
+-- higher-is-better board). The equal scores are one run of the set by
+-- index: a binary search over it, O(log^2 N). Returns better, ahead
+-- (member '': only better).
+local function ahead_of(zkey, desc, score, member)
+  local better = count_better(zkey, desc, score)
+  if member == '' then return better, better end
+  local eq = redis.call('ZCOUNT', zkey, fmt(score), fmt(score))
+  if eq == 0 then return better, better end
+  local first = better -- the run's first index in ascending order
+  if desc then first = redis.call('ZCARD', zkey) - better - eq end
+  local lo, hi = 0, eq -- members of run[0, lo) are below member, of run[hi, eq) above
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local x = redis.call('ZRANGE', zkey, first + mid, first + mid)[1]
+    if bytes_less(x, member) then lo = mid + 1 else hi = mid end
+  end
+  if desc then return better, better + eq - lo end
+  return better, better + lo
+end
+
+--[[ rk_shard_rows  KEYS: zset, rebuild flag, live marker[, meta hash]
+ARGV: desc, offset, count
+Returns {size, then per entry from 0-based offset in the shard's order:
+member, score, meta ('' for none)}. ]]
+local function shard_rows(keys, args)
+  local busy = check_rebuild(keys[2], keys[3])
+  if busy then return busy end
+  local desc, offset, count = args[1] == '1', tonumber(args[2]), tonumber(args[3])
+  local out = {redis.call('ZCARD', keys[1])}
+  if count <= 0 then return out end
+  local r
+  if desc then
+    r = redis.call('ZREVRANGE', keys[1], offset, offset + count - 1, 'WITHSCORES')
+  else
+    r = redis.call('ZRANGE', keys[1], offset, offset + count - 1, 'WITHSCORES')
+  end
+  if #r == 0 then return out end
+  local mt = {}
+  if keys[4] then
+    local uids = {}
+    for i = 1, #r, 2 do uids[#uids + 1] = member_uid(r[i]) end
+    mt = redis.call('HMGET', keys[4], unpack(uids))
+  end
+  for i = 1, #r, 2 do
+    out[#out + 1] = r[i]
+    out[#out + 1] = r[i + 1]
+    out[#out + 1] = mt[(i + 1) / 2] or ''
+  end
+  return out
+end
+
+--[[ rk_shard_places  KEYS: zset, member hash, rebuild flag, live marker[, meta hash]
+ARGV: desc, uid...
+Returns {size, then per uid: member (false: not on the shard), score,
+0-based position in the shard's order, meta ('' for none)}. ]]
+local function shard_places(keys, args)
+  local busy = check_rebuild(keys[3], keys[4])
+  if busy then return busy end
+  local desc = args[1] == '1'
+  local out = {redis.call('ZCARD', keys[1])}
+  for i = 2, #args do
+    local m = member_of(keys[2], args[i])
+    local s = m and redis.call('ZSCORE', keys[1], m)
+    if s then
+      out[#out + 1] = m
+      out[#out + 1] = s
+      out[#out + 1] = desc and redis.call('ZREVRANK', keys[1], m) or redis.call('ZRANK', keys[1], m)
+      out[#out + 1] = keys[5] and redis.call('HGET', keys[5], args[i]) or ''
+    else
+      out[#out + 1] = false
+      out[#out + 1] = 0
+      out[#out + 1] = 0
+      out[#out + 1] = ''
+    end
+  end
+  return out
+end
+
+--[[ rk_shard_ahead  KEYS: zset, rebuild flag, live marker
+ARGV: desc, then score, member pairs (member '': only the better count)
+Returns {size, then per pair: entries strictly better, entries ahead
+(ahead_of)}. ]]
+local function shard_ahead(keys, args)
+  local busy = check_rebuild(keys[2], keys[3])
+  if busy then return busy end
+  local desc = args[1] == '1'
+  local out = {redis.call('ZCARD', keys[1])}
+  for i = 2, #args - 1, 2 do
+    local better, ahead = ahead_of(keys[1], desc, tonumber(args[i]), args[i + 1])
+    out[#out + 1] = better
+    out[#out + 1] = ahead
+  end
+  return out
+end
+
 redis.register_function('rk_submit', submit)
 redis.register_function('rk_apply', apply)
 redis.register_function('rk_wb_trim', wb_trim)
@@ -1313,6 +1436,9 @@ redis.register_function{function_name = 'rk_around', callback = around, flags = 
 redis.register_function{function_name = 'rk_ranks', callback = ranks, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_count', callback = count, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_range', callback = range, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_shard_rows', callback = shard_rows, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_shard_places', callback = shard_places, flags = {'no-writes'}}
+redis.register_function{function_name = 'rk_shard_ahead', callback = shard_ahead, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_percentile', callback = percentile, flags = {'no-writes'}}
 redis.register_function{function_name = 'rk_histogram', callback = histogram, flags = {'no-writes'}}
 redis.register_function('rk_drop_board', drop_board)

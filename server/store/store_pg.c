@@ -222,6 +222,9 @@ static const char *const migrations[] = {
      * replayed into Redis. NULL without any, so rows without it cost
      * nothing and the column is added without rewriting the table. */
     "ALTER TABLE scores ADD COLUMN meta text; ALTER TABLE redis_backlog ADD COLUMN meta text;",
+    /* 11: hot boards: how many sorted sets a board's players are spread
+     * over in Redis (1: a plain board). The history does not change. */
+    "ALTER TABLE boards ADD COLUMN shards smallint NOT NULL DEFAULT 1;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
@@ -709,11 +712,12 @@ int pgstore_apikey_revoke(pgstore *p, int64_t id, rk_status *st) {
 
 /* ---------------------------------------------------------------- boards */
 
-#define BOARD_COLS                                                                              \
-    "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, " \
-    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate, " SEASON_COLS ", " \
-    "coalesce(array_to_string(sources, ','), ''), "                                             \
-    "(SELECT coalesce(string_agg(a.id, ',' ORDER BY a.id), '') FROM boards a WHERE boards.id = ANY(a.sources))"
+#define BOARD_COLS                                                                                                \
+    "id, game, title, higher_is_better, policy, windows, min_score, max_score, player_submit, "                   \
+    "extract(epoch FROM created_at)::bigint, rate_limit, max_step, max_rate, " SEASON_COLS ", "                   \
+    "coalesce(array_to_string(sources, ','), ''), "                                                               \
+    "(SELECT coalesce(string_agg(a.id, ',' ORDER BY a.id), '') FROM boards a WHERE boards.id = ANY(a.sources)), " \
+    "shards"
 /* Seasons' columns of a board (migration 9), after the others. */
 #define SEASON_COLS "season_schedule, season, coalesce((extract(epoch FROM season_started_at) * 1000000)::bigint, 0)"
 
@@ -751,6 +755,8 @@ static void fill_board(PGresult *r, int row, board *b) {
     b->season_started_us = geti(r, row, 15);
     b->nsources = split_ids(PQgetvalue(r, row, 16), b->sources);
     b->nfeeds = split_ids(PQgetvalue(r, row, 17), b->feeds);
+    b->shards = (int)geti(r, row, 18);
+    if (b->shards < 1) b->shards = 1;
 }
 
 int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
@@ -763,7 +769,8 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
     snprintf(win, sizeof(win), "%u", b->windows);
     snprintf(mn, sizeof(mn), "%" PRId64, b->min_score);
     snprintf(mx, sizeof(mx), "%" PRId64, b->max_score);
-    char sources[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1] = "";
+    char sources[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1] = "", shards[16];
+    snprintf(shards, sizeof(shards), "%d", b->shards > 1 ? b->shards : 1);
     for (int i = 0, used = 0; i < b->nsources; i++)
         used += snprintf(sources + used, sizeof(sources) - (size_t)used, "%s%s", i ? "," : "", b->sources[i]);
     const char *params[] = {b->id,
@@ -780,17 +787,19 @@ int pgstore_board_create(pgstore *p, board *b, rk_status *st) {
                             mr,
                             b->season_schedule,
                             b->created_at > 0 ? at : NULL,
-                            b->nsources ? sources : NULL};
+                            b->nsources ? sources : NULL,
+                            shards};
     PGresult *r = NULL;
     /* created_at by rankd's clock when it gives one (a first season's
      * schedule counts from it), else PostgreSQL's. */
     int rc = q(p,
                "INSERT INTO boards (id, game, title, higher_is_better, policy, windows, min_score, "
-               "max_score, player_submit, rate_limit, max_step, max_rate, season_schedule, created_at, sources) "
+               "max_score, player_submit, rate_limit, max_step, max_rate, season_schedule, created_at, sources, "
+               "shards) "
                "VALUES ($1, $2, $3, $4::boolean, $5::smallint, $6::integer, $7::bigint, $8::bigint, $9::boolean, "
                "$10::integer, $11::bigint, $12::bigint, $13, coalesce(to_timestamp($14::bigint), now()), "
-               "string_to_array($15, ',')) RETURNING " BOARD_COLS,
-               15, params, &r, st);
+               "string_to_array($15, ','), $16::smallint) RETURNING " BOARD_COLS,
+               16, params, &r, st);
     if (rc == RK_ALREADY_EXISTS) return rk_status_set(st, rc, "board %s already exists", b->id);
     if (rc != RK_OK) return rc;
     fill_board(r, 0, b);

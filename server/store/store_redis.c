@@ -283,6 +283,10 @@ static int read_command(rstore *r, int argc, const char **argv, redisReply **rep
     }
 }
 
+int rstore_read_command(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st) {
+    return read_command(r, argc, argv, reply, st);
+}
+
 static int many(rstore *r, size_t n, const int *argcs, const char *const *const *argvs, redisReply **replies,
                 rk_status *st);
 
@@ -327,12 +331,31 @@ int rstore_listpack_entries(rstore *r, long long *n, rk_status *st) {
 
 void rstore_addr(const rstore *r, char *out, size_t cap) { rnode_format(&r->seeds[r->cur], out, cap); }
 
-int rstore_set_board_live(rstore *r, const char *board_id, rk_status *st) {
+/* The hash tag of b's keys (b NULL: the global board's). */
+static const char *tag_of(const board *b, char *buf) {
+    if (b == NULL) return BOARD_GLOBAL_ID;
+    board_tag(b, buf, BOARD_TAG_MAX + 1);
+    return buf;
+}
+
+/* The live marker of one tag (NULL: the global board's). */
+static int set_tag_live(rstore *r, const char *tag, rk_status *st) {
     if (layout != RSTORE_SPLIT) return RK_OK;
     char key[RSTORE_KEY_MAX];
-    snprintf(key, sizeof(key), "rk:{%s}:live", board_id ? board_id : BOARD_GLOBAL_ID);
+    snprintf(key, sizeof(key), "rk:{%s}:live", tag ? tag : BOARD_GLOBAL_ID);
     const char *argv[] = {"SET", key, "1"};
     return simple(r, 3, argv, st);
+}
+
+int rstore_set_board_live(rstore *r, const board *b, rk_status *st) {
+    char tag[BOARD_TAG_MAX + 1];
+    int rc = RK_OK;
+    if (b == NULL) return set_tag_live(r, NULL, st);
+    for (int k = 0; rc == RK_OK && k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        rc = set_tag_live(r, tag_of(&at, tag), st);
+    }
+    return rc;
 }
 
 /* The split layout's sentinels: RSTORE_SENTINELS keys, one per equal range
@@ -380,8 +403,8 @@ int rstore_set_live(rstore *r, rk_status *st) {
     rstore_stream *s = NULL;
     size_t n = 0;
     int rc = layout == RSTORE_SPLIT ? rstore_streams(&s, &n, st) : RK_OK;
-    if (rc == RK_OK && layout == RSTORE_SPLIT) rc = rstore_set_board_live(r, NULL, st);
-    for (size_t i = 1; rc == RK_OK && i < n; i++) rc = rstore_set_board_live(r, s[i].board, st);
+    if (rc == RK_OK && layout == RSTORE_SPLIT) rc = set_tag_live(r, NULL, st);
+    for (size_t i = 1; rc == RK_OK && i < n; i++) rc = set_tag_live(r, s[i].board, st);
     free(s);
     if (rc != RK_OK) return rc;
     redisReply *reps[1 + RSTORE_SENTINELS];
@@ -438,14 +461,15 @@ int rstore_load_functions(rstore *r, rk_status *st) {
 /* ---------------------------------------------------------------- keys */
 
 void rstore_view(const board *b, window_kind k, time_t now, rview *v) {
-    char label[WINDOW_LABEL_MAX];
+    char label[WINDOW_LABEL_MAX], tag[BOARD_TAG_MAX + 1];
+    const char *t = tag_of(b, tag);
     window_label(b ? k : WINDOW_ALL, now, label);
-    snprintf(v->zkey, sizeof(v->zkey), "rk:{%s}:%s", b ? b->id : BOARD_GLOBAL_ID, label);
-    snprintf(v->mkey, sizeof(v->mkey), "rk:{%s}:%s:m", b ? b->id : BOARD_GLOBAL_ID, label);
+    snprintf(v->zkey, sizeof(v->zkey), "rk:{%s}:%s", t, label);
+    snprintf(v->mkey, sizeof(v->mkey), "rk:{%s}:%s:m", t, label);
     v->desc = b ? b->higher_is_better : 1;
     rstore_rebuild_flag(b, v->flag, sizeof(v->flag));
     v->xkey[0] = '\0';
-    if (b && k == WINDOW_ALL) rstore_meta_key(b->id, v->xkey, sizeof(v->xkey));
+    if (b && k == WINDOW_ALL) rstore_meta_key(t, v->xkey, sizeof(v->xkey));
 }
 
 void rstore_meta_key(const char *board_id, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:meta", board_id); }
@@ -458,7 +482,8 @@ void rstore_feeds_list(const board *b, char *out, size_t cap) {
 }
 
 void rstore_rebuild_flag(const board *b, char *out, size_t cap) {
-    snprintf(out, cap, "rk:{%s}:rebuilding", b ? b->id : BOARD_GLOBAL_ID);
+    char tag[BOARD_TAG_MAX + 1];
+    snprintf(out, cap, "rk:{%s}:rebuilding", tag_of(b, tag));
 }
 
 /* ---------------------------------------------------------------- reply helpers */
@@ -524,7 +549,12 @@ static const char *key_taken(rsubmit_cmd *c) {
 
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c) {
     static const char *const policies[] = {"best", "best", "latest", "sum"};
-    const board *b = s->b;
+    /* A hot board's submission goes to its player's shard, whose keys are
+     * a whole board's under the shard's tag. */
+    board shard = board_for_player(s->b, s->user_id);
+    const board *b = &shard;
+    const char *tag = c->tag;
+    board_tag(b, c->tag, sizeof(c->tag));
     const char *keys[RSUBMIT_KEYS];
     int nkeys = 0;
     rview g, v;
@@ -535,31 +565,31 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     /* The split layout names, where the one-key layout's keys of other
      * slots would be, a key of the board's slot that is never written. */
     char unused[RSTORE_KEY_MAX];
-    snprintf(unused, sizeof(unused), "rk:{%s}:-", b->id);
-    rstore_stream_key(split ? b->id : NULL, key_room(c), RSTORE_KEY_MAX);
+    snprintf(unused, sizeof(unused), "rk:{%s}:-", tag);
+    rstore_stream_key(split ? tag : NULL, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
-    idem_key(b->id, s->idem_key, key_room(c), RSTORE_KEY_MAX);
+    idem_key(tag, s->idem_key, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
     if (split)
-        rstore_mirror_key(b->id, key_room(c), RSTORE_KEY_MAX);
+        rstore_mirror_key(tag, key_room(c), RSTORE_KEY_MAX);
     else
         snprintf(key_room(c), RSTORE_KEY_MAX, "%s", g.zkey);
     keys[nkeys++] = key_taken(c);
     snprintf(key_room(c), RSTORE_KEY_MAX, "%s", split ? unused : g.mkey);
     keys[nkeys++] = key_taken(c);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:pb", b->id);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:pb", tag);
     keys[nkeys++] = key_taken(c);
     rstore_rebuild_flag(b, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
     if (split)
-        snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:hold", b->id);
+        snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:hold", tag);
     else
         rstore_rebuild_flag(NULL, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
     snprintf(key_room(c), RSTORE_KEY_MAX, "%s", split ? unused : NAMES_KEY);
     keys[nkeys++] = key_taken(c);
     if (split)
-        snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:live", b->id);
+        snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:live", tag);
     else
         snprintf(key_room(c), RSTORE_KEY_MAX, "%s", LIVE_KEY);
     keys[nkeys++] = key_taken(c);
@@ -572,16 +602,16 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
         keys[nkeys++] = key_taken(c);
     }
     /* Moderation's keys (RSUBMIT_MOD_KEYS), after the windows. */
-    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, b->id, s->user_id);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:rl:%" PRId64, tag, s->user_id);
     keys[nkeys++] = key_taken(c);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:ls", b->id);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:ls", tag);
     keys[nkeys++] = key_taken(c);
     /* Record metadata's key (RSUBMIT_META_KEYS), after moderation's. */
-    rstore_meta_key(b->id, key_room(c), RSTORE_KEY_MAX);
+    rstore_meta_key(tag, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
     rstore_season_key(b, key_room(c), RSTORE_KEY_MAX);
     keys[nkeys++] = key_taken(c);
-    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:agg", b->id);
+    snprintf(key_room(c), RSTORE_KEY_MAX, "rk:{%s}:agg", tag);
     keys[nkeys++] = key_taken(c);
     for (int i = 0; !split && i < b->nfeeds; i++) {
         board a = {0};
@@ -614,7 +644,7 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     c->argv[argc++] = b->higher_is_better ? "1" : "0";
     c->argv[argc++] = s->idem_key ? "1" : "0";
     c->argv[argc++] = c->nums[4];
-    c->argv[argc++] = b->id;
+    c->argv[argc++] = tag; /* the board, or its shard: "<id>~<k>" */
     c->argv[argc++] = board_in_global(b) ? "1" : "0";
     c->argv[argc++] = s->idem_key ? s->idem_key : "";
     c->argv[argc++] = c->nums[5];
@@ -857,14 +887,21 @@ static int with_meta_key(const char **out, const char *const *head, int n, const
  * (rread's names and live). */
 static void read_keys(rread *q, const rview *v) {
     const char *open = strchr(v->zkey, '{'), *close = open ? strchr(open, '}') : NULL;
+    rstore_view_live(v, q->live, sizeof(q->live));
     if (layout != RSTORE_SPLIT || close == NULL) {
         snprintf(q->names, sizeof(q->names), "%s", NAMES_KEY);
-        snprintf(q->live, sizeof(q->live), "%s", LIVE_KEY);
         return;
     }
     int tag = (int)(close - v->zkey + 1); /* "rk:{b}" */
     snprintf(q->names, sizeof(q->names), "%.*s:-", tag, v->zkey);
-    snprintf(q->live, sizeof(q->live), "%.*s:live", tag, v->zkey);
+}
+
+void rstore_view_live(const rview *v, char *out, size_t cap) {
+    const char *open = strchr(v->zkey, '{'), *close = open ? strchr(open, '}') : NULL;
+    if (layout != RSTORE_SPLIT || close == NULL)
+        snprintf(out, cap, "%s", LIVE_KEY);
+    else
+        snprintf(out, cap, "%.*s:live", (int)(close - v->zkey + 1), v->zkey);
 }
 
 void rread_top(rread *q, const rview *v, int64_t offset, int64_t count, rank_mode mode) {
@@ -1185,17 +1222,41 @@ int rstore_count(rstore *r, const rview *v, int64_t *count, rk_status *st) {
 
 /* ---------------------------------------------------------------- boards, users, tokens */
 
-void rstore_season_key(const board *b, char *out, size_t cap) { snprintf(out, cap, "rk:{%s}:season", b->id); }
+void rstore_season_key(const board *b, char *out, size_t cap) {
+    char tag[BOARD_TAG_MAX + 1];
+    snprintf(out, cap, "rk:{%s}:season", tag_of(b, tag));
+}
 
 int rstore_set_season(rstore *r, const board *b, int64_t since_us, rk_status *st) {
     char key[RSTORE_KEY_MAX], since[24];
-    rstore_season_key(b, key, sizeof(key));
+    int rc = RK_OK;
     snprintf(since, sizeof(since), "%" PRId64, since_us);
-    const char *set[] = {"SET", key, since}, *del[] = {"DEL", key};
-    return since_us > 0 ? simple(r, 3, set, st) : simple(r, 2, del, st);
+    for (int k = 0; rc == RK_OK && k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        rstore_season_key(&at, key, sizeof(key));
+        const char *set[] = {"SET", key, since}, *del[] = {"DEL", key};
+        /* A hot board's shards keep the key even at 0: it is how a restart
+         * sees that each of them, on whichever master, still holds its
+         * part (rebuild_missing). */
+        rc = since_us > 0 || board_shards(b) > 1 ? simple(r, 3, set, st) : simple(r, 2, del, st);
+    }
+    return rc;
 }
 
+static int drop_shard(rstore *r, const board *b, rk_status *st);
+
 int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
+    int rc = RK_OK;
+    for (int k = 0; rc == RK_OK && k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        rc = drop_shard(r, &at, st);
+    }
+    return rc;
+}
+
+/* One shard of a board (the whole of a plain one): its functions' keys,
+ * then everything else under its tag. */
+static int drop_shard(rstore *r, const board *b, rk_status *st) {
     rview all, g;
     char ts[32], pattern[RSTORE_KEY_MAX], cursor[32] = "0";
     int rc;
@@ -1211,7 +1272,8 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     if ((rc = simple(r, 9, argv, st)) != RK_OK) return rc;
 
     /* Every key of the board shares the {id} tag; SCAN finds the windows. */
-    snprintf(pattern, sizeof(pattern), "rk:{%s}:*", b->id);
+    char tag[BOARD_TAG_MAX + 1];
+    snprintf(pattern, sizeof(pattern), "rk:{%s}:*", tag_of(b, tag));
     do {
         const char *sargv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
         redisReply *rep = NULL;
@@ -1231,10 +1293,13 @@ int rstore_drop_board(rstore *r, const board *b, rk_status *st) {
     return rc;
 }
 
-int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nviews, const board *others,
+int rstore_remove_entry(rstore *r, const board *board_in, const rview *views, size_t nviews, const board *others,
                         size_t nothers, int64_t user_id, int *found, rk_status *st) {
     rview g;
-    char uid[24], nwin[24], pb[RSTORE_KEY_MAX], nkeys[24], live[RSTORE_KEY_MAX];
+    char uid[24], nwin[24], pb[RSTORE_KEY_MAX], nkeys[24], live[RSTORE_KEY_MAX], tag[BOARD_TAG_MAX + 1];
+    board shard = board_for_player(board_in, user_id);
+    const board *b = &shard;
+    board_tag(b, tag, sizeof(tag));
     /* The split layout leaves the global board to a rebuild (rebuild.h):
      * the call names only the board's keys. */
     int split = layout == RSTORE_SPLIT;
@@ -1250,10 +1315,10 @@ int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nv
     rstore_view(split ? b : NULL, WINDOW_ALL, 0, &g);
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
     snprintf(nwin, sizeof(nwin), "%zu", nviews);
-    snprintf(pb, sizeof(pb), "rk:{%s}:pb", b->id);
+    snprintf(pb, sizeof(pb), "rk:{%s}:pb", tag);
     snprintf(nkeys, sizeof(nkeys), "%zu", nk);
     if (split)
-        snprintf(live, sizeof(live), "rk:{%s}:live", b->id);
+        snprintf(live, sizeof(live), "rk:{%s}:live", tag);
     else
         snprintf(live, sizeof(live), "%s", LIVE_KEY);
     argv[at++] = "FCALL";
@@ -1274,7 +1339,7 @@ int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nv
     argv[at++] = uid;
     argv[at++] = nwin;
     argv[at++] = board_in_global(b) && !split ? "1" : "0";
-    argv[at++] = b->id;
+    argv[at++] = tag;
     redisReply *rep = NULL;
     if ((rc = command(r, (int)at, argv, NULL, &rep, st)) != RK_OK) goto out;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_INTEGER)
@@ -1284,7 +1349,7 @@ int rstore_remove_entry(rstore *r, const board *b, const rview *views, size_t nv
     freeReplyObject(rep);
     /* The entry is gone, and its record with it; under the board's
      * rebuild flag, so no submission comes between the two. */
-    if (rc == RK_OK) rc = rstore_meta_set(r, b->id, user_id, NULL, st);
+    if (rc == RK_OK) rc = rstore_meta_set(r, b, user_id, NULL, st);
 out:
     free(all);
     free(argv);
@@ -1362,7 +1427,6 @@ static int hmget(rstore *r, const char *key, const char **fields, size_t n, redi
 }
 
 int rstore_fill_names(rstore *r, rank_row *rows, size_t n, rk_status *st) {
-    if (layout != RSTORE_SPLIT) return RK_OK;
     const char **ids = calloc(n ? n : 1, sizeof(*ids));
     num_text *nums = calloc(n ? n : 1, sizeof(*nums));
     size_t *at = calloc(n ? n : 1, sizeof(*at)), k = 0;
@@ -1439,11 +1503,16 @@ done:
 }
 
 int rstore_set_feeds(rstore *r, const board *b, rk_status *st) {
-    char key[RSTORE_KEY_MAX], list[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
-    snprintf(key, sizeof(key), "rk:{%s}:agg", b->id);
+    char key[RSTORE_KEY_MAX], list[BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1], tag[BOARD_TAG_MAX + 1];
+    int rc = RK_OK;
     rstore_feeds_list(b, list, sizeof(list));
-    const char *set[] = {"SET", key, list}, *del[] = {"DEL", key};
-    return list[0] ? simple(r, 3, set, st) : simple(r, 2, del, st);
+    for (int k = 0; rc == RK_OK && k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        snprintf(key, sizeof(key), "rk:{%s}:agg", tag_of(&at, tag));
+        const char *set[] = {"SET", key, list}, *del[] = {"DEL", key};
+        rc = list[0] ? simple(r, 3, set, st) : simple(r, 2, del, st);
+    }
+    return rc;
 }
 
 int rstore_stale_board(const rk_status *st) {
@@ -1511,29 +1580,40 @@ int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_s
     return rc;
 }
 
-int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys, size_t n, int *present,
+int rstore_idem_present(rstore *r, const board *b, const int64_t *uids, const char *const *keys, size_t n, int *present,
                         rk_status *st) {
     enum { CHUNK = 500 };
     const char **argv = calloc(CHUNK + 1, sizeof(*argv));
     char(*names)[RSTORE_KEY_MAX] = calloc(CHUNK, sizeof(*names));
+    size_t *which = calloc(CHUNK, sizeof(*which));
+    char tag[BOARD_TAG_MAX + 1];
     int rc = RK_OK;
-    if (!argv || !names) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
-    for (size_t at = 0; rc == RK_OK && at < n; at += CHUNK) {
-        size_t m = n - at < CHUNK ? n - at : CHUNK;
-        argv[0] = "MGET";
-        for (size_t i = 0; i < m; i++) {
-            idem_key(board_id, keys[at + i], names[i], RSTORE_KEY_MAX);
-            argv[1 + i] = names[i];
+    if (!argv || !names || !which) rc = rk_status_set(st, RK_RESOURCE_EXHAUSTED, "out of memory");
+    /* One MGET per shard (and CHUNK keys): a shard's keys share its tag. */
+    for (int k = 0; rc == RK_OK && k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        tag_of(&at, tag);
+        for (size_t i = 0; rc == RK_OK && i < n;) {
+            size_t m = 0;
+            argv[0] = "MGET";
+            for (; i < n && m < CHUNK; i++) {
+                if (board_shard_of(b, uids[i]) != k) continue;
+                idem_key(tag, keys[i], names[m], RSTORE_KEY_MAX);
+                argv[1 + m] = names[m];
+                which[m++] = i;
+            }
+            if (m == 0) break;
+            redisReply *rep = NULL;
+            if ((rc = command(r, (int)(1 + m), argv, NULL, &rep, st)) != RK_OK) break;
+            if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m)
+                rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from MGET");
+            for (size_t j = 0; rc == RK_OK && j < m; j++) present[which[j]] = rep->element[j]->type != REDIS_REPLY_NIL;
+            freeReplyObject(rep);
         }
-        redisReply *rep = NULL;
-        if ((rc = command(r, (int)(1 + m), argv, NULL, &rep, st)) != RK_OK) break;
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != m)
-            rc = rk_status_set(st, RK_INTERNAL, "unexpected reply from MGET");
-        for (size_t i = 0; rc == RK_OK && i < m; i++) present[at + i] = rep->element[i]->type != REDIS_REPLY_NIL;
-        freeReplyObject(rep);
     }
     free(argv);
     free(names);
+    free(which);
     return rc;
 }
 
@@ -1615,7 +1695,10 @@ int rstore_hset_texts(rstore *r, const char *key, const int64_t *fields, const c
     return rc;
 }
 
-int rstore_meta_set(rstore *r, const char *board_id, int64_t user_id, const char *meta, rk_status *st) {
+int rstore_meta_set(rstore *r, const board *b, int64_t user_id, const char *meta, rk_status *st) {
+    char tag[BOARD_TAG_MAX + 1];
+    board shard = board_for_player(b, user_id);
+    const char *board_id = tag_of(&shard, tag);
     char key[RSTORE_KEY_MAX], uid[24];
     rstore_meta_key(board_id, key, sizeof(key));
     snprintf(uid, sizeof(uid), "%" PRId64, user_id);
@@ -1752,13 +1835,23 @@ int rstore_flag_clear(rstore *r, const char *flag, const char *owner, rk_status 
  * cache, never forgotten while the process runs (a deleted board's stream
  * is drained, then empty). */
 static pthread_mutex_t streams_mu = PTHREAD_MUTEX_INITIALIZER;
-static char (*stream_boards)[BOARD_ID_MAX + 1];
+static char (*stream_boards)[BOARD_TAG_MAX + 1];
 static size_t nstream_boards, stream_boards_cap;
 static atomic_ulong streams_gen = 1;
 
 unsigned long rstore_streams_gen(void) { return atomic_load(&streams_gen); }
 
-void rstore_streams_note(const char *board_id) {
+static void note_stream(const char *board_id);
+
+void rstore_streams_note(const board *b) {
+    char tag[BOARD_TAG_MAX + 1];
+    for (int k = 0; k < board_shards(b); k++) {
+        board at = board_at_shard(b, k);
+        note_stream(tag_of(&at, tag));
+    }
+}
+
+static void note_stream(const char *board_id) {
     pthread_mutex_lock(&streams_mu);
     size_t i = 0;
     while (i < nstream_boards && strcmp(stream_boards[i], board_id) != 0) i++;
@@ -1772,7 +1865,7 @@ void rstore_streams_note(const char *board_id) {
             }
         }
         if (nstream_boards < stream_boards_cap) {
-            snprintf(stream_boards[nstream_boards++], BOARD_ID_MAX + 1, "%s", board_id);
+            snprintf(stream_boards[nstream_boards++], BOARD_TAG_MAX + 1, "%s", board_id);
             atomic_fetch_add(&streams_gen, 1);
         }
     }

@@ -71,6 +71,9 @@ int rstore_stale_board(const rk_status *st);
 
 /* b == NULL names the global board (all-time only). */
 void rstore_view(const board *b, window_kind k, time_t now, rview *v);
+/* The live marker a read of v checks (rk:live, or in the split layout
+ * its board's rk:{b}:live). */
+void rstore_view_live(const rview *v, char *out, size_t cap);
 
 /* addr is one "host:port" or a comma-separated list of them (rnode.h):
  * the first that answers is used, and a lost connection tries them all
@@ -176,7 +179,8 @@ typedef struct rsubmit_cmd {
     int argc;
     char nums[7 + WINDOW_KINDS][32];
     char mods[RSUBMIT_MOD_ARGS][32];
-    size_t used; /* bytes of pool taken */
+    char tag[BOARD_TAG_MAX + 1]; /* the board's tag, or its player's shard's (board_tag) */
+    size_t used;                 /* bytes of pool taken */
     char pool[RSUBMIT_KEYS * RSTORE_KEY_MAX + BOARD_AGG_MAX * (BOARD_ID_MAX + 1) + 1];
 } rsubmit_cmd;
 void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retention, rsubmit_cmd *c);
@@ -297,14 +301,14 @@ void rread_done(rread *q);
 /* Sends q with a blocking round trip (waiting out a rebuild as the
  * rstore_* reads do), reads its reply into *out, and frees q. */
 int rstore_read(rstore *r, rread *q, rread_result *out, rk_status *st);
-/* The split layout reads no names with the rows (rk:names is in another
- * slot): this fills those of rows that have none from rk:names, in one
- * command. Nothing in the one-key layout. */
+/* Fills the names of rows that have none from rk:names, in one command
+ * (nothing when every row has one): the split layout reads no names with
+ * the rows (rk:names is in another slot), nor does a hot board's merge. */
 int rstore_fill_names(rstore *r, rank_row *rows, size_t n, rk_status *st);
 /* The split layout's live marker of board_id (NULL: the global board's),
  * set with rk:live by rstore_set_live for every board the store knows,
  * and for a new board when it is created. */
-int rstore_set_board_live(rstore *r, const char *board_id, rk_status *st);
+int rstore_set_board_live(rstore *r, const board *b, rk_status *st);
 /* RK_NOT_FOUND for around a player without a score; an error reply is
  * RK_INTERNAL with Redis's words. */
 int rread_parse(const rread *q, const struct redisReply *rep, rread_result *out, rk_status *st);
@@ -364,9 +368,9 @@ int rstore_login_try(rstore *r, const char *username, const char *peer, const rs
  * takes the attempt back from the address's. */
 int rstore_login_ok(rstore *r, const char *username, const char *peer, rk_status *st);
 
-/* Which of n idempotency keys of a board have an answer recorded:
- * present[i] is 1 or 0. */
-int rstore_idem_present(rstore *r, const char *board_id, const char *const *keys, size_t n, int *present,
+/* Which of n idempotency keys of a board, keys[i] of player uids[i], have
+ * an answer recorded: present[i] is 1 or 0. */
+int rstore_idem_present(rstore *r, const board *b, const int64_t *uids, const char *const *keys, size_t n, int *present,
                         rk_status *st);
 
 /* Submissions accepted but not yet written to PostgreSQL, in every
@@ -383,14 +387,15 @@ int rstore_lock_once(rstore *r, const char *key, int64_t ttl_s, int *taken, rk_s
 /* ---- the write-behind's streams, read through the consumer group
  * "rankd" (writebehind.h): rk:wb, and in the split layout one per board */
 
-/* Makes board_id's stream one of those rstore_streams lists (the boards
- * cache tells the store of every board it learns). Any thread. */
-void rstore_streams_note(const char *board_id);
+/* Makes b's stream (each of a hot board's shards') one of those
+ * rstore_streams lists (the boards cache tells the store of every board it
+ * learns). Any thread. */
+void rstore_streams_note(const board *b);
 /* A write-behind stream: its key, and the board it is the stream of
  * ("" for rk:wb). */
 typedef struct rstore_stream {
     char key[RSTORE_KEY_MAX];
-    char board[BOARD_ID_MAX + 1];
+    char board[BOARD_TAG_MAX + 1]; /* its tag: a hot board's shards have a stream each */
 } rstore_stream;
 /* The streams to drain: rk:wb first (what the one-key layout, or an older
  * release, wrote), then in the split layout each noted board's. *out is
@@ -489,7 +494,7 @@ int rstore_hset_texts(rstore *r, const char *key, const int64_t *fields, const c
                       rk_status *st);
 /* Sets one player's record metadata on a board (NULL or "": removes it),
  * as a rebuild computes it: an unban, an approval, a removal. */
-int rstore_meta_set(rstore *r, const char *board_id, int64_t user_id, const char *meta, rk_status *st);
+int rstore_meta_set(rstore *r, const board *b, int64_t user_id, const char *meta, rk_status *st);
 /* Puts one player's entry (row) back into the window v, as a rebuild
  * would write it, with the window's time to live (0: none); announce
  * names the board on rk:ev ("d"), NULL for none. With global (v an

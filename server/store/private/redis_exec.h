@@ -1,6 +1,6 @@
 /*
  * redis_exec.h - the store's own way into its Redis connections, for its
- * modules only (store_redis.c, counter_store.c).
+ * modules only (store_redis.c, counter_store.c, store_shards.c).
  *
  * Every command of the store goes through rstore_command, so connection
  * handling, the shared pipeline and the meaning of error replies are in
@@ -19,5 +19,10 @@
  * to freeReplyObject on RK_OK. An error reply becomes the code
  * rstore_reply_error gives it; a lost connection is RK_UNAVAILABLE. */
 int rstore_command(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st);
+
+/* rstore_command for a read of a board: while the board is rebuilt (or
+ * Redis, restarted empty, has not its functions back) it is tried again
+ * for a while, then RK_UNAVAILABLE. */
+int rstore_read_command(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st);
 
 #endif

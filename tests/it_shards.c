@@ -1,0 +1,308 @@
+/* Hot boards: a board created with shards = 4 spreads its players over
+ * four sorted sets, and its ranks stay those of a plain board. Each
+ * board has a plain twin fed the same submissions in the same order (the
+ * hot one first, so the ties' times are in the same order on both): the
+ * submissions' replies, Top pages (every rank mode), Rank, RanksOf,
+ * Around and Count must agree, on a higher-is-better and a lower-is-better
+ * pair, and again after the hot boards are rebuilt from the history. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "it_common.h"
+
+#define GAME "hs"
+#define PLAYERS 37 /* not a multiple of 4: the shards differ in size */
+#define SHARDS 4
+
+static rk_client *c;
+static char *admin, *key;
+static int64_t uids[PLAYERS];
+
+static const struct pair {
+    const char *hot, *plain;
+    int lower;
+} pairs[] = {
+    {.hot = "hs-hot", .plain = "hs-plain", .lower = 0},
+    {.hot = "hs-hot-low", .plain = "hs-plain-low", .lower = 1},
+};
+
+static int create(const char *id, int lower, uint32_t shards) {
+    Rankd__CreateBoardRequest req = RANKD__CREATE_BOARD_REQUEST__INIT;
+    Rankd__Board b = RANKD__BOARD__INIT;
+    Rankd__Window wins[] = {RANKD__WINDOW__WINDOW_DAILY};
+    Rankd__BoardReply *rep = NULL;
+    rk_status st;
+    b.id = (char *)id;
+    b.game = GAME;
+    b.has_order = b.has_policy = 1;
+    b.order = lower ? RANKD__ORDER__ORDER_LOWER_IS_BETTER : RANKD__ORDER__ORDER_HIGHER_IS_BETTER;
+    b.policy = RANKD__POLICY__POLICY_BEST;
+    b.n_windows = 1;
+    b.windows = wins;
+    b.has_shards = shards > 0;
+    b.shards = shards;
+    req.board = &b;
+    rk_call_opts o = it_opts(admin, NULL);
+    int rc = rk_boards_create_board(c, &req, &rep, &o, &st);
+    if (rc == RK_OK) CHECK_INT(rep->board->shards, shards ? shards : 1);
+    rk_reply_free(rep);
+    return rc;
+}
+
+static void submit(const char *board, int64_t uid, int64_t score, int64_t *rank, int64_t *size, int64_t *prev) {
+    Rankd__SubmitRequest req = RANKD__SUBMIT_REQUEST__INIT;
+    Rankd__SubmitReply *rep = NULL;
+    rk_status st;
+    rk_call_opts o = it_opts(key, NULL);
+    req.board_id = (char *)board;
+    req.has_user_id = req.has_score = 1;
+    req.user_id = uid;
+    req.score = score;
+    *rank = *size = *prev = -1;
+    CHECK_INT(rk_scores_submit(c, &req, &rep, &o, &st), RK_OK);
+    if (rep) {
+        *rank = rep->rank;
+        *size = rep->board_size;
+        *prev = rep->has_previous_rank ? rep->previous_rank : 0;
+    }
+    rk_reply_free(rep);
+}
+
+/* Scores from a few values, so many players tie and their order is the
+ * time each reached the score. */
+static int64_t score_of(int round, int i) { return ((int64_t)(i * 7 + round * 3) % 9) * 10; }
+
+static void feed(const struct pair *p) {
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < PLAYERS; i++) {
+            int j = (i * 11 + round) % PLAYERS; /* an order unlike the ids' */
+            int64_t hr, hs, hp, pr, ps, pp;
+            int64_t s = score_of(round, j);
+            submit(p->hot, uids[j], s, &hr, &hs, &hp);
+            submit(p->plain, uids[j], s, &pr, &ps, &pp);
+            CHECK_INT(hr, pr);
+            CHECK_INT(hs, ps);
+            CHECK_INT(hp, pp);
+        }
+}
+
+static Rankd__RankListReply *top(const char *board, uint32_t offset, uint32_t limit, Rankd__RankMode mode, int window) {
+    Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
+    Rankd__RankListReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)board;
+    req.has_offset = req.has_limit = req.has_rank_mode = 1;
+    req.offset = offset;
+    req.limit = limit;
+    req.rank_mode = mode;
+    req.has_window = window;
+    req.window = RANKD__WINDOW__WINDOW_DAILY;
+    CHECK_INT(rk_ranking_top(c, &req, &rep, NULL, &st), RK_OK);
+    return rep;
+}
+
+/* Two lists of entries are the same: players, names, scores, ranks. */
+static void same_list(const Rankd__RankListReply *a, const Rankd__RankListReply *b, const char *what) {
+    CHECK(a && b);
+    if (!a || !b) return;
+    CHECK_INT(a->board_size, b->board_size);
+    CHECK_INT((int64_t)a->n_entries, (int64_t)b->n_entries);
+    for (size_t i = 0; i < a->n_entries && i < b->n_entries; i++) {
+        const Rankd__RankEntry *x = a->entries[i], *y = b->entries[i];
+        if (x->user_id != y->user_id || x->score != y->score || x->rank != y->rank ||
+            strcmp(x->username ? x->username : "", y->username ? y->username : "") != 0)
+            fprintf(stderr, "  %s, entry %zu: %lld %lld #%lld vs %lld %lld #%lld\n", what, i, (long long)x->user_id,
+                    (long long)x->score, (long long)x->rank, (long long)y->user_id, (long long)y->score,
+                    (long long)y->rank);
+        CHECK_INT(x->user_id, y->user_id);
+        CHECK_INT(x->score, y->score);
+        CHECK_INT(x->rank, y->rank);
+        CHECK_STR(x->username ? x->username : "", y->username ? y->username : "");
+    }
+}
+
+static void same_tops(const struct pair *p) {
+    static const Rankd__RankMode modes[] = {RANKD__RANK_MODE__RANK_COMPETITION, RANKD__RANK_MODE__RANK_DENSE,
+                                            RANKD__RANK_MODE__RANK_UNIQUE};
+    static const uint32_t pages[][2] = {{0, 100}, {0, 1}, {5, 7}, {30, 10}, {40, 5}};
+    for (int w = 0; w < 2; w++)
+        for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++)
+            for (size_t g = 0; g < sizeof(pages) / sizeof(pages[0]); g++) {
+                Rankd__RankListReply *a = top(p->hot, pages[g][0], pages[g][1], modes[m], w);
+                Rankd__RankListReply *b = top(p->plain, pages[g][0], pages[g][1], modes[m], w);
+                same_list(a, b, "top");
+                rk_reply_free(a);
+                rk_reply_free(b);
+            }
+}
+
+static void same_ranks(const struct pair *p) {
+    for (int i = 0; i < PLAYERS; i++)
+        for (int m = 0; m < 2; m++) {
+            Rankd__RankRequest req = RANKD__RANK_REQUEST__INIT;
+            Rankd__RankReply *a = NULL, *b = NULL;
+            rk_status st;
+            req.has_user_id = req.has_rank_mode = 1;
+            req.user_id = uids[i];
+            req.rank_mode = m ? RANKD__RANK_MODE__RANK_UNIQUE : RANKD__RANK_MODE__RANK_COMPETITION;
+            req.board_id = (char *)p->hot;
+            CHECK_INT(rk_ranking_rank(c, &req, &a, NULL, &st), RK_OK);
+            req.board_id = (char *)p->plain;
+            CHECK_INT(rk_ranking_rank(c, &req, &b, NULL, &st), RK_OK);
+            CHECK(a && b && a->entry && b->entry);
+            if (a && b && a->entry && b->entry) {
+                CHECK_INT(a->entry->rank, b->entry->rank);
+                CHECK_INT(a->entry->score, b->entry->score);
+                CHECK_INT(a->board_size, b->board_size);
+            }
+            rk_reply_free(a);
+            rk_reply_free(b);
+        }
+}
+
+static void same_ranks_of(const struct pair *p) {
+    int64_t ids[PLAYERS + 1];
+    for (int i = 0; i < PLAYERS; i++) ids[i] = uids[(i * 5) % PLAYERS];
+    ids[PLAYERS] = 999999; /* no such player: unranked on both */
+    for (int m = 0; m < 2; m++) {
+        Rankd__RanksOfRequest req = RANKD__RANKS_OF_REQUEST__INIT;
+        Rankd__RankListReply *a = NULL, *b = NULL;
+        rk_status st;
+        req.n_user_ids = PLAYERS + 1;
+        req.user_ids = ids;
+        req.has_rank_mode = 1;
+        req.rank_mode = m ? RANKD__RANK_MODE__RANK_UNIQUE : RANKD__RANK_MODE__RANK_COMPETITION;
+        req.board_id = (char *)p->hot;
+        CHECK_INT(rk_ranking_ranks_of(c, &req, &a, NULL, &st), RK_OK);
+        req.board_id = (char *)p->plain;
+        CHECK_INT(rk_ranking_ranks_of(c, &req, &b, NULL, &st), RK_OK);
+        same_list(a, b, "ranks of");
+        rk_reply_free(a);
+        rk_reply_free(b);
+    }
+}
+
+static void same_around(const struct pair *p) {
+    static const uint32_t sides[][2] = {{3, 3}, {0, 5}, {10, 0}, {5, 5}};
+    for (int i = 0; i < PLAYERS; i += 3)
+        for (size_t s = 0; s < sizeof(sides) / sizeof(sides[0]); s++) {
+            Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
+            Rankd__RankListReply *a = NULL, *b = NULL;
+            rk_status st;
+            req.has_user_id = req.has_above = req.has_below = req.has_rank_mode = 1;
+            req.user_id = uids[i];
+            req.above = sides[s][0];
+            req.below = sides[s][1];
+            req.rank_mode = s % 2 ? RANKD__RANK_MODE__RANK_UNIQUE : RANKD__RANK_MODE__RANK_COMPETITION;
+            req.board_id = (char *)p->hot;
+            CHECK_INT(rk_ranking_around(c, &req, &a, NULL, &st), RK_OK);
+            req.board_id = (char *)p->plain;
+            CHECK_INT(rk_ranking_around(c, &req, &b, NULL, &st), RK_OK);
+            same_list(a, b, "around");
+            rk_reply_free(a);
+            rk_reply_free(b);
+        }
+}
+
+static int64_t count(const char *board) {
+    Rankd__CountRequest req = RANKD__COUNT_REQUEST__INIT;
+    Rankd__CountReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)board;
+    CHECK_INT(rk_ranking_count(c, &req, &rep, NULL, &st), RK_OK);
+    int64_t n = rep ? rep->count : -1;
+    rk_reply_free(rep);
+    return n;
+}
+
+static void all_the_same(void) {
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        same_tops(&pairs[i]);
+        same_ranks(&pairs[i]);
+        same_ranks_of(&pairs[i]);
+        same_around(&pairs[i]);
+        CHECK_INT(count(pairs[i].hot), PLAYERS);
+        CHECK_INT(count(pairs[i].plain), PLAYERS);
+    }
+}
+
+static void a_hot_board_ranks_as_a_plain_one(void) {
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) feed(&pairs[i]);
+    all_the_same();
+    /* Every shard holds players: the board is spread, not in one set. */
+    for (int k = 0; k < SHARDS; k++) {
+        long n = it_redis_int("ZCARD rk:{hs-hot~%d}:all", k);
+        CHECK(n > 0);
+    }
+    CHECK_INT(it_redis_int("EXISTS rk:{hs-hot}:all"), 0);
+}
+
+static void rebuilt_hot_boards_rank_the_same(void) {
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        Rankd__RebuildRequest req = RANKD__REBUILD_REQUEST__INIT;
+        Rankd__RebuildReply *rep = NULL;
+        rk_status st;
+        rk_call_opts o = it_opts(admin, NULL);
+        req.board_id = (char *)pairs[i].hot;
+        CHECK_INT(rk_admin_rebuild(c, &req, &rep, &o, &st), RK_OK);
+        rk_reply_free(rep);
+    }
+    all_the_same();
+}
+
+static void dense_around_is_refused_with_a_reason(void) {
+    Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
+    Rankd__RankListReply *rep = NULL;
+    rk_status st;
+    req.board_id = "hs-hot";
+    req.has_user_id = req.has_rank_mode = 1;
+    req.user_id = uids[0];
+    req.rank_mode = RANKD__RANK_MODE__RANK_DENSE;
+    CHECK_INT(rk_ranking_around(c, &req, &rep, NULL, &st), RK_FAILED_PRECONDITION);
+    CHECK(strstr(st.message, "sharded") != NULL);
+    rk_reply_free(rep);
+}
+
+static void what_a_hot_board_cannot_be_is_refused(void) {
+    CHECK_INT(create("hs-too-many", 0, 17), RK_INVALID_ARGUMENT);
+    /* An aggregate sums plain boards only (yet). */
+    Rankd__CreateBoardRequest req = RANKD__CREATE_BOARD_REQUEST__INIT;
+    Rankd__Board b = RANKD__BOARD__INIT;
+    Rankd__BoardReply *rep = NULL;
+    rk_status st;
+    char *sources[] = {"hs-hot"};
+    b.id = "hs-sum";
+    b.game = GAME;
+    b.n_sources = 1;
+    b.sources = sources;
+    req.board = &b;
+    rk_call_opts o = it_opts(admin, NULL);
+    CHECK_INT(rk_boards_create_board(c, &req, &rep, &o, &st), RK_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "sharded") != NULL);
+    rk_reply_free(rep);
+}
+
+int main(void) {
+    c = it_client();
+    admin = it_admin_token(c);
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+        CHECK_INT(create(pairs[i].hot, pairs[i].lower, SHARDS), RK_OK);
+        CHECK_INT(create(pairs[i].plain, pairs[i].lower, 0), RK_OK);
+    }
+    key = it_api_key(c, admin, GAME);
+    for (int i = 0; i < PLAYERS; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "hs-player-%02d", i);
+        uids[i] = it_sign_up(c, name, "password-123");
+    }
+    RUN(a_hot_board_ranks_as_a_plain_one);
+    RUN(rebuilt_hot_boards_rank_the_same);
+    RUN(dense_around_is_refused_with_a_reason);
+    RUN(what_a_hot_board_cannot_be_is_refused);
+    free(admin);
+    free(key);
+    rk_client_close(c);
+    return CHECK_SUMMARY();
+}
