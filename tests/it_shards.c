@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "it_common.h"
@@ -252,6 +253,58 @@ static void rebuilt_hot_boards_rank_the_same(void) {
     all_the_same();
 }
 
+/* Every submission is in PostgreSQL and Redis holds nothing in flight. */
+static int drained(void) {
+    for (int i = 0; i < 300; i++) {
+        Rankd__Empty req = RANKD__EMPTY__INIT;
+        Rankd__ServerStatus *s = NULL;
+        rk_status st;
+        rk_call_opts o = it_opts(admin, NULL);
+        int done = rk_admin_status(c, &req, &s, &o, &st) == RK_OK && s->has_writebehind_backlog &&
+                   s->writebehind_backlog == 0 && s->has_redis_backlog && s->redis_backlog == 0 && !s->degraded;
+        rk_reply_free(s);
+        if (done) return 1;
+        usleep(100000);
+    }
+    return 0;
+}
+
+/* The entries of the hot board's shards in Redis itself (reads would be
+ * answered from the history while it has none). */
+static long in_redis(const char *board) {
+    long n = 0;
+    for (int k = 0; k < SHARDS; k++) {
+        long one = it_redis_int("ZCARD rk:{%s~%d}:all", board, k);
+        if (one <= 0) return -1; /* a shard not back yet */
+        n += one;
+    }
+    return n;
+}
+
+static void an_emptied_redis_gives_the_hot_boards_back(void) {
+    char out[64];
+    CHECK(drained());
+    const char *seeds = getenv("RANKD_REDIS_SEEDS");
+    if (seeds && strchr(seeds, ',')) {
+        /* A cluster: every master loses its data, so every shard. */
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "redis-cli --cluster call %s:%s FLUSHALL >/dev/null", getenv("RANKD_REDIS_HOST"),
+                 getenv("RANKD_REDIS_PORT"));
+        CHECK_INT(system(cmd), 0);
+    } else {
+        CHECK_INT(it_redis_cli("FLUSHALL", out, sizeof(out)), 0);
+        CHECK_STR(out, "OK");
+    }
+    int back = 0;
+    for (int i = 0; i < 200 && !back; i++) {
+        back = in_redis("hs-hot") == PLAYERS && in_redis("hs-hot-low") == PLAYERS;
+        if (!back) usleep(100000);
+    }
+    CHECK(back);
+    CHECK(drained());
+    all_the_same();
+}
+
 static void dense_around_is_refused_with_a_reason(void) {
     Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
     Rankd__RankListReply *rep = NULL;
@@ -299,6 +352,7 @@ int main(void) {
     }
     RUN(a_hot_board_ranks_as_a_plain_one);
     RUN(rebuilt_hot_boards_rank_the_same);
+    RUN(an_emptied_redis_gives_the_hot_boards_back);
     RUN(dense_around_is_refused_with_a_reason);
     RUN(what_a_hot_board_cannot_be_is_refused);
     free(admin);
