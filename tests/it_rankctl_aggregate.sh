@@ -69,5 +69,17 @@ check "deleting the aggregate" succeeded
 rk board delete team
 check "then its source" succeeded
 
+# A hot board: --shards spreads its players; an aggregate sums plain boards only.
+rk board create hot-duel --game arena --shards 4
+check "board create --shards 4" succeeded , kv shards 4
+RANKD_TOKEN="$key" rk submit hot-duel --user ann 30
+RANKD_TOKEN="$key" rk submit hot-duel --user bob 50
+rk top hot-duel
+check "top of a hot board: merged from its shards" succeeded , rows_are "1 bob 50" "2 ann 30"
+rk board create hot-sum --game arena --sources hot-duel
+check "an aggregate of a hot board: INVALID_ARGUMENT" failed_with INVALID_ARGUMENT "board hot-duel is sharded"
+rk board create too-hot --game arena --shards 17
+check "--shards 17: INVALID_ARGUMENT" failed_with INVALID_ARGUMENT "shards must be 1 to 16"
+
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -125,7 +125,7 @@ static const ctl_cmd commands[] = {
                  "                    [--windows daily,weekly,monthly] [--min N] [--max N]"
                  " [--player-submit]\n"
                  "                    [--rate-limit N] [--max-step N] [--max-rate N] [--season-schedule S]\n"
-                 "                    [--sources A,B,...] [--reason WHY]",
+                 "                    [--sources A,B,...] [--shards S] [--reason WHY]",
      .summary = "create a leaderboard",
      .min_pos = 1,
      .max_pos = 1,
@@ -142,6 +142,7 @@ static const ctl_cmd commands[] = {
               {"--max-rate", "N", "hold one improving it faster than N a second since their previous one"},
               OPT_SEASON_SCHEDULE,
               {"--sources", "LIST", "an aggregate: each player's sum over these boards' all-time values"},
+              {"--shards", "S", "a hot board: its players spread over S sorted sets (1..16, default 1)"},
               OPT_REASON},
      .run = cmd_board_create},
     {.group = "board",

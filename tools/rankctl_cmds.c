@@ -320,6 +320,7 @@ static int human_board(ctl_ctx *cx, const ProtobufCMessage *m, const void *arg) 
                ctl_show_i64(b->max_rate, nb, sizeof(nb)));
     if (b->n_sources) ctl_kv("sums", "%s", join_ids(b->sources, b->n_sources, wb, sizeof(wb)));
     if (b->n_feeds) ctl_kv("counts toward", "%s", join_ids(b->feeds, b->n_feeds, wb, sizeof(wb)));
+    if (b->shards > 1) ctl_kv("shards", "%u", b->shards); /* a hot board */
     ctl_kv("created at", "%s", ctl_show_time(b->created_at, tb, sizeof(tb)));
     if (b->has_season && b->n_sources == 0) { /* an aggregate follows its sources' seasons */
         char sb[48];
@@ -378,6 +379,7 @@ int cmd_board_create(ctl_ctx *cx, const ctl_args *a) {
         (code = opt_i64(cx, a, "--max-rate", &b.has_max_rate, &b.max_rate)) != RK_OK)
         return code;
     b.season_schedule = (char *)ctl_opt(a, "--season-schedule");
+    if ((code = ctl_opt_u32(cx, a, "--shards", &b.has_shards, &b.shards)) != RK_OK) return code;
     char sources[600], *srcs[9];
     if ((s = ctl_opt(a, "--sources")) != NULL) {
         if (snprintf(sources, sizeof(sources), "%s", s) >= (int)sizeof(sources))
