@@ -318,6 +318,45 @@ static void dense_around_is_refused_with_a_reason(void) {
     rk_reply_free(rep);
 }
 
+/* The player's all-time score on a board (-1: none). */
+static int64_t score_on(const char *board, int64_t uid) {
+    Rankd__RankRequest req = RANKD__RANK_REQUEST__INIT;
+    Rankd__RankReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)board;
+    req.has_user_id = 1;
+    req.user_id = uid;
+    int64_t s = -1;
+    if (rk_ranking_rank(c, &req, &rep, NULL, &st) == RK_OK && rep && rep->entry) s = rep->entry->score;
+    rk_reply_free(rep);
+    return s;
+}
+
+/* hs-hot and hs-plain count toward the global board (the lower-is-better
+ * pair does not): each player's total is twice their plain score, the
+ * hot board's part summed from whichever shard holds them, also after
+ * the global board is rebuilt from the history while the shards are
+ * held. */
+static void the_global_board_sums_a_hot_board_once(void) {
+    for (int round = 0; round < 2; round++) {
+        CHECK(it_settled(c));
+        for (int i = 0; i < PLAYERS; i++) CHECK_INT(score_on("global", uids[i]), 2 * score_on("hs-plain", uids[i]));
+        Rankd__RebuildRequest req = RANKD__REBUILD_REQUEST__INIT;
+        Rankd__RebuildReply *rep = NULL;
+        rk_status st;
+        rk_call_opts o = it_opts(admin, NULL);
+        req.board_id = "global";
+        CHECK_INT(rk_admin_rebuild(c, &req, &rep, &o, &st), RK_OK);
+        rk_reply_free(rep);
+        /* New bests after the rebuild move the total once. */
+        int64_t r1, s1, p1;
+        submit("hs-hot", uids[round], 1000 + round, &r1, &s1, &p1);
+        submit("hs-plain", uids[round], 1000 + round, &r1, &s1, &p1);
+    }
+    CHECK(it_settled(c));
+    for (int i = 0; i < PLAYERS; i++) CHECK_INT(score_on("global", uids[i]), 2 * score_on("hs-plain", uids[i]));
+}
+
 static void what_a_hot_board_cannot_be_is_refused(void) {
     CHECK_INT(create("hs-too-many", 0, 17), RK_INVALID_ARGUMENT);
     /* An aggregate sums plain boards only (yet). */
@@ -353,6 +392,7 @@ int main(void) {
     RUN(a_hot_board_ranks_as_a_plain_one);
     RUN(rebuilt_hot_boards_rank_the_same);
     RUN(an_emptied_redis_gives_the_hot_boards_back);
+    RUN(the_global_board_sums_a_hot_board_once);
     RUN(dense_around_is_refused_with_a_reason);
     RUN(what_a_hot_board_cannot_be_is_refused);
     free(admin);

@@ -36,6 +36,7 @@ typedef struct bench_cfg {
     unsigned counter_shards; /* sub-keys of the counter incr increments */
     uint64_t players;
     unsigned boards;
+    unsigned board_shards; /* boards set up are hot boards of this many shards (1: plain) */
     double zipf;
     int64_t score_max;
     uint64_t seed;

@@ -167,6 +167,8 @@ static int create_boards(rk_client *c, const bench_cfg *cfg, const char *token, 
         if (cfg->player_submit) b.has_player_submit = b.player_submit = 1;
         b.n_windows = nwins;
         b.windows = wins;
+        b.has_shards = cfg->board_shards > 1;
+        b.shards = cfg->board_shards;
         req.board = &b;
         rc = rk_boards_create_board(c, &req, &rep, &o, st);
         rk_reply_free(rep);

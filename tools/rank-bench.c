@@ -692,6 +692,7 @@ static void usage(FILE *f) {
                "  --list-size N        players per ranks-of call (default 10)\n"
                "  --players N          players bench-p0.. (default 1000)\n"
                "  --boards N           boards bench-0.. (default 1)\n"
+               "  --board-shards S     boards set up are hot boards of S shards, 1..16 (default 1: plain)\n"
                "  --zipf S             player popularity exponent, 0 = uniform (default 0)\n"
                "  --score-max N        scores are uniform in [0, N) (default 1000000)\n"
                "  --seed N             random seed (default 1)\n"
@@ -771,6 +772,7 @@ enum {
     O_TLS_CERT,
     O_TLS_KEY,
     O_TLS_NAME,
+    O_BOARD_SHARDS,
     O_HELP
 };
 
@@ -788,6 +790,7 @@ static const struct option long_opts[] = {
     {"counter-shards", 1, 0, O_COUNTER_SHARDS},
     {"players", 1, 0, O_PLAYERS},
     {"boards", 1, 0, O_BOARDS},
+    {"board-shards", 1, 0, O_BOARD_SHARDS},
     {"zipf", 1, 0, O_ZIPF},
     {"score-max", 1, 0, O_SCOREMAX},
     {"seed", 1, 0, O_SEED},
@@ -832,6 +835,7 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
                        .counter_shards = 1,
                        .players = 1000,
                        .boards = 1,
+                       .board_shards = 1,
                        .score_max = 1000000,
                        .seed = 1,
                        .deadline_ms = 5000,
@@ -920,6 +924,10 @@ static int parse_args(int argc, char **argv, bench_cfg *cfg) {
             case O_BOARDS:
                 if (num("--boards", optarg, 1, 100000, &d)) return -1;
                 cfg->boards = (unsigned)d;
+                break;
+            case O_BOARD_SHARDS:
+                if (num("--board-shards", optarg, 1, 16, &d)) return -1;
+                cfg->board_shards = (unsigned)d;
                 break;
             case O_ZIPF:
                 if (num("--zipf", optarg, 0, 10, &d)) return -1;

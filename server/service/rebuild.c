@@ -298,6 +298,14 @@ typedef struct held_set {
     int held; /* sources holding */
 } held_set;
 
+/* The tag of shard k of source b: each shard of a hot board has its own
+ * stream and hold (a plain board's one is its id). */
+static const char *source_tag(const board *b, int k, char *tag) {
+    board at = board_at_shard(b, k);
+    board_tag(&at, tag, BOARD_TAG_MAX + 1);
+    return tag;
+}
+
 /* Holds the sources of target t (NULL: the global board): an aggregate's,
  * or every board that counts toward the global board. Nothing in the
  * one-key layout. */
@@ -306,6 +314,7 @@ static int hold_sources(rstore *r, pgstore *pg, const board *t, const char *owne
     if (rstore_get_layout() != RSTORE_SPLIT) return RK_OK;
     h->target = t ? t->id : BOARD_GLOBAL_ID;
     h->owner = owner;
+    char tag[BOARD_TAG_MAX + 1];
     int rc = pgstore_board_list(pg, &h->src, &h->n, st);
     if (rc != RK_OK) return rc;
     size_t k = 0;
@@ -317,7 +326,8 @@ static int hold_sources(rstore *r, pgstore *pg, const board *t, const char *owne
     h->n = k;
     h->held = 1;
     for (size_t i = 0; rc == RK_OK && i < h->n; i++)
-        rc = rstore_hold(r, h->src[i].id, h->target, owner, 1, FLAG_TTL_S, st);
+        for (int k = 0; rc == RK_OK && k < board_shards(&h->src[i]); k++)
+            rc = rstore_hold(r, source_tag(&h->src[i], k, tag), h->target, owner, 1, FLAG_TTL_S, st);
     return rc;
 }
 
@@ -332,9 +342,14 @@ static int release_sources(rstore *r, held_set *h, int built, rk_status *st) {
         rstore_exact_key(h->target, exact, sizeof(exact));
         rc = rstore_del(r, &key, 1, st);
     }
-    for (size_t i = 0; built && rc == RK_OK && i < h->n; i++) rc = rstore_applied_reset(r, h->target, h->src[i].id, st);
+    char tag[BOARD_TAG_MAX + 1];
+    for (size_t i = 0; built && rc == RK_OK && i < h->n; i++)
+        for (int k = 0; rc == RK_OK && k < board_shards(&h->src[i]); k++)
+            rc = rstore_applied_reset(r, h->target, source_tag(&h->src[i], k, tag), st);
     rk_status ignore;
-    for (size_t i = 0; h->held && i < h->n; i++) rstore_hold(r, h->src[i].id, h->target, h->owner, 0, 0, &ignore);
+    for (size_t i = 0; h->held && i < h->n; i++)
+        for (int k = 0; k < board_shards(&h->src[i]); k++)
+            rstore_hold(r, source_tag(&h->src[i], k, tag), h->target, h->owner, 0, 0, &ignore);
     free(h->src);
     memset(h, 0, sizeof(*h));
     return rc;
