@@ -95,87 +95,110 @@ static void pages_free(rshard_page *pages, int n) {
 
 /* A top page: each shard's first offset + count entries hold the board's;
  * merged, the prefix is the board's own, so its ranks of every mode are
- * exact. */
+ * exact. One round trip. */
 static int top(rstore *r, const shard_views *s, const rread *q, rread_result *out, rk_status *st) {
     rshard_page pages[BOARD_SHARDS_MAX];
     rshard_row **list = NULL;
     size_t m = 0;
-    int rc = RK_OK, got = 0;
-    for (; rc == RK_OK && got < s->n; got++) {
-        rc = rshard_rows(r, &s->v[got], 0, q->offset + q->count, &pages[got], st);
-        if (rc == RK_OK) out->size += pages[got].size;
-    }
-    if (rc != RK_OK) got--;
-    if (rc == RK_OK) rc = merge(pages, s->n, s->v[0].desc, &list, &m, st);
+    int rc = rshard_rows(r, s->v, (size_t)s->n, NULL, q->offset + q->count, pages, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < s->n; i++) out->size += pages[i].size;
+    rc = merge(pages, s->n, s->v[0].desc, &list, &m, st);
     if (rc == RK_OK) rc = emit(list, m, (size_t)q->offset, (size_t)q->count, 0, 1, 1, q->mode, out, st);
     free(list);
-    pages_free(pages, got);
+    pages_free(pages, s->n);
     return rc;
 }
 
 static int count(rstore *r, const shard_views *s, rread_result *out, rk_status *st) {
-    int rc = RK_OK;
-    for (int i = 0; rc == RK_OK && i < s->n; i++) {
-        rshard_page p;
-        if ((rc = rshard_rows(r, &s->v[i], 0, 0, &p, st)) == RK_OK) out->size += p.size;
-        rshard_page_free(&p);
-    }
-    return rc;
+    rshard_page pages[BOARD_SHARDS_MAX];
+    int rc = rshard_rows(r, s->v, (size_t)s->n, NULL, 0, pages, st);
+    if (rc != RK_OK) return rc;
+    for (int i = 0; i < s->n; i++) out->size += pages[i].size;
+    pages_free(pages, s->n);
+    return RK_OK;
 }
 
-/* The players' rows on their own shards, in q's order: one call per shard
- * that holds any of them. */
+/* The players' rows on their own shards, in the order of uids: one round
+ * trip to the shards that hold any of them. */
 static int places(rstore *r, const board *b, const shard_views *s, const int64_t *uids, size_t n, rshard_row *me,
                   rk_status *st) {
     int64_t *ids = calloc(n ? n : 1, sizeof(*ids));
     size_t *at = calloc(n ? n : 1, sizeof(*at));
-    int rc = ids && at ? RK_OK : oom(st);
-    for (int i = 0; rc == RK_OK && i < s->n; i++) {
-        size_t k = 0;
+    const int64_t *per[BOARD_SHARDS_MAX];
+    size_t nper[BOARD_SHARDS_MAX] = {0}, k = 0;
+    rshard_page pages[BOARD_SHARDS_MAX];
+    if (ids == NULL || at == NULL) {
+        free(ids);
+        free(at);
+        return oom(st);
+    }
+    /* ids grouped by shard, at[] where each came from. */
+    for (int i = 0; i < s->n; i++) {
+        per[i] = ids + k;
         for (size_t j = 0; j < n; j++)
             if (board_shard_of(b, uids[j]) == i) {
                 ids[k] = uids[j];
                 at[k++] = j;
+                nper[i]++;
             }
-        rshard_page p;
-        if (k == 0 || (rc = rshard_places(r, &s->v[i], ids, k, &p, st)) != RK_OK) continue;
-        for (size_t j = 0; j < k; j++) {
-            me[at[j]] = p.rows[j];
-            p.rows[j].meta = NULL; /* me's now */
-        }
-        rshard_page_free(&p);
     }
+    int rc = rshard_places(r, s->v, (size_t)s->n, per, nper, pages, st);
+    for (int i = 0, x = 0; rc == RK_OK && i < s->n; x += (int)nper[i], i++)
+        for (size_t j = 0; j < nper[i]; j++) {
+            me[at[x + (int)j]] = pages[i].rows[j];
+            pages[i].rows[j].meta = NULL; /* me's now */
+        }
+    if (rc == RK_OK) pages_free(pages, s->n);
     free(ids);
     free(at);
     return rc;
 }
 
 /* For each found row of me (n of them), the board's entries strictly
- * better (*better) and ahead of it (*ahead), over every shard; *size the
- * board's. A row's own shard counts its position. */
+ * better (better[j]) and ahead of it (ahead[j]) over every shard, in one
+ * round trip; *size the board's. A row's own shard counts its position. */
 static int ahead_all(rstore *r, const board *b, const shard_views *s, const rshard_row *me, size_t n, int64_t *better,
                      int64_t *ahead, int64_t *size, rk_status *st) {
-    rshard_probe *probes = calloc(n ? n : 1, sizeof(*probes));
-    int64_t *bt = calloc(n ? n : 1, sizeof(*bt)), *ah = calloc(n ? n : 1, sizeof(*ah));
-    size_t *at = calloc(n ? n : 1, sizeof(*at));
-    int rc = probes && bt && ah && at ? RK_OK : oom(st);
-    *size = 0;
-    for (size_t j = 0; j < n; j++) better[j] = ahead[j] = 0;
-    for (int i = 0; rc == RK_OK && i < s->n; i++) {
-        size_t k = 0;
-        for (size_t j = 0; j < n; j++) {
-            if (!me[j].found) continue;
-            int own = board_shard_of(b, me[j].user_id) == i;
-            probes[k] = (rshard_probe){.score = me[j].score, .member = own ? "" : me[j].member};
-            at[k++] = j;
+    size_t cells = n * (size_t)s->n;
+    rshard_probe *probes = calloc(cells ? cells : 1, sizeof(*probes));
+    int64_t *bt = calloc(cells ? cells : 1, sizeof(*bt)), *ah = calloc(cells ? cells : 1, sizeof(*ah));
+    size_t *at = calloc(n ? n : 1, sizeof(*at)), k = 0;
+    if (!probes || !bt || !ah || !at) {
+        free(probes);
+        free(bt);
+        free(ah);
+        free(at);
+        return oom(st);
+    }
+    const rshard_probe *pr[BOARD_SHARDS_MAX];
+    int64_t *bp[BOARD_SHARDS_MAX], *ap[BOARD_SHARDS_MAX], sizes[BOARD_SHARDS_MAX];
+    size_t np[BOARD_SHARDS_MAX];
+    for (size_t j = 0; j < n; j++) {
+        better[j] = ahead[j] = 0;
+        if (me[j].found) at[k++] = j;
+    }
+    /* Shard i's probes are the found rows, in order: k of them. */
+    for (int i = 0; i < s->n; i++) {
+        rshard_probe *p = probes + (size_t)i * n;
+        for (size_t x = 0; x < k; x++) {
+            const rshard_row *row = &me[at[x]];
+            int own = board_shard_of(b, row->user_id) == i;
+            p[x] = (rshard_probe){.score = row->score, .member = own ? "" : row->member};
         }
-        int64_t sz = 0;
-        if ((rc = rshard_ahead(r, &s->v[i], probes, k, bt, ah, &sz, st)) != RK_OK) break;
-        *size += sz;
+        pr[i] = p;
+        np[i] = k;
+        bp[i] = bt + (size_t)i * n;
+        ap[i] = ah + (size_t)i * n;
+    }
+    int rc = rshard_ahead(r, s->v, (size_t)s->n, pr, np, bp, ap, sizes, st);
+    *size = 0;
+    for (int i = 0; rc == RK_OK && i < s->n; i++) {
+        *size += sizes[i];
         for (size_t x = 0; x < k; x++) {
             size_t j = at[x];
-            better[j] += bt[x];
-            ahead[j] += board_shard_of(b, me[j].user_id) == i ? me[j].position : ah[x];
+            better[j] += bp[i][x];
+            ahead[j] += board_shard_of(b, me[j].user_id) == i ? me[j].position : ap[i][x];
         }
     }
     free(probes);
@@ -190,6 +213,7 @@ static void rows_free(rshard_row *rows, size_t n) {
     free(rows);
 }
 
+/* Two round trips: the places, then what is ahead of them. */
 static int ranks(rstore *r, const board *b, const shard_views *s, const rread *q, rread_result *out, rk_status *st) {
     if (q->mode == RANK_DENSE) return dense_not_yet(st);
     size_t n = q->nuids;
@@ -218,12 +242,13 @@ static int ranks(rstore *r, const board *b, const shard_views *s, const rread *q
     return rc;
 }
 
-/* The page around a player: their place p on the board (ahead_all), the
- * page [from, from + count) ranks_around_page cuts around it, and from
- * each shard the entries that can be on it: those up to p - from before
- * the player's place there, and up to count after. Merged, the player's
- * p - from nearest predecessors and the rest of the page are in the merge
- * in a row; only the page's first score needs counting again. */
+/* The page around a player, in four round trips: their place p on the
+ * board (places, then ahead on every shard), the page [from, from +
+ * count) ranks_around_page cuts around it, from each shard the entries
+ * that can be on it (up to p - from before the player's place there, and
+ * count after), and the page's first score counted on every shard. Merged,
+ * the player's p - from nearest predecessors and the rest of the page are
+ * in a row. */
 static int around(rstore *r, const board *b, const shard_views *s, const rread *q, rread_result *out, rk_status *st) {
     if (q->mode == RANK_DENSE) return dense_not_yet(st);
     rshard_row me = {0};
@@ -232,48 +257,54 @@ static int around(rstore *r, const board *b, const shard_views *s, const rread *
     if (rc == RK_OK && !me.found)
         rc = rk_status_set(st, RK_NOT_FOUND, "user %lld has no score on this board", (long long)q->user_id);
     /* The player's place on each shard, then on the board. */
-    int64_t at[BOARD_SHARDS_MAX] = {0};
-    for (int i = 0; rc == RK_OK && i < s->n; i++) {
-        int64_t sz = 0, bt = 0;
-        if (board_shard_of(b, q->user_id) == i) {
-            at[i] = me.position;
-            rshard_page p;
-            if ((rc = rshard_rows(r, &s->v[i], 0, 0, &p, st)) == RK_OK) size += p.size;
-            rshard_page_free(&p);
-            continue;
-        }
-        rshard_probe pr = {.score = me.score, .member = me.member};
-        if ((rc = rshard_ahead(r, &s->v[i], &pr, 1, &bt, &at[i], &sz, st)) == RK_OK) size += sz;
+    int64_t at[BOARD_SHARDS_MAX] = {0}, sizes[BOARD_SHARDS_MAX], bt[BOARD_SHARDS_MAX];
+    int own = board_shard_of(b, q->user_id);
+    rshard_probe pr = {.score = me.score, .member = me.member}, first_pr = {.member = ""};
+    const rshard_probe *prs[BOARD_SHARDS_MAX];
+    int64_t *bts[BOARD_SHARDS_MAX], *ats[BOARD_SHARDS_MAX];
+    size_t ones[BOARD_SHARDS_MAX];
+    for (int i = 0; i < s->n; i++) {
+        prs[i] = &pr;
+        ones[i] = 1;
+        bts[i] = &bt[i];
+        ats[i] = &at[i];
     }
-    for (int i = 0; rc == RK_OK && i < s->n; i++) ahead += at[i];
-    if (rc == RK_OK) ranks_around_page(ahead, size, q->above, q->below, &from, &cnt);
+    if (rc == RK_OK) rc = rshard_ahead(r, s->v, (size_t)s->n, prs, ones, bts, ats, sizes, st);
+    if (rc == RK_OK) {
+        at[own] = me.position;
+        for (int i = 0; i < s->n; i++) {
+            ahead += at[i];
+            size += sizes[i];
+        }
+        ranks_around_page(ahead, size, q->above, q->below, &from, &cnt);
+    }
     out->size = size;
 
     rshard_page pages[BOARD_SHARDS_MAX];
-    int got = 0;
-    for (; rc == RK_OK && got < s->n; got++) {
-        int64_t start = at[got] - (ahead - from);
-        rc = rshard_rows(r, &s->v[got], start > 0 ? start : 0, cnt + 1, &pages[got], st);
+    int64_t starts[BOARD_SHARDS_MAX];
+    int fetched = 0;
+    for (int i = 0; i < s->n; i++) {
+        int64_t start = at[i] - (ahead - from);
+        starts[i] = start > 0 ? start : 0;
     }
-    if (rc != RK_OK && got > 0) got--;
+    if (rc == RK_OK && (rc = rshard_rows(r, s->v, (size_t)s->n, starts, cnt + 1, pages, st)) == RK_OK) fetched = 1;
     rshard_row **list = NULL;
     size_t m = 0, mine = 0;
     if (rc == RK_OK) rc = merge(pages, s->n, s->v[0].desc, &list, &m, st);
     while (rc == RK_OK && mine < m && list[mine]->user_id != q->user_id) mine++;
-    /* Writes between the shards' answers can move the player: the page is
-     * then cut around where the merge has them. */
+    /* Writes between the round trips can move the player: the page is then
+     * cut around where the merge has them. */
     size_t first = mine < m && mine >= (size_t)(ahead - from) ? mine - (size_t)(ahead - from) : 0;
     if (rc == RK_OK && m > 0) {
         /* The page's first score: entries strictly better, on every shard. */
-        rshard_probe pr = {.score = list[first]->score, .member = ""};
-        for (int i = 0; rc == RK_OK && i < s->n; i++) {
-            int64_t bt = 0, ah = 0, sz = 0;
-            if ((rc = rshard_ahead(r, &s->v[i], &pr, 1, &bt, &ah, &sz, st)) == RK_OK) better += bt;
-        }
+        first_pr.score = list[first]->score;
+        for (int i = 0; i < s->n; i++) prs[i] = &first_pr;
+        rc = rshard_ahead(r, s->v, (size_t)s->n, prs, ones, bts, ats, sizes, st);
+        for (int i = 0; rc == RK_OK && i < s->n; i++) better += bt[i];
     }
     if (rc == RK_OK) rc = emit(list + first, m - first, 0, (size_t)cnt, from, better + 1, 0, q->mode, out, st);
     free(list);
-    pages_free(pages, got);
+    if (fetched) pages_free(pages, s->n);
     free(me.meta);
     return rc;
 }
@@ -305,23 +336,31 @@ int shards_submitted(rstore *r, const board *b, int64_t uid, rstore_submit_out *
     if (board_shards(b) == 1 || o->status.code != RK_OK || o->rank <= 0) return RK_OK;
     shard_views s;
     views_of(b, WINDOW_ALL, 0, &s);
+    /* The other shards only: one round trip. */
+    rview others[BOARD_SHARDS_MAX];
+    int n = 0;
+    for (int i = 0; i < s.n; i++)
+        if (i != board_shard_of(b, uid)) others[n++] = s.v[i];
     rshard_probe pr[2] = {{.score = o->score, .member = ""}, {.score = o->previous_score, .member = ""}};
-    size_t np = o->previous_rank > 0 ? 2 : 1;
-    int64_t rank = o->rank, previous = o->previous_rank, size = o->board_size;
-    for (int i = 0; i < s.n; i++) {
-        if (i == board_shard_of(b, uid)) continue;
-        int64_t better[2] = {0}, ahead[2] = {0}, sz = 0;
-        int rc = rshard_ahead(r, &s.v[i], pr, np, better, ahead, &sz, st);
-        if (rc != RK_OK) {
-            o->rank = o->previous_rank = 0; /* not known: the shard's alone would be wrong */
-            return rc;
-        }
-        rank += better[0];
-        if (np == 2) previous += better[1];
-        size += sz;
+    const rshard_probe *prs[BOARD_SHARDS_MAX];
+    int64_t better[BOARD_SHARDS_MAX][2], ahead[BOARD_SHARDS_MAX][2], sizes[BOARD_SHARDS_MAX];
+    int64_t *bp[BOARD_SHARDS_MAX], *ap[BOARD_SHARDS_MAX];
+    size_t np[BOARD_SHARDS_MAX];
+    for (int i = 0; i < n; i++) {
+        prs[i] = pr;
+        np[i] = o->previous_rank > 0 ? 2 : 1;
+        bp[i] = better[i];
+        ap[i] = ahead[i];
     }
-    o->rank = rank;
-    o->previous_rank = previous;
-    o->board_size = size;
+    int rc = rshard_ahead(r, others, (size_t)n, prs, np, bp, ap, sizes, st);
+    if (rc != RK_OK) {
+        o->rank = o->previous_rank = 0; /* not known: the shard's alone would be wrong */
+        return rc;
+    }
+    for (int i = 0; i < n; i++) {
+        o->rank += better[i][0];
+        if (np[i] == 2) o->previous_rank += better[i][1];
+        o->board_size += sizes[i];
+    }
     return RK_OK;
 }

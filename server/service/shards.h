@@ -7,10 +7,10 @@
  * as many Redis masters. Ranks stay exact: the place of an entry is the
  * sum over the shards of the entries ahead of it, in the order of a plain
  * board (score, then the time the score was reached), and a top page is
- * the merge of the shards' tops. Reads cost one call per shard (two or
- * three for a place), not one in all, and are not one atomic step: a
- * submission between two shards' answers may show in one and not the
- * other, as it would one read later. docs/ARCHITECTURE.md, Hot boards,
+ * the merge of the shards' tops. A read takes one to four round trips,
+ * each asking every shard at once (one write per master), and is not one
+ * atomic step: a submission between two round trips may show in one and
+ * not the other, as it would one read later. docs/ARCHITECTURE.md, Hot boards,
  * says what a hot board does not do yet.
  */
 #ifndef RANKD_SHARDS_H

@@ -2083,6 +2083,36 @@ static int many(rstore *r, size_t n, const int *argcs, const char *const *const 
     return RK_OK;
 }
 
+int rstore_read_many(rstore *r, size_t n, const int *argcs, const char *const *const *argvs, redisReply **replies,
+                     rk_status *st) {
+    for (int waited = 0;; waited += 50) {
+        int rc = r->pipe ? rpipe_exec(r->pipe, n, argcs, argvs, replies, st) : many(r, n, argcs, argvs, replies, st);
+        if (rc != RK_OK) return rc;
+        size_t bad = n;
+        int busy = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (replies[i]->type != REDIS_REPLY_ERROR) continue;
+            const char *e = replies[i]->str ? replies[i]->str : "";
+            if (strstr(e, "REBUILDING") || strstr(e, "Function not found"))
+                busy = 1;
+            else if (bad == n)
+                bad = i;
+        }
+        if (bad < n) rc = rstore_reply_error(replies[bad], st);
+        if (rc == RK_OK && !busy) return RK_OK;
+        for (size_t i = 0; i < n; i++) {
+            freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
+        if (rc != RK_OK) return rc;
+        /* As read_command: a shard being rebuilt is waited for a while. */
+        if (waited >= REBUILD_WAIT_MS)
+            return rk_status_set(st, RK_UNAVAILABLE, "the board is being rebuilt from PostgreSQL; retry shortly");
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* Two commands in one round trip; the first error reply is the error. */
 static int pair(rstore *r, int argc0, const char **argv0, int argc1, const char **argv1, rk_status *st) {
     int argcs[] = {argc0, argc1};

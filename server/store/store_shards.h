@@ -43,24 +43,31 @@ void rshard_page_free(rshard_page *p);
  * is better). */
 int rshard_before(int desc, const rshard_row *a, const rshard_row *b);
 
-/* count entries from 0-based offset of the shard's order (0: only the
- * size). */
-int rshard_rows(rstore *r, const rview *v, int64_t offset, int64_t count, rshard_page *out, rk_status *st);
+/* Each function asks every one of n views (the shards of one window of a
+ * board) in one round trip: one write per master on a cluster. */
 
-/* One row per uid, in order (found 0: not on the shard). */
-int rshard_places(rstore *r, const rview *v, const int64_t *uids, size_t n, rshard_page *out, rk_status *st);
+/* out[i]: count entries of views[i] from its 0-based offsets[i] (count 0:
+ * only the sizes). */
+int rshard_rows(rstore *r, const rview *views, size_t n, const int64_t *offsets, int64_t count, rshard_page *out,
+                rk_status *st);
 
-/* A place to count the shard's entries ahead of: a score and a member
+/* out[i]: one row per player of uids[i] (nuids[i] of them), in order
+ * (found 0: not on the shard). A view with none is not asked (out[i]
+ * empty, size 0). */
+int rshard_places(rstore *r, const rview *views, size_t n, const int64_t *const *uids, const size_t *nuids,
+                  rshard_page *out, rk_status *st);
+
+/* A place to count a shard's entries ahead of: a score and a member
  * ("" to count only those strictly better). */
 typedef struct rshard_probe {
     int64_t score;
     const char *member;
 } rshard_probe;
 
-/* For each probe, the shard's entries strictly better than its score
- * (better[i]) and ahead of it in the board's order (ahead[i]); *size the
- * shard's entries. */
-int rshard_ahead(rstore *r, const rview *v, const rshard_probe *probes, size_t n, int64_t *better, int64_t *ahead,
-                 int64_t *size, rk_status *st);
+/* For probe j of view i (nprobes[i] of them), the shard's entries strictly
+ * better than its score (better[i][j]) and ahead of it in the board's
+ * order (ahead[i][j]); sizes[i] the shard's entries. */
+int rshard_ahead(rstore *r, const rview *views, size_t n, const rshard_probe *const *probes, const size_t *nprobes,
+                 int64_t *const *better, int64_t *const *ahead, int64_t *sizes, rk_status *st);
 
 #endif

@@ -25,4 +25,12 @@ int rstore_command(rstore *r, int argc, const char **argv, const size_t *lens, r
  * for a while, then RK_UNAVAILABLE. */
 int rstore_read_command(rstore *r, int argc, const char **argv, redisReply **reply, rk_status *st);
 
+/* n commands in one round trip (one write per master on a cluster), each
+ * a read of a board: while any of them finds its board rebuilt, all are
+ * sent again after a moment, as rstore_read_command does. On RK_OK every
+ * replies[i] is the caller's to freeReplyObject, none an error; the first
+ * error reply is the call's error otherwise. */
+int rstore_read_many(rstore *r, size_t n, const int *argcs, const char *const *const *argvs, redisReply **replies,
+                     rk_status *st);
+
 #endif
