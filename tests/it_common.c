@@ -212,6 +212,18 @@ int it_redis_cli(const char *args, char *out, size_t cap) {
     return pclose(p) == 0 ? 0 : -1;
 }
 
+int it_redis_flushall(void) {
+    char cmd[256];
+    const char *seeds = getenv("RANKD_REDIS_SEEDS");
+    if (seeds && strchr(seeds, ','))
+        snprintf(cmd, sizeof(cmd), "redis-cli --cluster call %s:%s FLUSHALL >/dev/null 2>&1",
+                 getenv("RANKD_REDIS_HOST"), getenv("RANKD_REDIS_PORT"));
+    else
+        snprintf(cmd, sizeof(cmd), "redis-cli -h %s -p %s FLUSHALL >/dev/null 2>&1", getenv("RANKD_REDIS_HOST"),
+                 getenv("RANKD_REDIS_PORT"));
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 int it_split_layout(void) {
     const char *layout = getenv("RANKD_REDIS_LAYOUT"), *seeds = getenv("RANKD_REDIS_SEEDS");
     if (layout && layout[0]) return strcmp(layout, "split") == 0;

@@ -56,6 +56,9 @@ int it_redis_cli(const char *args, char *out, size_t cap);
 /* it_redis_cli with printf-style arguments, its first line read as an
  * integer; -1 when redis-cli failed. */
 long it_redis_int(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* FLUSHALL on the harness's Redis, or on every master of its cluster
+ * (Redis loses all its data); 0 when it did. */
+int it_redis_flushall(void);
 /* 1 when the harness's rankd runs in the split layout: asked for
  * (RANKD_REDIS_LAYOUT=split) or chosen by itself on a Redis Cluster. */
 int it_split_layout(void);

@@ -154,11 +154,7 @@ static int same(const ranking *a, const ranking *b, const char *what) {
     return ok;
 }
 
-static void flush_redis(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %s FLUSHALL >/dev/null", getenv("RANKD_REDIS_PORT"));
-    CHECK_INT(system(cmd), 0);
-}
+static void flush_redis(void) { CHECK_INT(it_redis_flushall(), 0); }
 
 /* ------------------------------------------------------------------ tests */
 
@@ -314,12 +310,10 @@ static void empty_redis_is_rebuilt_at_start(void) {
  * at once, serves from PostgreSQL while it cannot restore the board
  * (Redis's state "restoring"), and restores it once the flag is gone. */
 static void a_dead_rebuilds_flag_does_not_stop_a_start(void) {
-    char cmd[256];
+    char out[64];
     CHECK_INT(system("rk-rankd-stop >/dev/null"), 0);
     flush_redis();
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %s SET 'rk:{rb-best}:rebuilding' 'killed:1:1' EX 600 >/dev/null",
-             getenv("RANKD_REDIS_PORT"));
-    CHECK_INT(system(cmd), 0);
+    CHECK_INT(it_redis_cli("SET rk:{rb-best}:rebuilding killed:1:1 EX 600", out, sizeof(out)), 0);
     /* rk-rankd-start waits at most 20 s for rankd to listen. */
     CHECK_INT(system("rk-rankd-start >/dev/null"), 0);
     Rankd__Empty e = RANKD__EMPTY__INIT;
@@ -338,8 +332,7 @@ static void a_dead_rebuilds_flag_does_not_stop_a_start(void) {
     CHECK(same(before, during, "while the flag of a dead rebuild is there"));
     /* The flag goes (its time to live, here cut short): the board is
      * restored and Redis serves again. */
-    snprintf(cmd, sizeof(cmd), "redis-cli -p %s DEL 'rk:{rb-best}:rebuilding' >/dev/null", getenv("RANKD_REDIS_PORT"));
-    CHECK_INT(system(cmd), 0);
+    CHECK_INT(it_redis_cli("DEL rk:{rb-best}:rebuilding", out, sizeof(out)), 0);
     int up = 0;
     for (int i = 0; i < 100 && !up; i++) {
         s = NULL;

@@ -282,19 +282,9 @@ static long in_redis(const char *board) {
 }
 
 static void an_emptied_redis_gives_the_hot_boards_back(void) {
-    char out[64];
     CHECK(drained());
-    const char *seeds = getenv("RANKD_REDIS_SEEDS");
-    if (seeds && strchr(seeds, ',')) {
-        /* A cluster: every master loses its data, so every shard. */
-        char cmd[256];
-        snprintf(cmd, sizeof(cmd), "redis-cli --cluster call %s:%s FLUSHALL >/dev/null", getenv("RANKD_REDIS_HOST"),
-                 getenv("RANKD_REDIS_PORT"));
-        CHECK_INT(system(cmd), 0);
-    } else {
-        CHECK_INT(it_redis_cli("FLUSHALL", out, sizeof(out)), 0);
-        CHECK_STR(out, "OK");
-    }
+    /* On a cluster every master loses its data, so every shard. */
+    CHECK_INT(it_redis_flushall(), 0);
     int back = 0;
     for (int i = 0; i < 200 && !back; i++) {
         back = in_redis("hs-hot") == PLAYERS && in_redis("hs-hot-low") == PLAYERS;
