@@ -295,6 +295,26 @@ static void an_emptied_redis_gives_the_hot_boards_back(void) {
     all_the_same();
 }
 
+/* A top page past the 10,000th entry would read that many entries from
+ * every shard: the history answers it (the reply says so: degraded), a
+ * plain board's comes from Redis. */
+static void a_deep_top_page_comes_from_the_history(void) {
+    CHECK(drained());
+    for (int hot = 0; hot < 2; hot++) {
+        Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
+        Rankd__RankListReply *rep = NULL;
+        rk_status st;
+        req.board_id = hot ? "hs-hot" : "hs-plain";
+        req.has_offset = req.has_limit = 1;
+        req.offset = 9995;
+        req.limit = 10;
+        CHECK_INT(rk_ranking_top(c, &req, &rep, NULL, &st), RK_OK);
+        CHECK_INT(st.degraded, hot);
+        CHECK(rep && rep->n_entries == 0 && rep->board_size == PLAYERS);
+        rk_reply_free(rep);
+    }
+}
+
 static void dense_around_is_refused_with_a_reason(void) {
     Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
     Rankd__RankListReply *rep = NULL;
@@ -383,6 +403,7 @@ int main(void) {
     RUN(rebuilt_hot_boards_rank_the_same);
     RUN(an_emptied_redis_gives_the_hot_boards_back);
     RUN(the_global_board_sums_a_hot_board_once);
+    RUN(a_deep_top_page_comes_from_the_history);
     RUN(dense_around_is_refused_with_a_reason);
     RUN(what_a_hot_board_cannot_be_is_refused);
     free(admin);

@@ -11,8 +11,12 @@
 # (git show REV:server/store/rankd.lua > old.lua) to compare layouts in
 # one run.
 #
+# With BENCH_MEM_CLUSTER=1 the redis-server runs in cluster mode
+# (cluster-enabled yes) and holds every slot itself: a master of a Redis
+# Cluster, whose per-key bookkeeping is counted too.
+#
 # usage: tools/bench_memory.sh [RANKD_LUA...]
-# Environment: BENCH_MEM_N [1000000].
+# Environment: BENCH_MEM_N [1000000], BENCH_MEM_CLUSTER [0].
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,9 +26,18 @@ n="${BENCH_MEM_N:-1000000}"
 dir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 trap 'redis-cli -p "$port" SHUTDOWN NOSAVE >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+cluster=()
+[[ ${BENCH_MEM_CLUSTER:-0} == 1 ]] && cluster=(--cluster-enabled yes --cluster-config-file "$dir/nodes.conf")
 redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$dir" --logfile "$dir/redis.log" \
-    --daemonize yes >/dev/null
+    "${cluster[@]}" --daemonize yes >/dev/null
 for _ in $(seq 50); do redis-cli -p "$port" PING >/dev/null 2>&1 && break; sleep 0.1; done
+if ((${#cluster[@]})); then
+    redis-cli -p "$port" CLUSTER ADDSLOTSRANGE 0 16383 >/dev/null
+    for _ in $(seq 100); do
+        redis-cli -p "$port" CLUSTER INFO | grep -q '^cluster_state:ok' && break
+        sleep 0.1
+    done
+fi
 
 rcli() { redis-cli -p "$port" "$@"; }
 used() { rcli INFO memory | awk -F: '/^used_memory:/ {print $2}' | tr -d '\r'; }

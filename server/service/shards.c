@@ -328,8 +328,14 @@ int shards_read(rstore *r, const board *b, window_kind k, time_t at, const rread
     return rc;
 }
 
+/* A top page ending deeper than this is the history's: the merge reads
+ * offset + count entries from every shard, where a plain board's read
+ * starts at the offset. */
+#define DEEP_TOP_MAX 10000
+
 int shards_merges(const rread *q) {
-    return q->kind == RREAD_TOP || q->kind == RREAD_AROUND || q->kind == RREAD_RANKS || q->kind == RREAD_COUNT;
+    if (q->kind == RREAD_TOP) return q->offset + q->count <= DEEP_TOP_MAX;
+    return q->kind == RREAD_AROUND || q->kind == RREAD_RANKS || q->kind == RREAD_COUNT;
 }
 
 int shards_submitted(rstore *r, const board *b, int64_t uid, rstore_submit_out *o, rk_status *st) {

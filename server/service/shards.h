@@ -28,8 +28,9 @@
  * cannot answer. q is not freed. */
 int shards_read(rstore *r, const board *b, window_kind k, time_t at, const rread *q, rread_result *out, rk_status *st);
 
-/* Whether shards_read answers q: the other reads of a hot board are the
- * history's (ranking.c). */
+/* Whether shards_read answers q: the other reads of a hot board (and a
+ * top page that ends past its 10,000th entry) are the history's
+ * (ranking.c). */
 int shards_merges(const rread *q);
 
 /* A submission of uid to hot board b, stored on its shard: its rank, its
