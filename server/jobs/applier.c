@@ -8,6 +8,7 @@
 
 #include "applier.h"
 #include "log.h"
+#include "store_streams.h"
 
 #define BATCH 500
 /* A board with nothing new is read again after IDLE_MS, doubling while it

@@ -7,6 +7,7 @@
 
 #include "health.h"
 #include "metrics.h"
+#include "store_streams.h"
 
 #define PERIOD_MS 1000
 

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "writebehind.h"
+#include "store_streams.h"
 
 #define CLAIM_EVERY_US (10 * 1000000LL)
 #define RETRY_MS 1000

@@ -15,6 +15,7 @@
 #include "topcache.h"
 #include "validate.h"
 #include "wire.h"
+#include "store_streams.h"
 
 #ifndef RANKD_VERSION
 #define RANKD_VERSION "0.1.0"

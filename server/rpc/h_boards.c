@@ -14,6 +14,7 @@
 #include "log.h"
 #include "validate.h"
 #include "window.h"
+#include "store_streams.h"
 
 static Rankd__Board *board_message(rpc_call *call, const board *b) {
     Rankd__Board *m = arena_alloc(&call->w->arena, sizeof(*m));

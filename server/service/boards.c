@@ -9,6 +9,7 @@
 
 #include "boards.h"
 #include "store_redis.h"
+#include "store_streams.h"
 
 typedef struct entry {
     board b;

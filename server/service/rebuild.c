@@ -15,6 +15,7 @@
 #include "rebuild.h"
 #include "report.h"
 #include "server.h"
+#include "store_streams.h"
 
 #define DRAIN_WAIT_MS 10000
 #define FLAG_TTL_S 600

@@ -1,6 +1,7 @@
 /*
  * redis_exec.h - the store's own way into its Redis connections, for its
- * modules only (store_redis.c, counter_store.c, store_shards.c).
+ * modules only (store_redis.c, store_streams.c, counter_store.c,
+ * store_shards.c).
  *
  * Every command of the store goes through rstore_command, so connection
  * handling, the shared pipeline and the meaning of error replies are in
@@ -32,5 +33,8 @@ int rstore_read_command(rstore *r, int argc, const char **argv, redisReply **rep
  * error reply is the call's error otherwise. */
 int rstore_read_many(rstore *r, size_t n, const int *argcs, const char *const *const *argvs, redisReply **replies,
                      rk_status *st);
+
+/* Two commands in one round trip; the first error reply is the error. */
+int rstore_pair(rstore *r, int argc0, const char **argv0, int argc1, const char **argv1, rk_status *st);
 
 #endif
