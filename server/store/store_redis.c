@@ -552,8 +552,12 @@ void rsubmit_build(const rstore_submit_in *s, int64_t idem_ttl, int64_t retentio
     static const char *const policies[] = {"best", "best", "latest", "sum"};
     /* A hot board's submission goes to its player's shard, whose keys are
      * a whole board's under the shard's tag. */
-    board shard = board_for_player(s->b, s->user_id);
-    const board *b = &shard;
+    board shard;
+    const board *b = s->b;
+    if (b->shards > 1) {
+        shard = board_for_player(s->b, s->user_id);
+        b = &shard;
+    }
     const char *tag = c->tag;
     board_tag(b, c->tag, sizeof(c->tag));
     const char *keys[RSUBMIT_KEYS];
