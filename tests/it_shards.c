@@ -4,7 +4,8 @@
  * hot one first, so the ties' times are in the same order on both): the
  * submissions' replies, Top pages (every rank mode), Rank, RanksOf,
  * Around and Count must agree, on a higher-is-better and a lower-is-better
- * pair, and again after the hot boards are rebuilt from the history. */
+ * pair, and again after the hot boards are rebuilt from the history,
+ * after Redis lost everything, and in a new season. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,6 +316,70 @@ static void a_deep_top_page_comes_from_the_history(void) {
     }
 }
 
+static Rankd__GetSeasonReply *final_standings(const char *board) {
+    Rankd__GetSeasonRequest req = RANKD__GET_SEASON_REQUEST__INIT;
+    Rankd__GetSeasonReply *rep = NULL;
+    rk_status st;
+    req.board_id = (char *)board;
+    req.has_season = req.has_limit = 1;
+    req.season = 1;
+    req.limit = 100;
+    CHECK_INT(rk_seasons_get_season(c, &req, &rep, NULL, &st), RK_OK);
+    return rep;
+}
+
+/* Ending a hot board's season keeps the same final standings as its
+ * plain twin's, empties every shard, and the new season ranks the same. */
+static void a_hot_boards_season_ends_as_a_plain_ones(void) {
+    const struct pair *p = &pairs[0];
+    for (int hot = 1; hot >= 0; hot--) {
+        Rankd__EndSeasonRequest req = RANKD__END_SEASON_REQUEST__INIT;
+        Rankd__EndSeasonReply *rep = NULL;
+        rk_status st;
+        rk_call_opts o = it_opts(admin, NULL);
+        req.board_id = (char *)(hot ? p->hot : p->plain);
+        CHECK_INT(rk_seasons_end_season(c, &req, &rep, &o, &st), RK_OK);
+        CHECK(rep && rep->ended && rep->ended->board_size == PLAYERS && rep->current == 2);
+        rk_reply_free(rep);
+    }
+    Rankd__GetSeasonReply *a = final_standings(p->hot), *b = final_standings(p->plain);
+    CHECK(a && b && a->n_entries == PLAYERS && b->n_entries == PLAYERS);
+    for (size_t i = 0; a && b && i < a->n_entries && i < b->n_entries; i++) {
+        CHECK_INT(a->entries[i]->user_id, b->entries[i]->user_id);
+        CHECK_INT(a->entries[i]->score, b->entries[i]->score);
+        CHECK_INT(a->entries[i]->rank, b->entries[i]->rank);
+    }
+    rk_reply_free(a);
+    rk_reply_free(b);
+    /* Every shard starts the season empty, in Redis itself. */
+    long left = 0;
+    for (int k = 0; k < SHARDS; k++) left += it_redis_int("ZCARD rk:{%s~%d}:all", p->hot, k);
+    CHECK_INT(left, 0);
+    CHECK_INT(count(p->hot), 0);
+    feed(p);
+    same_tops(p);
+    same_ranks(p);
+    same_around(p);
+    CHECK_INT(count(p->hot), PLAYERS);
+}
+
+static void a_hot_board_may_have_a_season_schedule(void) {
+    Rankd__CreateBoardRequest req = RANKD__CREATE_BOARD_REQUEST__INIT;
+    Rankd__Board b = RANKD__BOARD__INIT;
+    Rankd__BoardReply *rep = NULL;
+    rk_status st;
+    b.id = "hs-weekly";
+    b.game = GAME;
+    b.has_shards = 1;
+    b.shards = SHARDS;
+    b.season_schedule = "weekly mon 00:00";
+    req.board = &b;
+    rk_call_opts o = it_opts(admin, NULL);
+    CHECK_INT(rk_boards_create_board(c, &req, &rep, &o, &st), RK_OK);
+    CHECK(rep && rep->board && rep->board->shards == SHARDS && rep->board->season_ends_at > 0);
+    rk_reply_free(rep);
+}
+
 static void dense_around_is_refused_with_a_reason(void) {
     Rankd__AroundRequest req = RANKD__AROUND_REQUEST__INIT;
     Rankd__RankListReply *rep = NULL;
@@ -404,6 +469,8 @@ int main(void) {
     RUN(an_emptied_redis_gives_the_hot_boards_back);
     RUN(the_global_board_sums_a_hot_board_once);
     RUN(a_deep_top_page_comes_from_the_history);
+    RUN(a_hot_boards_season_ends_as_a_plain_ones);
+    RUN(a_hot_board_may_have_a_season_schedule);
     RUN(dense_around_is_refused_with_a_reason);
     RUN(what_a_hot_board_cannot_be_is_refused);
     free(admin);

@@ -182,12 +182,9 @@ int validate_board_shards(const Rankd__Board *in, board *out, rk_status *st) {
     if (in->shards > BOARD_SHARDS_MAX)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "shards must be 1 to %d, not %u", BOARD_SHARDS_MAX, in->shards);
     /* What a hot board does not do yet (docs/ARCHITECTURE.md, Hot boards):
-     * each of these rebuilds or sums the board as one sorted set. */
+     * an aggregate sums its sources into one sorted set. */
     if (out->nsources > 0)
         return rk_status_set(st, RK_INVALID_ARGUMENT, "an aggregate board cannot be sharded (shards 1)");
-    if (out->season_schedule[0])
-        return rk_status_set(st, RK_INVALID_ARGUMENT,
-                             "a sharded board has no seasons yet: leave season_schedule empty or shards 1");
     out->shards = (int)in->shards;
     return RK_OK;
 }

@@ -282,8 +282,6 @@ int h_update_board(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage *
     nb.max_score = mx;
     if (req->has_player_submit) nb.player_submit = req->player_submit;
     if (req->season_schedule && (rc = validate_season_schedule(req->season_schedule, &nb, st)) != RK_OK) return rc;
-    if (nb.shards > 1 && nb.season_schedule[0])
-        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s is sharded: a hot board has no seasons yet", b.id);
 
     char what[BOARD_TITLE_MAX + 32];
     if (strcmp(nb.title, b.title) != 0) {

@@ -69,8 +69,6 @@ int h_end_season(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **o
     if (b.nsources > 0)
         return rk_status_set(st, RK_FAILED_PRECONDITION,
                              "board %s is an aggregate: it sums its sources' current seasons; end theirs", b.id);
-    if (b.shards > 1)
-        return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s is sharded: a hot board has no seasons yet", b.id);
     if (req->has_season && req->season != b.season)
         return rk_status_set(st, RK_FAILED_PRECONDITION, "board %s is in season %lld, not %u", b.id,
                              (long long)b.season, req->season);

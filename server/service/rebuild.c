@@ -557,7 +557,7 @@ int rebuild_season_end(rstore *r, pgstore *pg, const rebuild_season *se, rebuild
      * write-behind drained PostgreSQL has every one taken before: the
      * final standings and the new season's board both come from it, split
      * at one instant, so each submission counts in exactly one season. */
-    if ((rc = set_flag(r, b, 1, owner, se->deadline_us, se->try_only ? 0 : LOCK_WAIT_MS, st)) != RK_OK) {
+    if ((rc = set_flags(r, b, 1, 1, owner, se->deadline_us, se->try_only ? 0 : LOCK_WAIT_MS, st)) != RK_OK) {
         if (se->try_only && rc == RK_ABORTED) {
             rk_status_clear(st);
             return RK_OK; /* someone else works on the board: the next tick looks again */
@@ -602,13 +602,17 @@ int rebuild_season_end(rstore *r, pgstore *pg, const rebuild_season *se, rebuild
     /* From here on the season has ended for good: Redis follows, however
      * late (no deadline). The plausibility rule's previous submissions
      * go, so a season's first score is judged as a first score. */
-    char ls[RSTORE_KEY_MAX];
-    snprintf(ls, sizeof(ls), "rk:{%s}:ls", cur.id);
-    const char *lsk = ls;
-    if ((rc = rstore_set_season(r, &out->board, ended_us, st)) != RK_OK ||
-        (rc = build_board(r, pg, &out->board, se->retention_s, 0, replayed, &entries, st)) != RK_OK ||
-        (rc = rstore_del(r, &lsk, 1, st)) != RK_OK)
-        goto redis_behind;
+    if ((rc = rstore_set_season(r, &out->board, ended_us, st)) != RK_OK) goto redis_behind;
+    for (int k = 0; k < board_shards(&out->board); k++) {
+        board at = board_at_shard(&out->board, k);
+        char ls[RSTORE_KEY_MAX], tag[BOARD_TAG_MAX + 1];
+        board_tag(&at, tag, sizeof(tag));
+        snprintf(ls, sizeof(ls), "rk:{%s}:ls", tag);
+        const char *lsk = ls;
+        if ((rc = build_board(r, pg, &at, se->retention_s, 0, replayed, &entries, st)) != RK_OK ||
+            (rc = rstore_del(r, &lsk, 1, st)) != RK_OK)
+            goto redis_behind;
+    }
     if (board_in_global(&cur) && (rc = global_ex(r, pg, 0, LOCK_WAIT_MS, &entries, st)) != RK_OK) goto redis_behind;
     log_info("season ended", "board=%s season=%" PRId64 " players=%" PRId64 " by=%s", cur.id, cur.season, size,
              se->ended_by);
@@ -622,7 +626,7 @@ redis_behind:;
                   cur.season, cur.id, why);
 unflag:;
     rk_status ignore;
-    set_flag(r, b, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
+    set_flags(r, b, 1, 0, owner, 0, 0, rc == RK_OK ? st : &ignore);
     free(rows);
     free(put);
     free(replayed);
