@@ -57,8 +57,10 @@ static int drain(rstore *r, int64_t deadline_us, rk_status *st) {
 }
 
 /* A hot board's shard is built from its own players' rows: keeps those
- * of rows (n of them) that b's shard holds, in order; *n their number.
- * Nothing on a plain board. */
+ * of rows (n of them) that b's shard holds, in order; n their number.
+ * Nothing on a plain board. A macro, for the history's rows of entries,
+ * personal bests and metadata alike (each has a user_id). Each shard's
+ * build reads the board's history again: S reads for S shards. */
 #define KEEP_SHARD(b, rows, n)                                                                           \
     do {                                                                                                 \
         if ((b) != NULL && (b)->shards > 1) {                                                            \
