@@ -212,6 +212,21 @@ int it_redis_cli(const char *args, char *out, size_t cap) {
     return pclose(p) == 0 ? 0 : -1;
 }
 
+int it_drained(rk_client *c, const char *token) {
+    for (int i = 0; i < 300; i++) {
+        Rankd__Empty req = RANKD__EMPTY__INIT;
+        Rankd__ServerStatus *s = NULL;
+        rk_status st;
+        rk_call_opts o = it_opts(token, NULL);
+        int done = rk_admin_status(c, &req, &s, &o, &st) == RK_OK && s->has_writebehind_backlog &&
+                   s->writebehind_backlog == 0 && s->has_redis_backlog && s->redis_backlog == 0 && !s->degraded;
+        rk_reply_free(s);
+        if (done) return 1;
+        usleep(100000);
+    }
+    return 0;
+}
+
 int it_redis_flushall(void) {
     char cmd[256];
     const char *seeds = getenv("RANKD_REDIS_SEEDS");

@@ -65,6 +65,12 @@ int it_split_layout(void);
 /* One numeric field of an INFO section ("persistence", ...), or -1. */
 long it_redis_info_field(const char *section, const char *name);
 
+/* Waits (up to 30 s) until every acknowledged submission is in
+ * PostgreSQL and nothing taken without Redis is left to replay (Status:
+ * write-behind and Redis backlogs 0, not degraded), asking as admin
+ * (token). 1 when drained. */
+int it_drained(rk_client *c, const char *token);
+
 /* Waits (up to 10 s) until rankd's global board and aggregates have
  * applied every board change (Status applier_backlog 0; at once without
  * that field, the one-key layout, or while Redis is away). The split

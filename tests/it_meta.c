@@ -244,24 +244,8 @@ static void a_retry_keeps_the_first_answer_and_meta(void) {
     check_rank_meta("mt-latest", 2, "{\"try\":1}");
 }
 
-/* Waits until the write-behind has copied every accepted submission. */
-static int drained(void) {
-    for (int i = 0; i < 300; i++) {
-        Rankd__Empty req = RANKD__EMPTY__INIT;
-        Rankd__ServerStatus *s = NULL;
-        rk_status st;
-        rk_call_opts o = it_opts(admin, NULL);
-        int done = rk_admin_status(c, &req, &s, &o, &st) == RK_OK && s->has_writebehind_backlog &&
-                   s->writebehind_backlog == 0 && s->has_redis_backlog && s->redis_backlog == 0 && !s->degraded;
-        rk_reply_free(s);
-        if (done) return 1;
-        usleep(100000);
-    }
-    return 0;
-}
-
 static void history_returns_each_submissions_meta(void) {
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     Rankd__HistoryRequest req = RANKD__HISTORY_REQUEST__INIT;
     Rankd__HistoryReply *rep = NULL;
     rk_status st;
@@ -312,7 +296,7 @@ static void rebuild(const char *board) {
 
 static void a_rebuild_and_a_restore_give_the_same_meta(void) {
     static char before[8192], after[8192];
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     snapshot(before, sizeof(before));
     CHECK(strstr(before, "r-9001") != NULL && strstr(before, "{\"match\":3}") != NULL);
     /* A rebuild writes the metadata from the history, not from what Redis
@@ -332,7 +316,7 @@ static void a_rebuild_and_a_restore_give_the_same_meta(void) {
     CHECK_STR(out, "OK");
     CHECK_INT(it_redis_cli("EXISTS rk:{mt-best}:meta", out, sizeof(out)), 0);
     CHECK_STR(out, "0");
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     int same = 0;
     for (int i = 0; i < 100 && !same; i++) {
         snapshot(after, sizeof(after));
@@ -344,7 +328,7 @@ static void a_rebuild_and_a_restore_give_the_same_meta(void) {
 
 static void without_redis_the_meta_is_kept(void) {
     rk_status st;
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     CHECK_INT(system("rk-redis-stop >/dev/null"), 0);
     CHECK_INT(submit("mt-best", 2, 5000, "{\"car\":\"degraded\"}", "dg-1", &st), RK_OK);
     CHECK_INT(st.degraded, 1);
@@ -373,7 +357,7 @@ static void without_redis_the_meta_is_kept(void) {
     for (size_t i = 0; d && i < d->n_entries; i++) CHECK(d->entries[i]->meta == NULL);
     rk_reply_free(d);
     CHECK_INT(system("rk-redis-start >/dev/null"), 0);
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     /* Replayed into Redis with its metadata. */
     check_rank_meta("mt-best", 2, "{\"car\":\"degraded\"}");
 }

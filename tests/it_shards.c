@@ -254,22 +254,6 @@ static void rebuilt_hot_boards_rank_the_same(void) {
     all_the_same();
 }
 
-/* Every submission is in PostgreSQL and Redis holds nothing in flight. */
-static int drained(void) {
-    for (int i = 0; i < 300; i++) {
-        Rankd__Empty req = RANKD__EMPTY__INIT;
-        Rankd__ServerStatus *s = NULL;
-        rk_status st;
-        rk_call_opts o = it_opts(admin, NULL);
-        int done = rk_admin_status(c, &req, &s, &o, &st) == RK_OK && s->has_writebehind_backlog &&
-                   s->writebehind_backlog == 0 && s->has_redis_backlog && s->redis_backlog == 0 && !s->degraded;
-        rk_reply_free(s);
-        if (done) return 1;
-        usleep(100000);
-    }
-    return 0;
-}
-
 /* The entries of the hot board's shards in Redis itself (reads would be
  * answered from the history while it has none). */
 static long in_redis(const char *board) {
@@ -283,7 +267,7 @@ static long in_redis(const char *board) {
 }
 
 static void an_emptied_redis_gives_the_hot_boards_back(void) {
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     /* On a cluster every master loses its data, so every shard. */
     CHECK_INT(it_redis_flushall(), 0);
     int back = 0;
@@ -292,7 +276,7 @@ static void an_emptied_redis_gives_the_hot_boards_back(void) {
         if (!back) usleep(100000);
     }
     CHECK(back);
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     all_the_same();
 }
 
@@ -300,7 +284,7 @@ static void an_emptied_redis_gives_the_hot_boards_back(void) {
  * every shard: the history answers it (the reply says so: degraded), a
  * plain board's comes from Redis. */
 static void a_deep_top_page_comes_from_the_history(void) {
-    CHECK(drained());
+    CHECK(it_drained(c, admin));
     for (int hot = 0; hot < 2; hot++) {
         Rankd__TopRequest req = RANKD__TOP_REQUEST__INIT;
         Rankd__RankListReply *rep = NULL;
