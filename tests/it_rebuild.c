@@ -287,10 +287,8 @@ static void acknowledged_submissions_survive(void) {
     int acknowledged = 0;
     for (int w = 0; w < WRITERS; w++) acknowledged += writer_best[w] > 0;
     /* If no writer was ever acknowledged there is nothing to prove, and
-     * that is a failure in itself (on a loaded machine a few may not be;
-     * on a cluster every rebuild of the board rebuilds the global board
-     * too, which holds the writer longer: 121 of 200 there). */
-    CHECK(acknowledged >= WRITERS / 4);
+     * that is a failure in itself (on a loaded machine a few may not be). */
+    CHECK(acknowledged > WRITERS / 2);
     fprintf(stderr, "  %d of %d writers acknowledged\n", acknowledged, WRITERS);
     for (int w = 0; w < WRITERS; w++) {
         if (writer_best[w] == 0) continue;
