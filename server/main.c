@@ -342,11 +342,13 @@ int main(int argc, char **argv) {
     rstore_set_layout(split ? RSTORE_SPLIT : RSTORE_ONE);
     if (split) log_info("Redis calls use the split layout: one slot each", "redis_layout=%s", srv.cfg.redis_layout);
     long long listpack = -1;
-    if (rc == RK_OK && (rc = rstore_listpack_entries(redis, &listpack, &st)) == RK_OK && listpack >= 0 &&
-        listpack < RSTORE_BUCKET_FIELDS)
+    char listpack_node[RSTORE_ADDR_MAX];
+    if (rc == RK_OK &&
+        (rc = rstore_listpack_entries(redis, &listpack, listpack_node, sizeof(listpack_node), &st)) == RK_OK &&
+        listpack >= 0 && listpack < RSTORE_BUCKET_FIELDS)
         log_warn("Redis keeps smaller hashes as listpacks than the boards' member buckets need: they take several "
                  "times the memory; set hash-max-listpack-entries to 128 or more",
-                 "hash_max_listpack_entries=%lld needed=%d", listpack, RSTORE_BUCKET_FIELDS);
+                 "hash_max_listpack_entries=%lld needed=%d node=%s", listpack, RSTORE_BUCKET_FIELDS, listpack_node);
     if (rc == RK_OK && (rc = rstore_load_functions(redis, &st)) == RK_OK &&
         (rc = rebuild_names(redis, pg, &st)) == RK_OK &&
         /* An empty Redis (restarted without its data) gets its boards

@@ -102,15 +102,19 @@ rk-rankd-start >/dev/null
 
 # A Redis that keeps only small hashes as listpacks would store the boards'
 # member buckets (up to 128 fields) as hashtables: rankd says so at start,
-# and says nothing at Redis's default.
-rcli() { redis-cli -h "$RANKD_REDIS_HOST" -p "$RANKD_REDIS_PORT" "$@"; }
+# and says nothing at Redis's default. On a cluster each master has its
+# own setting: the one lowered is the third master, not the seed rankd
+# asks first.
+read -ra nodes <<<"${RANKD_REDIS_NODES:-}"
+lp_port=${nodes[2]:-$RANKD_REDIS_PORT}
+rcli() { redis-cli -h "$RANKD_REDIS_HOST" -p "$lp_port" "$@"; }
 warned() { grep -c 'hash-max-listpack-entries' "$RANKD_TEST_DIR/rankd.log" || true; }
 before=$(warned)
 rcli CONFIG SET hash-max-listpack-entries 64 >/dev/null
 rk-rankd-stop
 rk-rankd-start >/dev/null
 grep 'hash-max-listpack-entries' "$RANKD_TEST_DIR/rankd.log" >"$work/out" || true
-if (($(warned) > before)) && grep -q 'hash_max_listpack_entries=64 needed=128' "$work/out"; then
+if (($(warned) > before)) && grep -q "hash_max_listpack_entries=64 needed=128 node=[^ ]*:$lp_port" "$work/out"; then
     ok "a Redis with hash-max-listpack-entries 64: rankd warns at start"
 else
     not_ok "a Redis with hash-max-listpack-entries 64: rankd warns at start"

@@ -16,6 +16,7 @@
 
 #define RNODE_HOST_MAX 256
 #define RNODE_SEEDS_MAX 16
+#define RNODE_ADDR_MAX (RNODE_HOST_MAX + 8) /* "host:port" and its NUL */
 
 typedef struct rnode {
     char host[RNODE_HOST_MAX];

@@ -336,7 +336,8 @@ out:
     return rc;
 }
 
-int rroute_each_master(rroute *r, int argc, const char *const *argv, const size_t *lens, rk_status *st) {
+int rroute_each_master(rroute *r, int argc, const char *const *argv, const size_t *lens, rroute_reply_fn each,
+                       void *arg, rk_status *st) {
     rnode masters[RMAP_NODES_MAX];
     size_t n = rmap_masters(&r->map, masters, RMAP_NODES_MAX);
     if (n == 0 && refresh(r, st) != RK_OK) return st->code;
@@ -356,6 +357,11 @@ int rroute_each_master(rroute *r, int argc, const char *const *argv, const size_
         if (err)
             rk_status_set(st, RK_INTERNAL, "Redis Cluster node %s:%d: %.*s", l->node.host, l->node.port,
                           (int)(rep->len > 200 ? 200 : rep->len), rep->str);
+        if (each) {
+            char node[RNODE_ADDR_MAX];
+            rnode_format(&l->node, node, sizeof(node));
+            each(arg, node, rep);
+        }
         freeReplyObject(rep);
         if (err) return RK_INTERNAL;
     }

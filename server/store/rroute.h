@@ -56,9 +56,16 @@ int rroute_exec_wait(rroute *r, size_t n, const int *argc, const char *const *co
                      struct redisReply **replies, int64_t replicas, int64_t timeout_ms, long long *acked,
                      rk_status *st);
 
+/* Called with each master's reply (an error reply too) to a command
+ * rroute_each_master sent; node is its "host:port". */
+typedef void (*rroute_reply_fn)(void *arg, const char *node, const struct redisReply *reply);
+
 /* Runs one command on every master of the map (FUNCTION LOAD: functions
- * are each node's own). The first error reply becomes st's message. */
-int rroute_each_master(rroute *r, int argc, const char *const *argv, const size_t *lens, rk_status *st);
+ * are each node's own; CONFIG GET: so is the configuration). each, when
+ * not NULL, sees every reply. The first error reply ends the walk and
+ * becomes st's message (RK_INTERNAL). */
+int rroute_each_master(rroute *r, int argc, const char *const *argv, const size_t *lens, rroute_reply_fn each,
+                       void *arg, rk_status *st);
 
 /* The master the map names for key (for tests and messages): "host:port",
  * or "" when not known. */

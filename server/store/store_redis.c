@@ -207,7 +207,7 @@ int rstore_reply_error(const redisReply *rep, rk_status *st) {
  * each node keeps its own functions. */
 static int routed(rstore *r, int argc, const char **argv, const size_t *lens, redisReply **reply, rk_status *st) {
     if (strcmp(argv[0], "FUNCTION") == 0) {
-        int rc = rroute_each_master(r->route, argc, argv, lens, st);
+        int rc = rroute_each_master(r->route, argc, argv, lens, NULL, NULL, st);
         *reply = NULL;
         return rc;
     }
@@ -313,21 +313,50 @@ int rstore_cluster_enabled(rstore *r, int *yes, rk_status *st) {
     return RK_OK;
 }
 
-int rstore_listpack_entries(rstore *r, long long *n, rk_status *st) {
+_Static_assert(RSTORE_ADDR_MAX >= RNODE_ADDR_MAX, "RSTORE_ADDR_MAX holds any node's address");
+
+/* The smallest hash-max-listpack-entries seen, and on which node. */
+typedef struct least_listpack {
+    long long n;
+    char *node;
+    size_t cap;
+} least_listpack;
+
+static void keep_least(void *arg, const char *node, const redisReply *rep) {
+    least_listpack *l = arg;
+    if (rep->type == REDIS_REPLY_ERROR) return; /* the walk fails on it */
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 || rep->element[1]->type != REDIS_REPLY_STRING) return;
+    long long n = strtoll(rep->element[1]->str, NULL, 10);
+    if (l->n >= 0 && n >= l->n) return;
+    l->n = n;
+    snprintf(l->node, l->cap, "%s", node);
+}
+
+int rstore_listpack_entries(rstore *r, long long *n, char *node, size_t cap, rk_status *st) {
     const char *argv[] = {"CONFIG", "GET", "hash-max-listpack-entries"};
-    redisReply *rep = NULL;
+    least_listpack least = {.n = -1, .node = node, .cap = cap};
     *n = -1;
-    int rc = command(r, 3, argv, NULL, &rep, st);
+    if (cap) node[0] = '\0';
+    int rc = r->pipe ? RK_OK : reconnect(r, st);
+    if (rc != RK_OK) return rc;
+    if (r->route) {
+        rc = rroute_each_master(r->route, 3, argv, NULL, keep_least, &least, st);
+    } else {
+        redisReply *rep = NULL;
+        if ((rc = command(r, 3, argv, NULL, &rep, st)) == RK_OK) {
+            char addr[RNODE_ADDR_MAX];
+            rstore_addr(r, addr, sizeof(addr));
+            keep_least(&least, addr, rep);
+            freeReplyObject(rep);
+        }
+    }
     if (rc == RK_INTERNAL) {
         /* An error reply: CONFIG is not for us here. */
         rk_status_clear(st);
         return RK_OK;
     }
-    if (rc != RK_OK) return rc;
-    if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING)
-        *n = strtoll(rep->element[1]->str, NULL, 10);
-    freeReplyObject(rep);
-    return RK_OK;
+    if (rc == RK_OK) *n = least.n;
+    return rc;
 }
 
 void rstore_addr(const rstore *r, char *out, size_t cap) { rnode_format(&r->seeds[r->cur], out, cap); }
@@ -428,9 +457,27 @@ int rstore_is_live(rstore *r, int *live, rk_status *st) {
     return rc;
 }
 
+static void note_loading(void *arg, const char *node, const redisReply *rep) {
+    (void)node;
+    if (rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "LOADING", 7) == 0) *(int *)arg = 1;
+}
+
 rstore_probe_result rstore_probe(rstore *r) {
     rk_status st;
     if (r->pipe) return RSTORE_GONE;
+    if (r->route == NULL && reconnect(r, &st) != RK_OK) return RSTORE_GONE;
+    if (r->route) {
+        /* A master that has just restarted answers commands with keys
+         * CLUSTERDOWN while it loads (it has not heard from the cluster
+         * yet), and LOADING only to those without: PING tells. It also
+         * finds a master that is away at once, where the markers would
+         * wait out the call's budget. */
+        const char *ping[] = {"PING"};
+        int loading = 0;
+        int rc = rroute_each_master(r->route, 1, ping, NULL, note_loading, &loading, &st);
+        if (loading) return RSTORE_LOADING;
+        if (rc != RK_OK) return RSTORE_GONE;
+    }
     redisReply *reps[1 + RSTORE_SENTINELS];
     size_t n = 0;
     if (on_markers(r, "EXISTS", reps, &n, &st) != RK_OK) return RSTORE_GONE;

@@ -98,8 +98,13 @@ int rstore_cluster_enabled(rstore *r, int *yes, rk_status *st);
 #define RSTORE_BUCKET_FIELDS 128
 
 /* Redis's hash-max-listpack-entries; -1 when CONFIG GET is not allowed
- * (a managed Redis may rename it) or does not answer it. */
-int rstore_listpack_entries(rstore *r, long long *n, rk_status *st);
+ * (a managed Redis may rename it) or does not answer it. On a cluster,
+ * the smallest of its masters' (each keeps its own share of the boards);
+ * node ("host:port", cap bytes) says whose. */
+int rstore_listpack_entries(rstore *r, long long *n, char *node, size_t cap, rk_status *st);
+
+/* Room for a node's "host:port" and its NUL. */
+#define RSTORE_ADDR_MAX 272
 
 /* The "host:port" in use (or tried next), for messages. */
 void rstore_addr(const rstore *r, char *out, size_t cap);
