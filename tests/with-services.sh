@@ -238,8 +238,12 @@ redis_stop() {
 # ------------------------------------------------------------------ redis cluster
 
 # node_start N: starts cluster node N (1-based) on its ports, waits for PONG.
-node_start() {
-    local n=$1 port=${node_ports[$(($1 - 1))]} bus=${bus_ports[$(($1 - 1))]} d="$redis_dir/node-$1" pid i reply
+node_start() { node_spawn "$1" && node_wait "$1"; }
+
+# node_spawn N: starts cluster node N's process; node_wait N: waits for
+# its PONG (a node loading its data answers LOADING until it is done).
+node_spawn() {
+    local n=$1 port=${node_ports[$(($1 - 1))]} bus=${bus_ports[$(($1 - 1))]} d="$redis_dir/node-$1" pid
     mkdir -p "$d"
     setsid redis-server --port "$port" --cluster-port "$bus" --bind 127.0.0.1 --dir "$d" \
         --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
@@ -248,6 +252,11 @@ node_start() {
         </dev/null >>"$d/redis.out" 2>&1 &
     pid=$!
     echo "$pid" >"$DIR/redis-node-$n.pid"
+}
+
+node_wait() {
+    local n=$1 port=${node_ports[$(($1 - 1))]} d="$redis_dir/node-$1" pid i reply
+    pid="$(cat "$DIR/redis-node-$n.pid" 2>/dev/null)" || return 1
     for ((i = 0; i < 200; i++)); do
         if ! alive "$pid"; then
             log "cluster node $n exited during start; tail of $d/redis.log:"
@@ -287,10 +296,12 @@ cluster_stop() {
 }
 
 # cluster_restart: every node of a stopped cluster again, with its data
-# and nodes.conf.
+# and nodes.conf, all at once (as a whole cluster restarts: one node still
+# loading while the others answer).
 cluster_restart() {
     local n
-    for ((n = 1; n <= ${#node_ports[@]}; n++)); do node_start "$n" || return 1; done
+    for ((n = 1; n <= ${#node_ports[@]}; n++)); do node_spawn "$n" || return 1; done
+    for ((n = 1; n <= ${#node_ports[@]}; n++)); do node_wait "$n" || return 1; done
     cluster_wait_ok
 }
 

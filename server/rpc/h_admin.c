@@ -349,7 +349,11 @@ int h_status(rpc_call *call, const ProtobufCMessage *m, ProtobufCMessage **out, 
     NEW(call, rep, Rankd__ServerStatus, rankd__server_status__init);
     rep->version = RANKD_VERSION;
     rep->has_redis_ok = rep->has_postgres_ok = rep->has_uptime_s = rep->has_requests_total = 1;
-    rep->redis_ok = rstore_ping(call->w->redis, &ignore) == RK_OK;
+    /* While the recovery job finds Redis away or loading, asking it again
+     * could only wait: on a cluster, behind the retries of calls already
+     * sent to a master that answers CLUSTERDOWN while it loads. */
+    recovery_state rs = recovery_get(call->srv->recovery);
+    rep->redis_ok = rs != RECOVERY_DOWN && rs != RECOVERY_LOADING && rstore_ping(call->w->redis, &ignore) == RK_OK;
     rep->postgres_ok = pgstore_ping(call->w->pg, &ignore) == RK_OK;
     rep->uptime_s = (int64_t)(server_time() - call->srv->started);
     rep->requests_total = atomic_load(&call->srv->requests);
