@@ -135,11 +135,19 @@ check "pg_dump -Fc while rankd runs" "$pg_bin/pg_dump" "${pg[@]}" -Fc -f "$dump"
 
 rk-rankd-stop
 check "rankd stops" true
-# Redis loses everything: stopped, its data files removed, started empty.
+# Redis loses everything: stopped, its data files removed, started empty
+# (on a cluster every node, each keeping its slots).
 rk-redis-stop
-rm -rf "${RANKD_TEST_DIR:?}/redis/"*
+rk-redis-wipe
 rk-redis-start
-check "Redis is empty" bash -c '[[ $(redis-cli -h 127.0.0.1 -p "$1" dbsize) == 0 ]]' _ "$RANKD_REDIS_PORT"
+# every_node_empty: DBSIZE is 0 on the one Redis, or on every node.
+every_node_empty() {
+    local p
+    for p in ${RANKD_REDIS_NODES:-$RANKD_REDIS_PORT}; do
+        [[ $(redis-cli -h 127.0.0.1 -p "$p" dbsize) == 0 ]] || return 1
+    done
+}
+check "Redis is empty" every_node_empty
 check "the database is dropped" "$pg_bin/dropdb" "${pg[@]}" rankd
 
 # ------------------------------------------------------------------ restore
@@ -153,7 +161,10 @@ check "rankd starts against the restored database and the empty Redis" true
 live_again() {
     local i
     for ((i = 0; i < 50; i++)); do
-        [[ $(redis-cli -h 127.0.0.1 -p "$RANKD_REDIS_PORT" exists 'rk:{tetris}:all' 'rk:{global}:all' rk:live) == 3 ]] &&
+        # One key per call: on a cluster each is in a slot of its own.
+        [[ $(redis-cli -c -h 127.0.0.1 -p "$RANKD_REDIS_PORT" exists 'rk:{tetris}:all') == 1 &&
+            $(redis-cli -c -h 127.0.0.1 -p "$RANKD_REDIS_PORT" exists 'rk:{global}:all') == 1 &&
+            $(redis-cli -c -h 127.0.0.1 -p "$RANKD_REDIS_PORT" exists rk:live) == 1 ]] &&
             "$RANKCTL" status | grep -qE '^redis +ok$' && return 0
         sleep 0.1
     done
