@@ -64,6 +64,13 @@ for _ in $(seq 100); do
 done
 check "everything is in the history first" equal "$(pg "SELECT count(*) FROM scores WHERE board_id LIKE 'em%'")" 15
 
+redis_up() {
+    for _ in $(seq 100); do
+        "$RANKCTL" status 2>/dev/null </dev/null | grep -qE '^redis state +up$' && return 0
+        sleep 0.1
+    done
+    return 1
+}
 score_of() { rk --json rank "$1" em-ann && python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["entry"]["score"])' "$work/out"; }
 # restored HOW: a submission to a lost board is taken again once rankd has
 # restored it (the client retries a keyed call while rankd answers
@@ -79,6 +86,9 @@ restored() {
         sleep 0.5
     done
     check "$how: a lost board takes submissions again" equal "$ok" 1
+    # Taken perhaps without Redis: rankd has restored the master once its
+    # state is up again.
+    check "$how: rankd finds Redis up again" redis_up
     settled || true
     for i in $(seq 1 15); do [[ "$(score_of "em$i")" == $((10 * i)) ]] || all_back=0; done
     check "$how: every board has ann's best score from before (the lost ones from the history)" equal "$all_back" 1
