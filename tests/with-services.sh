@@ -39,7 +39,7 @@
 #     rk-redis-stop [SIGNAL]   SHUTDOWN NOSAVE (or send SIGNAL), wait for exit;
 #                              on a cluster every node
 #     rk-redis-start           start Redis again (same port and data), wait for PONG;
-#                              on a cluster every node, then cluster_state:ok
+#                              on a cluster every node at once, then cluster_state:ok
 #     rk-redis-wipe            drop a stopped Redis's data (every node's; a
 #                              node keeps its nodes.conf, so its slots), as a
 #                              restart without its data would
