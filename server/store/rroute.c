@@ -159,6 +159,50 @@ static void sleep_ms(int64_t ms) {
     nanosleep(&ts, NULL);
 }
 
+/* A master that has just restarted answers CLUSTERDOWN to commands with
+ * keys while it loads (it has not heard from the cluster yet), and
+ * LOADING only to those without. Each job that a master answered
+ * CLUSTERDOWN is asked again as a PING, all of one master's in one write:
+ * if the master is loading, each job's final reply is its LOADING, so the
+ * call fails at once as on a standalone Redis that loads, rather than
+ * waiting out its budget (and holding up every call queued behind it).
+ * Returns how many jobs that settled. */
+static int loading_answers(rroute *r, job *jobs, size_t n) {
+    int settled = 0;
+    for (int k = 0; k < r->nlinks; k++) {
+        link *l = &r->links[k];
+        size_t asked = 0;
+        for (size_t i = 0; i < n; i++)
+            if (jobs[i].retry && jobs[i].to == l) asked++;
+        if (asked == 0 || l->ctx == NULL) continue;
+        for (size_t i = 0; i < asked; i++) redisAppendCommand(l->ctx, "PING");
+        int loading = 0, ok = 1;
+        for (size_t i = 0; ok && i < n; i++) {
+            job *j = &jobs[i];
+            if (!j->retry || j->to != l) continue;
+            void *p = NULL;
+            if (redisGetReply(l->ctx, &p) != REDIS_OK || p == NULL) {
+                ok = 0; /* the next round finds the master unreachable */
+                break;
+            }
+            redisReply *rep = p;
+            loading = rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "LOADING", 7) == 0;
+            if (!loading) {
+                freeReplyObject(rep);
+                continue;
+            }
+            freeReplyObject(j->reply);
+            j->reply = rep;
+            j->retry = 0;
+            j->done = 1;
+            j->answered = l;
+            settled++;
+        }
+        if (!ok) link_drop(l);
+    }
+    return settled;
+}
+
 /* rroute_exec, and with final non-NULL the link each final reply came
  * from (NULL where none did). */
 static int run(rroute *r, size_t n, const int *argc, const char *const *const *argv, const size_t *const *lens,
@@ -250,6 +294,7 @@ static int run(rroute *r, size_t n, const int *argc, const char *const *const *a
             j->done = 1;
             j->answered = j->to;
         }
+        if (waiting && !lost) waiting -= loading_answers(r, jobs, n);
         metrics_redis_call(server_now_us() - t0);
         if (lost) {
             /* Written, never answered: not sent again (see rroute.h). */
