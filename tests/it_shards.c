@@ -6,6 +6,7 @@
  * Around and Count must agree, on a higher-is-better and a lower-is-better
  * pair, and again after the hot boards are rebuilt from the history,
  * after Redis lost everything, and in a new season. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,6 +436,111 @@ static void what_a_hot_board_cannot_be_is_refused(void) {
     rk_reply_free(rep);
 }
 
+/* ------------------------------------------------------------------ rank changes */
+
+#define MAX_CHANGES 64
+
+/* The RankChanged events of one board, in the order they came. */
+typedef struct changes {
+    const char *board;
+    int n;
+    struct change {
+        int64_t user, old_rank, new_rank, old_score, new_score;
+        int has_old;
+        char passed[128]; /* the ids passed, comma-separated */
+    } c[MAX_CHANGES];
+} changes;
+
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+static changes seen_hot = {.board = "hs-ev-hot"}, seen_plain = {.board = "hs-ev-plain"};
+
+static void on_event(const char *topic, const Rankd__Event *ev, void *arg) {
+    (void)topic;
+    (void)arg;
+    if (ev->kind_case != RANKD__EVENT__KIND_RANK) return;
+    const Rankd__RankChanged *r = ev->rank;
+    changes *to = strcmp(r->board_id, seen_hot.board) == 0     ? &seen_hot
+                  : strcmp(r->board_id, seen_plain.board) == 0 ? &seen_plain
+                                                               : NULL;
+    pthread_mutex_lock(&seen_mu);
+    if (to && to->n < MAX_CHANGES) {
+        struct change *c = &to->c[to->n++];
+        c->user = r->user_id;
+        c->old_rank = r->old_rank;
+        c->new_rank = r->new_rank;
+        c->has_old = r->has_old_score;
+        c->old_score = r->old_score;
+        c->new_score = r->new_score;
+        size_t used = 0;
+        c->passed[0] = '\0';
+        for (size_t i = 0; i < r->n_passed; i++)
+            used += (size_t)snprintf(c->passed + used, sizeof(c->passed) - used, "%s%lld", i ? "," : "",
+                                     (long long)r->passed[i]->user_id);
+    }
+    pthread_mutex_unlock(&seen_mu);
+}
+
+/* A hot board's rank changes are a plain board's: the same players, the
+ * board's ranks before and after (not a shard's), the same scores and the
+ * same players passed, nearest first. */
+static void a_hot_boards_rank_changes_are_a_plain_ones(void) {
+    CHECK_INT(create(seen_hot.board, 0, SHARDS), RK_OK);
+    CHECK_INT(create(seen_plain.board, 0, 0), RK_OK);
+    rk_subscriber *sub = NULL;
+    rk_status st;
+    CHECK_INT(rk_subscriber_open(&sub, getenv("RANKD_EVENTS_URL"), on_event, NULL, &st), RK_OK);
+    if (sub == NULL) return;
+    CHECK_INT(rk_subscriber_subscribe(sub, "", &st), RK_OK);
+    usleep(300000); /* PUB drops what it sends before the connection is up */
+    /* First scores, ties, passes across shards, a score no better (no
+     * event), a player passing everyone. Players 0-7 are in shards 0-3
+     * twice over. */
+    static const struct {
+        int who;
+        int64_t score;
+    } steps[] = {{0, 100}, {1, 200}, {2, 150}, {3, 150}, {0, 300}, {4, 50},
+                 {1, 200}, {5, 400}, {2, 160}, {6, 150}, {7, 10},  {3, 500}};
+    size_t nsteps = sizeof(steps) / sizeof(steps[0]);
+    for (size_t i = 0; i < nsteps; i++) {
+        int64_t hr, hs, hp, pr, ps, pp;
+        submit(seen_hot.board, uids[steps[i].who], steps[i].score, &hr, &hs, &hp);
+        submit(seen_plain.board, uids[steps[i].who], steps[i].score, &pr, &ps, &pp);
+    }
+    /* 11 changes each (player 1's 200 again changes nothing). */
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&seen_mu);
+        int done = seen_hot.n >= 11 && seen_plain.n >= 11;
+        pthread_mutex_unlock(&seen_mu);
+        if (done) break;
+        usleep(10000);
+    }
+    usleep(200000); /* and no more */
+    rk_subscriber_close(sub);
+    CHECK_INT(seen_plain.n, 11);
+    CHECK_INT(seen_hot.n, seen_plain.n);
+    for (int i = 0; i < seen_hot.n && i < seen_plain.n; i++) {
+        const struct change *h = &seen_hot.c[i], *p = &seen_plain.c[i];
+        if (h->user != p->user || h->old_rank != p->old_rank || h->new_rank != p->new_rank ||
+            h->has_old != p->has_old || h->old_score != p->old_score || h->new_score != p->new_score ||
+            strcmp(h->passed, p->passed) != 0)
+            fprintf(stderr,
+                    "  change %d: hot %lld #%lld->#%lld %lld->%lld passed [%s]; plain %lld #%lld->#%lld %lld->%lld "
+                    "passed [%s]\n",
+                    i, (long long)h->user, (long long)h->old_rank, (long long)h->new_rank, (long long)h->old_score,
+                    (long long)h->new_score, h->passed, (long long)p->user, (long long)p->old_rank,
+                    (long long)p->new_rank, (long long)p->old_score, (long long)p->new_score, p->passed);
+        CHECK_INT(h->user, p->user);
+        CHECK_INT(h->old_rank, p->old_rank);
+        CHECK_INT(h->new_rank, p->new_rank);
+        CHECK_INT(h->has_old, p->has_old);
+        CHECK_INT(h->old_score, p->old_score);
+        CHECK_INT(h->new_score, p->new_score);
+        CHECK_STR(h->passed, p->passed);
+    }
+    /* The last one: player 3 passed everyone but nobody it was behind. */
+    if (seen_plain.n == 11) CHECK_INT(seen_plain.c[10].new_rank, 1);
+}
+
 int main(void) {
     c = it_client();
     admin = it_admin_token(c);
@@ -457,6 +563,7 @@ int main(void) {
     RUN(a_hot_board_may_have_a_season_schedule);
     RUN(dense_around_is_refused_with_a_reason);
     RUN(what_a_hot_board_cannot_be_is_refused);
+    RUN(a_hot_boards_rank_changes_are_a_plain_ones);
     free(admin);
     free(key);
     rk_client_close(c);

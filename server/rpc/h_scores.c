@@ -267,7 +267,9 @@ static int store_items(submit_call *s, rk_status *st) {
         /* A hot board's shard answered with its own ranks: the board's
          * count every shard (0, not known, when they cannot be had now). */
         rk_status ignore;
-        if (s->in[j].b->shards > 1) shards_submitted(call->w->redis, s->in[j].b, s->in[j].user_id, &s->res[j], &ignore);
+        if (s->in[j].b->shards > 1 &&
+            shards_submitted(call->w->redis, s->in[j].b, s->in[j].user_id, &s->res[j], &ignore) == RK_OK)
+            shards_publish_rank(call->w->redis, s->in[j].b, s->in[j].user_id, &s->res[j], &ignore);
     }
     items_stored(s);
     if (!call->degraded) recheck_unknown(call, s->items, s->outs, s->in, s->idx, s->m, s->res, st);

@@ -1,6 +1,8 @@
 /*
  * shards.c - a hot board's reads merged from its shards (shards.h).
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -369,4 +371,46 @@ int shards_submitted(rstore *r, const board *b, int64_t uid, rstore_submit_out *
         o->board_size += sizes[i];
     }
     return RK_OK;
+}
+
+/* ---------------------------------------------------------------- a submission's event */
+
+#define PASSED_MAX 10  /* as rankd.lua's publish_rank */
+#define PASSED_PAGE 41 /* the player, up to 30 tied with them, 10 behind */
+
+static int better_than(const board *b, int64_t x, int64_t y) { return b->higher_is_better ? x > y : x < y; }
+
+int shards_publish_rank(rstore *r, const board *b, int64_t uid, const rstore_submit_out *o, rk_status *st) {
+    if (board_shards(b) == 1 || o->status.code != RK_OK || o->replayed || o->held || o->rank <= 0) return RK_OK;
+    int first = o->previous_rank <= 0;
+    if (!first && o->previous_score == o->score) return RK_OK;
+    char passed[PASSED_MAX * 21 + 1] = "";
+    /* The players passed are behind the new place now and were not behind
+     * the old score (equal to it counts as passed, as on a plain board);
+     * those tied with the new score reached it before or after, and were
+     * passed by neither. */
+    if ((first || better_than(b, o->score, o->previous_score)) && o->rank - 1 + PASSED_PAGE <= DEEP_TOP_MAX) {
+        rview v;
+        rread q;
+        rread_result res;
+        rk_status ignore;
+        rstore_view(b, WINDOW_ALL, 0, &v);
+        rread_top(&q, &v, o->rank - 1, PASSED_PAGE, RANK_COMPETITION);
+        if (shards_read(r, b, WINDOW_ALL, 0, &q, &res, &ignore) == RK_OK) {
+            size_t used = 0;
+            for (size_t i = 0, n = 0; i < res.n && n < PASSED_MAX; i++) {
+                const rank_row *row = &res.rows[i];
+                if (row->user_id == uid || !better_than(b, o->score, row->score)) continue;
+                if (!first && better_than(b, o->previous_score, row->score)) break;
+                used +=
+                    (size_t)snprintf(passed + used, sizeof(passed) - used, "%s%" PRId64, n++ ? "," : "", row->user_id);
+            }
+            free(res.rows);
+        }
+    }
+    char line[BOARD_ID_MAX + sizeof(passed) + 128], old[24] = "";
+    if (!first) snprintf(old, sizeof(old), "%" PRId64, o->previous_score);
+    snprintf(line, sizeof(line), "r\t%s\t%" PRId64 "\t%s\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%s", b->id, uid, old,
+             o->score, first ? 0 : o->previous_rank, o->rank, passed);
+    return rstore_publish(r, line, st);
 }

@@ -39,4 +39,12 @@ int shards_merges(const rread *q);
  * are 0, not known: the submission is stored either way). */
 int shards_submitted(rstore *r, const board *b, int64_t uid, rstore_submit_out *o, rk_status *st);
 
+/* After shards_submitted: a submission that moved uid's all-time score on
+ * hot board b is published as a rank change ("r", rankd.lua, Events) with
+ * the board's ranks, as rk_submit publishes a plain board's (a shard's
+ * function knows only the shard's). Who was passed comes from one more
+ * merged read: the nearest 10 behind the player's new place, up to 30
+ * players tied with them apart; none past the 10,000th place. */
+int shards_publish_rank(rstore *r, const board *b, int64_t uid, const rstore_submit_out *o, rk_status *st);
+
 #endif
