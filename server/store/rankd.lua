@@ -62,7 +62,8 @@ can tell its subscribers:
       an admin changed the board's settings (rankd publishes it)
   "d" board uid
       an admin took the player's entry off the board (every window), or
-      put it back (an unban)
+      put it back (an unban); or a hot board's shard changed (its ranks
+      are not the board's: rankd publishes the "r" line itself)
   "a" board
       rk_apply moved the all-time totals of the global board or an
       aggregate (the split layout)

@@ -16,7 +16,10 @@
  *                sent again after a backoff (10 ms doubling to 200 ms)
  *                while the call's retry budget lasts; the map is read
  *                again from any node that answers, so a master that
- *                failed over is found without a restart
+ *                failed over is found without a restart; a master
+ *                that answers CLUSTERDOWN while it loads (it does so to
+ *                commands with keys, LOADING only to PING) ends the
+ *                call at once with its LOADING
  * A connection lost after a command was written is never written again:
  * whether Redis applied it is unknown, so the call fails RK_UNAVAILABLE
  * (as on a standalone Redis) and the map is read again for the next one.
