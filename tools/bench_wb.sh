@@ -9,8 +9,15 @@
 # times a COPY of as many rows, of the same shape, into the same table,
 # and prints rows per second of each drain and its ratio to the COPY.
 #
+# With BENCH_WB_CLUSTER=1 the Redis is a private 3-master Redis Cluster:
+# the scores go to BENCH_WB_BOARDS boards, whose streams (one per board in
+# the split layout) are spread over the masters, and the drain ends when
+# rankd's Status says the write-behind's backlog is 0 (asked every 0.2 s:
+# one XLEN cannot see every stream).
+#
 # usage: tools/bench_wb.sh [RANKD_BIN...]   (default: the build's rankd)
-# Environment: RANKD_BUILD_DIR [build], BENCH_WB_N [200000], BENCH_ROUNDS [2].
+# Environment: RANKD_BUILD_DIR [build], BENCH_WB_N [200000], BENCH_ROUNDS [2],
+# BENCH_WB_CLUSTER [0], BENCH_WB_BOARDS [1, or 12 on a cluster].
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,11 +29,13 @@ if [[ ${1:-} != --inner ]]; then
     ((${#bins[@]})) || bins=("$build/rankd")
     export RANKD_BIN="$build/rankd" FREEPORT_BIN="$build/tests/freeport" RANKD_SCRYPT_N=1024
     export BENCH_BUILD="$build"
+    [[ ${BENCH_WB_CLUSTER:-0} == 1 ]] && export RANKD_TEST_REDIS=cluster
     exec "$root/tests/with-services.sh" -- "${BASH_SOURCE[0]}" --inner "${bins[@]}"
 fi
 shift
 bins=("$@")
-n="${BENCH_WB_N:-200000}" rounds="${BENCH_ROUNDS:-2}"
+n="${BENCH_WB_N:-200000}" rounds="${BENCH_ROUNDS:-2}" cluster="${BENCH_WB_CLUSTER:-0}"
+nboards="${BENCH_WB_BOARDS:-$( ((cluster)) && echo 12 || echo 1)}"
 bench="$BENCH_BUILD/rank-bench"
 ctl="$BENCH_BUILD/rankctl"
 pg() { psql "$RANKD_POSTGRES" -X -q -t -A -v ON_ERROR_STOP=1 "$@"; }
@@ -36,7 +45,7 @@ backlog() {
         python3 -c 'import json,sys; print(json.load(sys.stdin).get("writebehind_backlog", 0))' 2>/dev/null || echo -1
 }
 
-"$bench" --url "$RANKD_URL" --setup-only --players 1000 --quiet >/dev/null
+"$bench" --url "$RANKD_URL" --setup-only --players 1000 --boards "$nboards" --quiet >/dev/null
 # A key made while PostgreSQL is up: rankd checks it from memory later.
 export RANKD_TOKEN_FILE="$RANKD_TEST_DIR/bench-token"
 RANKD_PASSWORD="$RANKD_ADMIN_PASSWORD" "$ctl" --url "$RANKD_URL" login "$RANKD_ADMIN_USER" >/dev/null
@@ -60,10 +69,11 @@ for ((r = 1; r <= rounds; r++)); do
         pid=$!
         for _ in $(seq 100); do "$ctl" --url "$RANKD_URL" status >/dev/null 2>&1 && break; sleep 0.1; done
         # One call with the key while PostgreSQL is up puts it in the cache.
-        "$bench" --url "$RANKD_URL" --reuse --key "$key" --mix batch=1 --requests 1 --warmup 0 --quiet >/dev/null
+        "$bench" --url "$RANKD_URL" --reuse --key "$key" --boards "$nboards" --mix batch=1 --requests 1 --warmup 0 \
+            --quiet >/dev/null
         rk-pg-stop >/dev/null
-        "$bench" --url "$RANKD_URL" --reuse --key "$key" --mix batch=1 --batch-size 100 --requests "$((n / 100))" \
-            --warmup 0 --quiet --max-errors 0 >/dev/null
+        "$bench" --url "$RANKD_URL" --reuse --key "$key" --boards "$nboards" --mix batch=1 --batch-size 100 \
+            --requests "$((n / 100))" --warmup 0 --quiet --max-errors 0 >/dev/null
         rows="$(backlog)"
         rk-pg-start >/dev/null
         t0="$(now)"
@@ -71,8 +81,16 @@ for ((r = 1; r <= rounds; r++)); do
         # 10 minutes: the watch must not take the CPU the drain needs (a
         # rankctl and a python3 every 50 ms took a third of both cores);
         # line-buffered, or its answers wait in a pipe buffer for seconds.
-        exec {xlen}< <(exec timeout 600 stdbuf -oL redis-cli -h 127.0.0.1 -p "$RANKD_REDIS_PORT" -r -1 -i 0.02 \
-            XLEN rk:wb)
+        if ((cluster)); then
+            exec {xlen}< <(exec timeout 600 bash -c 'while :; do
+                "$1" --url "$2" --json status 2>/dev/null | grep -o "\"writebehind_backlog\":[[:space:]]*[0-9]*" |
+                    grep -o "[0-9]*$" || echo -1
+                sleep 0.2
+            done' _ "$ctl" "$RANKD_URL")
+        else
+            exec {xlen}< <(exec timeout 600 stdbuf -oL redis-cli -h 127.0.0.1 -p "$RANKD_REDIS_PORT" -r -1 -i 0.02 \
+                XLEN rk:wb)
+        fi
         watch=$!
         left=-1
         while read -r -u "$xlen" x; do [[ $x == 0 ]] && left=0 && break; done
