@@ -62,6 +62,21 @@ rk-redis-stop
 expect "with Redis stopped: exit 1, Redis named" 1 '^rankd: redis: Redis at .* is unreachable' \
     "$RANKD_BIN" --check-config "$conf"
 rk-redis-start
+# On a cluster the file names one seed, and a master other than the seed
+# may be the one that is down: every master is asked, and the one that
+# does not answer is named.
+read -ra nodes <<<"${RANKD_REDIS_NODES:-}"
+if ((${#nodes[@]} >= 3)); then
+    rk-redis-node-stop 3
+    expect "on a cluster, with its third master stopped: exit 1, that master named" 1 \
+        "^rankd: redis: .*:${nodes[2]}" "$RANKD_BIN" --check-config "$conf"
+    rk-redis-node-start 3
+    for _ in $(seq 200); do
+        redis-cli -h "$RANKD_REDIS_HOST" -p "${nodes[0]}" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
+        sleep 0.1
+    done
+    expect "and with it back: exit 0" 0 '^redis: ok' "$RANKD_BIN" --check-config "$conf"
+fi
 rk-pg-stop fast
 expect "with PostgreSQL stopped: exit 1, PostgreSQL named" 1 '^rankd: postgres: PostgreSQL is unreachable' \
     "$RANKD_BIN" --check-config "$conf"
@@ -105,7 +120,6 @@ rk-rankd-start >/dev/null
 # and says nothing at Redis's default. On a cluster each master has its
 # own setting: the one lowered is the third master, not the seed rankd
 # asks first.
-read -ra nodes <<<"${RANKD_REDIS_NODES:-}"
 lp_port=${nodes[2]:-$RANKD_REDIS_PORT}
 rcli() { redis-cli -h "$RANKD_REDIS_HOST" -p "$lp_port" "$@"; }
 warned() { grep -c 'hash-max-listpack-entries' "$RANKD_TEST_DIR/rankd.log" || true; }

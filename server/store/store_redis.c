@@ -300,6 +300,11 @@ static int simple(rstore *r, int argc, const char **argv, rk_status *st) {
 
 int rstore_ping(rstore *r, rk_status *st) {
     const char *argv[] = {"PING"};
+    int rc = r->pipe ? RK_OK : reconnect(r, st);
+    if (rc != RK_OK) return rc;
+    /* A cluster answers only when every master does: the seed alone says
+     * nothing of the slots the others hold. */
+    if (r->route) return rroute_each_master(r->route, 1, argv, NULL, NULL, NULL, st);
     return simple(r, 1, argv, st);
 }
 

@@ -85,6 +85,9 @@ int rstore_open(rstore **out, const char *addr, rk_status *st);
 struct rpipe;
 int rstore_open_piped(rstore **out, struct rpipe *pipe, const char *addr, rk_status *st);
 void rstore_close(rstore *r);
+
+/* PING; on a cluster every master of the map, and the first that does not
+ * answer is named in st. */
 int rstore_ping(rstore *r, rk_status *st);
 
 /* *yes = 1 when the Redis answering is a node of a Redis Cluster
