@@ -155,11 +155,16 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 });
 const page = context.pages()[0] || (await context.newPage());
 const errors = [], foreign = [], topAsks = [];
-let rankdDown = false; // while rankd restarts, Chromium logs each refused reconnect
+// While rankd restarts, Chromium logs each refused reconnect, and a fetch
+// the page began as the old process went away (it catches the failure:
+// the reconnect asks again) is logged as a refused resource.
+let rankdDown = false;
 page.on("pageerror", (e) => errors.push(String(e)));
 page.on("console", (m) => {
-  if (m.type() !== "error" || (rankdDown && /WebSocket connection .* failed/.test(m.text()))) return;
+  if (m.type() !== "error") return;
   const where = m.location() && m.location().url;
+  if (rankdDown && /WebSocket connection .* failed/.test(m.text())) return;
+  if (rankdDown && /ERR_CONNECTION_REFUSED/.test(m.text()) && where && where.startsWith(HTTP + "/")) return;
   // The 404s of the unknown name searched on purpose (section 9).
   if (/status of 404/.test(m.text()) && where && where.includes(`name=nobody_${suffix}`)) return;
   errors.push(where ? `${m.text()} (${where})` : m.text());
