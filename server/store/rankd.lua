@@ -13,7 +13,8 @@ Layout of a board (tag {b} keeps one board's keys in one cluster slot):
                       later than the tie time (a repeat of the same score)
   rk:{b}:pb           hash user id -> best score ever submitted
                       (latest and sum boards; best boards read all-time)
-  rk:{b}:idem:<key>   the first answer to an idempotent submission
+  rk:{b}:idem:<key>   the first answer to an idempotent submission, and its
+                      player and score
   rk:{b}:rl:<uid>     sorted set: the times (us) of the player's last
                       submissions, for the board's rate limit (gone a
                       minute after the last)
@@ -448,7 +449,8 @@ local function hold(keys, args, uid, ts, rule, old_all, desc, has_idem, idem_ttl
   -- Nothing moved: the previous place is the place.
   local prev_score = old_all and cur or ''
   if has_idem then
-    redis.call('SET', keys[2], cjson.encode({cur, rank, 0, size, id, prev_score, rank, 1}), 'EX', idem_ttl)
+    redis.call('SET', keys[2], cjson.encode({cur, rank, 0, size, id, prev_score, rank, 1, uid, args[2]}), 'EX',
+               idem_ttl)
   end
   return {cur, rank, 0, size, 0, id, prev_score, rank, 1}
 end
@@ -539,6 +541,15 @@ local function submit(keys, args)
     local rec = redis.call('GET', keys[2])
     if rec then
       local r = cjson.decode(rec)
+      -- A key names one submission: another player or score under it is
+      -- the caller's mistake, and the first answer would drop it unseen.
+      -- A replay from the history is what was accepted, whatever the
+      -- record says. Records written before they kept the player and the
+      -- score are believed.
+      if r[9] and args[12] ~= '1' and (r[9] ~= uid or r[10] ~= args[2]) then
+        return redis.error_reply('INVALID_ARGUMENT this idempotency key was used for another submission on the ' ..
+          'board (player ' .. r[9] .. ', score ' .. r[10] .. '); use a new key for each submission')
+      end
       -- A record written before previous places (and holds) were kept
       -- has neither.
       return {r[1], r[2], r[3], r[4], 1, r[5], r[6] or '', r[7] or 0, r[8] or 0}
@@ -679,8 +690,8 @@ local function submit(keys, args)
   end
   local out = {fmt(new_all), rank, pb and 1 or 0, size, 0, id, prev_score, prev_rank, 0}
   if has_idem then
-    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id, prev_score, prev_rank, 0}), 'EX',
-               idem_ttl)
+    redis.call('SET', keys[2], cjson.encode({out[1], rank, out[3], size, id, prev_score, prev_rank, 0, uid, args[2]}),
+               'EX', idem_ttl)
   end
   return out
 end

@@ -1398,12 +1398,20 @@ int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_
         PGresult *r = NULL;
         if ((rc = q(p, "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(10) || $2, 0))", 2, params, NULL,
                     st)) != RK_OK ||
-            (rc = q(p, "SELECT 1 FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2, params, &r,
-                    st)) != RK_OK)
+            (rc = q(p, "SELECT user_id, score FROM scores WHERE board_id = $1 AND idempotency_key = $2 LIMIT 1", 2,
+                    params, &r, st)) != RK_OK)
             goto out;
         *seen = PQntuples(r) > 0;
+        /* A key names one submission, as rk_submit holds it. */
+        if (*seen && (strcmp(PQgetvalue(r, 0, 0), uid) != 0 || strcmp(PQgetvalue(r, 0, 1), score) != 0)) {
+            *seen = 0;
+            rc = rk_status_set(st, RK_INVALID_ARGUMENT,
+                               "this idempotency key was used for another submission on the board (player %s, score "
+                               "%s); use a new key for each submission",
+                               PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+        }
         PQclear(r);
-        if (*seen) goto out;
+        if (*seen || rc != RK_OK) goto out;
     }
     if (row->sum_limited) {
         /* The player's total stays within +-2^53, as rk_submit decides it

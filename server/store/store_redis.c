@@ -179,6 +179,7 @@ static const struct reply_error {
      .prefix = "Redis Cluster refused a call whose keys are in different slots: "},
     {.word = "CLUSTERDOWN", .code = RK_UNAVAILABLE, .prefix = "Redis Cluster is down: "},
     {.word = "UNAVAILABLE", .code = RK_UNAVAILABLE},
+    {.word = "INVALID_ARGUMENT", .code = RK_INVALID_ARGUMENT},
     {.word = "OUT_OF_RANGE", .code = RK_OUT_OF_RANGE},
     {.word = "NO_USER", .code = RK_NOT_FOUND},
     {.word = "RATE_LIMITED", .code = RK_RESOURCE_EXHAUSTED},
