@@ -260,8 +260,8 @@ typedef struct pg_backlog_row {
  * any number of rankd processes record it once: *seen is then 1 and
  * nothing is written when the history already has the key for the same
  * player and score; for another, RK_INVALID_ARGUMENT (a key names one
- * submission) and nothing is written. With sum_limited, RK_OUT_OF_RANGE (nothing written) when the player's total
- * would leave +-2^53. */
+ * submission) and nothing is written. With sum_limited, RK_OUT_OF_RANGE
+ * (nothing written) when the player's total would leave +-2^53. */
 int pgstore_backlog_record(pgstore *p, const pg_backlog_row *row, int *seen, rk_status *st);
 /* Up to limit rows (-1: all), of one board (NULL: every board), in
  * submission order (by_board: grouped by board instead). *rows is
