@@ -218,6 +218,10 @@ static void a_retried_increment_counts_once(void) {
     CHECK_INT(get("cg", "goals", RANKD__WINDOW__WINDOW_ALL_TIME, &before, NULL, NULL, &st), RK_OK);
     CHECK_INT(incr(key, "cg", "goals", 3, "goal-1", &replayed, &st), RK_OK);
     CHECK_INT(replayed, 1);
+    /* A key names one increment: another delta under it is a mistake,
+     * refused rather than answered as a replay that counts nothing. */
+    CHECK_INT(incr(key, "cg", "goals", 4, "goal-1", &replayed, &st), RK_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "another increment") != NULL);
     CHECK_INT(get("cg", "goals", RANKD__WINDOW__WINDOW_ALL_TIME, &after, NULL, NULL, &st), RK_OK);
     CHECK_INT(before, 3);
     CHECK_INT(after, 3);
@@ -298,6 +302,8 @@ static void without_redis_counted_in_postgres_then_replayed_once(void) {
     CHECK_INT(st.degraded, 1);
     CHECK_INT(incr(key, "cg", "goals", 10, "down-1", &replayed, &st), RK_OK);
     CHECK_INT(replayed, 1);
+    CHECK_INT(incr(key, "cg", "goals", 11, "down-1", &replayed, &st), RK_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "another increment") != NULL);
     CHECK_INT(incr(key, "cg", "goals", -4, NULL, NULL, &st), RK_OK);
     CHECK_INT(st.degraded, 1);
     int64_t total = 0;

@@ -330,20 +330,41 @@ int cstore_pg_add(pgstore *p, const counter *c, int64_t delta, const char *idem,
     int rc;
     *replayed = 0;
     if ((rc = pgstore_exec(p, "BEGIN", 0, NULL, NULL, st)) != RK_OK) return rc;
+    char d[24];
+    i64(d, delta);
     if (idem) {
-        const char *params[] = {c->game, c->name, idem};
+        const char *params[] = {c->game, c->name, idem, d};
         PGresult *r = NULL;
+        /* The second of two callers with one key waits on the first's row,
+         * then reads it: a retry is a replay, another delta is refused (a
+         * key names one increment, as rk_counter_incr holds it). */
         rc = pgstore_exec(p,
-                          "INSERT INTO counter_idem (game, name, key) VALUES ($1, $2, $3) "
+                          "INSERT INTO counter_idem (game, name, key, delta) VALUES ($1, $2, $3, $4::bigint) "
                           "ON CONFLICT DO NOTHING RETURNING 1",
-                          3, params, &r, st);
+                          4, params, &r, st);
         if (rc != RK_OK) return rollback(p, rc);
         *replayed = PQntuples(r) == 0;
         PQclear(r);
-        if (*replayed) return pgstore_exec(p, "COMMIT", 0, NULL, NULL, st);
+        if (*replayed) {
+            rc = pgstore_exec(p,
+                              "SELECT coalesce(delta::text, '') FROM counter_idem WHERE game = $1 AND name = $2 AND "
+                              "key = $3",
+                              3, params, &r, st);
+            if (rc != RK_OK) return rollback(p, rc);
+            const char *was = PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "";
+            if (was[0] && strcmp(was, d) != 0) {
+                *replayed = 0;
+                rk_status_set(st, RK_INVALID_ARGUMENT,
+                              "this idempotency key was used for another increment of the counter (delta %s); use a "
+                              "new key for each increment",
+                              was);
+                PQclear(r);
+                return rollback(p, RK_INVALID_ARGUMENT);
+            }
+            PQclear(r);
+            return pgstore_exec(p, "COMMIT", 0, NULL, NULL, st);
+        }
     }
-    char d[24];
-    i64(d, delta);
     for (int k = 0; k < WINDOW_KINDS; k++) {
         char exp[24];
         i64(exp, now4[k].expire_at);

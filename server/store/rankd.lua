@@ -1137,12 +1137,21 @@ coalesce-ms and publishes the changes itself.
 -- then the sub-key of each window: all-time, day, week, month.
 -- ARGV: delta, has_idem, idem_ttl, then the Unix second each periodic
 -- window's key expires at (its end plus the retention).
--- Returns 1 when answered from the idempotency record, else 0.
+-- Returns 1 when answered from the idempotency record, else 0. The record
+-- holds 'd' and the delta (a key names one increment: another delta under
+-- it is refused); '1', an older rankd's, is believed.
 local function counter_incr(keys, args)
   if redis.call('EXISTS', keys[1]) == 0 then
     return redis.error_reply('UNAVAILABLE Redis has lost its data; the live view is being restored')
   end
-  if args[2] == '1' and redis.call('EXISTS', keys[2]) == 1 then return 1 end
+  if args[2] == '1' then
+    local rec = redis.call('GET', keys[2])
+    if rec and rec ~= '1' and rec ~= 'd' .. args[1] then
+      return redis.error_reply('INVALID_ARGUMENT this idempotency key was used for another increment of the ' ..
+        'counter (delta ' .. string.sub(rec, 2) .. '); use a new key for each increment')
+    end
+    if rec then return 1 end
+  end
   local delta = tonumber(args[1])
   -- Refuse before writing anything: a script is not rolled back.
   for i = 3, 6 do
@@ -1154,7 +1163,7 @@ local function counter_incr(keys, args)
     redis.call('INCRBY', keys[i], args[1])
     if i > 3 then redis.call('EXPIREAT', keys[i], args[i]) end
   end
-  if args[2] == '1' then redis.call('SET', keys[2], '1', 'EX', args[3]) end
+  if args[2] == '1' then redis.call('SET', keys[2], 'd' .. args[1], 'EX', args[3]) end
   return 0
 end
 

@@ -225,6 +225,10 @@ static const char *const migrations[] = {
     /* 11: hot boards: how many sorted sets a board's players are spread
      * over in Redis (1: a plain board). The history does not change. */
     "ALTER TABLE boards ADD COLUMN shards smallint NOT NULL DEFAULT 1;",
+    /* 12: the delta an idempotency key of a counter counted, so another
+     * delta under the key is refused (NULL: recorded by an older rankd,
+     * believed). */
+    "ALTER TABLE counter_idem ADD COLUMN delta bigint;",
 };
 #define NMIGRATIONS (int)(sizeof(migrations) / sizeof(migrations[0]))
 
